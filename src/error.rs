@@ -1,0 +1,138 @@
+//! Why a run stopped without its root finishing.
+
+use std::fmt;
+
+use crate::schedule::Divergence;
+use crate::task::TaskId;
+use crate::time::Instant;
+use crate::trace::{display_location, Wait, WaitKind};
+
+/// A task that could not make progress when the world deadlocked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockedTask {
+    /// The task.
+    pub id: TaskId,
+    /// Its name, if spawned with one (`main` for the root).
+    pub name: Option<String>,
+    /// Its current await point (1-based count of its suspensions).
+    pub await_point: u32,
+    /// What it waits on there.
+    pub wait: Wait,
+}
+
+impl fmt::Display for BlockedTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "{name}{}", self.id)?,
+            None => write!(f, "{}", self.id)?,
+        }
+        write!(f, " at await point {} waiting on ", self.await_point)?;
+        write_wait(f, &self.wait)
+    }
+}
+
+pub(crate) fn write_wait(f: &mut fmt::Formatter<'_>, wait: &Wait) -> fmt::Result {
+    match wait.kind {
+        WaitKind::Yield => f.write_str("yield")?,
+        WaitKind::Sleep => f.write_str("sleep")?,
+        WaitKind::Timeout => f.write_str("timeout")?,
+        WaitKind::Join(task) => write!(f, "join {task}")?,
+        WaitKind::Checkpoint => f.write_str("checkpoint")?,
+        WaitKind::CancelSignal => f.write_str("cancelled()")?,
+        WaitKind::Shield(task) => write!(f, "shield {task}")?,
+        WaitKind::Blocking(task) => write!(f, "blocking {task}")?,
+        WaitKind::External => f.write_str("external waker")?,
+    }
+    if let Some(at) = wait.at {
+        write!(f, " ({})", display_location(at))?;
+    }
+    Ok(())
+}
+
+/// Why [`Sim::block_on`](crate::Sim::block_on) returned without a value.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SimError {
+    /// No task can run and no timer is pending, but the root has not finished.
+    Deadlock {
+        /// When it happened.
+        time: Instant,
+        /// Every live task, in id order, with where it waits.
+        blocked: Vec<BlockedTask>,
+    },
+    /// The run took more polls than `Config::max_steps` (a livelock?).
+    StepLimit {
+        /// Polls made.
+        steps: u64,
+        /// Virtual time reached.
+        time: Instant,
+    },
+    /// The next timer lies beyond `Config::max_time` (waiting forever?).
+    TimeLimit {
+        /// Virtual time reached.
+        time: Instant,
+        /// The deadline that would have been passed.
+        next_deadline: Instant,
+    },
+    /// The root future panicked.
+    RootPanicked {
+        /// The panic message, with its location.
+        message: String,
+    },
+    /// A replayed run asked a question its recording did not answer.
+    Nondeterminism {
+        /// Executor step at which it happened.
+        step: u64,
+        /// What differed.
+        divergence: Divergence,
+    },
+}
+
+impl SimError {
+    /// The stable violation code of this stop (`deadlock`, `step-limit`, `panic`,
+    /// `nondeterminism`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            SimError::Deadlock { .. } => "deadlock",
+            SimError::StepLimit { .. } | SimError::TimeLimit { .. } => "step-limit",
+            SimError::RootPanicked { .. } => "panic",
+            SimError::Nondeterminism { .. } => "nondeterminism",
+        }
+    }
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimError::Deadlock { time, blocked } => {
+                write!(
+                    f,
+                    "deadlock at {time}: no task can run and no timer is pending"
+                )?;
+                for task in blocked {
+                    write!(f, "\n  {task}")?;
+                }
+                Ok(())
+            }
+            SimError::StepLimit { steps, time } => write!(
+                f,
+                "step limit: {steps} polls by {time} without the root finishing \
+                 (a livelock? raise Config::max_steps if the work is real)"
+            ),
+            SimError::TimeLimit {
+                time,
+                next_deadline,
+            } => write!(
+                f,
+                "time limit: at {time} the next timer is due at {next_deadline}, past \
+                 Config::max_time (waiting forever? raise Config::max_time if not)"
+            ),
+            SimError::RootPanicked { message } => write!(f, "the root future panicked: {message}"),
+            SimError::Nondeterminism { step, divergence } => {
+                write!(f, "nondeterminism at step {step}: {divergence}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SimError {}

@@ -1,0 +1,66 @@
+//! Seeded, recorded random numbers for the code under test.
+
+use crate::world;
+
+/// Types that [`random`] can produce from 64 random bits.
+pub trait SimRandom {
+    /// Builds a value from 64 uniformly random bits.
+    fn from_bits(bits: u64) -> Self;
+}
+
+macro_rules! from_bits_truncating {
+    ($($t:ty),*) => {$(
+        impl SimRandom for $t {
+            fn from_bits(bits: u64) -> Self {
+                bits as $t
+            }
+        }
+    )*};
+}
+
+from_bits_truncating!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+impl SimRandom for bool {
+    fn from_bits(bits: u64) -> Self {
+        bits >> 63 == 1
+    }
+}
+
+impl SimRandom for f64 {
+    /// Uniform in `[0, 1)`.
+    fn from_bits(bits: u64) -> Self {
+        (bits >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+impl SimRandom for f32 {
+    /// Uniform in `[0, 1)`.
+    fn from_bits(bits: u64) -> Self {
+        (bits >> 40) as f32 / (1u32 << 24) as f32
+    }
+}
+
+/// A random value from the world's seeded stream. Every value is recorded in
+/// the schedule, so a replay hands out the same numbers.
+///
+/// # Panics
+///
+/// Outside a simulation.
+pub fn random<T: SimRandom>() -> T {
+    T::from_bits(world::with(|world| world.next_random()))
+}
+
+/// A random number in `range` (one draw; multiply-shift reduction).
+///
+/// # Panics
+///
+/// If the range is empty, or outside a simulation.
+pub fn random_range(range: std::ops::Range<u64>) -> u64 {
+    assert!(
+        range.start < range.end,
+        "cancelsim::random_range: empty range {range:?}"
+    );
+    let span = range.end - range.start;
+    let bits = world::with(|world| world.next_random());
+    range.start + ((u128::from(bits) * u128::from(span)) >> 64) as u64
+}

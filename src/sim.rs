@@ -1,0 +1,160 @@
+//! `Sim`: one world, and the loop that runs it.
+//!
+//! Each step the loop fires due timers, asks the scheduler which ready task
+//! runs, polls it once, and records what happened. When nothing is ready the
+//! clock jumps to the next timer; when there is no timer either, the world is
+//! deadlocked. `block_on` returns as soon as its root future finishes.
+
+use std::cell::Ref;
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::rc::Rc;
+use std::task::Poll;
+
+use crate::config::Config;
+use crate::error::SimError;
+use crate::schedule::Schedule;
+use crate::time::Instant;
+use crate::trace::{Outcome, Trace};
+use crate::world::{Enter, Pick, World};
+
+/// One simulated world: a single-threaded executor with a virtual clock and a
+/// seeded, recorded schedule.
+///
+/// ```
+/// use std::time::Duration;
+/// use cancelsim::{Config, Sim, time};
+///
+/// let mut sim = Sim::new(Config::default().seed(7));
+/// let elapsed = sim.block_on(async {
+///     let start = time::Instant::now();
+///     time::sleep(Duration::from_secs(24 * 3600)).await; // takes microseconds
+///     start.elapsed()
+/// }).unwrap();
+/// assert_eq!(elapsed, Duration::from_secs(24 * 3600));
+/// println!("{}", *sim.trace());
+/// ```
+pub struct Sim {
+    world: Rc<World>,
+}
+
+impl Sim {
+    /// A new world at virtual time zero.
+    pub fn new(config: Config) -> Sim {
+        Sim {
+            world: World::new(config),
+        }
+    }
+
+    /// Runs `future` as the root task (`main#0` in the trace) until it
+    /// finishes, with other tasks interleaved by the scheduler.
+    ///
+    /// Returns `Err` instead of hanging or unwinding: on deadlock (no task can
+    /// run, no timer pending; the error lists every task and where it waits),
+    /// on the step or virtual-time budget, when the root panics, and when a
+    /// replayed schedule diverges. Tasks still alive when the root finishes
+    /// stay in the world (a later `block_on` runs them on).
+    #[track_caller]
+    pub fn block_on<F: Future>(&mut self, future: F) -> Result<F::Output, SimError> {
+        let world = Rc::clone(&self.world);
+        let _enter = Enter::new(&world);
+        let root = world.spawn_root(Location::caller());
+        let mut future = std::pin::pin!(future);
+        let start = world.steps();
+        loop {
+            if world.steps() - start >= world.config.max_steps {
+                world.finish_root(root, Outcome::Aborted);
+                return Err(SimError::StepLimit {
+                    steps: world.steps() - start,
+                    time: world.now(),
+                });
+            }
+            match world.pick() {
+                Pick::Run(key) if key == root => {
+                    match world.poll_root(root, |cx| future.as_mut().poll(cx)) {
+                        Ok(Poll::Ready(value)) => {
+                            world.finish_root(root, Outcome::Returned);
+                            return Ok(value);
+                        }
+                        Ok(Poll::Pending) => {}
+                        Err(caught) => {
+                            let index = world.add_message(caught.message.clone());
+                            world.finish_root(root, Outcome::Panicked(index));
+                            return Err(SimError::RootPanicked {
+                                message: caught.message,
+                            });
+                        }
+                    }
+                }
+                Pick::Run(key) => world.run_task(key),
+                Pick::Deadlock => {
+                    world.record_deadlock(root);
+                    let blocked = world.blocked_tasks();
+                    world.finish_root(root, Outcome::Aborted);
+                    return Err(SimError::Deadlock {
+                        time: world.now(),
+                        blocked,
+                    });
+                }
+                Pick::Stop(error) => {
+                    world.finish_root(root, Outcome::Aborted);
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// The trace so far. `Display` renders the stable text form.
+    pub fn trace(&self) -> Ref<'_, Trace> {
+        self.world.trace()
+    }
+
+    /// Takes the trace out, leaving an empty one.
+    pub fn take_trace(&mut self) -> Trace {
+        self.world.take_trace()
+    }
+
+    /// The decisions taken so far; `SchedulerKind::Replay` follows them.
+    pub fn schedule(&self) -> Schedule {
+        self.world.schedule()
+    }
+
+    /// Current virtual time.
+    pub fn now(&self) -> Instant {
+        self.world.now()
+    }
+
+    /// Polls made so far.
+    pub fn steps(&self) -> u64 {
+        self.world.steps()
+    }
+
+    /// Tasks alive (spawned, not finished).
+    pub fn live_tasks(&self) -> usize {
+        self.world.live_tasks()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.world.config
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _enter = Enter::try_new(&self.world);
+        self.world.drop_all_tasks();
+    }
+}
+
+impl fmt::Debug for Sim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sim")
+            .field("now", &self.now())
+            .field("steps", &self.steps())
+            .field("live_tasks", &self.live_tasks())
+            .field("config", &self.world.config)
+            .finish()
+    }
+}

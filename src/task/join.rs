@@ -1,0 +1,248 @@
+//! Join handles.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
+
+use super::table::{Completion, TaskKey};
+use super::{JoinError, TaskId};
+use crate::trace::{SourceLocation, Wait, WaitKind};
+use crate::world::{Enter, World};
+
+enum JoinState<T> {
+    Running(Option<Waker>),
+    Done(Result<T, JoinError>),
+    Taken,
+}
+
+/// Where a task's result goes; shared by the task and its handle.
+pub(crate) struct JoinSlot<T> {
+    state: RefCell<JoinState<T>>,
+}
+
+impl<T> JoinSlot<T> {
+    pub fn new() -> Self {
+        JoinSlot {
+            state: RefCell::new(JoinState::Running(None)),
+        }
+    }
+
+    pub fn complete(&self, result: Result<T, JoinError>) {
+        let previous = std::mem::replace(&mut *self.state.borrow_mut(), JoinState::Done(result));
+        if let JoinState::Running(Some(waker)) = previous {
+            waker.wake();
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        !matches!(*self.state.borrow(), JoinState::Running(_))
+    }
+
+    fn poll(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
+        let mut state = self.state.borrow_mut();
+        match &mut *state {
+            JoinState::Running(waker) => {
+                match waker {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    _ => *waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+            JoinState::Done(_) => match std::mem::replace(&mut *state, JoinState::Taken) {
+                JoinState::Done(result) => Poll::Ready(result),
+                _ => unreachable!("matched Done above"),
+            },
+            JoinState::Taken => panic!("cancelsim: JoinHandle polled after it returned its result"),
+        }
+    }
+}
+
+impl<T> Completion for JoinSlot<T> {
+    fn fail(&self, error: JoinError) {
+        self.complete(Err(error));
+    }
+}
+
+/// An owned permission to join a task (`.await` it), abort it, or ask it to
+/// cancel.
+///
+/// Dropping a handle neither cancels nor detaches the task (tokio's
+/// semantics): the task runs on, and is reported as leaked if it is still
+/// alive when the root ends. Use [`JoinHandle::detach`] for intended
+/// background work and [`JoinHandle::abort_on_drop`] for structured
+/// ownership.
+pub struct JoinHandle<T> {
+    pub(crate) key: TaskKey,
+    slot: Rc<JoinSlot<T>>,
+    world: Weak<World>,
+    at: SourceLocation,
+    wait: WaitKind,
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(
+        key: TaskKey,
+        slot: Rc<JoinSlot<T>>,
+        world: &Rc<World>,
+        at: SourceLocation,
+    ) -> Self {
+        JoinHandle {
+            key,
+            slot,
+            world: Rc::downgrade(world),
+            at,
+            wait: WaitKind::Join(key.id),
+        }
+    }
+
+    /// Reports waits on this handle as `kind` (shield, blocking).
+    pub(crate) fn waiting_as(mut self, kind: WaitKind) -> Self {
+        self.wait = kind;
+        self
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.key.id
+    }
+
+    /// Drops the task's future at its current await point, now: its `Drop`s
+    /// run before `abort` returns (or, if the task aborts itself, as soon as
+    /// its current poll returns). Awaiting the handle then gives a
+    /// [`JoinError`] with `is_cancelled()`. No effect on a finished task.
+    pub fn abort(&self) {
+        if let Some(world) = self.world.upgrade() {
+            let _enter = Enter::new(&world);
+            world.abort(self.key);
+        }
+    }
+
+    /// Makes a cooperative cancel request (like asyncio's `Task.cancel()`):
+    /// the task's next `checkpoint`, `or_cancel` or `shield` gives it
+    /// `Err(Cancelled)`, once; `is_cancelled()` and `cancelled()` see it from
+    /// now on. The task is not finished until it has handled the request.
+    /// Each call is a new request.
+    pub fn cancel(&self) {
+        if let Some(world) = self.world.upgrade() {
+            let _enter = Enter::new(&world);
+            world.request_cancel(self.key, crate::trace::CancelVia::Handle);
+        }
+    }
+
+    /// The task has ended (returned, was aborted or panicked).
+    pub fn is_finished(&self) -> bool {
+        self.slot.is_done()
+    }
+
+    /// Marks the task as intended background work and lets it run on. A
+    /// detached task is not a leak when the root ends, only if it is still
+    /// alive after the world drains.
+    pub fn detach(self) {
+        if let Some(world) = self.world.upgrade() {
+            world.detach(self.key);
+        }
+    }
+
+    /// A handle that aborts the task when dropped (tokio-util's
+    /// `AbortOnDropHandle`).
+    pub fn abort_on_drop(self) -> AbortOnDropHandle<T> {
+        AbortOnDropHandle { handle: Some(self) }
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let result = this.slot.poll(cx);
+        if result.is_pending() {
+            crate::world::try_with(|world| {
+                world.note_wait(Wait {
+                    kind: this.wait,
+                    at: Some(this.at),
+                })
+            });
+        }
+        result
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.key.id)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// A [`JoinHandle`] that aborts its task when dropped.
+pub struct AbortOnDropHandle<T> {
+    handle: Option<JoinHandle<T>>,
+}
+
+impl<T> AbortOnDropHandle<T> {
+    fn handle(&self) -> &JoinHandle<T> {
+        self.handle.as_ref().expect("present until dropped")
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.handle().id()
+    }
+
+    /// See [`JoinHandle::abort`].
+    pub fn abort(&self) {
+        self.handle().abort();
+    }
+
+    /// See [`JoinHandle::cancel`].
+    pub fn cancel(&self) {
+        self.handle().cancel();
+    }
+
+    /// See [`JoinHandle::is_finished`].
+    pub fn is_finished(&self) -> bool {
+        self.handle().is_finished()
+    }
+
+    /// Gives back the plain handle (no abort on drop any more).
+    pub fn into_inner(mut self) -> JoinHandle<T> {
+        self.handle.take().expect("present until dropped")
+    }
+}
+
+impl<T> Future for AbortOnDropHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let handle = self
+            .get_mut()
+            .handle
+            .as_mut()
+            .expect("present until dropped");
+        Pin::new(handle).poll(cx)
+    }
+}
+
+impl<T> Drop for AbortOnDropHandle<T> {
+    fn drop(&mut self) {
+        if let Some(handle) = &self.handle {
+            if !handle.is_finished() {
+                handle.abort();
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for AbortOnDropHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AbortOnDropHandle")
+            .field(&self.handle)
+            .finish()
+    }
+}

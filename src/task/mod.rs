@@ -1,0 +1,21 @@
+//! Tasks: spawning, joining, aborting, detaching.
+//!
+//! Semantics follow tokio so that tests see what production code would do:
+//! dropping a [`JoinHandle`] neither cancels nor detaches its task (it runs
+//! on, and is reported as leaked if still alive when the root ends);
+//! [`JoinHandle::abort`] drops the task's future at its current await point,
+//! running its `Drop`s at once; [`JoinHandle::cancel`] makes a cooperative
+//! request instead (see [`crate::cancel`]).
+
+mod error;
+pub(crate) mod join;
+mod spawn;
+pub(crate) mod table;
+pub(crate) mod waker;
+
+mod id;
+
+pub use error::JoinError;
+pub use id::TaskId;
+pub use join::{AbortOnDropHandle, JoinHandle};
+pub use spawn::{spawn, spawn_named, yield_now, YieldNow};

@@ -1,0 +1,97 @@
+//! `spawn`, `spawn_named`, `yield_now`.
+
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use super::table::TaskKind;
+use super::JoinHandle;
+use crate::trace::{Wait, WaitKind};
+use crate::world;
+
+/// Spawns a task on the current world. The future need not be `Send`.
+///
+/// The task is queued at once and runs when the scheduler picks it.
+///
+/// # Panics
+///
+/// Outside a simulation.
+///
+/// ```
+/// let mut sim = cancelsim::Sim::new(cancelsim::Config::default());
+/// let out = sim.block_on(async {
+///     let child = cancelsim::spawn(async { 21 * 2 });
+///     child.await.unwrap()
+/// });
+/// assert_eq!(out.unwrap(), 42);
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn_as(future, TaskKind::User, None)
+}
+
+/// Spawns a task with a name that traces and reports show (`fetch#3`).
+#[track_caller]
+pub fn spawn_named<F>(name: &str, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn_as(future, TaskKind::User, Some(Rc::from(name)))
+}
+
+#[track_caller]
+pub(crate) fn spawn_as<F>(future: F, kind: TaskKind, name: Option<Rc<str>>) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let at = Location::caller();
+    world::with(|world| {
+        let (key, slot) = world.spawn(future, kind, name, at);
+        JoinHandle::new(key, slot, world, at)
+    })
+}
+
+/// Suspends the current task once, letting every other ready task run
+/// first (it goes to the back of the ready queue under `Fifo`).
+#[track_caller]
+pub fn yield_now() -> YieldNow {
+    YieldNow {
+        yielded: false,
+        at: Location::caller(),
+    }
+}
+
+/// The future of [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+    at: &'static Location<'static>,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        world::try_with(|world| {
+            world.note_wait(Wait {
+                kind: WaitKind::Yield,
+                at: Some(self.at),
+            })
+        });
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

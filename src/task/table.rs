@@ -1,0 +1,154 @@
+//! The task table: a slab of live tasks.
+//!
+//! Invariants: a slot is occupied exactly while its task is alive (spawned and
+//! not yet finished); a [`TaskKey`] names a slot *and* the task id that was in
+//! it, so a key of a finished task never reaches the task that reuses the
+//! slot. Finished tasks leave nothing behind here, which keeps memory flat over
+//! millions of spawns.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::Waker;
+
+use super::waker::TaskWaker;
+use super::TaskId;
+use crate::trace::{SourceLocation, Wait};
+
+/// Where a task lives in the table, plus its id to detect reuse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TaskKey {
+    pub index: u32,
+    pub id: TaskId,
+}
+
+/// The boxed future of a spawned task (it writes its output to its join slot).
+pub(crate) type TaskFuture = Pin<Box<dyn Future<Output = ()>>>;
+
+/// What kind of work a task is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TaskKind {
+    /// The future given to `block_on`.
+    Root,
+    /// `spawn` / `spawn_named`.
+    User,
+    /// The work inside `shield`.
+    Shield,
+    /// The work inside `blocking`.
+    Blocking,
+}
+
+/// Learns how a task ended when its future could not say so itself.
+pub(crate) trait Completion {
+    /// The task was aborted or panicked.
+    fn fail(&self, error: super::JoinError);
+}
+
+/// Everything the world knows about a live task besides its future.
+pub(crate) struct TaskMeta {
+    pub kind: TaskKind,
+    pub name: Option<Rc<str>>,
+    pub parent: Option<TaskId>,
+    pub spawned_at: SourceLocation,
+    pub detached: bool,
+    /// Number of times the task returned `Pending` (its await points so far).
+    pub suspends: u32,
+    pub last_wait: Wait,
+    /// Cooperative cancel requests made / delivered as `Err(Cancelled)`.
+    pub cancel_requested: u32,
+    pub cancel_delivered: u32,
+    pub cancel_waiters: Vec<Waker>,
+    /// `abort` was called while the task was being polled.
+    pub abort_requested: bool,
+}
+
+pub(crate) struct TaskSlot {
+    pub id: TaskId,
+    pub future: Option<TaskFuture>,
+    pub waker: Option<Waker>,
+    pub notify: Arc<TaskWaker>,
+    pub completion: Option<Rc<dyn Completion>>,
+    pub meta: TaskMeta,
+}
+
+#[derive(Default)]
+pub(crate) struct TaskTable {
+    slots: Vec<Option<TaskSlot>>,
+    free: Vec<u32>,
+    next_id: u32,
+    live: usize,
+}
+
+impl TaskTable {
+    /// The id the next inserted task will get.
+    pub fn next_id(&self) -> TaskId {
+        TaskId(self.next_id)
+    }
+
+    /// The index the next inserted task will get.
+    pub fn next_index(&self) -> u32 {
+        self.free.last().copied().unwrap_or(self.slots.len() as u32)
+    }
+
+    pub fn insert(&mut self, slot: TaskSlot) -> TaskKey {
+        debug_assert_eq!(slot.id, self.next_id());
+        self.next_id += 1;
+        self.live += 1;
+        let key = TaskKey {
+            index: self.next_index(),
+            id: slot.id,
+        };
+        match self.free.pop() {
+            Some(index) => self.slots[index as usize] = Some(slot),
+            None => self.slots.push(Some(slot)),
+        }
+        key
+    }
+
+    pub fn get(&self, key: TaskKey) -> Option<&TaskSlot> {
+        match self.slots.get(key.index as usize) {
+            Some(Some(slot)) if slot.id == key.id => Some(slot),
+            _ => None,
+        }
+    }
+
+    pub fn get_mut(&mut self, key: TaskKey) -> Option<&mut TaskSlot> {
+        match self.slots.get_mut(key.index as usize) {
+            Some(Some(slot)) if slot.id == key.id => Some(slot),
+            _ => None,
+        }
+    }
+
+    pub fn remove(&mut self, key: TaskKey) -> Option<TaskSlot> {
+        let entry = self.slots.get_mut(key.index as usize)?;
+        if entry.as_ref().map(|slot| slot.id) != Some(key.id) {
+            return None;
+        }
+        self.live -= 1;
+        self.free.push(key.index);
+        entry.take()
+    }
+
+    /// Number of live tasks.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Keys of live tasks, in id order.
+    pub fn keys(&self) -> Vec<TaskKey> {
+        let mut keys: Vec<TaskKey> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(index, slot)| {
+                slot.as_ref().map(|slot| TaskKey {
+                    index: index as u32,
+                    id: slot.id,
+                })
+            })
+            .collect();
+        keys.sort_by_key(|key| key.id);
+        keys
+    }
+}

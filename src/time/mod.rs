@@ -1,0 +1,18 @@
+//! Virtual time: [`Instant`], [`sleep`], [`sleep_until`], [`timeout`], and
+//! [`work`](crate::work).
+//!
+//! Invariants: time starts at zero and moves only forward, in two ways: when
+//! no task is ready the clock jumps to the earliest timer deadline; and
+//! `work(cost)` spends `cost` inside a poll. Sleeping a simulated day takes
+//! microseconds of real time.
+
+pub(crate) mod instant;
+mod sleep;
+mod timeout;
+pub(crate) mod timers;
+mod work;
+
+pub use instant::Instant;
+pub use sleep::{sleep, sleep_until, Sleep};
+pub use timeout::{timeout, Elapsed, Timeout};
+pub use work::work;

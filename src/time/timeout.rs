@@ -1,0 +1,103 @@
+//! `timeout`: run a future with a deadline.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::sleep::Sleep;
+use super::Instant;
+use crate::trace::{EventKind, WaitKind};
+use crate::world;
+
+/// The deadline of a [`timeout`] passed before its future finished.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl Elapsed {
+    pub(crate) fn new() -> Self {
+        Elapsed(())
+    }
+}
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+/// Runs `future` for at most `duration` of virtual time. On expiry the inner
+/// future is dropped at its current await point and the caller gets
+/// `Err(Elapsed)`. The inner future is polled first, so one that completes at
+/// the deadline's instant wins.
+#[track_caller]
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    let at = Location::caller();
+    let deadline = Instant::now() + duration;
+    Timeout {
+        inner: Some(future),
+        sleep: Sleep::new(deadline, WaitKind::Timeout, at),
+        at,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`timeout`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Timeout<F> {
+        #[pin]
+        inner: Option<F>,
+        sleep: Sleep,
+        at: &'static Location<'static>,
+    }
+}
+
+impl<F> Timeout<F> {
+    /// When it expires.
+    pub fn deadline(&self) -> Instant {
+        self.sleep.deadline()
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        match this.inner.as_mut().as_pin_mut() {
+            Some(inner) => {
+                if let Poll::Ready(value) = inner.poll(cx) {
+                    this.inner.set(None);
+                    return Poll::Ready(Ok(value));
+                }
+            }
+            None => return Poll::Ready(Err(Elapsed::new())),
+        }
+        match Pin::new(&mut *this.sleep).poll(cx) {
+            Poll::Ready(()) => {
+                let at = *this.at;
+                world::with(|world| {
+                    if let Some(task) = world.current_id() {
+                        world.record(task, EventKind::TimeoutFired { at });
+                    }
+                });
+                this.inner.set(None);
+                Poll::Ready(Err(Elapsed::new()))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<F> fmt::Debug for Timeout<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("deadline", &self.sleep.deadline())
+            .field("at", &self.at)
+            .finish()
+    }
+}

@@ -1,0 +1,18 @@
+//! CPU work inside a poll.
+
+use std::time::Duration;
+
+use super::instant::nanos;
+use crate::world;
+
+/// Spends `cost` of CPU time inside the current poll, without yielding: the
+/// clock moves forward by `cost` and no other task runs meanwhile. Models a
+/// CPU-bound stretch (parsing, hashing, a busy loop) that delays every other
+/// task and any cancel request until the next await point.
+///
+/// # Panics
+///
+/// Outside a simulation.
+pub fn work(cost: Duration) {
+    world::with(|world| world.work(nanos(cost)));
+}

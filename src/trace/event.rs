@@ -1,0 +1,183 @@
+//! One recorded event of a run.
+//!
+//! Events are small `Copy` values (no strings, no heap): the executor records
+//! several per poll, so recording must stay cheap. Strings (task names, panic
+//! messages) live once in the [`Trace`](super::Trace) and events refer to them.
+
+use std::panic::Location;
+use std::time::Duration;
+
+use crate::task::TaskId;
+use crate::time::Instant;
+
+/// A source location captured with `#[track_caller]` at a cancelsim primitive.
+pub type SourceLocation = &'static Location<'static>;
+
+/// One thing that happened in a run.
+#[derive(Clone, Copy, Debug)]
+pub struct Event {
+    /// The executor step (number of polls so far) at which it happened.
+    pub step: u32,
+    /// Virtual time.
+    pub time: Instant,
+    /// The task the event is about.
+    pub task: TaskId,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// What a suspended task is waiting on, as far as cancelsim can tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WaitKind {
+    /// `yield_now()`.
+    Yield,
+    /// `sleep` / `sleep_until`.
+    Sleep,
+    /// The timer of a `timeout` (the inner future was pending too).
+    Timeout,
+    /// A `JoinHandle` of the given task.
+    Join(TaskId),
+    /// `checkpoint()`.
+    Checkpoint,
+    /// `cancelled()`.
+    CancelSignal,
+    /// `shield(...)` running as the given task.
+    Shield(TaskId),
+    /// `blocking(...)` running as the given task.
+    Blocking(TaskId),
+    /// A waker from outside cancelsim (a channel, a lock, ...).
+    External,
+}
+
+/// Where a task is suspended: what it waits on and the caller's location.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wait {
+    /// What the task waits on.
+    pub kind: WaitKind,
+    /// Source location of the cancelsim primitive, when known.
+    pub at: Option<SourceLocation>,
+}
+
+impl Wait {
+    /// A wait on something outside cancelsim.
+    pub const EXTERNAL: Wait = Wait {
+        kind: WaitKind::External,
+        at: None,
+    };
+}
+
+/// Who or what woke a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WakeCause {
+    /// Another task, during its poll.
+    Task(TaskId),
+    /// A timer that fell due.
+    Timer,
+    /// Something outside any task poll (the harness, a drop, another thread).
+    Outside,
+}
+
+/// Through what a cancellation was requested.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelVia {
+    /// `JoinHandle::cancel` called directly.
+    Handle,
+    /// A `TaskGroup` cancelling its members after the first failure.
+    Group(u32),
+    /// The harness injected it.
+    Injection,
+}
+
+/// How a task ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The future returned.
+    Returned,
+    /// The future was dropped at an await point (`abort`, drop cancellation).
+    Aborted,
+    /// The future panicked; the message is `Trace::message(index)`.
+    Panicked(u32),
+}
+
+/// The kinds of [`Event`].
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// The task spawned `child` at `at`.
+    Spawn {
+        /// The new task.
+        child: TaskId,
+        /// Where `spawn` was called.
+        at: SourceLocation,
+    },
+    /// The executor polled the task.
+    Poll,
+    /// The poll returned `Pending`: the task is at its `ordinal`-th await point.
+    Suspend {
+        /// 1-based count of this task's suspensions.
+        ordinal: u32,
+        /// What it waits on.
+        wait: Wait,
+    },
+    /// The task was woken.
+    Wake {
+        /// By whom.
+        by: WakeCause,
+    },
+    /// A cooperative cancel request was made for the task.
+    CancelRequested {
+        /// The requesting task, if any.
+        by: Option<TaskId>,
+        /// Through what.
+        via: CancelVia,
+    },
+    /// A cancel request was delivered to the task as `Err(Cancelled)`.
+    CancelDelivered {
+        /// The primitive that delivered it.
+        at: SourceLocation,
+    },
+    /// The task's future is being dropped at its await point.
+    Abort {
+        /// The task that called `abort`, if any.
+        by: Option<TaskId>,
+    },
+    /// CPU work inside a poll: the clock moved by `cost` (nanoseconds).
+    Work {
+        /// Nanoseconds of virtual time spent.
+        cost_nanos: u64,
+    },
+    /// Blocking work started on a worker for `cost` nanoseconds.
+    BlockingStart {
+        /// Nanoseconds the work takes.
+        cost_nanos: u64,
+        /// Where `blocking` was called.
+        at: SourceLocation,
+    },
+    /// Blocking work finished.
+    BlockingEnd,
+    /// A `timeout` expired and dropped its inner future.
+    TimeoutFired {
+        /// Where `timeout` was called.
+        at: SourceLocation,
+    },
+    /// The task drew a random number.
+    Random {
+        /// The value handed out.
+        value: u64,
+    },
+    /// The task ended.
+    Complete {
+        /// How.
+        outcome: Outcome,
+    },
+    /// The run stopped: no task can run and no timer is pending.
+    Deadlock,
+}
+
+impl Event {
+    /// Virtual time of the event as a duration since the start of the run.
+    pub fn elapsed(&self) -> Duration {
+        self.time.since_start()
+    }
+}

@@ -1,0 +1,163 @@
+//! The trace of a run: every event, in order, and its stable text form.
+//!
+//! Invariants: events are appended in the order they happen and carry only
+//! virtual time, task ids and `'static` source locations, so the same run
+//! always renders the same text. Locations are printed relative to the
+//! package (or to the dependency's own directory), never as absolute paths.
+
+mod event;
+mod text;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::panic::Location;
+
+pub use event::{CancelVia, Event, EventKind, Outcome, SourceLocation, Wait, WaitKind, WakeCause};
+
+use crate::config::TraceMode;
+use crate::task::TaskId;
+
+/// The version line at the top of the text form; bumped on any format change.
+pub const TEXT_FORMAT_VERSION: &str = "cancelsim trace v1";
+
+/// The recorded events of one run, with the names and messages they refer to.
+#[derive(Clone, Debug)]
+pub struct Trace {
+    seed: u64,
+    scheduler: String,
+    events: VecDeque<Event>,
+    cap: Option<usize>,
+    enabled: bool,
+    dropped: u64,
+    names: BTreeMap<TaskId, String>,
+    messages: Vec<String>,
+}
+
+impl Trace {
+    pub(crate) fn new(mode: TraceMode, seed: u64, scheduler: String) -> Self {
+        let (enabled, cap) = match mode {
+            TraceMode::Full => (true, None),
+            TraceMode::Last(n) => (true, Some(n)),
+            TraceMode::Off => (false, None),
+        };
+        Trace {
+            seed,
+            scheduler,
+            events: VecDeque::new(),
+            cap,
+            enabled,
+            dropped: 0,
+            names: BTreeMap::new(),
+            messages: Vec::new(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, event: Event) {
+        if !self.enabled {
+            return;
+        }
+        if let Some(cap) = self.cap {
+            if self.events.len() >= cap {
+                if self.events.pop_front().is_some() || cap == 0 {
+                    self.dropped += 1;
+                }
+                if cap == 0 {
+                    return;
+                }
+            }
+        }
+        self.events.push_back(event);
+    }
+
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    pub(crate) fn set_name(&mut self, task: TaskId, name: &str) {
+        if self.enabled {
+            self.names.insert(task, name.to_string());
+        }
+    }
+
+    pub(crate) fn add_message(&mut self, message: String) -> u32 {
+        self.messages.push(message);
+        (self.messages.len() - 1) as u32
+    }
+
+    /// The events kept, oldest first.
+    pub fn events(&self) -> impl ExactSizeIterator<Item = &Event> + '_ {
+        self.events.iter()
+    }
+
+    /// Number of events kept.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// No events kept.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Events dropped because the trace was capped (`TraceMode::Last`).
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// The seed of the run.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The scheduler of the run, as text.
+    pub fn scheduler(&self) -> &str {
+        &self.scheduler
+    }
+
+    /// The name a task was spawned with (`main` for the root).
+    pub fn task_name(&self, task: TaskId) -> Option<&str> {
+        self.names.get(&task).map(String::as_str)
+    }
+
+    /// A panic message referred to by [`Outcome::Panicked`].
+    pub fn message(&self, index: u32) -> Option<&str> {
+        self.messages.get(index as usize).map(String::as_str)
+    }
+
+    /// `name#id`, or `#id` for an unnamed task.
+    pub fn task_label(&self, task: TaskId) -> String {
+        match self.task_name(task) {
+            Some(name) => format!("{name}{task}"),
+            None => format!("{task}"),
+        }
+    }
+}
+
+/// A source path as it should appear in traces and reports: relative paths
+/// (the package's own files) unchanged; absolute paths (dependencies) cut to
+/// the crate directory, e.g. `tokio-1.0.0/src/sync/mpsc.rs`.
+pub fn display_path(file: &str) -> &str {
+    let path = std::path::Path::new(file);
+    if !path.is_absolute() {
+        return file;
+    }
+    // Keep from the component before the last `src`.
+    let parts: Vec<&str> = file.split(['/', '\\']).collect();
+    match parts.iter().rposition(|part| *part == "src") {
+        Some(src) if src >= 1 => {
+            let keep = parts[src - 1..].join("/");
+            let start = file.len() - keep.len();
+            if file[start..].replace('\\', "/") == keep {
+                &file[start..]
+            } else {
+                parts.last().copied().unwrap_or(file)
+            }
+        }
+        _ => parts.last().copied().unwrap_or(file),
+    }
+}
+
+/// `file:line:column` with [`display_path`].
+pub fn display_location(at: &Location<'_>) -> String {
+    format!("{}:{}:{}", display_path(at.file()), at.line(), at.column())
+}

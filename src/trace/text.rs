@@ -1,0 +1,128 @@
+//! The stable text form of a trace (for people and insta snapshots).
+//!
+//! ```text
+//! cancelsim trace v1
+//! seed 0, scheduler fifo
+//!   step       time  task         event
+//!      0     0.000s  main#0       poll
+//!      0     0.000s  main#0       spawn fetch#1 at tests/executor.rs:10:5
+//! ```
+//!
+//! The first line is [`TEXT_FORMAT_VERSION`](super::TEXT_FORMAT_VERSION); any
+//! change to this format bumps it and is a reviewed snapshot update.
+
+use std::fmt;
+
+use super::{display_location, CancelVia, Event, EventKind, Outcome, Trace, WakeCause};
+use crate::error::write_wait;
+use crate::time::Instant;
+
+impl fmt::Display for Trace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", super::TEXT_FORMAT_VERSION)?;
+        writeln!(f, "seed {}, scheduler {}", self.seed(), self.scheduler())?;
+        if !self.enabled {
+            return writeln!(f, "(trace off)");
+        }
+        if self.dropped() > 0 {
+            writeln!(
+                f,
+                "({} earlier events dropped: trace capped at the last {})",
+                self.dropped(),
+                self.cap.unwrap_or(0)
+            )?;
+        }
+        writeln!(f, "{:>6} {:>10}  {:<12} event", "step", "time", "task")?;
+        for event in self.events() {
+            writeln!(f, "{}", self.line(event))?;
+        }
+        Ok(())
+    }
+}
+
+struct Describe<'a>(&'a Trace, &'a Event);
+
+impl Trace {
+    /// One event as its line of the text form.
+    pub fn line(&self, event: &Event) -> String {
+        format!(
+            "{:>6} {:>10}  {:<12} {}",
+            event.step,
+            event.time.to_string(),
+            self.task_label(event.task),
+            Describe(self, event)
+        )
+    }
+}
+
+fn duration(nanos: u64) -> Instant {
+    Instant(nanos)
+}
+
+impl fmt::Display for Describe<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Describe(trace, event) = *self;
+        match event.kind {
+            EventKind::Spawn { child, at } => write!(
+                f,
+                "spawn {} at {}",
+                trace.task_label(child),
+                display_location(at)
+            ),
+            EventKind::Poll => f.write_str("poll"),
+            EventKind::Suspend { ordinal, wait } => {
+                write!(f, "suspend at await point {ordinal} on ")?;
+                write_wait(f, &wait)
+            }
+            EventKind::Wake { by } => match by {
+                WakeCause::Task(task) => write!(f, "woken by {}", trace.task_label(task)),
+                WakeCause::Timer => f.write_str("woken by timer"),
+                WakeCause::Outside => f.write_str("woken from outside"),
+            },
+            EventKind::CancelRequested { by, via } => {
+                f.write_str("cancel requested")?;
+                if let Some(by) = by {
+                    write!(f, " by {}", trace.task_label(by))?;
+                }
+                match via {
+                    CancelVia::Handle => Ok(()),
+                    CancelVia::Group(group) => write!(f, " via group {group}"),
+                    CancelVia::Injection => f.write_str(" by injection"),
+                }
+            }
+            EventKind::CancelDelivered { at } => {
+                write!(
+                    f,
+                    "cancel delivered as Err(Cancelled) at {}",
+                    display_location(at)
+                )
+            }
+            EventKind::Abort { by } => match by {
+                Some(by) => write!(f, "aborted by {}: future dropped", trace.task_label(by)),
+                None => f.write_str("aborted: future dropped"),
+            },
+            EventKind::Work { cost_nanos } => write!(f, "work {}", duration(cost_nanos)),
+            EventKind::BlockingStart { cost_nanos, at } => write!(
+                f,
+                "blocking work started for {} at {}",
+                duration(cost_nanos),
+                display_location(at)
+            ),
+            EventKind::BlockingEnd => f.write_str("blocking work finished"),
+            EventKind::TimeoutFired { at } => {
+                write!(f, "timeout fired ({})", display_location(at))
+            }
+            EventKind::Random { value } => write!(f, "random {value}"),
+            EventKind::Complete { outcome } => match outcome {
+                Outcome::Returned => f.write_str("completed: returned"),
+                Outcome::Aborted => f.write_str("completed: aborted"),
+                Outcome::Panicked(message) => write!(
+                    f,
+                    "completed: panicked: {}",
+                    trace.message(message).unwrap_or("?")
+                ),
+            },
+            EventKind::Deadlock => f.write_str("deadlock: no task can run, no timer pending"),
+        }
+    }
+}

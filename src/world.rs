@@ -1,0 +1,847 @@
+//! The world: all state of one simulation, and the thread-local that lets
+//! free functions (`spawn`, `sleep`, `checkpoint`, ...) find it.
+//!
+//! Invariants:
+//! * No `RefCell` of the world is borrowed while user code runs (a poll, a
+//!   `Drop` of a task's future, a waker's `wake`), so user code may call back
+//!   into the world at any time. Wakers only touch `ready` and `trace`, which
+//!   are never held across anything else.
+//! * Every choice goes through `scheduler` and, when it had more than one
+//!   option, is appended to `schedule`.
+//! * Virtual time only moves forward: when nothing is ready (to the next timer)
+//!   and through `work`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use crate::config::Config;
+use crate::error::{BlockedTask, SimError};
+use crate::panic;
+use crate::schedule::{Decision, Divergence, Schedule, Scheduler};
+use crate::task::table::{
+    Completion, TaskFuture, TaskKey, TaskKind, TaskMeta, TaskSlot, TaskTable,
+};
+use crate::task::waker::{self, TaskWaker};
+use crate::task::{JoinError, TaskId};
+use crate::time::timers::{TimerKey, Timers};
+use crate::time::Instant;
+use crate::trace::{CancelVia, Event, EventKind, Outcome, SourceLocation, Trace, Wait, WakeCause};
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<World>>> = const { RefCell::new(None) };
+}
+
+static NEXT_WORLD_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Runs `f` with the world of the current simulation.
+///
+/// # Panics
+///
+/// Outside a simulation, with a message that says so.
+#[track_caller]
+pub(crate) fn with<R>(f: impl FnOnce(&Rc<World>) -> R) -> R {
+    CURRENT.with(|current| {
+        let current = current.borrow();
+        match current.as_ref() {
+            Some(world) => f(world),
+            None => panic!(
+                "cancelsim: this must be called inside a simulation (inside `Sim::block_on`, \
+                 `Check::new` or `cancelsim::check`), not from a plain test or another runtime"
+            ),
+        }
+    })
+}
+
+/// Runs `f` with the current world, if any.
+pub(crate) fn try_with<R>(f: impl FnOnce(&Rc<World>) -> R) -> Option<R> {
+    CURRENT.with(|current| current.try_borrow().ok()?.as_ref().map(f))
+}
+
+/// Queues `key` if `world` is the current world; false when it is not (the
+/// caller then uses the remote inbox).
+pub(crate) fn schedule_if_current(world: u64, key: TaskKey) -> bool {
+    CURRENT.with(|current| match current.try_borrow() {
+        Ok(current) => match current.as_ref() {
+            Some(current) if current.id == world => current.enqueue(key),
+            _ => false,
+        },
+        Err(_) => false,
+    })
+}
+
+/// Makes a world current until dropped.
+pub(crate) struct Enter {
+    previous: Option<Option<Rc<World>>>,
+}
+
+impl Enter {
+    /// # Panics
+    ///
+    /// When another world is already current on this thread.
+    pub fn new(world: &Rc<World>) -> Enter {
+        CURRENT.with(|current| {
+            let mut current = current.borrow_mut();
+            match current.as_ref() {
+                Some(existing) if existing.id == world.id => Enter { previous: None },
+                Some(_) => panic!(
+                    "cancelsim: a simulation cannot run inside another one on the same thread \
+                     (Sim::block_on called from inside a simulated task)"
+                ),
+                None => Enter {
+                    previous: Some(current.replace(Rc::clone(world))),
+                },
+            }
+        })
+    }
+}
+
+impl Enter {
+    /// Like `new`, but gives up (no panic) when another world is current.
+    pub fn try_new(world: &Rc<World>) -> Option<Enter> {
+        CURRENT.with(|current| {
+            let mut current = current.try_borrow_mut().ok()?;
+            match current.as_ref() {
+                Some(existing) if existing.id == world.id => Some(Enter { previous: None }),
+                Some(_) => None,
+                None => Some(Enter {
+                    previous: Some(current.replace(Rc::clone(world))),
+                }),
+            }
+        })
+    }
+}
+
+impl Drop for Enter {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            let world =
+                CURRENT.with(|current| std::mem::replace(&mut *current.borrow_mut(), previous));
+            drop(world);
+        }
+    }
+}
+
+/// The task table and the timer queue.
+pub(crate) struct Core {
+    pub tasks: TaskTable,
+    pub timers: Timers,
+}
+
+/// What the executor should do next.
+pub(crate) enum Pick {
+    Run(TaskKey),
+    Deadlock,
+    Stop(SimError),
+}
+
+/// All state of one simulation.
+pub(crate) struct World {
+    pub id: u64,
+    pub config: Config,
+    now: Cell<u64>,
+    step: Cell<u64>,
+    current: Cell<Option<TaskKey>>,
+    timer_waking: Cell<bool>,
+    pending_wait: Cell<Option<Wait>>,
+    pub core: RefCell<Core>,
+    ready: RefCell<VecDeque<TaskKey>>,
+    trace: RefCell<Trace>,
+    trace_on: bool,
+    scheduler: RefCell<Box<dyn Scheduler>>,
+    schedule: RefCell<Schedule>,
+    divergence: RefCell<Option<(u64, Divergence)>>,
+    due_wakers: RefCell<Vec<Waker>>,
+}
+
+impl World {
+    pub fn new(config: Config) -> Rc<World> {
+        let scheduler = config.scheduler.build(config.seed, config.pct_horizon);
+        let trace = Trace::new(config.trace, config.seed, config.scheduler.to_string());
+        Rc::new(World {
+            id: NEXT_WORLD_ID.fetch_add(1, Ordering::Relaxed),
+            now: Cell::new(0),
+            step: Cell::new(0),
+            current: Cell::new(None),
+            timer_waking: Cell::new(false),
+            pending_wait: Cell::new(None),
+            core: RefCell::new(Core {
+                tasks: TaskTable::default(),
+                timers: Timers::default(),
+            }),
+            ready: RefCell::new(VecDeque::new()),
+            trace_on: trace.is_enabled(),
+            trace: RefCell::new(trace),
+            scheduler: RefCell::new(scheduler),
+            schedule: RefCell::new(Schedule::new()),
+            divergence: RefCell::new(None),
+            due_wakers: RefCell::new(Vec::new()),
+            config,
+        })
+    }
+
+    // ----- time, steps, trace -------------------------------------------------
+
+    pub fn now(&self) -> Instant {
+        Instant(self.now.get())
+    }
+
+    pub fn steps(&self) -> u64 {
+        self.step.get()
+    }
+
+    #[inline]
+    pub fn record(&self, task: TaskId, kind: EventKind) {
+        if self.trace_on {
+            let event = Event {
+                step: u32::try_from(self.step.get()).unwrap_or(u32::MAX),
+                time: self.now(),
+                task,
+                kind,
+            };
+            if let Ok(mut trace) = self.trace.try_borrow_mut() {
+                trace.push(event);
+            }
+        }
+    }
+
+    pub fn add_message(&self, message: String) -> u32 {
+        self.trace.borrow_mut().add_message(message)
+    }
+
+    pub fn trace(&self) -> std::cell::Ref<'_, Trace> {
+        self.trace.borrow()
+    }
+
+    pub fn take_trace(&self) -> Trace {
+        let fresh = Trace::new(
+            self.config.trace,
+            self.config.seed,
+            self.config.scheduler.to_string(),
+        );
+        std::mem::replace(&mut *self.trace.borrow_mut(), fresh)
+    }
+
+    pub fn schedule(&self) -> Schedule {
+        self.schedule.borrow().clone()
+    }
+
+    /// Spends `nanos` of CPU time inside the current poll.
+    pub fn work(&self, nanos: u64) {
+        self.now.set(self.now.get().saturating_add(nanos));
+        if let Some(task) = self.current_id() {
+            self.record(task, EventKind::Work { cost_nanos: nanos });
+        }
+    }
+
+    // ----- the current task ---------------------------------------------------
+
+    pub fn current_key(&self) -> Option<TaskKey> {
+        self.current.get()
+    }
+
+    pub fn current_id(&self) -> Option<TaskId> {
+        self.current.get().map(|key| key.id)
+    }
+
+    /// Notes what the current poll is about to wait on (the first note wins).
+    pub fn note_wait(&self, wait: Wait) {
+        if self.pending_wait.get().is_none() {
+            self.pending_wait.set(Some(wait));
+        }
+    }
+
+    // ----- wakes and the ready queue ------------------------------------------
+
+    /// Queues a woken task. Called by its waker.
+    pub fn enqueue(&self, key: TaskKey) -> bool {
+        let Ok(mut ready) = self.ready.try_borrow_mut() else {
+            return false;
+        };
+        ready.push_back(key);
+        drop(ready);
+        if self.trace_on {
+            let by = if self.timer_waking.get() {
+                Some(WakeCause::Timer)
+            } else {
+                match self.current.get() {
+                    Some(current) if current == key => None,
+                    Some(current) => Some(WakeCause::Task(current.id)),
+                    None => Some(WakeCause::Outside),
+                }
+            };
+            if let Some(by) = by {
+                self.record(key.id, EventKind::Wake { by });
+            }
+        }
+        true
+    }
+
+    /// Picks the next task to poll, firing due timers and moving the clock
+    /// forward as needed.
+    pub fn pick(&self) -> Pick {
+        loop {
+            if let Some((step, divergence)) = self.divergence.borrow_mut().take() {
+                return Pick::Stop(SimError::Nondeterminism { step, divergence });
+            }
+            if let Err(stop) = self.fire_due_timers() {
+                return Pick::Stop(stop);
+            }
+            {
+                let mut ready = self.ready.borrow_mut();
+                if !ready.is_empty() {
+                    let options = ready.len();
+                    let choice = if options == 1 {
+                        Ok(0)
+                    } else {
+                        self.scheduler
+                            .borrow_mut()
+                            .next_task(crate::schedule::ReadyTasks::new(&ready))
+                    };
+                    let index = match choice {
+                        Ok(index) if index < options => index,
+                        Ok(index) => {
+                            return Pick::Stop(self.diverged(Divergence {
+                                decision: self.schedule.borrow().len(),
+                                expected: format!("an index below {options}"),
+                                found: format!("index {index}"),
+                            }))
+                        }
+                        Err(divergence) => return Pick::Stop(self.diverged(divergence)),
+                    };
+                    if options > 1 {
+                        self.schedule.borrow_mut().push(Decision::Task {
+                            options: options as u32,
+                            chosen: index as u32,
+                        });
+                    }
+                    let key = ready.remove(index).expect("index checked above");
+                    return Pick::Run(key);
+                }
+            }
+            let remote = waker::remote_take(self.id);
+            if !remote.is_empty() {
+                self.ready.borrow_mut().extend(remote);
+                continue;
+            }
+            let next = self.core.borrow_mut().timers.next_deadline();
+            match next {
+                Some(deadline) => {
+                    let limit = crate::time::instant::nanos(self.config.max_time);
+                    if deadline > limit {
+                        return Pick::Stop(SimError::TimeLimit {
+                            time: self.now(),
+                            next_deadline: Instant(deadline),
+                        });
+                    }
+                    self.now.set(self.now.get().max(deadline));
+                }
+                None => return Pick::Deadlock,
+            }
+        }
+    }
+
+    fn diverged(&self, divergence: Divergence) -> SimError {
+        SimError::Nondeterminism {
+            step: self.steps(),
+            divergence,
+        }
+    }
+
+    /// Fires every timer due by now, earliest first; the scheduler orders
+    /// timers due at the same instant.
+    fn fire_due_timers(&self) -> Result<(), SimError> {
+        let now = self.now.get();
+        loop {
+            let mut wakers = std::mem::take(&mut *self.due_wakers.borrow_mut());
+            {
+                let mut core = self.core.borrow_mut();
+                match core.timers.next_deadline() {
+                    Some(deadline) if deadline <= now => {
+                        core.timers.take_due_at(deadline, &mut wakers)
+                    }
+                    _ => {
+                        *self.due_wakers.borrow_mut() = wakers;
+                        return Ok(());
+                    }
+                }
+            }
+            let mut order = Vec::new();
+            if wakers.len() > 1 {
+                while wakers.len() > 1 {
+                    let options = wakers.len();
+                    let index = match self.scheduler.borrow_mut().next_timer(options) {
+                        Ok(index) if index < options => index,
+                        Ok(index) => {
+                            return Err(self.diverged(Divergence {
+                                decision: self.schedule.borrow().len(),
+                                expected: format!("an index below {options}"),
+                                found: format!("index {index}"),
+                            }))
+                        }
+                        Err(divergence) => return Err(self.diverged(divergence)),
+                    };
+                    self.schedule.borrow_mut().push(Decision::Timer {
+                        options: options as u32,
+                        chosen: index as u32,
+                    });
+                    order.push(wakers.remove(index));
+                }
+                order.append(&mut wakers);
+            } else {
+                order.append(&mut wakers);
+            }
+            self.timer_waking.set(true);
+            for waker in order.drain(..) {
+                waker.wake();
+            }
+            self.timer_waking.set(false);
+            *self.due_wakers.borrow_mut() = wakers;
+        }
+    }
+
+    // ----- timers ---------------------------------------------------------------
+
+    pub fn insert_timer(&self, deadline: Instant, waker: &Waker) -> TimerKey {
+        self.core
+            .borrow_mut()
+            .timers
+            .insert(deadline.0, waker.clone())
+    }
+
+    pub fn poll_timer(&self, key: TimerKey, waker: &Waker) -> bool {
+        self.core.borrow_mut().timers.poll(key, waker)
+    }
+
+    pub fn remove_timer(&self, key: TimerKey) {
+        if let Ok(mut core) = self.core.try_borrow_mut() {
+            core.timers.remove(key);
+        }
+    }
+
+    // ----- spawning -------------------------------------------------------------
+
+    fn new_slot(
+        self: &Rc<World>,
+        kind: TaskKind,
+        name: Option<Rc<str>>,
+        at: SourceLocation,
+        future: Option<TaskFuture>,
+        completion: Option<Rc<dyn Completion>>,
+    ) -> TaskKey {
+        let parent = self.current_id();
+        let mut core = self.core.borrow_mut();
+        let key = TaskKey {
+            index: core.tasks.next_index(),
+            id: core.tasks.next_id(),
+        };
+        let notify = Arc::new(TaskWaker::new(self.id, key));
+        let waker = Waker::from(Arc::clone(&notify));
+        let inserted = core.tasks.insert(TaskSlot {
+            id: key.id,
+            future,
+            waker: Some(waker),
+            notify,
+            completion,
+            meta: TaskMeta {
+                kind,
+                name: name.clone(),
+                parent,
+                spawned_at: at,
+                detached: matches!(kind, TaskKind::Shield | TaskKind::Blocking),
+                suspends: 0,
+                last_wait: Wait::EXTERNAL,
+                cancel_requested: 0,
+                cancel_delivered: 0,
+                cancel_waiters: Vec::new(),
+                abort_requested: false,
+            },
+        });
+        debug_assert_eq!(inserted, key);
+        drop(core);
+        if self.trace_on {
+            if let Some(name) = &name {
+                self.trace.borrow_mut().set_name(key.id, name);
+            }
+            if let Some(parent) = parent {
+                self.record(parent, EventKind::Spawn { child: key.id, at });
+            }
+        }
+        self.ready.borrow_mut().push_back(key);
+        key
+    }
+
+    /// Spawns a task; returns its key and join slot.
+    pub fn spawn<F>(
+        self: &Rc<World>,
+        future: F,
+        kind: TaskKind,
+        name: Option<Rc<str>>,
+        at: SourceLocation,
+    ) -> (TaskKey, Rc<crate::task::join::JoinSlot<F::Output>>)
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let slot = Rc::new(crate::task::join::JoinSlot::new());
+        let writer = Rc::clone(&slot);
+        let boxed: TaskFuture = Box::pin(async move {
+            let value = future.await;
+            writer.complete(Ok(value));
+        });
+        let completion: Rc<dyn Completion> = slot.clone();
+        let key = self.new_slot(kind, name, at, Some(boxed), Some(completion));
+        (key, slot)
+    }
+
+    /// Registers the root future of `block_on` (polled by `block_on` itself).
+    pub fn spawn_root(self: &Rc<World>, at: SourceLocation) -> TaskKey {
+        let key = self.new_slot(TaskKind::Root, Some(Rc::from("main")), at, None, None);
+        if self.trace_on {
+            self.trace.borrow_mut().set_name(key.id, "main");
+        }
+        key
+    }
+
+    // ----- polling ----------------------------------------------------------------
+
+    /// Polls a spawned task once and settles what followed.
+    pub fn run_task(self: &Rc<World>, key: TaskKey) {
+        let taken = {
+            let mut core = self.core.borrow_mut();
+            match core.tasks.get_mut(key) {
+                Some(slot) => match slot.future.take() {
+                    Some(future) => {
+                        slot.notify.notified.store(false, Ordering::Release);
+                        Some((
+                            future,
+                            slot.waker.take().expect("a live task has its waker"),
+                        ))
+                    }
+                    None => None,
+                },
+                None => None,
+            }
+        };
+        let Some((mut future, waker)) = taken else {
+            return;
+        };
+        self.step.set(self.step.get() + 1);
+        self.current.set(Some(key));
+        self.record(key.id, EventKind::Poll);
+        let result = panic::catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
+        self.current.set(None);
+        let wait = self.pending_wait.take();
+        match result {
+            Ok(Poll::Pending) => {
+                let abort = {
+                    let mut core = self.core.borrow_mut();
+                    let slot = core
+                        .tasks
+                        .get_mut(key)
+                        .expect("a polled task stays in the table");
+                    slot.meta.suspends += 1;
+                    slot.meta.last_wait = wait.unwrap_or(Wait::EXTERNAL);
+                    let ordinal = slot.meta.suspends;
+                    let abort = slot.meta.abort_requested;
+                    if !abort {
+                        slot.future = Some(future);
+                        slot.waker = Some(waker);
+                        drop(core);
+                        self.record(
+                            key.id,
+                            EventKind::Suspend {
+                                ordinal,
+                                wait: wait.unwrap_or(Wait::EXTERNAL),
+                            },
+                        );
+                        None
+                    } else {
+                        Some(future)
+                    }
+                };
+                if let Some(future) = abort {
+                    self.finish(key, Some(future), Outcome::Aborted, None);
+                }
+            }
+            Ok(Poll::Ready(())) => self.finish(key, Some(future), Outcome::Returned, None),
+            Err(caught) => {
+                let index = self.trace.borrow_mut().add_message(caught.message.clone());
+                self.finish(key, Some(future), Outcome::Panicked(index), Some(caught));
+            }
+        }
+    }
+
+    /// Polls the root future of `block_on` once.
+    pub fn poll_root<T>(
+        &self,
+        key: TaskKey,
+        poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+    ) -> Result<Poll<T>, panic::Caught> {
+        let waker = {
+            let mut core = self.core.borrow_mut();
+            let slot = core
+                .tasks
+                .get_mut(key)
+                .expect("the root is alive while polled");
+            slot.notify.notified.store(false, Ordering::Release);
+            slot.waker.take().expect("the root has its waker")
+        };
+        self.step.set(self.step.get() + 1);
+        self.current.set(Some(key));
+        self.record(key.id, EventKind::Poll);
+        let result = panic::catch(|| poll(&mut Context::from_waker(&waker)));
+        self.current.set(None);
+        let wait = self.pending_wait.take();
+        let mut core = self.core.borrow_mut();
+        let slot = core
+            .tasks
+            .get_mut(key)
+            .expect("the root is alive while polled");
+        slot.waker = Some(waker);
+        if let Ok(Poll::Pending) = result {
+            slot.meta.suspends += 1;
+            slot.meta.last_wait = wait.unwrap_or(Wait::EXTERNAL);
+            let ordinal = slot.meta.suspends;
+            drop(core);
+            self.record(
+                key.id,
+                EventKind::Suspend {
+                    ordinal,
+                    wait: wait.unwrap_or(Wait::EXTERNAL),
+                },
+            );
+        }
+        Ok(result?)
+    }
+
+    /// Ends a task: removes it from the table, drops its future (with the task
+    /// current, so its `Drop`s are attributed to it), tells its joiner.
+    pub fn finish(
+        self: &Rc<World>,
+        key: TaskKey,
+        future: Option<TaskFuture>,
+        outcome: Outcome,
+        panicked: Option<panic::Caught>,
+    ) {
+        let slot = self.core.borrow_mut().tasks.remove(key);
+        let Some(mut slot) = slot else { return };
+        slot.notify.notified.store(true, Ordering::Release);
+        let future = future.or_else(|| slot.future.take());
+        if let Some(future) = future {
+            let previous = self.current.replace(Some(key));
+            let dropped = panic::catch(move || drop(future));
+            self.current.set(previous);
+            if let Err(caught) = dropped {
+                // A panicking Drop during cleanup is recorded; the task is gone.
+                let index = self.trace.borrow_mut().add_message(caught.message);
+                self.record(
+                    key.id,
+                    EventKind::Complete {
+                        outcome: Outcome::Panicked(index),
+                    },
+                );
+            }
+        }
+        self.record(key.id, EventKind::Complete { outcome });
+        if let Some(completion) = slot.completion.take() {
+            match (outcome, panicked) {
+                (Outcome::Returned, _) => {}
+                (Outcome::Aborted, _) => completion.fail(JoinError::cancelled(key.id)),
+                (Outcome::Panicked(_), Some(caught)) => {
+                    completion.fail(JoinError::panic(key.id, caught.message, caught.payload))
+                }
+                (Outcome::Panicked(_), None) => completion.fail(JoinError::panic(
+                    key.id,
+                    "panicked".to_string(),
+                    Box::new("panicked"),
+                )),
+            }
+        }
+        drop(slot);
+    }
+
+    /// Drops a task's future at its current await point (`JoinHandle::abort`).
+    pub fn abort(self: &Rc<World>, key: TaskKey) {
+        let by = self.current_id();
+        let future = {
+            let mut core = self.core.borrow_mut();
+            let Some(slot) = core.tasks.get_mut(key) else {
+                return;
+            };
+            match slot.future.take() {
+                Some(future) => future,
+                None => {
+                    // Being polled right now (aborting itself) or the root:
+                    // dropped when its poll returns.
+                    slot.meta.abort_requested = true;
+                    drop(core);
+                    self.record(key.id, EventKind::Abort { by });
+                    return;
+                }
+            }
+        };
+        self.ready.borrow_mut().retain(|queued| *queued != key);
+        self.record(key.id, EventKind::Abort { by });
+        self.finish(key, Some(future), Outcome::Aborted, None);
+    }
+
+    pub fn detach(&self, key: TaskKey) {
+        if let Some(slot) = self.core.borrow_mut().tasks.get_mut(key) {
+            slot.meta.detached = true;
+        }
+    }
+
+    pub fn is_alive(&self, key: TaskKey) -> bool {
+        self.core.borrow().tasks.get(key).is_some()
+    }
+
+    // ----- cooperative cancellation ---------------------------------------------
+
+    /// Makes a cooperative cancel request for `key` and wakes it.
+    pub fn request_cancel(&self, key: TaskKey, via: CancelVia) {
+        let wakers = {
+            let mut core = self.core.borrow_mut();
+            let Some(slot) = core.tasks.get_mut(key) else {
+                return;
+            };
+            slot.meta.cancel_requested += 1;
+            let mut wakers = std::mem::take(&mut slot.meta.cancel_waiters);
+            if let Some(waker) = &slot.waker {
+                wakers.push(waker.clone());
+            }
+            wakers
+        };
+        self.record(
+            key.id,
+            EventKind::CancelRequested {
+                by: self.current_id(),
+                via,
+            },
+        );
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
+    /// Delivers one pending cancel request of the current task, if there is one.
+    pub fn try_deliver_cancel(&self, at: SourceLocation) -> bool {
+        let Some(key) = self.current.get() else {
+            return false;
+        };
+        let delivered = {
+            let mut core = self.core.borrow_mut();
+            match core.tasks.get_mut(key) {
+                Some(slot) if slot.meta.cancel_requested > slot.meta.cancel_delivered => {
+                    slot.meta.cancel_delivered += 1;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if delivered {
+            self.record(key.id, EventKind::CancelDelivered { at });
+        }
+        delivered
+    }
+
+    /// Has the current task ever been asked to cancel?
+    pub fn is_cancelled(&self) -> bool {
+        let Some(key) = self.current.get() else {
+            return false;
+        };
+        self.core
+            .borrow()
+            .tasks
+            .get(key)
+            .is_some_and(|slot| slot.meta.cancel_requested > 0)
+    }
+
+    /// Wakes `waker` on the current task's next cancel request.
+    pub fn register_cancel_waiter(&self, waker: &Waker) {
+        let Some(key) = self.current.get() else {
+            return;
+        };
+        let mut core = self.core.borrow_mut();
+        if let Some(slot) = core.tasks.get_mut(key) {
+            if !slot.meta.cancel_waiters.iter().any(|w| w.will_wake(waker)) {
+                slot.meta.cancel_waiters.push(waker.clone());
+            }
+        }
+    }
+
+    // ----- randomness -------------------------------------------------------------
+
+    pub fn next_random(&self) -> u64 {
+        let value = match self.scheduler.borrow_mut().next_u64() {
+            Ok(value) => value,
+            Err(divergence) => {
+                self.divergence
+                    .borrow_mut()
+                    .get_or_insert((self.steps(), divergence));
+                0
+            }
+        };
+        self.schedule.borrow_mut().push(Decision::Random(value));
+        if let Some(task) = self.current_id() {
+            self.record(task, EventKind::Random { value });
+        }
+        value
+    }
+
+    // ----- end of a run -----------------------------------------------------------
+
+    /// Every live task with where it waits, in id order.
+    pub fn blocked_tasks(&self) -> Vec<BlockedTask> {
+        let core = self.core.borrow();
+        core.tasks
+            .keys()
+            .into_iter()
+            .filter_map(|key| core.tasks.get(key))
+            .map(|slot| BlockedTask {
+                id: slot.id,
+                name: slot.meta.name.as_deref().map(str::to_string),
+                await_point: slot.meta.suspends,
+                wait: slot.meta.last_wait,
+            })
+            .collect()
+    }
+
+    pub fn record_deadlock(&self, root: TaskKey) {
+        self.record(root.id, EventKind::Deadlock);
+    }
+
+    /// Removes the root after `block_on` returns or gives up.
+    pub fn finish_root(self: &Rc<World>, key: TaskKey, outcome: Outcome) {
+        self.ready.borrow_mut().retain(|queued| *queued != key);
+        self.finish(key, None, outcome, None);
+    }
+
+    /// Drops every task still alive, in id order (when the `Sim` is dropped).
+    pub fn drop_all_tasks(self: &Rc<World>) {
+        let keys = self.core.borrow().tasks.keys();
+        for key in keys {
+            let future = {
+                let mut core = self.core.borrow_mut();
+                core.tasks.get_mut(key).and_then(|slot| slot.future.take())
+            };
+            if let Some(future) = future {
+                let previous = self.current.replace(Some(key));
+                let _ = panic::catch(move || drop(future));
+                self.current.set(previous);
+            }
+            let slot = self.core.borrow_mut().tasks.remove(key);
+            drop(slot);
+        }
+        self.ready.borrow_mut().clear();
+        waker::remote_forget(self.id);
+    }
+
+    pub fn live_tasks(&self) -> usize {
+        self.core.borrow().tasks.len()
+    }
+}

@@ -41,6 +41,15 @@ pub struct Config {
     pub trace: TraceMode,
     /// PCT's estimate of the number of scheduling steps in a run.
     pub pct_horizon: u64,
+    /// A cancel request must be honoured (the task finished) within this many
+    /// polls of the task...
+    pub grace_polls: u32,
+    /// ...and this much virtual time, or it is `cancel-ignored`.
+    pub grace_time: Duration,
+    /// After the root ends, detached work may run this many more polls...
+    pub drain_steps: u64,
+    /// ...and this much more virtual time to finish.
+    pub drain_time: Duration,
 }
 
 impl Default for Config {
@@ -52,6 +61,10 @@ impl Default for Config {
             max_time: Duration::from_secs(365 * 24 * 3600),
             trace: TraceMode::Full,
             pct_horizon: 1_000,
+            grace_polls: 100,
+            grace_time: Duration::from_secs(1),
+            drain_steps: 1_000_000,
+            drain_time: Duration::from_secs(3600),
         }
     }
 }
@@ -84,6 +97,21 @@ impl Config {
     /// Sets how much trace to keep.
     pub fn trace(mut self, mode: TraceMode) -> Self {
         self.trace = mode;
+        self
+    }
+
+    /// Sets the grace budget of a cancel request (default: 100 polls, 1 s).
+    pub fn cancel_grace(mut self, polls: u32, time: Duration) -> Self {
+        self.grace_polls = polls;
+        self.grace_time = time;
+        self
+    }
+
+    /// Sets the budget of the drain after the root ends (default: 1,000,000
+    /// polls, 1 h of virtual time).
+    pub fn drain_budget(mut self, steps: u64, time: Duration) -> Self {
+        self.drain_steps = steps;
+        self.drain_time = time;
         self
     }
 

@@ -79,6 +79,9 @@ pub enum SimError {
         /// The panic message, with its location.
         message: String,
     },
+    /// The root future was dropped by a drop-cancellation injection (only in
+    /// runs with injections, see `Check`).
+    RootDropped,
     /// A replayed run asked a question its recording did not answer.
     Nondeterminism {
         /// Executor step at which it happened.
@@ -90,13 +93,14 @@ pub enum SimError {
 
 impl SimError {
     /// The stable violation code of this stop (`deadlock`, `step-limit`, `panic`,
-    /// `nondeterminism`).
+    /// `nondeterminism`; `cancelled` for `RootDropped`, which is no violation).
     pub fn code(&self) -> &'static str {
         match self {
             SimError::Deadlock { .. } => "deadlock",
             SimError::StepLimit { .. } | SimError::TimeLimit { .. } => "step-limit",
             SimError::RootPanicked { .. } => "panic",
             SimError::Nondeterminism { .. } => "nondeterminism",
+            SimError::RootDropped => "cancelled",
         }
     }
 }
@@ -128,6 +132,9 @@ impl fmt::Display for SimError {
                  Config::max_time (waiting forever? raise Config::max_time if not)"
             ),
             SimError::RootPanicked { message } => write!(f, "the root future panicked: {message}"),
+            SimError::RootDropped => {
+                f.write_str("the root future was dropped by an injected cancellation")
+            }
             SimError::Nondeterminism { step, divergence } => {
                 write!(f, "nondeterminism at step {step}: {divergence}")
             }

@@ -36,10 +36,14 @@
 
 mod blocking;
 pub mod cancel;
+pub mod check;
 mod config;
 mod error;
+pub mod inject;
+pub mod oracle;
 mod panic;
 mod random;
+pub mod resource;
 pub mod schedule;
 mod sim;
 pub mod task;
@@ -48,8 +52,11 @@ pub mod trace;
 mod world;
 
 pub use blocking::{blocking, Blocking};
+pub use check::{check, Check, Failure, Report, Repro};
 pub use config::{Config, TraceMode};
 pub use error::{BlockedTask, SimError};
+pub use inject::{AwaitPoint, CancelMode, InjectAt, Injection, InjectionKind};
+pub use oracle::{invariant, Violation, ViolationCode};
 pub use random::{random, random_range, SimRandom};
 pub use schedule::{Decision, Schedule, Scheduler, SchedulerKind};
 pub use sim::Sim;

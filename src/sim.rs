@@ -19,6 +19,15 @@ use crate::time::Instant;
 use crate::trace::{Outcome, Trace};
 use crate::world::{Enter, Pick, World};
 
+/// How a root future ended.
+pub(crate) enum RootRun<T> {
+    Returned(T),
+    /// A drop injection dropped it.
+    Dropped,
+    Panicked(String),
+    Stopped(SimError),
+}
+
 /// One simulated world: a single-threaded executor with a virtual clock and a
 /// seeded, recorded schedule.
 ///
@@ -57,33 +66,57 @@ impl Sim {
     /// stay in the world (a later `block_on` runs them on).
     #[track_caller]
     pub fn block_on<F: Future>(&mut self, future: F) -> Result<F::Output, SimError> {
+        match self.run_root(future, Location::caller()) {
+            RootRun::Returned(value) => Ok(value),
+            RootRun::Dropped => Err(SimError::RootDropped),
+            RootRun::Panicked(message) => Err(SimError::RootPanicked { message }),
+            RootRun::Stopped(error) => Err(error),
+        }
+    }
+
+    /// Runs `future` as the root; the core of `block_on`, which also handles a
+    /// drop injection aimed at the root.
+    pub(crate) fn run_root<F: Future>(
+        &mut self,
+        future: F,
+        at: &'static Location<'static>,
+    ) -> RootRun<F::Output> {
         let world = Rc::clone(&self.world);
         let _enter = Enter::new(&world);
-        let root = world.spawn_root(Location::caller());
-        let mut future = std::pin::pin!(future);
+        let root = world.spawn_root(at);
+        let mut future = std::pin::pin!(Some(future));
         let start = world.steps();
         loop {
+            if world.root_drop_requested.take() {
+                world.drop_root(root, || future.set(None));
+                return RootRun::Dropped;
+            }
             if world.steps() - start >= world.config.max_steps {
                 world.finish_root(root, Outcome::Aborted);
-                return Err(SimError::StepLimit {
+                return RootRun::Stopped(SimError::StepLimit {
                     steps: world.steps() - start,
                     time: world.now(),
                 });
             }
             match world.pick() {
                 Pick::Run(key) if key == root => {
-                    match world.poll_root(root, |cx| future.as_mut().poll(cx)) {
+                    let polled = world.poll_root(root, |cx| {
+                        future
+                            .as_mut()
+                            .as_pin_mut()
+                            .expect("the root future is present until it ends")
+                            .poll(cx)
+                    });
+                    match polled {
                         Ok(Poll::Ready(value)) => {
                             world.finish_root(root, Outcome::Returned);
-                            return Ok(value);
+                            return RootRun::Returned(value);
                         }
                         Ok(Poll::Pending) => {}
                         Err(caught) => {
                             let index = world.add_message(caught.message.clone());
                             world.finish_root(root, Outcome::Panicked(index));
-                            return Err(SimError::RootPanicked {
-                                message: caught.message,
-                            });
+                            return RootRun::Panicked(caught.message);
                         }
                     }
                 }
@@ -92,17 +125,21 @@ impl Sim {
                     world.record_deadlock(root);
                     let blocked = world.blocked_tasks();
                     world.finish_root(root, Outcome::Aborted);
-                    return Err(SimError::Deadlock {
+                    return RootRun::Stopped(SimError::Deadlock {
                         time: world.now(),
                         blocked,
                     });
                 }
                 Pick::Stop(error) => {
                     world.finish_root(root, Outcome::Aborted);
-                    return Err(error);
+                    return RootRun::Stopped(error);
                 }
             }
         }
+    }
+
+    pub(crate) fn world(&self) -> &Rc<World> {
+        &self.world
     }
 
     /// The trace so far. `Display` renders the stable text form.

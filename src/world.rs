@@ -12,15 +12,18 @@
 //!   and through `work`.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+use crate::cancel::Cancelled;
 use crate::config::Config;
 use crate::error::{BlockedTask, SimError};
+use crate::inject::{AwaitPoint, InjectAt, Injection, InjectionKind, InjectionPlan};
+use crate::oracle::{OracleState, Violation, ViolationCode};
 use crate::panic;
 use crate::schedule::{Decision, Divergence, Schedule, Scheduler};
 use crate::task::table::{
@@ -156,6 +159,21 @@ pub(crate) struct World {
     schedule: RefCell<Schedule>,
     divergence: RefCell<Option<(u64, Divergence)>>,
     due_wakers: RefCell<Vec<Waker>>,
+    /// Injections of this run; `has_plan` keeps the hot path to one load.
+    pub plan: RefCell<InjectionPlan>,
+    has_plan: Cell<bool>,
+    /// Every await point of the run, when collecting (baseline runs).
+    pub points: RefCell<Option<Vec<AwaitPoint>>>,
+    /// `timeout` scopes being polled, innermost last.
+    scopes: RefCell<Vec<(u32, SourceLocation)>>,
+    next_scope: Cell<u32>,
+    pending_scope: Cell<Option<(u32, SourceLocation)>>,
+    /// Timeout scopes forced to expire by an injection; their timers.
+    forced: RefCell<BTreeSet<u32>>,
+    scope_timers: RefCell<std::collections::BTreeMap<u32, TimerKey>>,
+    /// The root's future must be dropped (a drop injection hit the root).
+    pub root_drop_requested: Cell<bool>,
+    pub oracles: RefCell<OracleState>,
 }
 
 impl World {
@@ -180,6 +198,16 @@ impl World {
             schedule: RefCell::new(Schedule::new()),
             divergence: RefCell::new(None),
             due_wakers: RefCell::new(Vec::new()),
+            plan: RefCell::new(InjectionPlan::default()),
+            has_plan: Cell::new(false),
+            points: RefCell::new(None),
+            scopes: RefCell::new(Vec::new()),
+            next_scope: Cell::new(0),
+            pending_scope: Cell::new(None),
+            forced: RefCell::new(BTreeSet::new()),
+            scope_timers: RefCell::new(std::collections::BTreeMap::new()),
+            root_drop_requested: Cell::new(false),
+            oracles: RefCell::new(OracleState::default()),
             config,
         })
     }
@@ -252,7 +280,219 @@ impl World {
     pub fn note_wait(&self, wait: Wait) {
         if self.pending_wait.get().is_none() {
             self.pending_wait.set(Some(wait));
+            self.pending_scope.set(
+                self.scopes
+                    .try_borrow()
+                    .ok()
+                    .and_then(|s| s.last().copied()),
+            );
         }
+    }
+
+    // ----- injections and await points ----------------------------------------
+
+    /// Sets the injections of this run.
+    pub fn set_plan(&self, injections: &[Injection]) {
+        *self.plan.borrow_mut() = InjectionPlan::new(injections);
+        self.has_plan.set(!injections.is_empty());
+    }
+
+    /// Starts recording every await point.
+    pub fn collect_points(&self) {
+        *self.points.borrow_mut() = Some(Vec::new());
+    }
+
+    /// A new timeout scope number.
+    pub fn new_scope(&self) -> u32 {
+        let scope = self.next_scope.get();
+        self.next_scope.set(scope + 1);
+        scope
+    }
+
+    /// Marks `scope` as the innermost timeout while `f` polls its inner future.
+    pub fn in_scope<R>(&self, scope: u32, at: SourceLocation, f: impl FnOnce() -> R) -> R {
+        self.scopes.borrow_mut().push((scope, at));
+        let result = f();
+        self.scopes.borrow_mut().pop();
+        result
+    }
+
+    /// The timer of a timeout scope, so that a forced expiry can fire it.
+    pub fn bind_scope_timer(&self, scope: u32, timer: TimerKey) {
+        self.scope_timers.borrow_mut().insert(scope, timer);
+    }
+
+    /// Forgets a finished timeout scope.
+    pub fn end_scope(&self, scope: u32) {
+        if let Ok(mut timers) = self.scope_timers.try_borrow_mut() {
+            timers.remove(&scope);
+        }
+        if let Ok(mut forced) = self.forced.try_borrow_mut() {
+            forced.remove(&scope);
+        }
+    }
+
+    /// Was `scope` forced to expire by an injection?
+    pub fn take_forced(&self, scope: u32) -> bool {
+        self.forced.borrow_mut().remove(&scope)
+    }
+
+    /// The first injection of the plan, for violation reports.
+    pub fn first_injection(&self) -> Option<Injection> {
+        let plan = self.plan.borrow();
+        plan.fired().first().or(plan.unfired().first()).copied()
+    }
+
+    /// Applies the injections due for `key` at its current await point and
+    /// instant; true when the task's future was dropped.
+    fn inject(self: &Rc<World>, key: TaskKey, at: InjectAt) -> bool {
+        let (point, scope, is_root) = {
+            let core = self.core.borrow();
+            let Some(slot) = core.tasks.get(key) else {
+                return false;
+            };
+            (
+                slot.meta.suspends,
+                slot.meta.last_scope,
+                slot.meta.kind == TaskKind::Root,
+            )
+        };
+        if point == 0 {
+            return false;
+        }
+        let due = self.plan.borrow_mut().take(key.id, point, at);
+        for injection in due {
+            self.record(
+                key.id,
+                EventKind::Injected {
+                    kind: injection.kind,
+                    point,
+                    at,
+                },
+            );
+            match injection.kind {
+                InjectionKind::CancelDrop => {
+                    if is_root {
+                        self.root_drop_requested.set(true);
+                    } else {
+                        self.abort(key);
+                    }
+                    return true;
+                }
+                InjectionKind::CancelCooperative => {
+                    self.request_cancel(key, CancelVia::Injection);
+                }
+                InjectionKind::Timeout => {
+                    if let Some((scope, _)) = scope {
+                        self.forced.borrow_mut().insert(scope);
+                        let timer = self.scope_timers.borrow().get(&scope).copied();
+                        let waker =
+                            timer.and_then(|timer| self.core.borrow_mut().timers.fire(timer));
+                        let task_waker = self
+                            .core
+                            .borrow()
+                            .tasks
+                            .get(key)
+                            .and_then(|slot| slot.waker.clone());
+                        for waker in waker.into_iter().chain(task_waker) {
+                            waker.wake();
+                        }
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    /// Bookkeeping when a task (or the root) returned `Pending`; returns the
+    /// await point's ordinal.
+    fn suspended(&self, key: TaskKey, slot: &mut TaskSlot) -> (u32, Wait) {
+        let wait = self.pending_wait.take().unwrap_or(Wait::EXTERNAL);
+        let scope = self.pending_scope.take();
+        slot.meta.suspends += 1;
+        slot.meta.last_wait = wait;
+        slot.meta.last_scope = scope;
+        if let Ok(mut points) = self.points.try_borrow_mut() {
+            if let Some(points) = points.as_mut() {
+                slot.meta.point_index = Some(points.len());
+                points.push(AwaitPoint {
+                    task: key.id,
+                    task_name: slot.meta.name.as_deref().map(str::to_string),
+                    ordinal: slot.meta.suspends,
+                    wait,
+                    timeout: scope,
+                    resumed: false,
+                    injectable: matches!(slot.meta.kind, TaskKind::Root | TaskKind::User),
+                });
+            }
+        }
+        (slot.meta.suspends, wait)
+    }
+
+    /// Bookkeeping when a task is about to be polled.
+    fn polling(&self, slot: &mut TaskSlot) {
+        slot.notify.notified.store(false, Ordering::Release);
+        slot.meta.polls += 1;
+        if let Some(index) = slot.meta.point_index.take() {
+            if let Ok(mut points) = self.points.try_borrow_mut() {
+                if let Some(point) = points.as_mut().and_then(|points| points.get_mut(index)) {
+                    point.resumed = true;
+                }
+            }
+        }
+    }
+
+    /// See `check_grace`.
+    pub(crate) fn check_grace_public(&self, key: TaskKey, slot: &mut TaskSlot) {
+        self.check_grace(key, slot);
+    }
+
+    /// Checks the grace budget of an outstanding cancel request.
+    fn check_grace(&self, key: TaskKey, slot: &mut TaskSlot) {
+        let Some((since, polls)) = slot.meta.cancel_since else {
+            return;
+        };
+        if slot.meta.ignored_reported {
+            return;
+        }
+        let over_polls = slot.meta.polls.saturating_sub(polls) > self.config.grace_polls;
+        let over_time = self.now.get().saturating_sub(since)
+            > crate::time::instant::nanos(self.config.grace_time);
+        if over_polls || over_time {
+            slot.meta.ignored_reported = true;
+            let budget = if over_polls {
+                format!("{} polls", self.config.grace_polls)
+            } else {
+                format!(
+                    "{} of virtual time",
+                    Instant(crate::time::instant::nanos(self.config.grace_time))
+                )
+            };
+            let violation = Violation::new(
+                ViolationCode::CancelIgnored,
+                format!(
+                    "cancel requested at {} still not honoured after {budget} (task still running)",
+                    Instant(since)
+                ),
+            )
+            .task(key.id, slot.meta.name.as_deref())
+            .at_point(slot.meta.suspends, Some(slot.meta.last_wait));
+            self.push_violation(key.id, violation);
+        }
+    }
+
+    /// Records a violation found during the run.
+    pub fn push_violation(&self, task: TaskId, mut violation: Violation) {
+        if violation.injection.is_none() {
+            violation.injection = self.first_injection();
+        }
+        self.record(
+            task,
+            EventKind::Violation {
+                code: violation.code,
+            },
+        );
+        self.oracles.borrow_mut().violations.push(violation);
     }
 
     // ----- wakes and the ready queue ------------------------------------------
@@ -284,6 +524,11 @@ impl World {
     /// Picks the next task to poll, firing due timers and moving the clock
     /// forward as needed.
     pub fn pick(&self) -> Pick {
+        self.pick_until(u64::MAX)
+    }
+
+    /// Like `pick`, but treats timers past `horizon` as absent (idle).
+    pub fn pick_until(&self, horizon: u64) -> Pick {
         loop {
             if let Some((step, divergence)) = self.divergence.borrow_mut().take() {
                 return Pick::Stop(SimError::Nondeterminism { step, divergence });
@@ -330,6 +575,7 @@ impl World {
             }
             let next = self.core.borrow_mut().timers.next_deadline();
             match next {
+                Some(deadline) if deadline > horizon => return Pick::Deadlock,
                 Some(deadline) => {
                     let limit = crate::time::instant::nanos(self.config.max_time);
                     if deadline > limit {
@@ -404,6 +650,27 @@ impl World {
         }
     }
 
+    /// Two things fell due at the same instant (a timeout and what it guards):
+    /// the scheduler picks which happens first; 0 is the natural order.
+    pub fn choose_race(&self, options: usize) -> usize {
+        match self.scheduler.borrow_mut().next_timer(options) {
+            Ok(index) if index < options => {
+                self.schedule.borrow_mut().push(Decision::Timer {
+                    options: options as u32,
+                    chosen: index as u32,
+                });
+                index
+            }
+            Ok(_) => 0,
+            Err(divergence) => {
+                self.divergence
+                    .borrow_mut()
+                    .get_or_insert((self.steps(), divergence));
+                0
+            }
+        }
+    }
+
     // ----- timers ---------------------------------------------------------------
 
     pub fn insert_timer(&self, deadline: Instant, waker: &Waker) -> TimerKey {
@@ -459,6 +726,15 @@ impl World {
                 cancel_delivered: 0,
                 cancel_waiters: Vec::new(),
                 abort_requested: false,
+                polls: 0,
+                cancel_since: None,
+                ignored_reported: false,
+                tokens_live: 0,
+                tokens_dropped: 0,
+                delivered_at: None,
+                returning: false,
+                last_scope: None,
+                point_index: None,
             },
         });
         debug_assert_eq!(inserted, key);
@@ -491,6 +767,7 @@ impl World {
         let writer = Rc::clone(&slot);
         let boxed: TaskFuture = Box::pin(async move {
             let value = future.await;
+            with(|world| world.mark_returning());
             writer.complete(Ok(value));
         });
         let completion: Rc<dyn Completion> = slot.clone();
@@ -511,12 +788,15 @@ impl World {
 
     /// Polls a spawned task once and settles what followed.
     pub fn run_task(self: &Rc<World>, key: TaskKey) {
+        if self.has_plan.get() && self.inject(key, InjectAt::Wake) {
+            return;
+        }
         let taken = {
             let mut core = self.core.borrow_mut();
             match core.tasks.get_mut(key) {
                 Some(slot) => match slot.future.take() {
                     Some(future) => {
-                        slot.notify.notified.store(false, Ordering::Release);
+                        self.polling(slot);
                         Some((
                             future,
                             slot.waker.take().expect("a live task has its waker"),
@@ -535,60 +815,57 @@ impl World {
         self.record(key.id, EventKind::Poll);
         let result = panic::catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
         self.current.set(None);
-        let wait = self.pending_wait.take();
         match result {
             Ok(Poll::Pending) => {
-                let abort = {
-                    let mut core = self.core.borrow_mut();
-                    let slot = core
-                        .tasks
-                        .get_mut(key)
-                        .expect("a polled task stays in the table");
-                    slot.meta.suspends += 1;
-                    slot.meta.last_wait = wait.unwrap_or(Wait::EXTERNAL);
-                    let ordinal = slot.meta.suspends;
-                    let abort = slot.meta.abort_requested;
-                    if !abort {
-                        slot.future = Some(future);
-                        slot.waker = Some(waker);
-                        drop(core);
-                        self.record(
-                            key.id,
-                            EventKind::Suspend {
-                                ordinal,
-                                wait: wait.unwrap_or(Wait::EXTERNAL),
-                            },
-                        );
-                        None
-                    } else {
-                        Some(future)
-                    }
-                };
-                if let Some(future) = abort {
+                let mut core = self.core.borrow_mut();
+                let slot = core
+                    .tasks
+                    .get_mut(key)
+                    .expect("a polled task stays in the table");
+                let (ordinal, wait) = self.suspended(key, slot);
+                self.check_grace(key, slot);
+                if slot.meta.abort_requested {
+                    drop(core);
                     self.finish(key, Some(future), Outcome::Aborted, None);
+                    return;
+                }
+                slot.future = Some(future);
+                slot.waker = Some(waker);
+                drop(core);
+                self.record(key.id, EventKind::Suspend { ordinal, wait });
+                if self.has_plan.get() {
+                    self.inject(key, InjectAt::Suspend);
                 }
             }
-            Ok(Poll::Ready(())) => self.finish(key, Some(future), Outcome::Returned, None),
+            Ok(Poll::Ready(())) => {
+                self.pending_wait.take();
+                self.finish(key, Some(future), Outcome::Returned, None)
+            }
             Err(caught) => {
+                self.pending_wait.take();
                 let index = self.trace.borrow_mut().add_message(caught.message.clone());
                 self.finish(key, Some(future), Outcome::Panicked(index), Some(caught));
             }
         }
     }
 
-    /// Polls the root future of `block_on` once.
+    /// Polls the root future of `block_on` once. Injections due at the root
+    /// that drop it set `root_drop_requested` instead (`block_on` owns it).
     pub fn poll_root<T>(
-        &self,
+        self: &Rc<World>,
         key: TaskKey,
         poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
     ) -> Result<Poll<T>, panic::Caught> {
+        if self.has_plan.get() && self.inject(key, InjectAt::Wake) {
+            return Ok(Poll::Pending);
+        }
         let waker = {
             let mut core = self.core.borrow_mut();
             let slot = core
                 .tasks
                 .get_mut(key)
                 .expect("the root is alive while polled");
-            slot.notify.notified.store(false, Ordering::Release);
+            self.polling(slot);
             slot.waker.take().expect("the root has its waker")
         };
         self.step.set(self.step.get() + 1);
@@ -596,7 +873,6 @@ impl World {
         self.record(key.id, EventKind::Poll);
         let result = panic::catch(|| poll(&mut Context::from_waker(&waker)));
         self.current.set(None);
-        let wait = self.pending_wait.take();
         let mut core = self.core.borrow_mut();
         let slot = core
             .tasks
@@ -604,19 +880,18 @@ impl World {
             .expect("the root is alive while polled");
         slot.waker = Some(waker);
         if let Ok(Poll::Pending) = result {
-            slot.meta.suspends += 1;
-            slot.meta.last_wait = wait.unwrap_or(Wait::EXTERNAL);
-            let ordinal = slot.meta.suspends;
+            let (ordinal, wait) = self.suspended(key, slot);
+            self.check_grace(key, slot);
             drop(core);
-            self.record(
-                key.id,
-                EventKind::Suspend {
-                    ordinal,
-                    wait: wait.unwrap_or(Wait::EXTERNAL),
-                },
-            );
+            self.record(key.id, EventKind::Suspend { ordinal, wait });
+            if self.has_plan.get() {
+                self.inject(key, InjectAt::Suspend);
+            }
+        } else {
+            slot.meta.returning = true;
+            self.pending_wait.take();
         }
-        Ok(result?)
+        result
     }
 
     /// Ends a task: removes it from the table, drops its future (with the task
@@ -631,6 +906,7 @@ impl World {
         let slot = self.core.borrow_mut().tasks.remove(key);
         let Some(mut slot) = slot else { return };
         slot.notify.notified.store(true, Ordering::Release);
+        self.settle(key, &slot, outcome);
         let future = future.or_else(|| slot.future.take());
         if let Some(future) = future {
             let previous = self.current.replace(Some(key));
@@ -728,25 +1004,59 @@ impl World {
         }
     }
 
-    /// Delivers one pending cancel request of the current task, if there is one.
-    pub fn try_deliver_cancel(&self, at: SourceLocation) -> bool {
-        let Some(key) = self.current.get() else {
-            return false;
-        };
-        let delivered = {
+    /// Delivers one pending cancel request of the current task, if there is
+    /// one, as a tracked `Cancelled`.
+    pub fn try_deliver_cancel(&self, at: SourceLocation) -> Option<Cancelled> {
+        let key = self.current.get()?;
+        {
             let mut core = self.core.borrow_mut();
-            match core.tasks.get_mut(key) {
-                Some(slot) if slot.meta.cancel_requested > slot.meta.cancel_delivered => {
-                    slot.meta.cancel_delivered += 1;
-                    true
-                }
-                _ => false,
+            let slot = core.tasks.get_mut(key)?;
+            if slot.meta.cancel_requested <= slot.meta.cancel_delivered {
+                return None;
             }
-        };
-        if delivered {
-            self.record(key.id, EventKind::CancelDelivered { at });
+            slot.meta.cancel_delivered += 1;
+            slot.meta.tokens_live += 1;
+            if slot.meta.delivered_at.is_none() {
+                slot.meta.delivered_at = Some((slot.meta.suspends, at));
+            }
         }
-        delivered
+        self.record(key.id, EventKind::CancelDelivered { at });
+        Some(Cancelled::delivered(self.id, key))
+    }
+
+    /// A delivered `Cancelled` of task `key` was cloned.
+    pub fn cancel_token_cloned(&self, key: TaskKey) {
+        if let Ok(mut core) = self.core.try_borrow_mut() {
+            if let Some(slot) = core.tasks.get_mut(key) {
+                slot.meta.tokens_live += 1;
+            }
+        }
+    }
+
+    /// A delivered `Cancelled` of task `key` was dropped.
+    pub fn cancel_token_dropped(&self, key: TaskKey) {
+        let by_owner = self.current.get() == Some(key);
+        if let Ok(mut core) = self.core.try_borrow_mut() {
+            if let Some(slot) = core.tasks.get_mut(key) {
+                if !slot.meta.returning {
+                    slot.meta.tokens_live -= 1;
+                    if by_owner {
+                        slot.meta.tokens_dropped += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The current task's future returned; what is dropped from now on is
+    /// its output being handed over, not the task discarding it.
+    pub fn mark_returning(&self) {
+        let Some(key) = self.current.get() else {
+            return;
+        };
+        if let Some(slot) = self.core.borrow_mut().tasks.get_mut(key) {
+            slot.meta.returning = true;
+        }
     }
 
     /// Has the current task ever been asked to cancel?
@@ -815,6 +1125,25 @@ impl World {
         self.record(root.id, EventKind::Deadlock);
     }
 
+    /// Drops the root future (a drop injection): its `Drop`s run with the
+    /// root current, then the root ends as aborted.
+    pub fn drop_root(self: &Rc<World>, key: TaskKey, drop_future: impl FnOnce()) {
+        self.record(key.id, EventKind::Abort { by: None });
+        let previous = self.current.replace(Some(key));
+        let dropped = panic::catch(drop_future);
+        self.current.set(previous);
+        if let Err(caught) = dropped {
+            let index = self.add_message(caught.message);
+            self.record(
+                key.id,
+                EventKind::Complete {
+                    outcome: Outcome::Panicked(index),
+                },
+            );
+        }
+        self.finish_root(key, Outcome::Aborted);
+    }
+
     /// Removes the root after `block_on` returns or gives up.
     pub fn finish_root(self: &Rc<World>, key: TaskKey, outcome: Outcome) {
         self.ready.borrow_mut().retain(|queued| *queued != key);
@@ -839,6 +1168,11 @@ impl World {
         }
         self.ready.borrow_mut().clear();
         waker::remote_forget(self.id);
+    }
+
+    /// Number of tasks ever spawned (the next task id).
+    pub fn tasks_spawned(&self) -> u32 {
+        self.core.borrow().tasks.next_id().0
     }
 
     pub fn live_tasks(&self) -> usize {

@@ -52,9 +52,8 @@ impl Future for Checkpoint {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let at = self.at;
-        let delivered = world::with(|world| world.try_deliver_cancel(at));
-        if delivered {
-            return Poll::Ready(Err(Cancelled));
+        if let Some(cancelled) = world::with(|world| world.try_deliver_cancel(at)) {
+            return Poll::Ready(Err(cancelled));
         }
         if self.yielded {
             return Poll::Ready(Ok(()));

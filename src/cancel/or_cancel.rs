@@ -46,9 +46,11 @@ impl<F: Future> Future for OrCancelled<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let at = *this.at;
-        if *this.suspended && world::with(|world| world.try_deliver_cancel(at)) {
-            this.inner.set(None);
-            return Poll::Ready(Err(Cancelled));
+        if *this.suspended {
+            if let Some(cancelled) = world::with(|world| world.try_deliver_cancel(at)) {
+                this.inner.set(None);
+                return Poll::Ready(Err(cancelled));
+            }
         }
         let Some(inner) = this.inner.as_mut().as_pin_mut() else {
             panic!("cancelsim: or_cancel future polled after it completed");
@@ -57,9 +59,9 @@ impl<F: Future> Future for OrCancelled<F> {
             this.inner.set(None);
             return Poll::Ready(Ok(value));
         }
-        if world::with(|world| world.try_deliver_cancel(at)) {
+        if let Some(cancelled) = world::with(|world| world.try_deliver_cancel(at)) {
             this.inner.set(None);
-            return Poll::Ready(Err(Cancelled));
+            return Poll::Ready(Err(cancelled));
         }
         world::with(|world| world.register_cancel_waiter(cx.waker()));
         *this.suspended = true;

@@ -61,8 +61,10 @@ where
                 JoinHandle::new(key, slot, world, at).waiting_as(WaitKind::Shield(key.id))
             }));
         }
-        if *this.suspended && world::with(|world| world.try_deliver_cancel(at)) {
-            return Poll::Ready(Err(Cancelled));
+        if *this.suspended {
+            if let Some(cancelled) = world::with(|world| world.try_deliver_cancel(at)) {
+                return Poll::Ready(Err(cancelled));
+            }
         }
         let handle = this.handle.as_mut().expect("spawned above");
         match Pin::new(handle).poll(cx) {
@@ -72,8 +74,8 @@ where
                 Err(_aborted) => Poll::Ready(Err(Cancelled)),
             },
             Poll::Pending => {
-                if world::with(|world| world.try_deliver_cancel(at)) {
-                    return Poll::Ready(Err(Cancelled));
+                if let Some(cancelled) = world::with(|world| world.try_deliver_cancel(at)) {
+                    return Poll::Ready(Err(cancelled));
                 }
                 world::with(|world| world.register_cancel_waiter(cx.waker()));
                 *this.suspended = true;

@@ -120,6 +120,47 @@ impl fmt::Display for SchedulerKind {
     }
 }
 
+/// A scheduler name could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseSchedulerError {
+    /// The text given.
+    pub text: String,
+}
+
+impl fmt::Display for ParseSchedulerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown scheduler `{}`: expected `fifo`, `random` or `pct:D` with D a bug depth of at least 1 (e.g. `pct:3`)",
+            self.text
+        )
+    }
+}
+
+impl std::error::Error for ParseSchedulerError {}
+
+/// Reads the `Display` form: `fifo`, `random`, `pct:3` (not `replay`).
+impl std::str::FromStr for SchedulerKind {
+    type Err = ParseSchedulerError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let error = || ParseSchedulerError {
+            text: text.to_string(),
+        };
+        match text {
+            "fifo" => Ok(SchedulerKind::Fifo),
+            "random" => Ok(SchedulerKind::Random),
+            _ => {
+                let depth = text.strip_prefix("pct:").ok_or_else(error)?;
+                match depth.parse::<u32>() {
+                    Ok(depth) if depth >= 1 => Ok(SchedulerKind::Pct { depth }),
+                    _ => Err(error()),
+                }
+            }
+        }
+    }
+}
+
 /// One recorded choice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {

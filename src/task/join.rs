@@ -159,6 +159,13 @@ impl<T> Future for JoinHandle<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let result = this.slot.poll(cx);
+        if let Poll::Ready(Err(error)) = &result {
+            if error.is_panic() {
+                if let Some(world) = this.world.upgrade() {
+                    world.observe_panic(this.key.id);
+                }
+            }
+        }
         if result.is_pending() {
             crate::world::try_with(|world| {
                 world.note_wait(Wait {

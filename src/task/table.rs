@@ -61,6 +61,23 @@ pub(crate) struct TaskMeta {
     pub cancel_waiters: Vec<Waker>,
     /// `abort` was called while the task was being polled.
     pub abort_requested: bool,
+    /// Polls so far.
+    pub polls: u32,
+    /// Oldest unhonoured cancel request: (virtual time, polls at the time).
+    pub cancel_since: Option<(u64, u32)>,
+    /// A `cancel-ignored` violation was already reported.
+    pub ignored_reported: bool,
+    /// Delivered `Cancelled` tokens still alive, and those the task dropped.
+    pub tokens_live: i32,
+    pub tokens_dropped: u32,
+    /// Where the first cancel was delivered: (await point, primitive).
+    pub delivered_at: Option<(u32, SourceLocation)>,
+    /// The future has returned; its output is being handed over.
+    pub returning: bool,
+    /// The innermost timeout enclosing the current await point.
+    pub last_scope: Option<(u32, SourceLocation)>,
+    /// Index of the current await point in the world's await-point log.
+    pub point_index: Option<usize>,
 }
 
 pub(crate) struct TaskSlot {

@@ -55,6 +55,10 @@ impl Sleep {
         self.deadline
     }
 
+    pub(crate) fn timer_key(&self) -> Option<TimerKey> {
+        self.timer
+    }
+
     /// Has the deadline been reached (and the sleep returned)?
     pub fn is_elapsed(&self) -> bool {
         self.done

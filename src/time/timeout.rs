@@ -42,6 +42,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
         inner: Some(future),
         sleep: Sleep::new(deadline, WaitKind::Timeout, at),
         at,
+        scope: None,
     }
 }
 
@@ -53,6 +54,15 @@ pin_project_lite::pin_project! {
         inner: Option<F>,
         sleep: Sleep,
         at: &'static Location<'static>,
+        scope: Option<u32>,
+    }
+
+    impl<F> PinnedDrop for Timeout<F> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(scope) = this.scope {
+                world::try_with(|world| world.end_scope(scope));
+            }
+        }
     }
 }
 
@@ -68,28 +78,42 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        match this.inner.as_mut().as_pin_mut() {
-            Some(inner) => {
-                if let Poll::Ready(value) = inner.poll(cx) {
+        let at = *this.at;
+        let scope = *this
+            .scope
+            .get_or_insert_with(|| world::with(|world| world.new_scope()));
+        if this.inner.is_none() {
+            return Poll::Ready(Err(Elapsed::new()));
+        }
+        let forced = world::with(|world| world.take_forced(scope));
+        if !forced {
+            let inner = this.inner.as_mut().as_pin_mut().expect("checked above");
+            let polled = world::with(|world| world.in_scope(scope, at, || inner.poll(cx)));
+            if let Poll::Ready(value) = polled {
+                // Both due at this instant? The scheduler decides who wins.
+                let timer_due = world::with(|world| world.now() >= this.sleep.deadline());
+                if !timer_due || world::with(|world| world.choose_race(2)) == 0 {
                     this.inner.set(None);
+                    world::with(|world| world.end_scope(scope));
                     return Poll::Ready(Ok(value));
                 }
             }
-            None => return Poll::Ready(Err(Elapsed::new())),
         }
-        match Pin::new(&mut *this.sleep).poll(cx) {
-            Poll::Ready(()) => {
-                let at = *this.at;
-                world::with(|world| {
-                    if let Some(task) = world.current_id() {
-                        world.record(task, EventKind::TimeoutFired { at });
-                    }
-                });
-                this.inner.set(None);
-                Poll::Ready(Err(Elapsed::new()))
-            }
-            Poll::Pending => Poll::Pending,
+        let expired = forced || Pin::new(&mut *this.sleep).poll(cx).is_ready();
+        if expired {
+            world::with(|world| {
+                if let Some(task) = world.current_id() {
+                    world.record(task, EventKind::TimeoutFired { at });
+                }
+                world.end_scope(scope);
+            });
+            this.inner.set(None);
+            return Poll::Ready(Err(Elapsed::new()));
         }
+        if let Some(timer) = this.sleep.timer_key() {
+            world::with(|world| world.bind_scope_timer(scope, timer));
+        }
+        Poll::Pending
     }
 }
 

@@ -119,9 +119,21 @@ impl Timers {
         }
     }
 
-    /// Number of armed timers.
-    pub fn armed(&self) -> usize {
-        self.armed
+    /// Fires an armed timer now (a forced timeout); returns its waker.
+    pub fn fire(&mut self, key: TimerKey) -> Option<Waker> {
+        let entry = &mut self.entries[key.index as usize];
+        match entry {
+            Entry::Armed { seq, .. } if *seq == key.seq => {
+                let Entry::Armed { waker, .. } =
+                    std::mem::replace(entry, Entry::Fired { seq: key.seq })
+                else {
+                    unreachable!("matched Armed above")
+                };
+                self.armed -= 1;
+                Some(waker)
+            }
+            _ => None,
+        }
     }
 
     fn is_armed(&self, index: u32, seq: u64) -> bool {

@@ -7,6 +7,8 @@
 use std::panic::Location;
 use std::time::Duration;
 
+use crate::inject::{InjectAt, InjectionKind};
+use crate::oracle::ViolationCode;
 use crate::task::TaskId;
 use crate::time::Instant;
 
@@ -173,6 +175,34 @@ pub enum EventKind {
     },
     /// The run stopped: no task can run and no timer is pending.
     Deadlock,
+    /// The harness injected a cancellation or timeout at the task's await point.
+    Injected {
+        /// What.
+        kind: InjectionKind,
+        /// At which await point of the task.
+        point: u32,
+        /// At suspension or at wake-up.
+        at: InjectAt,
+    },
+    /// The task acquired a tracked resource (name: `Trace::message(name)`).
+    Acquire {
+        /// Index of the resource's name in the trace's messages.
+        name: u32,
+        /// Where.
+        at: SourceLocation,
+    },
+    /// The task released a tracked resource.
+    Release {
+        /// Index of the resource's name in the trace's messages.
+        name: u32,
+    },
+    /// An oracle flagged a violation during the run.
+    Violation {
+        /// Which.
+        code: ViolationCode,
+    },
+    /// The root finished; what follows is the drain of detached work.
+    Drain,
 }
 
 impl Event {

@@ -123,6 +123,24 @@ impl fmt::Display for Describe<'_> {
                 ),
             },
             EventKind::Deadlock => f.write_str("deadlock: no task can run, no timer pending"),
+            EventKind::Injected { kind, point, at } => {
+                write!(f, "injected {} at await point {point}", kind.name())?;
+                if at == crate::inject::InjectAt::Wake {
+                    f.write_str(" (woken, before its poll)")?;
+                }
+                Ok(())
+            }
+            EventKind::Acquire { name, at } => write!(
+                f,
+                "acquire `{}` at {}",
+                trace.message(name).unwrap_or("?"),
+                display_location(at)
+            ),
+            EventKind::Release { name } => {
+                write!(f, "release `{}`", trace.message(name).unwrap_or("?"))
+            }
+            EventKind::Violation { code } => write!(f, "violation {code}"),
+            EventKind::Drain => f.write_str("root finished: draining detached work"),
         }
     }
 }

@@ -1,0 +1,541 @@
+//! Exploring: the [`Check`] runner, its [`Report`], and [`Repro`] lines.
+//!
+//! `Check::new(|| async { ... })` builds a fresh world per run. It starts
+//! with the baseline run alone; each builder method adds a dimension. A run
+//! proceeds Plan → Sim run → Trace + end-of-run state → Oracles → Report:
+//!
+//! 1. one baseline per seed collects every await point (and the timeout
+//!    scope around it), and is run twice to catch nondeterminism;
+//! 2. one run per (await point × injection kind × instant), plus random
+//!    multi-injection plans, sampled by `max_runs` and sliced by `shard`;
+//! 3. runs spread over all cores; the report is the same whatever the number
+//!    of threads.
+
+mod env;
+mod plan;
+mod report;
+mod repro;
+mod run;
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+pub use report::{Counts, Failure, Report};
+pub use repro::{Repro, ReproParseError, REPRO_VERSION};
+
+use crate::config::Config;
+use crate::inject::CancelMode;
+use crate::oracle::{Violation, ViolationCode};
+use crate::schedule::SchedulerKind;
+use plan::{Dimensions, PlannedRun};
+use run::{run_once, RunResult};
+
+/// A sweep over schedules and injections of one async test body.
+///
+/// ```
+/// use std::time::Duration;
+/// use cancelsim::{CancelMode, Check};
+///
+/// let report = Check::new(|| async {
+///     let conn = cancelsim::resource::acquire("db");
+///     cancelsim::time::sleep(Duration::from_millis(10)).await;
+///     drop(conn); // RAII: released however the body ends
+/// })
+/// .cancel_at_every_await(CancelMode::Both)
+/// .timeout_at_every_await(true)
+/// .run();
+/// report.assert_clean();
+/// ```
+pub struct Check<F> {
+    body: F,
+    config: Config,
+    seeds: Vec<u64>,
+    scheduler: SchedulerKind,
+    explore: Option<(SchedulerKind, u64)>,
+    cancel: Option<CancelMode>,
+    timeouts: bool,
+    on_wake: bool,
+    random_plans: usize,
+    max_runs: Option<usize>,
+    shard: Option<(usize, usize)>,
+    threads: Option<usize>,
+}
+
+impl<F> std::fmt::Debug for Check<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Check")
+            .field("seeds", &self.seeds)
+            .field("scheduler", &self.scheduler)
+            .field("cancel", &self.cancel)
+            .field("timeouts", &self.timeouts)
+            .field("random_plans", &self.random_plans)
+            .field("max_runs", &self.max_runs)
+            .field("shard", &self.shard)
+            .finish()
+    }
+}
+
+impl<F, Fut> Check<F>
+where
+    F: Fn() -> Fut + Send + Sync,
+    Fut: Future,
+{
+    /// A check of `body` that runs the baseline only (seed 0, `Fifo`).
+    pub fn new(body: F) -> Self {
+        Check {
+            body,
+            config: Config::default().max_steps(1_000_000),
+            seeds: vec![0],
+            scheduler: SchedulerKind::Fifo,
+            explore: None,
+            cancel: None,
+            timeouts: false,
+            on_wake: true,
+            random_plans: 0,
+            max_runs: None,
+            shard: None,
+            threads: None,
+        }
+    }
+
+    /// The base configuration of every run (budgets, grace, trace mode); its
+    /// seed and scheduler are replaced per run.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The seeds to sweep (one baseline and one full sweep per seed).
+    pub fn seeds(mut self, seeds: impl IntoIterator<Item = u64>) -> Self {
+        self.seeds = seeds.into_iter().collect();
+        self
+    }
+
+    /// The scheduler of every run.
+    pub fn scheduler(mut self, scheduler: SchedulerKind) -> Self {
+        self.scheduler = scheduler;
+        self
+    }
+
+    /// Also runs `count` extra baselines (no injection) under `scheduler`
+    /// with seeds `1..=count`, to find schedule-dependent bugs.
+    pub fn explore_schedules(mut self, scheduler: SchedulerKind, count: u64) -> Self {
+        self.explore = Some((scheduler, count));
+        self
+    }
+
+    /// Injects a cancellation at every await point of every task, in `mode`.
+    pub fn cancel_at_every_await(mut self, mode: CancelMode) -> Self {
+        self.cancel = Some(mode);
+        self
+    }
+
+    /// Expires the innermost enclosing `timeout` at every await point inside one.
+    pub fn timeout_at_every_await(mut self, enabled: bool) -> Self {
+        self.timeouts = enabled;
+        self
+    }
+
+    /// Also injects after the task was woken at the await point, before it
+    /// is polled again (default: on).
+    pub fn inject_on_wake(mut self, enabled: bool) -> Self {
+        self.on_wake = enabled;
+        self
+    }
+
+    /// Adds `count` runs with seeded random plans of 2–3 injections.
+    pub fn random_plans(mut self, count: usize) -> Self {
+        self.random_plans = count;
+        self
+    }
+
+    /// Caps the injected runs; the sample covers every await point once
+    /// before any is repeated, and is the same on every run.
+    pub fn max_runs(mut self, max: usize) -> Self {
+        self.max_runs = Some(max);
+        self
+    }
+
+    /// Runs only the `index`-th of `count` slices of the injected runs (for
+    /// splitting one sweep across CI machines).
+    ///
+    /// # Panics
+    ///
+    /// If `index >= count`.
+    pub fn shard(mut self, index: usize, count: usize) -> Self {
+        assert!(
+            index < count,
+            "Check::shard({index}, {count}): the index must be below the count"
+        );
+        self.shard = Some((index, count));
+        self
+    }
+
+    /// Worker threads (default: `CANCELSIM_THREADS`, else all cores).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads.max(1));
+        self
+    }
+
+    /// Runs the sweep.
+    ///
+    /// # Panics
+    ///
+    /// On a bad `CANCELSIM_*` environment variable (with what is wrong and
+    /// how to fix it).
+    pub fn run(&self) -> Report {
+        let env = env::read().unwrap_or_else(|error| panic!("cancelsim: {error}"));
+        let threads = self
+            .threads
+            .or(env.threads)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        if let Some(repro) = env.replay {
+            let result = run_once(&self.body, &self.config, &repro, false);
+            println!("cancelsim: replaying {repro}\n{}", result.trace);
+            for violation in &result.violations {
+                println!("{violation}");
+            }
+            let mut report = self.report_base();
+            report.counts.runs = 1;
+            report.seeds = vec![repro.seed];
+            let failed = !result.violations.is_empty();
+            if failed {
+                report.failures.push(Failure {
+                    repro: repro.clone(),
+                    violations: result.violations,
+                    trace: result.trace,
+                    point_label: None,
+                });
+            }
+            report
+                .cases
+                .push((format!("replay {repro}"), failed.then_some(0)));
+            return report;
+        }
+        let mut report = self.report_base();
+
+        // 1. Baselines, each run twice to catch nondeterminism.
+        let mut baseline_plans: Vec<Repro> = self
+            .seeds
+            .iter()
+            .map(|&seed| Repro::baseline(seed, self.scheduler.clone()))
+            .collect();
+        if let Some((kind, count)) = &self.explore {
+            baseline_plans.extend((1..=*count).map(|seed| Repro::baseline(seed, kind.clone())));
+        }
+        let baselines: Vec<(RunResult, Option<Violation>)> = parallel(
+            baseline_plans.len(),
+            threads,
+            |index| {
+                let repro = &baseline_plans[index];
+                let first = run_once(&self.body, &self.config, repro, true);
+                let second = run_once(&self.body, &self.config, repro, false);
+                let differs = first.schedule != second.schedule
+                    || first.steps != second.steps
+                    || first.end_time != second.end_time
+                    || first.trace.len() != second.trace.len();
+                let violation = differs.then(|| {
+                    Violation::new(
+                        ViolationCode::Nondeterminism,
+                        format!(
+                            "two runs of the same plan differ ({} vs {} steps, {} vs {} decisions, end at {} vs {})",
+                            first.steps,
+                            second.steps,
+                            first.schedule.len(),
+                            second.schedule.len(),
+                            first.end_time,
+                            second.end_time
+                        ),
+                    )
+                });
+                (first, violation)
+            },
+        );
+        report.counts.baselines = baselines.len();
+        report.counts.runs += 2 * baselines.len();
+        let mut max_tasks = 1u32;
+        let mut max_steps = 1u64;
+        let mut sweep_points = Vec::new();
+        for (index, (result, nondeterminism)) in baselines.iter().enumerate() {
+            let repro = &baseline_plans[index];
+            max_tasks = max_tasks.max(result.tasks);
+            max_steps = max_steps.max(result.steps);
+            let mut violations = result.violations.clone();
+            violations.extend(nondeterminism.clone());
+            let failed = !violations.is_empty() && self.shard.is_none_or(|(k, _)| k == 0);
+            let case = if failed {
+                report.failures.push(Failure {
+                    repro: repro.clone(),
+                    violations,
+                    trace: result.trace.clone(),
+                    point_label: Some(format!("baseline (seed {})", repro.seed)),
+                });
+                Some(report.failures.len() - 1)
+            } else {
+                None
+            };
+            report.cases.push((format!("baseline {repro}"), case));
+            if index < self.seeds.len() {
+                report.counts.await_points += result.points.len();
+                report.counts.injectable_points +=
+                    result.points.iter().filter(|p| p.injectable).count();
+                sweep_points.push((repro.seed, result.points.clone()));
+            }
+        }
+        if let SchedulerKind::Pct { depth } = self.scheduler {
+            report.pct_bound =
+                Some(1.0 / (f64::from(max_tasks) * (max_steps as f64).powi(depth as i32 - 1)));
+        }
+
+        // 2. The injected runs.
+        let dims = Dimensions {
+            cancel: self.cancel,
+            timeouts: self.timeouts,
+            on_wake: self.on_wake,
+        };
+        let mut runs = plan::sweep(&sweep_points, &self.scheduler, &dims);
+        runs.extend(plan::random_plans(
+            &sweep_points,
+            &self.scheduler,
+            &dims,
+            self.random_plans,
+        ));
+        let total = runs.len();
+        let max = env.max_runs.or(self.max_runs);
+        report.counts.sampled_out = total - total.min(max.unwrap_or(usize::MAX));
+        let selected = plan::select(runs, max, self.shard);
+
+        // 3. Run them.
+        let results: Vec<(
+            Vec<Violation>,
+            Option<crate::trace::Trace>,
+            Vec<crate::inject::Injection>,
+        )> = parallel(selected.len(), threads, |index| {
+            let run = &selected[index].1;
+            let mut result = run_once(&self.body, &self.config, &run.repro, false);
+            if run.repro.injections.len() == 1 && !result.unfired.is_empty() {
+                result.violations.push(Violation::new(
+                    ViolationCode::Nondeterminism,
+                    format!(
+                        "injection {} never fired although the baseline reached its await point",
+                        run.repro.injections[0]
+                    ),
+                ));
+            }
+            let trace = (!result.violations.is_empty()).then_some(result.trace);
+            (result.violations, trace, result.fired)
+        });
+        let mut planned = BTreeSet::new();
+        let mut covered = BTreeSet::new();
+        let mut cases: Vec<(String, Option<usize>)> = Vec::new();
+        let mut case_index = std::collections::BTreeMap::new();
+        for ((_, run), (violations, trace, fired)) in selected.iter().zip(results) {
+            report.counts.runs += 1;
+            match run.point {
+                Some(_) => {
+                    *report
+                        .counts
+                        .per_kind
+                        .entry(run.repro.injections[0].kind.name())
+                        .or_default() += 1
+                }
+                None => report.counts.random_plans += 1,
+            }
+            for injection in &run.repro.injections {
+                planned.insert((injection.task, injection.point, injection.kind));
+            }
+            for injection in &fired {
+                covered.insert((injection.task, injection.point, injection.kind));
+            }
+            let label = point_label(&sweep_points, run);
+            let case_name = match (&label, run.point) {
+                (Some(label), Some(_)) => {
+                    format!("{label} x {}", run.repro.injections[0].kind.name())
+                }
+                _ => format!("random plan {}", run.repro),
+            };
+            let failure = (!violations.is_empty()).then(|| {
+                report.failures.push(Failure {
+                    repro: run.repro.clone(),
+                    violations,
+                    trace: trace.expect("kept for failing runs"),
+                    point_label: label.clone(),
+                });
+                report.failures.len() - 1
+            });
+            match case_index.get(&case_name) {
+                Some(&at) => {
+                    let slot: &mut (String, Option<usize>) = &mut cases[at];
+                    slot.1 = slot.1.or(failure);
+                }
+                None => {
+                    case_index.insert(case_name.clone(), cases.len());
+                    cases.push((case_name, failure));
+                }
+            }
+        }
+        report.cases.extend(cases);
+        report.counts.tuples_planned = planned.len();
+        report.counts.tuples_covered = covered.len();
+        if let Some(dir) = &env.artifacts {
+            write_artifacts(dir, &report);
+        }
+        report
+    }
+
+    fn report_base(&self) -> Report {
+        Report {
+            counts: Counts::default(),
+            failures: Vec::new(),
+            scheduler: self.scheduler.to_string(),
+            seeds: self.seeds.clone(),
+            pct_bound: None,
+            shard: self.shard,
+            cases: Vec::new(),
+        }
+    }
+}
+
+fn point_label(
+    points: &[(u64, Vec<crate::inject::AwaitPoint>)],
+    run: &PlannedRun,
+) -> Option<String> {
+    let (seed, task, ordinal) = run.point?;
+    let point = points
+        .iter()
+        .find(|(s, _)| *s == seed)?
+        .1
+        .iter()
+        .find(|p| p.task == task && p.ordinal == ordinal)?;
+    let mut wait = String::new();
+    {
+        use std::fmt::Write;
+        struct W<'a>(&'a crate::trace::Wait);
+        impl std::fmt::Display for W<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                crate::error::write_wait(f, self.0)
+            }
+        }
+        let _ = write!(wait, "{}", W(&point.wait));
+    }
+    Some(format!("{} on {wait}", point.label()))
+}
+
+/// Writes each failing run's trace to `dir` (best effort; errors are printed).
+fn write_artifacts(dir: &std::path::Path, report: &Report) {
+    if report.failures.is_empty() {
+        return;
+    }
+    if let Err(error) = std::fs::create_dir_all(dir) {
+        eprintln!(
+            "cancelsim: cannot create CANCELSIM_ARTIFACTS directory {}: {error}",
+            dir.display()
+        );
+        return;
+    }
+    for (index, failure) in report.failures.iter().enumerate() {
+        let path = dir.join(format!("failure-{index:03}.trace.txt"));
+        let text = format!("# {}\n{}", failure.repro, failure.trace);
+        if let Err(error) = std::fs::write(&path, text) {
+            eprintln!("cancelsim: cannot write {}: {error}", path.display());
+        }
+    }
+}
+
+/// Runs `job(0..count)` on `threads` workers; results in index order.
+fn parallel<T: Send>(count: usize, threads: usize, job: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = threads.min(count).max(1);
+    if threads == 1 {
+        return (0..count).map(job).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let slots: Mutex<Vec<Option<T>>> = Mutex::new((0..count).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= count {
+                    break;
+                }
+                let value = job(index);
+                slots.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(value);
+            });
+        }
+    });
+    slots
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .map(|slot| slot.expect("every index ran"))
+        .collect()
+}
+
+/// The one-liner: the baseline under `Fifo`, both cancel modes and timeouts
+/// at every await point, plus 16 random schedules; panics with the report
+/// unless clean.
+///
+/// ```
+/// cancelsim::check(|| async {
+///     let child = cancelsim::spawn(async { cancelsim::yield_now().await; 1 }).abort_on_drop();
+///     let _ = child.await;
+/// });
+/// ```
+#[track_caller]
+pub fn check<F, Fut>(body: F)
+where
+    F: Fn() -> Fut + Send + Sync,
+    Fut: Future,
+{
+    Check::new(body)
+        .cancel_at_every_await(CancelMode::Both)
+        .timeout_at_every_await(true)
+        .explore_schedules(SchedulerKind::Random, 16)
+        .run()
+        .assert_clean();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::env::from_vars;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn bad_environment_values_are_errors_with_a_hint() {
+        let error = from_vars(vars(&[("CANCELSIM_THREADS", "many")])).unwrap_err();
+        assert!(
+            error.contains("CANCELSIM_THREADS") && error.contains("e.g."),
+            "{error}"
+        );
+        let error = from_vars(vars(&[("CANCELSIM_THREDS", "2")])).unwrap_err();
+        assert!(
+            error.contains("unknown") && error.contains("CANCELSIM_THREADS"),
+            "{error}"
+        );
+        let error = from_vars(vars(&[("CANCELSIM_REPLAY", "garbage")])).unwrap_err();
+        assert!(error.contains("not a cancelsim repro"), "{error}");
+        let error = from_vars(vars(&[("CANCELSIM_MAX_RUNS", "0")])).unwrap_err();
+        assert!(error.contains("at least 1"), "{error}");
+    }
+
+    #[test]
+    fn good_environment_values_are_read() {
+        let env = from_vars(vars(&[
+            ("CANCELSIM_THREADS", "3"),
+            (
+                "CANCELSIM_REPLAY",
+                "cancelsim:v1 seed=2 scheduler=pct:3 inject=timeout@1:2/wake",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(env.threads, Some(3));
+        assert_eq!(env.replay.unwrap().seed, 2);
+    }
+}

@@ -1,0 +1,313 @@
+//! The result of a sweep: counts, coverage, failures with repros and traces.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::json;
+
+use super::Repro;
+use crate::inject::InjectionKind;
+use crate::oracle::Violation;
+use crate::trace::Trace;
+
+/// One failing run: how to re-run it, what was wrong, what happened.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub(crate) repro: Repro,
+    pub(crate) violations: Vec<Violation>,
+    pub(crate) trace: Trace,
+    pub(crate) point_label: Option<String>,
+}
+
+impl Failure {
+    /// The one-line repro (`CANCELSIM_REPLAY=<repro>` re-runs it).
+    pub fn repro(&self) -> &Repro {
+        &self.repro
+    }
+
+    /// What the oracles found.
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    /// The trace of the run.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// Does any violation have this code?
+    pub fn has(&self, code: &str) -> bool {
+        self.violations.iter().any(|v| v.code() == code)
+    }
+}
+
+/// Counts of a sweep.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Baseline runs (one per seed, plus explored schedules).
+    pub baselines: usize,
+    /// Await points found over all baselines.
+    pub await_points: usize,
+    /// Injectable await points (in the code under test, not in harness work).
+    pub injectable_points: usize,
+    /// Runs made in all (baselines included).
+    pub runs: usize,
+    /// Runs per injection kind (single-injection runs).
+    pub per_kind: BTreeMap<&'static str, usize>,
+    /// Runs with a random multi-injection plan.
+    pub random_plans: usize,
+    /// Planned runs left out by `max_runs`.
+    pub sampled_out: usize,
+    /// (task, await point, injection kind) tuples planned / exercised.
+    pub tuples_planned: usize,
+    /// Of those, how many fired in some run.
+    pub tuples_covered: usize,
+}
+
+/// The result of [`Check::run`](super::Check::run).
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub(crate) counts: Counts,
+    pub(crate) failures: Vec<Failure>,
+    pub(crate) scheduler: String,
+    pub(crate) seeds: Vec<u64>,
+    pub(crate) pct_bound: Option<f64>,
+    pub(crate) shard: Option<(usize, usize)>,
+    /// For JUnit: (testcase name, failure index if it failed).
+    pub(crate) cases: Vec<(String, Option<usize>)>,
+}
+
+impl Report {
+    /// No run found anything wrong.
+    pub fn is_clean(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// Every failing run, in plan order.
+    pub fn failures(&self) -> &[Failure] {
+        &self.failures
+    }
+
+    /// The counts.
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    /// For PCT: the probability bound `1/(n·k^(d-1))` per run of finding a
+    /// bug of the chosen depth (n tasks, k steps of the largest baseline).
+    pub fn pct_bound(&self) -> Option<f64> {
+        self.pct_bound
+    }
+
+    /// Failures grouped by (violation code, await point): the same bug found
+    /// by several runs shows once, with its count.
+    pub fn groups(&self) -> Vec<(String, String, Vec<usize>)> {
+        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        for (index, failure) in self.failures.iter().enumerate() {
+            let point = failure
+                .point_label
+                .clone()
+                .unwrap_or_else(|| "baseline or random plan".to_string());
+            for code in failure
+                .violations
+                .iter()
+                .map(Violation::code)
+                .collect::<std::collections::BTreeSet<_>>()
+            {
+                groups
+                    .entry((code.to_string(), point.clone()))
+                    .or_default()
+                    .push(index);
+            }
+        }
+        groups
+            .into_iter()
+            .map(|((code, point), runs)| (code, point, runs))
+            .collect()
+    }
+
+    /// Panics with the report's text unless it is clean.
+    #[track_caller]
+    pub fn assert_clean(&self) {
+        if !self.is_clean() {
+            panic!("{self}");
+        }
+    }
+
+    /// The report as JSON (for tools and CI).
+    pub fn to_json(&self) -> String {
+        let failures: Vec<_> = self
+            .failures
+            .iter()
+            .map(|failure| {
+                json!({
+                    "repro": failure.repro.to_string(),
+                    "await_point": failure.point_label,
+                    "violations": failure.violations.iter().map(|v| json!({
+                        "code": v.code(),
+                        "task": v.task_label(),
+                        "await_point": v.await_point(),
+                        "location": v.location(),
+                        "injection": v.injection().map(|i| i.to_string()),
+                        "message": v.message(),
+                        "hint": v.hint(),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let value = json!({
+            "clean": self.is_clean(),
+            "scheduler": self.scheduler,
+            "seeds": self.seeds,
+            "shard": self.shard.map(|(k, n)| json!({"index": k, "count": n})),
+            "counts": {
+                "baselines": self.counts.baselines,
+                "await_points": self.counts.await_points,
+                "injectable_points": self.counts.injectable_points,
+                "runs": self.counts.runs,
+                "per_kind": self.counts.per_kind,
+                "random_plans": self.counts.random_plans,
+                "sampled_out": self.counts.sampled_out,
+                "tuples_planned": self.counts.tuples_planned,
+                "tuples_covered": self.counts.tuples_covered,
+            },
+            "pct_bound": self.pct_bound,
+            "failures": failures,
+        });
+        serde_json::to_string_pretty(&value).expect("JSON of plain values")
+    }
+
+    /// The report as JUnit XML: one testcase per await point × injection
+    /// kind (plus one per baseline and random plan).
+    pub fn to_junit(&self) -> String {
+        let failed = self.cases.iter().filter(|(_, f)| f.is_some()).count();
+        let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        xml.push_str(&format!(
+            "<testsuite name=\"cancelsim\" tests=\"{}\" failures=\"{failed}\">\n",
+            self.cases.len()
+        ));
+        for (name, failure) in &self.cases {
+            xml.push_str(&format!(
+                "  <testcase name=\"{}\" classname=\"cancelsim\"",
+                escape(name)
+            ));
+            match failure {
+                None => xml.push_str("/>\n"),
+                Some(index) => {
+                    let failure = &self.failures[*index];
+                    let codes: Vec<&str> = failure.violations.iter().map(Violation::code).collect();
+                    let body: Vec<String> =
+                        failure.violations.iter().map(|v| v.to_string()).collect();
+                    xml.push_str(&format!(
+                        ">\n    <failure message=\"{}\">{}\nrepro: {}</failure>\n  </testcase>\n",
+                        escape(&codes.join(", ")),
+                        escape(&body.join("\n")),
+                        escape(&failure.repro.to_string())
+                    ));
+                }
+            }
+        }
+        xml.push_str("</testsuite>\n");
+        xml
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.counts;
+        if self.is_clean() {
+            writeln!(f, "cancelsim check: clean ({} runs)", c.runs)?;
+        } else {
+            writeln!(
+                f,
+                "cancelsim check: FAILED ({} of {} runs failed)",
+                self.failures.len(),
+                c.runs
+            )?;
+        }
+        let kinds: Vec<String> = [
+            InjectionKind::CancelDrop,
+            InjectionKind::CancelCooperative,
+            InjectionKind::Timeout,
+        ]
+        .iter()
+        .filter_map(|kind| {
+            c.per_kind
+                .get(kind.name())
+                .map(|n| format!("{} {n}", kind.name()))
+        })
+        .collect();
+        writeln!(
+            f,
+            "  {} await points ({} injectable) in {} baseline runs; runs: {} baseline, {}, {} random plans{}",
+            c.await_points,
+            c.injectable_points,
+            c.baselines,
+            c.baselines,
+            if kinds.is_empty() { "no injections".to_string() } else { kinds.join(", ") },
+            c.random_plans,
+            if c.sampled_out > 0 { format!(" ({} more left out by max_runs)", c.sampled_out) } else { String::new() },
+        )?;
+        writeln!(
+            f,
+            "  coverage: {}/{} (task, await point, injection) tuples; scheduler {}, seeds {}{}",
+            c.tuples_covered,
+            c.tuples_planned,
+            self.scheduler,
+            seed_list(&self.seeds),
+            match self.shard {
+                Some((k, n)) => format!(", shard {k} of {n}"),
+                None => String::new(),
+            }
+        )?;
+        if let Some(bound) = self.pct_bound {
+            writeln!(
+                f,
+                "  PCT: each run finds a bug of the chosen depth with probability >= {bound:.2e}"
+            )?;
+        }
+        if self.is_clean() {
+            return Ok(());
+        }
+        for (code, point, runs) in self.groups() {
+            let first = &self.failures[runs[0]];
+            writeln!(
+                f,
+                "\n{code} at {point} ({} run{}):",
+                runs.len(),
+                if runs.len() == 1 { "" } else { "s" }
+            )?;
+            for violation in first.violations.iter().filter(|v| v.code() == code) {
+                for line in violation.to_string().lines() {
+                    writeln!(f, "  {line}")?;
+                }
+            }
+            writeln!(f, "  replay: CANCELSIM_REPLAY='{}'", first.repro)?;
+        }
+        let first = &self.failures[0];
+        writeln!(f, "\ntrace of the first failing run ({}):", first.repro)?;
+        write!(f, "{}", first.trace)
+    }
+}
+
+fn seed_list(seeds: &[u64]) -> String {
+    match seeds {
+        [] => "none".to_string(),
+        [one] => one.to_string(),
+        _ if seeds.windows(2).all(|w| w[1] == w[0] + 1) => {
+            format!("{}..{}", seeds[0], seeds[seeds.len() - 1] + 1)
+        }
+        _ => seeds
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}

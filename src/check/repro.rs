@@ -1,0 +1,164 @@
+//! `Repro`: one line that re-runs exactly one run.
+//!
+//! `cancelsim:v1 seed=7 scheduler=pct:3 inject=cancel-drop@1:2,timeout@0:4/wake`
+//!
+//! Versioned, round-trips through `Display`/`FromStr`. Set
+//! `CANCELSIM_REPLAY=<repro>` and `Check::run` runs exactly that plan and
+//! prints its full trace.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::inject::{InjectAt, Injection, InjectionKind};
+use crate::schedule::SchedulerKind;
+use crate::task::TaskId;
+
+/// The version tag at the start of every repro line.
+pub const REPRO_VERSION: &str = "cancelsim:v1";
+
+/// Everything that determines one run: seed, scheduler and injections.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Repro {
+    /// The seed.
+    pub seed: u64,
+    /// The scheduler.
+    pub scheduler: SchedulerKind,
+    /// The injections, in the order they were planned.
+    pub injections: Vec<Injection>,
+}
+
+impl Repro {
+    /// A run with no injection.
+    pub fn baseline(seed: u64, scheduler: SchedulerKind) -> Self {
+        Repro {
+            seed,
+            scheduler,
+            injections: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for Repro {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{REPRO_VERSION} seed={} scheduler={}",
+            self.seed, self.scheduler
+        )?;
+        if !self.injections.is_empty() {
+            f.write_str(" inject=")?;
+            for (index, injection) in self.injections.iter().enumerate() {
+                if index > 0 {
+                    f.write_str(",")?;
+                }
+                write!(f, "{injection}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A repro line could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReproParseError {
+    /// What was wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ReproParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "not a cancelsim repro: {}; expected e.g. `{REPRO_VERSION} seed=7 scheduler=fifo \
+             inject=cancel-drop@1:2,timeout@0:4/wake` (copy it from a failure report)",
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for ReproParseError {}
+
+fn error(message: impl Into<String>) -> ReproParseError {
+    ReproParseError {
+        message: message.into(),
+    }
+}
+
+impl FromStr for Repro {
+    type Err = ReproParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut words = text.split_whitespace();
+        match words.next() {
+            Some(REPRO_VERSION) => {}
+            Some(other) if other.starts_with("cancelsim:") => {
+                return Err(error(format!(
+                    "version `{other}` is not supported (this cancelsim reads `{REPRO_VERSION}`)"
+                )))
+            }
+            Some(other) => return Err(error(format!("it starts with `{other}`"))),
+            None => return Err(error("it is empty")),
+        }
+        let (mut seed, mut scheduler, mut injections) = (None, None, Vec::new());
+        for word in words {
+            let (key, value) = word
+                .split_once('=')
+                .ok_or_else(|| error(format!("`{word}` is not key=value")))?;
+            match key {
+                "seed" => {
+                    seed = Some(
+                        value
+                            .parse()
+                            .map_err(|_| error(format!("seed `{value}` is not a number")))?,
+                    )
+                }
+                "scheduler" => {
+                    scheduler = Some(
+                        value
+                            .parse()
+                            .map_err(|e: crate::schedule::ParseSchedulerError| {
+                                error(e.to_string())
+                            })?,
+                    )
+                }
+                "inject" => {
+                    for item in value.split(',').filter(|item| !item.is_empty()) {
+                        injections.push(parse_injection(item)?);
+                    }
+                }
+                other => return Err(error(format!("unknown field `{other}`"))),
+            }
+        }
+        Ok(Repro {
+            seed: seed.ok_or_else(|| error("`seed=` is missing"))?,
+            scheduler: scheduler.ok_or_else(|| error("`scheduler=` is missing"))?,
+            injections,
+        })
+    }
+}
+
+fn parse_injection(item: &str) -> Result<Injection, ReproParseError> {
+    let bad = || {
+        error(format!(
+            "injection `{item}` is not KIND@TASK:POINT[/wake] with KIND one of cancel-drop, cancel-coop, timeout"
+        ))
+    };
+    let (kind, rest) = item.split_once('@').ok_or_else(bad)?;
+    let kind = InjectionKind::from_name(kind).ok_or_else(bad)?;
+    let (rest, at) = match rest.strip_suffix("/wake") {
+        Some(rest) => (rest, InjectAt::Wake),
+        None => (rest, InjectAt::Suspend),
+    };
+    let (task, point) = rest.split_once(':').ok_or_else(bad)?;
+    let task: u32 = task.parse().map_err(|_| bad())?;
+    let point: u32 = point.parse().map_err(|_| bad())?;
+    if point == 0 {
+        return Err(bad());
+    }
+    Ok(Injection {
+        task: TaskId(task),
+        point,
+        kind,
+        at,
+    })
+}

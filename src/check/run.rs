@@ -1,0 +1,134 @@
+//! One run of one plan: a fresh world, the injections, the oracles.
+
+use std::future::Future;
+use std::panic::Location;
+
+use super::Repro;
+use crate::config::Config;
+use crate::error::SimError;
+use crate::inject::AwaitPoint;
+use crate::oracle::{Violation, ViolationCode};
+use crate::schedule::Schedule;
+use crate::sim::{RootRun, Sim};
+use crate::task::TaskId;
+use crate::trace::Trace;
+use crate::world::Enter;
+
+/// What one run left behind.
+pub(crate) struct RunResult {
+    pub violations: Vec<Violation>,
+    pub trace: Trace,
+    /// Every await point, when collected (baselines).
+    pub points: Vec<AwaitPoint>,
+    pub schedule: Schedule,
+    pub steps: u64,
+    pub tasks: u32,
+    pub end_time: crate::time::Instant,
+    /// Injections of the plan that fired / never fired.
+    pub fired: Vec<crate::inject::Injection>,
+    pub unfired: Vec<crate::inject::Injection>,
+}
+
+/// Runs `body` once under `repro`, then the oracles.
+pub(crate) fn run_once<F, Fut>(body: &F, base: &Config, repro: &Repro, collect: bool) -> RunResult
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+{
+    let config = base
+        .clone()
+        .seed(repro.seed)
+        .scheduler(repro.scheduler.clone());
+    let mut sim = Sim::new(config);
+    let world = std::rc::Rc::clone(sim.world());
+    world.set_plan(&repro.injections);
+    if collect {
+        world.collect_points();
+    }
+    let outcome = {
+        let _enter = Enter::new(&world);
+        let future = crate::panic::catch(body);
+        match future {
+            Ok(future) => sim.run_root(future, Location::caller()),
+            Err(caught) => RootRun::Panicked(caught.message),
+        }
+    };
+    let mut violations = Vec::new();
+    let stop = match outcome {
+        RootRun::Returned(_) | RootRun::Dropped => None,
+        RootRun::Panicked(message) => Some(
+            Violation::new(
+                ViolationCode::Panic,
+                format!("the root panicked: {message}"),
+            )
+            .task(TaskId(0), Some("main")),
+        ),
+        RootRun::Stopped(error) => Some(stop_violation(&error)),
+    };
+    {
+        let _enter = Enter::new(&world);
+        match stop {
+            // A stuck world (deadlock, livelock) has no meaningful end state.
+            Some(violation)
+                if matches!(
+                    violation.kind(),
+                    ViolationCode::Deadlock
+                        | ViolationCode::StepLimit
+                        | ViolationCode::Nondeterminism
+                ) =>
+            {
+                world.push_violation(TaskId(0), violation);
+                violations.extend(std::mem::take(&mut world.oracles.borrow_mut().violations));
+            }
+            Some(violation) => {
+                world.push_violation(TaskId(0), violation);
+                violations.extend(world.end_run());
+            }
+            None => violations.extend(world.end_run()),
+        }
+    }
+    let plan = world.plan.borrow().clone();
+    let points = world.points.borrow_mut().take().unwrap_or_default();
+    let result = RunResult {
+        violations,
+        trace: sim.take_trace(),
+        points,
+        schedule: sim.schedule(),
+        steps: sim.steps(),
+        tasks: world.tasks_spawned(),
+        end_time: sim.now(),
+        fired: plan.fired().to_vec(),
+        unfired: plan.unfired().to_vec(),
+    };
+    drop(sim);
+    result
+}
+
+fn stop_violation(error: &SimError) -> Violation {
+    let root = |v: Violation| v.task(TaskId(0), Some("main"));
+    match error {
+        SimError::Deadlock { blocked, .. } => {
+            let mut message = String::from("no task can run and no timer is pending:");
+            for task in blocked {
+                message.push_str(&format!(" {task};"));
+            }
+            message.pop();
+            let mut violation = root(Violation::new(ViolationCode::Deadlock, message));
+            if let Some(main) = blocked.iter().find(|task| task.id == TaskId(0)) {
+                violation = violation.at_point(main.await_point, Some(main.wait));
+            }
+            violation
+        }
+        SimError::StepLimit { .. } | SimError::TimeLimit { .. } => {
+            root(Violation::new(ViolationCode::StepLimit, error.to_string()))
+        }
+        SimError::Nondeterminism { .. } => {
+            Violation::new(ViolationCode::Nondeterminism, error.to_string())
+        }
+        SimError::RootPanicked { message } => root(Violation::new(
+            ViolationCode::Panic,
+            format!("the root panicked: {message}"),
+        )),
+        SimError::RootDropped => root(Violation::new(ViolationCode::Panic, error.to_string())),
+    }
+}

@@ -1,0 +1,35 @@
+//! User invariants, checked at the end of the run.
+
+use std::panic::Location;
+
+use crate::world;
+
+/// Registers a named invariant of the current run, checked when the run ends
+/// (after the world has drained). A `false` result, or a panic inside `check`,
+/// is an `invariant` violation.
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+/// # let mut sim = cancelsim::Sim::new(cancelsim::Config::default());
+/// # sim.block_on(async {
+/// let sent = Rc::new(Cell::new(0));
+/// let received = Rc::new(Cell::new(0));
+/// let (s, r) = (sent.clone(), received.clone());
+/// cancelsim::invariant("no message lost", move || s.get() == r.get());
+/// # }).unwrap();
+/// ```
+///
+/// # Panics
+///
+/// Outside a simulation.
+#[track_caller]
+pub fn invariant(name: &str, check: impl Fn() -> bool + 'static) {
+    let at = Location::caller();
+    world::with(|world| {
+        world
+            .oracles
+            .borrow_mut()
+            .invariants
+            .push((name.to_string(), Box::new(check), at));
+    });
+}

@@ -1,0 +1,255 @@
+//! Oracles: what is checked after every run, and the [`Violation`]s they
+//! report.
+//!
+//! Each violation has a stable code (the table in DESIGN.md), names the task
+//! and the await point it concerns, the injection in force, and carries a
+//! one-line hint at the usual fix. Checks run in two places: while the run
+//! goes (a swallowed cancel when its task returns, an ignored cancel when its
+//! grace budget runs out) and at the end of the run (leaks, panics,
+//! invariants), after the world has drained.
+
+mod end;
+mod invariant;
+mod state;
+
+use std::fmt;
+
+pub use invariant::invariant;
+pub(crate) use state::OracleState;
+
+use crate::inject::Injection;
+use crate::task::TaskId;
+use crate::trace::{display_location, SourceLocation, Wait};
+
+/// The stable codes of violations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum ViolationCode {
+    /// A tracked resource is still held when the run ends.
+    LeakedResource,
+    /// A task is still alive when it should not be.
+    LeakedTask,
+    /// A delivered `Cancelled` was dropped and the task returned normally.
+    CancelSwallowed,
+    /// A cancel request was not honoured within the grace budget.
+    CancelIgnored,
+    /// A task panicked and nobody observed it.
+    UnobservedPanic,
+    /// The root, or an awaited task in an injected run, panicked.
+    Panic,
+    /// No task can run and no timer is pending.
+    Deadlock,
+    /// The run exceeded its step or virtual-time budget.
+    StepLimit,
+    /// A user invariant returned false.
+    Invariant,
+    /// A re-run took a different path than recorded.
+    Nondeterminism,
+}
+
+impl ViolationCode {
+    /// Every code, in table order.
+    pub const ALL: [ViolationCode; 10] = [
+        ViolationCode::LeakedResource,
+        ViolationCode::LeakedTask,
+        ViolationCode::CancelSwallowed,
+        ViolationCode::CancelIgnored,
+        ViolationCode::UnobservedPanic,
+        ViolationCode::Panic,
+        ViolationCode::Deadlock,
+        ViolationCode::StepLimit,
+        ViolationCode::Invariant,
+        ViolationCode::Nondeterminism,
+    ];
+
+    /// The stable text code, e.g. `leaked-resource`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ViolationCode::LeakedResource => "leaked-resource",
+            ViolationCode::LeakedTask => "leaked-task",
+            ViolationCode::CancelSwallowed => "cancel-swallowed",
+            ViolationCode::CancelIgnored => "cancel-ignored",
+            ViolationCode::UnobservedPanic => "unobserved-panic",
+            ViolationCode::Panic => "panic",
+            ViolationCode::Deadlock => "deadlock",
+            ViolationCode::StepLimit => "step-limit",
+            ViolationCode::Invariant => "invariant",
+            ViolationCode::Nondeterminism => "nondeterminism",
+        }
+    }
+
+    /// Parses [`ViolationCode::as_str`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|code| code.as_str() == name)
+    }
+
+    /// The usual fix, in one line.
+    pub fn hint(self) -> &'static str {
+        match self {
+            ViolationCode::LeakedResource => {
+                "release it in a Drop guard (RAII) or in cleanup that also runs on cancellation, not only on the success path"
+            }
+            ViolationCode::LeakedTask => {
+                "join it, cancel and drain it when its owner ends (abort_on_drop, TaskGroup), or detach() it if it is meant to outlive its owner"
+            }
+            ViolationCode::CancelSwallowed => {
+                "after cleanup, propagate the Cancelled (`?` or return Err(cancelled)) instead of dropping it and carrying on"
+            }
+            ViolationCode::CancelIgnored => {
+                "reach an await point that observes cancellation (checkpoint().await?, or_cancel) inside long CPU loops and waits"
+            }
+            ViolationCode::UnobservedPanic => {
+                "await the JoinHandle (or use a TaskGroup) so that a panic reaches someone"
+            }
+            ViolationCode::Panic => {
+                "handle Err(Elapsed) / Err(Cancelled) / JoinError instead of unwrap(): an injected timeout or cancel is a normal outcome"
+            }
+            ViolationCode::Deadlock => {
+                "take locks in one global order, and make sure every wait has someone to wake it (a live sender, a timeout)"
+            }
+            ViolationCode::StepLimit => {
+                "a loop that never finishes (retrying forever, or ignoring a cancel): bound it and stop on cancel"
+            }
+            ViolationCode::Invariant => {
+                "a cancel at this await point breaks the invariant: make the state change atomic across await points or roll it back on cancel"
+            }
+            ViolationCode::Nondeterminism => {
+                "the code under test reads something outside the simulation (wall clock, threads, HashMap order, an unseeded RNG)"
+            }
+        }
+    }
+}
+
+impl fmt::Display for ViolationCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One thing an oracle found wrong in a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub(crate) code: ViolationCode,
+    pub(crate) task: Option<TaskId>,
+    pub(crate) task_name: Option<String>,
+    pub(crate) await_point: Option<u32>,
+    pub(crate) wait: Option<Wait>,
+    pub(crate) location: Option<SourceLocation>,
+    pub(crate) injection: Option<Injection>,
+    pub(crate) message: String,
+}
+
+impl Violation {
+    pub(crate) fn new(code: ViolationCode, message: impl Into<String>) -> Self {
+        Violation {
+            code,
+            task: None,
+            task_name: None,
+            await_point: None,
+            wait: None,
+            location: None,
+            injection: None,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn task(mut self, task: TaskId, name: Option<&str>) -> Self {
+        self.task = Some(task);
+        self.task_name = name.map(str::to_string);
+        self
+    }
+
+    pub(crate) fn at_point(mut self, point: u32, wait: Option<Wait>) -> Self {
+        self.await_point = Some(point);
+        self.wait = wait;
+        self
+    }
+
+    pub(crate) fn located(mut self, at: SourceLocation) -> Self {
+        self.location = Some(at);
+        self
+    }
+
+    /// The stable code (`leaked-resource`, `cancel-swallowed`, ...).
+    pub fn code(&self) -> &'static str {
+        self.code.as_str()
+    }
+
+    /// The code as an enum.
+    pub fn kind(&self) -> ViolationCode {
+        self.code
+    }
+
+    /// The task concerned, if any.
+    pub fn task_id(&self) -> Option<TaskId> {
+        self.task
+    }
+
+    /// The name of the task concerned (`main` for the root).
+    pub fn task_name(&self) -> Option<&str> {
+        self.task_name.as_deref()
+    }
+
+    /// `name#id` or `#id` of the task concerned.
+    pub fn task_label(&self) -> Option<String> {
+        self.task.map(|task| match &self.task_name {
+            Some(name) => format!("{name}{task}"),
+            None => format!("{task}"),
+        })
+    }
+
+    /// The await point of the task concerned (1-based ordinal), if known.
+    pub fn await_point(&self) -> Option<u32> {
+        self.await_point
+    }
+
+    /// What the task waited on at that await point.
+    pub fn wait(&self) -> Option<Wait> {
+        self.wait
+    }
+
+    /// Source location most relevant to the violation (where the resource
+    /// was acquired, the task spawned, the cancel delivered, ...), as
+    /// `file:line:column`.
+    pub fn location(&self) -> Option<String> {
+        self.location.map(display_location)
+    }
+
+    /// The injection in force in the run (the first one of its plan).
+    pub fn injection(&self) -> Option<Injection> {
+        self.injection
+    }
+
+    /// What happened, in a sentence.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The usual fix.
+    pub fn hint(&self) -> &'static str {
+        self.code.hint()
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)?;
+        if let Some(task) = self.task_label() {
+            write!(f, "\n    task: {task}")?;
+            if let Some(point) = self.await_point {
+                write!(f, ", await point {point}")?;
+                if let Some(wait) = &self.wait {
+                    f.write_str(" on ")?;
+                    crate::error::write_wait(f, wait)?;
+                }
+            }
+        }
+        if let Some(at) = self.location() {
+            write!(f, "\n    at: {at}")?;
+        }
+        if let Some(injection) = self.injection {
+            write!(f, "\n    injected: {injection}")?;
+        }
+        write!(f, "\n    hint: {}", self.hint())
+    }
+}

@@ -1,0 +1,35 @@
+//! What the oracles accumulate during a run.
+
+use std::collections::BTreeMap;
+
+use super::Violation;
+use crate::task::TaskId;
+use crate::trace::SourceLocation;
+
+/// A tracked resource currently held.
+pub(crate) struct Held {
+    pub name: String,
+    pub holder: Option<TaskId>,
+    pub holder_name: Option<String>,
+    pub at: SourceLocation,
+    pub point: u32,
+}
+
+/// A task that panicked.
+pub(crate) struct Panicked {
+    pub name: Option<String>,
+    pub message: String,
+    pub observed: bool,
+    pub point: u32,
+}
+
+pub(crate) type InvariantCheck = (String, Box<dyn Fn() -> bool>, SourceLocation);
+
+#[derive(Default)]
+pub(crate) struct OracleState {
+    pub violations: Vec<Violation>,
+    pub resources: BTreeMap<u64, Held>,
+    pub next_resource: u64,
+    pub panics: BTreeMap<TaskId, Panicked>,
+    pub invariants: Vec<InvariantCheck>,
+}

@@ -1,0 +1,295 @@
+//! Determinism: same seed, same trace; recorded schedules replay exactly;
+//! divergence is reported, not crashed on; the seeded streams are pinned.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cancelsim::schedule::SimRng;
+use cancelsim::time::sleep;
+use cancelsim::{
+    random, random_range, spawn_named, yield_now, Config, Decision, Schedule, SchedulerKind, Sim,
+    SimError,
+};
+
+/// Four workers that race on a shared log, each step a yield or a sleep of a
+/// random number of milliseconds.
+async fn racy_program() -> Vec<String> {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let workers: Vec<_> = (0..4)
+        .map(|worker| {
+            let log = Rc::clone(&log);
+            spawn_named(&format!("w{worker}"), async move {
+                for round in 0..3 {
+                    match random_range(0..4) {
+                        0 => yield_now().await,
+                        millis => sleep(Duration::from_millis(millis)).await,
+                    }
+                    log.borrow_mut().push(format!("w{worker}.{round}"));
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let log = log.borrow().clone();
+    log
+}
+
+/// Three workers that only yield: any difference between runs comes from the
+/// scheduler alone.
+async fn yielding_program() -> Vec<String> {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let workers: Vec<_> = (0..3)
+        .map(|worker| {
+            let log = Rc::clone(&log);
+            spawn_named(&format!("y{worker}"), async move {
+                for round in 0..3 {
+                    log.borrow_mut().push(format!("y{worker}.{round}"));
+                    yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let log = log.borrow().clone();
+    log
+}
+
+struct Run {
+    trace: String,
+    schedule: Schedule,
+    log: Vec<String>,
+}
+
+fn run<F, Fut>(seed: u64, scheduler: SchedulerKind, program: F) -> Run
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Vec<String>>,
+{
+    let mut sim = Sim::new(Config::default().seed(seed).scheduler(scheduler));
+    let log = sim.block_on(program()).unwrap();
+    let trace = sim.trace().to_string();
+    Run {
+        trace,
+        schedule: sim.schedule(),
+        log,
+    }
+}
+
+/// The trace text without its two header lines (format version, and seed and
+/// scheduler, which name the replay differently).
+fn event_lines(trace: &str) -> String {
+    trace.lines().skip(2).collect::<Vec<_>>().join("\n")
+}
+
+fn exploring_schedulers() -> [SchedulerKind; 3] {
+    [
+        SchedulerKind::Fifo,
+        SchedulerKind::Random,
+        SchedulerKind::Pct { depth: 3 },
+    ]
+}
+
+#[test]
+fn the_same_seed_gives_a_byte_identical_trace_and_schedule() {
+    for scheduler in exploring_schedulers() {
+        for seed in 0..50 {
+            let first = run(seed, scheduler.clone(), racy_program);
+            let second = run(seed, scheduler.clone(), racy_program);
+            assert_eq!(first.trace, second.trace, "{scheduler} seed {seed}");
+            assert_eq!(first.schedule, second.schedule, "{scheduler} seed {seed}");
+            assert_eq!(first.log, second.log, "{scheduler} seed {seed}");
+            assert_eq!(first.log.len(), 12);
+        }
+    }
+}
+
+#[test]
+fn random_and_pct_schedulers_explore_different_interleavings() {
+    for scheduler in [SchedulerKind::Random, SchedulerKind::Pct { depth: 3 }] {
+        let logs: BTreeSet<Vec<String>> = (0..20)
+            .map(|seed| run(seed, scheduler.clone(), yielding_program).log)
+            .collect();
+        assert!(
+            logs.len() >= 2,
+            "{scheduler}: 20 seeds gave one interleaving"
+        );
+    }
+}
+
+#[test]
+fn fifo_runs_a_program_without_randomness_the_same_way_for_every_seed() {
+    let logs: BTreeSet<Vec<String>> = (0..20)
+        .map(|seed| run(seed, SchedulerKind::Fifo, yielding_program).log)
+        .collect();
+    assert_eq!(logs.len(), 1);
+}
+
+#[test]
+fn different_seeds_give_different_traces() {
+    for scheduler in exploring_schedulers() {
+        let traces: BTreeSet<String> = (0..10)
+            .map(|seed| event_lines(&run(seed, scheduler.clone(), racy_program).trace))
+            .collect();
+        assert!(traces.len() >= 2, "{scheduler}");
+    }
+}
+
+#[test]
+fn replaying_a_recorded_schedule_reproduces_the_trace() {
+    for scheduler in exploring_schedulers() {
+        for seed in 0..20 {
+            let original = run(seed, scheduler.clone(), racy_program);
+            assert!(!original.schedule.is_empty());
+            let recorded = Arc::new(original.schedule.clone());
+            let replay = run(seed, SchedulerKind::Replay(recorded), racy_program);
+            assert_eq!(
+                event_lines(&replay.trace),
+                event_lines(&original.trace),
+                "{scheduler} seed {seed}"
+            );
+            assert_eq!(replay.log, original.log);
+            assert_eq!(replay.schedule, original.schedule);
+            assert!(replay.trace.lines().nth(1).unwrap().contains(&format!(
+                "scheduler replay({} decisions)",
+                original.schedule.len()
+            )));
+        }
+    }
+}
+
+#[test]
+fn a_replay_does_not_depend_on_the_seed_of_the_replaying_run() {
+    let original = run(7, SchedulerKind::Random, racy_program);
+    let replay = run(
+        1234,
+        SchedulerKind::Replay(Arc::new(original.schedule.clone())),
+        racy_program,
+    );
+    assert_eq!(event_lines(&replay.trace), event_lines(&original.trace));
+}
+
+#[test]
+fn replaying_a_schedule_against_a_different_program_is_nondeterminism() {
+    let recorded = run(3, SchedulerKind::Random, racy_program).schedule;
+    let mut sim = Sim::new(
+        Config::default()
+            .seed(3)
+            .scheduler(SchedulerKind::Replay(Arc::new(recorded))),
+    );
+    let result = sim.block_on(yielding_program());
+    match result {
+        Err(error @ SimError::Nondeterminism { .. }) => {
+            assert_eq!(error.code(), "nondeterminism");
+            let text = error.to_string();
+            assert!(
+                text.contains("is the code under test fully deterministic?"),
+                "{text}"
+            );
+            let SimError::Nondeterminism { divergence, .. } = error else {
+                unreachable!()
+            };
+            assert_eq!(divergence.decision, 0);
+            assert_eq!(divergence.expected, "a choice among 4 ready tasks");
+            assert_eq!(divergence.found, "a choice among 3 ready tasks");
+        }
+        other => panic!("expected Nondeterminism, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_run_that_outgrows_its_recording_is_nondeterminism() {
+    let mut sim =
+        Sim::new(Config::default().scheduler(SchedulerKind::Replay(Arc::new(Schedule::new()))));
+    let result = sim.block_on(racy_program());
+    match result {
+        Err(SimError::Nondeterminism { divergence, .. }) => {
+            assert_eq!(divergence.decision, 0);
+            assert_eq!(divergence.expected, "the end of the recording");
+        }
+        other => panic!("expected Nondeterminism, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_random_number_where_a_task_choice_was_recorded_is_nondeterminism() {
+    let recorded: Schedule = "t0/2".parse().unwrap();
+    let mut sim = Sim::new(Config::default().scheduler(SchedulerKind::Replay(Arc::new(recorded))));
+    let result = sim.block_on(async { cancelsim::spawn(async { random::<u64>() }).await });
+    match result {
+        Err(SimError::Nondeterminism { divergence, .. }) => {
+            assert_eq!(divergence.decision, 0);
+            assert_eq!(divergence.expected, "a choice among 2 ready tasks");
+            assert_eq!(divergence.found, "a random number");
+        }
+        other => panic!("expected Nondeterminism, got {other:?}"),
+    }
+}
+
+#[test]
+fn schedule_text_round_trips() {
+    let recorded = run(9, SchedulerKind::Random, racy_program).schedule;
+    let text = recorded.to_string();
+    let parsed: Schedule = text.parse().unwrap();
+    assert_eq!(parsed, recorded);
+    assert_eq!(parsed.to_string(), text);
+
+    let written = "t1/3 m0/2 r42";
+    let parsed: Schedule = written.parse().unwrap();
+    assert_eq!(
+        parsed.decisions(),
+        [
+            Decision::Task {
+                options: 3,
+                chosen: 1
+            },
+            Decision::Timer {
+                options: 2,
+                chosen: 0
+            },
+            Decision::Random(42),
+        ]
+    );
+    assert_eq!(parsed.to_string(), written);
+    assert_eq!("".parse::<Schedule>().unwrap(), Schedule::new());
+}
+
+#[test]
+fn schedule_text_rejects_garbage_and_names_the_token() {
+    for garbage in [
+        "x1/2", "t3/3", "t1", "t1/2/3", "r-5", "r", "m/2", "tt1/2", "t1/x",
+    ] {
+        let text = format!("t0/2 {garbage} r1");
+        let error = text.parse::<Schedule>().unwrap_err();
+        assert_eq!(error.token, 1, "{garbage}");
+        assert_eq!(error.text, garbage);
+        let message = error.to_string();
+        assert!(message.contains(&format!("`{garbage}`")), "{message}");
+    }
+}
+
+#[test]
+fn the_seeded_rng_stream_is_pinned() {
+    let mut rng = SimRng::new(42);
+    let values: Vec<u64> = (0..8).map(|_| rng.next_u64()).collect();
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_debug_snapshot!("determinism_sim_rng_seed_42", values);
+    });
+}
+
+#[test]
+fn the_random_values_of_a_seeded_world_are_pinned() {
+    let mut sim = Sim::new(Config::default().seed(42));
+    let values: Vec<u64> = sim
+        .block_on(async { (0..8).map(|_| random::<u64>()).collect() })
+        .unwrap();
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_debug_snapshot!("determinism_random_u64_seed_42", values);
+    });
+}

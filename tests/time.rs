@@ -1,0 +1,247 @@
+//! Virtual time: sleeps, deadlines, timeouts, CPU work and blocking work.
+//! No test here looks at the wall clock: virtual time is the only clock.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use cancelsim::time::{sleep, sleep_until, timeout, Elapsed, Instant};
+use cancelsim::{blocking, spawn, work, yield_now, Config, Sim};
+
+/// Sets its flag when dropped: shows exactly when a future is dropped.
+struct DropFlag(Rc<Cell<bool>>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.set(true);
+    }
+}
+
+fn drop_flag() -> (DropFlag, Rc<Cell<bool>>) {
+    let flag = Rc::new(Cell::new(false));
+    (DropFlag(Rc::clone(&flag)), flag)
+}
+
+fn sim() -> Sim {
+    Sim::new(Config::default().seed(3))
+}
+
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+#[test]
+fn sleep_advances_virtual_time_by_exactly_its_duration() {
+    let mut sim = sim();
+    let times = sim
+        .block_on(async {
+            let start = Instant::now();
+            sleep(ms(1500)).await;
+            let after_sleep = Instant::now();
+            sleep(Duration::from_nanos(1)).await;
+            (start, after_sleep, Instant::now())
+        })
+        .unwrap();
+    assert_eq!(times.0, Instant::ZERO);
+    assert_eq!(times.1.since_start(), ms(1500));
+    assert_eq!(times.2.as_nanos(), 1_500_000_001);
+    assert_eq!(sim.now(), times.2);
+}
+
+#[test]
+fn a_simulated_day_of_sleeps_takes_one_poll_per_sleep() {
+    let mut sim = sim();
+    let elapsed = sim
+        .block_on(async {
+            let start = Instant::now();
+            for _ in 0..24 * 60 {
+                sleep(Duration::from_secs(60)).await;
+            }
+            start.elapsed()
+        })
+        .unwrap();
+    assert_eq!(elapsed, Duration::from_secs(24 * 3600));
+    assert_eq!(sim.now().since_start(), Duration::from_secs(24 * 3600));
+    // The clock jumps from timer to timer: nothing polls in between.
+    assert_eq!(sim.steps(), 24 * 60 + 1);
+}
+
+#[test]
+fn sleep_until_wakes_at_the_deadline() {
+    let woke_at = sim()
+        .block_on(async {
+            sleep(ms(100)).await;
+            sleep_until(Instant::ZERO + ms(250)).await;
+            Instant::now()
+        })
+        .unwrap();
+    assert_eq!(woke_at.since_start(), ms(250));
+}
+
+#[test]
+fn sleep_until_a_past_instant_returns_without_suspending() {
+    let mut sim = sim();
+    let now = sim
+        .block_on(async {
+            sleep(ms(100)).await;
+            sleep_until(Instant::ZERO + ms(50)).await;
+            sleep_until(Instant::now()).await;
+            Instant::now()
+        })
+        .unwrap();
+    assert_eq!(now.since_start(), ms(100));
+    assert_eq!(sim.steps(), 2, "only the first sleep suspends");
+}
+
+#[test]
+fn timeout_fires_with_elapsed_and_drops_the_inner_future() {
+    let mut sim = sim();
+    sim.block_on(async {
+        let (guard, dropped) = drop_flag();
+        let result = timeout(ms(10), async move {
+            let _guard = guard;
+            sleep(Duration::from_secs(1)).await;
+            5
+        })
+        .await;
+        let elapsed: Elapsed = result.unwrap_err();
+        assert_eq!(elapsed.to_string(), "deadline has elapsed");
+        assert!(
+            dropped.get(),
+            "the inner future is dropped when the timeout fires"
+        );
+        assert_eq!(Instant::now().since_start(), ms(10));
+    })
+    .unwrap();
+    let text = sim.trace().to_string();
+    assert!(text.contains("timeout fired (tests/time.rs:"), "{text}");
+}
+
+#[test]
+fn timeout_returns_the_value_when_the_inner_future_completes_first() {
+    let (value, now) = sim()
+        .block_on(async {
+            let value = timeout(ms(10), async {
+                sleep(ms(4)).await;
+                7
+            })
+            .await;
+            (value, Instant::now())
+        })
+        .unwrap();
+    assert_eq!(value, Ok(7));
+    assert_eq!(now.since_start(), ms(4));
+}
+
+#[test]
+fn timeout_lets_an_inner_future_finishing_at_the_deadline_win() {
+    let value = sim()
+        .block_on(async {
+            timeout(ms(10), async {
+                sleep(ms(10)).await;
+                "in time"
+            })
+            .await
+        })
+        .unwrap();
+    assert_eq!(value, Ok("in time"));
+}
+
+#[test]
+fn the_timer_of_a_finished_timeout_is_cancelled() {
+    // Were the 60s timer left armed, the clock would jump to it before the
+    // world found it deadlocked.
+    let mut sim = sim();
+    let result = sim.block_on(async {
+        timeout(Duration::from_secs(60), sleep(ms(1)))
+            .await
+            .unwrap();
+        futures::future::pending::<()>().await;
+    });
+    match result {
+        Err(cancelsim::SimError::Deadlock { time, .. }) => assert_eq!(time.since_start(), ms(1)),
+        other => panic!("expected a deadlock at 1ms, got {other:?}"),
+    }
+}
+
+#[test]
+fn work_moves_the_clock_inside_a_poll_and_delays_a_due_sleeper() {
+    let mut sim = sim();
+    let (sleeper_woke_at, worker_done_at) = sim
+        .block_on(async {
+            let sleeper = spawn(async {
+                sleep(ms(5)).await;
+                Instant::now()
+            });
+            let worker = spawn(async {
+                let before = Instant::now();
+                work(ms(10));
+                assert_eq!(Instant::now() - before, ms(10));
+                Instant::now()
+            });
+            (sleeper.await.unwrap(), worker.await.unwrap())
+        })
+        .unwrap();
+    assert_eq!(worker_done_at.since_start(), ms(10));
+    assert_eq!(
+        sleeper_woke_at.since_start(),
+        ms(10),
+        "the sleeper due at 5ms cannot run while the worker holds the CPU"
+    );
+    assert!(sim.trace().to_string().contains("work 0.010s"));
+}
+
+#[test]
+fn blocking_completes_after_its_cost() {
+    let mut sim = sim();
+    let (value, now) = sim
+        .block_on(async {
+            let value = blocking(ms(30), || 40 + 2).await;
+            (value, Instant::now())
+        })
+        .unwrap();
+    assert_eq!(value, 42);
+    assert_eq!(now.since_start(), ms(30));
+    let text = sim.trace().to_string();
+    assert!(
+        text.contains("blocking work started for 0.030s at tests/time.rs:"),
+        "{text}"
+    );
+    assert!(text.contains("blocking work finished"), "{text}");
+}
+
+#[test]
+fn blocking_work_runs_to_completion_when_its_awaiter_is_aborted() {
+    sim()
+        .block_on(async {
+            let ran = Rc::new(Cell::new(false));
+            let awaiter = spawn({
+                let ran = Rc::clone(&ran);
+                async move {
+                    blocking(ms(30), move || ran.set(true)).await;
+                }
+            });
+            yield_now().await; // the awaiter starts the blocking work
+            awaiter.abort();
+            assert!(awaiter.await.unwrap_err().is_cancelled());
+            assert!(!ran.get(), "the work takes 30ms");
+            let observer = spawn({
+                let ran = Rc::clone(&ran);
+                async move {
+                    sleep(ms(29)).await;
+                    let before = ran.get();
+                    sleep(ms(1)).await;
+                    yield_now().await;
+                    (before, ran.get(), Instant::now())
+                }
+            });
+            let (before, after, at) = observer.await.unwrap();
+            assert!(!before);
+            assert!(
+                after,
+                "the blocking work ran although its awaiter was aborted"
+            );
+            assert_eq!(at.since_start(), ms(30));
+        })
+        .unwrap();
+}

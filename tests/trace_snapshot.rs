@@ -1,0 +1,159 @@
+//! The stable text form of a trace, pinned by snapshots under `snapshots/`,
+//! and the trace modes that keep less of it.
+
+use std::time::Duration;
+
+use cancelsim::cancel::{checkpoint, Cancelled};
+use cancelsim::time::{sleep, timeout};
+use cancelsim::{spawn_named, yield_now, Config, Sim, TraceMode};
+
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+/// A fetch that finishes, a worker cancelled mid-loop, and a timeout that fires.
+async fn small_program() -> (u32, Result<(), Cancelled>, bool) {
+    let fetch = spawn_named("fetch", async {
+        sleep(ms(100)).await;
+        1
+    });
+    let worker = spawn_named("worker", async {
+        for _ in 0..10 {
+            sleep(ms(30)).await;
+            checkpoint().await?;
+        }
+        Ok::<(), Cancelled>(())
+    });
+    sleep(ms(50)).await;
+    worker.cancel();
+    let worker_result = worker.await.unwrap();
+    let fetched = fetch.await.unwrap();
+    let timed_out = timeout(ms(20), sleep(ms(1000))).await.is_err();
+    (fetched, worker_result, timed_out)
+}
+
+fn assert_only_relative_paths(text: &str) {
+    assert!(!text.contains(env!("CARGO_MANIFEST_DIR")), "{text}");
+    for line in text.lines() {
+        for word in line.split_whitespace() {
+            let word = word.trim_start_matches('(');
+            assert!(
+                !(word.starts_with('/') || word.get(1..3) == Some(":\\")),
+                "absolute path in: {line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_trace_of_a_small_program_is_stable() {
+    let mut sim = Sim::new(Config::default().seed(17));
+    let out = sim.block_on(small_program()).unwrap();
+    assert_eq!(out, (1, Err(Cancelled), true));
+    let text = sim.trace().to_string();
+    assert!(text.starts_with("cancelsim trace v1\nseed 17, scheduler fifo\n"));
+    assert!(
+        text.contains("spawn fetch#1 at tests/trace_snapshot.rs:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("worker#2     cancel requested by main#0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("timeout fired (tests/trace_snapshot.rs:"),
+        "{text}"
+    );
+    assert_only_relative_paths(&text);
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("trace_small_program_fifo", text);
+    });
+}
+
+#[test]
+fn the_trace_of_a_small_program_under_random_is_stable() {
+    let mut sim = Sim::new(
+        Config::default()
+            .seed(17)
+            .scheduler(cancelsim::SchedulerKind::Random),
+    );
+    let out = sim.block_on(small_program()).unwrap();
+    assert_eq!(out, (1, Err(Cancelled), true));
+    let text = sim.trace().to_string();
+    assert_only_relative_paths(&text);
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("trace_small_program_random", text);
+    });
+}
+
+/// Three tasks yielding a few times: enough events to cap.
+async fn busy_program() {
+    let tasks: Vec<_> = (0..3)
+        .map(|index| {
+            spawn_named(&format!("busy{index}"), async {
+                for _ in 0..4 {
+                    yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+#[test]
+fn trace_mode_last_keeps_the_last_n_events_and_says_so() {
+    let mut full = Sim::new(Config::default().seed(2));
+    full.block_on(busy_program()).unwrap();
+    let full_trace = full.trace();
+    let full_text = full_trace.to_string();
+
+    let mut capped = Sim::new(Config::default().seed(2).trace(TraceMode::Last(5)));
+    capped.block_on(busy_program()).unwrap();
+    let capped_trace = capped.trace();
+    let capped_text = capped_trace.to_string();
+
+    assert_eq!(capped_trace.len(), 5);
+    assert_eq!(capped_trace.dropped(), (full_trace.len() - 5) as u64);
+    assert!(full_trace.len() > 5);
+    assert_eq!(full_trace.dropped(), 0);
+    let notice = format!(
+        "({} earlier events dropped: trace capped at the last 5)",
+        full_trace.len() - 5
+    );
+    assert_eq!(
+        capped_text.lines().nth(2),
+        Some(notice.as_str()),
+        "{capped_text}"
+    );
+    // The events kept are exactly the last five of the full trace.
+    let last_full: Vec<&str> = full_text.lines().rev().take(5).collect();
+    let last_capped: Vec<&str> = capped_text.lines().rev().take(5).collect();
+    assert_eq!(last_capped, last_full);
+    assert_eq!(capped_text.lines().count(), 2 + 1 + 1 + 5);
+}
+
+#[test]
+fn trace_mode_off_records_nothing_but_the_run_still_works() {
+    let mut sim = Sim::new(Config::default().seed(3).trace(TraceMode::Off));
+    let value = sim
+        .block_on(async {
+            busy_program().await;
+            sleep(ms(5)).await;
+            9
+        })
+        .unwrap();
+    assert_eq!(value, 9);
+    assert!(sim.trace().is_empty());
+    assert_eq!(sim.trace().dropped(), 0);
+    assert_eq!(
+        sim.trace().to_string(),
+        "cancelsim trace v1\nseed 3, scheduler fifo\n(trace off)\n"
+    );
+    assert!(sim.steps() > 0);
+    assert!(
+        !sim.schedule().is_empty(),
+        "the schedule is recorded even with the trace off"
+    );
+}

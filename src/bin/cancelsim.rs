@@ -106,7 +106,7 @@ async fn caller() -> String {
     fetch.cancel();
     let outcome = match fetch.await {
         Ok(Ok(pages)) => format!("fetch returned {pages} pages"),
-        Ok(Err(Cancelled)) => "fetch ended with Err(Cancelled)".to_string(),
+        Ok(Err(Cancelled { .. })) => "fetch ended with Err(Cancelled)".to_string(),
         Err(error) => format!("fetch failed: {error}"),
     };
     match saved_pages.get() {

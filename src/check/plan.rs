@@ -132,7 +132,7 @@ pub(crate) fn random_plans(
     if candidates.is_empty() {
         return Vec::new();
     }
-    let mut rng = SimRng::new(0x5eed_0f_9a75);
+    let mut rng = SimRng::new(0x5eed_0f9a_75c4);
     (0..count)
         .map(|_| {
             let (seed, pool) = &candidates[rng.below(candidates.len() as u64) as usize];

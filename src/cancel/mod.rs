@@ -36,7 +36,7 @@ use crate::world;
 /// calls swallowing a `CancelledError`; the `cancel-swallowed` oracle flags
 /// it. Delivered values are tracked (the task they were delivered to), so
 /// the oracle can tell "dropped and carried on" from "returned in the
-/// output". All `Cancelled` values compare equal; the constant [`Cancelled`]
+/// output". All `Cancelled` values compare equal; the constant [`Cancelled`](const@Cancelled)
 /// (value namespace) builds an untracked one, so `Err(Cancelled)` reads as
 /// usual in expressions and `assert_eq!`; to match in a pattern, use
 /// `Err(Cancelled { .. })` or `Err(_)`.
@@ -50,7 +50,7 @@ struct Token {
     key: TaskKey,
 }
 
-/// An untracked [`Cancelled`] value, so that `Err(Cancelled)` works as an
+/// An untracked [`Cancelled`](struct@Cancelled) value, so that `Err(Cancelled)` works as an
 /// expression.
 #[allow(non_upper_case_globals)]
 pub const Cancelled: Cancelled = Cancelled { token: None };

@@ -80,9 +80,9 @@ impl<R: 'static> Future for Blocking<R> {
         let handle = this.handle.as_mut().expect("started above");
         match Pin::new(handle).poll(cx) {
             Poll::Ready(Ok(value)) => Poll::Ready(value),
-            Poll::Ready(Err(error)) => match error.try_into_panic() {
-                Ok(payload) => panic::resume_unwind(payload),
-                Err(error) => panic!("cancelsim: blocking work was aborted ({error}); blocking work cannot be interrupted"),
+            Poll::Ready(Err(error)) => match error.panic_message().map(str::to_string) {
+                Some(message) => panic::resume_unwind(Box::new(message)),
+                None => panic!("cancelsim: blocking work was aborted ({error}); blocking work cannot be interrupted"),
             },
             Poll::Pending => Poll::Pending,
         }

@@ -86,7 +86,16 @@ impl Sim {
         let root = world.spawn_root(at);
         let mut future = std::pin::pin!(Some(future));
         let start = world.steps();
+        let max_time = crate::time::instant::nanos(world.config.max_time);
+        drop(world.take_divergence());
         loop {
+            if world.now().as_nanos() > max_time {
+                world.finish_root(root, Outcome::Aborted);
+                return RootRun::Stopped(SimError::TimeLimit {
+                    time: world.now(),
+                    next_deadline: world.now(),
+                });
+            }
             if world.root_drop_requested.take() {
                 world.drop_root(root, || future.set(None));
                 return RootRun::Dropped;
@@ -109,6 +118,10 @@ impl Sim {
                     });
                     match polled {
                         Ok(Poll::Ready(value)) => {
+                            if let Some(error) = world.take_divergence() {
+                                world.finish_root(root, Outcome::Returned);
+                                return RootRun::Stopped(error);
+                            }
                             world.finish_root(root, Outcome::Returned);
                             return RootRun::Returned(value);
                         }

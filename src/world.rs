@@ -158,7 +158,11 @@ pub(crate) struct World {
     scheduler: RefCell<Box<dyn Scheduler>>,
     schedule: RefCell<Schedule>,
     divergence: RefCell<Option<(u64, Divergence)>>,
+    diverged_flag: Cell<bool>,
     due_wakers: RefCell<Vec<Waker>>,
+    /// No armed timer is due before this instant (a lower bound, so that
+    /// most steps skip the timer queue entirely).
+    earliest_timer: Cell<u64>,
     /// Injections of this run; `has_plan` keeps the hot path to one load.
     pub plan: RefCell<InjectionPlan>,
     has_plan: Cell<bool>,
@@ -179,7 +183,7 @@ pub(crate) struct World {
 impl World {
     pub fn new(config: Config) -> Rc<World> {
         let scheduler = config.scheduler.build(config.seed, config.pct_horizon);
-        let trace = Trace::new(config.trace, config.seed, config.scheduler.to_string());
+        let trace = Trace::new(config.trace, config.seed, config.scheduler.to_string(), 0);
         Rc::new(World {
             id: NEXT_WORLD_ID.fetch_add(1, Ordering::Relaxed),
             now: Cell::new(0),
@@ -197,7 +201,9 @@ impl World {
             scheduler: RefCell::new(scheduler),
             schedule: RefCell::new(Schedule::new()),
             divergence: RefCell::new(None),
+            diverged_flag: Cell::new(false),
             due_wakers: RefCell::new(Vec::new()),
+            earliest_timer: Cell::new(u64::MAX),
             plan: RefCell::new(InjectionPlan::default()),
             has_plan: Cell::new(false),
             points: RefCell::new(None),
@@ -250,6 +256,7 @@ impl World {
             self.config.trace,
             self.config.seed,
             self.config.scheduler.to_string(),
+            u32::try_from(self.steps()).unwrap_or(u32::MAX),
         );
         std::mem::replace(&mut *self.trace.borrow_mut(), fresh)
     }
@@ -286,6 +293,15 @@ impl World {
                     .ok()
                     .and_then(|s| s.last().copied()),
             );
+        }
+    }
+
+    /// Withdraws a note made by a primitive that completed or was dropped
+    /// within the same poll (it is no longer what the task waits on).
+    pub fn retract_wait(&self, wait: Wait) {
+        if self.pending_wait.get() == Some(wait) {
+            self.pending_wait.set(None);
+            self.pending_scope.set(None);
         }
     }
 
@@ -530,11 +546,15 @@ impl World {
     /// Like `pick`, but treats timers past `horizon` as absent (idle).
     pub fn pick_until(&self, horizon: u64) -> Pick {
         loop {
-            if let Some((step, divergence)) = self.divergence.borrow_mut().take() {
-                return Pick::Stop(SimError::Nondeterminism { step, divergence });
+            if self.diverged_flag.get() {
+                if let Some(stop) = self.take_divergence() {
+                    return Pick::Stop(stop);
+                }
             }
-            if let Err(stop) = self.fire_due_timers() {
-                return Pick::Stop(stop);
+            if self.earliest_timer.get() <= self.now.get() {
+                if let Err(stop) = self.fire_due_timers() {
+                    return Pick::Stop(stop);
+                }
             }
             {
                 let mut ready = self.ready.borrow_mut();
@@ -564,8 +584,12 @@ impl World {
                             chosen: index as u32,
                         });
                     }
-                    let key = ready.remove(index).expect("index checked above");
-                    return Pick::Run(key);
+                    let key = if index == 0 {
+                        ready.pop_front()
+                    } else {
+                        ready.remove(index)
+                    };
+                    return Pick::Run(key.expect("index checked above"));
                 }
             }
             let remote = waker::remote_take(self.id);
@@ -585,10 +609,20 @@ impl World {
                         });
                     }
                     self.now.set(self.now.get().max(deadline));
+                    self.earliest_timer.set(deadline);
                 }
                 None => return Pick::Deadlock,
             }
         }
+    }
+
+    /// A divergence noted inside user code (a replayed `random()`), if any.
+    pub fn take_divergence(&self) -> Option<SimError> {
+        self.diverged_flag.set(false);
+        self.divergence
+            .borrow_mut()
+            .take()
+            .map(|(step, divergence)| SimError::Nondeterminism { step, divergence })
     }
 
     fn diverged(&self, divergence: Divergence) -> SimError {
@@ -602,52 +636,57 @@ impl World {
     /// timers due at the same instant.
     fn fire_due_timers(&self) -> Result<(), SimError> {
         let now = self.now.get();
-        loop {
-            let mut wakers = std::mem::take(&mut *self.due_wakers.borrow_mut());
+        let mut wakers = std::mem::take(&mut *self.due_wakers.borrow_mut());
+        let result = loop {
             {
                 let mut core = self.core.borrow_mut();
                 match core.timers.next_deadline() {
                     Some(deadline) if deadline <= now => {
                         core.timers.take_due_at(deadline, &mut wakers)
                     }
-                    _ => {
-                        *self.due_wakers.borrow_mut() = wakers;
-                        return Ok(());
+                    next => {
+                        self.earliest_timer.set(next.unwrap_or(u64::MAX));
+                        break Ok(());
                     }
                 }
             }
-            let mut order = Vec::new();
-            if wakers.len() > 1 {
-                while wakers.len() > 1 {
-                    let options = wakers.len();
-                    let index = match self.scheduler.borrow_mut().next_timer(options) {
-                        Ok(index) if index < options => index,
-                        Ok(index) => {
-                            return Err(self.diverged(Divergence {
-                                decision: self.schedule.borrow().len(),
-                                expected: format!("an index below {options}"),
-                                found: format!("index {index}"),
-                            }))
-                        }
-                        Err(divergence) => return Err(self.diverged(divergence)),
-                    };
-                    self.schedule.borrow_mut().push(Decision::Timer {
-                        options: options as u32,
-                        chosen: index as u32,
-                    });
-                    order.push(wakers.remove(index));
-                }
-                order.append(&mut wakers);
-            } else {
-                order.append(&mut wakers);
+            // Timers due at the same instant: the scheduler orders them.
+            let mut index = 0;
+            while wakers.len() - index > 1 {
+                let options = wakers.len() - index;
+                let chosen = match self.scheduler.borrow_mut().next_timer(options) {
+                    Ok(chosen) if chosen < options => Ok(chosen),
+                    Ok(chosen) => Err(Divergence {
+                        decision: self.schedule.borrow().len(),
+                        expected: format!("an index below {options}"),
+                        found: format!("index {chosen}"),
+                    }),
+                    Err(divergence) => Err(divergence),
+                };
+                let chosen = match chosen {
+                    Ok(chosen) => chosen,
+                    Err(divergence) => {
+                        wakers.clear();
+                        *self.due_wakers.borrow_mut() = wakers;
+                        return Err(self.diverged(divergence));
+                    }
+                };
+                self.schedule.borrow_mut().push(Decision::Timer {
+                    options: options as u32,
+                    chosen: chosen as u32,
+                });
+                let picked = wakers.remove(index + chosen);
+                wakers.insert(index, picked);
+                index += 1;
             }
             self.timer_waking.set(true);
-            for waker in order.drain(..) {
+            for waker in wakers.drain(..) {
                 waker.wake();
             }
             self.timer_waking.set(false);
-            *self.due_wakers.borrow_mut() = wakers;
-        }
+        };
+        *self.due_wakers.borrow_mut() = wakers;
+        result
     }
 
     /// Two things fell due at the same instant (a timeout and what it guards):
@@ -666,6 +705,7 @@ impl World {
                 self.divergence
                     .borrow_mut()
                     .get_or_insert((self.steps(), divergence));
+                self.diverged_flag.set(true);
                 0
             }
         }
@@ -1093,6 +1133,7 @@ impl World {
                 self.divergence
                     .borrow_mut()
                     .get_or_insert((self.steps(), divergence));
+                self.diverged_flag.set(true);
                 0
             }
         };

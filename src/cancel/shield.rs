@@ -69,9 +69,9 @@ where
         let handle = this.handle.as_mut().expect("spawned above");
         match Pin::new(handle).poll(cx) {
             Poll::Ready(Ok(value)) => Poll::Ready(Ok(value)),
-            Poll::Ready(Err(error)) => match error.try_into_panic() {
-                Ok(payload) => panic::resume_unwind(payload),
-                Err(_aborted) => Poll::Ready(Err(Cancelled)),
+            Poll::Ready(Err(error)) => match error.panic_message().map(str::to_string) {
+                Some(message) => panic::resume_unwind(Box::new(message)),
+                None => Poll::Ready(Err(Cancelled)),
             },
             Poll::Pending => {
                 if let Some(cancelled) = world::with(|world| world.try_deliver_cancel(at)) {

@@ -178,6 +178,18 @@ impl<T> Future for JoinHandle<T> {
     }
 }
 
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        if !self.slot.is_done() {
+            let wait = Wait {
+                kind: self.wait,
+                at: Some(self.at),
+            };
+            crate::world::try_with(|world| world.retract_wait(wait));
+        }
+    }
+}
+
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")

@@ -105,8 +105,16 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some(key) = self.timer.take() {
-            world::try_with(|world| world.remove_timer(key));
-        }
+        let wait = Wait {
+            kind: self.kind,
+            at: Some(self.at),
+        };
+        let timer = self.timer.take();
+        world::try_with(|world| {
+            if let Some(key) = timer {
+                world.remove_timer(key);
+            }
+            world.retract_wait(wait);
+        });
     }
 }

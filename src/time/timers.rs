@@ -1,13 +1,13 @@
 //! The timer queue of one world.
 //!
-//! Invariants: the heap orders armed timers by (deadline, registration
-//! sequence), so timers due at the same instant are listed in registration
-//! order and the scheduler picks among them. A timer is cancelled by its owner
-//! (a dropped `Sleep`) by vacating its entry; the heap entry goes stale and is
-//! skipped, and stale entries are compacted away once they outnumber live ones.
+//! Invariants: armed timers are listed under their deadline in registration
+//! order, so timers due at the same instant come out in registration order
+//! and the scheduler picks among them. A timer is cancelled by its owner (a
+//! dropped `Sleep`) by vacating its entry; its listing goes stale and is
+//! skipped, and stale listings are compacted away once they outnumber live
+//! ones.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::BTreeMap;
 use std::task::Waker;
 
 /// Names one registration of a timer.
@@ -23,13 +23,17 @@ enum Entry {
     Fired { seq: u64 },
 }
 
+/// Timers grouped by deadline: each instant holds its registrations in
+/// order, so firing an instant takes one map entry.
 #[derive(Default)]
 pub(crate) struct Timers {
-    heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
+    by_deadline: BTreeMap<u64, Vec<(u64, u32)>>,
     entries: Vec<Entry>,
     free: Vec<u32>,
+    spare_lists: Vec<Vec<(u64, u32)>>,
     next_seq: u64,
     armed: usize,
+    listed: usize,
 }
 
 impl Timers {
@@ -47,9 +51,14 @@ impl Timers {
                 (self.entries.len() - 1) as u32
             }
         };
-        self.heap.push(Reverse((deadline, seq, index)));
+        let spare = &mut self.spare_lists;
+        self.by_deadline
+            .entry(deadline)
+            .or_insert_with(|| spare.pop().unwrap_or_default())
+            .push((seq, index));
         self.armed += 1;
-        if self.heap.len() > 1024 && self.heap.len() > 2 * self.armed {
+        self.listed += 1;
+        if self.listed > 1024 && self.listed > 2 * self.armed {
             self.compact();
         }
         TimerKey { index, seq }
@@ -64,7 +73,6 @@ impl Timers {
                 }
                 false
             }
-            Entry::Fired { seq } if *seq == key.seq => true,
             _ => true,
         }
     }
@@ -88,35 +96,36 @@ impl Timers {
 
     /// The earliest deadline of an armed timer.
     pub fn next_deadline(&mut self) -> Option<u64> {
-        while let Some(&Reverse((deadline, seq, index))) = self.heap.peek() {
-            if self.is_armed(index, seq) {
+        loop {
+            let (&deadline, list) = self.by_deadline.iter().next()?;
+            if list.iter().any(|&(seq, index)| self.is_armed(index, seq)) {
                 return Some(deadline);
             }
-            self.heap.pop();
+            let (_, list) = self.by_deadline.pop_first().expect("peeked");
+            self.listed -= list.len();
+            self.recycle(list);
         }
-        None
     }
 
-    /// Removes the armed timers due exactly at `deadline` (the earliest one),
-    /// in registration order, marking them fired; returns their wakers.
+    /// Removes the armed timers due exactly at `deadline`, in registration
+    /// order, marking them fired; appends their wakers.
     pub fn take_due_at(&mut self, deadline: u64, wakers: &mut Vec<Waker>) {
-        while let Some(&Reverse((due, seq, index))) = self.heap.peek() {
-            if due != deadline {
-                break;
-            }
-            self.heap.pop();
-            if let Entry::Armed { seq: armed, .. } = &self.entries[index as usize] {
-                if *armed == seq {
-                    let Entry::Armed { waker, .. } =
-                        std::mem::replace(&mut self.entries[index as usize], Entry::Fired { seq })
-                    else {
-                        unreachable!("matched Armed above")
-                    };
-                    self.armed -= 1;
-                    wakers.push(waker);
-                }
+        let Some(list) = self.by_deadline.remove(&deadline) else {
+            return;
+        };
+        self.listed -= list.len();
+        for &(seq, index) in &list {
+            let entry = &mut self.entries[index as usize];
+            if matches!(entry, Entry::Armed { seq: armed, .. } if *armed == seq) {
+                let Entry::Armed { waker, .. } = std::mem::replace(entry, Entry::Fired { seq })
+                else {
+                    unreachable!("matched Armed above")
+                };
+                self.armed -= 1;
+                wakers.push(waker);
             }
         }
+        self.recycle(list);
     }
 
     /// Fires an armed timer now (a forced timeout); returns its waker.
@@ -136,15 +145,27 @@ impl Timers {
         }
     }
 
+    fn recycle(&mut self, mut list: Vec<(u64, u32)>) {
+        if self.spare_lists.len() < 64 {
+            list.clear();
+            self.spare_lists.push(list);
+        }
+    }
+
     fn is_armed(&self, index: u32, seq: u64) -> bool {
         matches!(&self.entries[index as usize], Entry::Armed { seq: s, .. } if *s == seq)
     }
 
     fn compact(&mut self) {
-        let heap = std::mem::take(&mut self.heap);
-        self.heap = heap
-            .into_iter()
-            .filter(|Reverse((_, seq, index))| self.is_armed(*index, *seq))
-            .collect();
+        let entries = &self.entries;
+        let mut listed = 0;
+        self.by_deadline.retain(|_, list| {
+            list.retain(|&(seq, index)| {
+                matches!(&entries[index as usize], Entry::Armed { seq: s, .. } if *s == seq)
+            });
+            listed += list.len();
+            !list.is_empty()
+        });
+        self.listed = listed;
     }
 }

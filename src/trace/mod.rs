@@ -6,15 +6,17 @@
 //! package (or to the dependency's own directory), never as absolute paths.
 
 mod event;
+mod store;
 mod text;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::panic::Location;
 
 pub use event::{CancelVia, Event, EventKind, Outcome, SourceLocation, Wait, WaitKind, WakeCause};
 
 use crate::config::TraceMode;
 use crate::task::TaskId;
+use store::EventStore;
 
 /// The version line at the top of the text form; bumped on any format change.
 pub const TEXT_FORMAT_VERSION: &str = "cancelsim trace v1";
@@ -24,16 +26,15 @@ pub const TEXT_FORMAT_VERSION: &str = "cancelsim trace v1";
 pub struct Trace {
     seed: u64,
     scheduler: String,
-    events: VecDeque<Event>,
+    events: EventStore,
     cap: Option<usize>,
     enabled: bool,
-    dropped: u64,
     names: BTreeMap<TaskId, String>,
     messages: Vec<String>,
 }
 
 impl Trace {
-    pub(crate) fn new(mode: TraceMode, seed: u64, scheduler: String) -> Self {
+    pub(crate) fn new(mode: TraceMode, seed: u64, scheduler: String, base_step: u32) -> Self {
         let (enabled, cap) = match mode {
             TraceMode::Full => (true, None),
             TraceMode::Last(n) => (true, Some(n)),
@@ -42,10 +43,9 @@ impl Trace {
         Trace {
             seed,
             scheduler,
-            events: VecDeque::new(),
+            events: EventStore::new(cap, base_step),
             cap,
             enabled,
-            dropped: 0,
             names: BTreeMap::new(),
             messages: Vec::new(),
         }
@@ -53,20 +53,9 @@ impl Trace {
 
     #[inline]
     pub(crate) fn push(&mut self, event: Event) {
-        if !self.enabled {
-            return;
+        if self.enabled {
+            self.events.push(event);
         }
-        if let Some(cap) = self.cap {
-            if self.events.len() >= cap {
-                if self.events.pop_front().is_some() || cap == 0 {
-                    self.dropped += 1;
-                }
-                if cap == 0 {
-                    return;
-                }
-            }
-        }
-        self.events.push_back(event);
     }
 
     pub(crate) fn is_enabled(&self) -> bool {
@@ -85,7 +74,7 @@ impl Trace {
     }
 
     /// The events kept, oldest first.
-    pub fn events(&self) -> impl ExactSizeIterator<Item = &Event> + '_ {
+    pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
         self.events.iter()
     }
 
@@ -101,7 +90,7 @@ impl Trace {
 
     /// Events dropped because the trace was capped (`TraceMode::Last`).
     pub fn dropped(&self) -> u64 {
-        self.dropped
+        self.events.dropped()
     }
 
     /// The seed of the run.

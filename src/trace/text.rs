@@ -34,7 +34,7 @@ impl fmt::Display for Trace {
         }
         writeln!(f, "{:>6} {:>10}  {:<12} event", "step", "time", "task")?;
         for event in self.events() {
-            writeln!(f, "{}", self.line(event))?;
+            writeln!(f, "{}", self.line(&event))?;
         }
         Ok(())
     }

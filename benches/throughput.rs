@@ -21,13 +21,18 @@
 //! * W5: a small program (3 tasks, 10 sleeps each, one channel message)
 //!   re-run 10,000 times from a fresh world; runs per second.
 //!
+//! * W6: a `Check` sweep (both cancel modes plus timeouts, at suspension)
+//!   of a program with about 1,000 await points, on 1 and on 2 threads;
+//!   runs and polls per second (target: a million polls in under 1 s on one
+//!   core, near-linear scaling).
+//!
 //! Peak RSS is process-wide, so it is measured in child processes: the bench
 //! re-executes itself with `--rss W3` (W3 once, `TraceMode::Off`) and with
 //! `--rss empty` (one empty `Sim`), and each child prints its `VmHWM`.
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-bench cargo bench --bench throughput             # full run
-//! CARGO_TARGET_DIR=/work/target-bench cargo bench --bench throughput -- --quick  # once, 1/10 size
+//! cargo bench --bench throughput             # full run
+//! cargo bench --bench throughput -- --quick  # once, 1/10 size
 //! ```
 //! Other arguments: `--only W2` runs one workload (for profiling),
 //! `--side cancelsim|tokio` runs one side, `--reps N` sets the repetitions,
@@ -605,10 +610,71 @@ fn main() {
         );
         print_row(&workload, &measured);
     }
+    if only.is_none() || only.as_deref() == Some("W6") {
+        sweep_bench(quick);
+    }
     println!("\nbenchmark time: {:.1}s", total.elapsed().as_secs_f64());
 
     if only.is_none() {
         print_rss();
+    }
+}
+
+// ----- W6: a full Check sweep ---------------------------------------------------------
+
+/// 10 tasks × `sleeps` sleeps inside a timeout, joined by the root.
+async fn w6_program(sleeps: u64) {
+    let mut handles = Vec::new();
+    for task in 0..10u64 {
+        handles.push(
+            cancelsim::spawn(async move {
+                let _ = cancelsim::time::timeout(Duration::from_secs(1_000), async move {
+                    for i in 0..sleeps {
+                        cancelsim::time::sleep(Duration::from_millis(1 + (task * 7 + i) % 5)).await;
+                    }
+                })
+                .await;
+            })
+            .abort_on_drop(),
+        );
+    }
+    for handle in handles {
+        let _ = handle.await;
+    }
+}
+
+fn sweep_bench(quick: bool) {
+    let sleeps = if quick { 10 } else { 100 };
+    let body = move || w6_program(sleeps);
+    let mut baseline = cancelsim::Sim::new(cancelsim::Config::default());
+    baseline.block_on(body()).expect("the W6 program runs");
+    let polls_per_run = baseline.steps();
+    println!("\nW6   Check sweep: 10 tasks x {sleeps} sleeps in a timeout, both cancel modes + timeouts at every await point");
+    let mut single = None;
+    for threads in [1usize, 2] {
+        let start = Instant::now();
+        let report = cancelsim::Check::new(body)
+            .cancel_at_every_await(cancelsim::CancelMode::Both)
+            .timeout_at_every_await(true)
+            .inject_on_wake(false)
+            .threads(threads)
+            .run();
+        let elapsed = start.elapsed().as_secs_f64();
+        assert!(report.is_clean(), "{report}");
+        let runs = report.counts().runs;
+        let polls = runs as f64 * polls_per_run as f64;
+        println!(
+            "     {threads} thread(s): {} await points, {runs} runs, ~{:.1}M polls in {elapsed:.2}s = {:.0} runs/s, {:.2}M polls/s{}",
+            report.counts().await_points,
+            polls / 1e6,
+            runs as f64 / elapsed,
+            polls / elapsed / 1e6,
+            match single {
+                None => format!("  (target: 1M polls in < 1 s on one core: {})", if polls / elapsed >= 1e6 { "ok" } else { "MISS" }),
+                Some(one) => format!("  (speed-up over 1 thread: {:.2}x)", one / elapsed),
+            }
+        );
+        single.get_or_insert(elapsed);
     }
 }
 

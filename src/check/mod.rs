@@ -225,17 +225,23 @@ where
         if let Some((kind, count)) = &self.explore {
             baseline_plans.extend((1..=*count).map(|seed| Repro::baseline(seed, kind.clone())));
         }
+        // Runs go without a trace; a failing run is re-run with it (runs are
+        // deterministic, so the re-run is the same run).
+        let quiet = self.config.clone().trace(crate::config::TraceMode::Off);
         let baselines: Vec<(RunResult, Option<Violation>)> = parallel(
             baseline_plans.len(),
             threads,
             |index| {
                 let repro = &baseline_plans[index];
-                let first = run_once(&self.body, &self.config, repro, true);
-                let second = run_once(&self.body, &self.config, repro, false);
+                let mut first = run_once(&self.body, &quiet, repro, true);
+                let second = run_once(&self.body, &quiet, repro, false);
                 let differs = first.schedule != second.schedule
                     || first.steps != second.steps
                     || first.end_time != second.end_time
-                    || first.trace.len() != second.trace.len();
+                    || first.violations != second.violations;
+                if differs || !first.violations.is_empty() {
+                    first.trace = run_once(&self.body, &self.config, repro, false).trace;
+                }
                 let violation = differs.then(|| {
                     Violation::new(
                         ViolationCode::Nondeterminism,

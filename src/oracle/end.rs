@@ -116,7 +116,8 @@ impl World {
     pub(crate) fn end_run(self: &Rc<World>) -> Vec<Violation> {
         let root_end = self.now();
         // Leaks at the moment the root ended.
-        for key in self.core.borrow().tasks.keys() {
+        let live = self.core.borrow().tasks.keys();
+        for key in live {
             let core = self.core.borrow();
             let slot = core.tasks.get(key).expect("listed live");
             if slot.meta.kind == TaskKind::User && !slot.meta.detached {
@@ -127,7 +128,8 @@ impl World {
         }
         self.drain(root_end);
         // Detached work that did not finish, and requests never honoured.
-        for key in self.core.borrow().tasks.keys() {
+        let live = self.core.borrow().tasks.keys();
+        for key in live {
             let mut core = self.core.borrow_mut();
             let slot = core.tasks.get_mut(key).expect("listed live");
             let violation = if slot.meta.detached {

@@ -159,9 +159,12 @@ impl Violation {
         self
     }
 
+    /// Names the await point (none for 0: the task was never polled).
     pub(crate) fn at_point(mut self, point: u32, wait: Option<Wait>) -> Self {
-        self.await_point = Some(point);
-        self.wait = wait;
+        if point > 0 {
+            self.await_point = Some(point);
+            self.wait = wait;
+        }
         self
     }
 

@@ -1026,6 +1026,9 @@ impl World {
                 return;
             };
             slot.meta.cancel_requested += 1;
+            if slot.meta.cancel_since.is_none() {
+                slot.meta.cancel_since = Some((self.now.get(), slot.meta.polls));
+            }
             let mut wakers = std::mem::take(&mut slot.meta.cancel_waiters);
             if let Some(waker) = &slot.waker {
                 wakers.push(waker.clone());

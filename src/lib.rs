@@ -61,7 +61,8 @@ pub use random::{random, random_range, SimRandom};
 pub use schedule::{Decision, Schedule, Scheduler, SchedulerKind};
 pub use sim::Sim;
 pub use task::{
-    spawn, spawn_named, yield_now, AbortOnDropHandle, JoinError, JoinHandle, TaskId, YieldNow,
+    spawn, spawn_named, yield_now, AbortOnDropHandle, GroupError, JoinError, JoinHandle, TaskGroup,
+    TaskId, YieldNow,
 };
 pub use time::work;
 pub use trace::Trace;

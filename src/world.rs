@@ -171,6 +171,8 @@ pub(crate) struct World {
     /// `timeout` scopes being polled, innermost last.
     scopes: RefCell<Vec<(u32, SourceLocation)>>,
     next_scope: Cell<u32>,
+    /// Task groups created so far (their ids in traces: `via group N`).
+    next_group: Cell<u32>,
     pending_scope: Cell<Option<(u32, SourceLocation)>>,
     /// Timeout scopes forced to expire by an injection; their timers.
     forced: RefCell<BTreeSet<u32>>,
@@ -209,6 +211,7 @@ impl World {
             points: RefCell::new(None),
             scopes: RefCell::new(Vec::new()),
             next_scope: Cell::new(0),
+            next_group: Cell::new(0),
             pending_scope: Cell::new(None),
             forced: RefCell::new(BTreeSet::new()),
             scope_timers: RefCell::new(std::collections::BTreeMap::new()),
@@ -323,6 +326,13 @@ impl World {
         let scope = self.next_scope.get();
         self.next_scope.set(scope + 1);
         scope
+    }
+
+    /// A new task group number (per world, so traces are reproducible).
+    pub fn new_group(&self) -> u32 {
+        let group = self.next_group.get();
+        self.next_group.set(group + 1);
+        group
     }
 
     /// Marks `scope` as the innermost timeout while `f` polls its inner future.

@@ -8,6 +8,8 @@
 //! request instead (see [`crate::cancel`]).
 
 mod error;
+mod group;
+mod group_error;
 pub(crate) mod join;
 mod spawn;
 pub(crate) mod table;
@@ -16,6 +18,8 @@ pub(crate) mod waker;
 mod id;
 
 pub use error::JoinError;
+pub use group::{GroupJoin, TaskGroup};
+pub use group_error::{ChildFailure, GroupError};
 pub use id::TaskId;
 pub use join::{AbortOnDropHandle, JoinHandle};
 pub use spawn::{spawn, spawn_named, yield_now, YieldNow};

@@ -34,6 +34,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
 
+/// Every Rust block of the README is a doctest, so the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
+
 mod blocking;
 pub mod cancel;
 pub mod check;

@@ -724,6 +724,9 @@ impl World {
     // ----- timers ---------------------------------------------------------------
 
     pub fn insert_timer(&self, deadline: Instant, waker: &Waker) -> TimerKey {
+        if deadline.0 < self.earliest_timer.get() {
+            self.earliest_timer.set(deadline.0);
+        }
         self.core
             .borrow_mut()
             .timers

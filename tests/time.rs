@@ -245,3 +245,27 @@ fn blocking_work_runs_to_completion_when_its_awaiter_is_aborted() {
         })
         .unwrap();
 }
+
+/// A timer that falls due while another task burns CPU fires before that
+/// task's next poll: the clock moved inside the poll, and the sleeper must
+/// not wait until the world goes idle.
+#[test]
+fn a_timer_due_during_cpu_work_fires_before_the_next_poll() {
+    let mut sim = Sim::new(Config::default());
+    let woke_at = sim
+        .block_on(async {
+            let worker = cancelsim::spawn_named("worker", async {
+                for _ in 0..10 {
+                    cancelsim::work(Duration::from_millis(10));
+                    cancelsim::yield_now().await;
+                }
+            });
+            sleep(Duration::from_millis(25)).await;
+            let woke_at = Instant::now();
+            assert!(!worker.is_finished(), "the worker must still be running");
+            worker.abort();
+            woke_at
+        })
+        .unwrap();
+    assert_eq!(woke_at.since_start(), Duration::from_millis(30));
+}

@@ -194,10 +194,8 @@ where
         if let Some(repro) = env.replay {
             let result = run_once(&self.body, &self.config, &repro, false);
             println!("cancelsim: replaying {repro}\n{}", result.trace);
-            for violation in &result.violations {
-                println!("{violation}");
-            }
             let mut report = self.report_base();
+            report.replay = Some(repro.clone());
             report.counts.runs = 1;
             report.seeds = vec![repro.seed];
             let failed = !result.violations.is_empty();
@@ -400,6 +398,7 @@ where
             pct_bound: None,
             shard: self.shard,
             cases: Vec::new(),
+            replay: None,
         }
     }
 }

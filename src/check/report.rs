@@ -75,6 +75,8 @@ pub struct Report {
     pub(crate) shard: Option<(usize, usize)>,
     /// For JUnit: (testcase name, failure index if it failed).
     pub(crate) cases: Vec<(String, Option<usize>)>,
+    /// Set when the report is of one `CANCELSIM_REPLAY` run.
+    pub(crate) replay: Option<Repro>,
 }
 
 impl Report {
@@ -222,6 +224,21 @@ fn escape(text: &str) -> String {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.counts;
+        if let Some(repro) = &self.replay {
+            writeln!(
+                f,
+                "cancelsim replay of {repro}: {}",
+                if self.is_clean() { "clean" } else { "FAILED" }
+            )?;
+            for failure in &self.failures {
+                for violation in &failure.violations {
+                    for line in violation.to_string().lines() {
+                        writeln!(f, "  {line}")?;
+                    }
+                }
+            }
+            return Ok(());
+        }
         if self.is_clean() {
             writeln!(f, "cancelsim check: clean ({} runs)", c.runs)?;
         } else {
@@ -291,7 +308,10 @@ impl fmt::Display for Report {
             }
             writeln!(f, "  replay: CANCELSIM_REPLAY='{}'", first.repro)?;
         }
-        let first = &self.failures[0];
+        let first = self
+            .groups()
+            .first()
+            .map_or(&self.failures[0], |(_, _, runs)| &self.failures[runs[0]]);
         writeln!(f, "\ntrace of the first failing run ({}):", first.repro)?;
         write!(f, "{}", first.trace)
     }

@@ -168,9 +168,15 @@ impl World {
             )
             .located(held.at);
             if let Some(task) = held.holder {
+                // Where the holder was cancelled, if an injection hit it;
+                // else where it acquired the resource.
+                let point = self
+                    .first_injection()
+                    .filter(|injection| injection.task == task)
+                    .map_or(held.point, |injection| injection.point);
                 violation = violation
                     .task(task, held.holder_name.as_deref())
-                    .at_point(held.point, None);
+                    .at_point(point, None);
             }
             self.push_violation(held.holder.unwrap_or(crate::task::TaskId(0)), violation);
         }

@@ -931,3 +931,124 @@ fn seeded_randomness_is_deterministic() {
         .run()
         .assert_clean();
 }
+
+// ----- leaks of live tasks, ignored requests and panics -----------------------
+
+/// Bug: two seconds of CPU work that yields but never looks for a cancel.
+async fn cpu_loop_without_checkpoint() {
+    let hasher = spawn_named("hasher", async {
+        for _ in 0..40 {
+            work(ms(50));
+            yield_now().await; // no cancel check
+        }
+        Ok::<(), Cancelled>(())
+    })
+    .abort_on_drop();
+    sleep(ms(100)).await;
+    hasher.cancel();
+    let _ = hasher.await;
+}
+
+/// Bug: the slower replica's handle is dropped, which does not stop it.
+async fn race_leaving_the_loser() -> u32 {
+    let primary = spawn_named("primary", async {
+        sleep(ms(10)).await;
+        1
+    });
+    let replica = spawn_named("replica", async {
+        sleep(ms(30)).await;
+        2
+    });
+    match select(primary, replica).await {
+        Either::Left((won, _loser)) | Either::Right((won, _loser)) => won.unwrap_or(0),
+    }
+}
+
+/// Bug: the parent's handle to its child is a plain one; dropping the parent
+/// at an await point orphans the child.
+async fn parent_orphaning_its_child() {
+    let parent = spawn_named("parent", async {
+        let child = spawn_named("child", async { sleep(ms(50)).await });
+        sleep(ms(10)).await;
+        let _ = child.await;
+    })
+    .abort_on_drop();
+    let _ = parent.await;
+}
+
+#[test]
+fn race_loser_left_running_is_a_leaked_task() {
+    let report = sweep(race_leaving_the_loser).run();
+    let baseline = &report.failures()[0];
+    assert!(baseline.repro().injections.is_empty(), "{report}");
+    let leaks: Vec<&Violation> = baseline
+        .violations()
+        .iter()
+        .filter(|v| v.code() == "leaked-task")
+        .collect();
+    assert_eq!(leaks.len(), 1, "{report}");
+    assert_eq!(leaks[0].task_name(), Some("replica"), "{}", leaks[0]);
+    assert_eq!(leaks[0].await_point(), Some(1), "{}", leaks[0]);
+    assert!(codes(&report).contains("leaked-task"), "{report}");
+}
+
+#[test]
+fn child_orphaned_by_a_cancelled_parent_is_a_leaked_task() {
+    let report = sweep(parent_orphaning_its_child).run();
+    assert!(
+        report
+            .failures()
+            .iter()
+            .all(|f| !f.repro().injections.is_empty()),
+        "the baseline is clean:\n{report}"
+    );
+    assert_eq!(codes(&report), BTreeSet::from(["leaked-task"]));
+    for (_, violation) in found(&report, "leaked-task") {
+        assert_eq!(violation.task_name(), Some("child"), "{violation}");
+        assert_eq!(violation.await_point(), Some(1), "{violation}");
+    }
+    // Dropping the parent at either of its await points orphans the child.
+    assert_eq!(
+        failing_injections(&report),
+        set(&["parent cancel-drop@1", "parent cancel-drop@2",])
+    );
+}
+
+#[test]
+fn blocking_work_past_the_drain_budget_is_a_leaked_task() {
+    let report = Check::new(save_on_blocking_worker)
+        .config(Config::default().drain_budget(1_000, ms(5)))
+        .run();
+    assert_eq!(report.failures().len(), 1, "{report}");
+    let (_, leak) = found(&report, "leaked-task")[0];
+    assert_eq!(leak.task_name(), Some("blocking"), "{leak}");
+    assert!(leak.message().contains("after the drain budget"), "{leak}");
+    // The write did not happen either.
+    assert_eq!(codes(&report), BTreeSet::from(["invariant", "leaked-task"]));
+}
+
+#[test]
+fn cpu_loop_ignoring_a_request_is_cancel_ignored() {
+    let report = Check::new(cpu_loop_without_checkpoint).run();
+    for (_, violation) in found(&report, "cancel-ignored") {
+        assert_eq!(violation.task_name(), Some("hasher"), "{violation}");
+        assert!(violation.await_point().is_some(), "{violation}");
+    }
+}
+
+/// Runs that drop the root before the worker ran leave it alive at the end
+/// of the run (the end-of-run checks must cope with live tasks).
+#[test]
+fn panic_with_the_handle_dropped_full_sweep() {
+    let report = sweep(panic_nobody_observes).run();
+    for (_, violation) in found(&report, "unobserved-panic") {
+        assert_eq!(violation.task_name(), Some("worker"), "{violation}");
+    }
+}
+
+/// A panic the baseline has too (and handles) is the baseline's to judge:
+/// injected runs do not report it again.
+#[test]
+fn panic_observed_and_handled_full_sweep() {
+    sweep(panic_observed_and_handled).run().assert_clean();
+}

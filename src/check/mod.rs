@@ -30,7 +30,7 @@ use crate::inject::CancelMode;
 use crate::oracle::{Violation, ViolationCode};
 use crate::schedule::SchedulerKind;
 use plan::{Dimensions, PlannedRun};
-use run::{run_once, RunResult};
+use run::{run_once, run_with_baseline, RunResult};
 
 /// A sweep over schedules and injections of one async test body.
 ///
@@ -262,6 +262,7 @@ where
         let mut max_tasks = 1u32;
         let mut max_steps = 1u64;
         let mut sweep_points = Vec::new();
+        let mut baseline_panics = std::collections::BTreeMap::new();
         for (index, (result, nondeterminism)) in baselines.iter().enumerate() {
             let repro = &baseline_plans[index];
             max_tasks = max_tasks.max(result.tasks);
@@ -286,6 +287,7 @@ where
                 report.counts.injectable_points +=
                     result.points.iter().filter(|p| p.injectable).count();
                 sweep_points.push((repro.seed, result.points.clone()));
+                baseline_panics.insert(repro.seed, result.panicked.clone());
             }
         }
         if let SchedulerKind::Pct { depth } = self.scheduler {
@@ -318,7 +320,10 @@ where
             Vec<crate::inject::Injection>,
         )> = parallel(selected.len(), threads, |index| {
             let run = &selected[index].1;
-            let mut result = run_once(&self.body, &self.config, &run.repro, false);
+            let expected: &[crate::task::TaskId] = baseline_panics
+                .get(&run.repro.seed)
+                .map_or(&[], |tasks: &Vec<crate::task::TaskId>| tasks.as_slice());
+            let mut result = run_with_baseline(&self.body, &quiet, &run.repro, false, expected);
             if run.repro.injections.len() == 1 && !result.unfired.is_empty() {
                 result.violations.push(Violation::new(
                     ViolationCode::Nondeterminism,
@@ -328,7 +333,10 @@ where
                     ),
                 ));
             }
-            let trace = (!result.violations.is_empty()).then_some(result.trace);
+            // Re-run a failing plan with its trace (same plan, same run).
+            let trace = (!result.violations.is_empty()).then(|| {
+                run_with_baseline(&self.body, &self.config, &run.repro, false, expected).trace
+            });
             (result.violations, trace, result.fired)
         });
         let mut planned = BTreeSet::new();

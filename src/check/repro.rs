@@ -100,10 +100,14 @@ impl FromStr for Repro {
             None => return Err(error("it is empty")),
         }
         let (mut seed, mut scheduler, mut injections) = (None, None, Vec::new());
+        let mut seen = std::collections::BTreeSet::new();
         for word in words {
             let (key, value) = word
                 .split_once('=')
                 .ok_or_else(|| error(format!("`{word}` is not key=value")))?;
+            if !seen.insert(key) {
+                return Err(error(format!("`{key}=` is given twice")));
+            }
             match key {
                 "seed" => {
                     seed = Some(

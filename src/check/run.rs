@@ -24,6 +24,8 @@ pub(crate) struct RunResult {
     pub steps: u64,
     pub tasks: u32,
     pub end_time: crate::time::Instant,
+    /// Tasks that panicked.
+    pub panicked: Vec<TaskId>,
     /// Injections of the plan that fired / never fired.
     pub fired: Vec<crate::inject::Injection>,
     pub unfired: Vec<crate::inject::Injection>,
@@ -35,6 +37,21 @@ where
     F: Fn() -> Fut,
     Fut: Future,
 {
+    run_with_baseline(body, base, repro, collect, &[])
+}
+
+/// Like `run_once`, knowing which tasks panicked in the plan's baseline.
+pub(crate) fn run_with_baseline<F, Fut>(
+    body: &F,
+    base: &Config,
+    repro: &Repro,
+    collect: bool,
+    baseline_panics: &[TaskId],
+) -> RunResult
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+{
     let config = base
         .clone()
         .seed(repro.seed)
@@ -42,6 +59,7 @@ where
     let mut sim = Sim::new(config);
     let world = std::rc::Rc::clone(sim.world());
     world.set_plan(&repro.injections);
+    world.oracles.borrow_mut().baseline_panics = baseline_panics.iter().copied().collect();
     if collect {
         world.collect_points();
     }
@@ -89,6 +107,7 @@ where
     }
     let plan = world.plan.borrow().clone();
     let points = world.points.borrow_mut().take().unwrap_or_default();
+    let panicked = std::mem::take(&mut world.oracles.borrow_mut().panicked_tasks);
     let result = RunResult {
         violations,
         trace: sim.take_trace(),
@@ -96,6 +115,7 @@ where
         schedule: sim.schedule(),
         steps: sim.steps(),
         tasks: world.tasks_spawned(),
+        panicked,
         end_time: sim.now(),
         fired: plan.fired().to_vec(),
         unfired: plan.unfired().to_vec(),

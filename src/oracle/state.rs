@@ -32,4 +32,9 @@ pub(crate) struct OracleState {
     pub next_resource: u64,
     pub panics: BTreeMap<TaskId, Panicked>,
     pub invariants: Vec<InvariantCheck>,
+    /// Tasks that panicked in this plan's baseline: their observed panics
+    /// are not news in an injected run.
+    pub baseline_panics: std::collections::BTreeSet<TaskId>,
+    /// Every task that panicked in this run.
+    pub panicked_tasks: Vec<TaskId>,
 }

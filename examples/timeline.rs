@@ -1,5 +1,5 @@
 //! Renders two timelines: a small failing run found by a cancellation sweep,
-//! and a busy run (50 tasks, about 10,000 events).
+//! a busy run (50 tasks, about 13,000 events) and one of 80 tasks.
 //!
 //! ```text
 //! cargo run --example timeline -- target/timelines
@@ -7,7 +7,8 @@
 //!
 //! writes `failing.svg`, `failing.chrome.json` (open it in
 //! <https://ui.perfetto.dev>), `failing.jsonl`, `busy.svg` and
-//! `busy.chrome.json` to the directory given (default: the current one).
+//! `busy.chrome.json`, `folded.svg` to the directory given (default: the
+//! current one).
 
 use std::mem::ManuallyDrop;
 use std::time::Duration;
@@ -45,12 +46,12 @@ async fn pool_user() {
     let _ = timeout(ms(20), sleep(ms(1000))).await;
 }
 
-/// 50 tasks sleeping and yielding: about 10,000 events.
-async fn busy() {
+/// `tasks` tasks sleeping and yielding `rounds` times; a few are cancelled.
+async fn busy(tasks: u64, rounds: u64) {
     let mut handles = Vec::new();
-    for index in 0..50u64 {
+    for index in 0..tasks {
         handles.push(spawn_named(&format!("worker-{index:02}"), async move {
-            for round in 0..45u64 {
+            for round in 0..rounds {
                 if (round + index) % 3 == 0 {
                     cancelsim::yield_now().await;
                 } else {
@@ -89,10 +90,16 @@ fn main() {
     std::fs::write(dir.join("failing.chrome.json"), trace.to_chrome_json()).unwrap();
     std::fs::write(dir.join("failing.jsonl"), trace.to_json_lines()).unwrap();
 
-    let mut sim = Sim::new(Config::default().seed(3).max_steps(1_000_000));
-    sim.block_on(busy()).unwrap();
-    let trace = sim.trace();
-    println!("busy run: {} events", trace.len());
-    std::fs::write(dir.join("busy.svg"), trace.to_svg()).unwrap();
-    std::fs::write(dir.join("busy.chrome.json"), trace.to_chrome_json()).unwrap();
+    for (name, tasks, rounds) in [("busy", 50, 60), ("folded", 80, 5)] {
+        let mut sim = Sim::new(Config::default().seed(3).max_steps(1_000_000));
+        sim.block_on(busy(tasks, rounds)).unwrap();
+        let trace = sim.trace();
+        println!("{name} run: {tasks} tasks, {} events", trace.len());
+        std::fs::write(dir.join(format!("{name}.svg")), trace.to_svg()).unwrap();
+        std::fs::write(
+            dir.join(format!("{name}.chrome.json")),
+            trace.to_chrome_json(),
+        )
+        .unwrap();
+    }
 }

@@ -30,7 +30,7 @@
 //! Modules: [`time`] (virtual clock), [`cancel`] (cooperative cancellation),
 //! [`schedule`] (schedulers and recorded decisions), [`trace`] (events, their
 //! text form and the JSON, Chrome and SVG renderings), `strategy` (proptest
-//! strategies, feature `proptest`), [`check`] (sweeps, single runs, reports).
+//! strategies, feature `proptest`), [`check`](mod@check) (sweeps, single runs, reports).
 //! Snapshot a trace with [`assert_trace_snapshot!`]. Everything else is re-exported here.
 
 #![forbid(unsafe_code)]

@@ -138,6 +138,10 @@ fn proptest_shrinks_to_the_one_injection_fifo_seed_zero() {
         },
         "shrunk to {minimal}"
     );
+    assert_eq!(
+        minimal.to_string(),
+        "cancelsim:v1 seed=0 scheduler=fifo inject=cancel-drop@18:2"
+    );
 }
 
 #[test]

@@ -51,7 +51,7 @@
 //! | `drain` | — |
 //!
 //! Locations (`at`) are `file:line:column`, repository-relative as in the
-//! text form ([`display_location`](super::display_location)); never absolute.
+//! text form ([`display_location`](super::display_location())); never absolute.
 
 use serde::Serialize;
 

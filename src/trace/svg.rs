@@ -79,16 +79,17 @@ fn truncate(text: &str, chars: usize) -> String {
     }
 }
 
-/// `1.5s`, `250ms`, `40µs`, `7ns`: the shortest unit label for a tick.
-fn time_label(nanos: u64, step: u64) -> String {
+/// `1.5s`, `250ms`, `40µs`, `7ns`: `nanos` in the largest unit that
+/// `scale` (the end of the axis) reaches.
+fn time_label(nanos: u64, scale: u64) -> String {
     if nanos == 0 {
         return "0".to_string();
     }
-    let (unit, suffix) = if step >= 1_000_000_000 {
+    let (unit, suffix) = if scale >= 1_000_000_000 {
         (1e9, "s")
-    } else if step >= 1_000_000 {
+    } else if scale >= 1_000_000 {
         (1e6, "ms")
-    } else if step >= 1_000 {
+    } else if scale >= 1_000 {
         (1e3, "µs")
     } else {
         (1.0, "ns")
@@ -258,7 +259,7 @@ impl Trace {
 
         // Title.
         let span = if by_time {
-            format!("virtual time 0 to {}", time_label(end, tick_step(end, 10)))
+            format!("virtual time 0 to {}", time_label(end, end))
         } else {
             format!("{end} steps (virtual time did not advance)")
         };
@@ -317,7 +318,7 @@ impl Trace {
         while tick <= end {
             let tx = x(tick);
             let label = if by_time {
-                time_label(tick, step)
+                time_label(tick, end)
             } else {
                 tick.to_string()
             };
@@ -516,7 +517,7 @@ impl Trace {
             for (code, task, pos) in violations.iter().take(listed) {
                 y += 16.0;
                 let when = if by_time {
-                    time_label(*pos, tick_step(*pos, 100))
+                    time_label(*pos, end)
                 } else {
                     format!("step {pos}")
                 };

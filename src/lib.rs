@@ -28,8 +28,10 @@
 //! ```
 //!
 //! Modules: [`time`] (virtual clock), [`cancel`] (cooperative cancellation),
-//! [`schedule`] (schedulers and recorded decisions), [`trace`] (events and
-//! their text form). Everything else is re-exported here.
+//! [`schedule`] (schedulers and recorded decisions), [`trace`] (events, their
+//! text form and the JSON, Chrome and SVG renderings), `strategy` (proptest
+//! strategies, feature `proptest`), [`check`](mod@check) (sweeps, single runs, reports).
+//! Snapshot a trace with [`assert_trace_snapshot!`]. Everything else is re-exported here.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
@@ -51,6 +53,8 @@ mod random;
 pub mod resource;
 pub mod schedule;
 mod sim;
+#[cfg(feature = "proptest")]
+pub mod strategy;
 pub mod task;
 pub mod time;
 pub mod trace;

@@ -157,3 +157,20 @@ fn trace_mode_off_records_nothing_but_the_run_still_works() {
         "the schedule is recorded even with the trace off"
     );
 }
+
+/// The one-liner for users: `assert_trace_snapshot!` writes to the package's
+/// top-level `snapshots/` directory, version line first.
+#[test]
+fn assert_trace_snapshot_pins_a_trace_in_snapshots() {
+    let mut sim = Sim::new(Config::default().seed(17));
+    let _ = sim.block_on(small_program()).unwrap();
+    cancelsim::assert_trace_snapshot!("trace_small_program_macro", sim.trace());
+    let stored = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/snapshots/trace_small_program_macro.snap"
+    ))
+    .expect("the snapshot lives in snapshots/");
+    let body = stored.splitn(3, "---\n").nth(2).unwrap();
+    assert!(body.starts_with("cancelsim trace v1\n"), "{body}");
+    assert_only_relative_paths(body);
+}

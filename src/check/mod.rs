@@ -16,14 +16,16 @@ mod plan;
 mod report;
 mod repro;
 mod run;
+mod single;
 
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-pub use report::{Counts, Failure, Report};
+pub use report::{ArtifactFormat, Counts, Failure, Report};
 pub use repro::{Repro, ReproParseError, REPRO_VERSION};
+pub use single::{await_points, run_repro, RunOutcome};
 
 use crate::config::Config;
 use crate::inject::CancelMode;
@@ -194,6 +196,9 @@ where
         if let Some(repro) = env.replay {
             let result = run_once(&self.body, &self.config, &repro, false);
             println!("cancelsim: replaying {repro}\n{}", result.trace);
+            for violation in &result.violations {
+                println!("{violation}");
+            }
             let mut report = self.report_base();
             report.replay = Some(repro.clone());
             report.counts.runs = 1;
@@ -392,7 +397,9 @@ where
         report.counts.tuples_planned = planned.len();
         report.counts.tuples_covered = covered.len();
         if let Some(dir) = &env.artifacts {
-            write_artifacts(dir, &report);
+            if let Err(error) = report.write_artifacts(dir, ArtifactFormat::ALL) {
+                eprintln!("cancelsim: CANCELSIM_ARTIFACTS: cannot write traces: {error}");
+            }
         }
         report
     }
@@ -434,27 +441,6 @@ fn point_label(
         let _ = write!(wait, "{}", W(&point.wait));
     }
     Some(format!("{} on {wait}", point.label()))
-}
-
-/// Writes each failing run's trace to `dir` (best effort; errors are printed).
-fn write_artifacts(dir: &std::path::Path, report: &Report) {
-    if report.failures.is_empty() {
-        return;
-    }
-    if let Err(error) = std::fs::create_dir_all(dir) {
-        eprintln!(
-            "cancelsim: cannot create CANCELSIM_ARTIFACTS directory {}: {error}",
-            dir.display()
-        );
-        return;
-    }
-    for (index, failure) in report.failures.iter().enumerate() {
-        let path = dir.join(format!("failure-{index:03}.trace.txt"));
-        let text = format!("# {}\n{}", failure.repro, failure.trace);
-        if let Err(error) = std::fs::write(&path, text) {
-            eprintln!("cancelsim: cannot write {}: {error}", path.display());
-        }
-    }
 }
 
 /// Runs `job(0..count)` on `threads` workers; results in index order.

@@ -1,18 +1,26 @@
-//! The trace of a run: every event, in order, and its stable text form.
+//! The trace of a run: every event, in order, and its renderings: the stable
+//! text form (`Display`, for snapshots), JSON lines ([`json`], for tools),
+//! Chrome trace-event JSON (for Perfetto) and an SVG timeline ([`svg`]).
 //!
 //! Invariants: events are appended in the order they happen and carry only
 //! virtual time, task ids and `'static` source locations, so the same run
 //! always renders the same text. Locations are printed relative to the
 //! package (or to the dependency's own directory), never as absolute paths.
 
+pub mod chrome;
 mod event;
+pub mod json;
+mod snapshot;
 mod store;
+pub mod svg;
 mod text;
 
 use std::collections::BTreeMap;
 use std::panic::Location;
 
 pub use event::{CancelVia, Event, EventKind, Outcome, SourceLocation, Wait, WaitKind, WakeCause};
+pub use json::JSON_FORMAT_VERSION;
+pub use snapshot::redact_for_snapshot;
 
 use crate::config::TraceMode;
 use crate::task::TaskId;

@@ -1,0 +1,304 @@
+//! The trace as JSON lines, for tools: one object per line.
+//!
+//! The first line is a header; every following line is one event, in trace
+//! order. The schema is stable: fields are only ever added, and a change to
+//! the meaning of a field bumps [`JSON_FORMAT_VERSION`].
+//!
+//! Header line:
+//!
+//! | field | type | meaning |
+//! | --- | --- | --- |
+//! | `format` | string | always `"cancelsim-trace"` |
+//! | `version` | integer | [`JSON_FORMAT_VERSION`] |
+//! | `seed` | integer | the run's seed |
+//! | `scheduler` | string | the run's scheduler (`fifo`, `random`, `pct:3`, ...) |
+//! | `events` | integer | number of event lines that follow |
+//! | `dropped` | integer | earlier events dropped by a capped trace (`TraceMode::Last`) |
+//! | `tasks` | array | `{"task": id, "name": name-or-null}` for every task in the trace, by id |
+//!
+//! Every event line has:
+//!
+//! | field | type | meaning |
+//! | --- | --- | --- |
+//! | `step` | integer | executor step (polls so far) |
+//! | `time_ns` | integer | virtual time in nanoseconds since the start of the run |
+//! | `task` | integer | the task the event is about |
+//! | `task_name` | string or null | its name (`main` for the root) |
+//! | `kind` | string | one of the kinds below ([`EventKind::name`]) |
+//!
+//! and, by `kind` (absent fields are left out, never `null`):
+//!
+//! | `kind` | extra fields |
+//! | --- | --- |
+//! | `spawn` | `child` (task id), `child_name`, `at` |
+//! | `poll` | — |
+//! | `suspend` | `ordinal` (await point, from 1), `wait` (`yield`, `sleep`, `timeout`, `join`, `checkpoint`, `cancelled`, `shield`, `blocking`, `external`), `wait_task` (for `join`, `shield`, `blocking`), `at` |
+//! | `wake` | `by` (`task`, `timer`, `outside`), `by_task` |
+//! | `cancel_requested` | `by_task`, `via` (`handle`, `group`, `injection`), `group` |
+//! | `cancel_delivered` | `at` |
+//! | `abort` | `by_task` |
+//! | `work` | `cost_ns` |
+//! | `blocking_start` | `cost_ns`, `at` |
+//! | `blocking_end` | — |
+//! | `timeout_fired` | `at` |
+//! | `random` | `value` |
+//! | `complete` | `outcome` (`returned`, `aborted`, `panicked`), `message` (panics) |
+//! | `deadlock` | — |
+//! | `injected` | `injection` (`cancel-drop`, `cancel-coop`, `timeout`), `point`, `at_instant` (`suspend`, `wake`) |
+//! | `acquire` | `resource`, `at` |
+//! | `release` | `resource` |
+//! | `violation` | `code` (the stable violation code, e.g. `leaked-resource`) |
+//! | `drain` | — |
+//!
+//! Locations (`at`) are `file:line:column`, repository-relative as in the
+//! text form ([`display_location`](super::display_location())); never absolute.
+
+use serde::Serialize;
+
+use super::{display_location, CancelVia, Event, EventKind, Outcome, Trace, WaitKind, WakeCause};
+use crate::inject::InjectAt;
+use crate::task::TaskId;
+
+/// The version in the header line of [`Trace::to_json_lines`].
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
+impl EventKind {
+    /// The stable name of the kind, as in the JSON lines schema (`poll`,
+    /// `suspend`, `cancel_requested`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Spawn { .. } => "spawn",
+            EventKind::Poll => "poll",
+            EventKind::Suspend { .. } => "suspend",
+            EventKind::Wake { .. } => "wake",
+            EventKind::CancelRequested { .. } => "cancel_requested",
+            EventKind::CancelDelivered { .. } => "cancel_delivered",
+            EventKind::Abort { .. } => "abort",
+            EventKind::Work { .. } => "work",
+            EventKind::BlockingStart { .. } => "blocking_start",
+            EventKind::BlockingEnd => "blocking_end",
+            EventKind::TimeoutFired { .. } => "timeout_fired",
+            EventKind::Random { .. } => "random",
+            EventKind::Complete { .. } => "complete",
+            EventKind::Deadlock => "deadlock",
+            EventKind::Injected { .. } => "injected",
+            EventKind::Acquire { .. } => "acquire",
+            EventKind::Release { .. } => "release",
+            EventKind::Violation { .. } => "violation",
+            EventKind::Drain => "drain",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Header<'a> {
+    format: &'static str,
+    version: u32,
+    seed: u64,
+    scheduler: &'a str,
+    events: usize,
+    dropped: u64,
+    tasks: Vec<TaskEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct TaskEntry<'a> {
+    task: u32,
+    name: Option<&'a str>,
+}
+
+/// One event line; `None` fields are left out.
+#[derive(Serialize, Default)]
+pub(super) struct Line<'a> {
+    step: u32,
+    time_ns: u64,
+    task: u32,
+    task_name: Option<&'a str>,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    child: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    child_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ordinal: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wait: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wait_task: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by_task: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    via: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cost_ns: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    injection: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    point: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at_instant: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at: Option<String>,
+}
+
+/// The stable name of what a task waits on, and the task it names if any.
+pub(crate) fn wait_name(kind: WaitKind) -> (&'static str, Option<TaskId>) {
+    match kind {
+        WaitKind::Yield => ("yield", None),
+        WaitKind::Sleep => ("sleep", None),
+        WaitKind::Timeout => ("timeout", None),
+        WaitKind::Join(task) => ("join", Some(task)),
+        WaitKind::Checkpoint => ("checkpoint", None),
+        WaitKind::CancelSignal => ("cancelled", None),
+        WaitKind::Shield(task) => ("shield", Some(task)),
+        WaitKind::Blocking(task) => ("blocking", Some(task)),
+        WaitKind::External => ("external", None),
+    }
+}
+
+impl Trace {
+    /// Every task that appears in the trace (as subject or spawned child),
+    /// in id order.
+    pub(crate) fn tasks_seen(&self) -> Vec<TaskId> {
+        let mut tasks = std::collections::BTreeSet::new();
+        for event in self.events() {
+            tasks.insert(event.task);
+            if let EventKind::Spawn { child, .. } = event.kind {
+                tasks.insert(child);
+            }
+        }
+        tasks.into_iter().collect()
+    }
+
+    /// The trace as JSON lines: a header line, then one line per event.
+    /// The schema is in the [module documentation](self).
+    ///
+    /// ```
+    /// let mut sim = cancelsim::Sim::new(cancelsim::Config::default());
+    /// sim.block_on(async { cancelsim::yield_now().await }).unwrap();
+    /// let jsonl = sim.trace().to_json_lines();
+    /// let mut lines = jsonl.lines();
+    /// assert!(lines.next().unwrap().starts_with(r#"{"format":"cancelsim-trace","version":1,"#));
+    /// assert!(lines.next().unwrap().contains(r#""kind":"poll""#));
+    /// ```
+    pub fn to_json_lines(&self) -> String {
+        let header = Header {
+            format: "cancelsim-trace",
+            version: JSON_FORMAT_VERSION,
+            seed: self.seed(),
+            scheduler: self.scheduler(),
+            events: self.len(),
+            dropped: self.dropped(),
+            tasks: self
+                .tasks_seen()
+                .into_iter()
+                .map(|task| TaskEntry {
+                    task: task.as_u32(),
+                    name: self.task_name(task),
+                })
+                .collect(),
+        };
+        let mut out = serde_json::to_string(&header).expect("JSON of plain values");
+        out.push('\n');
+        for event in self.events() {
+            let line = self.json_line(&event);
+            out.push_str(&serde_json::to_string(&line).expect("JSON of plain values"));
+            out.push('\n');
+        }
+        out
+    }
+
+    pub(super) fn json_line<'a>(&'a self, event: &Event) -> Line<'a> {
+        let mut line = Line {
+            step: event.step,
+            time_ns: event.time.as_nanos(),
+            task: event.task.as_u32(),
+            task_name: self.task_name(event.task),
+            kind: event.kind.name(),
+            ..Line::default()
+        };
+        match event.kind {
+            EventKind::Spawn { child, at } => {
+                line.child = Some(child.as_u32());
+                line.child_name = self.task_name(child);
+                line.at = Some(display_location(at));
+            }
+            EventKind::Suspend { ordinal, wait } => {
+                let (name, task) = wait_name(wait.kind);
+                line.ordinal = Some(ordinal);
+                line.wait = Some(name);
+                line.wait_task = task.map(TaskId::as_u32);
+                line.at = wait.at.map(display_location);
+            }
+            EventKind::Wake { by } => {
+                let (name, task) = match by {
+                    WakeCause::Task(task) => ("task", Some(task)),
+                    WakeCause::Timer => ("timer", None),
+                    WakeCause::Outside => ("outside", None),
+                };
+                line.by = Some(name);
+                line.by_task = task.map(TaskId::as_u32);
+            }
+            EventKind::CancelRequested { by, via } => {
+                line.by_task = by.map(TaskId::as_u32);
+                let (via, group) = match via {
+                    CancelVia::Handle => ("handle", None),
+                    CancelVia::Group(group) => ("group", Some(group)),
+                    CancelVia::Injection => ("injection", None),
+                };
+                line.via = Some(via);
+                line.group = group;
+            }
+            EventKind::CancelDelivered { at } | EventKind::TimeoutFired { at } => {
+                line.at = Some(display_location(at));
+            }
+            EventKind::Abort { by } => line.by_task = by.map(TaskId::as_u32),
+            EventKind::Work { cost_nanos } => line.cost_ns = Some(cost_nanos),
+            EventKind::BlockingStart { cost_nanos, at } => {
+                line.cost_ns = Some(cost_nanos);
+                line.at = Some(display_location(at));
+            }
+            EventKind::Random { value } => line.value = Some(value),
+            EventKind::Complete { outcome } => {
+                line.outcome = Some(match outcome {
+                    Outcome::Returned => "returned",
+                    Outcome::Aborted => "aborted",
+                    Outcome::Panicked(message) => {
+                        line.message = self.message(message);
+                        "panicked"
+                    }
+                });
+            }
+            EventKind::Injected { kind, point, at } => {
+                line.injection = Some(kind.name());
+                line.point = Some(point);
+                line.at_instant = Some(match at {
+                    InjectAt::Suspend => "suspend",
+                    InjectAt::Wake => "wake",
+                });
+            }
+            EventKind::Acquire { name, at } => {
+                line.resource = self.message(name);
+                line.at = Some(display_location(at));
+            }
+            EventKind::Release { name } => line.resource = self.message(name),
+            EventKind::Violation { code } => line.code = Some(code.as_str()),
+            EventKind::Poll | EventKind::BlockingEnd | EventKind::Deadlock | EventKind::Drain => {}
+        }
+        line
+    }
+}

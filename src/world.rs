@@ -168,6 +168,7 @@ pub(crate) struct World {
     has_plan: Cell<bool>,
     /// Every await point of the run, when collecting (baseline runs).
     pub points: RefCell<Option<Vec<AwaitPoint>>>,
+    collecting: Cell<bool>,
     /// `timeout` scopes being polled, innermost last.
     scopes: RefCell<Vec<(u32, SourceLocation)>>,
     next_scope: Cell<u32>,
@@ -209,6 +210,7 @@ impl World {
             plan: RefCell::new(InjectionPlan::default()),
             has_plan: Cell::new(false),
             points: RefCell::new(None),
+            collecting: Cell::new(false),
             scopes: RefCell::new(Vec::new()),
             next_scope: Cell::new(0),
             next_group: Cell::new(0),
@@ -319,6 +321,7 @@ impl World {
     /// Starts recording every await point.
     pub fn collect_points(&self) {
         *self.points.borrow_mut() = Some(Vec::new());
+        self.collecting.set(true);
     }
 
     /// A new timeout scope number.
@@ -438,6 +441,9 @@ impl World {
         slot.meta.suspends += 1;
         slot.meta.last_wait = wait;
         slot.meta.last_scope = scope;
+        if !self.collecting.get() {
+            return (slot.meta.suspends, wait);
+        }
         if let Ok(mut points) = self.points.try_borrow_mut() {
             if let Some(points) = points.as_mut() {
                 slot.meta.point_index = Some(points.len());

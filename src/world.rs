@@ -60,6 +60,16 @@ pub(crate) fn with<R>(f: impl FnOnce(&Rc<World>) -> R) -> R {
     })
 }
 
+/// The current world (a clone of its handle, so no borrow is held).
+///
+/// # Panics
+///
+/// Outside a simulation.
+#[track_caller]
+pub(crate) fn current() -> Rc<World> {
+    with(Rc::clone)
+}
+
 /// Runs `f` with the current world, if any.
 pub(crate) fn try_with<R>(f: impl FnOnce(&Rc<World>) -> R) -> Option<R> {
     CURRENT.with(|current| current.try_borrow().ok()?.as_ref().map(f))
@@ -88,6 +98,16 @@ impl Enter {
     /// When another world is already current on this thread.
     pub fn new(world: &Rc<World>) -> Enter {
         CURRENT.with(|current| {
+            // Already current (e.g. `abort` called from a task): nothing to
+            // do, and no mutable borrow that an outer `with` could be holding.
+            if let Ok(existing) = current.try_borrow() {
+                if existing
+                    .as_ref()
+                    .is_some_and(|existing| existing.id == world.id)
+                {
+                    return Enter { previous: None };
+                }
+            }
             let mut current = current.borrow_mut();
             match current.as_ref() {
                 Some(existing) if existing.id == world.id => Enter { previous: None },

@@ -272,3 +272,28 @@ fn a_timer_due_during_cpu_work_fires_before_the_next_poll() {
     // when the worker is done.
     assert_eq!(woke_at.since_start(), Duration::from_millis(40));
 }
+
+/// Code inside a `timeout` may call back into the world (abort, cancel):
+/// the timeout must not hold the world borrowed while it polls.
+#[test]
+fn code_inside_a_timeout_can_abort_and_cancel_other_tasks() {
+    let mut sim = sim();
+    let (aborted, cancelled) = sim
+        .block_on(async {
+            let victim = spawn(sleep(ms(100)));
+            let target = spawn(async { cancelsim::cancel::cancelled().await });
+            let inner = timeout(ms(50), async {
+                victim.abort();
+                target.cancel();
+                sleep(ms(1)).await;
+                (victim, target)
+            });
+            let (victim, target) = inner.await.unwrap();
+            (
+                victim.await.unwrap_err().is_cancelled(),
+                target.await.is_ok(),
+            )
+        })
+        .unwrap();
+    assert!(aborted && cancelled);
+}

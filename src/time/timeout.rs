@@ -88,7 +88,10 @@ impl<F: Future> Future for Timeout<F> {
         let forced = world::with(|world| world.take_forced(scope));
         if !forced {
             let inner = this.inner.as_mut().as_pin_mut().expect("checked above");
-            let polled = world::with(|world| world.in_scope(scope, at, || inner.poll(cx)));
+            // Poll the inner future outside the world's thread-local borrow:
+            // user code may enter the world again (abort, cancel, spawn).
+            let world = world::current();
+            let polled = world.in_scope(scope, at, || inner.poll(cx));
             if let Poll::Ready(value) = polled {
                 // Both due at this instant? The scheduler decides who wins.
                 let timer_due = world::with(|world| world.now() >= this.sleep.deadline());

@@ -44,6 +44,7 @@ pub mod oracle;
 mod panic;
 mod random;
 pub mod resource;
+pub mod scenario;
 pub mod schedule;
 mod sim;
 pub mod task;

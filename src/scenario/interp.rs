@@ -89,6 +89,7 @@ pub async fn run(scenario: Arc<Scenario>, record: Rc<RefCell<RunRecord>>, drain:
             locks: RefCell::new(BTreeMap::new()),
             in_flight: Cell::new(0),
             all: RefCell::new(Vec::new()),
+            drained: RefCell::new(None),
         });
         let main = spawn_task(&shared, "main", None);
         let (outcome, cancelled) = match main.wait().or_cancel().await {
@@ -103,14 +104,17 @@ pub async fn run(scenario: Arc<Scenario>, record: Rc<RefCell<RunRecord>>, drain:
             keep_leaks_finite(&shared);
         }
         if drain {
-            // Detached work (blocking jobs, shields) runs on; see it end,
-            // within a bound.
-            for _ in 0..10_000 {
-                if shared.in_flight.get() == 0 {
-                    break;
+            // Detached work (blocking jobs, shields) runs on; see it end.
+            let waiting = Rc::clone(&shared);
+            poll_fn(move |cx| {
+                if waiting.in_flight.get() == 0 {
+                    Poll::Ready(())
+                } else {
+                    *waiting.drained.borrow_mut() = Some(cx.waker().clone());
+                    Poll::Pending
                 }
-                time::sleep(Duration::from_millis(1)).await;
-            }
+            })
+            .await;
         }
         RootEnd {
             outcome,
@@ -130,6 +134,8 @@ struct Shared {
     in_flight: Cell<u32>,
     /// Every task instance spawned.
     all: RefCell<Vec<Rc<TaskCell>>>,
+    /// Woken when the last in-flight job ends.
+    drained: RefCell<Option<Waker>>,
 }
 
 /// Works around a library bug: `World::end_run` panics ("RefCell already
@@ -179,6 +185,15 @@ impl Shared {
             task: task.to_string(),
             text: text.to_string(),
         });
+    }
+
+    fn job_done(&self) {
+        self.in_flight.set(self.in_flight.get() - 1);
+        if self.in_flight.get() == 0 {
+            if let Some(waker) = self.drained.borrow_mut().take() {
+                waker.wake();
+            }
+        }
     }
 
     fn cell(&self, task: &str) -> Option<Rc<TaskCell>> {
@@ -461,7 +476,7 @@ async fn exec_step(ctx: &Rc<Ctx>, step: &Step) -> Exec {
                 if let Some(text) = log {
                     job_shared.log(&task, &text);
                 }
-                job_shared.in_flight.set(job_shared.in_flight.get() - 1);
+                job_shared.job_done();
             })
             .or_cancel()
             .await
@@ -550,7 +565,7 @@ async fn exec_step(ctx: &Rc<Ctx>, step: &Step) -> Exec {
             let body = exec_block(inner, body.clone());
             let work = async move {
                 let result = body.await;
-                counter.in_flight.set(counter.in_flight.get() - 1);
+                counter.job_done();
                 result
             };
             return match shield(work).await {

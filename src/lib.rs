@@ -51,6 +51,7 @@ pub mod oracle;
 mod panic;
 mod random;
 pub mod resource;
+pub mod scenario;
 pub mod schedule;
 mod sim;
 #[cfg(feature = "proptest")]

@@ -1,18 +1,28 @@
 //! The `cancelsim` command line.
 //!
-//! `cancelsim demo` runs a small built-in program with a cancellation in it
-//! and prints its trace. Each subcommand is one variant of [`Command`]; the
-//! options that describe a world (seed, scheduler) live in [`WorldArgs`] so
-//! that later subcommands can flatten them in too.
+//! * `cancelsim run [PATHS…]` sweeps scenario files (default: `scenarios/`)
+//!   and compares each with its `expect` block — the main job;
+//! * `cancelsim trace FILE` prints the baseline run of one scenario;
+//! * `cancelsim replay REPRO --scenario FILE` re-runs one failing run;
+//! * `cancelsim check FILE…` validates files without running them;
+//! * `cancelsim demo` runs a small built-in program and prints its trace.
+//!
+//! Exit codes: 0 all good, 1 a result differs from its expectation (or a
+//! replayed run fails), 2 a file or an argument is wrong.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cancelsim::cancel::{checkpoint, Cancelled, OrCancel};
-use cancelsim::{blocking, time, Config, SchedulerKind, Sim};
-use clap::{Args, Parser, Subcommand};
+use cancelsim::scenario::{self, RunRecord, Scenario, ScenarioError, SweepOptions, Verdict};
+use cancelsim::{blocking, time, Config, Repro, SchedulerKind, Sim};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::json;
 
 /// Deterministic simulation testing for async Rust: prove your code survives
 /// cancellation.
@@ -25,8 +35,88 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Sweep scenario files at every await point and compare each with its `expect` block.
+    Run(RunArgs),
+    /// Print the baseline run of one scenario (or one injected run).
+    Trace(TraceArgs),
+    /// Re-run one run of a scenario from its repro line and print its trace.
+    Replay(ReplayArgs),
+    /// Validate scenario files without running them.
+    Check(CheckArgs),
     /// Run a built-in example with a cancellation in it and print its trace.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Scenario files, or directories of `*.kdl` files.
+    #[arg(default_value = "scenarios")]
+    paths: Vec<PathBuf>,
+
+    /// Sweep under seeds 0..N (above 1, with random schedules).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    seeds: u64,
+
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+
+    /// Cap on the injected runs of each scenario.
+    #[arg(long, value_name = "N")]
+    max_runs: Option<usize>,
+
+    /// Print the results as JSON on stdout instead of lines.
+    #[arg(long)]
+    json: bool,
+
+    /// Also write a JUnit XML report (one testcase per scenario) to PATH.
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct TraceArgs {
+    /// The scenario file.
+    file: PathBuf,
+
+    /// A repro line (from a report) to run instead of the baseline.
+    #[arg(long, value_name = "REPRO")]
+    inject: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+
+    /// Write to this file instead of stdout.
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+
+    /// Seed of the baseline run.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    seed: u64,
+}
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// The repro line, e.g. `cancelsim:v1 seed=0 scheduler=fifo inject=cancel-coop@1:2`.
+    repro: String,
+
+    /// The scenario file it came from.
+    #[arg(long, value_name = "FILE")]
+    scenario: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// Scenario files, or directories of `*.kdl` files.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
 }
 
 /// Options that choose one world: the same values give the same trace.
@@ -70,18 +160,406 @@ fn parse_scheduler(text: &str) -> Result<SchedulerKind, String> {
     }
 }
 
+/// Why a command failed: its exit code and what to print.
+struct Failed {
+    code: u8,
+    message: String,
+}
+
+impl Failed {
+    fn usage(message: impl Into<String>) -> Self {
+        Failed {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    fn file(error: &ScenarioError) -> Self {
+        Failed {
+            code: 2,
+            message: error.render(std::io::stderr().is_terminal()),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo(args) => demo(&args),
+        Command::Run(args) => run(&args),
+        Command::Trace(args) => trace(&args),
+        Command::Replay(args) => replay(&args),
+        Command::Check(args) => check(&args),
+        Command::Demo(args) => demo(&args).map_err(|e| Failed {
+            code: 1,
+            message: format!("cancelsim: {e}"),
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("cancelsim: {error}");
-            ExitCode::FAILURE
+        Err(failed) => {
+            if !failed.message.is_empty() {
+                eprintln!("{}", failed.message.trim_end());
+            }
+            ExitCode::from(failed.code)
         }
     }
+}
+
+/// The scenario files under `paths` (directories give their `*.kdl` files,
+/// sorted).
+fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failed> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path).map_err(|e| {
+                Failed::usage(format!("cancelsim: cannot read {}: {e}", path.display()))
+            })?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|ext| ext == "kdl"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else if path.exists() {
+            files.push(path.clone());
+        } else {
+            return Err(Failed::usage(format!(
+                "cancelsim: {} does not exist (give scenario files or directories of *.kdl files)",
+                path.display()
+            )));
+        }
+    }
+    Ok(files)
+}
+
+fn load_all(paths: &[PathBuf]) -> Result<Vec<Arc<Scenario>>, Failed> {
+    let mut scenarios = Vec::new();
+    for file in scenario_files(paths)? {
+        scenarios.push(Arc::new(
+            scenario::load(&file).map_err(|e| Failed::file(&e))?,
+        ));
+    }
+    if scenarios.is_empty() {
+        return Err(Failed::usage("cancelsim: no scenario files (*.kdl) found"));
+    }
+    Ok(scenarios)
+}
+
+fn load_one(path: &Path) -> Result<Arc<Scenario>, Failed> {
+    scenario::load(path)
+        .map(Arc::new)
+        .map_err(|e| Failed::file(&e))
+}
+
+fn run(args: &RunArgs) -> Result<(), Failed> {
+    let scenarios = load_all(&args.paths)?;
+    let options = SweepOptions {
+        seeds: args.seeds.max(1),
+        threads: args.jobs.map(|n| n.max(1)),
+        max_runs: args.max_runs,
+    };
+    let progress = (std::io::stderr().is_terminal() && !args.json).then(|| {
+        let bar = indicatif::ProgressBar::new(scenarios.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                .expect("a valid template"),
+        );
+        bar
+    });
+    let started = std::time::Instant::now();
+    let mut verdicts = Vec::new();
+    for scenario in &scenarios {
+        if let Some(bar) = &progress {
+            bar.set_message(scenario.name.clone());
+        }
+        let verdict = scenario::sweep(scenario, &options);
+        if !args.json {
+            let line = verdict_line(&verdict);
+            match &progress {
+                Some(bar) => bar.println(line),
+                None => println!("{line}"),
+            }
+        }
+        if let Some(bar) = &progress {
+            bar.inc(1);
+        }
+        verdicts.push(verdict);
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let failed = verdicts.iter().filter(|v| !v.matches()).count();
+    if args.json {
+        println!("{}", verdicts_json(&verdicts));
+    } else {
+        println!(
+            "{} scenarios, {} as expected, {} differ ({:.2}s)",
+            verdicts.len(),
+            verdicts.len() - failed,
+            failed,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, verdicts_junit(&verdicts)).map_err(|e| {
+            Failed::usage(format!("cancelsim: cannot write {}: {e}", path.display()))
+        })?;
+    }
+    if failed > 0 {
+        return Err(Failed {
+            code: 1,
+            message: String::new(),
+        });
+    }
+    Ok(())
+}
+
+fn found_text(verdict: &Verdict) -> String {
+    if verdict.found.is_empty() {
+        "clean".to_string()
+    } else {
+        verdict.found.join(", ")
+    }
+}
+
+fn verdict_line(verdict: &Verdict) -> String {
+    let counts = verdict.report.counts();
+    let mut line = format!(
+        "{} {:<44} {:>3} await points {:>5} runs  found: {:<32} {:.2}s",
+        if verdict.matches() { "ok  " } else { "FAIL" },
+        verdict.scenario,
+        counts.await_points,
+        counts.runs,
+        found_text(verdict),
+        verdict.elapsed.as_secs_f64()
+    );
+    for problem in &verdict.problems {
+        line.push_str(&format!("\n       {problem}"));
+    }
+    if !verdict.matches() {
+        if let Some(failure) = verdict.report.failures().first() {
+            line.push_str(&format!(
+                "\n       first failing run: cancelsim replay '{}' --scenario <file>",
+                failure.repro()
+            ));
+        }
+    }
+    line
+}
+
+fn verdicts_json(verdicts: &[Verdict]) -> String {
+    let items: Vec<_> = verdicts
+        .iter()
+        .map(|verdict| {
+            let counts = verdict.report.counts();
+            json!({
+                "scenario": verdict.scenario,
+                "matches": verdict.matches(),
+                "await_points": counts.await_points,
+                "runs": counts.runs,
+                "found": verdict.found,
+                "problems": verdict.problems,
+                "seconds": verdict.elapsed.as_secs_f64(),
+                "failures": verdict.report.failures().iter().take(5).map(|f| json!({
+                    "repro": f.repro().to_string(),
+                    "codes": f.violations().iter().map(|v| v.code()).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&json!({
+        "matches": verdicts.iter().all(Verdict::matches),
+        "scenarios": items,
+    }))
+    .expect("JSON of plain values")
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn verdicts_junit(verdicts: &[Verdict]) -> String {
+    let failed = verdicts.iter().filter(|v| !v.matches()).count();
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    xml.push_str(&format!(
+        "<testsuite name=\"cancelsim scenarios\" tests=\"{}\" failures=\"{failed}\">\n",
+        verdicts.len()
+    ));
+    for verdict in verdicts {
+        xml.push_str(&format!(
+            "  <testcase name=\"{}\" classname=\"cancelsim.scenarios\" time=\"{:.3}\"",
+            escape(&verdict.scenario),
+            verdict.elapsed.as_secs_f64()
+        ));
+        if verdict.matches() {
+            xml.push_str("/>\n");
+        } else {
+            xml.push_str(&format!(
+                ">\n    <failure message=\"differs from its expectation\">{}</failure>\n  </testcase>\n",
+                escape(&verdict.problems.join("\n"))
+            ));
+        }
+    }
+    xml.push_str("</testsuite>\n");
+    xml
+}
+
+fn write_out(output: Option<&Path>, text: &str) -> Result<(), Failed> {
+    match output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| Failed::usage(format!("cancelsim: cannot write {}: {e}", path.display()))),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+fn record_json(scenario: &Scenario, record: &RunRecord) -> serde_json::Value {
+    let outcomes: serde_json::Map<String, serde_json::Value> = scenario
+        .tasks
+        .keys()
+        .map(|task| {
+            let (outcome, end) = match record.outcomes.get(task) {
+                Some((outcome, end)) => (outcome.clone(), Some(end.to_string())),
+                None => (scenario::Outcome::Running, None),
+            };
+            (
+                task.clone(),
+                json!({"outcome": outcome.kind(), "detail": outcome.detail(), "ended_at": end}),
+            )
+        })
+        .collect();
+    json!({
+        "outcomes": outcomes,
+        "end": record.main_end.map(|end| end.to_string()),
+        "logs": record.logs.iter().map(|line| json!({
+            "time": line.time.to_string(), "task": line.task, "text": line.text,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn record_text(scenario: &Scenario, record: &RunRecord) -> String {
+    let mut text = String::from("\noutcomes:\n");
+    for task in scenario.tasks.keys() {
+        match record.outcomes.get(task) {
+            Some((outcome, end)) => text.push_str(&format!("  {task}: {outcome} at {end}\n")),
+            None => text.push_str(&format!("  {task}: running\n")),
+        }
+    }
+    if let Some(end) = record.main_end {
+        text.push_str(&format!("main ended at {end}\n"));
+    }
+    if !record.logs.is_empty() {
+        text.push_str("log:\n");
+        for line in &record.logs {
+            text.push_str(&format!("  {} {}: {}\n", line.time, line.task, line.text));
+        }
+    }
+    text
+}
+
+fn trace(args: &TraceArgs) -> Result<(), Failed> {
+    let scenario = load_one(&args.file)?;
+    if let Some(repro) = &args.inject {
+        let (record, violations) = replay_run(&scenario, repro)?;
+        let text = match args.format {
+            Format::Text => record_text(&scenario, &record),
+            Format::Json => {
+                let mut value = record_json(&scenario, &record);
+                value["repro"] = json!(repro.trim());
+                value["violations"] = json!(violations);
+                format!("{}\n", serde_json::to_string_pretty(&value).expect("JSON"))
+            }
+        };
+        return write_out(args.output.as_deref(), &text);
+    }
+    let baseline = scenario::baseline(&scenario, args.seed);
+    let text = match args.format {
+        Format::Text => {
+            let mut text = baseline.trace.to_string();
+            if let Some(error) = &baseline.error {
+                text.push_str(&format!("run stopped: {error}\n"));
+            }
+            text.push_str(&record_text(&scenario, &baseline.record));
+            text
+        }
+        Format::Json => {
+            let mut value = json!({
+                "scenario": scenario.name,
+                "seed": args.seed,
+                "trace": baseline.trace.to_string().lines().collect::<Vec<_>>(),
+                "error": baseline.error.as_ref().map(|e| e.to_string()),
+            });
+            if let (Some(map), serde_json::Value::Object(record)) = (
+                value.as_object_mut(),
+                record_json(&scenario, &baseline.record),
+            ) {
+                map.extend(record);
+            }
+            format!("{}\n", serde_json::to_string_pretty(&value).expect("JSON"))
+        }
+    };
+    write_out(args.output.as_deref(), &text)
+}
+
+thread_local! {
+    static REPLAYED: RefCell<Option<Rc<RefCell<RunRecord>>>> = const { RefCell::new(None) };
+}
+
+/// Runs one plan through `CANCELSIM_REPLAY` (the library's way to run one
+/// repro; it prints that run's trace and violations on stdout).
+fn replay_run(scenario: &Arc<Scenario>, repro: &str) -> Result<(RunRecord, Vec<String>), Failed> {
+    let repro: Repro = repro
+        .trim()
+        .parse()
+        .map_err(|e| Failed::usage(format!("cancelsim: {e}")))?;
+    std::env::set_var("CANCELSIM_REPLAY", repro.to_string());
+    let model = Arc::clone(scenario);
+    let report = cancelsim::Check::new(move || {
+        let record = Rc::new(RefCell::new(RunRecord::default()));
+        REPLAYED.with(|slot| *slot.borrow_mut() = Some(Rc::clone(&record)));
+        scenario::run(Arc::clone(&model), record, false)
+    })
+    .threads(1)
+    .run();
+    std::env::remove_var("CANCELSIM_REPLAY");
+    let record = REPLAYED
+        .with(|slot| slot.borrow_mut().take())
+        .map(|record| record.borrow().clone())
+        .unwrap_or_default();
+    let codes = report
+        .failures()
+        .iter()
+        .flat_map(|f| f.violations().iter().map(|v| v.code().to_string()))
+        .collect();
+    Ok((record, codes))
+}
+
+fn replay(args: &ReplayArgs) -> Result<(), Failed> {
+    let scenario = load_one(&args.scenario)?;
+    let (record, violations) = replay_run(&scenario, &args.repro)?;
+    print!("{}", record_text(&scenario, &record));
+    if violations.is_empty() {
+        println!("no violation");
+        Ok(())
+    } else {
+        Err(Failed {
+            code: 1,
+            message: format!("violations: {}", violations.join(", ")),
+        })
+    }
+}
+
+fn check(args: &CheckArgs) -> Result<(), Failed> {
+    let scenarios = load_all(&args.paths)?;
+    for scenario in &scenarios {
+        println!("ok   {} ({} tasks)", scenario.path, scenario.tasks.len());
+    }
+    Ok(())
 }
 
 /// Runs the demo program and prints its trace and a summary line.

@@ -1,0 +1,37 @@
+//! Scenarios: task programs in KDL files, their interpreter on `Sim`, and
+//! the sweep that checks them against their `expect` block.
+//!
+//! A scenario names its tasks (`main` is the root), their steps, and what
+//! the sweep must find. [`load`] reads and validates a file;
+//! [`sweep`] runs it at every await point and compares.
+
+mod check;
+mod error;
+mod expect;
+mod interp;
+mod model;
+mod parse;
+
+pub use check::check;
+pub use error::ScenarioError;
+pub use expect::{baseline, sweep, Baseline, SweepOptions, Verdict};
+pub use interp::{run, LogLine, RootEnd, RunRecord};
+pub use model::{
+    Block, Expect, ExpectedOutcome, JoinExpect, Outcome, Resolution, Scenario, Step, StepKind,
+    TaskDef,
+};
+pub use parse::{parse, parse_duration, STEP_KEYWORDS};
+
+/// Parses and validates `text` as the scenario file `path`.
+pub fn load_str(path: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    let scenario = parse(path, text)?;
+    check(&scenario)?;
+    Ok(scenario)
+}
+
+/// Reads, parses and validates the scenario file at `path`.
+pub fn load(path: &std::path::Path) -> Result<Scenario, ScenarioError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::io(&shown, &e))?;
+    load_str(&shown, &text)
+}

@@ -1,0 +1,159 @@
+//! The `cancelsim` binary end to end: exit codes, bad files, output when
+//! piped, `--json` and `--junit`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn cancelsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cancelsim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("CANCELSIM_REPLAY")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cancelsim-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, body).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn run_exits_0_when_every_scenario_matches() {
+    let out = cancelsim(&[
+        "run",
+        "scenarios/swallowed-cancel-wrong.kdl",
+        "scenarios/swallowed-cancel-right.kdl",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("swallowed-cancel-wrong"), "{stdout}");
+    assert!(
+        stdout.contains("await points") && stdout.contains("runs"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("found: cancel-swallowed"), "{stdout}");
+    // Piped: plain lines, no progress bar escapes.
+    assert!(!stdout.contains('\u{1b}') && !text(&out.stderr).contains('\u{1b}'));
+}
+
+#[test]
+fn run_exits_1_when_a_result_differs_from_its_expectation() {
+    let dir = temp_dir("differs");
+    let file = write(
+        &dir,
+        "claims-clean.kdl",
+        "task main {\n    try {\n        sleep \"1s\"\n    }\n    on-cancel {\n        swallow\n    }\n}\n",
+    );
+    let out = cancelsim(&["run", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("FAIL") && stdout.contains("unexpected violation cancel-swallowed"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_bad_file_exits_2_with_line_column_and_hint() {
+    let dir = temp_dir("bad");
+    let file = write(&dir, "bad.kdl", "task main {\n    sleep \"ten\"\n}\n");
+    for command in ["run", "check"] {
+        let out = cancelsim(&[command, &file]);
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("bad.kdl:2:11"), "{stderr}");
+        assert!(stderr.contains("help:"), "{stderr}");
+        assert!(!stderr.contains('\u{1b}'), "no colors when piped: {stderr}");
+    }
+}
+
+#[test]
+fn check_validates_the_catalogue() {
+    let out = cancelsim(&["check", "scenarios"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn json_and_junit_outputs_parse() {
+    let dir = temp_dir("reports");
+    let junit = dir.join("junit.xml");
+    let out = cancelsim(&[
+        "run",
+        "scenarios/timeout-fires-wrong.kdl",
+        "scenarios/timeout-fires-right.kdl",
+        "--json",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(value["matches"], true);
+    assert_eq!(value["scenarios"].as_array().unwrap().len(), 2);
+    assert_eq!(value["scenarios"][0]["found"][0], "leaked-resource");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.starts_with("<?xml"));
+    assert!(xml.contains("tests=\"2\" failures=\"0\""), "{xml}");
+    assert_eq!(xml.matches("<testcase").count(), 2);
+}
+
+#[test]
+fn trace_json_ends_with_outcomes_end_time_and_logs() {
+    let out = cancelsim(&[
+        "trace",
+        "scenarios/shield-commit-right.kdl",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["outcomes"]["txn"]["outcome"], "cancelled");
+    assert_eq!(value["end"], "0.150s");
+    assert_eq!(value["logs"][1]["text"], "committed");
+    assert_eq!(value["logs"][1]["time"], "0.300s");
+    let trace = cancelsim(&["trace", "scenarios/shield-commit-right.kdl"]);
+    assert!(text(&trace.stdout).starts_with("cancelsim trace v1"));
+}
+
+#[test]
+fn replay_reruns_one_failing_run() {
+    let out = cancelsim(&[
+        "replay",
+        "cancelsim:v1 seed=0 scheduler=fifo",
+        "--scenario",
+        "scenarios/resource-release-on-success-wrong.kdl",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("leaked-resource"));
+    let bad = cancelsim(&[
+        "replay",
+        "garbage",
+        "--scenario",
+        "scenarios/timeout-fires-right.kdl",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn demo_still_runs() {
+    let out = cancelsim(&["demo"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("outcome:"));
+}

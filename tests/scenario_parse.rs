@@ -1,0 +1,161 @@
+//! Scenario files: each kind of error names the file, line and column,
+//! underlines the text and gives a hint; the parser and loader never panic.
+
+use cancelsim::scenario::{load_str, parse_duration};
+use proptest::prelude::*;
+
+/// Loads `text`, expects an error at `line`:`column` whose message contains
+/// `message`, and returns its rendered form.
+fn error_at(text: &str, line: usize, column: usize, message: &str) -> String {
+    let error = load_str("bad.kdl", text).expect_err("the file is wrong");
+    assert!(
+        error.message().contains(message),
+        "{:?} does not contain {message:?}",
+        error.message()
+    );
+    assert_eq!((error.line(), error.column()), (line, column), "{error}");
+    assert!(!error.hint().is_empty());
+    let rendered = error.render(false);
+    assert!(
+        rendered.contains(&format!("bad.kdl:{line}:{column}")),
+        "{rendered}"
+    );
+    assert!(rendered.contains("help:"), "{rendered}");
+    rendered
+}
+
+#[test]
+fn an_unknown_step_is_underlined_with_a_suggestion() {
+    let rendered = error_at(
+        "task main {\n    sleeep \"1s\"\n}\n",
+        2,
+        5,
+        "unknown step `sleeep`",
+    );
+    assert!(rendered.contains("did you mean `sleep`"), "{rendered}");
+    assert!(rendered.contains("──"), "underlined: {rendered}");
+}
+
+#[test]
+fn a_bad_duration_says_how_to_write_one() {
+    error_at("task main {\n    sleep \"ten\"\n}\n", 2, 11, "bad duration");
+    let rendered = error_at("task main {\n    sleep 250\n}\n", 2, 11, "has no unit");
+    assert!(rendered.contains("\"250ms\""), "{rendered}");
+}
+
+#[test]
+fn an_undefined_task_is_named() {
+    error_at(
+        "task main {\n    spawn ghost\n}\n",
+        2,
+        5,
+        "task `ghost` is not defined",
+    );
+}
+
+#[test]
+fn a_missing_main_is_reported() {
+    error_at("task worker {\n    yield\n}\n", 1, 1, "no `main` task");
+}
+
+#[test]
+fn a_join_of_a_task_never_spawned_is_reported() {
+    error_at(
+        "task main {\n    join worker\n}\ntask worker {\n    yield\n}\n",
+        2,
+        5,
+        "never spawned",
+    );
+}
+
+#[test]
+fn an_unbounded_spawn_cycle_is_reported() {
+    error_at(
+        "task main {\n    spawn a\n}\ntask a {\n    spawn b\n}\ntask b {\n    spawn a\n}\n",
+        8,
+        5,
+        "unbounded spawn cycle: a → b → a",
+    );
+}
+
+#[test]
+fn invalid_kdl_and_handler_mistakes_are_reported() {
+    error_at("task main {\n    sleep \"1s\"\n", 1, 11, "not valid KDL");
+    error_at(
+        "task main {\n    try {\n        yield\n    }\n    on-cancel {\n        log \"x\"\n    }\n}\n",
+        5,
+        5,
+        "must end with `reraise` or `swallow`",
+    );
+    error_at(
+        "task main {\n    finally {\n    }\n}\n",
+        2,
+        5,
+        "without a `try`",
+    );
+    error_at(
+        "task main {\n    yield\n}\nexpect {\n    violations leaky\n}\n",
+        5,
+        16,
+        "unknown violation code",
+    );
+}
+
+#[test]
+fn durations_have_units() {
+    assert_eq!(
+        parse_duration("250ms"),
+        Some(std::time::Duration::from_millis(250))
+    );
+    assert_eq!(
+        parse_duration("1.5s"),
+        Some(std::time::Duration::from_millis(1500))
+    );
+    assert_eq!(parse_duration("3"), None);
+    assert_eq!(parse_duration("ms"), None);
+}
+
+fn catalogue_texts() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "kdl"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn random_bytes_never_panic_the_loader(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = load_str("fuzz.kdl", &text).map_err(|e| e.render(false));
+    }
+
+    #[test]
+    fn mutated_catalogue_files_never_panic_the_loader(
+        file in any::<prop::sample::Index>(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..3, "[ -~\n{}\"]{0,4}"), 1..6),
+    ) {
+        let texts = catalogue_texts();
+        let mut text: Vec<char> = texts[file.index(texts.len())].chars().collect();
+        for (at, kind, insert) in edits {
+            let at = at.index(text.len() + 1);
+            match kind {
+                0 => { text.splice(at..at, insert.chars()); }
+                1 => { let end = (at + 3).min(text.len()); text.drain(at..end); }
+                _ => { let end = (at + insert.len()).min(text.len()); text.splice(at..end, insert.chars()); }
+            }
+        }
+        let text: String = text.into_iter().collect();
+        if let Err(error) = load_str("mutated.kdl", &text) {
+            let _ = (error.line(), error.column(), error.render(false));
+        }
+    }
+}

@@ -242,26 +242,11 @@ impl World {
         .located(slot.meta.spawned_at)
     }
 
+    /// A request still outstanding when the run ends is `cancel-ignored` only
+    /// once its grace time has passed; a younger one is part of a leak,
+    /// which the leak check reports.
     fn check_grace_at_end(&self, key: TaskKey, slot: &mut TaskSlot) {
-        if slot.meta.cancel_since.is_some() && !slot.meta.ignored_reported {
-            // Polls cannot grow any more; only elapsed time decides now.
-            let (since, _) = slot.meta.cancel_since.expect("checked");
-            if self.now().as_nanos().saturating_sub(since) > nanos(self.config.grace_time) {
-                self.check_grace_public(key, slot);
-            } else {
-                slot.meta.ignored_reported = true;
-                let violation = Violation::new(
-                    ViolationCode::CancelIgnored,
-                    format!(
-                        "cancel requested at {} was never honoured: the task is still alive when the run ended",
-                        crate::time::Instant(since)
-                    ),
-                )
-                .task(key.id, slot.meta.name.as_deref())
-                .at_point(slot.meta.suspends, Some(slot.meta.last_wait));
-                self.push_violation(key.id, violation);
-            }
-        }
+        self.check_grace_public(key, slot);
     }
 
     /// Runs on after the root ended until every detached task has finished,

@@ -100,9 +100,6 @@ pub async fn run(scenario: Arc<Scenario>, record: Rc<RefCell<RunRecord>>, drain:
             }
         };
         shared.record.borrow_mut().main_end = Some(Instant::now());
-        if !drain {
-            keep_leaks_finite(&shared);
-        }
         if drain {
             // Detached work (blocking jobs, shields) runs on; see it end.
             let waiting = Rc::clone(&shared);
@@ -136,46 +133,6 @@ struct Shared {
     all: RefCell<Vec<Rc<TaskCell>>>,
     /// Woken when the last in-flight job ends.
     drained: RefCell<Option<Waker>>,
-}
-
-/// Works around a library bug: `World::end_run` panics ("RefCell already
-/// borrowed", src/oracle/end.rs) when any task is still alive after the
-/// drain, which is every run with a leaked task. The leaks have already been
-/// recorded when the root ended; a detached keeper makes the world drain
-/// until the leaked scenario tasks have ended, and aborts those that have not
-/// after a bound, so that none is alive when the end-of-run checks run.
-fn keep_leaks_finite(shared: &Rc<Shared>) {
-    let running: Vec<Rc<TaskCell>> = shared
-        .all
-        .borrow()
-        .iter()
-        .filter(|cell| !cell.is_done())
-        .cloned()
-        .collect();
-    if running.is_empty() {
-        return;
-    }
-    let keeper = crate::spawn_named("leak-keeper", async move {
-        let waiting = running.clone();
-        let all_done = poll_fn(move |cx| {
-            if waiting.iter().all(|cell| cell.is_done()) {
-                return Poll::Ready(());
-            }
-            for cell in &waiting {
-                cell.register(cx.waker());
-            }
-            Poll::Pending
-        });
-        let _ = time::timeout(Duration::from_secs(600), all_done).await;
-        for cell in &running {
-            if !cell.is_done() {
-                if let Some(handle) = &*cell.handle.borrow() {
-                    handle.abort();
-                }
-            }
-        }
-    });
-    keeper.detach();
 }
 
 impl Shared {
@@ -232,25 +189,8 @@ impl TaskCell {
             return;
         }
         self.requests.set(self.requests.get() + 1);
-        if IN_LIBRARY_TIMEOUT.get() == 0 {
-            if let Some(handle) = &*self.handle.borrow() {
-                handle.cancel();
-            }
-        } else {
-            // Works around a library bug: `JoinHandle::cancel` panics
-            // ("RefCell already borrowed", src/world.rs `Enter::new`) when
-            // called while `time::timeout` polls its inner future, which it
-            // does inside `world::with`. The request is made by a helper
-            // task instead, a moment later at the same virtual instant.
-            let cell = Rc::clone(self);
-            crate::spawn_named("cancel-request", async move {
-                if !cell.is_done() {
-                    if let Some(handle) = &*cell.handle.borrow() {
-                        handle.cancel();
-                    }
-                }
-            })
-            .detach();
+        if let Some(handle) = &*self.handle.borrow() {
+            handle.cancel();
         }
     }
 
@@ -634,32 +574,18 @@ fn expect_name(expect: JoinExpect) -> &'static str {
     }
 }
 
-thread_local! {
-    /// How many library `timeout`s are polling a scenario body right now.
-    static IN_LIBRARY_TIMEOUT: Cell<u32> = const { Cell::new(0) };
-}
-
 /// Polls a future that someone else owns, so that the library's `timeout`
 /// can wrap the body (and register its scope) without owning it: on expiry
-/// the body is not dropped but cancelled cooperatively. `nested`: polled by
-/// the library's `timeout`.
+/// the body is not dropped but cancelled cooperatively.
 struct Borrowed {
     body: Rc<RefCell<LocalBoxFuture<'static, Exec>>>,
-    nested: bool,
 }
 
 impl Future for Borrowed {
     type Output = Exec;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Exec> {
-        if self.nested {
-            IN_LIBRARY_TIMEOUT.set(IN_LIBRARY_TIMEOUT.get() + 1);
-        }
-        let polled = self.body.borrow_mut().as_mut().poll(cx);
-        if self.nested {
-            IN_LIBRARY_TIMEOUT.set(IN_LIBRARY_TIMEOUT.get() - 1);
-        }
-        polled
+        self.body.borrow_mut().as_mut().poll(cx)
     }
 }
 
@@ -673,7 +599,6 @@ async fn run_timeout(ctx: &Rc<Ctx>, duration: Duration, body: Block) -> Exec {
     let body = Rc::new(RefCell::new(exec_block(Rc::clone(ctx), body)));
     let nested = Borrowed {
         body: Rc::clone(&body),
-        nested: true,
     };
     let result = match time::timeout(duration, nested).await {
         Ok(result) => return result,
@@ -681,11 +606,7 @@ async fn run_timeout(ctx: &Rc<Ctx>, duration: Duration, body: Block) -> Exec {
             // asyncio.timeout: the deadline cancels the task, the body
             // handles that request like any other.
             cell.cancel();
-            Borrowed {
-                body,
-                nested: false,
-            }
-            .await
+            Borrowed { body }.await
         }
     };
     let outstanding = cell.uncancel();

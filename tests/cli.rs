@@ -157,3 +157,18 @@ fn demo_still_runs() {
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("outcome:"));
 }
+
+/// README's "Reading a trace" quotes the demo's output: it must stay the
+/// real output, byte for byte.
+#[test]
+fn readme_quotes_the_demo_output_verbatim() {
+    let out = cancelsim(&["demo"]);
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md is readable");
+    let quoted = format!("```text\n{}```", text(&out.stdout));
+    assert!(
+        readme.contains(&quoted),
+        "README.md no longer quotes `cancelsim demo` verbatim; replace its block with:\n{}",
+        text(&out.stdout)
+    );
+}

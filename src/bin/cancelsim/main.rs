@@ -10,17 +10,17 @@
 //! Exit codes: 0 all good, 1 a result differs from its expectation (or a
 //! replayed run fails), 2 a file or an argument is wrong.
 
-use std::cell::{Cell, RefCell};
+mod demo;
+
+use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
 
-use cancelsim::cancel::{checkpoint, Cancelled, OrCancel};
 use cancelsim::scenario::{self, RunRecord, Scenario, ScenarioError, SweepOptions, Verdict};
-use cancelsim::{blocking, time, Config, Repro, SchedulerKind, Sim};
+use cancelsim::{Config, Repro, SchedulerKind};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
@@ -146,18 +146,8 @@ struct DemoArgs {
 }
 
 fn parse_scheduler(text: &str) -> Result<SchedulerKind, String> {
-    match text {
-        "fifo" => Ok(SchedulerKind::Fifo),
-        "random" => Ok(SchedulerKind::Random),
-        _ => match text.strip_prefix("pct:").map(str::parse::<u32>) {
-            Some(Ok(depth)) if depth >= 1 => Ok(SchedulerKind::Pct { depth }),
-            _ => Err(
-                "expected `fifo`, `random` or `pct:D` with D a bug depth of at least 1 \
-                      (e.g. `pct:3`)"
-                    .to_string(),
-            ),
-        },
-    }
+    text.parse()
+        .map_err(|error: cancelsim::schedule::ParseSchedulerError| error.to_string())
 }
 
 /// Why a command failed: its exit code and what to print.
@@ -189,7 +179,7 @@ fn main() -> ExitCode {
         Command::Trace(args) => trace(&args),
         Command::Replay(args) => replay(&args),
         Command::Check(args) => check(&args),
-        Command::Demo(args) => demo(&args).map_err(|e| Failed {
+        Command::Demo(args) => demo::demo(&args).map_err(|e| Failed {
             code: 1,
             message: format!("cancelsim: {e}"),
         }),
@@ -558,61 +548,6 @@ fn check(args: &CheckArgs) -> Result<(), Failed> {
     let scenarios = load_all(&args.paths)?;
     for scenario in &scenarios {
         println!("ok   {} ({} tasks)", scenario.path, scenario.tasks.len());
-    }
-    Ok(())
-}
-
-/// Runs the demo program and prints its trace and a summary line.
-fn demo(args: &DemoArgs) -> Result<(), cancelsim::SimError> {
-    let mut sim = Sim::new(args.world.config());
-    let saw = sim.block_on(caller())?;
-    print!("{}", *sim.trace());
-    println!(
-        "outcome: {saw}; virtual time {}, {} steps",
-        sim.now(),
-        sim.steps()
-    );
-    Ok(())
-}
-
-/// Starts a download, gives it one second, then asks it to cancel and waits
-/// for it to clean up. Returns what it saw, in words.
-async fn caller() -> String {
-    let saved_pages = Rc::new(Cell::new(None));
-    let fetch = cancelsim::spawn_named("fetch", fetch(10, Rc::clone(&saved_pages)));
-    time::sleep(Duration::from_secs(1)).await;
-    fetch.cancel();
-    let outcome = match fetch.await {
-        Ok(Ok(pages)) => format!("fetch returned {pages} pages"),
-        Ok(Err(Cancelled { .. })) => "fetch ended with Err(Cancelled)".to_string(),
-        Err(error) => format!("fetch failed: {error}"),
-    };
-    match saved_pages.get() {
-        Some(pages) => format!("{outcome} after its cleanup saved {pages} pages"),
-        None => format!("{outcome} without its cleanup (a bug)"),
-    }
-}
-
-/// Downloads `pages` pages, 300 ms each, then parses each one (CPU work).
-/// Whatever happens, its cleanup saves what it has on a worker thread before
-/// it ends; a cancel request still reaches the caller as `Err(Cancelled)`.
-async fn fetch(pages: u32, saved_pages: Rc<Cell<Option<u32>>>) -> Result<u32, Cancelled> {
-    let done = Cell::new(0);
-    let result = download(pages, &done).await;
-    let done = done.get();
-    blocking(Duration::from_millis(50), move || {
-        saved_pages.set(Some(done))
-    })
-    .await;
-    result.map(|()| done)
-}
-
-async fn download(pages: u32, done: &Cell<u32>) -> Result<(), Cancelled> {
-    for _ in 0..pages {
-        time::sleep(Duration::from_millis(300)).or_cancel().await?;
-        cancelsim::work(Duration::from_millis(20));
-        done.set(done.get() + 1);
-        checkpoint().await?;
     }
     Ok(())
 }

@@ -172,3 +172,24 @@ fn readme_quotes_the_demo_output_verbatim() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn trace_renders_every_format_and_injected_runs() {
+    let file = "scenarios/shield-commit-wrong.kdl";
+    let chrome = cancelsim(&["trace", file, "--format", "chrome"]);
+    assert_eq!(chrome.status.code(), Some(0));
+    let value: serde_json::Value =
+        serde_json::from_slice(&chrome.stdout).expect("chrome output is JSON");
+    assert!(value["traceEvents"].as_array().is_some_and(|e| !e.is_empty()));
+    let svg = cancelsim(&["trace", file, "--format", "svg"]);
+    assert_eq!(svg.status.code(), Some(0));
+    assert!(text(&svg.stdout).starts_with("<svg"));
+    // An injected run: the injection shows in its trace, the JSON names it.
+    let repro = "cancelsim:v1 seed=0 scheduler=fifo inject=cancel-coop@1:1";
+    let injected = cancelsim(&["trace", file, "--inject", repro]);
+    assert_eq!(injected.status.code(), Some(0));
+    assert!(text(&injected.stdout).contains("injected cancel-coop at await point 1"));
+    let json = cancelsim(&["trace", file, "--inject", repro, "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(value["repro"], repro);
+}

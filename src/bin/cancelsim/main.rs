@@ -76,8 +76,14 @@ struct RunArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Format {
+    /// The stable text trace, then task outcomes and log lines.
     Text,
+    /// JSON: the trace lines, each task's outcome and end time, the log.
     Json,
+    /// Chrome trace-event JSON (Perfetto, chrome://tracing).
+    Chrome,
+    /// A self-contained SVG timeline.
+    Svg,
 }
 
 #[derive(Debug, Args)]
@@ -454,40 +460,50 @@ fn record_text(scenario: &Scenario, record: &RunRecord) -> String {
 
 fn trace(args: &TraceArgs) -> Result<(), Failed> {
     let scenario = load_one(&args.file)?;
-    if let Some(repro) = &args.inject {
-        let (record, violations) = replay_run(&scenario, repro)?;
-        let text = match args.format {
-            Format::Text => record_text(&scenario, &record),
-            Format::Json => {
-                let mut value = record_json(&scenario, &record);
-                value["repro"] = json!(repro.trim());
-                value["violations"] = json!(violations);
-                format!("{}\n", serde_json::to_string_pretty(&value).expect("JSON"))
-            }
-        };
-        return write_out(args.output.as_deref(), &text);
-    }
-    let baseline = scenario::baseline(&scenario, args.seed);
+    let (trace, record, error, replayed) = match &args.inject {
+        Some(repro) => {
+            let run = replay_run(&scenario, repro)?;
+            (
+                run.trace,
+                run.record,
+                None,
+                Some((repro.trim(), run.violations)),
+            )
+        }
+        None => {
+            let baseline = scenario::baseline(&scenario, args.seed);
+            (baseline.trace, baseline.record, baseline.error, None)
+        }
+    };
     let text = match args.format {
+        Format::Chrome => trace.to_chrome_json(),
+        Format::Svg => trace.to_svg(),
         Format::Text => {
-            let mut text = baseline.trace.to_string();
-            if let Some(error) = &baseline.error {
+            let mut text = trace.to_string();
+            if let Some(error) = &error {
                 text.push_str(&format!("run stopped: {error}\n"));
             }
-            text.push_str(&record_text(&scenario, &baseline.record));
+            for violation in replayed.iter().flat_map(|(_, violations)| violations) {
+                text.push_str(&format!("{violation}\n"));
+            }
+            text.push_str(&record_text(&scenario, &record));
             text
         }
         Format::Json => {
             let mut value = json!({
                 "scenario": scenario.name,
                 "seed": args.seed,
-                "trace": baseline.trace.to_string().lines().collect::<Vec<_>>(),
-                "error": baseline.error.as_ref().map(|e| e.to_string()),
+                "trace": trace.to_string().lines().collect::<Vec<_>>(),
+                "error": error.as_ref().map(|e| e.to_string()),
             });
-            if let (Some(map), serde_json::Value::Object(record)) = (
-                value.as_object_mut(),
-                record_json(&scenario, &baseline.record),
-            ) {
+            if let Some((repro, violations)) = &replayed {
+                value["repro"] = json!(repro);
+                value["violations"] =
+                    json!(violations.iter().map(|v| v.code()).collect::<Vec<_>>());
+            }
+            if let (Some(map), serde_json::Value::Object(record)) =
+                (value.as_object_mut(), record_json(&scenario, &record))
+            {
                 map.extend(record);
             }
             format!("{}\n", serde_json::to_string_pretty(&value).expect("JSON"))
@@ -496,50 +512,59 @@ fn trace(args: &TraceArgs) -> Result<(), Failed> {
     write_out(args.output.as_deref(), &text)
 }
 
-thread_local! {
-    static REPLAYED: RefCell<Option<Rc<RefCell<RunRecord>>>> = const { RefCell::new(None) };
+/// One injected run of a scenario.
+struct Replayed {
+    record: RunRecord,
+    violations: Vec<cancelsim::Violation>,
+    trace: cancelsim::Trace,
 }
 
-/// Runs one plan through `CANCELSIM_REPLAY` (the library's way to run one
-/// repro; it prints that run's trace and violations on stdout).
-fn replay_run(scenario: &Arc<Scenario>, repro: &str) -> Result<(RunRecord, Vec<String>), Failed> {
+/// Runs one plan (a repro line) of `scenario` in a fresh world.
+fn replay_run(scenario: &Arc<Scenario>, repro: &str) -> Result<Replayed, Failed> {
     let repro: Repro = repro
         .trim()
         .parse()
         .map_err(|e| Failed::usage(format!("cancelsim: {e}")))?;
-    std::env::set_var("CANCELSIM_REPLAY", repro.to_string());
+    let latest: Rc<RefCell<Option<Rc<RefCell<RunRecord>>>>> = Rc::default();
     let model = Arc::clone(scenario);
-    let report = cancelsim::Check::new(move || {
-        let record = Rc::new(RefCell::new(RunRecord::default()));
-        REPLAYED.with(|slot| *slot.borrow_mut() = Some(Rc::clone(&record)));
-        scenario::run(Arc::clone(&model), record, false)
-    })
-    .threads(1)
-    .run();
-    std::env::remove_var("CANCELSIM_REPLAY");
-    let record = REPLAYED
-        .with(|slot| slot.borrow_mut().take())
+    let body = {
+        let latest = Rc::clone(&latest);
+        move || {
+            let record = Rc::new(RefCell::new(RunRecord::default()));
+            *latest.borrow_mut() = Some(Rc::clone(&record));
+            scenario::run(Arc::clone(&model), record, false)
+        }
+    };
+    let outcome =
+        cancelsim::check::run_repro(&body, &Config::default().max_steps(1_000_000), &repro);
+    let record = latest
+        .borrow_mut()
+        .take()
         .map(|record| record.borrow().clone())
         .unwrap_or_default();
-    let codes = report
-        .failures()
-        .iter()
-        .flat_map(|f| f.violations().iter().map(|v| v.code().to_string()))
-        .collect();
-    Ok((record, codes))
+    Ok(Replayed {
+        record,
+        violations: outcome.violations,
+        trace: outcome.trace,
+    })
 }
 
 fn replay(args: &ReplayArgs) -> Result<(), Failed> {
     let scenario = load_one(&args.scenario)?;
-    let (record, violations) = replay_run(&scenario, &args.repro)?;
-    print!("{}", record_text(&scenario, &record));
-    if violations.is_empty() {
+    let run = replay_run(&scenario, &args.repro)?;
+    print!("{}", run.trace);
+    for violation in &run.violations {
+        println!("{violation}");
+    }
+    print!("{}", record_text(&scenario, &run.record));
+    if run.violations.is_empty() {
         println!("no violation");
         Ok(())
     } else {
+        let codes: Vec<&str> = run.violations.iter().map(|v| v.code()).collect();
         Err(Failed {
             code: 1,
-            message: format!("violations: {}", violations.join(", ")),
+            message: format!("violations: {}", codes.join(", ")),
         })
     }
 }

@@ -8,34 +8,18 @@ use std::time::Duration;
 
 use cancelsim::cancel::{cancelled, checkpoint, is_cancelled, shield, Cancelled, OrCancel};
 use cancelsim::time::{sleep, Instant};
-use cancelsim::{spawn, yield_now, Config, Sim};
+use cancelsim::{spawn, yield_now};
 use futures::FutureExt;
 
-/// Sets its flag when dropped: shows exactly when a future is dropped.
-struct DropFlag(Rc<Cell<bool>>);
+mod common;
+use common::{drop_flag, ms, sim};
 
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.set(true);
-    }
-}
-
-fn drop_flag() -> (DropFlag, Rc<Cell<bool>>) {
-    let flag = Rc::new(Cell::new(false));
-    (DropFlag(Rc::clone(&flag)), flag)
-}
-
-fn sim() -> Sim {
-    Sim::new(Config::default().seed(5))
-}
-
-fn ms(millis: u64) -> Duration {
-    Duration::from_millis(millis)
-}
+/// Seed of the simulations of this file.
+const SEED: u64 = 5;
 
 #[test]
 fn checkpoint_delivers_a_request_once_then_returns_ok() {
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let results = sim
         .block_on(async {
             let task = spawn(async {
@@ -64,7 +48,7 @@ fn checkpoint_delivers_a_request_once_then_returns_ok() {
 
 #[test]
 fn two_cancel_calls_are_two_requests() {
-    let results = sim()
+    let results = sim(SEED)
         .block_on(async {
             let task =
                 spawn(async { (checkpoint().await, checkpoint().await, checkpoint().await) });
@@ -78,7 +62,7 @@ fn two_cancel_calls_are_two_requests() {
 
 #[test]
 fn a_new_request_after_a_swallowed_one_is_delivered_again() {
-    let results = sim()
+    let results = sim(SEED)
         .block_on(async {
             let task = spawn(async {
                 let first = checkpoint().await;
@@ -98,7 +82,7 @@ fn a_new_request_after_a_swallowed_one_is_delivered_again() {
 
 #[test]
 fn the_cancel_signal_stays_set_after_the_request_is_delivered() {
-    sim()
+    sim(SEED)
         .block_on(async {
             let task = spawn(async {
                 let before = is_cancelled();
@@ -132,13 +116,13 @@ fn the_cancel_signal_stays_set_after_the_request_is_delivered() {
 #[test]
 fn is_cancelled_is_false_outside_a_simulation_and_for_an_uncancelled_task() {
     assert!(!is_cancelled());
-    let inside = sim().block_on(async { is_cancelled() }).unwrap();
+    let inside = sim(SEED).block_on(async { is_cancelled() }).unwrap();
     assert!(!inside);
 }
 
 #[test]
 fn or_cancel_drops_the_inner_future_and_returns_cancelled() {
-    sim()
+    sim(SEED)
         .block_on(async {
             let (guard, dropped) = drop_flag();
             let task = spawn(async move {
@@ -162,7 +146,7 @@ fn or_cancel_drops_the_inner_future_and_returns_cancelled() {
 
 #[test]
 fn or_cancel_returns_the_value_when_the_inner_future_completes() {
-    let out = sim()
+    let out = sim(SEED)
         .block_on(async {
             spawn(async {
                 async {
@@ -181,7 +165,7 @@ fn or_cancel_returns_the_value_when_the_inner_future_completes() {
 
 #[test]
 fn shield_work_completes_while_the_cancelled_awaiter_sees_cancelled_at_once() {
-    sim()
+    sim(SEED)
         .block_on(async {
             let done_at = Rc::new(Cell::new(None));
             let task = spawn({
@@ -210,7 +194,7 @@ fn shield_work_completes_while_the_cancelled_awaiter_sees_cancelled_at_once() {
 
 #[test]
 fn shield_gives_the_value_when_not_cancelled() {
-    let out = sim()
+    let out = sim(SEED)
         .block_on(async {
             shield(async {
                 sleep(ms(5)).await;
@@ -224,7 +208,7 @@ fn shield_gives_the_value_when_not_cancelled() {
 
 #[test]
 fn shield_work_completes_when_the_awaiter_is_aborted() {
-    sim()
+    sim(SEED)
         .block_on(async {
             let done = Rc::new(Cell::new(false));
             let (guard, awaiter_dropped) = drop_flag();
@@ -255,7 +239,7 @@ fn shield_work_completes_when_the_awaiter_is_aborted() {
 
 #[test]
 fn a_cancelled_task_is_not_finished_until_its_cleanup_returns() {
-    sim()
+    sim(SEED)
         .block_on(async {
             let task = spawn(async {
                 cancelled().await;
@@ -276,7 +260,7 @@ fn a_cancelled_task_is_not_finished_until_its_cleanup_returns() {
 
 #[test]
 fn a_request_waits_for_the_next_await_point_after_cpu_work() {
-    let (delivered_at, polls) = sim()
+    let (delivered_at, polls) = sim(SEED)
         .block_on(async {
             let polls = Rc::new(Cell::new(0));
             let task = spawn({

@@ -4,29 +4,14 @@
 //! process, so this process's environment is never touched).
 
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::process::Command;
-use std::time::Duration;
 
 use cancelsim::time::{sleep, timeout};
-use cancelsim::{
-    resource, spawn_named, yield_now, CancelMode, Check, Report, Repro, SchedulerKind,
-};
+use cancelsim::{resource, spawn_named, yield_now, Check, Report, Repro, SchedulerKind};
 
-fn ms(millis: u64) -> Duration {
-    Duration::from_millis(millis)
-}
-
-fn sweep<F, Fut>(body: F) -> Check<F>
-where
-    F: Fn() -> Fut + Send + Sync,
-    Fut: Future,
-{
-    Check::new(body)
-        .cancel_at_every_await(CancelMode::Both)
-        .timeout_at_every_await(true)
-}
+mod common;
+use common::{location_in, ms, named_injections, sweep};
 
 /// A clean program with four await points, all resumed:
 /// `main` 1 (the sleep inside a timeout), `main` 2 (joining the child),
@@ -62,13 +47,7 @@ async fn leaky_program() {
 /// `tests/check.rs:LINE:COLUMN` of `token` on the first line of this file
 /// that contains `marker`.
 fn location_of(marker: &str, token: &str) -> String {
-    let (index, line) = include_str!("check.rs")
-        .lines()
-        .enumerate()
-        .find(|(_, line)| line.contains(marker) && !line.contains(&format!("\"{marker}")))
-        .unwrap_or_else(|| panic!("`{marker}` is not in tests/check.rs"));
-    let column = line.find(token).expect("the token is on the line");
-    format!("tests/check.rs:{}:{}", index + 1, column + 1)
+    location_in("tests/check.rs", include_str!("check.rs"), marker, token)
 }
 
 /// `(task name, await point)` of the injection of each failing run.
@@ -77,10 +56,7 @@ fn failing_points(report: &Report) -> Vec<(String, u32)> {
         .failures()
         .iter()
         .flat_map(|failure| {
-            failure.repro().injections.iter().map(move |injection| {
-                let name = failure.trace().task_name(injection.task).unwrap_or("?");
-                (name.to_string(), injection.point)
-            })
+            named_injections(failure).map(|(name, injection)| (name.to_string(), injection.point))
         })
         .collect()
 }

@@ -10,27 +10,15 @@ use cancelsim::trace::WaitKind;
 use cancelsim::{spawn, spawn_named, yield_now, Config, JoinHandle, Sim, SimError};
 use futures::channel::oneshot;
 
-/// Sets its flag when dropped: shows exactly when a task's future is dropped.
-struct DropFlag(Rc<Cell<bool>>);
+mod common;
+use common::{drop_flag, sim};
 
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.set(true);
-    }
-}
-
-fn drop_flag() -> (DropFlag, Rc<Cell<bool>>) {
-    let flag = Rc::new(Cell::new(false));
-    (DropFlag(Rc::clone(&flag)), flag)
-}
-
-fn sim() -> Sim {
-    Sim::new(Config::default().seed(1))
-}
+/// Seed of the simulations of this file.
+const SEED: u64 = 1;
 
 #[test]
 fn spawned_tasks_hand_their_values_to_the_joiner() {
-    let out = sim()
+    let out = sim(SEED)
         .block_on(async {
             let answer = spawn(async { 6 * 7 });
             let greeting = spawn(async { String::from("hello") });
@@ -42,7 +30,7 @@ fn spawned_tasks_hand_their_values_to_the_joiner() {
 
 #[test]
 fn spawn_named_shows_the_name_in_the_trace() {
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let id = sim
         .block_on(async {
             let fetch = spawn_named("fetch", async { yield_now().await });
@@ -68,7 +56,7 @@ fn spawn_named_shows_the_name_in_the_trace() {
 #[test]
 fn yield_now_interleaves_tasks_round_robin_under_fifo() {
     let log = Rc::new(RefCell::new(Vec::new()));
-    sim()
+    sim(SEED)
         .block_on({
             let log = Rc::clone(&log);
             async move {
@@ -98,7 +86,7 @@ fn yield_now_interleaves_tasks_round_robin_under_fifo() {
 
 #[test]
 fn abort_drops_the_future_before_it_returns() {
-    sim()
+    sim(SEED)
         .block_on(async {
             let (guard, dropped) = drop_flag();
             let task = spawn(async move {
@@ -120,7 +108,7 @@ fn abort_drops_the_future_before_it_returns() {
 
 #[test]
 fn abort_before_the_first_poll_drops_the_future_unpolled() {
-    sim()
+    sim(SEED)
         .block_on(async {
             let (guard, dropped) = drop_flag();
             let polled = Rc::new(Cell::new(false));
@@ -141,7 +129,7 @@ fn abort_before_the_first_poll_drops_the_future_unpolled() {
 
 #[test]
 fn abort_after_the_task_finished_keeps_its_value() {
-    let out = sim()
+    let out = sim(SEED)
         .block_on(async {
             let task = spawn(async { 5 });
             yield_now().await;
@@ -155,7 +143,7 @@ fn abort_after_the_task_finished_keeps_its_value() {
 
 #[test]
 fn a_task_aborting_itself_is_dropped_at_its_next_await_point() {
-    sim()
+    sim(SEED)
         .block_on(async {
             let own_handle: Rc<RefCell<Option<JoinHandle<()>>>> = Rc::new(RefCell::new(None));
             let (guard, dropped) = drop_flag();
@@ -183,7 +171,7 @@ fn a_task_aborting_itself_is_dropped_at_its_next_await_point() {
 
 #[test]
 fn dropping_a_join_handle_neither_cancels_nor_aborts_the_task() {
-    sim()
+    sim(SEED)
         .block_on(async {
             let (guard, dropped) = drop_flag();
             let finished_at = Rc::new(Cell::new(None));
@@ -210,7 +198,7 @@ fn dropping_a_join_handle_neither_cancels_nor_aborts_the_task() {
 
 #[test]
 fn abort_on_drop_handle_aborts_its_task_when_dropped() {
-    sim()
+    sim(SEED)
         .block_on(async {
             let (guard, dropped) = drop_flag();
             let finished = Rc::new(Cell::new(false));
@@ -235,7 +223,7 @@ fn abort_on_drop_handle_aborts_its_task_when_dropped() {
 
 #[test]
 fn abort_on_drop_handle_still_joins() {
-    let out = sim()
+    let out = sim(SEED)
         .block_on(async {
             let task = spawn(async {
                 sleep(Duration::from_millis(3)).await;
@@ -250,7 +238,7 @@ fn abort_on_drop_handle_still_joins() {
 
 #[test]
 fn a_detached_task_outlives_the_root_and_runs_on_in_the_next_block_on() {
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let finished = Rc::new(Cell::new(false));
     sim.block_on({
         let finished = Rc::clone(&finished);
@@ -273,7 +261,7 @@ fn a_detached_task_outlives_the_root_and_runs_on_in_the_next_block_on() {
 
 #[test]
 fn is_finished_turns_true_when_the_task_returns_not_when_joined() {
-    sim()
+    sim(SEED)
         .block_on(async {
             let task = spawn(async {
                 yield_now().await;
@@ -291,7 +279,7 @@ fn is_finished_turns_true_when_the_task_returns_not_when_joined() {
 
 #[test]
 fn a_panicking_task_gives_a_join_error_with_its_message() {
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let error = sim
         .block_on(async {
             let task = spawn(async {
@@ -312,7 +300,7 @@ fn a_panicking_task_gives_a_join_error_with_its_message() {
 
 #[test]
 fn a_root_panic_is_reported_as_root_panicked() {
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let result: Result<(), SimError> = sim.block_on(async {
         yield_now().await;
         panic!("root boom");
@@ -333,7 +321,7 @@ fn a_root_panic_is_reported_as_root_panicked() {
 
 #[test]
 fn a_deadlock_lists_every_blocked_task_and_what_it_waits_on() {
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let result = sim.block_on(async {
         let (left_tx, left_rx) = oneshot::channel::<()>();
         let (right_tx, right_rx) = oneshot::channel::<()>();

@@ -16,27 +16,11 @@ use cancelsim::{
     TaskGroup,
 };
 
-/// Sets its flag when dropped: shows exactly when a future is dropped.
-struct DropFlag(Rc<Cell<bool>>);
+mod common;
+use common::{drop_flag, ms, sim, sweep};
 
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.set(true);
-    }
-}
-
-fn drop_flag() -> (DropFlag, Rc<Cell<bool>>) {
-    let flag = Rc::new(Cell::new(false));
-    (DropFlag(Rc::clone(&flag)), flag)
-}
-
-fn ms(millis: u64) -> Duration {
-    Duration::from_millis(millis)
-}
-
-fn sim() -> Sim {
-    Sim::new(Config::default().seed(3))
-}
+/// Seed of the simulations of this file.
+const SEED: u64 = 3;
 
 /// A child's error: a failure of its own, or the cancellation it honoured.
 #[derive(Debug)]
@@ -71,7 +55,7 @@ async fn until_cancelled(step: Duration) -> Result<u32, AppError> {
 
 #[test]
 fn all_children_succeed_values_come_back_in_spawn_order() {
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let values = sim
         .block_on(async {
             let mut group = TaskGroup::<u64, AppError>::new();
@@ -94,7 +78,7 @@ fn all_children_succeed_values_come_back_in_spawn_order() {
 
 #[test]
 fn an_empty_group_joins_at_once() {
-    let values = sim()
+    let values = sim(SEED)
         .block_on(async { TaskGroup::<(), AppError>::new().join().await })
         .unwrap()
         .unwrap();
@@ -103,7 +87,7 @@ fn an_empty_group_joins_at_once() {
 
 #[test]
 fn the_first_failure_cancels_the_siblings_and_the_group_waits_for_them() {
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let error = sim
         .block_on(async {
             let mut group = TaskGroup::<u32, AppError>::new();
@@ -153,7 +137,7 @@ fn the_first_failure_cancels_the_siblings_and_the_group_waits_for_them() {
 fn join_waits_for_a_sibling_cleaning_up_after_the_cancel() {
     let cleaned = Rc::new(Cell::new(None::<Instant>));
     let observed = Rc::clone(&cleaned);
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let (joined_at, cleaned_when_joined) = sim
         .block_on(async move {
             let mut group = TaskGroup::<(), AppError>::new();
@@ -182,7 +166,7 @@ fn join_waits_for_a_sibling_cleaning_up_after_the_cancel() {
 
 #[test]
 fn a_panicking_child_fails_the_group_with_its_panic() {
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let error = sim
         .block_on(async {
             let mut group = TaskGroup::<u32, AppError>::new();
@@ -227,7 +211,7 @@ fn a_panic_joined_through_the_group_is_observed() {
 fn a_cancelled_joiner_cancels_and_drains_the_children() {
     let cleaned = Rc::new(Cell::new(0));
     let counter = Rc::clone(&cleaned);
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let (result, cleaned_when_joined) = sim
         .block_on(async move {
             let parent = spawn_named("parent", async move {
@@ -270,7 +254,7 @@ fn a_cancelled_joiner_cancels_and_drains_the_children() {
 fn dropping_the_group_aborts_the_children() {
     let flags: Rc<RefCell<Vec<Rc<Cell<bool>>>>> = Rc::default();
     let seen = Rc::clone(&flags);
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     sim.block_on(async move {
         let mut group = TaskGroup::<(), AppError>::new();
         for _ in 0..3 {
@@ -296,7 +280,7 @@ fn dropping_the_group_aborts_the_children() {
 #[test]
 fn a_drop_cancelled_parent_leaves_no_orphans() {
     let (guard, dropped) = drop_flag();
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     sim.block_on(async move {
         let parent = spawn(async move {
             let mut group = TaskGroup::<(), AppError>::new();
@@ -318,7 +302,7 @@ fn a_drop_cancelled_parent_leaves_no_orphans() {
 
 #[test]
 fn a_child_spawned_into_a_cancelling_group_is_asked_to_cancel_at_once() {
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let error = sim
         .block_on(async {
             let mut group = TaskGroup::<u32, AppError>::new();
@@ -364,11 +348,9 @@ async fn well_behaved() -> Result<Vec<u32>, GroupError<AppError>> {
 
 #[test]
 fn a_group_is_clean_under_every_injection() {
-    let report = Check::new(well_behaved)
+    let report = sweep(well_behaved)
         .seeds(0..4)
         .scheduler(SchedulerKind::Random)
-        .cancel_at_every_await(CancelMode::Both)
-        .timeout_at_every_await(true)
         .run();
     report.assert_clean();
     assert!(report.counts().runs > 4, "{report}");

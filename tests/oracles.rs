@@ -14,25 +14,13 @@ use std::time::Duration;
 use cancelsim::cancel::{checkpoint, shield, Cancelled};
 use cancelsim::time::{sleep, timeout};
 use cancelsim::{
-    blocking, invariant, resource, spawn_named, work, yield_now, CancelMode, Check, Config,
-    Failure, Report, SchedulerKind, Violation,
+    blocking, invariant, resource, spawn_named, work, yield_now, Check, Config, Failure, Report,
+    SchedulerKind, Violation,
 };
 use futures::future::{select, Either};
 
-fn ms(millis: u64) -> Duration {
-    Duration::from_millis(millis)
-}
-
-/// The full sweep: both cancel modes and timeouts at every await point.
-fn sweep<F, Fut>(body: F) -> Check<F>
-where
-    F: Fn() -> Fut + Send + Sync,
-    Fut: Future,
-{
-    Check::new(body)
-        .cancel_at_every_await(CancelMode::Both)
-        .timeout_at_every_await(true)
-}
+mod common;
+use common::{location_in, ms, named_injections, sweep};
 
 /// Every violation with `code`, with its failing run; panics with the report
 /// when there is none.
@@ -59,18 +47,8 @@ fn codes(report: &Report) -> BTreeSet<&'static str> {
 /// The injections of a failing run as `task-name kind@point`, e.g.
 /// `writer cancel-drop@2` (the instant, suspend or wake, left out).
 fn injections(failure: &Failure) -> Vec<String> {
-    failure
-        .repro()
-        .injections
-        .iter()
-        .map(|injection| {
-            let name = failure
-                .trace()
-                .task_name(injection.task)
-                .unwrap_or("?")
-                .to_string();
-            format!("{name} {}@{}", injection.kind.name(), injection.point)
-        })
+    named_injections(failure)
+        .map(|(name, injection)| format!("{name} {}@{}", injection.kind.name(), injection.point))
         .collect()
 }
 
@@ -86,16 +64,12 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 /// `tests/oracles.rs:LINE:COLUMN` of `token` on the first line of this file
 /// that contains `marker` (source locations without hard-coded numbers).
 fn location_of(marker: &str, token: &str) -> String {
-    let source = include_str!("oracles.rs");
-    let (index, line) = source
-        .lines()
-        .enumerate()
-        .find(|(_, line)| line.contains(marker) && !line.contains(&format!("\"{marker}")))
-        .unwrap_or_else(|| panic!("`{marker}` is not in tests/oracles.rs"));
-    let column = line
-        .find(token)
-        .unwrap_or_else(|| panic!("`{token}` is not on line {}", index + 1));
-    format!("tests/oracles.rs:{}:{}", index + 1, column + 1)
+    location_in(
+        "tests/oracles.rs",
+        include_str!("oracles.rs"),
+        marker,
+        token,
+    )
 }
 
 // ----- 1. cleanup skipped when cancelled between acquire and release --------

@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::mem::ManuallyDrop;
-use std::time::Duration;
 
 use cancelsim::cancel::{Cancelled, OrCancel};
 use cancelsim::strategy::{arb_plan, await_points, run_plan};
@@ -13,12 +12,11 @@ use cancelsim::{SchedulerKind, TaskId};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
 
+mod common;
+use common::ms;
+
 const WORKERS: u64 = 30;
 const BUGGY: u64 = 17;
-
-fn ms(millis: u64) -> Duration {
-    Duration::from_millis(millis)
-}
 
 /// 30 workers with three await points each; worker 17 borrows a connection
 /// across its second await point and returns it on the success path only.

@@ -11,9 +11,8 @@ use cancelsim::time::{sleep, timeout};
 use cancelsim::{spawn_named, CancelMode, Check, Config, Sim, Trace};
 use serde_json::Value;
 
-fn ms(millis: u64) -> Duration {
-    Duration::from_millis(millis)
-}
+mod common;
+use common::ms;
 
 /// A worker whose connection goes back to the pool on the success path only.
 async fn pool_user() {

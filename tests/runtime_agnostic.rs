@@ -5,23 +5,20 @@
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
 
 use cancelsim::time::{sleep, Instant};
-use cancelsim::{spawn, yield_now, Config, Sim};
+use cancelsim::{spawn, yield_now};
 use futures::{SinkExt, StreamExt};
 
-fn sim() -> Sim {
-    Sim::new(Config::default().seed(11))
-}
+mod common;
+use common::{ms, sim};
 
-fn ms(millis: u64) -> Duration {
-    Duration::from_millis(millis)
-}
+/// Seed of the simulations of this file.
+const SEED: u64 = 11;
 
 #[test]
 fn futures_mpsc_carries_every_message_in_order_with_backpressure() {
-    let received = sim()
+    let received = sim(SEED)
         .block_on(async {
             let (mut tx, rx) = futures::channel::mpsc::channel::<u32>(1);
             let producer = spawn(async move {
@@ -56,7 +53,7 @@ fn futures_mpsc_carries_every_message_in_order_with_backpressure() {
 
 #[test]
 fn futures_oneshot_wakes_the_receiver_when_sent() {
-    let (value, at) = sim()
+    let (value, at) = sim(SEED)
         .block_on(async {
             let (tx, rx) = futures::channel::oneshot::channel::<&str>();
             spawn(async move {
@@ -74,7 +71,7 @@ fn futures_oneshot_wakes_the_receiver_when_sent() {
 
 #[test]
 fn futures_oneshot_reports_a_dropped_sender() {
-    let result = sim()
+    let result = sim(SEED)
         .block_on(async {
             let (tx, rx) = futures::channel::oneshot::channel::<u8>();
             let owner = spawn(async move {
@@ -91,7 +88,7 @@ fn futures_oneshot_reports_a_dropped_sender() {
 
 #[test]
 fn futures_mutex_serialises_critical_sections() {
-    let (total, now, overlap) = sim()
+    let (total, now, overlap) = sim(SEED)
         .block_on(async {
             let counter = Rc::new(futures::lock::Mutex::new(0u32));
             let inside = Rc::new(Cell::new(0u32));
@@ -129,7 +126,7 @@ fn futures_mutex_serialises_critical_sections() {
 
 #[test]
 fn tokio_mpsc_carries_every_message_in_order() {
-    let received = sim()
+    let received = sim(SEED)
         .block_on(async {
             let (tx, mut rx) = tokio::sync::mpsc::channel::<u32>(2);
             let producer = spawn(async move {
@@ -153,7 +150,7 @@ fn tokio_mpsc_carries_every_message_in_order() {
 
 #[test]
 fn tokio_oneshot_wakes_the_receiver_when_sent() {
-    let (value, at) = sim()
+    let (value, at) = sim(SEED)
         .block_on(async {
             let (tx, rx) = tokio::sync::oneshot::channel::<u64>();
             let sender = spawn(async move {
@@ -171,7 +168,7 @@ fn tokio_oneshot_wakes_the_receiver_when_sent() {
 
 #[test]
 fn tokio_mutex_serialises_critical_sections() {
-    let (log, now) = sim()
+    let (log, now) = sim(SEED)
         .block_on(async {
             let log = Arc::new(tokio::sync::Mutex::new(Vec::new()));
             let tasks: Vec<_> = ["a", "b"]
@@ -199,7 +196,7 @@ fn tokio_mutex_serialises_critical_sections() {
 
 #[test]
 fn tokio_notify_wakes_a_waiter() {
-    let woke_at = sim()
+    let woke_at = sim(SEED)
         .block_on(async {
             let notify = Rc::new(tokio::sync::Notify::new());
             let waiter = spawn({
@@ -220,7 +217,7 @@ fn tokio_notify_wakes_a_waiter() {
 
 #[test]
 fn tokio_semaphore_limits_concurrency_to_its_permits() {
-    let (peak, now) = sim()
+    let (peak, now) = sim(SEED)
         .block_on(async {
             let permits = Rc::new(tokio::sync::Semaphore::new(2));
             let holding = Rc::new(Cell::new(0u32));

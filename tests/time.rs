@@ -8,31 +8,15 @@ use std::time::Duration;
 use cancelsim::time::{sleep, sleep_until, timeout, Elapsed, Instant};
 use cancelsim::{blocking, spawn, work, yield_now, Config, Sim};
 
-/// Sets its flag when dropped: shows exactly when a future is dropped.
-struct DropFlag(Rc<Cell<bool>>);
+mod common;
+use common::{drop_flag, ms, sim};
 
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.set(true);
-    }
-}
-
-fn drop_flag() -> (DropFlag, Rc<Cell<bool>>) {
-    let flag = Rc::new(Cell::new(false));
-    (DropFlag(Rc::clone(&flag)), flag)
-}
-
-fn sim() -> Sim {
-    Sim::new(Config::default().seed(3))
-}
-
-fn ms(millis: u64) -> Duration {
-    Duration::from_millis(millis)
-}
+/// Seed of the simulations of this file.
+const SEED: u64 = 3;
 
 #[test]
 fn sleep_advances_virtual_time_by_exactly_its_duration() {
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let times = sim
         .block_on(async {
             let start = Instant::now();
@@ -50,7 +34,7 @@ fn sleep_advances_virtual_time_by_exactly_its_duration() {
 
 #[test]
 fn a_simulated_day_of_sleeps_takes_one_poll_per_sleep() {
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let elapsed = sim
         .block_on(async {
             let start = Instant::now();
@@ -68,7 +52,7 @@ fn a_simulated_day_of_sleeps_takes_one_poll_per_sleep() {
 
 #[test]
 fn sleep_until_wakes_at_the_deadline() {
-    let woke_at = sim()
+    let woke_at = sim(SEED)
         .block_on(async {
             sleep(ms(100)).await;
             sleep_until(Instant::ZERO + ms(250)).await;
@@ -80,7 +64,7 @@ fn sleep_until_wakes_at_the_deadline() {
 
 #[test]
 fn sleep_until_a_past_instant_returns_without_suspending() {
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let now = sim
         .block_on(async {
             sleep(ms(100)).await;
@@ -95,7 +79,7 @@ fn sleep_until_a_past_instant_returns_without_suspending() {
 
 #[test]
 fn timeout_fires_with_elapsed_and_drops_the_inner_future() {
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     sim.block_on(async {
         let (guard, dropped) = drop_flag();
         let result = timeout(ms(10), async move {
@@ -119,7 +103,7 @@ fn timeout_fires_with_elapsed_and_drops_the_inner_future() {
 
 #[test]
 fn timeout_returns_the_value_when_the_inner_future_completes_first() {
-    let (value, now) = sim()
+    let (value, now) = sim(SEED)
         .block_on(async {
             let value = timeout(ms(10), async {
                 sleep(ms(4)).await;
@@ -135,7 +119,7 @@ fn timeout_returns_the_value_when_the_inner_future_completes_first() {
 
 #[test]
 fn timeout_lets_an_inner_future_finishing_at_the_deadline_win() {
-    let value = sim()
+    let value = sim(SEED)
         .block_on(async {
             timeout(ms(10), async {
                 sleep(ms(10)).await;
@@ -151,7 +135,7 @@ fn timeout_lets_an_inner_future_finishing_at_the_deadline_win() {
 fn the_timer_of_a_finished_timeout_is_cancelled() {
     // Were the 60s timer left armed, the clock would jump to it before the
     // world found it deadlocked.
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let result = sim.block_on(async {
         timeout(Duration::from_secs(60), sleep(ms(1)))
             .await
@@ -166,7 +150,7 @@ fn the_timer_of_a_finished_timeout_is_cancelled() {
 
 #[test]
 fn work_moves_the_clock_inside_a_poll_and_delays_a_due_sleeper() {
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let (sleeper_woke_at, worker_done_at) = sim
         .block_on(async {
             let sleeper = spawn(async {
@@ -193,7 +177,7 @@ fn work_moves_the_clock_inside_a_poll_and_delays_a_due_sleeper() {
 
 #[test]
 fn blocking_completes_after_its_cost() {
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let (value, now) = sim
         .block_on(async {
             let value = blocking(ms(30), || 40 + 2).await;
@@ -212,7 +196,7 @@ fn blocking_completes_after_its_cost() {
 
 #[test]
 fn blocking_work_runs_to_completion_when_its_awaiter_is_aborted() {
-    sim()
+    sim(SEED)
         .block_on(async {
             let ran = Rc::new(Cell::new(false));
             let awaiter = spawn({

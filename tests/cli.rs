@@ -180,7 +180,9 @@ fn trace_renders_every_format_and_injected_runs() {
     assert_eq!(chrome.status.code(), Some(0));
     let value: serde_json::Value =
         serde_json::from_slice(&chrome.stdout).expect("chrome output is JSON");
-    assert!(value["traceEvents"].as_array().is_some_and(|e| !e.is_empty()));
+    assert!(value["traceEvents"]
+        .as_array()
+        .is_some_and(|e| !e.is_empty()));
     let svg = cancelsim(&["trace", file, "--format", "svg"]);
     assert_eq!(svg.status.code(), Some(0));
     assert!(text(&svg.stdout).starts_with("<svg"));

@@ -261,7 +261,7 @@ fn a_timer_due_during_cpu_work_fires_before_the_next_poll() {
 /// the timeout must not hold the world borrowed while it polls.
 #[test]
 fn code_inside_a_timeout_can_abort_and_cancel_other_tasks() {
-    let mut sim = sim();
+    let mut sim = sim(SEED);
     let (aborted, cancelled) = sim
         .block_on(async {
             let victim = spawn(sleep(ms(100)));

@@ -73,31 +73,35 @@ impl Future for Sleep {
             return Poll::Ready(());
         }
         let this = &mut *self;
-        let fired = world::with(|world| match this.timer {
-            None if world.now() >= this.deadline => true,
-            None => {
-                this.timer = Some(world.insert_timer(this.deadline, cx.waker()));
-                false
-            }
-            Some(key) => {
-                let fired = world.poll_timer(key, cx.waker());
-                if fired {
-                    world.remove_timer(key);
-                    this.timer = None;
+        // One look-up of the world per poll: this is on every sleep's path.
+        let fired = world::with(|world| {
+            let fired = match this.timer {
+                None if world.now() >= this.deadline => true,
+                None => {
+                    this.timer = Some(world.insert_timer(this.deadline, cx.waker()));
+                    false
                 }
-                fired
+                Some(key) => {
+                    let fired = world.poll_timer(key, cx.waker());
+                    if fired {
+                        world.remove_timer(key);
+                        this.timer = None;
+                    }
+                    fired
+                }
+            };
+            if !fired {
+                world.note_wait(Wait {
+                    kind: this.kind,
+                    at: Some(this.at),
+                });
             }
+            fired
         });
         if fired {
             this.done = true;
             Poll::Ready(())
         } else {
-            world::with(|world| {
-                world.note_wait(Wait {
-                    kind: this.kind,
-                    at: Some(this.at),
-                })
-            });
             Poll::Pending
         }
     }
@@ -105,6 +109,11 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
+        if self.timer.is_none() {
+            // Never registered, or already fired and returned: nothing to
+            // cancel, and no wait of this poll to withdraw.
+            return;
+        }
         let wait = Wait {
             kind: self.kind,
             at: Some(self.at),

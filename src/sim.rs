@@ -5,7 +5,6 @@
 //! clock jumps to the next timer; when there is no timer either, the world is
 //! deadlocked. `block_on` returns as soon as its root future finishes.
 
-use std::cell::Ref;
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
@@ -42,18 +41,23 @@ pub(crate) enum RootRun<T> {
 ///     start.elapsed()
 /// }).unwrap();
 /// assert_eq!(elapsed, Duration::from_secs(24 * 3600));
-/// println!("{}", *sim.trace());
+/// println!("{}", sim.trace());
 /// ```
 pub struct Sim {
     world: Rc<World>,
+    /// The trace, lent to the world while a run records into it.
+    trace: Trace,
 }
 
 impl Sim {
     /// A new world at virtual time zero.
     pub fn new(config: Config) -> Sim {
-        Sim {
-            world: World::new(config),
-        }
+        let world = World::new(config);
+        // The world records only while `block_on` lends it the trace; the
+        // rest of the time it holds a trace that keeps nothing.
+        let mut idle = Trace::new(crate::config::TraceMode::Off, 0, String::new(), 0);
+        world.swap_trace(&mut idle);
+        Sim { world, trace: idle }
     }
 
     /// Runs `future` as the root task (`main#0` in the trace) until it
@@ -66,7 +70,10 @@ impl Sim {
     /// stay in the world (a later `block_on` runs them on).
     #[track_caller]
     pub fn block_on<F: Future>(&mut self, future: F) -> Result<F::Output, SimError> {
-        match self.run_root(future, Location::caller()) {
+        self.world.swap_trace(&mut self.trace);
+        let outcome = self.run_root(future, Location::caller());
+        self.world.swap_trace(&mut self.trace);
+        match outcome {
             RootRun::Returned(value) => Ok(value),
             RootRun::Dropped => Err(SimError::RootDropped),
             RootRun::Panicked(message) => Err(SimError::RootPanicked { message }),
@@ -155,14 +162,21 @@ impl Sim {
         &self.world
     }
 
-    /// The trace so far. `Display` renders the stable text form.
-    pub fn trace(&self) -> Ref<'_, Trace> {
-        self.world.trace()
+    /// The trace of every `block_on` so far. `Display` renders the stable
+    /// text form.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
     }
 
     /// Takes the trace out, leaving an empty one.
     pub fn take_trace(&mut self) -> Trace {
-        self.world.take_trace()
+        std::mem::replace(&mut self.trace, self.world.fresh_trace())
+    }
+
+    /// Lends the trace to the world for a run that continues past the root
+    /// (the `Check` runner's drain and oracles); take it back from the world.
+    pub(crate) fn lend_trace(&mut self) {
+        self.world.swap_trace(&mut self.trace);
     }
 
     /// The decisions taken so far; `SchedulerKind::Replay` follows them.

@@ -277,13 +277,24 @@ impl World {
     }
 
     pub fn take_trace(&self) -> Trace {
-        let fresh = Trace::new(
+        std::mem::replace(&mut *self.trace.borrow_mut(), self.fresh_trace())
+    }
+
+    /// An empty trace of this world's configuration, starting at its
+    /// current step.
+    pub fn fresh_trace(&self) -> Trace {
+        Trace::new(
             self.config.trace,
             self.config.seed,
             self.config.scheduler.to_string(),
             u32::try_from(self.steps()).unwrap_or(u32::MAX),
-        );
-        std::mem::replace(&mut *self.trace.borrow_mut(), fresh)
+        )
+    }
+
+    /// Exchanges the trace being recorded into with `other` (the `Sim` lends
+    /// its trace to the world for the length of a run).
+    pub fn swap_trace(&self, other: &mut Trace) {
+        std::mem::swap(&mut *self.trace.borrow_mut(), other);
     }
 
     pub fn schedule(&self) -> Schedule {

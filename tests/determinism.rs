@@ -293,3 +293,19 @@ fn the_random_values_of_a_seeded_world_are_pinned() {
         insta::assert_debug_snapshot!("determinism_random_u64_seed_42", values);
     });
 }
+
+/// DESIGN's contract: `let trace: &cancelsim::Trace = sim.trace();`, and the
+/// trace covers every `block_on` of the world.
+#[test]
+fn trace_is_a_plain_reference_covering_every_block_on() {
+    let mut sim = cancelsim::Sim::new(cancelsim::Config::default());
+    sim.block_on(async { cancelsim::yield_now().await })
+        .unwrap();
+    let first_len = sim.trace().len();
+    sim.block_on(async { cancelsim::yield_now().await })
+        .unwrap();
+    let trace: &cancelsim::Trace = sim.trace();
+    assert!(trace.len() > first_len);
+    let text = trace.to_string();
+    assert!(text.contains("main#0") && text.contains("main#1"), "{text}");
+}

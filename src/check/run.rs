@@ -57,6 +57,7 @@ where
         .seed(repro.seed)
         .scheduler(repro.scheduler.clone());
     let mut sim = Sim::new(config);
+    sim.lend_trace();
     let world = std::rc::Rc::clone(sim.world());
     world.set_plan(&repro.injections);
     world.oracles.borrow_mut().baseline_panics = baseline_panics.iter().copied().collect();
@@ -110,7 +111,7 @@ where
     let panicked = std::mem::take(&mut world.oracles.borrow_mut().panicked_tasks);
     let result = RunResult {
         violations,
-        trace: sim.take_trace(),
+        trace: world.take_trace(),
         points,
         schedule: sim.schedule(),
         steps: sim.steps(),

@@ -15,7 +15,7 @@ use crate::DemoArgs;
 pub(crate) fn demo(args: &DemoArgs) -> Result<(), cancelsim::SimError> {
     let mut sim = Sim::new(args.world.config());
     let saw = sim.block_on(caller())?;
-    print!("{}", *sim.trace());
+    print!("{}", sim.trace());
     println!(
         "outcome: {saw}; virtual time {}, {} steps",
         sim.now(),

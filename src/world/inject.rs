@@ -1,0 +1,256 @@
+//! Fault injection and await-point bookkeeping: the injection plan, timeout
+//! scopes, what a suspended task waits on, grace budgets and violations.
+
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+
+use crate::inject::{AwaitPoint, InjectAt, Injection, InjectionKind, InjectionPlan};
+use crate::oracle::{Violation, ViolationCode};
+use crate::task::table::{TaskKey, TaskKind, TaskSlot};
+use crate::task::TaskId;
+use crate::time::timers::TimerKey;
+use crate::time::Instant;
+use crate::trace::{CancelVia, EventKind, SourceLocation, Wait};
+
+use super::World;
+
+impl World {
+    /// Notes what the current poll is about to wait on (the first note wins).
+    pub fn note_wait(&self, wait: Wait) {
+        if self.pending_wait.get().is_none() {
+            self.pending_wait.set(Some(wait));
+            self.pending_scope.set(
+                self.scopes
+                    .try_borrow()
+                    .ok()
+                    .and_then(|s| s.last().copied()),
+            );
+        }
+    }
+
+    /// Withdraws a note made by a primitive that completed or was dropped
+    /// within the same poll (it is no longer what the task waits on).
+    pub fn retract_wait(&self, wait: Wait) {
+        if self.pending_wait.get() == Some(wait) {
+            self.pending_wait.set(None);
+            self.pending_scope.set(None);
+        }
+    }
+
+    // ----- injections and await points ----------------------------------------
+
+    /// Sets the injections of this run.
+    pub fn set_plan(&self, injections: &[Injection]) {
+        *self.plan.borrow_mut() = InjectionPlan::new(injections);
+        self.has_plan.set(!injections.is_empty());
+    }
+
+    /// Starts recording every await point.
+    pub fn collect_points(&self) {
+        *self.points.borrow_mut() = Some(Vec::new());
+        self.collecting.set(true);
+    }
+
+    /// A new timeout scope number.
+    pub fn new_scope(&self) -> u32 {
+        let scope = self.next_scope.get();
+        self.next_scope.set(scope + 1);
+        scope
+    }
+
+    /// A new task group number (per world, so traces are reproducible).
+    pub fn new_group(&self) -> u32 {
+        let group = self.next_group.get();
+        self.next_group.set(group + 1);
+        group
+    }
+
+    /// Marks `scope` as the innermost timeout while `f` polls its inner future.
+    pub fn in_scope<R>(&self, scope: u32, at: SourceLocation, f: impl FnOnce() -> R) -> R {
+        self.scopes.borrow_mut().push((scope, at));
+        let result = f();
+        self.scopes.borrow_mut().pop();
+        result
+    }
+
+    /// The timer of a timeout scope, so that a forced expiry can fire it.
+    pub fn bind_scope_timer(&self, scope: u32, timer: TimerKey) {
+        self.scope_timers.borrow_mut().insert(scope, timer);
+    }
+
+    /// Forgets a finished timeout scope.
+    pub fn end_scope(&self, scope: u32) {
+        if let Ok(mut timers) = self.scope_timers.try_borrow_mut() {
+            timers.remove(&scope);
+        }
+        if let Ok(mut forced) = self.forced.try_borrow_mut() {
+            forced.remove(&scope);
+        }
+    }
+
+    /// Was `scope` forced to expire by an injection?
+    pub fn take_forced(&self, scope: u32) -> bool {
+        self.forced.borrow_mut().remove(&scope)
+    }
+
+    /// The first injection of the plan, for violation reports.
+    pub fn first_injection(&self) -> Option<Injection> {
+        let plan = self.plan.borrow();
+        plan.fired().first().or(plan.unfired().first()).copied()
+    }
+
+    /// Applies the injections due for `key` at its current await point and
+    /// instant; true when the task's future was dropped.
+    pub(super) fn inject(self: &Rc<World>, key: TaskKey, at: InjectAt) -> bool {
+        let (point, scope, is_root) = {
+            let core = self.core.borrow();
+            let Some(slot) = core.tasks.get(key) else {
+                return false;
+            };
+            (
+                slot.meta.suspends,
+                slot.meta.last_scope,
+                slot.meta.kind == TaskKind::Root,
+            )
+        };
+        if point == 0 {
+            return false;
+        }
+        let due = self.plan.borrow_mut().take(key.id, point, at);
+        for injection in due {
+            self.record(
+                key.id,
+                EventKind::Injected {
+                    kind: injection.kind,
+                    point,
+                    at,
+                },
+            );
+            match injection.kind {
+                InjectionKind::CancelDrop => {
+                    if is_root {
+                        self.root_drop_requested.set(true);
+                    } else {
+                        self.abort(key);
+                    }
+                    return true;
+                }
+                InjectionKind::CancelCooperative => {
+                    self.request_cancel(key, CancelVia::Injection);
+                }
+                InjectionKind::Timeout => {
+                    if let Some((scope, _)) = scope {
+                        self.forced.borrow_mut().insert(scope);
+                        let timer = self.scope_timers.borrow().get(&scope).copied();
+                        let waker =
+                            timer.and_then(|timer| self.core.borrow_mut().timers.fire(timer));
+                        let task_waker = self
+                            .core
+                            .borrow()
+                            .tasks
+                            .get(key)
+                            .and_then(|slot| slot.waker.clone());
+                        for waker in waker.into_iter().chain(task_waker) {
+                            waker.wake();
+                        }
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    /// Bookkeeping when a task (or the root) returned `Pending`; returns the
+    /// await point's ordinal.
+    pub(super) fn suspended(&self, key: TaskKey, slot: &mut TaskSlot) -> (u32, Wait) {
+        let wait = self.pending_wait.take().unwrap_or(Wait::EXTERNAL);
+        let scope = self.pending_scope.take();
+        slot.meta.suspends += 1;
+        slot.meta.last_wait = wait;
+        slot.meta.last_scope = scope;
+        if !self.collecting.get() {
+            return (slot.meta.suspends, wait);
+        }
+        if let Ok(mut points) = self.points.try_borrow_mut() {
+            if let Some(points) = points.as_mut() {
+                slot.meta.point_index = Some(points.len());
+                points.push(AwaitPoint {
+                    task: key.id,
+                    task_name: slot.meta.name.as_deref().map(str::to_string),
+                    ordinal: slot.meta.suspends,
+                    wait,
+                    timeout: scope,
+                    resumed: false,
+                    injectable: matches!(slot.meta.kind, TaskKind::Root | TaskKind::User),
+                });
+            }
+        }
+        (slot.meta.suspends, wait)
+    }
+
+    /// Bookkeeping when a task is about to be polled.
+    pub(super) fn polling(&self, slot: &mut TaskSlot) {
+        slot.notify.notified.store(false, Ordering::Release);
+        slot.meta.polls += 1;
+        if let Some(index) = slot.meta.point_index.take() {
+            if let Ok(mut points) = self.points.try_borrow_mut() {
+                if let Some(point) = points.as_mut().and_then(|points| points.get_mut(index)) {
+                    point.resumed = true;
+                }
+            }
+        }
+    }
+
+    /// See `check_grace`.
+    pub(crate) fn check_grace_public(&self, key: TaskKey, slot: &mut TaskSlot) {
+        self.check_grace(key, slot);
+    }
+
+    /// Checks the grace budget of an outstanding cancel request.
+    pub(super) fn check_grace(&self, key: TaskKey, slot: &mut TaskSlot) {
+        let Some((since, polls)) = slot.meta.cancel_since else {
+            return;
+        };
+        if slot.meta.ignored_reported {
+            return;
+        }
+        let over_polls = slot.meta.polls.saturating_sub(polls) > self.config.grace_polls;
+        let over_time = self.now.get().saturating_sub(since)
+            > crate::time::instant::nanos(self.config.grace_time);
+        if over_polls || over_time {
+            slot.meta.ignored_reported = true;
+            let budget = if over_polls {
+                format!("{} polls", self.config.grace_polls)
+            } else {
+                format!(
+                    "{} of virtual time",
+                    Instant(crate::time::instant::nanos(self.config.grace_time))
+                )
+            };
+            let violation = Violation::new(
+                ViolationCode::CancelIgnored,
+                format!(
+                    "cancel requested at {} still not honoured after {budget} (task still running)",
+                    Instant(since)
+                ),
+            )
+            .task(key.id, slot.meta.name.as_deref())
+            .at_point(slot.meta.suspends, Some(slot.meta.last_wait));
+            self.push_violation(key.id, violation);
+        }
+    }
+
+    /// Records a violation found during the run.
+    pub fn push_violation(&self, task: TaskId, mut violation: Violation) {
+        if violation.injection.is_none() {
+            violation.injection = self.first_injection();
+        }
+        self.record(
+            task,
+            EventKind::Violation {
+                code: violation.code,
+            },
+        );
+        self.oracles.borrow_mut().violations.push(violation);
+    }
+}

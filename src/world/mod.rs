@@ -1,0 +1,328 @@
+//! The world: all state of one simulation, and the thread-local that lets
+//! free functions (`spawn`, `sleep`, `checkpoint`, ...) find it.
+//!
+//! Invariants:
+//! * No `RefCell` of the world is borrowed while user code runs (a poll, a
+//!   `Drop` of a task's future, a waker's `wake`), so user code may call back
+//!   into the world at any time. Wakers only touch `ready` and `trace`, which
+//!   are never held across anything else.
+//! * Every choice goes through `scheduler` and, when it had more than one
+//!   option, is appended to `schedule`.
+//! * Virtual time only moves forward: when nothing is ready (to the next timer)
+//!   and through `work`.
+//!
+//! This file holds the `World` itself, the thread-local that makes one current,
+//! and time and trace access; the rest of `impl World` lives in one child
+//! module per concept: `spawn` (new tasks), `pick` (the ready queue and the
+//! scheduler's choices), `timers`, `run` (polling and ending tasks), `cancel`
+//! (cooperative cancellation) and `inject` (injections, await points, grace
+//! budgets and violations).
+
+mod cancel;
+mod inject;
+mod pick;
+mod run;
+mod spawn;
+mod timers;
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, VecDeque};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Waker;
+
+use crate::config::Config;
+use crate::error::SimError;
+use crate::inject::{AwaitPoint, InjectionPlan};
+use crate::oracle::OracleState;
+use crate::schedule::{Divergence, Schedule, Scheduler};
+use crate::task::table::{TaskKey, TaskTable};
+use crate::task::TaskId;
+use crate::time::timers::{TimerKey, Timers};
+use crate::time::Instant;
+use crate::trace::{Event, EventKind, SourceLocation, Trace, Wait};
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<World>>> = const { RefCell::new(None) };
+}
+
+static NEXT_WORLD_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Runs `f` with the world of the current simulation.
+///
+/// # Panics
+///
+/// Outside a simulation, with a message that says so.
+#[track_caller]
+pub(crate) fn with<R>(f: impl FnOnce(&Rc<World>) -> R) -> R {
+    CURRENT.with(|current| {
+        let current = current.borrow();
+        match current.as_ref() {
+            Some(world) => f(world),
+            None => panic!(
+                "cancelsim: this must be called inside a simulation (inside `Sim::block_on`, \
+                 `Check::new` or `cancelsim::check`), not from a plain test or another runtime"
+            ),
+        }
+    })
+}
+
+/// The current world (a clone of its handle, so no borrow is held).
+///
+/// # Panics
+///
+/// Outside a simulation.
+#[track_caller]
+pub(crate) fn current() -> Rc<World> {
+    with(Rc::clone)
+}
+
+/// Runs `f` with the current world, if any.
+pub(crate) fn try_with<R>(f: impl FnOnce(&Rc<World>) -> R) -> Option<R> {
+    CURRENT.with(|current| current.try_borrow().ok()?.as_ref().map(f))
+}
+
+/// Queues `key` if `world` is the current world; false when it is not (the
+/// caller then uses the remote inbox).
+pub(crate) fn schedule_if_current(world: u64, key: TaskKey) -> bool {
+    CURRENT.with(|current| match current.try_borrow() {
+        Ok(current) => match current.as_ref() {
+            Some(current) if current.id == world => current.enqueue(key),
+            _ => false,
+        },
+        Err(_) => false,
+    })
+}
+
+/// Makes a world current until dropped.
+pub(crate) struct Enter {
+    previous: Option<Option<Rc<World>>>,
+}
+
+impl Enter {
+    /// # Panics
+    ///
+    /// When another world is already current on this thread.
+    pub fn new(world: &Rc<World>) -> Enter {
+        CURRENT.with(|current| {
+            // Already current (e.g. `abort` called from a task): nothing to
+            // do, and no mutable borrow that an outer `with` could be holding.
+            if let Ok(existing) = current.try_borrow() {
+                if existing
+                    .as_ref()
+                    .is_some_and(|existing| existing.id == world.id)
+                {
+                    return Enter { previous: None };
+                }
+            }
+            let mut current = current.borrow_mut();
+            match current.as_ref() {
+                Some(existing) if existing.id == world.id => Enter { previous: None },
+                Some(_) => panic!(
+                    "cancelsim: a simulation cannot run inside another one on the same thread \
+                     (Sim::block_on called from inside a simulated task)"
+                ),
+                None => Enter {
+                    previous: Some(current.replace(Rc::clone(world))),
+                },
+            }
+        })
+    }
+}
+
+impl Enter {
+    /// Like `new`, but gives up (no panic) when another world is current.
+    pub fn try_new(world: &Rc<World>) -> Option<Enter> {
+        CURRENT.with(|current| {
+            let mut current = current.try_borrow_mut().ok()?;
+            match current.as_ref() {
+                Some(existing) if existing.id == world.id => Some(Enter { previous: None }),
+                Some(_) => None,
+                None => Some(Enter {
+                    previous: Some(current.replace(Rc::clone(world))),
+                }),
+            }
+        })
+    }
+}
+
+impl Drop for Enter {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            let world =
+                CURRENT.with(|current| std::mem::replace(&mut *current.borrow_mut(), previous));
+            drop(world);
+        }
+    }
+}
+
+/// The task table and the timer queue.
+pub(crate) struct Core {
+    pub tasks: TaskTable,
+    pub timers: Timers,
+}
+
+/// What the executor should do next.
+pub(crate) enum Pick {
+    Run(TaskKey),
+    Deadlock,
+    Stop(SimError),
+}
+
+/// All state of one simulation.
+pub(crate) struct World {
+    pub id: u64,
+    pub config: Config,
+    now: Cell<u64>,
+    step: Cell<u64>,
+    current: Cell<Option<TaskKey>>,
+    timer_waking: Cell<bool>,
+    pending_wait: Cell<Option<Wait>>,
+    pub core: RefCell<Core>,
+    ready: RefCell<VecDeque<TaskKey>>,
+    trace: RefCell<Trace>,
+    trace_on: bool,
+    scheduler: RefCell<Box<dyn Scheduler>>,
+    schedule: RefCell<Schedule>,
+    divergence: RefCell<Option<(u64, Divergence)>>,
+    diverged_flag: Cell<bool>,
+    due_wakers: RefCell<Vec<Waker>>,
+    /// No armed timer is due before this instant (a lower bound, so that
+    /// most steps skip the timer queue entirely).
+    earliest_timer: Cell<u64>,
+    /// Injections of this run; `has_plan` keeps the hot path to one load.
+    pub plan: RefCell<InjectionPlan>,
+    has_plan: Cell<bool>,
+    /// Every await point of the run, when collecting (baseline runs).
+    pub points: RefCell<Option<Vec<AwaitPoint>>>,
+    collecting: Cell<bool>,
+    /// `timeout` scopes being polled, innermost last.
+    scopes: RefCell<Vec<(u32, SourceLocation)>>,
+    next_scope: Cell<u32>,
+    /// Task groups created so far (their ids in traces: `via group N`).
+    next_group: Cell<u32>,
+    pending_scope: Cell<Option<(u32, SourceLocation)>>,
+    /// Timeout scopes forced to expire by an injection; their timers.
+    forced: RefCell<BTreeSet<u32>>,
+    scope_timers: RefCell<std::collections::BTreeMap<u32, TimerKey>>,
+    /// The root's future must be dropped (a drop injection hit the root).
+    pub root_drop_requested: Cell<bool>,
+    pub oracles: RefCell<OracleState>,
+}
+
+impl World {
+    pub fn new(config: Config) -> Rc<World> {
+        let scheduler = config.scheduler.build(config.seed, config.pct_horizon);
+        let trace = Trace::new(config.trace, config.seed, config.scheduler.to_string(), 0);
+        Rc::new(World {
+            id: NEXT_WORLD_ID.fetch_add(1, Ordering::Relaxed),
+            now: Cell::new(0),
+            step: Cell::new(0),
+            current: Cell::new(None),
+            timer_waking: Cell::new(false),
+            pending_wait: Cell::new(None),
+            core: RefCell::new(Core {
+                tasks: TaskTable::default(),
+                timers: Timers::default(),
+            }),
+            ready: RefCell::new(VecDeque::new()),
+            trace_on: trace.is_enabled(),
+            trace: RefCell::new(trace),
+            scheduler: RefCell::new(scheduler),
+            schedule: RefCell::new(Schedule::new()),
+            divergence: RefCell::new(None),
+            diverged_flag: Cell::new(false),
+            due_wakers: RefCell::new(Vec::new()),
+            earliest_timer: Cell::new(u64::MAX),
+            plan: RefCell::new(InjectionPlan::default()),
+            has_plan: Cell::new(false),
+            points: RefCell::new(None),
+            collecting: Cell::new(false),
+            scopes: RefCell::new(Vec::new()),
+            next_scope: Cell::new(0),
+            next_group: Cell::new(0),
+            pending_scope: Cell::new(None),
+            forced: RefCell::new(BTreeSet::new()),
+            scope_timers: RefCell::new(std::collections::BTreeMap::new()),
+            root_drop_requested: Cell::new(false),
+            oracles: RefCell::new(OracleState::default()),
+            config,
+        })
+    }
+
+    // ----- time, steps, trace -------------------------------------------------
+
+    pub fn now(&self) -> Instant {
+        Instant(self.now.get())
+    }
+
+    pub fn steps(&self) -> u64 {
+        self.step.get()
+    }
+
+    #[inline]
+    pub fn record(&self, task: TaskId, kind: EventKind) {
+        if self.trace_on {
+            let event = Event {
+                step: u32::try_from(self.step.get()).unwrap_or(u32::MAX),
+                time: self.now(),
+                task,
+                kind,
+            };
+            if let Ok(mut trace) = self.trace.try_borrow_mut() {
+                trace.push(event);
+            }
+        }
+    }
+
+    pub fn add_message(&self, message: String) -> u32 {
+        self.trace.borrow_mut().add_message(message)
+    }
+
+    pub fn trace(&self) -> std::cell::Ref<'_, Trace> {
+        self.trace.borrow()
+    }
+
+    pub fn take_trace(&self) -> Trace {
+        std::mem::replace(&mut *self.trace.borrow_mut(), self.fresh_trace())
+    }
+
+    /// An empty trace of this world's configuration, starting at its
+    /// current step.
+    pub fn fresh_trace(&self) -> Trace {
+        Trace::new(
+            self.config.trace,
+            self.config.seed,
+            self.config.scheduler.to_string(),
+            u32::try_from(self.steps()).unwrap_or(u32::MAX),
+        )
+    }
+
+    /// Exchanges the trace being recorded into with `other` (the `Sim` lends
+    /// its trace to the world for the length of a run).
+    pub fn swap_trace(&self, other: &mut Trace) {
+        std::mem::swap(&mut *self.trace.borrow_mut(), other);
+    }
+
+    pub fn schedule(&self) -> Schedule {
+        self.schedule.borrow().clone()
+    }
+
+    /// Spends `nanos` of CPU time inside the current poll.
+    pub fn work(&self, nanos: u64) {
+        self.now.set(self.now.get().saturating_add(nanos));
+        if let Some(task) = self.current_id() {
+            self.record(task, EventKind::Work { cost_nanos: nanos });
+        }
+    }
+
+    // ----- the current task ---------------------------------------------------
+
+    pub fn current_key(&self) -> Option<TaskKey> {
+        self.current.get()
+    }
+
+    pub fn current_id(&self) -> Option<TaskId> {
+        self.current.get().map(|key| key.id)
+    }
+}

@@ -1,0 +1,154 @@
+//! Wakes, the ready queue and the scheduler's choice of the next task (and
+//! of random values), with the divergence checks of a replay.
+
+use crate::error::SimError;
+use crate::schedule::{Decision, Divergence};
+use crate::task::table::TaskKey;
+use crate::task::waker;
+use crate::time::Instant;
+use crate::trace::{EventKind, WakeCause};
+
+use super::{Pick, World};
+
+impl World {
+    // ----- wakes and the ready queue ------------------------------------------
+
+    /// Queues a woken task. Called by its waker.
+    pub fn enqueue(&self, key: TaskKey) -> bool {
+        let Ok(mut ready) = self.ready.try_borrow_mut() else {
+            return false;
+        };
+        ready.push_back(key);
+        drop(ready);
+        if self.trace_on {
+            let by = if self.timer_waking.get() {
+                Some(WakeCause::Timer)
+            } else {
+                match self.current.get() {
+                    Some(current) if current == key => None,
+                    Some(current) => Some(WakeCause::Task(current.id)),
+                    None => Some(WakeCause::Outside),
+                }
+            };
+            if let Some(by) = by {
+                self.record(key.id, EventKind::Wake { by });
+            }
+        }
+        true
+    }
+
+    /// Picks the next task to poll, firing due timers and moving the clock
+    /// forward as needed.
+    pub fn pick(&self) -> Pick {
+        self.pick_until(u64::MAX)
+    }
+
+    /// Like `pick`, but treats timers past `horizon` as absent (idle).
+    pub fn pick_until(&self, horizon: u64) -> Pick {
+        loop {
+            if self.diverged_flag.get() {
+                if let Some(stop) = self.take_divergence() {
+                    return Pick::Stop(stop);
+                }
+            }
+            if self.earliest_timer.get() <= self.now.get() {
+                if let Err(stop) = self.fire_due_timers() {
+                    return Pick::Stop(stop);
+                }
+            }
+            {
+                let mut ready = self.ready.borrow_mut();
+                if !ready.is_empty() {
+                    let options = ready.len();
+                    let choice = if options == 1 {
+                        Ok(0)
+                    } else {
+                        self.scheduler
+                            .borrow_mut()
+                            .next_task(crate::schedule::ReadyTasks::new(&ready))
+                    };
+                    let index = match choice {
+                        Ok(index) if index < options => index,
+                        Ok(index) => {
+                            return Pick::Stop(self.diverged(Divergence {
+                                decision: self.schedule.borrow().len(),
+                                expected: format!("an index below {options}"),
+                                found: format!("index {index}"),
+                            }))
+                        }
+                        Err(divergence) => return Pick::Stop(self.diverged(divergence)),
+                    };
+                    if options > 1 {
+                        self.schedule.borrow_mut().push(Decision::Task {
+                            options: options as u32,
+                            chosen: index as u32,
+                        });
+                    }
+                    let key = if index == 0 {
+                        ready.pop_front()
+                    } else {
+                        ready.remove(index)
+                    };
+                    return Pick::Run(key.expect("index checked above"));
+                }
+            }
+            let remote = waker::remote_take(self.id);
+            if !remote.is_empty() {
+                self.ready.borrow_mut().extend(remote);
+                continue;
+            }
+            let next = self.core.borrow_mut().timers.next_deadline();
+            match next {
+                Some(deadline) if deadline > horizon => return Pick::Deadlock,
+                Some(deadline) => {
+                    let limit = crate::time::instant::nanos(self.config.max_time);
+                    if deadline > limit {
+                        return Pick::Stop(SimError::TimeLimit {
+                            time: self.now(),
+                            next_deadline: Instant(deadline),
+                        });
+                    }
+                    self.now.set(self.now.get().max(deadline));
+                    self.earliest_timer.set(deadline);
+                }
+                None => return Pick::Deadlock,
+            }
+        }
+    }
+
+    /// A divergence noted inside user code (a replayed `random()`), if any.
+    pub fn take_divergence(&self) -> Option<SimError> {
+        self.diverged_flag.set(false);
+        self.divergence
+            .borrow_mut()
+            .take()
+            .map(|(step, divergence)| SimError::Nondeterminism { step, divergence })
+    }
+
+    pub(super) fn diverged(&self, divergence: Divergence) -> SimError {
+        SimError::Nondeterminism {
+            step: self.steps(),
+            divergence,
+        }
+    }
+
+    // ----- randomness -------------------------------------------------------------
+
+    pub fn next_random(&self) -> u64 {
+        let value = match self.scheduler.borrow_mut().next_u64() {
+            Ok(value) => value,
+            Err(divergence) => {
+                self.divergence
+                    .borrow_mut()
+                    .get_or_insert((self.steps(), divergence));
+                self.diverged_flag.set(true);
+                0
+            }
+        };
+        self.schedule.borrow_mut().push(Decision::Random(value));
+        if let Some(task) = self.current_id() {
+            self.record(task, EventKind::Random { value });
+        }
+        value
+    }
+}

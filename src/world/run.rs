@@ -1,0 +1,286 @@
+//! Polling tasks and ending them: one poll of a task or the root, finishing
+//! (dropping the future, telling the joiner), aborts, and the end of a run.
+
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
+use crate::error::BlockedTask;
+use crate::inject::InjectAt;
+use crate::panic;
+use crate::task::table::{TaskFuture, TaskKey};
+use crate::task::waker;
+use crate::task::JoinError;
+use crate::trace::{EventKind, Outcome};
+
+use super::World;
+
+impl World {
+    // ----- polling ----------------------------------------------------------------
+
+    /// Polls a spawned task once and settles what followed.
+    pub fn run_task(self: &Rc<World>, key: TaskKey) {
+        if self.has_plan.get() && self.inject(key, InjectAt::Wake) {
+            return;
+        }
+        let taken = {
+            let mut core = self.core.borrow_mut();
+            match core.tasks.get_mut(key) {
+                Some(slot) => match slot.future.take() {
+                    Some(future) => {
+                        self.polling(slot);
+                        Some((
+                            future,
+                            slot.waker.take().expect("a live task has its waker"),
+                        ))
+                    }
+                    None => None,
+                },
+                None => None,
+            }
+        };
+        let Some((mut future, waker)) = taken else {
+            return;
+        };
+        self.step.set(self.step.get() + 1);
+        self.current.set(Some(key));
+        self.record(key.id, EventKind::Poll);
+        let result = panic::catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
+        self.current.set(None);
+        match result {
+            Ok(Poll::Pending) => {
+                let mut core = self.core.borrow_mut();
+                let slot = core
+                    .tasks
+                    .get_mut(key)
+                    .expect("a polled task stays in the table");
+                let (ordinal, wait) = self.suspended(key, slot);
+                self.check_grace(key, slot);
+                if slot.meta.abort_requested {
+                    drop(core);
+                    self.finish(key, Some(future), Outcome::Aborted, None);
+                    return;
+                }
+                slot.future = Some(future);
+                slot.waker = Some(waker);
+                drop(core);
+                self.record(key.id, EventKind::Suspend { ordinal, wait });
+                if self.has_plan.get() {
+                    self.inject(key, InjectAt::Suspend);
+                }
+            }
+            Ok(Poll::Ready(())) => {
+                self.pending_wait.take();
+                self.finish(key, Some(future), Outcome::Returned, None)
+            }
+            Err(caught) => {
+                self.pending_wait.take();
+                let index = self.trace.borrow_mut().add_message(caught.message.clone());
+                self.finish(key, Some(future), Outcome::Panicked(index), Some(caught));
+            }
+        }
+    }
+
+    /// Polls the root future of `block_on` once. Injections due at the root
+    /// that drop it set `root_drop_requested` instead (`block_on` owns it).
+    pub fn poll_root<T>(
+        self: &Rc<World>,
+        key: TaskKey,
+        poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+    ) -> Result<Poll<T>, panic::Caught> {
+        if self.has_plan.get() && self.inject(key, InjectAt::Wake) {
+            return Ok(Poll::Pending);
+        }
+        let waker = {
+            let mut core = self.core.borrow_mut();
+            let slot = core
+                .tasks
+                .get_mut(key)
+                .expect("the root is alive while polled");
+            self.polling(slot);
+            slot.waker.take().expect("the root has its waker")
+        };
+        self.step.set(self.step.get() + 1);
+        self.current.set(Some(key));
+        self.record(key.id, EventKind::Poll);
+        let result = panic::catch(|| poll(&mut Context::from_waker(&waker)));
+        self.current.set(None);
+        let mut core = self.core.borrow_mut();
+        let slot = core
+            .tasks
+            .get_mut(key)
+            .expect("the root is alive while polled");
+        slot.waker = Some(waker);
+        if let Ok(Poll::Pending) = result {
+            let (ordinal, wait) = self.suspended(key, slot);
+            self.check_grace(key, slot);
+            drop(core);
+            self.record(key.id, EventKind::Suspend { ordinal, wait });
+            if self.has_plan.get() {
+                self.inject(key, InjectAt::Suspend);
+            }
+        } else {
+            slot.meta.returning = true;
+            self.pending_wait.take();
+        }
+        result
+    }
+
+    /// Ends a task: removes it from the table, drops its future (with the task
+    /// current, so its `Drop`s are attributed to it), tells its joiner.
+    pub fn finish(
+        self: &Rc<World>,
+        key: TaskKey,
+        future: Option<TaskFuture>,
+        outcome: Outcome,
+        panicked: Option<panic::Caught>,
+    ) {
+        let slot = self.core.borrow_mut().tasks.remove(key);
+        let Some(mut slot) = slot else { return };
+        slot.notify.notified.store(true, Ordering::Release);
+        self.settle(key, &slot, outcome);
+        let future = future.or_else(|| slot.future.take());
+        if let Some(future) = future {
+            let previous = self.current.replace(Some(key));
+            let dropped = panic::catch(move || drop(future));
+            self.current.set(previous);
+            if let Err(caught) = dropped {
+                // A panicking Drop during cleanup is recorded; the task is gone.
+                let index = self.trace.borrow_mut().add_message(caught.message);
+                self.record(
+                    key.id,
+                    EventKind::Complete {
+                        outcome: Outcome::Panicked(index),
+                    },
+                );
+            }
+        }
+        self.record(key.id, EventKind::Complete { outcome });
+        if let Some(completion) = slot.completion.take() {
+            match (outcome, panicked) {
+                (Outcome::Returned, _) => {}
+                (Outcome::Aborted, _) => completion.fail(JoinError::cancelled(key.id)),
+                (Outcome::Panicked(_), Some(caught)) => {
+                    completion.fail(JoinError::panic(key.id, caught.message, caught.payload))
+                }
+                (Outcome::Panicked(_), None) => completion.fail(JoinError::panic(
+                    key.id,
+                    "panicked".to_string(),
+                    Box::new("panicked"),
+                )),
+            }
+        }
+        drop(slot);
+    }
+
+    /// Drops a task's future at its current await point (`JoinHandle::abort`).
+    pub fn abort(self: &Rc<World>, key: TaskKey) {
+        let by = self.current_id();
+        let future = {
+            let mut core = self.core.borrow_mut();
+            let Some(slot) = core.tasks.get_mut(key) else {
+                return;
+            };
+            match slot.future.take() {
+                Some(future) => future,
+                None => {
+                    // Being polled right now (aborting itself) or the root:
+                    // dropped when its poll returns.
+                    slot.meta.abort_requested = true;
+                    drop(core);
+                    self.record(key.id, EventKind::Abort { by });
+                    return;
+                }
+            }
+        };
+        self.ready.borrow_mut().retain(|queued| *queued != key);
+        self.record(key.id, EventKind::Abort { by });
+        self.finish(key, Some(future), Outcome::Aborted, None);
+    }
+
+    pub fn detach(&self, key: TaskKey) {
+        if let Some(slot) = self.core.borrow_mut().tasks.get_mut(key) {
+            slot.meta.detached = true;
+        }
+    }
+
+    pub fn is_alive(&self, key: TaskKey) -> bool {
+        self.core.borrow().tasks.get(key).is_some()
+    }
+
+    // ----- end of a run -----------------------------------------------------------
+
+    /// Every live task with where it waits, in id order.
+    pub fn blocked_tasks(&self) -> Vec<BlockedTask> {
+        let core = self.core.borrow();
+        core.tasks
+            .keys()
+            .into_iter()
+            .filter_map(|key| core.tasks.get(key))
+            .map(|slot| BlockedTask {
+                id: slot.id,
+                name: slot.meta.name.as_deref().map(str::to_string),
+                await_point: slot.meta.suspends,
+                wait: slot.meta.last_wait,
+            })
+            .collect()
+    }
+
+    pub fn record_deadlock(&self, root: TaskKey) {
+        self.record(root.id, EventKind::Deadlock);
+    }
+
+    /// Drops the root future (a drop injection): its `Drop`s run with the
+    /// root current, then the root ends as aborted.
+    pub fn drop_root(self: &Rc<World>, key: TaskKey, drop_future: impl FnOnce()) {
+        self.record(key.id, EventKind::Abort { by: None });
+        let previous = self.current.replace(Some(key));
+        let dropped = panic::catch(drop_future);
+        self.current.set(previous);
+        if let Err(caught) = dropped {
+            let index = self.add_message(caught.message);
+            self.record(
+                key.id,
+                EventKind::Complete {
+                    outcome: Outcome::Panicked(index),
+                },
+            );
+        }
+        self.finish_root(key, Outcome::Aborted);
+    }
+
+    /// Removes the root after `block_on` returns or gives up.
+    pub fn finish_root(self: &Rc<World>, key: TaskKey, outcome: Outcome) {
+        self.ready.borrow_mut().retain(|queued| *queued != key);
+        self.finish(key, None, outcome, None);
+    }
+
+    /// Drops every task still alive, in id order (when the `Sim` is dropped).
+    pub fn drop_all_tasks(self: &Rc<World>) {
+        let keys = self.core.borrow().tasks.keys();
+        for key in keys {
+            let future = {
+                let mut core = self.core.borrow_mut();
+                core.tasks.get_mut(key).and_then(|slot| slot.future.take())
+            };
+            if let Some(future) = future {
+                let previous = self.current.replace(Some(key));
+                let _ = panic::catch(move || drop(future));
+                self.current.set(previous);
+            }
+            let slot = self.core.borrow_mut().tasks.remove(key);
+            drop(slot);
+        }
+        self.ready.borrow_mut().clear();
+        waker::remote_forget(self.id);
+    }
+
+    /// Number of tasks ever spawned (the next task id).
+    pub fn tasks_spawned(&self) -> u32 {
+        self.core.borrow().tasks.next_id().0
+    }
+
+    pub fn live_tasks(&self) -> usize {
+        self.core.borrow().tasks.len()
+    }
+}

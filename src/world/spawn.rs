@@ -1,0 +1,108 @@
+//! Spawning: a new task slot in the table, for spawned tasks and the root.
+
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::Waker;
+
+use crate::task::table::{Completion, TaskFuture, TaskKey, TaskKind, TaskMeta, TaskSlot};
+use crate::task::waker::TaskWaker;
+use crate::trace::{EventKind, SourceLocation, Wait};
+
+use super::{with, World};
+
+impl World {
+    // ----- spawning -------------------------------------------------------------
+
+    fn new_slot(
+        self: &Rc<World>,
+        kind: TaskKind,
+        name: Option<Rc<str>>,
+        at: SourceLocation,
+        future: Option<TaskFuture>,
+        completion: Option<Rc<dyn Completion>>,
+    ) -> TaskKey {
+        let parent = self.current_id();
+        let mut core = self.core.borrow_mut();
+        let key = TaskKey {
+            index: core.tasks.next_index(),
+            id: core.tasks.next_id(),
+        };
+        let notify = Arc::new(TaskWaker::new(self.id, key));
+        let waker = Waker::from(Arc::clone(&notify));
+        let inserted = core.tasks.insert(TaskSlot {
+            id: key.id,
+            future,
+            waker: Some(waker),
+            notify,
+            completion,
+            meta: TaskMeta {
+                kind,
+                name: name.clone(),
+                parent,
+                spawned_at: at,
+                detached: matches!(kind, TaskKind::Shield | TaskKind::Blocking),
+                suspends: 0,
+                last_wait: Wait::EXTERNAL,
+                cancel_requested: 0,
+                cancel_delivered: 0,
+                cancel_waiters: Vec::new(),
+                abort_requested: false,
+                polls: 0,
+                cancel_since: None,
+                ignored_reported: false,
+                tokens_live: 0,
+                tokens_dropped: 0,
+                delivered_at: None,
+                returning: false,
+                last_scope: None,
+                point_index: None,
+            },
+        });
+        debug_assert_eq!(inserted, key);
+        drop(core);
+        if self.trace_on {
+            if let Some(name) = &name {
+                self.trace.borrow_mut().set_name(key.id, name);
+            }
+            if let Some(parent) = parent {
+                self.record(parent, EventKind::Spawn { child: key.id, at });
+            }
+        }
+        self.ready.borrow_mut().push_back(key);
+        key
+    }
+
+    /// Spawns a task; returns its key and join slot.
+    pub fn spawn<F>(
+        self: &Rc<World>,
+        future: F,
+        kind: TaskKind,
+        name: Option<Rc<str>>,
+        at: SourceLocation,
+    ) -> (TaskKey, Rc<crate::task::join::JoinSlot<F::Output>>)
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let slot = Rc::new(crate::task::join::JoinSlot::new());
+        let writer = Rc::clone(&slot);
+        let boxed: TaskFuture = Box::pin(async move {
+            let value = future.await;
+            with(|world| world.mark_returning());
+            writer.complete(Ok(value));
+        });
+        let completion: Rc<dyn Completion> = slot.clone();
+        let key = self.new_slot(kind, name, at, Some(boxed), Some(completion));
+        (key, slot)
+    }
+
+    /// Registers the root future of `block_on` (polled by `block_on` itself).
+    pub fn spawn_root(self: &Rc<World>, at: SourceLocation) -> TaskKey {
+        let key = self.new_slot(TaskKind::Root, Some(Rc::from("main")), at, None, None);
+        if self.trace_on {
+            self.trace.borrow_mut().set_name(key.id, "main");
+        }
+        key
+    }
+}

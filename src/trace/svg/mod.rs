@@ -15,9 +15,13 @@
 //! column and drawn as density bars instead of one bar each. Red and orange
 //! marks are always drawn, at most one per lane, pixel column and kind.
 
+mod labels;
+mod legend;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
+use self::labels::{escape, tick_step, time_label, truncate};
 use super::{EventKind, Outcome, Trace};
 use crate::task::TaskId;
 
@@ -51,66 +55,6 @@ enum Alert {
     Timeout,
     Injection,
     Violation,
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn truncate(text: &str, chars: usize) -> String {
-    if text.chars().count() <= chars {
-        text.to_string()
-    } else {
-        let mut short: String = text.chars().take(chars - 1).collect();
-        short.push('…');
-        short
-    }
-}
-
-/// `1.5s`, `250ms`, `40µs`, `7ns`: `nanos` in the largest unit that
-/// `scale` (the end of the axis) reaches.
-fn time_label(nanos: u64, scale: u64) -> String {
-    if nanos == 0 {
-        return "0".to_string();
-    }
-    let (unit, suffix) = if scale >= 1_000_000_000 {
-        (1e9, "s")
-    } else if scale >= 1_000_000 {
-        (1e6, "ms")
-    } else if scale >= 1_000 {
-        (1e3, "µs")
-    } else {
-        (1.0, "ns")
-    };
-    let value = format!("{:.3}", nanos as f64 / unit);
-    let value = value.trim_end_matches('0').trim_end_matches('.');
-    format!("{value}{suffix}")
-}
-
-/// A 1-2-5 step giving about `target` ticks over `0..=end`.
-fn tick_step(end: u64, target: u64) -> u64 {
-    let raw = (end / target.max(1)).max(1);
-    let mut magnitude = 1u64;
-    while magnitude.saturating_mul(10) <= raw {
-        magnitude *= 10;
-    }
-    [1, 2, 5, 10]
-        .into_iter()
-        .map(|m| magnitude.saturating_mul(m))
-        .find(|step| *step >= raw)
-        .unwrap_or(raw)
 }
 
 /// What the timeline shows of one task.
@@ -543,91 +487,5 @@ impl Trace {
         }
         svg.push_str("</svg>\n");
         svg
-    }
-
-    fn legend(&self, svg: &mut String, dense: bool) {
-        let y = 62.0;
-        let mut lx = 10.0;
-        let mut item = |svg: &mut String, swatch: String, label: &str| {
-            svg.push_str(&swatch.replace("{X}", &format!("{lx:.1}")));
-            let _ = writeln!(
-                svg,
-                "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
-                lx + 16.0,
-                y + 4.0,
-                escape(label)
-            );
-            lx += 24.0 + 6.8 * label.chars().count() as f64;
-        };
-        let poll_label = if dense {
-            "polls (bar height: count per column)"
-        } else {
-            "poll"
-        };
-        item(
-            svg,
-            format!(
-                "<rect x=\"{{X}}\" y=\"{:.1}\" width=\"12\" height=\"8\" fill=\"{POLL}\"/>\n",
-                y - 4.0
-            ),
-            poll_label,
-        );
-        if !dense {
-            item(
-                svg,
-                format!(
-                    "<line x1=\"{{X}}\" y1=\"{:.1}\" x2=\"{{X}}\" y2=\"{:.1}\" stroke=\"{TICK}\" transform=\"translate(6 0)\"/>\n",
-                    y - 6.0,
-                    y + 6.0
-                ),
-                "await point",
-            );
-        }
-        item(
-            svg,
-            format!(
-                "<line x1=\"0\" y1=\"{y:.1}\" x2=\"12\" y2=\"{y:.1}\" stroke=\"{LIFE}\" transform=\"translate({{X}} 0)\"/>\n"
-            ),
-            "alive",
-        );
-        item(
-            svg,
-            format!("<circle cx=\"6\" cy=\"{y:.1}\" r=\"2.5\" fill=\"#222222\" transform=\"translate({{X}} 0)\"/>\n"),
-            "completed",
-        );
-        item(
-            svg,
-            format!(
-                "<line x1=\"6\" y1=\"{:.1}\" x2=\"6\" y2=\"{:.1}\" stroke=\"{CANCEL}\" stroke-width=\"2\" transform=\"translate({{X}} 0)\"/>\n",
-                y - 7.0,
-                y + 7.0
-            ),
-            "cancel / abort",
-        );
-        item(
-            svg,
-            format!(
-                "<line x1=\"6\" y1=\"{:.1}\" x2=\"6\" y2=\"{:.1}\" stroke=\"{TIMEOUT}\" stroke-width=\"2\" transform=\"translate({{X}} 0)\"/>\n",
-                y - 7.0,
-                y + 7.0
-            ),
-            "timeout fired",
-        );
-        item(
-            svg,
-            format!(
-                "<path d=\"M2 {:.1}h8l-4 7z\" fill=\"{INJECT}\" stroke=\"#7a3d00\" stroke-width=\"0.5\" transform=\"translate({{X}} 0)\"/>\n",
-                y - 4.0
-            ),
-            "injection",
-        );
-        item(
-            svg,
-            format!(
-                "<path d=\"M6 {:.1}l6 6l-6 6l-6 -6z\" fill=\"{VIOLATION}\" transform=\"translate({{X}} 0)\"/>\n",
-                y - 6.0
-            ),
-            "violation",
-        );
     }
 }

@@ -83,13 +83,19 @@ fn every_baseline_trace_is_stable() {
     }
 }
 
-/// `src/scenario/interp.rs:380:18` → `src/scenario/interp.rs`.
+/// `src/scenario/interp.rs:380:18` → `src/scenario/interp.rs`, and the same
+/// for the interpreter's submodules (`src/scenario/interp/step.rs:50:13` →
+/// `src/scenario/interp/step.rs`).
 fn without_interpreter_lines(text: &str) -> String {
-    const FILE: &str = "src/scenario/interp.rs";
+    const FILE: &str = "src/scenario/interp";
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find(FILE) {
-        let after = at + FILE.len();
+        let path = |c: char| c.is_ascii_lowercase() || c == '_' || c == '/' || c == '.';
+        let name = rest[at + FILE.len()..]
+            .find(|c: char| !path(c))
+            .unwrap_or(rest.len() - at - FILE.len());
+        let after = at + FILE.len() + name;
         out.push_str(&rest[..after]);
         rest = &rest[after..];
         let digits = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());

@@ -66,6 +66,27 @@ impl Trace {
         }
     }
 
+    #[inline]
+    pub(crate) fn push_poll(&mut self, step: u32, time: crate::time::Instant, task: TaskId) {
+        if self.enabled {
+            self.events.push_poll(step, time, task);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push_suspend(
+        &mut self,
+        step: u32,
+        time: crate::time::Instant,
+        task: TaskId,
+        ordinal: u32,
+        wait: Wait,
+    ) {
+        if self.enabled {
+            self.events.push_suspend(step, time, task, ordinal, wait);
+        }
+    }
+
     pub(crate) fn is_enabled(&self) -> bool {
         self.enabled
     }

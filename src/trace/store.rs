@@ -1,12 +1,13 @@
 //! Where a trace keeps its events, compactly.
 //!
-//! The executor records several events per poll, so storage must be cheap:
-//! a full trace appends 24-byte raw records to fixed-size chunks (no
-//! doubling, no copying) taken from a per-thread pool, so that the many short
-//! runs of a sweep reuse memory instead of faulting in fresh pages. Source
-//! locations are interned (a 16-bit index); the step of an event is not
-//! stored but recounted from the polls before it; and a poll immediately
-//! followed by its suspension at the same instant shares one record. The
+//! The executor records several events per poll, so storage must be cheap,
+//! and most of its cost was writing fresh memory. A full trace is a byte
+//! stream (see [`Encoded`]): a few bytes per event, appended to fixed-size
+//! chunks (no doubling, no copying) taken from a per-thread pool, so that
+//! the many short runs of a sweep reuse memory. Source locations are
+//! interned (a 16-bit index); the step of an event is not stored but
+//! recounted from the polls before it; time and task are deltas; and a poll
+//! is folded into the next record of the same task at the same instant. The
 //! public [`Event`] is rebuilt when reading. A capped trace keeps a ring of
 //! plain events.
 
@@ -19,33 +20,10 @@ use crate::oracle::ViolationCode;
 use crate::task::TaskId;
 use crate::time::Instant;
 
-const CHUNK: usize = 4096;
 const POOL_MAX: usize = 256;
 const NO_LOCATION: u16 = u16::MAX;
 
-thread_local! {
-    static POOL: RefCell<Vec<Vec<Raw>>> = const { RefCell::new(Vec::new()) };
-}
-
-fn fresh_chunk() -> Vec<Raw> {
-    POOL.with(|pool| pool.borrow_mut().pop())
-        .unwrap_or_else(|| Vec::with_capacity(CHUNK))
-}
-
-fn recycle(mut chunk: Vec<Raw>) {
-    if chunk.capacity() != CHUNK {
-        return;
-    }
-    chunk.clear();
-    let _ = POOL.try_with(|pool| {
-        let mut pool = pool.borrow_mut();
-        if pool.len() < POOL_MAX {
-            pool.push(chunk);
-        }
-    });
-}
-
-/// One stored event: 24 bytes.
+/// One event, flattened: what [`Encoded`] writes as bytes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Raw {
     time: u64,
@@ -61,7 +39,6 @@ pub(crate) struct Raw {
 const SPAWN: u8 = 0;
 const POLL: u8 = 1;
 const SUSPEND: u8 = 2;
-const POLL_SUSPEND: u8 = 3;
 const WAKE: u8 = 4;
 const CANCEL_REQUESTED: u8 = 5;
 const CANCEL_DELIVERED: u8 = 6;
@@ -283,7 +260,7 @@ impl Raw {
                 at: loc(),
             },
             POLL => EventKind::Poll,
-            SUSPEND | POLL_SUSPEND => EventKind::Suspend {
+            SUSPEND => EventKind::Suspend {
                 ordinal: self.a,
                 wait: Wait {
                     kind: wait_kind(self.aux, self.b),
@@ -353,16 +330,7 @@ impl Raw {
 
 #[derive(Debug)]
 pub(crate) enum EventStore {
-    Chunks {
-        chunks: Vec<Vec<Raw>>,
-        locations: Locations,
-        /// A poll not stored yet: it shares a record with its suspension
-        /// when that comes next.
-        pending_poll: Option<Event>,
-        /// Step of the first event (the world's step when the trace began).
-        base_step: u32,
-        len: usize,
-    },
+    Bytes(Encoded),
     Ring {
         ring: VecDeque<Event>,
         cap: usize,
@@ -370,16 +338,319 @@ pub(crate) enum EventStore {
     },
 }
 
+/// A full trace as a byte stream: per record a head byte (tag and flags), a
+/// byte saying which fields follow, then those fields as LEB128 varints. The
+/// time is a delta from the previous record and left out when unchanged,
+/// the task likewise; a poll is folded into the next record when that record
+/// is about the same task at the same instant. Typical records take 3 to 6
+/// bytes instead of a 40-byte `Event`.
+#[derive(Debug)]
+pub(crate) struct Encoded {
+    chunks: Vec<Vec<u8>>,
+    locations: Locations,
+    last_time: u64,
+    last_task: u32,
+    /// A poll not written yet: (time, task).
+    pending_poll: Option<(u64, u32)>,
+    /// Step of the first event (the world's step when the trace began).
+    base_step: u32,
+    len: usize,
+}
+
+// Head byte: the tag in the low five bits, then these flags.
+const TAG_BITS: u8 = 0x1f;
+const HEAD_TIME: u8 = 0x20;
+const HEAD_POLL: u8 = 0x40;
+const HEAD_TASK: u8 = 0x80;
+// Field mask.
+const HAS_AUX: u8 = 1;
+const HAS_A: u8 = 2;
+const HAS_B: u8 = 4;
+const HAS_LOC: u8 = 8;
+
+const CHUNK_BYTES: usize = 64 * 1024;
+/// Longest record: head, mask, time (10), task (5), aux, a (5), b (5), loc (3).
+const MAX_RECORD: usize = 31;
+
+thread_local! {
+    static BYTE_POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+fn fresh_bytes() -> Vec<u8> {
+    BYTE_POOL
+        .with(|pool| pool.borrow_mut().pop())
+        .unwrap_or_else(|| Vec::with_capacity(CHUNK_BYTES))
+}
+
+fn recycle_bytes(mut chunk: Vec<u8>) {
+    if chunk.capacity() != CHUNK_BYTES {
+        return;
+    }
+    chunk.clear();
+    let _ = BYTE_POOL.try_with(|pool| {
+        let mut pool = pool.borrow_mut();
+        if pool.len() < POOL_MAX {
+            pool.push(chunk);
+        }
+    });
+}
+
+#[inline]
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+#[inline]
+fn get_varint(bytes: &[u8], pos: &mut usize) -> u64 {
+    let mut value = 0u64;
+    let mut shift = 0;
+    loop {
+        let byte = bytes[*pos];
+        *pos += 1;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return value;
+        }
+        shift += 7;
+    }
+}
+
+impl Encoded {
+    fn new(base_step: u32) -> Self {
+        Encoded {
+            chunks: Vec::new(),
+            locations: Locations::default(),
+            last_time: 0,
+            last_task: 0,
+            pending_poll: None,
+            base_step,
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, event: Event) {
+        self.len += 1;
+        if matches!(event.kind, EventKind::Poll) {
+            self.flush_poll();
+            self.pending_poll = Some((event.time.0, event.task.0));
+            return;
+        }
+        let raw = Raw::encode(&event, &mut self.locations);
+        self.push_raw(raw);
+    }
+
+    /// Writes a record, folding a pending poll of the same task and instant
+    /// into it.
+    #[inline]
+    fn push_raw(&mut self, raw: Raw) {
+        let folded = match self.pending_poll {
+            Some((time, task)) if time == raw.time && task == raw.task => {
+                self.pending_poll = None;
+                true
+            }
+            _ => {
+                self.flush_poll();
+                false
+            }
+        };
+        self.write(&raw, folded);
+    }
+
+    fn flush_poll(&mut self) {
+        if let Some((time, task)) = self.pending_poll.take() {
+            let poll = Raw {
+                time,
+                task,
+                tag: POLL,
+                aux: 0,
+                loc: NO_LOCATION,
+                a: 0,
+                b: 0,
+            };
+            self.write(&poll, false);
+        }
+    }
+
+    #[inline]
+    fn write(&mut self, raw: &Raw, folded_poll: bool) {
+        let room = self
+            .chunks
+            .last()
+            .is_some_and(|chunk| chunk.capacity() - chunk.len() >= MAX_RECORD);
+        if !room {
+            self.chunks.push(fresh_bytes());
+        }
+        let out = self.chunks.last_mut().expect("pushed above");
+        let mut head = raw.tag;
+        if folded_poll {
+            head |= HEAD_POLL;
+        }
+        if raw.time != self.last_time {
+            head |= HEAD_TIME;
+        }
+        if raw.task != self.last_task {
+            head |= HEAD_TASK;
+        }
+        let mut mask = 0;
+        if raw.aux != 0 {
+            mask |= HAS_AUX;
+        }
+        if raw.a != 0 {
+            mask |= HAS_A;
+        }
+        if raw.b != 0 {
+            mask |= HAS_B;
+        }
+        if raw.loc != NO_LOCATION {
+            mask |= HAS_LOC;
+        }
+        out.push(head);
+        out.push(mask);
+        if head & HEAD_TIME != 0 {
+            put_varint(out, raw.time.wrapping_sub(self.last_time));
+        }
+        if head & HEAD_TASK != 0 {
+            put_varint(out, u64::from(raw.task));
+        }
+        if mask & HAS_AUX != 0 {
+            out.push(raw.aux);
+        }
+        if mask & HAS_A != 0 {
+            put_varint(out, u64::from(raw.a));
+        }
+        if mask & HAS_B != 0 {
+            put_varint(out, u64::from(raw.b));
+        }
+        if mask & HAS_LOC != 0 {
+            put_varint(out, u64::from(raw.loc));
+        }
+        self.last_time = raw.time;
+        self.last_task = raw.task;
+    }
+
+    fn iter(&self) -> EncodedIter<'_> {
+        EncodedIter {
+            store: self,
+            chunk: 0,
+            pos: 0,
+            time: 0,
+            task: 0,
+            step: self.base_step,
+            queued: None,
+            pending_done: false,
+        }
+    }
+}
+
+/// Reads an [`Encoded`] stream back into events, oldest first.
+struct EncodedIter<'a> {
+    store: &'a Encoded,
+    chunk: usize,
+    pos: usize,
+    time: u64,
+    task: u32,
+    step: u32,
+    queued: Option<Event>,
+    pending_done: bool,
+}
+
+impl Iterator for EncodedIter<'_> {
+    type Item = Event;
+
+    fn next(&mut self) -> Option<Event> {
+        if let Some(event) = self.queued.take() {
+            return Some(event);
+        }
+        loop {
+            let Some(bytes) = self.store.chunks.get(self.chunk) else {
+                if self.pending_done {
+                    return None;
+                }
+                self.pending_done = true;
+                let (time, task) = self.store.pending_poll?;
+                self.step = self.step.saturating_add(1);
+                return Some(Event {
+                    step: self.step,
+                    time: Instant(time),
+                    task: TaskId(task),
+                    kind: EventKind::Poll,
+                });
+            };
+            if self.pos >= bytes.len() {
+                self.chunk += 1;
+                self.pos = 0;
+                continue;
+            }
+            let pos = &mut self.pos;
+            let head = bytes[*pos];
+            let mask = bytes[*pos + 1];
+            *pos += 2;
+            if head & HEAD_TIME != 0 {
+                self.time = self.time.wrapping_add(get_varint(bytes, pos));
+            }
+            if head & HEAD_TASK != 0 {
+                self.task = get_varint(bytes, pos) as u32;
+            }
+            let mut raw = Raw {
+                time: self.time,
+                task: self.task,
+                tag: head & TAG_BITS,
+                aux: 0,
+                loc: NO_LOCATION,
+                a: 0,
+                b: 0,
+            };
+            if mask & HAS_AUX != 0 {
+                raw.aux = bytes[*pos];
+                *pos += 1;
+            }
+            if mask & HAS_A != 0 {
+                raw.a = get_varint(bytes, pos) as u32;
+            }
+            if mask & HAS_B != 0 {
+                raw.b = get_varint(bytes, pos) as u32;
+            }
+            if mask & HAS_LOC != 0 {
+                raw.loc = get_varint(bytes, pos) as u16;
+            }
+            let time = Instant(raw.time);
+            let task = TaskId(raw.task);
+            if raw.tag == POLL || head & HEAD_POLL != 0 {
+                self.step = self.step.saturating_add(1);
+            }
+            let poll = Event {
+                step: self.step,
+                time,
+                task,
+                kind: EventKind::Poll,
+            };
+            if raw.tag == POLL {
+                return Some(poll);
+            }
+            let event = Event {
+                step: self.step,
+                time,
+                task,
+                kind: raw.kind(&self.store.locations),
+            };
+            if head & HEAD_POLL != 0 {
+                self.queued = Some(event);
+                return Some(poll);
+            }
+            return Some(event);
+        }
+    }
+}
+
 impl EventStore {
     pub fn new(cap: Option<usize>, base_step: u32) -> Self {
         match cap {
-            None => EventStore::Chunks {
-                chunks: Vec::new(),
-                locations: Locations::default(),
-                pending_poll: None,
-                base_step,
-                len: 0,
-            },
+            None => EventStore::Bytes(Encoded::new(base_step)),
             Some(cap) => EventStore::Ring {
                 ring: VecDeque::with_capacity(cap.min(1 << 20)),
                 cap,
@@ -391,35 +662,7 @@ impl EventStore {
     #[inline]
     pub fn push(&mut self, event: Event) {
         match self {
-            EventStore::Chunks {
-                chunks,
-                locations,
-                pending_poll,
-                len,
-                ..
-            } => {
-                *len += 1;
-                let raw = match (pending_poll.take(), &event.kind) {
-                    (Some(poll), EventKind::Suspend { .. })
-                        if poll.task == event.task && poll.time == event.time =>
-                    {
-                        let mut raw = Raw::encode(&event, locations);
-                        raw.tag = POLL_SUSPEND;
-                        raw
-                    }
-                    (pending, kind) => {
-                        if let Some(poll) = pending {
-                            store(chunks, Raw::encode(&poll, locations));
-                        }
-                        if matches!(kind, EventKind::Poll) {
-                            *pending_poll = Some(event);
-                            return;
-                        }
-                        Raw::encode(&event, locations)
-                    }
-                };
-                store(chunks, raw);
-            }
+            EventStore::Bytes(encoded) => encoded.push(event),
             EventStore::Ring { ring, cap, dropped } => {
                 if *cap == 0 {
                     *dropped += 1;
@@ -434,9 +677,61 @@ impl EventStore {
         }
     }
 
+    /// `push` of a poll, without building an `Event` first.
+    #[inline]
+    pub fn push_poll(&mut self, step: u32, time: Instant, task: TaskId) {
+        match self {
+            EventStore::Bytes(encoded) => {
+                encoded.len += 1;
+                encoded.flush_poll();
+                encoded.pending_poll = Some((time.0, task.0));
+            }
+            EventStore::Ring { .. } => self.push(Event {
+                step,
+                time,
+                task,
+                kind: EventKind::Poll,
+            }),
+        }
+    }
+
+    /// `push` of a suspension, without building an `Event` first.
+    #[inline]
+    pub fn push_suspend(
+        &mut self,
+        step: u32,
+        time: Instant,
+        task: TaskId,
+        ordinal: u32,
+        wait: Wait,
+    ) {
+        match self {
+            EventStore::Bytes(encoded) => {
+                let (aux, b) = wait_code(wait.kind);
+                let raw = Raw {
+                    time: time.0,
+                    task: task.0,
+                    tag: SUSPEND,
+                    aux,
+                    loc: encoded.locations.opt(wait.at),
+                    a: ordinal,
+                    b,
+                };
+                encoded.len += 1;
+                encoded.push_raw(raw);
+            }
+            EventStore::Ring { .. } => self.push(Event {
+                step,
+                time,
+                task,
+                kind: EventKind::Suspend { ordinal, wait },
+            }),
+        }
+    }
+
     pub fn len(&self) -> usize {
         match self {
-            EventStore::Chunks { len, .. } => *len,
+            EventStore::Bytes(encoded) => encoded.len,
             EventStore::Ring { ring, .. } => ring.len(),
         }
     }
@@ -447,7 +742,7 @@ impl EventStore {
 
     pub fn dropped(&self) -> u64 {
         match self {
-            EventStore::Chunks { .. } => 0,
+            EventStore::Bytes(_) => 0,
             EventStore::Ring { dropped, .. } => *dropped,
         }
     }
@@ -455,51 +750,8 @@ impl EventStore {
     /// The events, rebuilt, oldest first.
     pub fn iter(&self) -> Box<dyn Iterator<Item = Event> + '_> {
         match self {
-            EventStore::Chunks {
-                chunks,
-                locations,
-                pending_poll,
-                base_step,
-                ..
-            } => {
-                let mut step = *base_step;
-                let stored = chunks.iter().flatten().flat_map(move |raw| {
-                    let time = Instant(raw.time);
-                    let task = TaskId(raw.task);
-                    let poll = if matches!(raw.tag, POLL | POLL_SUSPEND) {
-                        step = step.saturating_add(1);
-                        Some(Event {
-                            step,
-                            time,
-                            task,
-                            kind: EventKind::Poll,
-                        })
-                    } else {
-                        None
-                    };
-                    let rest = (raw.tag != POLL).then(|| Event {
-                        step,
-                        time,
-                        task,
-                        kind: raw.kind(locations),
-                    });
-                    poll.into_iter().chain(rest)
-                });
-                Box::new(stored.chain(pending_poll.iter().copied()))
-            }
+            EventStore::Bytes(encoded) => Box::new(encoded.iter()),
             EventStore::Ring { ring, .. } => Box::new(ring.iter().copied()),
-        }
-    }
-}
-
-#[inline]
-fn store(chunks: &mut Vec<Vec<Raw>>, raw: Raw) {
-    match chunks.last_mut() {
-        Some(last) if last.len() < CHUNK => last.push(raw),
-        _ => {
-            let mut chunk = fresh_chunk();
-            chunk.push(raw);
-            chunks.push(chunk);
         }
     }
 }
@@ -507,26 +759,15 @@ fn store(chunks: &mut Vec<Vec<Raw>>, raw: Raw) {
 impl Clone for EventStore {
     fn clone(&self) -> Self {
         match self {
-            EventStore::Chunks {
-                chunks,
-                locations,
-                pending_poll,
-                base_step,
-                len,
-            } => EventStore::Chunks {
-                chunks: chunks
-                    .iter()
-                    .map(|chunk| {
-                        let mut copy = Vec::with_capacity(CHUNK);
-                        copy.extend_from_slice(chunk);
-                        copy
-                    })
-                    .collect(),
-                locations: locations.clone(),
-                pending_poll: *pending_poll,
-                base_step: *base_step,
-                len: *len,
-            },
+            EventStore::Bytes(encoded) => EventStore::Bytes(Encoded {
+                chunks: encoded.chunks.clone(),
+                locations: encoded.locations.clone(),
+                last_time: encoded.last_time,
+                last_task: encoded.last_task,
+                pending_poll: encoded.pending_poll,
+                base_step: encoded.base_step,
+                len: encoded.len,
+            }),
             EventStore::Ring { ring, cap, dropped } => EventStore::Ring {
                 ring: ring.clone(),
                 cap: *cap,
@@ -538,9 +779,9 @@ impl Clone for EventStore {
 
 impl Drop for EventStore {
     fn drop(&mut self) {
-        if let EventStore::Chunks { chunks, .. } = self {
-            for chunk in chunks.drain(..) {
-                recycle(chunk);
+        if let EventStore::Bytes(encoded) = self {
+            for chunk in encoded.chunks.drain(..) {
+                recycle_bytes(chunk);
             }
         }
     }

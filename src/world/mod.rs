@@ -264,7 +264,7 @@ impl World {
     pub fn record(&self, task: TaskId, kind: EventKind) {
         if self.trace_on {
             let event = Event {
-                step: u32::try_from(self.step.get()).unwrap_or(u32::MAX),
+                step: self.step32(),
                 time: self.now(),
                 task,
                 kind,
@@ -273,6 +273,31 @@ impl World {
                 trace.push(event);
             }
         }
+    }
+
+    /// `record(task, EventKind::Poll)` without building an `EventKind`: the
+    /// executor records one per poll.
+    #[inline]
+    pub fn record_poll(&self, task: TaskId) {
+        if self.trace_on {
+            if let Ok(mut trace) = self.trace.try_borrow_mut() {
+                trace.push_poll(self.step32(), self.now(), task);
+            }
+        }
+    }
+
+    /// `record(task, EventKind::Suspend { .. })`, likewise.
+    #[inline]
+    pub fn record_suspend(&self, task: TaskId, ordinal: u32, wait: Wait) {
+        if self.trace_on {
+            if let Ok(mut trace) = self.trace.try_borrow_mut() {
+                trace.push_suspend(self.step32(), self.now(), task, ordinal, wait);
+            }
+        }
+    }
+
+    fn step32(&self) -> u32 {
+        u32::try_from(self.step.get()).unwrap_or(u32::MAX)
     }
 
     pub fn add_message(&self, message: String) -> u32 {

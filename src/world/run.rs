@@ -44,7 +44,7 @@ impl World {
         };
         self.step.set(self.step.get() + 1);
         self.current.set(Some(key));
-        self.record(key.id, EventKind::Poll);
+        self.record_poll(key.id);
         let result = panic::catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
         self.current.set(None);
         match result {
@@ -64,7 +64,7 @@ impl World {
                 slot.future = Some(future);
                 slot.waker = Some(waker);
                 drop(core);
-                self.record(key.id, EventKind::Suspend { ordinal, wait });
+                self.record_suspend(key.id, ordinal, wait);
                 if self.has_plan.get() {
                     self.inject(key, InjectAt::Suspend);
                 }
@@ -102,7 +102,7 @@ impl World {
         };
         self.step.set(self.step.get() + 1);
         self.current.set(Some(key));
-        self.record(key.id, EventKind::Poll);
+        self.record_poll(key.id);
         let result = panic::catch(|| poll(&mut Context::from_waker(&waker)));
         self.current.set(None);
         let mut core = self.core.borrow_mut();
@@ -115,7 +115,7 @@ impl World {
             let (ordinal, wait) = self.suspended(key, slot);
             self.check_grace(key, slot);
             drop(core);
-            self.record(key.id, EventKind::Suspend { ordinal, wait });
+            self.record_suspend(key.id, ordinal, wait);
             if self.has_plan.get() {
                 self.inject(key, InjectAt::Suspend);
             }

@@ -16,6 +16,7 @@ use super::World;
 
 impl World {
     /// Notes what the current poll is about to wait on (the first note wins).
+    #[inline]
     pub fn note_wait(&self, wait: Wait) {
         if self.pending_wait.get().is_none() {
             self.pending_wait.set(Some(wait));
@@ -162,6 +163,7 @@ impl World {
 
     /// Bookkeeping when a task (or the root) returned `Pending`; returns the
     /// await point's ordinal.
+    #[inline]
     pub(super) fn suspended(&self, key: TaskKey, slot: &mut TaskSlot) -> (u32, Wait) {
         let wait = self.pending_wait.take().unwrap_or(Wait::EXTERNAL);
         let scope = self.pending_scope.take();
@@ -189,6 +191,7 @@ impl World {
     }
 
     /// Bookkeeping when a task is about to be polled.
+    #[inline]
     pub(super) fn polling(&self, slot: &mut TaskSlot) {
         slot.notify.notified.store(false, Ordering::Release);
         slot.meta.polls += 1;
@@ -207,6 +210,7 @@ impl World {
     }
 
     /// Checks the grace budget of an outstanding cancel request.
+    #[inline]
     pub(super) fn check_grace(&self, key: TaskKey, slot: &mut TaskSlot) {
         let Some((since, polls)) = slot.meta.cancel_since else {
             return;

@@ -14,6 +14,7 @@ impl World {
     // ----- wakes and the ready queue ------------------------------------------
 
     /// Queues a woken task. Called by its waker.
+    #[inline]
     pub fn enqueue(&self, key: TaskKey) -> bool {
         let Ok(mut ready) = self.ready.try_borrow_mut() else {
             return false;

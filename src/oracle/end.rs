@@ -147,7 +147,10 @@ impl World {
             }
             let mut core = self.core.borrow_mut();
             if let Some(slot) = core.tasks.get_mut(key) {
-                self.check_grace_at_end(key, slot);
+                // Polls cannot grow any more: only the elapsed time decides. A
+                // request younger than its grace time is part of a leak, which
+                // the leak check reports.
+                self.check_grace(key, slot);
             }
         }
         let resources: Vec<Held> = std::mem::take(&mut self.oracles.borrow_mut().resources)
@@ -240,13 +243,6 @@ impl World {
         .task(key.id, slot.meta.name.as_deref())
         .at_point(slot.meta.suspends, Some(slot.meta.last_wait))
         .located(slot.meta.spawned_at)
-    }
-
-    /// A request still outstanding when the run ends is `cancel-ignored` only
-    /// once its grace time has passed; a younger one is part of a leak,
-    /// which the leak check reports.
-    fn check_grace_at_end(&self, key: TaskKey, slot: &mut TaskSlot) {
-        self.check_grace_public(key, slot);
     }
 
     /// Runs on after the root ended until every detached task has finished,

@@ -204,14 +204,9 @@ impl World {
         }
     }
 
-    /// See `check_grace`.
-    pub(crate) fn check_grace_public(&self, key: TaskKey, slot: &mut TaskSlot) {
-        self.check_grace(key, slot);
-    }
-
     /// Checks the grace budget of an outstanding cancel request.
     #[inline]
-    pub(super) fn check_grace(&self, key: TaskKey, slot: &mut TaskSlot) {
+    pub(crate) fn check_grace(&self, key: TaskKey, slot: &mut TaskSlot) {
         let Some((since, polls)) = slot.meta.cancel_since else {
             return;
         };

@@ -68,15 +68,8 @@ impl World {
                             .borrow_mut()
                             .next_task(crate::schedule::ReadyTasks::new(&ready))
                     };
-                    let index = match choice {
-                        Ok(index) if index < options => index,
-                        Ok(index) => {
-                            return Pick::Stop(self.diverged(Divergence {
-                                decision: self.schedule.borrow().len(),
-                                expected: format!("an index below {options}"),
-                                found: format!("index {index}"),
-                            }))
-                        }
+                    let index = match self.checked_choice(choice, options) {
+                        Ok(index) => index,
                         Err(divergence) => return Pick::Stop(self.diverged(divergence)),
                     };
                     if options > 1 {
@@ -126,6 +119,33 @@ impl World {
             .map(|(step, divergence)| SimError::Nondeterminism { step, divergence })
     }
 
+    /// The scheduler's answer to a choice among `options`; an index out of
+    /// range is a divergence too.
+    pub(super) fn checked_choice(
+        &self,
+        answer: Result<usize, Divergence>,
+        options: usize,
+    ) -> Result<usize, Divergence> {
+        match answer {
+            Ok(index) if index < options => Ok(index),
+            Ok(index) => Err(Divergence {
+                decision: self.schedule.borrow().len(),
+                expected: format!("an index below {options}"),
+                found: format!("index {index}"),
+            }),
+            Err(divergence) => Err(divergence),
+        }
+    }
+
+    /// A divergence met inside user code, which has no error channel:
+    /// remembered, and reported by the next `pick`.
+    pub(super) fn note_divergence(&self, divergence: Divergence) {
+        self.divergence
+            .borrow_mut()
+            .get_or_insert((self.steps(), divergence));
+        self.diverged_flag.set(true);
+    }
+
     pub(super) fn diverged(&self, divergence: Divergence) -> SimError {
         SimError::Nondeterminism {
             step: self.steps(),
@@ -139,10 +159,7 @@ impl World {
         let value = match self.scheduler.borrow_mut().next_u64() {
             Ok(value) => value,
             Err(divergence) => {
-                self.divergence
-                    .borrow_mut()
-                    .get_or_insert((self.steps(), divergence));
-                self.diverged_flag.set(true);
+                self.note_divergence(divergence);
                 0
             }
         };

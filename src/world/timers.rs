@@ -4,7 +4,7 @@
 use std::task::Waker;
 
 use crate::error::SimError;
-use crate::schedule::{Decision, Divergence};
+use crate::schedule::Decision;
 use crate::time::timers::TimerKey;
 use crate::time::Instant;
 
@@ -33,16 +33,8 @@ impl World {
             let mut index = 0;
             while wakers.len() - index > 1 {
                 let options = wakers.len() - index;
-                let chosen = match self.scheduler.borrow_mut().next_timer(options) {
-                    Ok(chosen) if chosen < options => Ok(chosen),
-                    Ok(chosen) => Err(Divergence {
-                        decision: self.schedule.borrow().len(),
-                        expected: format!("an index below {options}"),
-                        found: format!("index {chosen}"),
-                    }),
-                    Err(divergence) => Err(divergence),
-                };
-                let chosen = match chosen {
+                let answer = self.scheduler.borrow_mut().next_timer(options);
+                let chosen = match self.checked_choice(answer, options) {
                     Ok(chosen) => chosen,
                     Err(divergence) => {
                         wakers.clear();
@@ -71,20 +63,17 @@ impl World {
     /// Two things fell due at the same instant (a timeout and what it guards):
     /// the scheduler picks which happens first; 0 is the natural order.
     pub fn choose_race(&self, options: usize) -> usize {
-        match self.scheduler.borrow_mut().next_timer(options) {
-            Ok(index) if index < options => {
+        let answer = self.scheduler.borrow_mut().next_timer(options);
+        match self.checked_choice(answer, options) {
+            Ok(index) => {
                 self.schedule.borrow_mut().push(Decision::Timer {
                     options: options as u32,
                     chosen: index as u32,
                 });
                 index
             }
-            Ok(_) => 0,
             Err(divergence) => {
-                self.divergence
-                    .borrow_mut()
-                    .get_or_insert((self.steps(), divergence));
-                self.diverged_flag.set(true);
+                self.note_divergence(divergence);
                 0
             }
         }

@@ -59,7 +59,7 @@ impl Trace {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, event: Event) {
         if self.enabled {
             self.events.push(event);

@@ -163,16 +163,31 @@ impl World {
 
     /// Bookkeeping when a task (or the root) returned `Pending`; returns the
     /// await point's ordinal.
-    #[inline]
+    ///
+    /// Inlined into the executor: returning the `Wait` from a call went
+    /// through memory and stalled every poll.
+    #[inline(always)]
     pub(super) fn suspended(&self, key: TaskKey, slot: &mut TaskSlot) -> (u32, Wait) {
         let wait = self.pending_wait.take().unwrap_or(Wait::EXTERNAL);
         let scope = self.pending_scope.take();
         slot.meta.suspends += 1;
         slot.meta.last_wait = wait;
         slot.meta.last_scope = scope;
-        if !self.collecting.get() {
-            return (slot.meta.suspends, wait);
+        if self.collecting.get() {
+            self.log_point(key, slot, wait, scope);
         }
+        (slot.meta.suspends, wait)
+    }
+
+    /// Appends the await point `slot` just reached to the run's log.
+    #[cold]
+    fn log_point(
+        &self,
+        key: TaskKey,
+        slot: &mut TaskSlot,
+        wait: Wait,
+        scope: Option<(u32, SourceLocation)>,
+    ) {
         if let Ok(mut points) = self.points.try_borrow_mut() {
             if let Some(points) = points.as_mut() {
                 slot.meta.point_index = Some(points.len());
@@ -187,7 +202,6 @@ impl World {
                 });
             }
         }
-        (slot.meta.suspends, wait)
     }
 
     /// Bookkeeping when a task is about to be polled.

@@ -68,9 +68,15 @@ impl World {
                             .borrow_mut()
                             .next_task(crate::schedule::ReadyTasks::new(&ready))
                     };
-                    let index = match self.checked_choice(choice, options) {
-                        Ok(index) => index,
-                        Err(divergence) => return Pick::Stop(self.diverged(divergence)),
+                    // The in-range answer is matched here, field by field: handing
+                    // the whole `Result` to `checked_choice` copied it through
+                    // memory on every step (a store-forwarding stall).
+                    let index = match choice {
+                        Ok(index) if index < options => index,
+                        other => match self.checked_choice(other, options) {
+                            Ok(index) => index,
+                            Err(divergence) => return Pick::Stop(self.diverged(divergence)),
+                        },
                     };
                     if options > 1 {
                         self.schedule.borrow_mut().push(Decision::Task {

@@ -804,12 +804,11 @@ mod tests {
         ];
         let mut store = EventStore::new(None, 10);
         let mut written = Vec::new();
-        let mut step = 10;
         let mut time = 0u64;
         for round in 0..3_000u32 {
             // Polls folded into the next record (same task, same instant)
             // and polls left on their own (the next record moves time).
-            step += 1;
+            let step = 11 + round;
             let task = TaskId(round % 5 * 1_000_003);
             let poll = Event {
                 step,

@@ -56,37 +56,77 @@ const RELEASE: u8 = 17;
 const VIOLATION: u8 = 18;
 const DRAIN: u8 = 19;
 
-/// Interned source locations.
-#[derive(Clone, Debug, Default)]
+/// Slots of the direct-mapped cache in front of [`Locations`].
+const LOCATION_CACHE: usize = 32;
+/// Up to this many locations a miss scans the list; past it, a hash index
+/// is built.
+const LOCATION_SCAN: usize = 64;
+
+/// Interned source locations: a trace stores a 16-bit index per event.
+///
+/// Creating one allocates nothing (a sweep creates thousands of traces): a
+/// small inline cache answers most look-ups, a miss scans the short list,
+/// and only a trace with many distinct locations builds a hash index.
+#[derive(Clone, Debug)]
 pub(crate) struct Locations {
     list: Vec<SourceLocation>,
-    index: HashMap<usize, u16>,
-    cache: Vec<(usize, u16)>,
+    index: Option<HashMap<usize, u16>>,
+    cache: [(usize, u16); LOCATION_CACHE],
+}
+
+impl Default for Locations {
+    fn default() -> Self {
+        Locations {
+            list: Vec::new(),
+            index: None,
+            cache: [(0, NO_LOCATION); LOCATION_CACHE],
+        }
+    }
 }
 
 impl Locations {
     #[inline]
     fn intern(&mut self, at: SourceLocation) -> u16 {
         let key = at as *const _ as usize;
-        if self.cache.is_empty() {
-            self.cache = vec![(0, NO_LOCATION); 256];
-        }
-        let slot = (key >> 3) & 255;
+        let slot = (key >> 3) % LOCATION_CACHE;
         if self.cache[slot].0 == key {
             return self.cache[slot].1;
         }
-        let next = self.list.len();
-        let id = *self.index.entry(key).or_insert_with(|| {
-            if next >= usize::from(NO_LOCATION) {
-                NO_LOCATION
-            } else {
-                next as u16
-            }
-        });
-        if usize::from(id) == next {
-            self.list.push(at);
-        }
+        let id = self.intern_miss(at, key);
         self.cache[slot] = (key, id);
+        id
+    }
+
+    #[cold]
+    fn intern_miss(&mut self, at: SourceLocation, key: usize) -> u16 {
+        let found = match &self.index {
+            Some(index) => index.get(&key).copied(),
+            None => self
+                .list
+                .iter()
+                .position(|known| std::ptr::eq(*known, at))
+                .map(|id| id as u16),
+        };
+        if let Some(id) = found {
+            return id;
+        }
+        let next = self.list.len();
+        if next >= usize::from(NO_LOCATION) {
+            return NO_LOCATION;
+        }
+        let id = next as u16;
+        self.list.push(at);
+        if self.list.len() > LOCATION_SCAN {
+            let list = &self.list;
+            self.index
+                .get_or_insert_with(|| {
+                    list.iter()
+                        .enumerate()
+                        .map(|(id, known)| (*known as *const _ as usize, id as u16))
+                        .collect()
+                })
+                .insert(key, id);
+        }
         id
     }
 

@@ -183,6 +183,8 @@ pub(crate) struct World {
     trace: RefCell<Trace>,
     trace_on: bool,
     scheduler: RefCell<Box<dyn Scheduler>>,
+    /// The scheduler is the built-in `Fifo` (whose task choice is always 0).
+    fifo: bool,
     schedule: RefCell<Schedule>,
     divergence: RefCell<Option<(u64, Divergence)>>,
     diverged_flag: Cell<bool>,
@@ -229,6 +231,7 @@ impl World {
             trace_on: trace.is_enabled(),
             trace: RefCell::new(trace),
             scheduler: RefCell::new(scheduler),
+            fifo: matches!(config.scheduler, crate::schedule::SchedulerKind::Fifo),
             schedule: RefCell::new(Schedule::new()),
             divergence: RefCell::new(None),
             diverged_flag: Cell::new(false),

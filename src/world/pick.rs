@@ -10,6 +10,13 @@ use crate::trace::{EventKind, WakeCause};
 
 use super::{Pick, World};
 
+/// What the ready queue gave.
+enum Ready {
+    Run(TaskKey),
+    Empty,
+    Diverged(Box<crate::schedule::Divergence>),
+}
+
 impl World {
     // ----- wakes and the ready queue ------------------------------------------
 
@@ -40,7 +47,16 @@ impl World {
 
     /// Picks the next task to poll, firing due timers and moving the clock
     /// forward as needed.
+    #[inline]
     pub fn pick(&self) -> Pick {
+        // The common step: no divergence pending, no timer due, a task ready.
+        if !self.diverged_flag.get() && self.earliest_timer.get() > self.now.get() {
+            match self.take_ready() {
+                Ready::Run(key) => return Pick::Run(key),
+                Ready::Diverged(divergence) => return Pick::Stop(self.diverged(*divergence)),
+                Ready::Empty => {}
+            }
+        }
         self.pick_until(u64::MAX)
     }
 
@@ -57,40 +73,10 @@ impl World {
                     return Pick::Stop(stop);
                 }
             }
-            {
-                let mut ready = self.ready.borrow_mut();
-                if !ready.is_empty() {
-                    let options = ready.len();
-                    let choice = if options == 1 {
-                        Ok(0)
-                    } else {
-                        self.scheduler
-                            .borrow_mut()
-                            .next_task(crate::schedule::ReadyTasks::new(&ready))
-                    };
-                    // The in-range answer is matched here, field by field: handing
-                    // the whole `Result` to `checked_choice` copied it through
-                    // memory on every step (a store-forwarding stall).
-                    let index = match choice {
-                        Ok(index) if index < options => index,
-                        other => match self.checked_choice(other, options) {
-                            Ok(index) => index,
-                            Err(divergence) => return Pick::Stop(self.diverged(divergence)),
-                        },
-                    };
-                    if options > 1 {
-                        self.schedule.borrow_mut().push(Decision::Task {
-                            options: options as u32,
-                            chosen: index as u32,
-                        });
-                    }
-                    let key = if index == 0 {
-                        ready.pop_front()
-                    } else {
-                        ready.remove(index)
-                    };
-                    return Pick::Run(key.expect("index checked above"));
-                }
+            match self.take_ready() {
+                Ready::Run(key) => return Pick::Run(key),
+                Ready::Diverged(divergence) => return Pick::Stop(self.diverged(*divergence)),
+                Ready::Empty => {}
             }
             let remote = waker::remote_take(self.id);
             if !remote.is_empty() {
@@ -114,6 +100,47 @@ impl World {
                 None => return Pick::Deadlock,
             }
         }
+    }
+
+    /// Takes the ready task the scheduler picks (recording the choice when
+    /// there was one).
+    #[inline]
+    fn take_ready(&self) -> Ready {
+        let mut ready = self.ready.borrow_mut();
+        let options = ready.len();
+        if options <= 1 {
+            return ready.pop_front().map_or(Ready::Empty, Ready::Run);
+        }
+        let index = if self.fifo {
+            // `Fifo::next_task` answers 0, always: the same answer without
+            // a dynamic call on every step.
+            0
+        } else {
+            let choice = self
+                .scheduler
+                .borrow_mut()
+                .next_task(crate::schedule::ReadyTasks::new(&ready));
+            // The in-range answer is matched here, field by field: handing
+            // the whole `Result` to `checked_choice` copied it through
+            // memory on every step (a store-forwarding stall).
+            match choice {
+                Ok(index) if index < options => index,
+                other => match self.checked_choice(other, options) {
+                    Ok(index) => index,
+                    Err(divergence) => return Ready::Diverged(Box::new(divergence)),
+                },
+            }
+        };
+        self.schedule.borrow_mut().push(Decision::Task {
+            options: options as u32,
+            chosen: index as u32,
+        });
+        let key = if index == 0 {
+            ready.pop_front()
+        } else {
+            ready.remove(index)
+        };
+        key.map_or(Ready::Empty, Ready::Run)
     }
 
     /// A divergence noted inside user code (a replayed `random()`), if any.

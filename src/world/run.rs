@@ -58,6 +58,7 @@ impl World {
                 self.check_grace(key, slot);
                 if slot.meta.abort_requested {
                     drop(core);
+                    drop(waker);
                     self.finish(key, Some(future), Outcome::Aborted, None);
                     return;
                 }
@@ -70,10 +71,14 @@ impl World {
                 }
             }
             Ok(Poll::Ready(())) => {
+                // Our reference to the waker goes first, so that `finish`
+                // can recycle it.
+                drop(waker);
                 self.pending_wait.take();
                 self.finish(key, Some(future), Outcome::Returned, None)
             }
             Err(caught) => {
+                drop(waker);
                 self.pending_wait.take();
                 let index = self.trace.borrow_mut().add_message(caught.message.clone());
                 self.finish(key, Some(future), Outcome::Panicked(index), Some(caught));
@@ -135,25 +140,45 @@ impl World {
         outcome: Outcome,
         panicked: Option<panic::Caught>,
     ) {
+        // The common end (returned or aborted, no cancel delivered: nothing
+        // for the oracles to settle) ends the slot in place.
+        let quick = {
+            let mut core = self.core.borrow_mut();
+            let Some(slot) = core.tasks.get_mut(key) else {
+                return;
+            };
+            if matches!(outcome, Outcome::Panicked(_)) || slot.meta.cancel_delivered > 0 {
+                None
+            } else {
+                slot.notify.notified.store(true, Ordering::Release);
+                let parts = (
+                    slot.future.take(),
+                    slot.completion.take(),
+                    std::mem::take(&mut slot.meta.cancel_waiters),
+                );
+                core.tasks.vacate(key);
+                Some(parts)
+            }
+        };
+        if let Some((own_future, completion, cancel_waiters)) = quick {
+            // Dropped outside the borrow: they may run user code.
+            drop(cancel_waiters);
+            if let Some(future) = future.or(own_future) {
+                self.drop_task_future(key, future);
+            }
+            self.record(key.id, EventKind::Complete { outcome });
+            if let (Some(completion), Outcome::Aborted) = (completion, outcome) {
+                completion.fail(JoinError::cancelled(key.id));
+            }
+            return;
+        }
         let slot = self.core.borrow_mut().tasks.remove(key);
         let Some(mut slot) = slot else { return };
         slot.notify.notified.store(true, Ordering::Release);
         self.settle(key, &slot, outcome);
         let future = future.or_else(|| slot.future.take());
         if let Some(future) = future {
-            let previous = self.current.replace(Some(key));
-            let dropped = panic::catch(move || drop(future));
-            self.current.set(previous);
-            if let Err(caught) = dropped {
-                // A panicking Drop during cleanup is recorded; the task is gone.
-                let index = self.trace.borrow_mut().add_message(caught.message);
-                self.record(
-                    key.id,
-                    EventKind::Complete {
-                        outcome: Outcome::Panicked(index),
-                    },
-                );
-            }
+            self.drop_task_future(key, future);
         }
         self.record(key.id, EventKind::Complete { outcome });
         if let Some(completion) = slot.completion.take() {
@@ -171,6 +196,24 @@ impl World {
             }
         }
         drop(slot);
+    }
+
+    /// Drops an ended task's future with the task current, so that its
+    /// `Drop`s are attributed to it. A panicking `Drop` during cleanup is
+    /// recorded; the task is gone either way.
+    fn drop_task_future(&self, key: TaskKey, future: TaskFuture) {
+        let previous = self.current.replace(Some(key));
+        let dropped = panic::catch(move || drop(future));
+        self.current.set(previous);
+        if let Err(caught) = dropped {
+            let index = self.trace.borrow_mut().add_message(caught.message);
+            self.record(
+                key.id,
+                EventKind::Complete {
+                    outcome: Outcome::Panicked(index),
+                },
+            );
+        }
     }
 
     /// Drops a task's future at its current await point (`JoinHandle::abort`).

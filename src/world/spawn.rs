@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::task::Waker;
 
 use crate::task::table::{Completion, TaskFuture, TaskKey, TaskKind, TaskMeta, TaskSlot};
-use crate::task::waker::TaskWaker;
 use crate::trace::{EventKind, SourceLocation, Wait};
 
 use super::{with, World};
@@ -28,7 +27,7 @@ impl World {
             index: core.tasks.next_index(),
             id: core.tasks.next_id(),
         };
-        let notify = Arc::new(TaskWaker::new(self.id, key));
+        let notify = core.tasks.new_waker(self.id, key);
         let waker = Waker::from(Arc::clone(&notify));
         let inserted = core.tasks.insert(TaskSlot {
             id: key.id,

@@ -373,7 +373,8 @@ impl Raw {
 
 #[derive(Debug)]
 pub(crate) enum EventStore {
-    Bytes(Encoded),
+    /// Boxed: the encoder carries its location cache inline.
+    Bytes(Box<Encoded>),
     Ring {
         ring: VecDeque<Event>,
         cap: usize,
@@ -639,7 +640,7 @@ impl Iterator for EncodedIter<'_> {
 impl EventStore {
     pub fn new(cap: Option<usize>, base_step: u32) -> Self {
         match cap {
-            None => EventStore::Bytes(Encoded::new(base_step)),
+            None => EventStore::Bytes(Box::new(Encoded::new(base_step))),
             Some(cap) => EventStore::Ring {
                 ring: VecDeque::with_capacity(cap.min(1 << 20)),
                 cap,
@@ -756,14 +757,14 @@ impl EventStore {
 impl Clone for EventStore {
     fn clone(&self) -> Self {
         match self {
-            EventStore::Bytes(encoded) => EventStore::Bytes(Encoded {
+            EventStore::Bytes(encoded) => EventStore::Bytes(Box::new(Encoded {
                 chunks: encoded.chunks.clone(),
                 locations: encoded.locations.clone(),
                 last_time: encoded.last_time,
                 pending_poll: encoded.pending_poll,
                 base_step: encoded.base_step,
                 len: encoded.len,
-            }),
+            })),
             EventStore::Ring { ring, cap, dropped } => EventStore::Ring {
                 ring: ring.clone(),
                 cap: *cap,

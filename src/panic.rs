@@ -47,6 +47,7 @@ pub(crate) struct Caught {
 }
 
 /// Runs `f`, turning a panic into `Err`.
+#[inline(always)]
 pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Caught> {
     install_hook();
     CATCHING.with(|c| c.set(c.get() + 1));

@@ -66,14 +66,14 @@ impl Trace {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_poll(&mut self, step: u32, time: crate::time::Instant, task: TaskId) {
         if self.enabled {
             self.events.push_poll(step, time, task);
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_suspend(
         &mut self,
         step: u32,

@@ -463,7 +463,7 @@ impl Encoded {
 
     /// Writes a record, folding a pending poll of the same task and instant
     /// into it.
-    #[inline]
+    #[inline(always)]
     fn push_raw(&mut self, raw: Raw) {
         let folded = match self.pending_poll {
             Some((time, task)) if time == raw.time && task == raw.task => {
@@ -497,7 +497,7 @@ impl Encoded {
 
     /// Encodes `raw` into a record on the stack, then appends it with one
     /// fixed-size copy.
-    #[inline]
+    #[inline(always)]
     fn write(&mut self, raw: &Raw, folded_poll: bool) {
         let mut head = u64::from(raw.tag)
             | (u64::from(raw.aux) << 8)
@@ -676,7 +676,7 @@ impl EventStore {
     }
 
     /// `push` of a poll, without building an `Event` first.
-    #[inline]
+    #[inline(always)]
     pub fn push_poll(&mut self, step: u32, time: Instant, task: TaskId) {
         match self {
             EventStore::Bytes(encoded) => {
@@ -694,7 +694,7 @@ impl EventStore {
     }
 
     /// `push` of a suspension, without building an `Event` first.
-    #[inline]
+    #[inline(always)]
     pub fn push_suspend(
         &mut self,
         step: u32,

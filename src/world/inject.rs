@@ -219,8 +219,15 @@ impl World {
     }
 
     /// Checks the grace budget of an outstanding cancel request.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn check_grace(&self, key: TaskKey, slot: &mut TaskSlot) {
+        if slot.meta.cancel_since.is_some() {
+            self.check_grace_budget(key, slot);
+        }
+    }
+
+    #[cold]
+    fn check_grace_budget(&self, key: TaskKey, slot: &mut TaskSlot) {
         let Some((since, polls)) = slot.meta.cancel_since else {
             return;
         };

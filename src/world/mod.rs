@@ -282,7 +282,7 @@ impl World {
 
     /// `record(task, EventKind::Poll)` without building an `EventKind`: the
     /// executor records one per poll.
-    #[inline]
+    #[inline(always)]
     pub fn record_poll(&self, task: TaskId) {
         if self.trace_on {
             if let Ok(mut trace) = self.trace.try_borrow_mut() {
@@ -292,7 +292,7 @@ impl World {
     }
 
     /// `record(task, EventKind::Suspend { .. })`, likewise.
-    #[inline]
+    #[inline(always)]
     pub fn record_suspend(&self, task: TaskId, ordinal: u32, wait: Wait) {
         if self.trace_on {
             if let Ok(mut trace) = self.trace.try_borrow_mut() {

@@ -184,6 +184,13 @@ fn join(a: u32, b: u32) -> u64 {
 }
 
 impl Raw {
+    /// A wake by a task (the task is in `a`). A poll of the waker folds into
+    /// it: a task that wakes another does so while being polled.
+    #[inline(always)]
+    fn wakes_by_task(&self) -> bool {
+        self.tag == WAKE && self.aux == 0
+    }
+
     /// Inlined into each `record` call site, so that the `match` folds away
     /// for the constant kind recorded there.
     #[inline(always)]
@@ -462,11 +469,14 @@ impl Encoded {
     }
 
     /// Writes a record, folding a pending poll of the same task and instant
-    /// into it.
+    /// into it (or of the task that caused the wake it records).
     #[inline(always)]
     fn push_raw(&mut self, raw: Raw) {
         let folded = match self.pending_poll {
-            Some((time, task)) if time == raw.time && task == raw.task => {
+            Some((time, task))
+                if time == raw.time
+                    && (task == raw.task || (raw.wakes_by_task() && raw.a == task)) =>
+            {
                 self.pending_poll = None;
                 true
             }
@@ -616,7 +626,11 @@ impl Iterator for EncodedIter<'_> {
             let poll = Event {
                 step: self.step,
                 time,
-                task,
+                task: if raw.wakes_by_task() {
+                    TaskId(raw.a)
+                } else {
+                    task
+                },
                 kind: EventKind::Poll,
             };
             if raw.tag == POLL {
@@ -859,6 +873,19 @@ mod tests {
             };
             store.push(poll);
             written.push(poll);
+            if round % 3 == 0 {
+                // A poll folds into a wake made by the polled task.
+                let wake = Event {
+                    step,
+                    time: Instant(time),
+                    task: TaskId(42),
+                    kind: EventKind::Wake {
+                        by: WakeCause::Task(task),
+                    },
+                };
+                store.push(wake);
+                written.push(wake);
+            }
             if round % 7 == 0 {
                 time += 1 << 33;
             }

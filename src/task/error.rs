@@ -7,7 +7,12 @@ use super::TaskId;
 
 /// A task ended without a value: it was aborted (dropped at an await point)
 /// or it panicked.
-pub struct JoinError {
+///
+/// One pointer wide, so that `Result<T, JoinError>` stays small on the
+/// success path every join takes.
+pub struct JoinError(Box<Inner>);
+
+struct Inner {
     id: TaskId,
     repr: Repr,
 }
@@ -22,37 +27,37 @@ enum Repr {
 
 impl JoinError {
     pub(crate) fn cancelled(id: TaskId) -> Self {
-        JoinError {
+        JoinError(Box::new(Inner {
             id,
             repr: Repr::Cancelled,
-        }
+        }))
     }
 
     pub(crate) fn panic(id: TaskId, message: String, payload: Box<dyn Any + Send>) -> Self {
-        JoinError {
+        JoinError(Box::new(Inner {
             id,
             repr: Repr::Panic { message, payload },
-        }
+        }))
     }
 
     /// The task that failed.
     pub fn id(&self) -> TaskId {
-        self.id
+        self.0.id
     }
 
     /// The task was aborted (its future dropped) before it finished.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.0.repr, Repr::Cancelled)
     }
 
     /// The task panicked.
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic { .. })
+        matches!(self.0.repr, Repr::Panic { .. })
     }
 
     /// The panic message with its location, if the task panicked.
     pub fn panic_message(&self) -> Option<&str> {
-        match &self.repr {
+        match &self.0.repr {
             Repr::Panic { message, .. } => Some(message),
             Repr::Cancelled => None,
         }
@@ -60,9 +65,10 @@ impl JoinError {
 
     /// The panic payload (to `resume_unwind` it), or the error back.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send>, JoinError> {
-        match self.repr {
+        let Inner { id, repr } = *self.0;
+        match repr {
             Repr::Panic { payload, .. } => Ok(payload),
-            Repr::Cancelled => Err(self),
+            Repr::Cancelled => Err(JoinError::cancelled(id)),
         }
     }
 
@@ -80,18 +86,20 @@ impl JoinError {
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Cancelled => write!(f, "task {} was cancelled", self.id),
-            Repr::Panic { message, .. } => write!(f, "task {} panicked: {message}", self.id),
+        match &self.0.repr {
+            Repr::Cancelled => write!(f, "task {} was cancelled", self.0.id),
+            Repr::Panic { message, .. } => write!(f, "task {} panicked: {message}", self.0.id),
         }
     }
 }
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.id),
-            Repr::Panic { message, .. } => write!(f, "JoinError::Panic({}, {message:?})", self.id),
+        match &self.0.repr {
+            Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.0.id),
+            Repr::Panic { message, .. } => {
+                write!(f, "JoinError::Panic({}, {message:?})", self.0.id)
+            }
         }
     }
 }

@@ -53,10 +53,12 @@ where
     F::Output: 'static,
 {
     let at = Location::caller();
-    world::with(|world| {
-        let (key, slot) = world.spawn(future, kind, name, at);
-        JoinHandle::new(key, slot, world, at)
-    })
+    // A handle to the world rather than a closure inside the thread-local:
+    // returning the `JoinHandle` out of the closure went through memory and
+    // stalled every spawn.
+    let world = world::current();
+    let (key, slot) = world.spawn(future, kind, name, at);
+    JoinHandle::new(key, slot, &world, at)
 }
 
 /// Suspends the current task once, letting every other ready task run

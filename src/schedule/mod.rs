@@ -183,9 +183,15 @@ pub enum Decision {
 }
 
 /// The recorded decisions of one run, in order.
+///
+/// Stored run-length encoded: a long run under `Fifo` with many tasks ready
+/// takes the same decision (`t0/N`) millions of times, and a step must not
+/// pay for a growing list. Equal schedules have equal encodings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Schedule {
-    decisions: Vec<Decision>,
+    /// Each distinct decision with how many times in a row it was taken.
+    runs: Vec<(Decision, u32)>,
+    len: usize,
 }
 
 impl Schedule {
@@ -194,29 +200,55 @@ impl Schedule {
         Schedule::default()
     }
 
+    /// The decisions, in the order they were taken (expanded into a list;
+    /// [`Schedule::iter`] walks them without one).
+    pub fn decisions(&self) -> Vec<Decision> {
+        self.iter().collect()
+    }
+
     /// The decisions, in the order they were taken.
-    pub fn decisions(&self) -> &[Decision] {
-        &self.decisions
+    pub fn iter(&self) -> impl Iterator<Item = Decision> + '_ {
+        self.runs
+            .iter()
+            .flat_map(|&(decision, count)| std::iter::repeat_n(decision, count as usize))
     }
 
     /// Number of decisions.
     pub fn len(&self) -> usize {
-        self.decisions.len()
+        self.len
     }
 
     /// No decisions at all.
     pub fn is_empty(&self) -> bool {
-        self.decisions.is_empty()
+        self.len == 0
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, decision: Decision) {
-        self.decisions.push(decision);
+        self.len += 1;
+        if let Some((last, count)) = self.runs.last_mut() {
+            if *last == decision && *count < u32::MAX {
+                *count += 1;
+                return;
+            }
+        }
+        self.runs.push((decision, 1));
+    }
+
+    /// The `run`-th run: a decision and how many times in a row it was
+    /// taken.
+    pub(crate) fn run(&self, run: usize) -> Option<(Decision, u32)> {
+        self.runs.get(run).copied()
     }
 }
 
 impl From<Vec<Decision>> for Schedule {
     fn from(decisions: Vec<Decision>) -> Self {
-        Schedule { decisions }
+        let mut schedule = Schedule::new();
+        for decision in decisions {
+            schedule.push(decision);
+        }
+        schedule
     }
 }
 
@@ -240,5 +272,68 @@ impl fmt::Display for Divergence {
              HashMap order or an unseeded RNG would do this)",
             self.decision, self.expected, self.found
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(chosen: u32, options: u32) -> Decision {
+        Decision::Task { options, chosen }
+    }
+
+    /// Repeats collapse into runs, and the list, the length, the text form
+    /// and a replay all see every decision in order.
+    #[test]
+    fn run_length_encoding_keeps_every_decision() {
+        let taken = vec![
+            task(0, 3),
+            task(0, 3),
+            task(0, 3),
+            Decision::Random(7),
+            Decision::Random(7),
+            task(1, 3),
+            task(0, 3),
+        ];
+        let schedule = Schedule::from(taken.clone());
+        assert_eq!(schedule.runs.len(), 4);
+        assert_eq!(schedule.len(), 7);
+        assert_eq!(schedule.decisions(), taken);
+        assert_eq!(schedule.to_string(), "t0/3 t0/3 t0/3 r7 r7 t1/3 t0/3");
+        let mut replay = Replay::new(Arc::new(schedule));
+        let mut answers = Vec::new();
+        for _ in 0..3 {
+            answers.push(replay.next_timer(3).map_err(|d| d.decision));
+        }
+        // The first recorded decision is a task choice: asking for a timer
+        // is a divergence at decision 0, and the cursor does not move.
+        assert_eq!(answers, vec![Err(0), Err(0), Err(0)]);
+    }
+
+    #[test]
+    fn replay_walks_across_runs() {
+        let taken = vec![task(0, 2), task(0, 2), task(1, 2), Decision::Random(9)];
+        let mut replay = Replay::new(Arc::new(Schedule::from(taken)));
+        let queue: std::collections::VecDeque<TaskKey> = [
+            TaskKey {
+                index: 0,
+                id: TaskId(0),
+            },
+            TaskKey {
+                index: 1,
+                id: TaskId(1),
+            },
+        ]
+        .into_iter()
+        .collect();
+        let ready = ReadyTasks::new(&queue);
+        assert_eq!(replay.next_task(ready), Ok(0));
+        assert_eq!(replay.next_task(ready), Ok(0));
+        assert_eq!(replay.next_task(ready), Ok(1));
+        assert_eq!(replay.next_u64(), Ok(9));
+        let end = replay.next_u64().unwrap_err();
+        assert_eq!(end.decision, 4);
+        assert!(end.expected.contains("end of the recording"), "{end}");
     }
 }

@@ -11,7 +11,11 @@ use super::{Decision, Divergence, ReadyTasks, Schedule, Scheduler};
 #[derive(Clone, Debug)]
 pub struct Replay {
     schedule: Arc<Schedule>,
+    /// Index of the next decision.
     cursor: usize,
+    /// Where that decision is in the run-length encoding: run and offset.
+    run: usize,
+    offset: u32,
 }
 
 impl Replay {
@@ -20,12 +24,30 @@ impl Replay {
         Replay {
             schedule,
             cursor: 0,
+            run: 0,
+            offset: 0,
+        }
+    }
+
+    /// The next recorded decision, if any (the cursor does not move).
+    fn peek(&self) -> Option<Decision> {
+        self.schedule.run(self.run).map(|(decision, _)| decision)
+    }
+
+    fn advance(&mut self) {
+        self.cursor += 1;
+        self.offset += 1;
+        if let Some((_, count)) = self.schedule.run(self.run) {
+            if self.offset >= count {
+                self.run += 1;
+                self.offset = 0;
+            }
         }
     }
 
     fn take(&mut self, found: Decision) -> Result<Decision, Divergence> {
         let decision = self.cursor;
-        let Some(&recorded) = self.schedule.decisions().get(decision) else {
+        let Some(recorded) = self.peek() else {
             return Err(Divergence {
                 decision,
                 expected: "the end of the recording".to_string(),
@@ -45,7 +67,7 @@ impl Replay {
                 found: describe(found),
             });
         }
-        self.cursor += 1;
+        self.advance();
         Ok(recorded)
     }
 }

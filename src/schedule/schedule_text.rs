@@ -10,7 +10,7 @@ use super::{Decision, Schedule};
 
 impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (index, decision) in self.decisions().iter().enumerate() {
+        for (index, decision) in self.iter().enumerate() {
             if index > 0 {
                 f.write_str(" ")?;
             }

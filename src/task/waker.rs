@@ -5,7 +5,8 @@
 //! from the harness between polls, after its world ended, or from another
 //! thread. Wakes that cannot reach their world directly go to a process-wide
 //! inbox that the world drains when it has nothing else to run. `notified`
-//! deduplicates: a task sits in the ready queue at most once.
+//! deduplicates: a task sits in the ready queue at most once (barring two
+//! threads waking it at the same instant, which costs one spurious poll).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -38,9 +39,15 @@ impl Wake for TaskWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if self.notified.swap(true, Ordering::AcqRel) {
+        // A load and a store rather than an atomic swap (a locked
+        // instruction on every wake). Two threads waking the same task at
+        // the same moment may both queue it; the second queueing is a
+        // spurious poll, which every future tolerates, and wakes from
+        // another thread are not deterministic anyway.
+        if self.notified.load(Ordering::Acquire) {
             return;
         }
+        self.notified.store(true, Ordering::Release);
         if !world::schedule_if_current(self.world, self.key) {
             remote_push(self.world, self.key);
         }

@@ -169,3 +169,208 @@ impl Timers {
         self.listed = listed;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::task::{Wake, Waker};
+
+    use super::{TimerKey, Timers};
+    use crate::schedule::SimRng;
+
+    /// Wakers that write their number into a shared log when woken.
+    #[derive(Default)]
+    struct Log(Arc<Mutex<Vec<u32>>>);
+
+    struct Numbered {
+        number: u32,
+        log: Arc<Mutex<Vec<u32>>>,
+    }
+
+    impl Wake for Numbered {
+        fn wake(self: Arc<Self>) {
+            self.log.lock().unwrap().push(self.number);
+        }
+    }
+
+    impl Log {
+        fn waker(&self, number: u32) -> Waker {
+            Waker::from(Arc::new(Numbered {
+                number,
+                log: Arc::clone(&self.0),
+            }))
+        }
+
+        fn take(&self) -> Vec<u32> {
+            std::mem::take(&mut self.0.lock().unwrap())
+        }
+    }
+
+    /// Fires every timer due by `now`, one instant at a time, as the world
+    /// does; returns the wakers' numbers, one list per instant.
+    fn fire_until(timers: &mut Timers, log: &Log, now: u64) -> Vec<Vec<u32>> {
+        let mut instants = Vec::new();
+        let mut wakers = Vec::new();
+        while let Some(deadline) = timers.next_deadline().filter(|&at| at <= now) {
+            timers.take_due_at(deadline, &mut wakers);
+            wakers.drain(..).for_each(Waker::wake);
+            instants.push(log.take());
+        }
+        instants
+    }
+
+    #[test]
+    fn equal_deadlines_fire_together_in_registration_order() {
+        let (mut timers, log) = (Timers::default(), Log::default());
+        for (number, deadline) in [(0, 50), (1, 20), (2, 50), (3, 20), (4, 50), (5, 30)] {
+            timers.insert(deadline, log.waker(number));
+        }
+        assert_eq!(
+            fire_until(&mut timers, &log, 100),
+            [vec![1, 3], vec![5], vec![0, 2, 4]]
+        );
+    }
+
+    #[test]
+    fn nothing_fires_before_its_deadline() {
+        let (mut timers, log) = (Timers::default(), Log::default());
+        timers.insert(1_000_000_001, log.waker(0));
+        assert!(fire_until(&mut timers, &log, 1_000_000_000).is_empty());
+        assert_eq!(timers.next_deadline(), Some(1_000_000_001));
+        assert_eq!(fire_until(&mut timers, &log, 1_000_000_001), [vec![0]]);
+        assert_eq!(timers.next_deadline(), None);
+    }
+
+    #[test]
+    fn far_future_deadlines_keep_their_exact_order() {
+        let (mut timers, log) = (Timers::default(), Log::default());
+        let day = 86_400 * 1_000_000_000;
+        let deadlines = [u64::MAX, 3 * day + 1, u64::MAX - 1, 3 * day, 7, u64::MAX];
+        for (number, deadline) in deadlines.into_iter().enumerate() {
+            timers.insert(deadline, log.waker(number as u32));
+        }
+        assert_eq!(timers.next_deadline(), Some(7));
+        assert_eq!(
+            fire_until(&mut timers, &log, u64::MAX - 2),
+            [vec![4], vec![3], vec![1]]
+        );
+        assert_eq!(
+            fire_until(&mut timers, &log, u64::MAX),
+            [vec![2], vec![0, 5]]
+        );
+    }
+
+    #[test]
+    fn a_removed_timer_never_fires() {
+        let (mut timers, log) = (Timers::default(), Log::default());
+        let first = timers.insert(10, log.waker(0));
+        timers.insert(20, log.waker(1));
+        timers.insert(10, log.waker(2));
+        let only = timers.insert(15, log.waker(3));
+        timers.remove(first);
+        timers.remove(only);
+        assert_eq!(fire_until(&mut timers, &log, 30), [vec![2], vec![1]]);
+    }
+
+    #[test]
+    fn a_stale_key_neither_cancels_nor_fires_the_slots_next_timer() {
+        let (mut timers, log) = (Timers::default(), Log::default());
+        let old = timers.insert(10, log.waker(0));
+        timers.remove(old);
+        let new = timers.insert(20, log.waker(1));
+        assert_eq!(new.index, old.index, "the slot is reused");
+        timers.remove(old);
+        assert!(timers.fire(old).is_none());
+        assert!(
+            timers.poll(old, &log.waker(2)),
+            "a stale key reads as fired"
+        );
+        assert!(!timers.poll(new, &log.waker(1)));
+        assert_eq!(fire_until(&mut timers, &log, 20), [vec![1]]);
+    }
+
+    #[test]
+    fn poll_reports_fired_after_the_deadline_and_an_armed_timer_takes_the_waker() {
+        let (mut timers, log) = (Timers::default(), Log::default());
+        let key = timers.insert(10, log.waker(0));
+        assert!(!timers.poll(key, &log.waker(1)));
+        assert_eq!(fire_until(&mut timers, &log, 10), [vec![1]]);
+        assert!(timers.poll(key, &log.waker(2)));
+        timers.remove(key);
+        assert_eq!(timers.insert(20, log.waker(3)).index, key.index);
+    }
+
+    #[test]
+    fn a_forced_fire_wakes_once_and_the_timer_is_not_due_again() {
+        let (mut timers, log) = (Timers::default(), Log::default());
+        let forced = timers.insert(10, log.waker(0));
+        timers.insert(10, log.waker(1));
+        timers.fire(forced).expect("armed").wake();
+        assert_eq!(log.take(), [0]);
+        assert!(timers.fire(forced).is_none());
+        assert!(timers.poll(forced, &log.waker(0)));
+        assert_eq!(fire_until(&mut timers, &log, 10), [vec![1]]);
+    }
+
+    #[test]
+    fn interleaved_arming_cancelling_and_firing_match_a_sorted_model() {
+        let (mut timers, log) = (Timers::default(), Log::default());
+        let mut rng = SimRng::new(11);
+        // The model: armed timers by (deadline, number); numbers rise with
+        // registration, so this is the order they must fire in.
+        let mut model = std::collections::BTreeSet::new();
+        let mut keys: Vec<(TimerKey, u64, u32)> = Vec::new();
+        let mut now = 0u64;
+        let mut number = 0u32;
+        for _ in 0..3_000 {
+            for _ in 0..rng.below(8) {
+                // Nanoseconds to days ahead, often on a shared instant.
+                let ahead = match rng.below(4) {
+                    0 => rng.below(64),
+                    1 => rng.below(4) * 1_000_000,
+                    2 => rng.below(1_000) * 1_000_000,
+                    _ => rng.below(1 << 50),
+                };
+                let deadline = now.saturating_add(ahead + 1);
+                keys.push((timers.insert(deadline, log.waker(number)), deadline, number));
+                model.insert((deadline, number));
+                number += 1;
+            }
+            // Cancel or force some, enough for compactions.
+            if !keys.is_empty() && rng.below(2) == 0 {
+                let (key, deadline, number) =
+                    keys.swap_remove(rng.below(keys.len() as u64) as usize);
+                if rng.below(2) == 0 {
+                    timers.remove(key);
+                } else {
+                    timers.fire(key).expect("armed").wake();
+                    assert_eq!(log.take(), [number]);
+                    timers.remove(key);
+                }
+                model.remove(&(deadline, number));
+            }
+            let expected = model.first().map(|&(deadline, _)| deadline);
+            assert_eq!(timers.next_deadline(), expected);
+            if let Some(deadline) = expected {
+                now = deadline;
+                let due: Vec<u32> = model
+                    .iter()
+                    .take_while(|&&(at, _)| at == deadline)
+                    .map(|&(_, number)| number)
+                    .collect();
+                assert_eq!(
+                    fire_until(&mut timers, &log, now),
+                    std::slice::from_ref(&due)
+                );
+                model.retain(|&(at, _)| at != deadline);
+                keys.retain(|&(key, _, number)| {
+                    !due.contains(&number) || {
+                        assert!(timers.poll(key, &log.waker(0)));
+                        timers.remove(key);
+                        false
+                    }
+                });
+            }
+        }
+    }
+}

@@ -20,7 +20,9 @@ use crate::oracle::ViolationCode;
 use crate::task::TaskId;
 use crate::time::Instant;
 
-const POOL_MAX: usize = 256;
+/// Chunks a thread keeps from dropped traces for reuse (64 MiB): a long run
+/// writes tens of MiB of trace, and fresh pages cost more than the writes.
+const POOL_MAX: usize = 1024;
 const NO_LOCATION: u16 = u16::MAX;
 
 /// One event, flattened: what [`Encoded`] writes as bytes.

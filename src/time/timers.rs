@@ -7,7 +7,9 @@
 //! skipped, and stale listings are compacted away once they outnumber live
 //! ones.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::task::Waker;
 
 /// Names one registration of a timer.
@@ -23,11 +25,40 @@ enum Entry {
     Fired { seq: u64 },
 }
 
+/// Hashes a deadline with one multiplication (the deadlines are the
+/// simulation's own numbers; no attacker chooses them).
+#[derive(Default)]
+struct DeadlineHasher(u64);
+
+impl Hasher for DeadlineHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (value ^ self.0).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// Timers grouped by deadline: each instant holds its registrations in
 /// order, so firing an instant takes one map entry.
+///
+/// The groups sit in a hash map (arming a timer at an instant that already
+/// has one is a hash probe and a push, where an ordered map walked several
+/// cold nodes), and the distinct deadlines in a min-heap, which only changes
+/// when an instant gets its first timer or is done. The heap may hold
+/// deadlines whose group is gone (fired, or compacted away): they are
+/// skipped.
 #[derive(Default)]
 pub(crate) struct Timers {
-    by_deadline: BTreeMap<u64, Vec<(u64, u32)>>,
+    by_deadline: HashMap<u64, Vec<(u64, u32)>, BuildHasherDefault<DeadlineHasher>>,
+    order: BinaryHeap<Reverse<u64>>,
     entries: Vec<Entry>,
     free: Vec<u32>,
     spare_lists: Vec<Vec<(u64, u32)>>,
@@ -52,9 +83,13 @@ impl Timers {
             }
         };
         let spare = &mut self.spare_lists;
+        let order = &mut self.order;
         self.by_deadline
             .entry(deadline)
-            .or_insert_with(|| spare.pop().unwrap_or_default())
+            .or_insert_with(|| {
+                order.push(Reverse(deadline));
+                spare.pop().unwrap_or_default()
+            })
             .push((seq, index));
         self.armed += 1;
         self.listed += 1;
@@ -97,13 +132,16 @@ impl Timers {
     /// The earliest deadline of an armed timer.
     pub fn next_deadline(&mut self) -> Option<u64> {
         loop {
-            let (&deadline, list) = self.by_deadline.iter().next()?;
-            if list.iter().any(|&(seq, index)| self.is_armed(index, seq)) {
-                return Some(deadline);
+            let &Reverse(deadline) = self.order.peek()?;
+            if let Some(list) = self.by_deadline.get(&deadline) {
+                if list.iter().any(|&(seq, index)| self.is_armed(index, seq)) {
+                    return Some(deadline);
+                }
+                let list = self.by_deadline.remove(&deadline).expect("looked up");
+                self.listed -= list.len();
+                self.recycle(list);
             }
-            let (_, list) = self.by_deadline.pop_first().expect("peeked");
-            self.listed -= list.len();
-            self.recycle(list);
+            self.order.pop();
         }
     }
 
@@ -113,6 +151,9 @@ impl Timers {
         let Some(list) = self.by_deadline.remove(&deadline) else {
             return;
         };
+        if self.order.peek() == Some(&Reverse(deadline)) {
+            self.order.pop();
+        }
         self.listed -= list.len();
         for &(seq, index) in &list {
             let entry = &mut self.entries[index as usize];

@@ -45,29 +45,38 @@ pub(crate) trait Completion {
     fn fail(&self, error: super::JoinError);
 }
 
+/// `TaskMeta::point_index` when the task is not at a logged await point.
+pub(crate) const NO_POINT: u32 = u32::MAX;
+
 /// Everything the world knows about a live task besides its future.
 ///
-/// `repr(C)`: the fields every poll reads or writes come first, so that with
-/// the head of [`TaskSlot`] they share the slot's first two cache lines; the
-/// rest is touched only on spawn, cancel and finish.
+/// `repr(C)`: what every poll *reads* comes first and, with the head of
+/// [`TaskSlot`], fills the slot's first cache line exactly; what every
+/// suspension only writes (`last_wait`, `last_scope`) starts the second
+/// line, where a miss does not stall the executor; the rest is touched only
+/// on spawn, cancel and finish.
 #[repr(C)]
 pub(crate) struct TaskMeta {
     /// Number of times the task returned `Pending` (its await points so far).
     pub suspends: u32,
     /// Polls so far.
     pub polls: u32,
-    pub last_wait: Wait,
-    /// The innermost timeout enclosing the current await point.
-    pub last_scope: Option<(u32, SourceLocation)>,
-    /// Oldest unhonoured cancel request: (virtual time, polls at the time).
-    pub cancel_since: Option<(u64, u32)>,
-    /// Index of the current await point in the world's await-point log.
-    pub point_index: Option<usize>,
+    /// Index of the current await point in the world's await-point log, or
+    /// [`NO_POINT`].
+    pub point_index: u32,
     pub kind: TaskKind,
     /// `abort` was called while the task was being polled.
     pub abort_requested: bool,
     /// A `cancel-ignored` violation was already reported.
     pub ignored_reported: bool,
+    /// A cancel request is outstanding (`cancel_since` is set).
+    pub cancel_pending: bool,
+    // ----- second line: written at every suspension -----
+    pub last_wait: Wait,
+    /// The innermost timeout enclosing the current await point.
+    pub last_scope: Option<(u32, SourceLocation)>,
+    /// Oldest unhonoured cancel request: (virtual time, polls at the time).
+    pub cancel_since: Option<(u64, u32)>,
     /// The future has returned; its output is being handed over.
     pub returning: bool,
     pub detached: bool,
@@ -215,5 +224,31 @@ impl TaskTable {
             .collect();
         keys.sort_by_key(|key| key.id);
         keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::{align_of, offset_of};
+
+    /// What every poll reads fits the slot's first cache line; what each
+    /// suspension writes starts the second.
+    #[test]
+    fn hot_fields_fill_the_first_cache_line() {
+        assert_eq!(align_of::<TaskSlot>(), 64);
+        let meta = offset_of!(TaskSlot, meta);
+        for end in [
+            offset_of!(TaskSlot, future) + 16,
+            offset_of!(TaskSlot, waker) + 16,
+            offset_of!(TaskSlot, notify) + 8,
+            meta + offset_of!(TaskMeta, polls) + 4,
+            meta + offset_of!(TaskMeta, point_index) + 4,
+            meta + offset_of!(TaskMeta, abort_requested) + 1,
+            meta + offset_of!(TaskMeta, cancel_pending) + 1,
+        ] {
+            assert!(end <= 64, "a hot field ends at byte {end}");
+        }
+        assert_eq!(meta + offset_of!(TaskMeta, last_wait), 64);
     }
 }

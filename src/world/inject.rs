@@ -190,7 +190,8 @@ impl World {
     ) {
         if let Ok(mut points) = self.points.try_borrow_mut() {
             if let Some(points) = points.as_mut() {
-                slot.meta.point_index = Some(points.len());
+                slot.meta.point_index =
+                    u32::try_from(points.len()).unwrap_or(crate::task::table::NO_POINT);
                 points.push(AwaitPoint {
                     task: key.id,
                     task_name: slot.meta.name.as_deref().map(str::to_string),
@@ -209,7 +210,9 @@ impl World {
     pub(super) fn polling(&self, slot: &mut TaskSlot) {
         slot.notify.notified.store(false, Ordering::Release);
         slot.meta.polls += 1;
-        if let Some(index) = slot.meta.point_index.take() {
+        let index = std::mem::replace(&mut slot.meta.point_index, crate::task::table::NO_POINT);
+        if index != crate::task::table::NO_POINT {
+            let index = index as usize;
             if let Ok(mut points) = self.points.try_borrow_mut() {
                 if let Some(point) = points.as_mut().and_then(|points| points.get_mut(index)) {
                     point.resumed = true;
@@ -221,7 +224,7 @@ impl World {
     /// Checks the grace budget of an outstanding cancel request.
     #[inline(always)]
     pub(crate) fn check_grace(&self, key: TaskKey, slot: &mut TaskSlot) {
-        if slot.meta.cancel_since.is_some() {
+        if slot.meta.cancel_pending {
             self.check_grace_budget(key, slot);
         }
     }

@@ -49,13 +49,14 @@ impl World {
                 abort_requested: false,
                 polls: 0,
                 cancel_since: None,
+                cancel_pending: false,
                 ignored_reported: false,
                 tokens_live: 0,
                 tokens_dropped: 0,
                 delivered_at: None,
                 returning: false,
                 last_scope: None,
-                point_index: None,
+                point_index: crate::task::table::NO_POINT,
             },
         });
         debug_assert_eq!(inserted, key);

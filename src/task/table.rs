@@ -101,16 +101,85 @@ pub(crate) struct TaskMeta {
 #[repr(C, align(64))]
 pub(crate) struct TaskSlot {
     pub id: TaskId,
+    /// In the ready queue (a wake of a queued task adds nothing).
+    pub queued: bool,
     pub future: Option<TaskFuture>,
     pub waker: Option<Waker>,
-    pub notify: Arc<TaskWaker>,
+    pub notify: Option<Arc<TaskWaker>>,
     pub meta: TaskMeta,
     pub completion: Option<Rc<dyn Completion>>,
 }
 
+impl TaskMeta {
+    /// The bookkeeping of a task that has not run yet.
+    pub fn new(
+        kind: TaskKind,
+        name: Option<Rc<str>>,
+        parent: Option<TaskId>,
+        spawned_at: SourceLocation,
+    ) -> Self {
+        TaskMeta {
+            suspends: 0,
+            polls: 0,
+            last_wait: Wait::EXTERNAL,
+            last_scope: None,
+            cancel_since: None,
+            cancel_pending: false,
+            point_index: NO_POINT,
+            kind,
+            abort_requested: false,
+            ignored_reported: false,
+            returning: false,
+            detached: matches!(kind, TaskKind::Shield | TaskKind::Blocking),
+            name,
+            parent,
+            spawned_at,
+            cancel_requested: 0,
+            cancel_delivered: 0,
+            cancel_waiters: Vec::new(),
+            tokens_live: 0,
+            tokens_dropped: 0,
+            delivered_at: None,
+        }
+    }
+}
+
+/// The id of an empty slot (no task gets it: ids count up from 0).
+const VACANT: TaskId = TaskId(u32::MAX);
+
+impl TaskSlot {
+    fn vacant() -> Self {
+        TaskSlot {
+            id: VACANT,
+            queued: false,
+            future: None,
+            waker: None,
+            notify: None,
+            meta: TaskMeta::new(TaskKind::User, None, None, std::panic::Location::caller()),
+            completion: None,
+        }
+    }
+
+    /// Empties the slot in place: drops what it owns and marks it vacant
+    /// (the plain fields are overwritten by the next task).
+    fn clear(&mut self) {
+        self.id = VACANT;
+        self.queued = false;
+        self.future = None;
+        self.waker = None;
+        self.notify = None;
+        self.completion = None;
+        self.meta.name = None;
+        self.meta.cancel_waiters = Vec::new();
+    }
+}
+
+/// Slots are not `Option`s: an empty slot has the id [`VACANT`], so that a
+/// look-up reads the slot's first cache line only (an `Option`'s
+/// discriminant sat in the second).
 #[derive(Default)]
 pub(crate) struct TaskTable {
-    slots: Vec<Option<TaskSlot>>,
+    slots: Vec<TaskSlot>,
     free: Vec<u32>,
     next_id: u32,
     live: usize,
@@ -142,24 +211,24 @@ impl TaskTable {
             id: slot.id,
         };
         match self.free.pop() {
-            Some(index) => self.slots[index as usize] = Some(slot),
-            None => self.slots.push(Some(slot)),
+            Some(index) => self.slots[index as usize] = slot,
+            None => self.slots.push(slot),
         }
         key
     }
 
+    #[inline]
     pub fn get(&self, key: TaskKey) -> Option<&TaskSlot> {
-        match self.slots.get(key.index as usize) {
-            Some(Some(slot)) if slot.id == key.id => Some(slot),
-            _ => None,
-        }
+        self.slots
+            .get(key.index as usize)
+            .filter(|slot| slot.id == key.id)
     }
 
+    #[inline]
     pub fn get_mut(&mut self, key: TaskKey) -> Option<&mut TaskSlot> {
-        match self.slots.get_mut(key.index as usize) {
-            Some(Some(slot)) if slot.id == key.id => Some(slot),
-            _ => None,
-        }
+        self.slots
+            .get_mut(key.index as usize)
+            .filter(|slot| slot.id == key.id)
     }
 
     /// The waker state of a new task at `key` of `world`: a finished task's
@@ -179,29 +248,33 @@ impl TaskTable {
     /// The caller has taken out whatever must outlive the slot or be dropped
     /// outside the world's borrow.
     pub fn vacate(&mut self, key: TaskKey) {
-        let Some(entry) = self.slots.get_mut(key.index as usize) else {
-            return;
-        };
-        let Some(slot) = entry.as_mut().filter(|slot| slot.id == key.id) else {
+        let Some(slot) = self
+            .slots
+            .get_mut(key.index as usize)
+            .filter(|slot| slot.id == key.id)
+        else {
             return;
         };
         slot.waker = None;
-        if Arc::strong_count(&slot.notify) == 1 && self.spare_wakers.len() < SPARE_WAKERS {
-            self.spare_wakers.push(Arc::clone(&slot.notify));
+        if let Some(notify) = slot.notify.take() {
+            if Arc::strong_count(&notify) == 1 && self.spare_wakers.len() < SPARE_WAKERS {
+                self.spare_wakers.push(notify);
+            }
         }
-        *entry = None;
+        slot.clear();
         self.live -= 1;
         self.free.push(key.index);
     }
 
     pub fn remove(&mut self, key: TaskKey) -> Option<TaskSlot> {
-        let entry = self.slots.get_mut(key.index as usize)?;
-        if entry.as_ref().map(|slot| slot.id) != Some(key.id) {
-            return None;
-        }
+        let slot = self
+            .slots
+            .get_mut(key.index as usize)
+            .filter(|slot| slot.id == key.id)?;
+        let removed = std::mem::replace(slot, TaskSlot::vacant());
         self.live -= 1;
         self.free.push(key.index);
-        entry.take()
+        Some(removed)
     }
 
     /// Number of live tasks.
@@ -215,11 +288,10 @@ impl TaskTable {
             .slots
             .iter()
             .enumerate()
-            .filter_map(|(index, slot)| {
-                slot.as_ref().map(|slot| TaskKey {
-                    index: index as u32,
-                    id: slot.id,
-                })
+            .filter(|(_, slot)| slot.id != VACANT)
+            .map(|(index, slot)| TaskKey {
+                index: index as u32,
+                id: slot.id,
             })
             .collect();
         keys.sort_by_key(|key| key.id);

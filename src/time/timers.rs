@@ -12,6 +12,8 @@ use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::task::Waker;
 
+use crate::task::table::TaskKey;
+
 /// Names one registration of a timer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TimerKey {
@@ -19,9 +21,36 @@ pub(crate) struct TimerKey {
     seq: u64,
 }
 
+/// Whom a timer wakes.
+pub(crate) enum Target {
+    /// A task of this world, armed from its own poll with its own waker:
+    /// firing queues it directly (no waker clone when arming, and the
+    /// waker's memory is not touched when firing).
+    Task(TaskKey),
+    /// Any other waker (a combinator's, another world's).
+    Waker(Waker),
+}
+
+#[cfg(test)]
+impl Target {
+    /// The waker, if this target is one.
+    pub fn into_waker(self) -> Option<Waker> {
+        match self {
+            Target::Waker(waker) => Some(waker),
+            Target::Task(_) => None,
+        }
+    }
+}
+
+impl From<Waker> for Target {
+    fn from(waker: Waker) -> Self {
+        Target::Waker(waker)
+    }
+}
+
 enum Entry {
     Vacant,
-    Armed { seq: u64, waker: Waker },
+    Armed { seq: u64, target: Target },
     Fired { seq: u64 },
 }
 
@@ -68,10 +97,10 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    pub fn insert(&mut self, deadline: u64, waker: Waker) -> TimerKey {
+    pub fn insert(&mut self, deadline: u64, target: Target) -> TimerKey {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let entry = Entry::Armed { seq, waker };
+        let entry = Entry::Armed { seq, target };
         let index = match self.free.pop() {
             Some(index) => {
                 self.entries[index as usize] = entry;
@@ -99,12 +128,16 @@ impl Timers {
         TimerKey { index, seq }
     }
 
-    /// Has the timer fired? Updates its waker while armed.
-    pub fn poll(&mut self, key: TimerKey, waker: &Waker) -> bool {
+    /// Has the timer fired? While armed, it now wakes `own` (the polling
+    /// task, when `waker` is that task's own) or else `waker`.
+    pub fn poll(&mut self, key: TimerKey, waker: &Waker, own: Option<TaskKey>) -> bool {
         match &mut self.entries[key.index as usize] {
-            Entry::Armed { seq, waker: stored } if *seq == key.seq => {
-                if !stored.will_wake(waker) {
-                    stored.clone_from(waker);
+            Entry::Armed { seq, target } if *seq == key.seq => {
+                match (target, own) {
+                    (Target::Task(stored), Some(own)) if *stored == own => {}
+                    (Target::Waker(stored), None) if stored.will_wake(waker) => {}
+                    (target, Some(own)) => *target = Target::Task(own),
+                    (target, None) => *target = Target::Waker(waker.clone()),
                 }
                 false
             }
@@ -147,7 +180,7 @@ impl Timers {
 
     /// Removes the armed timers due exactly at `deadline`, in registration
     /// order, marking them fired; appends their wakers.
-    pub fn take_due_at(&mut self, deadline: u64, wakers: &mut Vec<Waker>) {
+    pub fn take_due_at(&mut self, deadline: u64, wakers: &mut Vec<Target>) {
         let Some(list) = self.by_deadline.remove(&deadline) else {
             return;
         };
@@ -158,29 +191,29 @@ impl Timers {
         for &(seq, index) in &list {
             let entry = &mut self.entries[index as usize];
             if matches!(entry, Entry::Armed { seq: armed, .. } if *armed == seq) {
-                let Entry::Armed { waker, .. } = std::mem::replace(entry, Entry::Fired { seq })
+                let Entry::Armed { target, .. } = std::mem::replace(entry, Entry::Fired { seq })
                 else {
                     unreachable!("matched Armed above")
                 };
                 self.armed -= 1;
-                wakers.push(waker);
+                wakers.push(target);
             }
         }
         self.recycle(list);
     }
 
     /// Fires an armed timer now (a forced timeout); returns its waker.
-    pub fn fire(&mut self, key: TimerKey) -> Option<Waker> {
+    pub fn fire(&mut self, key: TimerKey) -> Option<Target> {
         let entry = &mut self.entries[key.index as usize];
         match entry {
             Entry::Armed { seq, .. } if *seq == key.seq => {
-                let Entry::Armed { waker, .. } =
+                let Entry::Armed { target, .. } =
                     std::mem::replace(entry, Entry::Fired { seq: key.seq })
                 else {
                     unreachable!("matched Armed above")
                 };
                 self.armed -= 1;
-                Some(waker)
+                Some(target)
             }
             _ => None,
         }
@@ -216,7 +249,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::task::{Wake, Waker};
 
-    use super::{TimerKey, Timers};
+    use super::{Target, TimerKey, Timers};
     use crate::schedule::SimRng;
 
     /// Wakers that write their number into a shared log when woken.
@@ -254,7 +287,10 @@ mod tests {
         let mut wakers = Vec::new();
         while let Some(deadline) = timers.next_deadline().filter(|&at| at <= now) {
             timers.take_due_at(deadline, &mut wakers);
-            wakers.drain(..).for_each(Waker::wake);
+            wakers
+                .drain(..)
+                .filter_map(Target::into_waker)
+                .for_each(Waker::wake);
             instants.push(log.take());
         }
         instants
@@ -264,7 +300,7 @@ mod tests {
     fn equal_deadlines_fire_together_in_registration_order() {
         let (mut timers, log) = (Timers::default(), Log::default());
         for (number, deadline) in [(0, 50), (1, 20), (2, 50), (3, 20), (4, 50), (5, 30)] {
-            timers.insert(deadline, log.waker(number));
+            timers.insert(deadline, log.waker(number).into());
         }
         assert_eq!(
             fire_until(&mut timers, &log, 100),
@@ -275,7 +311,7 @@ mod tests {
     #[test]
     fn nothing_fires_before_its_deadline() {
         let (mut timers, log) = (Timers::default(), Log::default());
-        timers.insert(1_000_000_001, log.waker(0));
+        timers.insert(1_000_000_001, log.waker(0).into());
         assert!(fire_until(&mut timers, &log, 1_000_000_000).is_empty());
         assert_eq!(timers.next_deadline(), Some(1_000_000_001));
         assert_eq!(fire_until(&mut timers, &log, 1_000_000_001), [vec![0]]);
@@ -288,7 +324,7 @@ mod tests {
         let day = 86_400 * 1_000_000_000;
         let deadlines = [u64::MAX, 3 * day + 1, u64::MAX - 1, 3 * day, 7, u64::MAX];
         for (number, deadline) in deadlines.into_iter().enumerate() {
-            timers.insert(deadline, log.waker(number as u32));
+            timers.insert(deadline, log.waker(number as u32).into());
         }
         assert_eq!(timers.next_deadline(), Some(7));
         assert_eq!(
@@ -304,10 +340,10 @@ mod tests {
     #[test]
     fn a_removed_timer_never_fires() {
         let (mut timers, log) = (Timers::default(), Log::default());
-        let first = timers.insert(10, log.waker(0));
-        timers.insert(20, log.waker(1));
-        timers.insert(10, log.waker(2));
-        let only = timers.insert(15, log.waker(3));
+        let first = timers.insert(10, log.waker(0).into());
+        timers.insert(20, log.waker(1).into());
+        timers.insert(10, log.waker(2).into());
+        let only = timers.insert(15, log.waker(3).into());
         timers.remove(first);
         timers.remove(only);
         assert_eq!(fire_until(&mut timers, &log, 30), [vec![2], vec![1]]);
@@ -316,40 +352,44 @@ mod tests {
     #[test]
     fn a_stale_key_neither_cancels_nor_fires_the_slots_next_timer() {
         let (mut timers, log) = (Timers::default(), Log::default());
-        let old = timers.insert(10, log.waker(0));
+        let old = timers.insert(10, log.waker(0).into());
         timers.remove(old);
-        let new = timers.insert(20, log.waker(1));
+        let new = timers.insert(20, log.waker(1).into());
         assert_eq!(new.index, old.index, "the slot is reused");
         timers.remove(old);
         assert!(timers.fire(old).is_none());
         assert!(
-            timers.poll(old, &log.waker(2)),
+            timers.poll(old, &log.waker(2), None),
             "a stale key reads as fired"
         );
-        assert!(!timers.poll(new, &log.waker(1)));
+        assert!(!timers.poll(new, &log.waker(1), None));
         assert_eq!(fire_until(&mut timers, &log, 20), [vec![1]]);
     }
 
     #[test]
     fn poll_reports_fired_after_the_deadline_and_an_armed_timer_takes_the_waker() {
         let (mut timers, log) = (Timers::default(), Log::default());
-        let key = timers.insert(10, log.waker(0));
-        assert!(!timers.poll(key, &log.waker(1)));
+        let key = timers.insert(10, log.waker(0).into());
+        assert!(!timers.poll(key, &log.waker(1), None));
         assert_eq!(fire_until(&mut timers, &log, 10), [vec![1]]);
-        assert!(timers.poll(key, &log.waker(2)));
+        assert!(timers.poll(key, &log.waker(2), None));
         timers.remove(key);
-        assert_eq!(timers.insert(20, log.waker(3)).index, key.index);
+        assert_eq!(timers.insert(20, log.waker(3).into()).index, key.index);
     }
 
     #[test]
     fn a_forced_fire_wakes_once_and_the_timer_is_not_due_again() {
         let (mut timers, log) = (Timers::default(), Log::default());
-        let forced = timers.insert(10, log.waker(0));
-        timers.insert(10, log.waker(1));
-        timers.fire(forced).expect("armed").wake();
+        let forced = timers.insert(10, log.waker(0).into());
+        timers.insert(10, log.waker(1).into());
+        timers
+            .fire(forced)
+            .and_then(Target::into_waker)
+            .expect("armed")
+            .wake();
         assert_eq!(log.take(), [0]);
         assert!(timers.fire(forced).is_none());
-        assert!(timers.poll(forced, &log.waker(0)));
+        assert!(timers.poll(forced, &log.waker(0), None));
         assert_eq!(fire_until(&mut timers, &log, 10), [vec![1]]);
     }
 
@@ -373,7 +413,11 @@ mod tests {
                     _ => rng.below(1 << 50),
                 };
                 let deadline = now.saturating_add(ahead + 1);
-                keys.push((timers.insert(deadline, log.waker(number)), deadline, number));
+                keys.push((
+                    timers.insert(deadline, log.waker(number).into()),
+                    deadline,
+                    number,
+                ));
                 model.insert((deadline, number));
                 number += 1;
             }
@@ -384,7 +428,11 @@ mod tests {
                 if rng.below(2) == 0 {
                     timers.remove(key);
                 } else {
-                    timers.fire(key).expect("armed").wake();
+                    timers
+                        .fire(key)
+                        .and_then(Target::into_waker)
+                        .expect("armed")
+                        .wake();
                     assert_eq!(log.take(), [number]);
                     timers.remove(key);
                 }
@@ -406,7 +454,7 @@ mod tests {
                 model.retain(|&(at, _)| at != deadline);
                 keys.retain(|&(key, _, number)| {
                     !due.contains(&number) || {
-                        assert!(timers.poll(key, &log.waker(0)));
+                        assert!(timers.poll(key, &log.waker(0), None));
                         timers.remove(key);
                         false
                     }

@@ -2,7 +2,6 @@
 //! scopes, what a suspended task waits on, grace budgets and violations.
 
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
 
 use crate::inject::{AwaitPoint, InjectAt, Injection, InjectionKind, InjectionPlan};
 use crate::oracle::{Violation, ViolationCode};
@@ -143,7 +142,7 @@ impl World {
                     if let Some((scope, _)) = scope {
                         self.forced.borrow_mut().insert(scope);
                         let timer = self.scope_timers.borrow().get(&scope).copied();
-                        let waker =
+                        let target =
                             timer.and_then(|timer| self.core.borrow_mut().timers.fire(timer));
                         let task_waker = self
                             .core
@@ -151,7 +150,10 @@ impl World {
                             .tasks
                             .get(key)
                             .and_then(|slot| slot.waker.clone());
-                        for waker in waker.into_iter().chain(task_waker) {
+                        if let Some(target) = target {
+                            self.wake_target(target);
+                        }
+                        if let Some(waker) = task_waker {
                             waker.wake();
                         }
                     }
@@ -208,7 +210,7 @@ impl World {
     /// Bookkeeping when a task is about to be polled.
     #[inline]
     pub(super) fn polling(&self, slot: &mut TaskSlot) {
-        slot.notify.notified.store(false, Ordering::Release);
+        slot.queued = false;
         slot.meta.polls += 1;
         let index = std::mem::replace(&mut slot.meta.point_index, crate::task::table::NO_POINT);
         if index != crate::task::table::NO_POINT {

@@ -188,7 +188,11 @@ pub(crate) struct World {
     schedule: RefCell<Schedule>,
     divergence: RefCell<Option<(u64, Divergence)>>,
     diverged_flag: Cell<bool>,
-    due_wakers: RefCell<Vec<Waker>>,
+    due_targets: RefCell<Vec<crate::time::timers::Target>>,
+    /// The waker of the task being polled, as (data, vtable) addresses
+    /// (compared, never followed): lets a timer armed with a task's own
+    /// waker name the task instead of cloning the waker.
+    current_waker: Cell<(*const (), *const std::task::RawWakerVTable)>,
     /// No armed timer is due before this instant (a lower bound, so that
     /// most steps skip the timer queue entirely).
     earliest_timer: Cell<u64>,
@@ -235,7 +239,8 @@ impl World {
             schedule: RefCell::new(Schedule::new()),
             divergence: RefCell::new(None),
             diverged_flag: Cell::new(false),
-            due_wakers: RefCell::new(Vec::new()),
+            due_targets: RefCell::new(Vec::new()),
+            current_waker: Cell::new((std::ptr::null(), std::ptr::null())),
             earliest_timer: Cell::new(u64::MAX),
             plan: RefCell::new(InjectionPlan::default()),
             has_plan: Cell::new(false),
@@ -354,5 +359,25 @@ impl World {
 
     pub fn current_id(&self) -> Option<TaskId> {
         self.current.get().map(|key| key.id)
+    }
+
+    /// The task being polled, if `waker` is its own waker.
+    #[inline]
+    pub fn own_task(&self, waker: &Waker) -> Option<TaskKey> {
+        let (data, vtable) = self.current_waker.get();
+        if std::ptr::eq(waker.data(), data) && std::ptr::eq(waker.vtable(), vtable) {
+            self.current.get()
+        } else {
+            None
+        }
+    }
+
+    /// Notes (or, with `None`, forgets) the waker of the task being polled.
+    #[inline]
+    pub(super) fn set_current_waker(&self, waker: Option<&Waker>) {
+        self.current_waker.set(match waker {
+            Some(waker) => (waker.data(), waker.vtable() as *const _),
+            None => (std::ptr::null(), std::ptr::null()),
+        });
     }
 }

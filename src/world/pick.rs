@@ -20,13 +20,20 @@ enum Ready {
 impl World {
     // ----- wakes and the ready queue ------------------------------------------
 
-    /// Queues a woken task. Called by its waker.
+    /// Queues a woken task unless it is queued already or has ended. Called
+    /// by its waker; false when the world cannot take the wake right now
+    /// (the waker then leaves it in the inbox, drained before the clock
+    /// moves).
     #[inline]
     pub fn enqueue(&self, key: TaskKey) -> bool {
         let Ok(mut ready) = self.ready.try_borrow_mut() else {
             return false;
         };
-        ready.push_back(key);
+        match self.mark_queued(key) {
+            Some(true) => ready.push_back(key),
+            Some(false) => return true,
+            None => return false,
+        }
         drop(ready);
         if self.trace_on {
             let by = if self.timer_waking.get() {
@@ -43,6 +50,18 @@ impl World {
             }
         }
         true
+    }
+
+    /// Marks a live task as queued: `Some(true)` when it was not, so the
+    /// caller queues it; `Some(false)` when it is queued already or has
+    /// ended; `None` when the task table is busy.
+    #[inline]
+    fn mark_queued(&self, key: TaskKey) -> Option<bool> {
+        let mut core = self.core.try_borrow_mut().ok()?;
+        Some(match core.tasks.get_mut(key) {
+            Some(slot) => !std::mem::replace(&mut slot.queued, true),
+            None => false,
+        })
     }
 
     /// Picks the next task to poll, firing due timers and moving the clock
@@ -80,7 +99,12 @@ impl World {
             }
             let remote = waker::remote_take(self.id);
             if !remote.is_empty() {
-                self.ready.borrow_mut().extend(remote);
+                let mut ready = self.ready.borrow_mut();
+                for key in remote {
+                    if self.mark_queued(key) == Some(true) {
+                        ready.push_back(key);
+                    }
+                }
                 continue;
             }
             let next = self.core.borrow_mut().timers.next_deadline();

@@ -2,7 +2,6 @@
 //! (dropping the future, telling the joiner), aborts, and the end of a run.
 
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use crate::error::BlockedTask;
@@ -44,9 +43,11 @@ impl World {
         };
         self.step.set(self.step.get() + 1);
         self.current.set(Some(key));
+        self.set_current_waker(Some(&waker));
         self.record_poll(key.id);
         let result = panic::catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
         self.current.set(None);
+        self.set_current_waker(None);
         match result {
             Ok(Poll::Pending) => {
                 let mut core = self.core.borrow_mut();
@@ -107,9 +108,11 @@ impl World {
         };
         self.step.set(self.step.get() + 1);
         self.current.set(Some(key));
+        self.set_current_waker(Some(&waker));
         self.record_poll(key.id);
         let result = panic::catch(|| poll(&mut Context::from_waker(&waker)));
         self.current.set(None);
+        self.set_current_waker(None);
         let mut core = self.core.borrow_mut();
         let slot = core
             .tasks
@@ -150,7 +153,6 @@ impl World {
             if matches!(outcome, Outcome::Panicked(_)) || slot.meta.cancel_delivered > 0 {
                 None
             } else {
-                slot.notify.notified.store(true, Ordering::Release);
                 let parts = (
                     slot.future.take(),
                     slot.completion.take(),
@@ -174,7 +176,6 @@ impl World {
         }
         let slot = self.core.borrow_mut().tasks.remove(key);
         let Some(mut slot) = slot else { return };
-        slot.notify.notified.store(true, Ordering::Release);
         self.settle(key, &slot, outcome);
         let future = future.or_else(|| slot.future.take());
         if let Some(future) = future {

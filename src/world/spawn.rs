@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::Waker;
 
 use crate::task::table::{Completion, TaskFuture, TaskKey, TaskKind, TaskMeta, TaskSlot};
-use crate::trace::{EventKind, SourceLocation, Wait};
+use crate::trace::{EventKind, SourceLocation};
 
 use super::{with, World};
 
@@ -31,33 +31,13 @@ impl World {
         let waker = Waker::from(Arc::clone(&notify));
         let inserted = core.tasks.insert(TaskSlot {
             id: key.id,
+            // Queued below.
+            queued: true,
             future,
             waker: Some(waker),
-            notify,
+            notify: Some(notify),
             completion,
-            meta: TaskMeta {
-                kind,
-                name: name.clone(),
-                parent,
-                spawned_at: at,
-                detached: matches!(kind, TaskKind::Shield | TaskKind::Blocking),
-                suspends: 0,
-                last_wait: Wait::EXTERNAL,
-                cancel_requested: 0,
-                cancel_delivered: 0,
-                cancel_waiters: Vec::new(),
-                abort_requested: false,
-                polls: 0,
-                cancel_since: None,
-                cancel_pending: false,
-                ignored_reported: false,
-                tokens_live: 0,
-                tokens_dropped: 0,
-                delivered_at: None,
-                returning: false,
-                last_scope: None,
-                point_index: crate::task::table::NO_POINT,
-            },
+            meta: TaskMeta::new(kind, name.clone(), parent, at),
         });
         debug_assert_eq!(inserted, key);
         drop(core);

@@ -5,7 +5,8 @@ use std::task::Waker;
 
 use crate::error::SimError;
 use crate::schedule::Decision;
-use crate::time::timers::TimerKey;
+use crate::task::waker;
+use crate::time::timers::{Target, TimerKey};
 use crate::time::Instant;
 
 use super::World;
@@ -15,13 +16,13 @@ impl World {
     /// timers due at the same instant.
     pub(super) fn fire_due_timers(&self) -> Result<(), SimError> {
         let now = self.now.get();
-        let mut wakers = std::mem::take(&mut *self.due_wakers.borrow_mut());
+        let mut targets = std::mem::take(&mut *self.due_targets.borrow_mut());
         let result = loop {
             {
                 let mut core = self.core.borrow_mut();
                 match core.timers.next_deadline() {
                     Some(deadline) if deadline <= now => {
-                        core.timers.take_due_at(deadline, &mut wakers)
+                        core.timers.take_due_at(deadline, &mut targets)
                     }
                     next => {
                         self.earliest_timer.set(next.unwrap_or(u64::MAX));
@@ -31,14 +32,14 @@ impl World {
             }
             // Timers due at the same instant: the scheduler orders them.
             let mut index = 0;
-            while wakers.len() - index > 1 {
-                let options = wakers.len() - index;
+            while targets.len() - index > 1 {
+                let options = targets.len() - index;
                 let answer = self.scheduler.borrow_mut().next_timer(options);
                 let chosen = match self.checked_choice(answer, options) {
                     Ok(chosen) => chosen,
                     Err(divergence) => {
-                        wakers.clear();
-                        *self.due_wakers.borrow_mut() = wakers;
+                        targets.clear();
+                        *self.due_targets.borrow_mut() = targets;
                         return Err(self.diverged(divergence));
                     }
                 };
@@ -46,17 +47,17 @@ impl World {
                     options: options as u32,
                     chosen: chosen as u32,
                 });
-                let picked = wakers.remove(index + chosen);
-                wakers.insert(index, picked);
+                let picked = targets.remove(index + chosen);
+                targets.insert(index, picked);
                 index += 1;
             }
             self.timer_waking.set(true);
-            for waker in wakers.drain(..) {
-                waker.wake();
+            for target in targets.drain(..) {
+                self.wake_target(target);
             }
             self.timer_waking.set(false);
         };
-        *self.due_wakers.borrow_mut() = wakers;
+        *self.due_targets.borrow_mut() = targets;
         result
     }
 
@@ -85,14 +86,28 @@ impl World {
         if deadline.0 < self.earliest_timer.get() {
             self.earliest_timer.set(deadline.0);
         }
-        self.core
-            .borrow_mut()
-            .timers
-            .insert(deadline.0, waker.clone())
+        let target = match self.own_task(waker) {
+            Some(key) => Target::Task(key),
+            None => Target::Waker(waker.clone()),
+        };
+        self.core.borrow_mut().timers.insert(deadline.0, target)
     }
 
     pub fn poll_timer(&self, key: TimerKey, waker: &Waker) -> bool {
-        self.core.borrow_mut().timers.poll(key, waker)
+        let own = self.own_task(waker);
+        self.core.borrow_mut().timers.poll(key, waker, own)
+    }
+
+    /// Wakes whom a fired timer names.
+    pub(super) fn wake_target(&self, target: Target) {
+        match target {
+            Target::Task(key) => {
+                if !self.enqueue(key) {
+                    waker::remote_push(self.id, key);
+                }
+            }
+            Target::Waker(waker) => waker.wake(),
+        }
     }
 
     pub fn remove_timer(&self, key: TimerKey) {

@@ -94,10 +94,18 @@ pub(crate) struct Timers {
     next_seq: u64,
     armed: usize,
     listed: usize,
+    /// The earliest deadline of an armed timer, when known (`next_deadline`
+    /// is asked several times per instant; this spares the look-ups).
+    earliest: Option<u64>,
 }
 
 impl Timers {
     pub fn insert(&mut self, deadline: u64, target: Target) -> TimerKey {
+        self.earliest = match self.earliest {
+            Some(earliest) => Some(earliest.min(deadline)),
+            None if self.armed == 0 => Some(deadline),
+            None => None,
+        };
         let seq = self.next_seq;
         self.next_seq += 1;
         let entry = Entry::Armed { seq, target };
@@ -156,6 +164,7 @@ impl Timers {
         if live {
             if armed {
                 self.armed -= 1;
+                self.earliest = None;
             }
             *entry = Entry::Vacant;
             self.free.push(key.index);
@@ -164,6 +173,15 @@ impl Timers {
 
     /// The earliest deadline of an armed timer.
     pub fn next_deadline(&mut self) -> Option<u64> {
+        if self.earliest.is_some() {
+            return self.earliest;
+        }
+        let next = self.find_next_deadline();
+        self.earliest = next;
+        next
+    }
+
+    fn find_next_deadline(&mut self) -> Option<u64> {
         loop {
             let &Reverse(deadline) = self.order.peek()?;
             if let Some(list) = self.by_deadline.get(&deadline) {
@@ -184,6 +202,7 @@ impl Timers {
         let Some(list) = self.by_deadline.remove(&deadline) else {
             return;
         };
+        self.earliest = None;
         if self.order.peek() == Some(&Reverse(deadline)) {
             self.order.pop();
         }
@@ -204,6 +223,7 @@ impl Timers {
 
     /// Fires an armed timer now (a forced timeout); returns its waker.
     pub fn fire(&mut self, key: TimerKey) -> Option<Target> {
+        self.earliest = None;
         let entry = &mut self.entries[key.index as usize];
         match entry {
             Entry::Armed { seq, .. } if *seq == key.seq => {

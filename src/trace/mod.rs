@@ -51,7 +51,8 @@ impl Trace {
         Trace {
             seed,
             scheduler,
-            events: EventStore::new(cap, base_step),
+            // A trace that is off stores nothing: no encoder to allocate.
+            events: EventStore::new(if enabled { cap } else { Some(0) }, base_step),
             cap,
             enabled,
             names: BTreeMap::new(),

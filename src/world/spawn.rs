@@ -79,10 +79,10 @@ impl World {
 
     /// Registers the root future of `block_on` (polled by `block_on` itself).
     pub fn spawn_root(self: &Rc<World>, at: SourceLocation) -> TaskKey {
-        let key = self.new_slot(TaskKind::Root, Some(Rc::from("main")), at, None, None);
-        if self.trace_on {
-            self.trace.borrow_mut().set_name(key.id, "main");
+        thread_local! {
+            static MAIN: Rc<str> = Rc::from("main");
         }
-        key
+        let main = MAIN.with(Rc::clone);
+        self.new_slot(TaskKind::Root, Some(main), at, None, None)
     }
 }

@@ -401,7 +401,12 @@ pub(crate) enum EventStore {
 /// per-field branches cost more than the memory saved).
 #[derive(Debug)]
 pub(crate) struct Encoded {
+    /// Full chunks, oldest first.
     chunks: Vec<Vec<u64>>,
+    /// The chunk being written (empty and unallocated until the first
+    /// record), kept apart so that a write reaches it without going through
+    /// the list.
+    current: Vec<u64>,
     locations: Locations,
     last_time: u64,
     /// A poll not written yet: (time, task).
@@ -450,6 +455,7 @@ impl Encoded {
     fn new(base_step: u32) -> Self {
         Encoded {
             chunks: Vec::new(),
+            current: Vec::new(),
             locations: Locations::default(),
             last_time: 0,
             pending_poll: None,
@@ -532,20 +538,34 @@ impl Encoded {
             len += 1;
         }
         record[0] = head;
-        let room = self
-            .chunks
-            .last()
-            .is_some_and(|chunk| chunk.capacity() - chunk.len() >= MAX_RECORD);
-        if !room {
-            self.chunks.push(fresh_chunk());
+        if self.current.capacity() - self.current.len() < MAX_RECORD {
+            self.next_chunk();
         }
-        let out = self.chunks.last_mut().expect("pushed above");
+        let out = &mut self.current;
         // A fixed-size copy, then the unused tail is cut off again; `room`
         // above means the chunk never grows.
         let start = out.len();
         out.extend_from_slice(&record);
         out.truncate(start + len);
         self.last_time = raw.time;
+    }
+
+    /// Files the current chunk (if any) and starts a fresh one.
+    #[cold]
+    fn next_chunk(&mut self) {
+        let full = std::mem::replace(&mut self.current, fresh_chunk());
+        if full.capacity() > 0 {
+            self.chunks.push(full);
+        }
+    }
+
+    /// The chunks in order: the full ones, then the current one.
+    fn chunk(&self, index: usize) -> Option<&[u64]> {
+        match index.cmp(&self.chunks.len()) {
+            std::cmp::Ordering::Less => Some(&self.chunks[index]),
+            std::cmp::Ordering::Equal => Some(&self.current),
+            std::cmp::Ordering::Greater => None,
+        }
     }
 
     fn iter(&self) -> EncodedIter<'_> {
@@ -580,7 +600,7 @@ impl Iterator for EncodedIter<'_> {
             return Some(event);
         }
         loop {
-            let Some(words) = self.store.chunks.get(self.chunk) else {
+            let Some(words) = self.store.chunk(self.chunk) else {
                 if self.pending_done {
                     return None;
                 }
@@ -775,6 +795,7 @@ impl Clone for EventStore {
         match self {
             EventStore::Bytes(encoded) => EventStore::Bytes(Box::new(Encoded {
                 chunks: encoded.chunks.clone(),
+                current: encoded.current.clone(),
                 locations: encoded.locations.clone(),
                 last_time: encoded.last_time,
                 pending_poll: encoded.pending_poll,
@@ -795,6 +816,10 @@ impl Drop for EventStore {
         if let EventStore::Bytes(encoded) = self {
             for chunk in encoded.chunks.drain(..) {
                 recycle_chunk(chunk);
+            }
+            let current = std::mem::take(&mut encoded.current);
+            if current.capacity() > 0 {
+                recycle_chunk(current);
             }
         }
     }
@@ -902,7 +927,7 @@ mod tests {
                 written.push(event);
             }
         }
-        assert!(matches!(&store, EventStore::Bytes(encoded) if encoded.chunks.len() > 2));
+        assert!(matches!(&store, EventStore::Bytes(encoded) if encoded.chunks.len() > 1));
         assert_eq!(store.len(), written.len());
         let read: Vec<Event> = store.iter().collect();
         assert_eq!(format!("{read:?}"), format!("{written:?}"));

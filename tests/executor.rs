@@ -458,3 +458,36 @@ fn a_sim_with_a_tight_step_budget_can_be_reused_for_two_block_ons() {
     assert!(text.contains("main#0       completed: returned"), "{text}");
     assert!(text.contains("main#1       completed: returned"), "{text}");
 }
+
+#[test]
+fn a_wake_from_another_thread_reaches_its_task() {
+    let mut sim = sim(7);
+    let (value, polls_of_waiter) = sim
+        .block_on(async {
+            let (tx, rx) = oneshot::channel::<u32>();
+            let polls = Rc::new(Cell::new(0));
+            let counted = Rc::clone(&polls);
+            let waiter = spawn(async move {
+                let mut rx = rx;
+                std::future::poll_fn(|cx| {
+                    counted.set(counted.get() + 1);
+                    std::future::Future::poll(std::pin::Pin::new(&mut rx), cx)
+                })
+                .await
+                .expect("sent")
+            });
+            let sender = spawn(async move {
+                yield_now().await;
+                // The waiter's waker is woken on another thread: the wake
+                // goes through the inbox and queues the waiter once.
+                std::thread::spawn(move || tx.send(7).expect("receiver alive"))
+                    .join()
+                    .expect("sender thread");
+            });
+            sender.await.unwrap();
+            (waiter.await.unwrap(), polls)
+        })
+        .unwrap();
+    assert_eq!(value, 7);
+    assert_eq!(polls_of_waiter.get(), 2, "one poll to wait, one to receive");
+}

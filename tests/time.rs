@@ -281,3 +281,59 @@ fn code_inside_a_timeout_can_abort_and_cancel_other_tasks() {
         .unwrap();
     assert!(aborted && cancelled);
 }
+
+#[test]
+fn a_sleep_polled_by_a_combinator_wakes_through_the_combinators_waker() {
+    use futures::stream::{FuturesUnordered, StreamExt};
+    let mut sim = sim(SEED);
+    let finished = sim
+        .block_on(async {
+            let start = Instant::now();
+            let mut sleeps: FuturesUnordered<_> = [30u64, 10, 20]
+                .into_iter()
+                .map(|delay| async move {
+                    sleep(ms(delay)).await;
+                    (delay, start.elapsed())
+                })
+                .collect();
+            let mut finished = Vec::new();
+            while let Some(done) = sleeps.next().await {
+                finished.push(done);
+            }
+            finished
+        })
+        .unwrap();
+    assert_eq!(
+        finished,
+        [(10, ms(10)), (20, ms(20)), (30, ms(30))],
+        "each sleep wakes the combinator at its own deadline"
+    );
+}
+
+#[test]
+fn a_sleep_armed_in_one_task_and_awaited_in_another_wakes_the_second() {
+    let mut sim = sim(SEED);
+    let woke_at = sim
+        .block_on(async {
+            let (hand_over, receive) = futures::channel::oneshot::channel();
+            let first = spawn(async move {
+                let mut nap = Box::pin(sleep(ms(10)));
+                // Polled once here, so its timer is armed for this task.
+                let polled = futures::poll!(nap.as_mut());
+                assert!(polled.is_pending());
+                hand_over
+                    .send(nap)
+                    .ok()
+                    .expect("the second task is waiting");
+            });
+            let second = spawn(async move {
+                let nap = receive.await.expect("handed over");
+                nap.await;
+                Instant::now()
+            });
+            first.await.unwrap();
+            second.await.unwrap()
+        })
+        .unwrap();
+    assert_eq!(woke_at.since_start(), ms(10));
+}

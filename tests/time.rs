@@ -321,10 +321,7 @@ fn a_sleep_armed_in_one_task_and_awaited_in_another_wakes_the_second() {
                 // Polled once here, so its timer is armed for this task.
                 let polled = futures::poll!(nap.as_mut());
                 assert!(polled.is_pending());
-                hand_over
-                    .send(nap)
-                    .ok()
-                    .expect("the second task is waiting");
+                assert!(hand_over.send(nap).is_ok(), "the second task is waiting");
             });
             let second = spawn(async move {
                 let nap = receive.await.expect("handed over");

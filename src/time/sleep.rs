@@ -78,13 +78,15 @@ impl Future for Sleep {
             let fired = match this.timer {
                 None if world.now() >= this.deadline => true,
                 None => {
-                    this.timer = Some(world.insert_timer(this.deadline, cx.waker()));
+                    // Written in place: returning the key went through
+                    // memory and stalled every sleep.
+                    world.insert_timer(this.deadline, cx.waker(), &mut this.timer);
                     false
                 }
                 Some(key) => {
                     let fired = world.poll_timer(key, cx.waker());
                     if fired {
-                        world.remove_timer(key);
+                        // A fired timer is done with: nothing to remove.
                         this.timer = None;
                     }
                     fired

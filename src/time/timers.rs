@@ -113,6 +113,7 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
+    #[inline]
     pub fn insert(&mut self, deadline: u64, target: Target) -> TimerKey {
         self.earliest = match self.earliest {
             Some(earliest) => Some(earliest.min(deadline)),
@@ -230,20 +231,28 @@ impl Timers {
     /// Removes the armed timers due exactly at `deadline`, in registration
     /// order, marking them fired; appends whom they wake.
     pub fn take_due_at(&mut self, deadline: u64, targets: &mut Vec<Target>) {
-        let Some(mut group) = self.groups.remove(&deadline) else {
+        // Worked on where it lies, then removed empty: moving the group out
+        // of the map first went through memory and stalled on the copy.
+        let Some(group) = self.groups.get_mut(&deadline) else {
             return;
         };
+        let mut armed = 0;
+        for listed in &mut group.listed {
+            if matches!(listed.state, State::Armed(_)) {
+                if let State::Armed(target) = std::mem::replace(&mut listed.state, State::Fired) {
+                    armed += 1;
+                    targets.push(target);
+                }
+            }
+        }
+        let list = std::mem::take(&mut group.listed);
+        self.groups.remove(&deadline);
+        self.armed -= armed;
         self.earliest = None;
         if self.order.peek() == Some(&Reverse(deadline)) {
             self.order.pop();
         }
-        for listed in group.listed.drain(..) {
-            if let State::Armed(target) = listed.state {
-                self.armed -= 1;
-                targets.push(target);
-            }
-        }
-        self.recycle(group.listed);
+        self.recycle(list);
     }
 
     /// Fires an armed timer now (a forced timeout); returns whom it wakes.
@@ -261,6 +270,7 @@ impl Timers {
         Some(target)
     }
 
+    #[inline(always)]
     fn recycle(&mut self, mut list: Vec<Listed>) {
         if self.spare_lists.len() < 64 {
             list.clear();

@@ -82,7 +82,9 @@ impl World {
 
     // ----- timers ---------------------------------------------------------------
 
-    pub fn insert_timer(&self, deadline: Instant, waker: &Waker) -> TimerKey {
+    /// Arms a timer for `waker` (or for the polling task, when it is that
+    /// task's own waker) and writes its key to `key`.
+    pub fn insert_timer(&self, deadline: Instant, waker: &Waker, key: &mut Option<TimerKey>) {
         if deadline.0 < self.earliest_timer.get() {
             self.earliest_timer.set(deadline.0);
         }
@@ -90,7 +92,7 @@ impl World {
             Some(key) => Target::Task(key),
             None => Target::Waker(waker.clone()),
         };
-        self.core.borrow_mut().timers.insert(deadline.0, target)
+        *key = Some(self.core.borrow_mut().timers.insert(deadline.0, target));
     }
 
     pub fn poll_timer(&self, key: TimerKey, waker: &Waker) -> bool {

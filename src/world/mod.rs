@@ -4,8 +4,9 @@
 //! Invariants:
 //! * No `RefCell` of the world is borrowed while user code runs (a poll, a
 //!   `Drop` of a task's future, a waker's `wake`), so user code may call back
-//!   into the world at any time. Wakers only touch `ready` and `trace`, which
-//!   are never held across anything else.
+//!   into the world at any time. A waker touches `ready`, `trace` and its
+//!   task's slot (the `queued` flag), each only with `try_borrow`: when one is
+//!   busy, the wake goes to the world's inbox, drained before the clock moves.
 //! * Every choice goes through `scheduler` and, when it had more than one
 //!   option, is appended to `schedule`.
 //! * Virtual time only moves forward: when nothing is ready (to the next timer)

@@ -334,3 +334,31 @@ fn a_sleep_armed_in_one_task_and_awaited_in_another_wakes_the_second() {
         .unwrap();
     assert_eq!(woke_at.since_start(), ms(10));
 }
+
+#[test]
+fn a_sleep_from_another_simulation_dropped_here_cancels_nothing() {
+    let mut first = sim(SEED);
+    let stale = first
+        .block_on(async {
+            let mut nap = Box::pin(sleep(ms(10)));
+            assert!(futures::poll!(nap.as_mut()).is_pending());
+            nap
+        })
+        .unwrap();
+    drop(first);
+    let mut second = sim(SEED);
+    let woke = second
+        .block_on(async move {
+            let mine = spawn(async {
+                sleep(ms(10)).await;
+                Instant::now()
+            });
+            // `mine` arms its timer: same instant and place in its list as
+            // the stale key had in the first simulation.
+            yield_now().await;
+            drop(stale);
+            mine.await.unwrap()
+        })
+        .unwrap();
+    assert_eq!(woke.since_start(), ms(10));
+}

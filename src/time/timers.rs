@@ -113,6 +113,16 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
+    /// A queue for world number `world`. Its sequence numbers start at
+    /// `world << 32`, so that a key from another world (a `Sleep` made in
+    /// one simulation and dropped in the next) never matches a timer here.
+    pub fn for_world(world: u64) -> Self {
+        Timers {
+            next_seq: world << 32,
+            ..Timers::default()
+        }
+    }
+
     #[inline]
     pub fn insert(&mut self, deadline: u64, target: Target) -> TimerKey {
         self.earliest = match self.earliest {
@@ -204,6 +214,7 @@ impl Timers {
     }
 
     /// The earliest deadline of an armed timer.
+    #[inline(always)]
     pub fn next_deadline(&mut self) -> Option<u64> {
         if self.earliest.is_some() {
             return self.earliest;
@@ -213,6 +224,7 @@ impl Timers {
         next
     }
 
+    #[inline(never)]
     fn find_next_deadline(&mut self) -> Option<u64> {
         loop {
             let &Reverse(deadline) = self.order.peek()?;

@@ -219,10 +219,11 @@ pub(crate) struct World {
 
 impl World {
     pub fn new(config: Config) -> Rc<World> {
+        let id = NEXT_WORLD_ID.fetch_add(1, Ordering::Relaxed);
         let scheduler = config.scheduler.build(config.seed, config.pct_horizon);
         let trace = Trace::new(config.trace, config.seed, config.scheduler.to_string(), 0);
         Rc::new(World {
-            id: NEXT_WORLD_ID.fetch_add(1, Ordering::Relaxed),
+            id,
             now: Cell::new(0),
             step: Cell::new(0),
             current: Cell::new(None),
@@ -230,7 +231,7 @@ impl World {
             pending_wait: Cell::new(None),
             core: RefCell::new(Core {
                 tasks: TaskTable::default(),
-                timers: Timers::default(),
+                timers: Timers::for_world(id),
             }),
             ready: RefCell::new(VecDeque::new()),
             trace_on: trace.is_enabled(),

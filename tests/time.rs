@@ -342,9 +342,11 @@ fn a_sleep_from_another_simulation_dropped_here_cancels_nothing() {
         .block_on(async {
             let mut nap = Box::pin(sleep(ms(10)));
             assert!(futures::poll!(nap.as_mut()).is_pending());
-            nap
+            // Handed out armed, not awaited.
+            Some(nap)
         })
-        .unwrap();
+        .unwrap()
+        .expect("the armed sleep");
     drop(first);
     let mut second = sim(SEED);
     let woke = second

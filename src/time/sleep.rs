@@ -84,7 +84,7 @@ impl Future for Sleep {
                     false
                 }
                 Some(key) => {
-                    let fired = world.poll_timer(key, cx.waker());
+                    let fired = world.poll_timer(key, this.deadline, cx.waker());
                     if fired {
                         // A fired timer is done with: nothing to remove.
                         this.timer = None;

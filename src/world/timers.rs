@@ -95,7 +95,14 @@ impl World {
         *key = Some(self.core.borrow_mut().timers.insert(deadline.0, target));
     }
 
-    pub fn poll_timer(&self, key: TimerKey, waker: &Waker) -> bool {
+    /// Has the timer `key`, due at `deadline`, fired? While armed, it now
+    /// wakes `waker` (or the polling task, when it is that task's own).
+    pub fn poll_timer(&self, key: TimerKey, deadline: Instant, waker: &Waker) -> bool {
+        if deadline.0 < self.earliest_timer.get() {
+            // No armed timer is due before `earliest_timer`: this one is
+            // not armed any more, so it fired (no look-up needed).
+            return true;
+        }
         let own = self.own_task(waker);
         self.core.borrow_mut().timers.poll(key, waker, own)
     }

@@ -95,9 +95,10 @@ pub(crate) struct TaskMeta {
     pub delivered_at: Option<(u32, SourceLocation)>,
 }
 
-/// A live task. Cache-line aligned and laid out hot-first (see
-/// [`TaskMeta`]): with thousands of tasks woken in random order, each poll
-/// touches two lines of its slot instead of four.
+/// A live task (or, with the id [`VACANT`], an empty slot). Cache-line
+/// aligned and laid out hot-first (see [`TaskMeta`]): with thousands of
+/// tasks woken in random order, a wake and a poll read one line of the slot
+/// and a suspension writes a second, where the slot used to span four.
 #[repr(C, align(64))]
 pub(crate) struct TaskSlot {
     pub id: TaskId,

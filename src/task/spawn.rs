@@ -87,13 +87,20 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        world::try_with(|world| {
+        // One look-up of the world for both the note and the wake: when the
+        // waker is the polling task's own, the world queues the task itself.
+        let woken = world::try_with(|world| {
             world.note_wait(Wait {
                 kind: WaitKind::Yield,
                 at: Some(self.at),
-            })
+            });
+            world
+                .own_task(cx.waker())
+                .is_some_and(|task| world.enqueue(task))
         });
-        cx.waker().wake_by_ref();
+        if woken != Some(true) {
+            cx.waker().wake_by_ref();
+        }
         Poll::Pending
     }
 }

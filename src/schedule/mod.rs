@@ -25,19 +25,17 @@ pub use replay::Replay;
 pub use rng::SimRng;
 pub use schedule_text::ParseScheduleError;
 
-use std::collections::VecDeque;
-
-use crate::task::table::TaskKey;
 use crate::task::TaskId;
+use crate::world::ReadyQueue;
 
 /// The tasks ready to run, in the order they were woken.
 #[derive(Clone, Copy, Debug)]
 pub struct ReadyTasks<'a> {
-    queue: &'a VecDeque<TaskKey>,
+    queue: &'a ReadyQueue,
 }
 
 impl<'a> ReadyTasks<'a> {
-    pub(crate) fn new(queue: &'a VecDeque<TaskKey>) -> Self {
+    pub(crate) fn new(queue: &'a ReadyQueue) -> Self {
         ReadyTasks { queue }
     }
 
@@ -58,7 +56,8 @@ impl<'a> ReadyTasks<'a> {
 
     /// The ready tasks in wake order.
     pub fn iter(&self) -> impl Iterator<Item = TaskId> + 'a {
-        self.queue.iter().map(|key| key.id)
+        let queue: &'a ReadyQueue = self.queue;
+        queue.iter().map(|key| key.id)
     }
 }
 
@@ -315,18 +314,13 @@ mod tests {
     fn replay_walks_across_runs() {
         let taken = vec![task(0, 2), task(0, 2), task(1, 2), Decision::Random(9)];
         let mut replay = Replay::new(Arc::new(Schedule::from(taken)));
-        let queue: std::collections::VecDeque<TaskKey> = [
-            TaskKey {
-                index: 0,
-                id: TaskId(0),
-            },
-            TaskKey {
-                index: 1,
-                id: TaskId(1),
-            },
-        ]
-        .into_iter()
-        .collect();
+        let mut queue = ReadyQueue::default();
+        for n in 0..2 {
+            queue.push_back(crate::task::table::TaskKey {
+                index: n,
+                id: TaskId(n),
+            });
+        }
         let ready = ReadyTasks::new(&queue);
         assert_eq!(replay.next_task(ready), Ok(0));
         assert_eq!(replay.next_task(ready), Ok(0));

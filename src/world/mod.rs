@@ -22,12 +22,15 @@
 mod cancel;
 mod inject;
 mod pick;
+mod ready;
+
+pub(crate) use ready::ReadyQueue;
 mod run;
 mod spawn;
 mod timers;
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Waker;
@@ -180,7 +183,7 @@ pub(crate) struct World {
     timer_waking: Cell<bool>,
     pending_wait: Cell<Option<Wait>>,
     pub core: RefCell<Core>,
-    ready: RefCell<VecDeque<TaskKey>>,
+    ready: RefCell<ready::ReadyQueue>,
     trace: RefCell<Trace>,
     trace_on: bool,
     scheduler: RefCell<Box<dyn Scheduler>>,
@@ -233,7 +236,7 @@ impl World {
                 tasks: TaskTable::default(),
                 timers: Timers::for_world(id),
             }),
-            ready: RefCell::new(VecDeque::new()),
+            ready: RefCell::new(ready::ReadyQueue::default()),
             trace_on: trace.is_enabled(),
             trace: RefCell::new(trace),
             scheduler: RefCell::new(scheduler),

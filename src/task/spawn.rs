@@ -96,7 +96,7 @@ impl Future for YieldNow {
             });
             world
                 .own_task(cx.waker())
-                .is_some_and(|task| world.enqueue(task))
+                .is_some_and(|task| world.requeue_current(task))
         });
         if woken != Some(true) {
             cx.waker().wake_by_ref();

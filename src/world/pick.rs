@@ -52,6 +52,21 @@ impl World {
         true
     }
 
+    /// Queues the task being polled, woken by itself (`yield_now`): the
+    /// same as its waker's `enqueue`, which records nothing for a self-wake.
+    #[inline]
+    pub fn requeue_current(&self, key: TaskKey) -> bool {
+        let Ok(mut ready) = self.ready.try_borrow_mut() else {
+            return false;
+        };
+        match self.mark_queued(key) {
+            Some(true) => ready.push_back(key),
+            Some(false) => {}
+            None => return false,
+        }
+        true
+    }
+
     /// Marks a live task as queued: `Some(true)` when it was not, so the
     /// caller queues it; `Some(false)` when it is queued already or has
     /// ended; `None` when the task table is busy.

@@ -26,15 +26,11 @@ impl World {
     /// moves).
     #[inline]
     pub fn enqueue(&self, key: TaskKey) -> bool {
-        let Ok(mut ready) = self.ready.try_borrow_mut() else {
-            return false;
-        };
-        match self.mark_queued(key) {
-            Some(true) => ready.push_back(key),
+        match self.push_ready(key) {
+            Some(true) => {}
             Some(false) => return true,
             None => return false,
         }
-        drop(ready);
         if self.trace_on {
             let by = if self.timer_waking.get() {
                 Some(WakeCause::Timer)
@@ -56,27 +52,25 @@ impl World {
     /// same as its waker's `enqueue`, which records nothing for a self-wake.
     #[inline]
     pub fn requeue_current(&self, key: TaskKey) -> bool {
-        let Ok(mut ready) = self.ready.try_borrow_mut() else {
-            return false;
-        };
-        match self.mark_queued(key) {
-            Some(true) => ready.push_back(key),
-            Some(false) => {}
-            None => return false,
-        }
-        true
+        self.push_ready(key).is_some()
     }
 
-    /// Marks a live task as queued: `Some(true)` when it was not, so the
-    /// caller queues it; `Some(false)` when it is queued already or has
-    /// ended; `None` when the task table is busy.
+    /// Puts a live task at the back of the ready queue unless it is there
+    /// already: `Some(true)` when it was queued now, `Some(false)` when it
+    /// was queued already or has ended, `None` when the ready queue or the
+    /// task table is busy.
     #[inline]
-    fn mark_queued(&self, key: TaskKey) -> Option<bool> {
+    fn push_ready(&self, key: TaskKey) -> Option<bool> {
+        let mut ready = self.ready.try_borrow_mut().ok()?;
         let mut core = self.core.try_borrow_mut().ok()?;
-        Some(match core.tasks.get_mut(key) {
+        let fresh = match core.tasks.get_mut(key) {
             Some(slot) => !std::mem::replace(&mut slot.queued, true),
             None => false,
-        })
+        };
+        if fresh {
+            ready.push_back(key);
+        }
+        Some(fresh)
     }
 
     /// Picks the next task to poll, firing due timers and moving the clock
@@ -114,11 +108,8 @@ impl World {
             }
             let remote = waker::remote_take(self.id);
             if !remote.is_empty() {
-                let mut ready = self.ready.borrow_mut();
                 for key in remote {
-                    if self.mark_queued(key) == Some(true) {
-                        ready.push_back(key);
-                    }
+                    self.push_ready(key);
                 }
                 continue;
             }

@@ -207,8 +207,11 @@ impl Sim {
 
 impl Drop for Sim {
     fn drop(&mut self) {
-        let _enter = Enter::try_new(&self.world);
-        self.world.drop_all_tasks();
+        {
+            let _enter = Enter::try_new(&self.world);
+            self.world.drop_all_tasks();
+        }
+        self.world.keep_spare();
     }
 }
 

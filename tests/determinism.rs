@@ -309,3 +309,39 @@ fn trace_is_a_plain_reference_covering_every_block_on() {
     let text = trace.to_string();
     assert!(text.contains("main#0") && text.contains("main#1"), "{text}");
 }
+
+/// A world made right after another was dropped (reusing its emptied
+/// storage) runs exactly like one made on a fresh thread: same trace, same
+/// schedule, same result.
+#[test]
+fn a_world_made_after_a_busy_one_was_dropped_runs_like_a_fresh_one() {
+    let fresh = std::thread::spawn(|| run(11, SchedulerKind::Random, racy_program))
+        .join()
+        .unwrap();
+    let reused = std::thread::spawn(|| {
+        // A busy world dropped mid-run: live tasks, armed timers, a long
+        // schedule and ready queue.
+        let mut busy = Sim::new(Config::default().seed(3).scheduler(SchedulerKind::Random));
+        busy.block_on(async {
+            for task in 0..50u64 {
+                cancelsim::spawn(async move {
+                    loop {
+                        yield_now().await;
+                        sleep(Duration::from_millis(task + 1)).await;
+                    }
+                })
+                .detach();
+            }
+            sleep(Duration::from_millis(20)).await;
+        })
+        .unwrap();
+        assert!(busy.live_tasks() > 0);
+        drop(busy);
+        run(11, SchedulerKind::Random, racy_program)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(reused.trace, fresh.trace);
+    assert_eq!(reused.schedule, fresh.schedule);
+    assert_eq!(reused.log, fresh.log);
+}

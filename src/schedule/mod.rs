@@ -199,6 +199,12 @@ impl Schedule {
         Schedule::default()
     }
 
+    /// Forgets every decision, keeping the storage.
+    pub(crate) fn clear(&mut self) {
+        self.runs.clear();
+        self.len = 0;
+    }
+
     /// The decisions, in the order they were taken (expanded into a list;
     /// [`Schedule::iter`] walks them without one).
     pub fn decisions(&self) -> Vec<Decision> {

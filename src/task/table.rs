@@ -278,6 +278,20 @@ impl TaskTable {
         Some(removed)
     }
 
+    /// Forgets every task (dropping what their slots still hold), keeping
+    /// the storage unless it holds more than `keep_at_most` slots: the
+    /// table is then like a new one.
+    pub fn clear(&mut self, keep_at_most: usize) {
+        self.slots.clear();
+        self.free.clear();
+        if self.slots.capacity() > keep_at_most {
+            self.slots = Vec::new();
+            self.free = Vec::new();
+        }
+        self.next_id = 0;
+        self.live = 0;
+    }
+
     /// Number of live tasks.
     pub fn len(&self) -> usize {
         self.live

@@ -113,14 +113,25 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    /// A queue for world number `world`. Its sequence numbers start at
-    /// `world << 32`, so that a key from another world (a `Sleep` made in
-    /// one simulation and dropped in the next) never matches a timer here.
-    pub fn for_world(world: u64) -> Self {
-        Timers {
-            next_seq: world << 32,
-            ..Timers::default()
+    /// Makes an empty queue ready for world number `world`: its sequence
+    /// numbers start at `world << 32`, so that a key from another world (a
+    /// `Sleep` made in one simulation and dropped in the next) never
+    /// matches a timer here.
+    pub fn start_world(&mut self, world: u64) {
+        self.next_seq = world << 32;
+    }
+
+    /// Forgets every timer (dropping their wakers), keeping the storage
+    /// unless it holds more than `keep_at_most` instants.
+    pub fn clear(&mut self, keep_at_most: usize) {
+        self.groups.clear();
+        self.order.clear();
+        if self.groups.capacity() > keep_at_most {
+            self.groups = HashMap::default();
+            self.order = BinaryHeap::new();
         }
+        self.armed = 0;
+        self.earliest = None;
     }
 
     #[inline]

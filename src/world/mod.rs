@@ -26,6 +26,7 @@ mod ready;
 
 pub(crate) use ready::ReadyQueue;
 mod run;
+mod spare;
 mod spawn;
 mod timers;
 
@@ -225,6 +226,7 @@ impl World {
         let id = NEXT_WORLD_ID.fetch_add(1, Ordering::Relaxed);
         let scheduler = config.scheduler.build(config.seed, config.pct_horizon);
         let trace = Trace::new(config.trace, config.seed, config.scheduler.to_string(), 0);
+        let spare = spare::Spare::take(id);
         Rc::new(World {
             id,
             now: Cell::new(0),
@@ -233,18 +235,18 @@ impl World {
             timer_waking: Cell::new(false),
             pending_wait: Cell::new(None),
             core: RefCell::new(Core {
-                tasks: TaskTable::default(),
-                timers: Timers::for_world(id),
+                tasks: spare.tasks,
+                timers: spare.timers,
             }),
-            ready: RefCell::new(ready::ReadyQueue::default()),
+            ready: RefCell::new(spare.ready),
             trace_on: trace.is_enabled(),
             trace: RefCell::new(trace),
             scheduler: RefCell::new(scheduler),
             fifo: matches!(config.scheduler, crate::schedule::SchedulerKind::Fifo),
-            schedule: RefCell::new(Schedule::new()),
+            schedule: RefCell::new(spare.schedule),
             divergence: RefCell::new(None),
             diverged_flag: Cell::new(false),
-            due_targets: RefCell::new(Vec::new()),
+            due_targets: RefCell::new(spare.due_targets),
             current_waker: Cell::new((std::ptr::null(), std::ptr::null())),
             earliest_timer: Cell::new(u64::MAX),
             plan: RefCell::new(InjectionPlan::default()),

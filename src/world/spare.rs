@@ -1,0 +1,96 @@
+//! The containers of a dropped world, kept for the next world made on the
+//! same thread.
+//!
+//! A sweep, a proptest run or a test suite makes thousands of small worlds
+//! one after another; each would otherwise grow its task table, timer queue,
+//! ready queue and schedule from nothing (a chain of allocations and copies
+//! per world). The containers are emptied before they are kept, so a world
+//! built from them behaves exactly like one built from new ones: same task
+//! indexes, same timer sequence numbers, same schedule.
+
+use std::cell::RefCell;
+
+use super::ready::ReadyQueue;
+use crate::schedule::Schedule;
+use crate::task::table::TaskTable;
+use crate::time::timers::{Target, Timers};
+
+/// Containers larger than this many entries are not kept (a world that once
+/// ran a million tasks should not pin their memory for the rest of the
+/// thread's life).
+const KEEP_AT_MOST: usize = 4096;
+
+/// The reusable containers of one world, empty.
+#[derive(Default)]
+pub(crate) struct Spare {
+    pub tasks: TaskTable,
+    pub timers: Timers,
+    pub ready: ReadyQueue,
+    pub due_targets: Vec<Target>,
+    pub schedule: Schedule,
+}
+
+thread_local! {
+    static SPARE: RefCell<Option<Spare>> = const { RefCell::new(None) };
+}
+
+impl Spare {
+    /// The containers kept from the last world dropped on this thread, or
+    /// new ones; ready for world number `world`.
+    pub fn take(world: u64) -> Spare {
+        let kept = SPARE
+            .try_with(|spare| spare.try_borrow_mut().ok()?.take())
+            .ok()
+            .flatten();
+        let mut spare = kept.unwrap_or_default();
+        spare.timers.start_world(world);
+        spare
+    }
+
+    /// Empties the containers and keeps them for the next world (dropping
+    /// what they still hold first, outside the keeper's borrow: a timer's
+    /// waker may run user code when dropped).
+    pub fn keep(mut self) {
+        self.tasks.clear(KEEP_AT_MOST);
+        self.timers.clear(KEEP_AT_MOST);
+        self.ready.clear();
+        self.due_targets.clear();
+        self.schedule.clear();
+        if self.due_targets.capacity() > KEEP_AT_MOST {
+            self.due_targets = Vec::new();
+        }
+        let _ = SPARE.try_with(|spare| {
+            if let Ok(mut spare) = spare.try_borrow_mut() {
+                *spare = Some(self);
+            }
+        });
+    }
+}
+
+impl super::World {
+    /// Hands this world's containers to the next world of the thread. Called
+    /// when its `Sim` is dropped, after every task was dropped; a world with
+    /// a task still alive (or borrowed) keeps its containers.
+    pub fn keep_spare(&self) {
+        let (Ok(mut core), Ok(mut ready), Ok(mut due_targets), Ok(mut schedule)) = (
+            self.core.try_borrow_mut(),
+            self.ready.try_borrow_mut(),
+            self.due_targets.try_borrow_mut(),
+            self.schedule.try_borrow_mut(),
+        ) else {
+            return;
+        };
+        if core.tasks.len() > 0 {
+            return;
+        }
+        let spare = Spare {
+            tasks: std::mem::take(&mut core.tasks),
+            timers: std::mem::take(&mut core.timers),
+            ready: std::mem::take(&mut *ready),
+            due_targets: std::mem::take(&mut *due_targets),
+            schedule: std::mem::take(&mut *schedule),
+        };
+        drop((core, ready, due_targets, schedule));
+        spare.keep();
+    }
+}

@@ -364,3 +364,57 @@ fn a_sleep_from_another_simulation_dropped_here_cancels_nothing() {
         .unwrap();
     assert_eq!(woke.since_start(), ms(10));
 }
+
+/// Four sleepers due at the same instant, and the order they woke in.
+async fn same_instant_sleepers() -> Vec<&'static str> {
+    let log = Rc::new(std::cell::RefCell::new(Vec::new()));
+    for name in ["a", "b", "c", "d"] {
+        let log = Rc::clone(&log);
+        spawn(async move {
+            sleep(ms(5)).await;
+            log.borrow_mut().push(name);
+        })
+        .detach();
+    }
+    sleep(ms(10)).await;
+    let order = log.borrow().clone();
+    order
+}
+
+#[test]
+fn timers_due_at_the_same_instant_fire_in_the_order_the_scheduler_picks() {
+    // Fifo: registration order, each choice recorded as the first.
+    let mut fifo = Sim::new(Config::default().seed(SEED));
+    assert_eq!(
+        fifo.block_on(same_instant_sleepers()).unwrap(),
+        ["a", "b", "c", "d"]
+    );
+    let recorded = fifo.schedule().to_string();
+    let timer_choices: Vec<&str> = recorded
+        .split_whitespace()
+        .filter(|token| token.starts_with('m'))
+        .collect();
+    assert_eq!(timer_choices, ["m0/4", "m0/3", "m0/2"]);
+
+    // The same run with other timer choices: the third of four first, then
+    // the first of the rest, then the second of the last two.
+    let mut picks = ["m2/4", "m0/3", "m1/2"].into_iter();
+    let edited: Vec<&str> = recorded
+        .split_whitespace()
+        .map(|token| {
+            if token.starts_with('m') {
+                picks.next().unwrap()
+            } else {
+                token
+            }
+        })
+        .collect();
+    let schedule: cancelsim::Schedule = edited.join(" ").parse().unwrap();
+    let mut replay = Sim::new(Config::default().seed(SEED).scheduler(
+        cancelsim::SchedulerKind::Replay(std::sync::Arc::new(schedule)),
+    ));
+    assert_eq!(
+        replay.block_on(same_instant_sleepers()).unwrap(),
+        ["c", "a", "d", "b"]
+    );
+}

@@ -34,21 +34,30 @@ impl World {
             let mut index = 0;
             while targets.len() - index > 1 {
                 let options = targets.len() - index;
-                let answer = self.scheduler.borrow_mut().next_timer(options);
-                let chosen = match self.checked_choice(answer, options) {
-                    Ok(chosen) => chosen,
-                    Err(divergence) => {
-                        targets.clear();
-                        *self.due_targets.borrow_mut() = targets;
-                        return Err(self.diverged(divergence));
+                let chosen = if self.fifo {
+                    // `Fifo::next_timer` answers 0, always.
+                    0
+                } else {
+                    let answer = self.scheduler.borrow_mut().next_timer(options);
+                    match self.checked_choice(answer, options) {
+                        Ok(chosen) => chosen,
+                        Err(divergence) => {
+                            targets.clear();
+                            *self.due_targets.borrow_mut() = targets;
+                            return Err(self.diverged(divergence));
+                        }
                     }
                 };
                 self.schedule.borrow_mut().push(Decision::Timer {
                     options: options as u32,
                     chosen: chosen as u32,
                 });
-                let picked = targets.remove(index + chosen);
-                targets.insert(index, picked);
+                if chosen > 0 {
+                    // The picked timer goes first, the others keep their
+                    // order (a remove and an insert moved the whole tail
+                    // twice, even for the natural order).
+                    targets[index..=index + chosen].rotate_right(1);
+                }
                 index += 1;
             }
             self.timer_waking.set(true);

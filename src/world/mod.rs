@@ -48,7 +48,13 @@ use crate::time::Instant;
 use crate::trace::{Event, EventKind, SourceLocation, Trace, Wait};
 
 thread_local! {
-    static CURRENT: RefCell<Option<Rc<World>>> = const { RefCell::new(None) };
+    /// The world of the simulation running on this thread. `ManuallyDrop`
+    /// spares every access the check that the thread-local is still alive
+    /// (a type with drop glue registers a destructor on first use, and each
+    /// access tests for it). Nothing is leaked: `Enter` puts back what was
+    /// there before, so a thread never ends with a world here.
+    static CURRENT: std::mem::ManuallyDrop<RefCell<Option<Rc<World>>>> =
+        const { std::mem::ManuallyDrop::new(RefCell::new(None)) };
 }
 
 static NEXT_WORLD_ID: AtomicU64 = AtomicU64::new(1);
@@ -59,17 +65,21 @@ static NEXT_WORLD_ID: AtomicU64 = AtomicU64::new(1);
 ///
 /// Outside a simulation, with a message that says so.
 #[track_caller]
+#[inline(always)]
 pub(crate) fn with<R>(f: impl FnOnce(&Rc<World>) -> R) -> R {
-    CURRENT.with(|current| {
-        let current = current.borrow();
-        match current.as_ref() {
-            Some(world) => f(world),
-            None => panic!(
-                "cancelsim: this must be called inside a simulation (inside `Sim::block_on`, \
-                 `Check::new` or `cancelsim::check`), not from a plain test or another runtime"
-            ),
-        }
-    })
+    match try_current() {
+        Some(world) => f(&world),
+        None => outside_a_simulation(),
+    }
+}
+
+#[cold]
+#[track_caller]
+fn outside_a_simulation() -> ! {
+    panic!(
+        "cancelsim: this must be called inside a simulation (inside `Sim::block_on`, \
+         `Check::new` or `cancelsim::check`), not from a plain test or another runtime"
+    )
 }
 
 /// The current world (a clone of its handle, so no borrow is held).
@@ -79,24 +89,36 @@ pub(crate) fn with<R>(f: impl FnOnce(&Rc<World>) -> R) -> R {
 /// Outside a simulation.
 #[track_caller]
 pub(crate) fn current() -> Rc<World> {
-    with(Rc::clone)
+    try_current().unwrap_or_else(|| outside_a_simulation())
+}
+
+/// The current world's handle, if any. The thread-local is only read here,
+/// with the smallest closure: its accessor is then inlined into every
+/// caller (with the caller's work inside the closure, the compiler often
+/// kept it out of line, an indirect call per access), and no borrow of it
+/// is held while the caller works.
+#[inline(always)]
+fn try_current() -> Option<Rc<World>> {
+    CURRENT.with(|current| match current.try_borrow() {
+        Ok(current) => current.clone(),
+        Err(_) => None,
+    })
 }
 
 /// Runs `f` with the current world, if any.
+#[inline(always)]
 pub(crate) fn try_with<R>(f: impl FnOnce(&Rc<World>) -> R) -> Option<R> {
-    CURRENT.with(|current| current.try_borrow().ok()?.as_ref().map(f))
+    try_current().map(|world| f(&world))
 }
 
 /// Queues `key` if `world` is the current world; false when it is not (the
 /// caller then uses the remote inbox).
+#[inline]
 pub(crate) fn schedule_if_current(world: u64, key: TaskKey) -> bool {
-    CURRENT.with(|current| match current.try_borrow() {
-        Ok(current) => match current.as_ref() {
-            Some(current) if current.id == world => current.enqueue(key),
-            _ => false,
-        },
-        Err(_) => false,
-    })
+    match try_current() {
+        Some(current) if current.id == world => current.enqueue(key),
+        _ => false,
+    }
 }
 
 /// Makes a world current until dropped.

@@ -36,6 +36,21 @@ pub(crate) enum Target {
 }
 
 #[cfg(test)]
+impl Timers {
+    /// Number of instants with a group (in the slots: with an armed timer).
+    fn instants(&self) -> usize {
+        if self.large {
+            self.groups.len()
+        } else {
+            self.small
+                .iter()
+                .filter(|(_, group)| group.armed > 0)
+                .count()
+        }
+    }
+}
+
+#[cfg(test)]
 impl Target {
     /// The waker, if this target is one.
     pub fn into_waker(self) -> Option<Waker> {
@@ -66,8 +81,10 @@ struct Listed {
 /// The timers of one instant, in registration order.
 struct Group {
     listed: Vec<Listed>,
-    /// How many are still armed.
-    armed: u32,
+    /// How many are still armed (a full word: a new group is built on the
+    /// stack and copied into place in words, and a 4-byte field read back
+    /// as part of a word stalled every insert).
+    armed: usize,
 }
 
 /// Hashes a deadline with one multiplication (the deadlines are the
@@ -91,17 +108,34 @@ impl Hasher for DeadlineHasher {
     }
 }
 
+/// Up to this many distinct instants, the groups sit in a few fixed slots
+/// (most worlds: a few tasks, each with a timer or two); past it, in a hash
+/// map with a heap of instants.
+const SMALL_INSTANTS: usize = 8;
+
 /// Timers grouped by deadline: each instant holds its registrations in
-/// order, so firing an instant takes one map entry.
+/// order, so firing an instant takes one group.
 ///
-/// The groups sit in a hash map (arming a timer at an instant that already
-/// has one is a hash probe and a push, where an ordered map walked several
-/// cold nodes), and the distinct deadlines in a min-heap, which only changes
-/// when an instant gets its first timer or is done. The heap may hold
-/// deadlines whose group is gone (fired, or all cancelled): they are skipped,
-/// and the heap is rebuilt when they outnumber the live ones.
+/// While there are few instants, the groups sit in `small`: a handful of
+/// slots, in no order, each free (no armed timer) or holding one instant.
+/// Finding an instant (or the earliest) is a scan of a few words; a slot
+/// is filled and emptied where it lies, keeping its list's storage, so no
+/// group is ever moved (moving one copied it through the stack, and the
+/// copy stalled on its own stores). Past [`SMALL_INSTANTS`] they move to a
+/// hash map (arming a timer at an instant that already has one is a hash
+/// probe and a push, where an ordered map walked several cold nodes), with
+/// the distinct deadlines in a min-heap, which only changes when an instant
+/// gets its first timer or is done. The heap may hold deadlines whose group
+/// is gone (fired, or all cancelled): they are skipped, and the heap is
+/// rebuilt when they outnumber the live ones. When the last armed timer is
+/// gone, the queue goes back to the slots.
 #[derive(Default)]
 pub(crate) struct Timers {
+    /// The groups while there are few: a slot is in use while its group
+    /// has an armed timer.
+    small: Vec<(u64, Group)>,
+    /// The groups are in `groups` and `order`, not in `small`.
+    large: bool,
     groups: HashMap<u64, Group, BuildHasherDefault<DeadlineHasher>>,
     order: BinaryHeap<Reverse<u64>>,
     spare_lists: Vec<Vec<Listed>>,
@@ -124,6 +158,11 @@ impl Timers {
     /// Forgets every timer (dropping their wakers), keeping the storage
     /// unless it holds more than `keep_at_most` instants.
     pub fn clear(&mut self, keep_at_most: usize) {
+        for (_, group) in &mut self.small {
+            group.listed.clear();
+            group.armed = 0;
+        }
+        self.large = false;
         self.groups.clear();
         self.order.clear();
         if self.groups.capacity() > keep_at_most {
@@ -143,6 +182,32 @@ impl Timers {
         };
         let seq = self.next_seq;
         self.next_seq += 1;
+        self.armed += 1;
+        let listed = Listed {
+            seq,
+            state: State::Armed(target),
+        };
+        if !self.large {
+            if let Some(at) = self.small_slot(deadline) {
+                return Self::push(&mut self.small[at].1, deadline, listed);
+            }
+            if let Some(at) = self.small.iter().position(|(_, group)| group.armed == 0) {
+                self.small[at].0 = deadline;
+                return Self::push(&mut self.small[at].1, deadline, listed);
+            }
+            if self.small.len() < SMALL_INSTANTS {
+                self.small.push((
+                    deadline,
+                    Group {
+                        listed: Vec::new(),
+                        armed: 0,
+                    },
+                ));
+                let at = self.small.len() - 1;
+                return Self::push(&mut self.small[at].1, deadline, listed);
+            }
+            self.grow();
+        }
         let spare = &mut self.spare_lists;
         let order = &mut self.order;
         let group = self.groups.entry(deadline).or_insert_with(|| {
@@ -152,13 +217,7 @@ impl Timers {
                 armed: 0,
             }
         });
-        let position = group.listed.len() as u32;
-        group.listed.push(Listed {
-            seq,
-            state: State::Armed(target),
-        });
-        group.armed += 1;
-        self.armed += 1;
+        let key = Self::push(group, deadline, listed);
         if self.order.len() > 64 && self.order.len() > 2 * self.groups.len() {
             self.order = self
                 .groups
@@ -166,15 +225,77 @@ impl Timers {
                 .map(|&deadline| Reverse(deadline))
                 .collect();
         }
-        TimerKey {
+        key
+    }
+
+    /// Appends an armed timer to its instant's group; its key.
+    #[inline(always)]
+    fn push(group: &mut Group, deadline: u64, listed: Listed) -> TimerKey {
+        let key = TimerKey {
             deadline,
-            seq,
-            position,
+            seq: listed.seq,
+            position: group.listed.len() as u32,
+        };
+        group.listed.push(listed);
+        group.armed += 1;
+        key
+    }
+
+    /// The slot in use for the instant `deadline`.
+    #[inline(always)]
+    fn small_slot(&self, deadline: u64) -> Option<usize> {
+        self.small
+            .iter()
+            .position(|(at, group)| *at == deadline && group.armed > 0)
+    }
+
+    /// Empties a slot where it lies (its list keeps its storage).
+    #[inline(always)]
+    fn free_slot(&mut self, at: usize) {
+        let group = &mut self.small[at].1;
+        group.listed.clear();
+        group.armed = 0;
+    }
+
+    /// Moves the groups from the slots to the hash map and heap.
+    #[cold]
+    fn grow(&mut self) {
+        for (deadline, group) in &mut self.small {
+            if group.armed > 0 {
+                let listed = std::mem::take(&mut group.listed);
+                self.order.push(Reverse(*deadline));
+                self.groups.insert(
+                    *deadline,
+                    Group {
+                        listed,
+                        armed: group.armed,
+                    },
+                );
+                group.armed = 0;
+            }
+        }
+        self.large = true;
+    }
+
+    /// Goes back to the slots once no timer is armed.
+    fn shrink_if_idle(&mut self) {
+        if self.large && self.armed == 0 {
+            let groups: Vec<Group> = self.groups.drain().map(|(_, group)| group).collect();
+            for group in groups {
+                self.recycle(group.listed);
+            }
+            self.order.clear();
+            self.large = false;
         }
     }
 
-    fn listed(&mut self, key: TimerKey) -> Option<(&mut Listed, &mut u32)> {
-        let group = self.groups.get_mut(&key.deadline)?;
+    fn listed(&mut self, key: TimerKey) -> Option<(&mut Listed, &mut usize)> {
+        let group = if self.large {
+            self.groups.get_mut(&key.deadline)?
+        } else {
+            let at = self.small_slot(key.deadline)?;
+            &mut self.small[at].1
+        };
         let listed = group.listed.get_mut(key.position as usize)?;
         (listed.seq == key.seq).then_some((listed, &mut group.armed))
     }
@@ -204,24 +325,41 @@ impl Timers {
 
     /// Forgets the timer (fired or not).
     pub fn remove(&mut self, key: TimerKey) {
-        let Some((listed, group_armed)) = self.listed(key) else {
-            return;
-        };
-        if !matches!(listed.state, State::Armed(_)) {
-            return;
+        if self.disarm(key).is_some() {
+            self.earliest = None;
         }
-        listed.state = State::Cancelled;
+    }
+
+    /// Takes an armed timer out of its group, marked `Cancelled`; whom it
+    /// would have woken. An instant left with nothing to fire is dropped
+    /// at once, so cancelled timers never pile up.
+    fn disarm(&mut self, key: TimerKey) -> Option<Target> {
+        let (listed, group_armed) = self.listed(key)?;
+        if !matches!(listed.state, State::Armed(_)) {
+            return None;
+        }
+        let State::Armed(target) = std::mem::replace(&mut listed.state, State::Cancelled) else {
+            unreachable!("matched Armed above")
+        };
         *group_armed -= 1;
         let empty = *group_armed == 0;
         self.armed -= 1;
-        self.earliest = None;
         if empty {
-            // Nothing left to fire at this instant: drop it now (its heap
-            // entry goes stale), so cancelled timers never pile up.
-            if let Some(group) = self.groups.remove(&key.deadline) {
-                self.recycle(group.listed);
+            if self.large {
+                // Its heap entry goes stale.
+                if let Some(group) = self.groups.remove(&key.deadline) {
+                    self.recycle(group.listed);
+                }
+                self.shrink_if_idle();
+            } else if let Some(at) = self
+                .small
+                .iter()
+                .position(|(at, group)| *at == key.deadline && group.armed == 0)
+            {
+                self.free_slot(at);
             }
         }
+        Some(target)
     }
 
     /// The earliest deadline of an armed timer.
@@ -230,7 +368,15 @@ impl Timers {
         if self.earliest.is_some() {
             return self.earliest;
         }
-        let next = self.find_next_deadline();
+        let next = if self.large {
+            self.find_next_deadline()
+        } else {
+            self.small
+                .iter()
+                .filter(|(_, group)| group.armed > 0)
+                .map(|&(at, _)| at)
+                .min()
+        };
         self.earliest = next;
         next
     }
@@ -254,20 +400,21 @@ impl Timers {
     /// Removes the armed timers due exactly at `deadline`, in registration
     /// order, marking them fired; appends whom they wake.
     pub fn take_due_at(&mut self, deadline: u64, targets: &mut Vec<Target>) {
+        if !self.large {
+            let Some(at) = self.small_slot(deadline) else {
+                return;
+            };
+            self.armed -= Self::fire_all(&mut self.small[at].1.listed, targets);
+            self.free_slot(at);
+            self.earliest = None;
+            return;
+        }
         // Worked on where it lies, then removed empty: moving the group out
         // of the map first went through memory and stalled on the copy.
         let Some(group) = self.groups.get_mut(&deadline) else {
             return;
         };
-        let mut armed = 0;
-        for listed in &mut group.listed {
-            if matches!(listed.state, State::Armed(_)) {
-                if let State::Armed(target) = std::mem::replace(&mut listed.state, State::Fired) {
-                    armed += 1;
-                    targets.push(target);
-                }
-            }
-        }
+        let armed = Self::fire_all(&mut group.listed, targets);
         let list = std::mem::take(&mut group.listed);
         self.groups.remove(&deadline);
         self.armed -= armed;
@@ -276,21 +423,30 @@ impl Timers {
             self.order.pop();
         }
         self.recycle(list);
+        self.shrink_if_idle();
+    }
+
+    /// Marks every armed timer of `list` fired, appending whom they wake;
+    /// how many there were.
+    #[inline(always)]
+    fn fire_all(list: &mut [Listed], targets: &mut Vec<Target>) -> usize {
+        let mut armed = 0;
+        for listed in list {
+            if matches!(listed.state, State::Armed(_)) {
+                if let State::Armed(target) = std::mem::replace(&mut listed.state, State::Fired) {
+                    armed += 1;
+                    targets.push(target);
+                }
+            }
+        }
+        armed
     }
 
     /// Fires an armed timer now (a forced timeout); returns whom it wakes.
+    /// Its key then reads as fired, like any fired timer's.
     pub fn fire(&mut self, key: TimerKey) -> Option<Target> {
         self.earliest = None;
-        let (listed, group_armed) = self.listed(key)?;
-        if !matches!(listed.state, State::Armed(_)) {
-            return None;
-        }
-        let State::Armed(target) = std::mem::replace(&mut listed.state, State::Fired) else {
-            unreachable!("matched Armed above")
-        };
-        *group_armed -= 1;
-        self.armed -= 1;
-        Some(target)
+        self.disarm(key)
     }
 
     #[inline(always)]
@@ -419,7 +575,7 @@ mod tests {
             timers.remove(same);
             timers.remove(distinct);
         }
-        assert_eq!(timers.groups.len(), 1, "only the kept timer's instant");
+        assert_eq!(timers.instants(), 1, "only the kept timer's instant");
         assert!(
             timers.order.len() <= 64,
             "stale deadlines: {}",
@@ -490,8 +646,32 @@ mod tests {
 
     #[test]
     fn interleaved_arming_cancelling_and_firing_match_a_sorted_model() {
+        // Many instants (the hash map and heap), few (the short list), and
+        // a count that keeps crossing between the two.
+        let growing = check_against_model(11, 8);
+        assert!(growing.grew >= 1, "{growing:?}");
+        let small = check_against_model(12, 1);
+        assert_eq!(small.grew, 0, "{small:?}");
+        let mixed = check_against_model(13, 4);
+        assert!(mixed.grew >= 2 && mixed.shrank >= 2, "{mixed:?}");
+    }
+
+    /// How often a model run moved the groups between the short list and
+    /// the hash map.
+    #[derive(Debug, Default)]
+    struct Moves {
+        grew: u32,
+        shrank: u32,
+    }
+
+    /// Arms up to `arms - 1` timers per round, cancels or forces one every
+    /// other round, fires the earliest instant each round, and checks each
+    /// step against a sorted model.
+    fn check_against_model(seed: u64, arms: u64) -> Moves {
         let (mut timers, log) = (Timers::default(), Log::default());
-        let mut rng = SimRng::new(11);
+        let mut rng = SimRng::new(seed);
+        let mut moves = Moves::default();
+        let mut was_large = false;
         // The model: armed timers by (deadline, number); numbers rise with
         // registration, so this is the order they must fire in.
         let mut model = std::collections::BTreeSet::new();
@@ -499,7 +679,7 @@ mod tests {
         let mut now = 0u64;
         let mut number = 0u32;
         for _ in 0..3_000 {
-            for _ in 0..rng.below(8) {
+            for _ in 0..rng.below(arms) {
                 // Nanoseconds to days ahead, often on a shared instant.
                 let ahead = match rng.below(4) {
                     0 => rng.below(64),
@@ -555,6 +735,13 @@ mod tests {
                     }
                 });
             }
+            match (was_large, timers.large) {
+                (false, true) => moves.grew += 1,
+                (true, false) => moves.shrank += 1,
+                _ => {}
+            }
+            was_large = timers.large;
         }
+        moves
     }
 }

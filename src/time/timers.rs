@@ -398,48 +398,55 @@ impl Timers {
     }
 
     /// Removes the armed timers due exactly at `deadline`, in registration
-    /// order, marking them fired; appends whom they wake.
-    pub fn take_due_at(&mut self, deadline: u64, targets: &mut Vec<Target>) {
+    /// order, marking them fired: returns whom the first wakes and appends
+    /// whom the others wake to `rest`. (The first comes back in registers:
+    /// through the list, a lone timer's target was read back right after
+    /// being written, and the read stalled on the write.)
+    pub fn take_due_at(&mut self, deadline: u64, rest: &mut Vec<Target>) -> Option<Target> {
+        // Asked again after this, whatever happens here (so that a caller
+        // looping on `next_deadline` always moves on).
+        self.earliest = None;
         if !self.large {
-            let Some(at) = self.small_slot(deadline) else {
-                return;
-            };
-            self.armed -= Self::fire_all(&mut self.small[at].1.listed, targets);
+            let at = self.small_slot(deadline)?;
+            let (armed, first) = Self::fire_all(&mut self.small[at].1.listed, rest);
+            self.armed -= armed;
             self.free_slot(at);
-            self.earliest = None;
-            return;
+            return first;
         }
         // Worked on where it lies, then removed empty: moving the group out
         // of the map first went through memory and stalled on the copy.
-        let Some(group) = self.groups.get_mut(&deadline) else {
-            return;
-        };
-        let armed = Self::fire_all(&mut group.listed, targets);
+        let group = self.groups.get_mut(&deadline)?;
+        let (armed, first) = Self::fire_all(&mut group.listed, rest);
         let list = std::mem::take(&mut group.listed);
         self.groups.remove(&deadline);
         self.armed -= armed;
-        self.earliest = None;
         if self.order.peek() == Some(&Reverse(deadline)) {
             self.order.pop();
         }
         self.recycle(list);
         self.shrink_if_idle();
+        first
     }
 
-    /// Marks every armed timer of `list` fired, appending whom they wake;
-    /// how many there were.
+    /// Marks every armed timer of `list` fired: how many there were, and
+    /// whom the first wakes; whom the others wake goes to `rest`.
     #[inline(always)]
-    fn fire_all(list: &mut [Listed], targets: &mut Vec<Target>) -> usize {
+    fn fire_all(list: &mut [Listed], rest: &mut Vec<Target>) -> (usize, Option<Target>) {
         let mut armed = 0;
+        let mut first = None;
         for listed in list {
             if matches!(listed.state, State::Armed(_)) {
                 if let State::Armed(target) = std::mem::replace(&mut listed.state, State::Fired) {
                     armed += 1;
-                    targets.push(target);
+                    if first.is_none() {
+                        first = Some(target);
+                    } else {
+                        rest.push(target);
+                    }
                 }
             }
         }
-        armed
+        (armed, first)
     }
 
     /// Fires an armed timer now (a forced timeout); returns whom it wakes.
@@ -500,9 +507,10 @@ mod tests {
         let mut instants = Vec::new();
         let mut wakers = Vec::new();
         while let Some(deadline) = timers.next_deadline().filter(|&at| at <= now) {
-            timers.take_due_at(deadline, &mut wakers);
-            wakers
-                .drain(..)
+            let first = timers.take_due_at(deadline, &mut wakers);
+            first
+                .into_iter()
+                .chain(wakers.drain(..))
                 .filter_map(Target::into_waker)
                 .for_each(Waker::wake);
             instants.push(log.take());

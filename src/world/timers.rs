@@ -18,7 +18,7 @@ impl World {
         let now = self.now.get();
         let mut targets = std::mem::take(&mut *self.due_targets.borrow_mut());
         let result = loop {
-            {
+            let first = {
                 let mut core = self.core.borrow_mut();
                 match core.timers.next_deadline() {
                     Some(deadline) if deadline <= now => {
@@ -29,7 +29,16 @@ impl World {
                         break Ok(());
                     }
                 }
+            };
+            let Some(first) = first else { continue };
+            if targets.is_empty() {
+                // The only timer of its instant: nothing to order.
+                self.timer_waking.set(true);
+                self.wake_target(first);
+                self.timer_waking.set(false);
+                continue;
             }
+            targets.insert(0, first);
             // Timers due at the same instant: the scheduler orders them.
             let mut index = 0;
             while targets.len() - index > 1 {

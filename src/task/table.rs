@@ -145,6 +145,50 @@ impl TaskMeta {
     }
 }
 
+impl TaskMeta {
+    /// Makes this the bookkeeping of a task that has not run yet, field by
+    /// field where it lies (the same as [`TaskMeta::new`]).
+    fn reset(
+        &mut self,
+        kind: TaskKind,
+        name: Option<Rc<str>>,
+        parent: Option<TaskId>,
+        spawned_at: SourceLocation,
+    ) {
+        self.suspends = 0;
+        self.polls = 0;
+        self.last_wait = Wait::EXTERNAL;
+        self.last_scope = None;
+        self.cancel_since = None;
+        self.cancel_pending = false;
+        self.point_index = NO_POINT;
+        self.kind = kind;
+        self.abort_requested = false;
+        self.ignored_reported = false;
+        self.returning = false;
+        self.detached = matches!(kind, TaskKind::Shield | TaskKind::Blocking);
+        self.name = name;
+        self.parent = parent;
+        self.spawned_at = spawned_at;
+        self.cancel_requested = 0;
+        self.cancel_delivered = 0;
+        self.cancel_waiters.clear();
+        self.tokens_live = 0;
+        self.tokens_dropped = 0;
+        self.delivered_at = None;
+    }
+}
+
+/// What a new task starts with (see [`TaskTable::insert`]).
+pub(crate) struct NewTask {
+    pub kind: TaskKind,
+    pub name: Option<Rc<str>>,
+    pub parent: Option<TaskId>,
+    pub at: SourceLocation,
+    pub future: Option<TaskFuture>,
+    pub completion: Option<Rc<dyn Completion>>,
+}
+
 /// The id of an empty slot (no task gets it: ids count up from 0).
 const VACANT: TaskId = TaskId(u32::MAX);
 
@@ -203,18 +247,34 @@ impl TaskTable {
         self.free.last().copied().unwrap_or(self.slots.len() as u32)
     }
 
-    pub fn insert(&mut self, slot: TaskSlot) -> TaskKey {
-        debug_assert_eq!(slot.id, self.next_id());
-        self.next_id += 1;
-        self.live += 1;
+    /// Puts a new task of `world` in a free slot, queued, filling the slot
+    /// field by field where it lies: a slot built elsewhere and moved in
+    /// was copied with wide loads right after the narrow stores that built
+    /// it, and the copy stalled on them.
+    pub fn insert(&mut self, world: u64, task: NewTask) -> TaskKey {
         let key = TaskKey {
             index: self.next_index(),
-            id: slot.id,
+            id: self.next_id(),
         };
-        match self.free.pop() {
-            Some(index) => self.slots[index as usize] = slot,
-            None => self.slots.push(slot),
-        }
+        let notify = self.new_waker(world, key);
+        let waker = Waker::from(Arc::clone(&notify));
+        self.next_id += 1;
+        self.live += 1;
+        let index = match self.free.pop() {
+            Some(index) => index as usize,
+            None => {
+                self.slots.push(TaskSlot::vacant());
+                self.slots.len() - 1
+            }
+        };
+        let slot = &mut self.slots[index];
+        slot.id = key.id;
+        slot.queued = true;
+        slot.future = task.future;
+        slot.waker = Some(waker);
+        slot.notify = Some(notify);
+        slot.completion = task.completion;
+        slot.meta.reset(task.kind, task.name, task.parent, task.at);
         key
     }
 
@@ -234,7 +294,7 @@ impl TaskTable {
 
     /// The waker state of a new task at `key` of `world`: a finished task's
     /// when one is no longer shared with anyone, else a fresh one.
-    pub fn new_waker(&mut self, world: u64, key: TaskKey) -> Arc<TaskWaker> {
+    fn new_waker(&mut self, world: u64, key: TaskKey) -> Arc<TaskWaker> {
         while let Some(mut spare) = self.spare_wakers.pop() {
             if let Some(reused) = Arc::get_mut(&mut spare) {
                 *reused = TaskWaker::new(world, key);

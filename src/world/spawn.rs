@@ -2,10 +2,8 @@
 
 use std::future::Future;
 use std::rc::Rc;
-use std::sync::Arc;
-use std::task::Waker;
 
-use crate::task::table::{Completion, TaskFuture, TaskKey, TaskKind, TaskMeta, TaskSlot};
+use crate::task::table::{Completion, NewTask, TaskFuture, TaskKey, TaskKind};
 use crate::trace::{EventKind, SourceLocation};
 
 use super::{with, World};
@@ -22,25 +20,18 @@ impl World {
         completion: Option<Rc<dyn Completion>>,
     ) -> TaskKey {
         let parent = self.current_id();
-        let mut core = self.core.borrow_mut();
-        let key = TaskKey {
-            index: core.tasks.next_index(),
-            id: core.tasks.next_id(),
-        };
-        let notify = core.tasks.new_waker(self.id, key);
-        let waker = Waker::from(Arc::clone(&notify));
-        let inserted = core.tasks.insert(TaskSlot {
-            id: key.id,
-            // Queued below.
-            queued: true,
-            future,
-            waker: Some(waker),
-            notify: Some(notify),
-            completion,
-            meta: TaskMeta::new(kind, name.clone(), parent, at),
-        });
-        debug_assert_eq!(inserted, key);
-        drop(core);
+        // Queued below.
+        let key = self.core.borrow_mut().tasks.insert(
+            self.id,
+            NewTask {
+                kind,
+                name: name.clone(),
+                parent,
+                at,
+                future,
+                completion,
+            },
+        );
         if self.trace_on {
             if let Some(name) = &name {
                 self.trace.borrow_mut().set_name(key.id, name);

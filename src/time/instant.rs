@@ -21,6 +21,7 @@ impl Instant {
     /// # Panics
     ///
     /// Outside a simulation.
+    #[inline]
     pub fn now() -> Instant {
         crate::world::with(|world| world.now())
     }

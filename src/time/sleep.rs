@@ -17,6 +17,7 @@ use crate::world;
 ///
 /// Outside a simulation.
 #[track_caller]
+#[inline]
 pub fn sleep(duration: Duration) -> Sleep {
     let deadline = Instant::now() + duration;
     Sleep::new(deadline, WaitKind::Sleep, Location::caller())
@@ -24,6 +25,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 
 /// Waits until virtual time reaches `deadline`.
 #[track_caller]
+#[inline]
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep::new(deadline, WaitKind::Sleep, Location::caller())
 }
@@ -40,6 +42,7 @@ pub struct Sleep {
 }
 
 impl Sleep {
+    #[inline]
     pub(crate) fn new(deadline: Instant, kind: WaitKind, at: &'static Location<'static>) -> Self {
         Sleep {
             deadline,

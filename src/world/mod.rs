@@ -241,6 +241,8 @@ pub(crate) struct World {
     /// The root's future must be dropped (a drop injection hit the root).
     pub root_drop_requested: Cell<bool>,
     pub oracles: RefCell<OracleState>,
+    /// The box this world's containers came in, kept to hand them on in.
+    spare: Cell<Option<Box<spare::Spare>>>,
 }
 
 impl World {
@@ -248,7 +250,7 @@ impl World {
         let id = NEXT_WORLD_ID.fetch_add(1, Ordering::Relaxed);
         let scheduler = config.scheduler.build(config.seed, config.pct_horizon);
         let trace = Trace::new(config.trace, config.seed, config.scheduler.to_string(), 0);
-        let spare = spare::Spare::take(id);
+        let mut spare = spare::Spare::take(id);
         Rc::new(World {
             id,
             now: Cell::new(0),
@@ -257,18 +259,19 @@ impl World {
             timer_waking: Cell::new(false),
             pending_wait: Cell::new(None),
             core: RefCell::new(Core {
-                tasks: spare.tasks,
-                timers: spare.timers,
+                tasks: std::mem::take(&mut spare.tasks),
+                timers: std::mem::take(&mut spare.timers),
             }),
-            ready: RefCell::new(spare.ready),
+            ready: RefCell::new(std::mem::take(&mut spare.ready)),
             trace_on: trace.is_enabled(),
             trace: RefCell::new(trace),
             scheduler: RefCell::new(scheduler),
             fifo: matches!(config.scheduler, crate::schedule::SchedulerKind::Fifo),
-            schedule: RefCell::new(spare.schedule),
+            schedule: RefCell::new(std::mem::take(&mut spare.schedule)),
             divergence: RefCell::new(None),
             diverged_flag: Cell::new(false),
-            due_targets: RefCell::new(spare.due_targets),
+            due_targets: RefCell::new(std::mem::take(&mut spare.due_targets)),
+            spare: Cell::new(Some(spare)),
             current_waker: Cell::new((std::ptr::null(), std::ptr::null())),
             earliest_timer: Cell::new(u64::MAX),
             plan: RefCell::new(InjectionPlan::default()),

@@ -31,13 +31,18 @@ pub(crate) struct Spare {
 }
 
 thread_local! {
-    static SPARE: RefCell<Option<Spare>> = const { RefCell::new(None) };
+    /// Boxed, and handed around as a box: the containers are moved out of
+    /// it and back field by field, where a `Spare` returned by value was
+    /// copied through the stack (and the copy stalled on the stores that
+    /// had just written it).
+    static SPARE: RefCell<Option<Box<Spare>>> = const { RefCell::new(None) };
 }
 
 impl Spare {
     /// The containers kept from the last world dropped on this thread, or
-    /// new ones; ready for world number `world`.
-    pub fn take(world: u64) -> Spare {
+    /// new ones; ready for world number `world`. The world keeps the box
+    /// (emptied) for [`World::keep_spare`](super::World::keep_spare).
+    pub fn take(world: u64) -> Box<Spare> {
         let kept = SPARE
             .try_with(|spare| spare.try_borrow_mut().ok()?.take())
             .ok()
@@ -50,7 +55,7 @@ impl Spare {
     /// Empties the containers and keeps them for the next world (dropping
     /// what they still hold first, outside the keeper's borrow: a timer's
     /// waker may run user code when dropped).
-    pub fn keep(mut self) {
+    pub fn keep(mut self: Box<Self>) {
         self.tasks.clear(KEEP_AT_MOST);
         self.timers.clear(KEEP_AT_MOST);
         self.ready.clear();
@@ -83,13 +88,12 @@ impl super::World {
         if core.tasks.len() > 0 {
             return;
         }
-        let spare = Spare {
-            tasks: std::mem::take(&mut core.tasks),
-            timers: std::mem::take(&mut core.timers),
-            ready: std::mem::take(&mut *ready),
-            due_targets: std::mem::take(&mut *due_targets),
-            schedule: std::mem::take(&mut *schedule),
-        };
+        let mut spare = self.spare.take().unwrap_or_default();
+        std::mem::swap(&mut spare.tasks, &mut core.tasks);
+        std::mem::swap(&mut spare.timers, &mut core.timers);
+        std::mem::swap(&mut spare.ready, &mut *ready);
+        std::mem::swap(&mut spare.due_targets, &mut *due_targets);
+        std::mem::swap(&mut spare.schedule, &mut *schedule);
         drop((core, ready, due_targets, schedule));
         spare.keep();
     }

@@ -52,11 +52,18 @@ pub(crate) fn remote_push(world: u64, key: TaskKey) {
     REMOTE_PENDING.fetch_add(1, Ordering::Release);
 }
 
-/// Takes the wakes that reached `world` from outside, in arrival order.
-pub(crate) fn remote_take(world: u64) -> Vec<TaskKey> {
+/// Takes the wakes that reached `world` from outside, in arrival order;
+/// `None` when there are none (the common case: one atomic load, inlined).
+#[inline]
+pub(crate) fn remote_take(world: u64) -> Option<Vec<TaskKey>> {
     if REMOTE_PENDING.load(Ordering::Acquire) == 0 {
-        return Vec::new();
+        return None;
     }
+    Some(remote_take_slow(world))
+}
+
+#[cold]
+fn remote_take_slow(world: u64) -> Vec<TaskKey> {
     let mut inbox = REMOTE
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -106,12 +106,13 @@ impl World {
                 Ready::Diverged(divergence) => return Pick::Stop(self.diverged(*divergence)),
                 Ready::Empty => {}
             }
-            let remote = waker::remote_take(self.id);
-            if !remote.is_empty() {
-                for key in remote {
-                    self.push_ready(key);
+            if let Some(remote) = waker::remote_take(self.id) {
+                if !remote.is_empty() {
+                    for key in remote {
+                        self.push_ready(key);
+                    }
+                    continue;
                 }
-                continue;
             }
             let next = self.core.borrow_mut().timers.next_deadline();
             match next {

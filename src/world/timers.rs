@@ -16,28 +16,31 @@ impl World {
     /// timers due at the same instant.
     pub(super) fn fire_due_timers(&self) -> Result<(), SimError> {
         let now = self.now.get();
-        let mut targets = std::mem::take(&mut *self.due_targets.borrow_mut());
-        let result = loop {
-            let first = {
+        loop {
+            let (first, alone) = {
                 let mut core = self.core.borrow_mut();
                 match core.timers.next_deadline() {
                     Some(deadline) if deadline <= now => {
-                        core.timers.take_due_at(deadline, &mut targets)
+                        let mut rest = self.due_targets.borrow_mut();
+                        let first = core.timers.take_due_at(deadline, &mut rest);
+                        (first, rest.is_empty())
                     }
                     next => {
                         self.earliest_timer.set(next.unwrap_or(u64::MAX));
-                        break Ok(());
+                        return Ok(());
                     }
                 }
             };
             let Some(first) = first else { continue };
-            if targets.is_empty() {
+            if alone {
                 // The only timer of its instant: nothing to order.
                 self.timer_waking.set(true);
                 self.wake_target(first);
                 self.timer_waking.set(false);
                 continue;
             }
+            // Taken out while the wakes run (a waker may arm timers).
+            let mut targets = std::mem::take(&mut *self.due_targets.borrow_mut());
             targets.insert(0, first);
             // Timers due at the same instant: the scheduler orders them.
             let mut index = 0;
@@ -74,9 +77,8 @@ impl World {
                 self.wake_target(target);
             }
             self.timer_waking.set(false);
-        };
-        *self.due_targets.borrow_mut() = targets;
-        result
+            *self.due_targets.borrow_mut() = targets;
+        }
     }
 
     /// Two things fell due at the same instant (a timeout and what it guards):

@@ -55,7 +55,7 @@ impl Sim {
         let world = World::new(config);
         // The world records only while `block_on` lends it the trace; the
         // rest of the time it holds a trace that keeps nothing.
-        let mut idle = Trace::new(crate::config::TraceMode::Off, 0, String::new(), 0);
+        let mut idle = Trace::new(crate::config::TraceMode::Off, 0, "".into(), 0);
         world.swap_trace(&mut idle);
         Sim { world, trace: idle }
     }

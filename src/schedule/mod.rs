@@ -15,6 +15,7 @@ mod replay;
 mod rng;
 mod schedule_text;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -108,14 +109,23 @@ impl SchedulerKind {
     }
 }
 
+impl SchedulerKind {
+    /// The text form ([`Display`](fmt::Display)), without formatting or
+    /// allocating for the schedulers without parameters (every world's
+    /// trace is named after its scheduler).
+    pub fn name(&self) -> Cow<'static, str> {
+        match self {
+            SchedulerKind::Fifo => Cow::Borrowed("fifo"),
+            SchedulerKind::Random => Cow::Borrowed("random"),
+            SchedulerKind::Pct { depth } => Cow::Owned(format!("pct:{depth}")),
+            SchedulerKind::Replay(s) => Cow::Owned(format!("replay({} decisions)", s.len())),
+        }
+    }
+}
+
 impl fmt::Display for SchedulerKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SchedulerKind::Fifo => f.write_str("fifo"),
-            SchedulerKind::Random => f.write_str("random"),
-            SchedulerKind::Pct { depth } => write!(f, "pct:{depth}"),
-            SchedulerKind::Replay(s) => write!(f, "replay({} decisions)", s.len()),
-        }
+        f.write_str(&self.name())
     }
 }
 

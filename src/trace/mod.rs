@@ -15,6 +15,7 @@ mod store;
 pub mod svg;
 mod text;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::panic::Location;
 
@@ -33,7 +34,7 @@ pub const TEXT_FORMAT_VERSION: &str = "cancelsim trace v1";
 #[derive(Clone, Debug)]
 pub struct Trace {
     seed: u64,
-    scheduler: String,
+    scheduler: Cow<'static, str>,
     events: EventStore,
     cap: Option<usize>,
     enabled: bool,
@@ -42,7 +43,12 @@ pub struct Trace {
 }
 
 impl Trace {
-    pub(crate) fn new(mode: TraceMode, seed: u64, scheduler: String, base_step: u32) -> Self {
+    pub(crate) fn new(
+        mode: TraceMode,
+        seed: u64,
+        scheduler: Cow<'static, str>,
+        base_step: u32,
+    ) -> Self {
         let (enabled, cap) = match mode {
             TraceMode::Full => (true, None),
             TraceMode::Last(n) => (true, Some(n)),

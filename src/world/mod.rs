@@ -249,7 +249,7 @@ impl World {
     pub fn new(config: Config) -> Rc<World> {
         let id = NEXT_WORLD_ID.fetch_add(1, Ordering::Relaxed);
         let scheduler = config.scheduler.build(config.seed, config.pct_horizon);
-        let trace = Trace::new(config.trace, config.seed, config.scheduler.to_string(), 0);
+        let trace = Trace::new(config.trace, config.seed, config.scheduler.name(), 0);
         let mut spare = spare::Spare::take(id);
         Rc::new(World {
             id,
@@ -360,7 +360,7 @@ impl World {
         Trace::new(
             self.config.trace,
             self.config.seed,
-            self.config.scheduler.to_string(),
+            self.config.scheduler.name(),
             u32::try_from(self.steps()).unwrap_or(u32::MAX),
         )
     }

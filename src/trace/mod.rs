@@ -42,6 +42,12 @@ pub struct Trace {
     messages: Vec<String>,
 }
 
+impl Drop for Trace {
+    fn drop(&mut self) {
+        self.events.recycle();
+    }
+}
+
 impl Trace {
     pub(crate) fn new(
         mode: TraceMode,

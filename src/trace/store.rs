@@ -132,6 +132,13 @@ impl Locations {
         id
     }
 
+    /// Forgets every location (keeping the list's storage).
+    fn clear(&mut self) {
+        self.list.clear();
+        self.index = None;
+        self.cache = [(0, NO_LOCATION); LOCATION_CACHE];
+    }
+
     fn get(&self, id: u16) -> Option<SourceLocation> {
         self.list.get(usize::from(id)).copied()
     }
@@ -430,6 +437,54 @@ const MAX_RECORD: usize = 3;
 
 thread_local! {
     static WORD_POOL: RefCell<Vec<Vec<u64>>> = const { RefCell::new(Vec::new()) };
+    /// Encoders of dropped traces, emptied, with their current chunk and
+    /// location list: a sweep makes a trace per run. Boxed because traces
+    /// hold them boxed: handing one over moves a pointer, not the encoder.
+    #[allow(clippy::vec_box)]
+    static ENCODER_POOL: RefCell<Vec<Box<Encoded>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Encoders kept per thread, at most.
+const ENCODER_POOL_MAX: usize = 4;
+
+/// An empty encoder: a dropped trace's when one is kept, else a new one.
+fn fresh_encoder(base_step: u32) -> Box<Encoded> {
+    let kept = ENCODER_POOL
+        .try_with(|pool| pool.try_borrow_mut().ok()?.pop())
+        .ok()
+        .flatten();
+    match kept {
+        Some(mut encoded) => {
+            encoded.base_step = base_step;
+            encoded
+        }
+        None => Box::new(Encoded::new(base_step)),
+    }
+}
+
+/// Empties a dropped trace's encoder and keeps it for the next trace (its
+/// full chunks go back to the chunk pool).
+fn recycle_encoder(mut encoded: Box<Encoded>) {
+    for chunk in encoded.chunks.drain(..) {
+        recycle_chunk(chunk);
+    }
+    encoded.current.clear();
+    encoded.locations.clear();
+    encoded.last_time = 0;
+    encoded.pending_poll = None;
+    encoded.len = 0;
+    let _ = ENCODER_POOL.try_with(|pool| {
+        if let Ok(mut pool) = pool.try_borrow_mut() {
+            if pool.len() < ENCODER_POOL_MAX {
+                pool.push(encoded);
+                return;
+            }
+        }
+        let current = std::mem::take(&mut encoded.current);
+        if current.capacity() > 0 {
+            recycle_chunk(current);
+        }
+    });
 }
 
 fn fresh_chunk() -> Vec<u64> {
@@ -676,7 +731,7 @@ impl Iterator for EncodedIter<'_> {
 impl EventStore {
     pub fn new(cap: Option<usize>, base_step: u32) -> Self {
         match cap {
-            None => EventStore::Bytes(Box::new(Encoded::new(base_step))),
+            None => EventStore::Bytes(fresh_encoder(base_step)),
             Some(cap) => EventStore::Ring {
                 ring: VecDeque::with_capacity(cap.min(1 << 20)),
                 cap,
@@ -811,16 +866,20 @@ impl Clone for EventStore {
     }
 }
 
-impl Drop for EventStore {
-    fn drop(&mut self) {
-        if let EventStore::Bytes(encoded) = self {
-            for chunk in encoded.chunks.drain(..) {
-                recycle_chunk(chunk);
-            }
-            let current = std::mem::take(&mut encoded.current);
-            if current.capacity() > 0 {
-                recycle_chunk(current);
-            }
+impl EventStore {
+    /// Hands the encoder (if any) back to the pool, leaving an empty store;
+    /// called when the trace is dropped.
+    pub fn recycle(&mut self) {
+        let taken = std::mem::replace(
+            self,
+            EventStore::Ring {
+                ring: VecDeque::new(),
+                cap: 0,
+                dropped: 0,
+            },
+        );
+        if let EventStore::Bytes(encoded) = taken {
+            recycle_encoder(encoded);
         }
     }
 }
@@ -828,6 +887,52 @@ impl Drop for EventStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A spawn at `at` by task 0, as the store reads it back.
+    fn spawn_at(at: SourceLocation) -> Event {
+        Event {
+            step: 0,
+            time: Instant(0),
+            task: TaskId(0),
+            kind: EventKind::Spawn {
+                child: TaskId(1),
+                at,
+            },
+        }
+    }
+
+    /// A dropped trace's encoder, reused by the next trace of the thread,
+    /// remembers none of the old trace: not its events, and not its
+    /// locations (the second trace interns them in another order).
+    #[test]
+    fn a_reused_encoder_starts_empty() {
+        let (first, second) = (
+            std::panic::Location::caller(),
+            std::panic::Location::caller(),
+        );
+        std::thread::spawn(move || {
+            let mut old = EventStore::new(None, 0);
+            old.push(spawn_at(first));
+            old.push(spawn_at(second));
+            old.recycle();
+            let mut new = EventStore::new(None, 3);
+            assert_eq!(new.len(), 0);
+            new.push(spawn_at(second));
+            new.push(spawn_at(first));
+            let read: Vec<Event> = new.iter().collect();
+            assert_eq!(read.len(), 2);
+            assert_eq!(read[0].step, 3);
+            let at = |event: &Event| match event.kind {
+                EventKind::Spawn { at, .. } => at,
+                _ => panic!("not a spawn: {event:?}"),
+            };
+            assert!(std::ptr::eq(at(&read[0]), second));
+            assert!(std::ptr::eq(at(&read[1]), first));
+            ENCODER_POOL.with(|pool| assert!(pool.borrow().is_empty(), "the encoder was reused"));
+        })
+        .join()
+        .unwrap();
+    }
 
     /// Every kind, with extreme operands, across several chunks and with
     /// large time jumps, reads back exactly as written (steps recounted from

@@ -200,6 +200,8 @@ pub(crate) enum Pick {
 pub(crate) struct World {
     pub id: u64,
     pub config: Config,
+    /// `config.max_time` in nanoseconds.
+    max_time: u64,
     now: Cell<u64>,
     step: Cell<u64>,
     current: Cell<Option<TaskKey>>,
@@ -284,6 +286,7 @@ impl World {
             pending_scope: Cell::new(None),
             forced: RefCell::new(BTreeSet::new()),
             scope_timers: RefCell::new(std::collections::BTreeMap::new()),
+            max_time: crate::time::instant::nanos(config.max_time),
             root_drop_requested: Cell::new(false),
             oracles: RefCell::new(OracleState::default()),
             config,

@@ -118,8 +118,7 @@ impl World {
             match next {
                 Some(deadline) if deadline > horizon => return Pick::Deadlock,
                 Some(deadline) => {
-                    let limit = crate::time::instant::nanos(self.config.max_time);
-                    if deadline > limit {
+                    if deadline > self.max_time {
                         return Pick::Stop(SimError::TimeLimit {
                             time: self.now(),
                             next_deadline: Instant(deadline),

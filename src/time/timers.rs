@@ -280,9 +280,9 @@ impl Timers {
     /// Goes back to the slots once no timer is armed.
     fn shrink_if_idle(&mut self) {
         if self.large && self.armed == 0 {
-            let groups: Vec<Group> = self.groups.drain().map(|(_, group)| group).collect();
-            for group in groups {
-                self.recycle(group.listed);
+            let spare = &mut self.spare_lists;
+            for (_, group) in self.groups.drain() {
+                recycle_into(spare, group.listed);
             }
             self.order.clear();
             self.large = false;
@@ -334,29 +334,38 @@ impl Timers {
     /// would have woken. An instant left with nothing to fire is dropped
     /// at once, so cancelled timers never pile up.
     fn disarm(&mut self, key: TimerKey) -> Option<Target> {
-        let (listed, group_armed) = self.listed(key)?;
+        let slot = if self.large {
+            None
+        } else {
+            Some(self.small_slot(key.deadline)?)
+        };
+        let group = match slot {
+            Some(at) => &mut self.small[at].1,
+            None => self.groups.get_mut(&key.deadline)?,
+        };
+        let listed = group
+            .listed
+            .get_mut(key.position as usize)
+            .filter(|listed| listed.seq == key.seq)?;
         if !matches!(listed.state, State::Armed(_)) {
             return None;
         }
         let State::Armed(target) = std::mem::replace(&mut listed.state, State::Cancelled) else {
             unreachable!("matched Armed above")
         };
-        *group_armed -= 1;
-        let empty = *group_armed == 0;
+        group.armed -= 1;
+        let empty = group.armed == 0;
         self.armed -= 1;
         if empty {
-            if self.large {
-                // Its heap entry goes stale.
-                if let Some(group) = self.groups.remove(&key.deadline) {
-                    self.recycle(group.listed);
+            match slot {
+                Some(at) => self.free_slot(at),
+                None => {
+                    // Its heap entry goes stale.
+                    if let Some(group) = self.groups.remove(&key.deadline) {
+                        self.recycle(group.listed);
+                    }
+                    self.shrink_if_idle();
                 }
-                self.shrink_if_idle();
-            } else if let Some(at) = self
-                .small
-                .iter()
-                .position(|(at, group)| *at == key.deadline && group.armed == 0)
-            {
-                self.free_slot(at);
             }
         }
         Some(target)
@@ -457,11 +466,17 @@ impl Timers {
     }
 
     #[inline(always)]
-    fn recycle(&mut self, mut list: Vec<Listed>) {
-        if self.spare_lists.len() < 64 {
-            list.clear();
-            self.spare_lists.push(list);
-        }
+    fn recycle(&mut self, list: Vec<Listed>) {
+        recycle_into(&mut self.spare_lists, list);
+    }
+}
+
+/// Keeps an instant's emptied list for reuse (up to 64 of them).
+#[inline(always)]
+fn recycle_into(spare: &mut Vec<Vec<Listed>>, mut list: Vec<Listed>) {
+    if spare.len() < 64 {
+        list.clear();
+        spare.push(list);
     }
 }
 

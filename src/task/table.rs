@@ -152,35 +152,59 @@ impl TaskMeta {
 
 impl TaskMeta {
     /// Makes this the bookkeeping of a task that has not run yet, field by
-    /// field where it lies (the same as [`TaskMeta::new`]).
+    /// field where it lies (the same as [`TaskMeta::new`]; the pattern
+    /// names every field, so a new one cannot be forgotten here).
     fn reset(
         &mut self,
-        kind: TaskKind,
-        name: Option<Rc<str>>,
-        parent: Option<TaskId>,
-        spawned_at: SourceLocation,
+        new_kind: TaskKind,
+        new_name: Option<Rc<str>>,
+        new_parent: Option<TaskId>,
+        at: SourceLocation,
     ) {
-        self.suspends = 0;
-        self.polls = 0;
-        self.last_wait = Wait::EXTERNAL;
-        self.last_scope = None;
-        self.cancel_since = None;
-        self.cancel_pending = false;
-        self.point_index = NO_POINT;
-        self.kind = kind;
-        self.abort_requested = false;
-        self.ignored_reported = false;
-        self.returning = false;
-        self.detached = matches!(kind, TaskKind::Shield | TaskKind::Blocking);
-        self.name = name;
-        self.parent = parent;
-        self.spawned_at = spawned_at;
-        self.cancel_requested = 0;
-        self.cancel_delivered = 0;
-        self.cancel_waiters.clear();
-        self.tokens_live = 0;
-        self.tokens_dropped = 0;
-        self.delivered_at = None;
+        let TaskMeta {
+            suspends,
+            polls,
+            point_index,
+            kind,
+            abort_requested,
+            ignored_reported,
+            cancel_pending,
+            last_wait,
+            last_scope,
+            cancel_since,
+            returning,
+            detached,
+            name,
+            parent,
+            spawned_at,
+            cancel_requested,
+            cancel_delivered,
+            cancel_waiters,
+            tokens_live,
+            tokens_dropped,
+            delivered_at,
+        } = self;
+        *suspends = 0;
+        *polls = 0;
+        *point_index = NO_POINT;
+        *kind = new_kind;
+        *abort_requested = false;
+        *ignored_reported = false;
+        *cancel_pending = false;
+        *last_wait = Wait::EXTERNAL;
+        *last_scope = None;
+        *cancel_since = None;
+        *returning = false;
+        *detached = matches!(new_kind, TaskKind::Shield | TaskKind::Blocking);
+        *name = new_name;
+        *parent = new_parent;
+        *spawned_at = at;
+        *cancel_requested = 0;
+        *cancel_delivered = 0;
+        cancel_waiters.clear();
+        *tokens_live = 0;
+        *tokens_dropped = 0;
+        *delivered_at = None;
     }
 }
 

@@ -174,3 +174,77 @@ fn assert_trace_snapshot_pins_a_trace_in_snapshots() {
     assert!(body.starts_with("cancelsim trace v1\n"), "{body}");
     assert_only_relative_paths(body);
 }
+
+/// Every path a poll takes into the trace: a poll that only suspends, one
+/// that wakes another task first (a channel send), one that spawns, one
+/// that cancels another task, one that completes, and a root that polls
+/// between them.
+async fn every_kind_of_poll() {
+    let (tx, mut rx) = futures::channel::mpsc::channel::<u32>(1);
+    let receiver = spawn_named("receiver", async move {
+        use futures::StreamExt;
+        let mut sum = 0;
+        while let Some(value) = rx.next().await {
+            sum += value;
+        }
+        sum
+    });
+    let sender = spawn_named("sender", async move {
+        use futures::SinkExt;
+        let mut tx = tx;
+        for value in 0..3 {
+            tx.send(value).await.unwrap();
+            yield_now().await;
+        }
+    });
+    let sleeper = spawn_named("sleeper", async {
+        loop {
+            if checkpoint().await.is_err() {
+                return;
+            }
+            sleep(ms(5)).await;
+        }
+    });
+    let parent = spawn_named("parent", async {
+        let child = spawn_named("child", async { sleep(ms(1)).await });
+        child.await.unwrap();
+    });
+    sender.await.unwrap();
+    parent.await.unwrap();
+    sleeper.cancel();
+    sleeper.await.unwrap();
+    assert_eq!(receiver.await.unwrap(), 3);
+}
+
+/// The full trace writes most polls folded into the record that follows
+/// them; a capped trace keeps plain events. Both must read back the same.
+#[test]
+fn a_full_trace_reads_back_the_same_events_as_a_capped_one() {
+    let events = |mode: TraceMode| {
+        let mut sim = Sim::new(Config::default().seed(4).trace(mode));
+        sim.block_on(every_kind_of_poll()).unwrap();
+        let trace = sim.trace();
+        (
+            trace.len(),
+            trace
+                .events()
+                .map(|event| format!("{event:?}"))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (full_len, full) = events(TraceMode::Full);
+    let (capped_len, capped) = events(TraceMode::Last(1 << 20));
+    assert_eq!(full_len, full.len());
+    assert_eq!(capped_len, capped.len());
+    assert_eq!(full, capped);
+    let polls = full.iter().filter(|event| event.contains("Poll")).count();
+    assert!(polls > 20, "{polls} polls");
+    // And which task each poll belongs to is pinned: folding must not move
+    // a poll onto the task of the record it was folded into.
+    let mut sim = Sim::new(Config::default().seed(4));
+    sim.block_on(every_kind_of_poll()).unwrap();
+    let text = sim.trace().to_string();
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("trace_every_kind_of_poll", text);
+    });
+}

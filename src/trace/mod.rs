@@ -100,6 +100,32 @@ impl Trace {
         }
     }
 
+    /// A poll of `event`'s task (or of the task whose wake it records) and
+    /// then `event`, with nothing in between: one record.
+    #[inline(always)]
+    pub(crate) fn push_polled(&mut self, event: Event) {
+        if self.enabled {
+            self.events.push_polled(event);
+        }
+    }
+
+    /// A poll of `task` and its suspension right after, with nothing in
+    /// between: one record.
+    #[inline(always)]
+    pub(crate) fn push_polled_suspend(
+        &mut self,
+        step: u32,
+        time: crate::time::Instant,
+        task: TaskId,
+        ordinal: u32,
+        wait: Wait,
+    ) {
+        if self.enabled {
+            self.events
+                .push_polled_suspend(step, time, task, ordinal, wait);
+        }
+    }
+
     pub(crate) fn is_enabled(&self) -> bool {
         self.enabled
     }

@@ -818,6 +818,63 @@ impl EventStore {
         }
     }
 
+    /// A poll and then `event` (of the polled task, or a wake it caused),
+    /// at the same instant, with nothing pending before: one record.
+    #[inline(always)]
+    pub fn push_polled(&mut self, event: Event) {
+        match self {
+            EventStore::Bytes(encoded) if encoded.pending_poll.is_none() => {
+                let raw = Raw::encode(&event, &mut encoded.locations);
+                encoded.len += 2;
+                encoded.write(&raw, true);
+            }
+            _ => {
+                let polled = match event.kind {
+                    EventKind::Wake {
+                        by: WakeCause::Task(by),
+                    } if by != event.task => by,
+                    _ => event.task,
+                };
+                self.push_poll(event.step, event.time, polled);
+                self.push(event);
+            }
+        }
+    }
+
+    /// `push_poll` then `push_suspend` of the same task at the same instant,
+    /// with nothing pending before: written as one record with the poll
+    /// folded in, without the pending-poll bookkeeping.
+    #[inline(always)]
+    pub fn push_polled_suspend(
+        &mut self,
+        step: u32,
+        time: Instant,
+        task: TaskId,
+        ordinal: u32,
+        wait: Wait,
+    ) {
+        match self {
+            EventStore::Bytes(encoded) if encoded.pending_poll.is_none() => {
+                let (aux, b) = wait_code(wait.kind);
+                let raw = Raw {
+                    time: time.0,
+                    task: task.0,
+                    tag: SUSPEND,
+                    aux,
+                    loc: encoded.locations.opt(wait.at),
+                    a: ordinal,
+                    b,
+                };
+                encoded.len += 2;
+                encoded.write(&raw, true);
+            }
+            _ => {
+                self.push_poll(step, time, task);
+                self.push_suspend(step, time, task, ordinal, wait);
+            }
+        }
+    }
+
     pub fn len(&self) -> usize {
         match self {
             EventStore::Bytes(encoded) => encoded.len,

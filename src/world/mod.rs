@@ -45,7 +45,7 @@ use crate::task::table::{TaskKey, TaskTable};
 use crate::task::TaskId;
 use crate::time::timers::{TimerKey, Timers};
 use crate::time::Instant;
-use crate::trace::{Event, EventKind, SourceLocation, Trace, Wait};
+use crate::trace::{Event, EventKind, SourceLocation, Trace, Wait, WakeCause};
 
 thread_local! {
     /// The world of the simulation running on this thread. `ManuallyDrop`
@@ -58,6 +58,9 @@ thread_local! {
 }
 
 static NEXT_WORLD_ID: AtomicU64 = AtomicU64::new(1);
+
+/// `World::unrecorded_poll` when there is none (no task has this id).
+const NO_POLL: (u32, u64) = (u32::MAX, 0);
 
 /// Runs `f` with the world of the current simulation.
 ///
@@ -207,6 +210,9 @@ pub(crate) struct World {
     current: Cell<Option<TaskKey>>,
     timer_waking: Cell<bool>,
     pending_wait: Cell<Option<Wait>>,
+    /// The poll noted by `record_poll` that the trace has not had yet:
+    /// (task, virtual time), or [`NO_POLL`].
+    unrecorded_poll: Cell<(u32, u64)>,
     pub core: RefCell<Core>,
     ready: RefCell<ready::ReadyQueue>,
     trace: RefCell<Trace>,
@@ -260,6 +266,7 @@ impl World {
             current: Cell::new(None),
             timer_waking: Cell::new(false),
             pending_wait: Cell::new(None),
+            unrecorded_poll: Cell::new(NO_POLL),
             core: RefCell::new(Core {
                 tasks: std::mem::take(&mut spare.tasks),
                 timers: std::mem::take(&mut spare.timers),
@@ -315,28 +322,52 @@ impl World {
                 kind,
             };
             if let Ok(mut trace) = self.trace.try_borrow_mut() {
-                trace.push(event);
+                let (polled, time) = self.unrecorded_poll.replace(NO_POLL);
+                let folds = polled == task.0
+                    || matches!(kind, EventKind::Wake { by: WakeCause::Task(by) } if by.0 == polled);
+                if polled != NO_POLL.0 && time == event.time.0 && folds {
+                    // The first record since the poll, of the polled task
+                    // (or a wake it caused): one record for both.
+                    trace.push_polled(event);
+                } else {
+                    if polled != NO_POLL.0 {
+                        trace.push_poll(event.step, Instant(time), TaskId(polled));
+                    }
+                    trace.push(event);
+                }
             }
         }
     }
 
-    /// `record(task, EventKind::Poll)` without building an `EventKind`: the
-    /// executor records one per poll.
+    /// Notes the poll of `task` (an `EventKind::Poll`). It reaches the trace
+    /// with the next record: most polls end in a suspension with nothing
+    /// recorded in between, written then as one record with the poll folded
+    /// in, without touching the trace twice.
     #[inline(always)]
     pub fn record_poll(&self, task: TaskId) {
         if self.trace_on {
-            if let Ok(mut trace) = self.trace.try_borrow_mut() {
-                trace.push_poll(self.step32(), self.now(), task);
-            }
+            self.unrecorded_poll.set((task.0, self.now.get()));
         }
     }
 
-    /// `record(task, EventKind::Suspend { .. })`, likewise.
+    /// `record(task, EventKind::Suspend { .. })` without building an
+    /// `EventKind`: the executor records one per suspension.
     #[inline(always)]
     pub fn record_suspend(&self, task: TaskId, ordinal: u32, wait: Wait) {
         if self.trace_on {
             if let Ok(mut trace) = self.trace.try_borrow_mut() {
-                trace.push_suspend(self.step32(), self.now(), task, ordinal, wait);
+                let now = self.now.get();
+                let (polled, time) = self.unrecorded_poll.replace(NO_POLL);
+                if (polled, time) == (task.0, now) {
+                    // Polled, nothing recorded since, and suspended: one
+                    // record for both.
+                    trace.push_polled_suspend(self.step32(), Instant(now), task, ordinal, wait);
+                } else {
+                    if polled != NO_POLL.0 {
+                        trace.push_poll(self.step32(), Instant(time), TaskId(polled));
+                    }
+                    trace.push_suspend(self.step32(), Instant(now), task, ordinal, wait);
+                }
             }
         }
     }

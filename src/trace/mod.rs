@@ -27,6 +27,9 @@ use crate::config::TraceMode;
 use crate::task::TaskId;
 use store::EventStore;
 
+/// The name of a root task (the future given to `block_on`).
+pub(crate) const ROOT_NAME: &str = "main";
+
 /// The version line at the top of the text form; bumped on any format change.
 pub const TEXT_FORMAT_VERSION: &str = "cancelsim trace v1";
 
@@ -39,6 +42,9 @@ pub struct Trace {
     cap: Option<usize>,
     enabled: bool,
     names: BTreeMap<TaskId, String>,
+    /// The first root task (`main`), kept out of `names`: every run has
+    /// one, and a map entry cost two allocations per world.
+    first_root: Option<TaskId>,
     messages: Vec<String>,
 }
 
@@ -68,6 +74,7 @@ impl Trace {
             cap,
             enabled,
             names: BTreeMap::new(),
+            first_root: None,
             messages: Vec::new(),
         }
     }
@@ -136,6 +143,16 @@ impl Trace {
         }
     }
 
+    /// Names `task` as a root (`main`).
+    pub(crate) fn set_root(&mut self, task: TaskId) {
+        if self.enabled {
+            match self.first_root {
+                None => self.first_root = Some(task),
+                Some(_) => self.set_name(task, ROOT_NAME),
+            }
+        }
+    }
+
     pub(crate) fn add_message(&mut self, message: String) -> u32 {
         self.messages.push(message);
         (self.messages.len() - 1) as u32
@@ -173,6 +190,9 @@ impl Trace {
 
     /// The name a task was spawned with (`main` for the root).
     pub fn task_name(&self, task: TaskId) -> Option<&str> {
+        if self.first_root == Some(task) {
+            return Some(ROOT_NAME);
+        }
         self.names.get(&task).map(String::as_str)
     }
 

@@ -33,7 +33,9 @@ impl World {
             },
         );
         if self.trace_on {
-            if let Some(name) = &name {
+            if kind == TaskKind::Root {
+                self.trace.borrow_mut().set_root(key.id);
+            } else if let Some(name) = &name {
                 self.trace.borrow_mut().set_name(key.id, name);
             }
             if let Some(parent) = parent {
@@ -71,7 +73,7 @@ impl World {
     /// Registers the root future of `block_on` (polled by `block_on` itself).
     pub fn spawn_root(self: &Rc<World>, at: SourceLocation) -> TaskKey {
         thread_local! {
-            static MAIN: Rc<str> = Rc::from("main");
+            static MAIN: Rc<str> = Rc::from(crate::trace::ROOT_NAME);
         }
         let main = MAIN.with(Rc::clone);
         self.new_slot(TaskKind::Root, Some(main), at, None, None)

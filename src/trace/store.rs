@@ -444,6 +444,9 @@ thread_local! {
     static ENCODER_POOL: RefCell<Vec<Box<Encoded>>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Interned locations a kept encoder carries over, at most.
+const LOCATIONS_KEPT: usize = 1024;
+
 /// Encoders kept per thread, at most.
 const ENCODER_POOL_MAX: usize = 4;
 
@@ -469,7 +472,12 @@ fn recycle_encoder(mut encoded: Box<Encoded>) {
         recycle_chunk(chunk);
     }
     encoded.current.clear();
-    encoded.locations.clear();
+    // The interned locations stay: they are `'static`, so an entry the next
+    // trace never uses is harmless, and a sweep's runs share their call
+    // sites (re-interning them cost a scan and a push per site per run).
+    if encoded.locations.list.len() > LOCATIONS_KEPT {
+        encoded.locations.clear();
+    }
     encoded.last_time = 0;
     encoded.pending_poll = None;
     encoded.len = 0;
@@ -959,8 +967,9 @@ mod tests {
     }
 
     /// A dropped trace's encoder, reused by the next trace of the thread,
-    /// remembers none of the old trace: not its events, and not its
-    /// locations (the second trace interns them in another order).
+    /// keeps none of the old trace's events, and the new trace reads back
+    /// its own locations (it meets them in another order; the interned
+    /// locations are carried over).
     #[test]
     fn a_reused_encoder_starts_empty() {
         let (first, second) = (

@@ -472,6 +472,10 @@ fn recycle_encoder(mut encoded: Box<Encoded>) {
         recycle_chunk(chunk);
     }
     encoded.current.clear();
+    if encoded.current.capacity() != CHUNK_WORDS {
+        // A cloned trace's chunk is cut to its length: not one to fill.
+        encoded.current = Vec::new();
+    }
     // The interned locations stay: they are `'static`, so an entry the next
     // trace never uses is harmless, and a sweep's runs share their call
     // sites (re-interning them cost a scan and a push per site per run).
@@ -952,6 +956,29 @@ impl EventStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A cloned trace's encoder (its chunk cut to length) is kept like any
+    /// other, and the next trace still writes and reads back across chunks.
+    #[test]
+    fn an_encoder_kept_from_a_clone_writes_whole_chunks() {
+        let here = std::panic::Location::caller();
+        std::thread::spawn(move || {
+            let mut original = EventStore::new(None, 0);
+            original.push(spawn_at(here));
+            let mut clone = original.clone();
+            clone.recycle();
+            let mut store = EventStore::new(None, 0);
+            let events = 3 * CHUNK_WORDS;
+            for _ in 0..events {
+                store.push(spawn_at(here));
+            }
+            assert_eq!(store.iter().count(), events);
+            assert_eq!(store.len(), events);
+            original.recycle();
+        })
+        .join()
+        .unwrap();
+    }
 
     /// A spawn at `at` by task 0, as the store reads it back.
     fn spawn_at(at: SourceLocation) -> Event {

@@ -200,6 +200,27 @@ impl Raw {
         self.tag == WAKE && self.aux == 0
     }
 
+    /// A suspension (as `encode` writes one), built without an `Event`.
+    #[inline(always)]
+    fn suspend(
+        time: Instant,
+        task: TaskId,
+        ordinal: u32,
+        wait: Wait,
+        locations: &mut Locations,
+    ) -> Raw {
+        let (aux, b) = wait_code(wait.kind);
+        Raw {
+            time: time.0,
+            task: task.0,
+            tag: SUSPEND,
+            aux,
+            loc: locations.opt(wait.at),
+            a: ordinal,
+            b,
+        }
+    }
+
     /// Inlined into each `record` call site, so that the `match` folds away
     /// for the constant kind recorded there.
     #[inline(always)]
@@ -221,10 +242,7 @@ impl Raw {
             }
             EventKind::Poll => raw.tag = POLL,
             EventKind::Suspend { ordinal, wait } => {
-                raw.tag = SUSPEND;
-                raw.a = ordinal;
-                (raw.aux, raw.b) = wait_code(wait.kind);
-                raw.loc = locations.opt(wait.at);
+                return Raw::suspend(event.time, event.task, ordinal, wait, locations);
             }
             EventKind::Wake { by } => {
                 raw.tag = WAKE;
@@ -808,16 +826,7 @@ impl EventStore {
     ) {
         match self {
             EventStore::Bytes(encoded) => {
-                let (aux, b) = wait_code(wait.kind);
-                let raw = Raw {
-                    time: time.0,
-                    task: task.0,
-                    tag: SUSPEND,
-                    aux,
-                    loc: encoded.locations.opt(wait.at),
-                    a: ordinal,
-                    b,
-                };
+                let raw = Raw::suspend(time, task, ordinal, wait, &mut encoded.locations);
                 encoded.len += 1;
                 encoded.push_raw(raw);
             }
@@ -867,16 +876,7 @@ impl EventStore {
     ) {
         match self {
             EventStore::Bytes(encoded) if encoded.pending_poll.is_none() => {
-                let (aux, b) = wait_code(wait.kind);
-                let raw = Raw {
-                    time: time.0,
-                    task: task.0,
-                    tag: SUSPEND,
-                    aux,
-                    loc: encoded.locations.opt(wait.at),
-                    a: ordinal,
-                    b,
-                };
+                let raw = Raw::suspend(time, task, ordinal, wait, &mut encoded.locations);
                 encoded.len += 2;
                 encoded.write(&raw, true);
             }

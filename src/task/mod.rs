@@ -7,6 +7,7 @@
 //! running its `Drop`s at once; [`JoinHandle::cancel`] makes a cooperative
 //! request instead (see [`crate::cancel`]).
 
+pub(crate) mod body;
 mod error;
 mod group;
 mod group_error;

@@ -3,10 +3,11 @@
 use std::future::Future;
 use std::rc::Rc;
 
+use crate::task::body::TaskBody;
 use crate::task::table::{Completion, NewTask, TaskFuture, TaskKey, TaskKind};
 use crate::trace::{EventKind, SourceLocation};
 
-use super::{with, World};
+use super::World;
 
 impl World {
     // ----- spawning -------------------------------------------------------------
@@ -60,11 +61,7 @@ impl World {
     {
         let slot = Rc::new(crate::task::join::JoinSlot::new());
         let writer = Rc::clone(&slot);
-        let boxed: TaskFuture = Box::pin(async move {
-            let value = future.await;
-            with(|world| world.mark_returning());
-            writer.complete(Ok(value));
-        });
+        let boxed: TaskFuture = Box::pin(TaskBody::new(future, writer));
         let completion: Rc<dyn Completion> = slot.clone();
         let key = self.new_slot(kind, name, at, Some(boxed), Some(completion));
         (key, slot)

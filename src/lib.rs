@@ -49,6 +49,7 @@ mod error;
 pub mod inject;
 pub mod oracle;
 mod panic;
+mod prefetch;
 mod random;
 pub mod resource;
 pub mod scenario;

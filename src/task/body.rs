@@ -7,6 +7,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::join::JoinSlot;
+use super::table::TaskRun;
+use crate::prefetch::prefetch;
 use crate::world;
 
 pin_project_lite::pin_project! {
@@ -16,6 +18,11 @@ pin_project_lite::pin_project! {
     /// future twice (the captured value and the awaited one), doubling the
     /// task's allocation, and its state byte sat past both, so a poll of a
     /// task touched a cache line more than the future itself needs.
+    ///
+    /// `repr(C)`: the writer sits at the end, so that hinting the struct
+    /// and its writer covers the first and the last cache line of a small
+    /// future (see [`TaskRun::prefetch`]).
+    #[repr(C)]
     pub(crate) struct TaskBody<F: Future> {
         #[pin]
         future: Option<F>,
@@ -50,6 +57,14 @@ impl<F: Future> Future for TaskBody<F> {
         world::with(|world| world.mark_returning());
         this.writer.complete(Ok(value));
         Poll::Ready(())
+    }
+}
+
+impl<F: Future> TaskRun for TaskBody<F> {
+    #[inline]
+    fn prefetch(&self) {
+        prefetch(self);
+        prefetch(&self.writer);
     }
 }
 

@@ -14,6 +14,7 @@ use std::task::Waker;
 
 use super::waker::TaskWaker;
 use super::TaskId;
+use crate::prefetch::prefetch;
 use crate::trace::{SourceLocation, Wait};
 
 /// Where a task lives in the table, plus its id to detect reuse.
@@ -29,7 +30,14 @@ pub(crate) struct TaskKey {
 }
 
 /// The boxed future of a spawned task (it writes its output to its join slot).
-pub(crate) type TaskFuture = Pin<Box<dyn Future<Output = ()>>>;
+pub(crate) type TaskFuture = Pin<Box<dyn TaskRun>>;
+
+/// What the world runs as a task: a future, whose memory can be hinted
+/// into the cache ahead of its poll.
+pub(crate) trait TaskRun: Future<Output = ()> {
+    /// Hints the start and the end of the future's memory into the cache.
+    fn prefetch(&self);
+}
 
 /// What kind of work a task is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -319,6 +327,16 @@ impl TaskTable {
         self.slots
             .get_mut(key.index as usize)
             .filter(|slot| slot.id == key.id)
+    }
+
+    /// Hints the slot at `key` into the cache: the line a wake and a poll
+    /// read, and the one a suspension writes.
+    #[inline]
+    pub fn prefetch_slot(&self, key: TaskKey) {
+        if let Some(slot) = self.slots.get(key.index as usize) {
+            prefetch(slot);
+            prefetch(&slot.meta.last_wait);
+        }
     }
 
     /// The waker state of a new task at `key` of `world`: a finished task's

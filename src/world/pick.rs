@@ -26,7 +26,16 @@ impl World {
     /// moves).
     #[inline]
     pub fn enqueue(&self, key: TaskKey) -> bool {
-        match self.push_ready(key) {
+        self.enqueue_hinted(key, false)
+    }
+
+    /// [`World::enqueue`], hinting the future of a newly queued task into
+    /// the cache when `prefetch` (a timer's wake: the task was idle, so its
+    /// future is likely cold, and its poll comes after the instant's other
+    /// wakes).
+    #[inline(always)]
+    pub(super) fn enqueue_hinted(&self, key: TaskKey, prefetch: bool) -> bool {
+        match self.push_ready(key, prefetch) {
             Some(true) => {}
             Some(false) => return true,
             None => return false,
@@ -52,19 +61,27 @@ impl World {
     /// same as its waker's `enqueue`, which records nothing for a self-wake.
     #[inline]
     pub fn requeue_current(&self, key: TaskKey) -> bool {
-        self.push_ready(key).is_some()
+        self.push_ready(key, false).is_some()
     }
 
     /// Puts a live task at the back of the ready queue unless it is there
     /// already: `Some(true)` when it was queued now, `Some(false)` when it
     /// was queued already or has ended, `None` when the ready queue or the
     /// task table is busy.
-    #[inline]
-    fn push_ready(&self, key: TaskKey) -> Option<bool> {
+    #[inline(always)]
+    fn push_ready(&self, key: TaskKey, prefetch: bool) -> Option<bool> {
         let mut ready = self.ready.try_borrow_mut().ok()?;
         let mut core = self.core.try_borrow_mut().ok()?;
         let fresh = match core.tasks.get_mut(key) {
-            Some(slot) => !std::mem::replace(&mut slot.queued, true),
+            Some(slot) => {
+                let fresh = !std::mem::replace(&mut slot.queued, true);
+                if prefetch && fresh {
+                    if let Some(future) = &slot.future {
+                        future.prefetch();
+                    }
+                }
+                fresh
+            }
             None => false,
         };
         if fresh {
@@ -109,7 +126,7 @@ impl World {
             if let Some(remote) = waker::remote_take(self.id) {
                 if !remote.is_empty() {
                     for key in remote {
-                        self.push_ready(key);
+                        self.push_ready(key, false);
                     }
                     continue;
                 }

@@ -38,7 +38,7 @@ impl ReadyQueue {
         self.buf.len().wrapping_sub(1)
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push_back(&mut self, key: TaskKey) {
         if self.len == self.buf.len() {
             self.grow();

@@ -42,6 +42,15 @@ impl World {
             // Taken out while the wakes run (a waker may arm timers).
             let mut targets = std::mem::take(&mut *self.due_targets.borrow_mut());
             targets.insert(0, first);
+            {
+                // Their slots' misses overlap here rather than one per wake.
+                let core = self.core.borrow();
+                for target in &targets {
+                    if let Target::Task(key) = target {
+                        core.tasks.prefetch_slot(*key);
+                    }
+                }
+            }
             // Timers due at the same instant: the scheduler orders them.
             let mut index = 0;
             while targets.len() - index > 1 {
@@ -127,11 +136,12 @@ impl World {
         self.core.borrow_mut().timers.poll(key, waker, own)
     }
 
-    /// Wakes whom a fired timer names.
+    /// Wakes whom a fired timer names (a task's future is hinted into the
+    /// cache: it runs after the instant's other wakes).
     pub(super) fn wake_target(&self, target: Target) {
         match target {
             Target::Task(key) => {
-                if !self.enqueue(key) {
+                if !self.enqueue_hinted(key, true) {
                     waker::remote_push(self.id, key);
                 }
             }

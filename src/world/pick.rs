@@ -92,7 +92,7 @@ impl World {
 
     /// Picks the next task to poll, firing due timers and moving the clock
     /// forward as needed.
-    #[inline]
+    #[inline(always)]
     pub fn pick(&self) -> Pick {
         // The common step: no divergence pending, no timer due, a task ready.
         if !self.diverged_flag.get() && self.earliest_timer.get() > self.now.get() {
@@ -106,6 +106,9 @@ impl World {
     }
 
     /// Like `pick`, but treats timers past `horizon` as absent (idle).
+    ///
+    /// Never inlined: `pick`'s common step then needs no registers saved.
+    #[inline(never)]
     pub fn pick_until(&self, horizon: u64) -> Pick {
         loop {
             if self.diverged_flag.get() {
@@ -151,7 +154,7 @@ impl World {
 
     /// Takes the ready task the scheduler picks (recording the choice when
     /// there was one).
-    #[inline]
+    #[inline(always)]
     fn take_ready(&self) -> Ready {
         let mut ready = self.ready.borrow_mut();
         let options = ready.len();

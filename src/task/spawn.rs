@@ -28,6 +28,7 @@ use crate::world;
 /// assert_eq!(out.unwrap(), 42);
 /// ```
 #[track_caller]
+#[inline]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
@@ -47,6 +48,7 @@ where
 }
 
 #[track_caller]
+#[inline]
 pub(crate) fn spawn_as<F>(future: F, kind: TaskKind, name: Option<Rc<str>>) -> JoinHandle<F::Output>
 where
     F: Future + 'static,

@@ -47,7 +47,10 @@ impl World {
         key
     }
 
-    /// Spawns a task; returns its key and join slot.
+    /// Spawns a task; returns its key and join slot. Inlined, like its
+    /// callers: the future is then moved into its box once, not copied
+    /// through each call's stack frame.
+    #[inline]
     pub fn spawn<F>(
         self: &Rc<World>,
         future: F,

@@ -14,6 +14,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::task::Waker;
 
+use crate::prefetch::prefetch;
 use crate::task::table::TaskKey;
 
 /// Names one registration of a timer: its instant, its place in that
@@ -395,7 +396,15 @@ impl Timers {
         loop {
             let &Reverse(deadline) = self.order.peek()?;
             match self.groups.get(&deadline) {
-                Some(group) if group.armed > 0 => return Some(deadline),
+                Some(group) if group.armed > 0 => {
+                    // Fired next, after this instant's tasks ran: its list
+                    // is hinted into the cache meanwhile.
+                    if let (Some(first), Some(last)) = (group.listed.first(), group.listed.last()) {
+                        prefetch(first);
+                        prefetch(last);
+                    }
+                    return Some(deadline);
+                }
                 Some(_) => {
                     let group = self.groups.remove(&deadline).expect("looked up");
                     self.recycle(group.listed);

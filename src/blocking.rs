@@ -62,7 +62,7 @@ impl<R: 'static> Future for Blocking<R> {
                     }
                     world.now()
                 }) + cost;
-                Sleep::new(deadline, WaitKind::Sleep, at).await;
+                Sleep::new(deadline, false, at).await;
                 let value = work();
                 world::with(|world| {
                     if let Some(task) = world.current_id() {

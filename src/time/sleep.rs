@@ -1,6 +1,7 @@
 //! `sleep` and `sleep_until`.
 
 use std::future::Future;
+use std::num::NonZeroU32;
 use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -20,36 +21,61 @@ use crate::world;
 #[inline]
 pub fn sleep(duration: Duration) -> Sleep {
     let deadline = Instant::now() + duration;
-    Sleep::new(deadline, WaitKind::Sleep, Location::caller())
+    Sleep::new(deadline, false, Location::caller())
 }
 
 /// Waits until virtual time reaches `deadline`.
 #[track_caller]
 #[inline]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep::new(deadline, WaitKind::Sleep, Location::caller())
+    Sleep::new(deadline, false, Location::caller())
 }
 
 /// The future of [`sleep`] and [`sleep_until`]. Dropping it cancels the timer.
+///
+/// 32 bytes: it lives inside the task's future, and with thousands of
+/// sleeping tasks every cache line of a future counts (the timer's key is
+/// kept as its parts, without a second copy of the deadline, and the wait
+/// kind as a flag).
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     deadline: Instant,
-    timer: Option<TimerKey>,
+    /// The armed timer's sequence number (see [`TimerKey::parts`]).
+    seq: u64,
+    /// The armed timer's place in its instant's list, counted from 1; `None`
+    /// while no timer is armed (never registered, or fired).
+    place: Option<NonZeroU32>,
     done: bool,
-    kind: WaitKind,
+    /// The timer of a `timeout` rather than a `sleep` (what a trace and a
+    /// deadlock report say the task waits on).
+    timeout: bool,
     at: &'static Location<'static>,
 }
 
 impl Sleep {
     #[inline]
-    pub(crate) fn new(deadline: Instant, kind: WaitKind, at: &'static Location<'static>) -> Self {
+    pub(crate) fn new(deadline: Instant, timeout: bool, at: &'static Location<'static>) -> Self {
         Sleep {
             deadline,
-            timer: None,
+            seq: 0,
+            place: None,
             done: false,
-            kind,
+            timeout,
             at,
+        }
+    }
+
+    /// What a task waiting on this waits on.
+    #[inline(always)]
+    fn wait(&self) -> Wait {
+        Wait {
+            kind: if self.timeout {
+                WaitKind::Timeout
+            } else {
+                WaitKind::Sleep
+            },
+            at: Some(self.at),
         }
     }
 
@@ -59,7 +85,8 @@ impl Sleep {
     }
 
     pub(crate) fn timer_key(&self) -> Option<TimerKey> {
-        self.timer
+        self.place
+            .map(|place| TimerKey::new(self.deadline.0, self.seq, place))
     }
 
     /// Has the deadline been reached (and the sleep returned)?
@@ -78,28 +105,26 @@ impl Future for Sleep {
         let this = &mut *self;
         // One look-up of the world per poll: this is on every sleep's path.
         let fired = world::with(|world| {
-            let fired = match this.timer {
+            let fired = match this.place {
                 None if world.now() >= this.deadline => true,
                 None => {
                     // Written in place: returning the key went through
                     // memory and stalled every sleep.
-                    world.insert_timer(this.deadline, cx.waker(), &mut this.timer);
+                    world.insert_timer(this.deadline, cx.waker(), &mut this.seq, &mut this.place);
                     false
                 }
-                Some(key) => {
+                Some(place) => {
+                    let key = TimerKey::new(this.deadline.0, this.seq, place);
                     let fired = world.poll_timer(key, this.deadline, cx.waker());
                     if fired {
                         // A fired timer is done with: nothing to remove.
-                        this.timer = None;
+                        this.place = None;
                     }
                     fired
                 }
             };
             if !fired {
-                world.note_wait(Wait {
-                    kind: this.kind,
-                    at: Some(this.at),
-                });
+                world.note_wait(this.wait());
             }
             fired
         });
@@ -114,21 +139,35 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if self.timer.is_none() {
+        if self.place.is_none() {
             // Never registered, or already fired and returned: nothing to
             // cancel, and no wait of this poll to withdraw.
             return;
         }
-        let wait = Wait {
-            kind: self.kind,
-            at: Some(self.at),
-        };
-        let timer = self.timer.take();
+        let wait = self.wait();
+        let timer = self.timer_key();
+        self.place = None;
         world::try_with(|world| {
             if let Some(key) = timer {
                 world.remove_timer(key);
             }
             world.retract_wait(wait);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sleep;
+
+    /// A `Sleep` lives in every sleeping task's future: it stays at half a
+    /// cache line.
+    #[test]
+    fn a_sleep_is_half_a_cache_line() {
+        assert!(
+            std::mem::size_of::<Sleep>() <= 32,
+            "{}",
+            std::mem::size_of::<Sleep>()
+        );
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::sleep::Sleep;
 use super::Instant;
-use crate::trace::{EventKind, WaitKind};
+use crate::trace::EventKind;
 use crate::world;
 
 /// The deadline of a [`timeout`] passed before its future finished.
@@ -40,7 +40,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     let deadline = Instant::now() + duration;
     Timeout {
         inner: Some(future),
-        sleep: Sleep::new(deadline, WaitKind::Timeout, at),
+        sleep: Sleep::new(deadline, true, at),
         at,
         scope: None,
     }

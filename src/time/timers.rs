@@ -12,6 +12,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::num::NonZeroU32;
 use std::task::Waker;
 
 use crate::prefetch::prefetch;
@@ -24,6 +25,28 @@ pub(crate) struct TimerKey {
     deadline: u64,
     seq: u64,
     position: u32,
+}
+
+impl TimerKey {
+    /// The key of a registration at `deadline` from its other parts (as
+    /// [`TimerKey::parts`] gives them).
+    #[inline(always)]
+    pub fn new(deadline: u64, seq: u64, place: NonZeroU32) -> TimerKey {
+        TimerKey {
+            deadline,
+            seq,
+            position: place.get() - 1,
+        }
+    }
+
+    /// The key without its deadline, for a holder that keeps the deadline
+    /// itself: the sequence number, and the place in the instant's list
+    /// counted from 1 (so that an unarmed holder needs no separate flag).
+    #[inline(always)]
+    pub fn parts(self) -> (u64, NonZeroU32) {
+        // A list cannot hold u32::MAX timers (that is 128 GiB of them).
+        (self.seq, NonZeroU32::MIN.saturating_add(self.position))
+    }
 }
 
 /// Whom a timer wakes.

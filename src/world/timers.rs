@@ -1,6 +1,7 @@
 //! Timers in virtual time: arming and removing them, firing the due ones in
 //! the scheduler's order, and races between same-instant deadlines.
 
+use std::num::NonZeroU32;
 use std::task::Waker;
 
 use crate::error::SimError;
@@ -112,8 +113,15 @@ impl World {
     // ----- timers ---------------------------------------------------------------
 
     /// Arms a timer for `waker` (or for the polling task, when it is that
-    /// task's own waker) and writes its key to `key`.
-    pub fn insert_timer(&self, deadline: Instant, waker: &Waker, key: &mut Option<TimerKey>) {
+    /// task's own waker) and writes its key's parts (see
+    /// [`TimerKey::parts`]) to `seq` and `place`.
+    pub fn insert_timer(
+        &self,
+        deadline: Instant,
+        waker: &Waker,
+        seq: &mut u64,
+        place: &mut Option<NonZeroU32>,
+    ) {
         if deadline.0 < self.earliest_timer.get() {
             self.earliest_timer.set(deadline.0);
         }
@@ -121,7 +129,10 @@ impl World {
             Some(key) => Target::Task(key),
             None => Target::Waker(waker.clone()),
         };
-        *key = Some(self.core.borrow_mut().timers.insert(deadline.0, target));
+        let key = self.core.borrow_mut().timers.insert(deadline.0, target);
+        let (key_seq, key_place) = key.parts();
+        *seq = key_seq;
+        *place = Some(key_place);
     }
 
     /// Has the timer `key`, due at `deadline`, fired? While armed, it now

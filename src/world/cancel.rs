@@ -22,7 +22,7 @@ impl World {
             slot.meta.cancel_requested += 1;
             if slot.meta.cancel_since.is_none() {
                 slot.meta.cancel_since = Some((self.now.get(), slot.meta.polls));
-                slot.meta.cancel_pending = true;
+                slot.cancel_pending = true;
             }
             let mut wakers = std::mem::take(&mut slot.meta.cancel_waiters);
             if let Some(waker) = &slot.waker {

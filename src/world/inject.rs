@@ -109,7 +109,7 @@ impl World {
             };
             (
                 slot.meta.suspends,
-                slot.meta.last_scope,
+                slot.last_scope(),
                 slot.meta.kind == TaskKind::Root,
             )
         };
@@ -172,9 +172,7 @@ impl World {
     pub(super) fn suspended(&self, key: TaskKey, slot: &mut TaskSlot) -> (u32, Wait) {
         let wait = self.pending_wait.take().unwrap_or(Wait::EXTERNAL);
         let scope = self.pending_scope.take();
-        slot.meta.suspends += 1;
-        slot.meta.last_wait = wait;
-        slot.meta.last_scope = scope;
+        slot.note_suspension(wait, scope);
         if self.collecting.get() {
             self.log_point(key, slot, wait, scope);
         }
@@ -212,6 +210,14 @@ impl World {
     pub(super) fn polling(&self, slot: &mut TaskSlot) {
         slot.queued = false;
         slot.meta.polls += 1;
+        if self.collecting.get() {
+            // Set only while collecting (which, once on, stays on).
+            self.resume_point(slot);
+        }
+    }
+
+    /// Marks the logged await point `slot` is at as resumed.
+    fn resume_point(&self, slot: &mut TaskSlot) {
         let index = std::mem::replace(&mut slot.meta.point_index, crate::task::table::NO_POINT);
         if index != crate::task::table::NO_POINT {
             let index = index as usize;
@@ -226,7 +232,7 @@ impl World {
     /// Checks the grace budget of an outstanding cancel request.
     #[inline(always)]
     pub(crate) fn check_grace(&self, key: TaskKey, slot: &mut TaskSlot) {
-        if slot.meta.cancel_pending {
+        if slot.cancel_pending {
             self.check_grace_budget(key, slot);
         }
     }

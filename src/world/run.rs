@@ -57,7 +57,7 @@ impl World {
                     .expect("a polled task stays in the table");
                 let (ordinal, wait) = self.suspended(key, slot);
                 self.check_grace(key, slot);
-                if slot.meta.abort_requested {
+                if slot.abort_requested {
                     drop(core);
                     drop(waker);
                     self.finish(key, Some(future), Outcome::Aborted, None);
@@ -230,7 +230,7 @@ impl World {
                 None => {
                     // Being polled right now (aborting itself) or the root:
                     // dropped when its poll returns.
-                    slot.meta.abort_requested = true;
+                    slot.abort_requested = true;
                     drop(core);
                     self.record(key.id, EventKind::Abort { by });
                     return;

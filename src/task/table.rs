@@ -457,6 +457,23 @@ mod tests {
     use super::*;
     use std::mem::{align_of, offset_of};
 
+    /// A suspension inside a timeout notes its scope; the next one outside
+    /// any timeout clears it.
+    #[test]
+    fn a_suspension_notes_its_timeout_scope_and_clears_a_stale_one() {
+        let mut slot = TaskSlot::vacant();
+        let at = std::panic::Location::caller();
+        assert_eq!(slot.last_scope(), None);
+        slot.note_suspension(Wait::EXTERNAL, Some((7, at)));
+        assert_eq!(slot.last_scope(), Some((7, at)));
+        assert_eq!(slot.meta.suspends, 1);
+        slot.note_suspension(Wait::EXTERNAL, None);
+        assert_eq!(slot.last_scope(), None);
+        slot.note_suspension(Wait::EXTERNAL, None);
+        assert_eq!(slot.last_scope(), None);
+        assert_eq!(slot.meta.suspends, 3);
+    }
+
     /// What every wake, poll and suspension touches fits the slot's first
     /// cache line; the rest starts the second.
     #[test]

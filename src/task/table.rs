@@ -299,6 +299,10 @@ pub(crate) struct TaskTable {
     spare_wakers: Vec<Arc<TaskWaker>>,
 }
 
+/// Below this many live tasks a world's slots and futures stay in the
+/// cache anyway, and hinting them is wasted work.
+pub(crate) const PREFETCH_FROM_TASKS: usize = 256;
+
 /// Finished tasks' wakers kept for reuse, at most.
 const SPARE_WAKERS: usize = 64;
 

@@ -3,7 +3,7 @@
 
 use crate::error::SimError;
 use crate::schedule::{Decision, Divergence};
-use crate::task::table::TaskKey;
+use crate::task::table::{TaskKey, PREFETCH_FROM_TASKS};
 use crate::task::waker;
 use crate::time::Instant;
 use crate::trace::{EventKind, WakeCause};
@@ -72,6 +72,7 @@ impl World {
     fn push_ready(&self, key: TaskKey, prefetch: bool) -> Option<bool> {
         let mut ready = self.ready.try_borrow_mut().ok()?;
         let mut core = self.core.try_borrow_mut().ok()?;
+        let prefetch = prefetch && core.tasks.len() >= PREFETCH_FROM_TASKS;
         let fresh = match core.tasks.get_mut(key) {
             Some(slot) => {
                 let fresh = !std::mem::replace(&mut slot.queued, true);

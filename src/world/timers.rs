@@ -6,6 +6,7 @@ use std::task::Waker;
 
 use crate::error::SimError;
 use crate::schedule::Decision;
+use crate::task::table::PREFETCH_FROM_TASKS;
 use crate::task::waker;
 use crate::time::timers::{Target, TimerKey};
 use crate::time::Instant;
@@ -43,15 +44,16 @@ impl World {
             // Taken out while the wakes run (a waker may arm timers).
             let mut targets = std::mem::take(&mut *self.due_targets.borrow_mut());
             targets.insert(0, first);
-            {
+            let core = self.core.borrow();
+            if core.tasks.len() >= PREFETCH_FROM_TASKS {
                 // Their slots' misses overlap here rather than one per wake.
-                let core = self.core.borrow();
                 for target in &targets {
                     if let Target::Task(key) = target {
                         core.tasks.prefetch_slot(*key);
                     }
                 }
             }
+            drop(core);
             // Timers due at the same instant: the scheduler orders them.
             let mut index = 0;
             while targets.len() - index > 1 {

@@ -116,6 +116,34 @@ impl Trace {
         }
     }
 
+    #[inline(always)]
+    pub(crate) fn push_wake(
+        &mut self,
+        step: u32,
+        time: crate::time::Instant,
+        task: TaskId,
+        by: WakeCause,
+    ) {
+        if self.enabled {
+            self.events.push_wake(step, time, task, by);
+        }
+    }
+
+    /// A poll of `by` and then its wake of `task`, with nothing in between:
+    /// one record.
+    #[inline(always)]
+    pub(crate) fn push_polled_wake(
+        &mut self,
+        step: u32,
+        time: crate::time::Instant,
+        task: TaskId,
+        by: TaskId,
+    ) {
+        if self.enabled {
+            self.events.push_polled_wake(step, time, task, by);
+        }
+    }
+
     /// A poll of `task` and its suspension right after, with nothing in
     /// between: one record.
     #[inline(always)]

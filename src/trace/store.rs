@@ -200,6 +200,25 @@ impl Raw {
         self.tag == WAKE && self.aux == 0
     }
 
+    /// A wake (as `encode` writes one), built without an `Event`.
+    #[inline(always)]
+    fn wake(time: Instant, task: TaskId, by: WakeCause) -> Raw {
+        let (aux, a) = match by {
+            WakeCause::Task(task) => (0, task.0),
+            WakeCause::Timer => (1, 0),
+            WakeCause::Outside => (2, 0),
+        };
+        Raw {
+            time: time.0,
+            task: task.0,
+            tag: WAKE,
+            aux,
+            loc: NO_LOCATION,
+            a,
+            b: 0,
+        }
+    }
+
     /// A suspension (as `encode` writes one), built without an `Event`.
     #[inline(always)]
     fn suspend(
@@ -244,14 +263,7 @@ impl Raw {
             EventKind::Suspend { ordinal, wait } => {
                 return Raw::suspend(event.time, event.task, ordinal, wait, locations);
             }
-            EventKind::Wake { by } => {
-                raw.tag = WAKE;
-                (raw.aux, raw.a) = match by {
-                    WakeCause::Task(task) => (0, task.0),
-                    WakeCause::Timer => (1, 0),
-                    WakeCause::Outside => (2, 0),
-                };
-            }
+            EventKind::Wake { by } => return Raw::wake(event.time, event.task, by),
             EventKind::CancelRequested { by, via } => {
                 raw.tag = CANCEL_REQUESTED;
                 raw.a = by.map_or(0, |task| task.0);
@@ -836,6 +848,39 @@ impl EventStore {
                 task,
                 kind: EventKind::Suspend { ordinal, wait },
             }),
+        }
+    }
+
+    /// `push` of a wake, without building an `Event` first.
+    #[inline(always)]
+    pub fn push_wake(&mut self, step: u32, time: Instant, task: TaskId, by: WakeCause) {
+        match self {
+            EventStore::Bytes(encoded) => {
+                encoded.len += 1;
+                encoded.push_raw(Raw::wake(time, task, by));
+            }
+            EventStore::Ring { .. } => self.push(Event {
+                step,
+                time,
+                task,
+                kind: EventKind::Wake { by },
+            }),
+        }
+    }
+
+    /// `push_poll` of `by` then `push_wake` of `task` by it at the same
+    /// instant, with nothing pending before: one record.
+    #[inline(always)]
+    pub fn push_polled_wake(&mut self, step: u32, time: Instant, task: TaskId, by: TaskId) {
+        match self {
+            EventStore::Bytes(encoded) if encoded.pending_poll.is_none() => {
+                encoded.len += 2;
+                encoded.write(&Raw::wake(time, task, WakeCause::Task(by)), true);
+            }
+            _ => {
+                self.push_poll(step, time, by);
+                self.push_wake(step, time, task, WakeCause::Task(by));
+            }
         }
     }
 

@@ -372,6 +372,31 @@ impl World {
         }
     }
 
+    /// `record(task, EventKind::Wake { by })` without building an `Event`:
+    /// every wake inside the world is recorded.
+    #[inline(always)]
+    pub fn record_wake(&self, task: TaskId, by: WakeCause) {
+        if self.trace_on {
+            if let Ok(mut trace) = self.trace.try_borrow_mut() {
+                let now = self.now.get();
+                let (polled, time) = self.unrecorded_poll.replace(NO_POLL);
+                match by {
+                    WakeCause::Task(by) if (polled, time) == (by.0, now) => {
+                        // Polled, nothing recorded since, and now waking
+                        // another task: one record for both.
+                        trace.push_polled_wake(self.step32(), Instant(now), task, by);
+                    }
+                    _ => {
+                        if polled != NO_POLL.0 {
+                            trace.push_poll(self.step32(), Instant(time), TaskId(polled));
+                        }
+                        trace.push_wake(self.step32(), Instant(now), task, by);
+                    }
+                }
+            }
+        }
+    }
+
     fn step32(&self) -> u32 {
         u32::try_from(self.step.get()).unwrap_or(u32::MAX)
     }

@@ -51,7 +51,7 @@ impl World {
                 }
             };
             if let Some(by) = by {
-                self.record(key.id, EventKind::Wake { by });
+                self.record_wake(key.id, by);
             }
         }
         true

@@ -87,7 +87,7 @@ impl Default for Locations {
 }
 
 impl Locations {
-    #[inline]
+    #[inline(always)]
     fn intern(&mut self, at: SourceLocation) -> u16 {
         let key = at as *const _ as usize;
         let slot = (key >> 3) % LOCATION_CACHE;
@@ -143,6 +143,7 @@ impl Locations {
         self.list.get(usize::from(id)).copied()
     }
 
+    #[inline(always)]
     fn opt(&mut self, at: Option<SourceLocation>) -> u16 {
         at.map_or(NO_LOCATION, |at| self.intern(at))
     }

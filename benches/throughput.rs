@@ -34,7 +34,8 @@
 //! cargo bench --bench throughput             # full run
 //! cargo bench --bench throughput -- --quick  # once, 1/10 size
 //! ```
-//! Other arguments: `--only W2` runs one workload (for profiling),
+//! Other arguments: `--only W2` runs one workload (for profiling; `W2,W5`
+//! runs those two, in the usual order),
 //! `--side cancelsim|tokio` runs one side, `--reps N` sets the repetitions,
 //! `--trace off` runs cancelsim without recording (to see what tracing costs).
 
@@ -524,7 +525,10 @@ fn main() {
          times include building and dropping the world\n"
     );
 
-    let selected = |name: &str| !matches!(only.as_deref(), Some(only) if only != name);
+    let selected = |name: &str| {
+        only.as_deref()
+            .is_none_or(|only| only.split(',').any(|one| one == name))
+    };
     // Drawn only when W2 runs, so `--only` profiles show nothing else.
     let w2: Arc<[u64]> = if selected("W2") {
         w2_durations(sizes)
@@ -610,7 +614,7 @@ fn main() {
         );
         print_row(&workload, &measured);
     }
-    if only.is_none() || only.as_deref() == Some("W6") {
+    if selected("W6") {
         sweep_bench(quick);
     }
     println!("\nbenchmark time: {:.1}s", total.elapsed().as_secs_f64());

@@ -66,10 +66,7 @@ impl Timers {
         if self.large {
             self.groups.len()
         } else {
-            self.small
-                .iter()
-                .filter(|(_, group)| group.armed > 0)
-                .count()
+            self.small_armed.count_ones() as usize
         }
     }
 }
@@ -158,6 +155,10 @@ pub(crate) struct Timers {
     /// The groups while there are few: a slot is in use while its group
     /// has an armed timer.
     small: Vec<(u64, Group)>,
+    /// Bit `i` is set while `small[i]` is in use (its group has an armed
+    /// timer): look-ups visit the slots in use only, however many slots an
+    /// earlier, busier world of the thread left behind.
+    small_armed: u32,
     /// The groups are in `groups` and `order`, not in `small`.
     large: bool,
     groups: HashMap<u64, Group, BuildHasherDefault<DeadlineHasher>>,
@@ -186,6 +187,7 @@ impl Timers {
             group.listed.clear();
             group.armed = 0;
         }
+        self.small_armed = 0;
         self.large = false;
         self.groups.clear();
         self.order.clear();
@@ -215,11 +217,14 @@ impl Timers {
             if let Some(at) = self.small_slot(deadline) {
                 return Self::push(&mut self.small[at].1, deadline, listed);
             }
-            if let Some(at) = self.small.iter().position(|(_, group)| group.armed == 0) {
-                self.small[at].0 = deadline;
-                return Self::push(&mut self.small[at].1, deadline, listed);
+            let free = (!self.small_armed).trailing_zeros() as usize;
+            if free < self.small.len() {
+                self.small_armed |= 1 << free;
+                self.small[free].0 = deadline;
+                return Self::push(&mut self.small[free].1, deadline, listed);
             }
             if self.small.len() < SMALL_INSTANTS {
+                self.small_armed |= 1 << self.small.len();
                 self.small.push((
                     deadline,
                     Group {
@@ -268,9 +273,15 @@ impl Timers {
     /// The slot in use for the instant `deadline`.
     #[inline(always)]
     fn small_slot(&self, deadline: u64) -> Option<usize> {
-        self.small
-            .iter()
-            .position(|(at, group)| *at == deadline && group.armed > 0)
+        let mut in_use = self.small_armed;
+        while in_use != 0 {
+            let at = in_use.trailing_zeros() as usize;
+            if self.small[at].0 == deadline {
+                return Some(at);
+            }
+            in_use &= in_use - 1;
+        }
+        None
     }
 
     /// Empties a slot where it lies (its list keeps its storage).
@@ -279,6 +290,7 @@ impl Timers {
         let group = &mut self.small[at].1;
         group.listed.clear();
         group.armed = 0;
+        self.small_armed &= !(1 << at);
     }
 
     /// Moves the groups from the slots to the hash map and heap.
@@ -298,6 +310,7 @@ impl Timers {
                 group.armed = 0;
             }
         }
+        self.small_armed = 0;
         self.large = true;
     }
 
@@ -404,11 +417,14 @@ impl Timers {
         let next = if self.large {
             self.find_next_deadline()
         } else {
-            self.small
-                .iter()
-                .filter(|(_, group)| group.armed > 0)
-                .map(|&(at, _)| at)
-                .min()
+            let mut in_use = self.small_armed;
+            let mut next = None;
+            while in_use != 0 {
+                let at = self.small[in_use.trailing_zeros() as usize].0;
+                next = Some(next.map_or(at, |next: u64| next.min(at)));
+                in_use &= in_use - 1;
+            }
+            next
         };
         self.earliest = next;
         next

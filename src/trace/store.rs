@@ -145,7 +145,10 @@ impl Locations {
 
     #[inline(always)]
     fn opt(&mut self, at: Option<SourceLocation>) -> u16 {
-        at.map_or(NO_LOCATION, |at| self.intern(at))
+        match at {
+            Some(at) => self.intern(at),
+            None => NO_LOCATION,
+        }
     }
 }
 

@@ -432,7 +432,7 @@ async fn many_sleepers(log: Rc<std::cell::RefCell<Vec<(u64, u32)>>>) -> u64 {
                     // Few distinct durations: many tasks share an instant.
                     let ms_left = u64::from(task % 7 + 1) * 10 + round;
                     sleep(ms(ms_left)).await;
-                    let now = Instant::now().as_nanos() as u64;
+                    let now = Instant::now().as_nanos();
                     log.borrow_mut().push((now, task));
                 }
             })
@@ -441,7 +441,7 @@ async fn many_sleepers(log: Rc<std::cell::RefCell<Vec<(u64, u32)>>>) -> u64 {
     for handle in handles {
         handle.await.unwrap();
     }
-    Instant::now().as_nanos() as u64
+    Instant::now().as_nanos()
 }
 
 fn run_many_sleepers(config: Config) -> (u64, Vec<(u64, u32)>, String) {

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use cancelsim::time::{sleep, sleep_until, timeout, Elapsed, Instant};
-use cancelsim::{blocking, spawn, work, yield_now, Config, Sim};
+use cancelsim::{blocking, spawn, spawn_named, work, yield_now, Config, Sim, TraceMode};
 
 mod common;
 use common::{drop_flag, ms, sim};
@@ -486,4 +486,31 @@ fn hundreds_of_sleepers_wake_at_their_deadlines_deterministically() {
     let (one, two) = (random(1), random(2));
     assert_ne!(one.1, two.1);
     assert_eq!(random(1).2, one.2);
+}
+
+#[test]
+fn a_poll_keeps_its_own_time_when_work_moves_the_clock_inside_it() {
+    // The full trace folds a poll into the record after it; the capped
+    // trace keeps plain events. Both must say the same.
+    let mut texts = Vec::new();
+    for trace in [TraceMode::Full, TraceMode::Last(100)] {
+        let mut sim = Sim::new(Config::default().seed(SEED).trace(trace));
+        sim.block_on(async {
+            spawn_named("worker", async { work(ms(10)) }).await.unwrap();
+        })
+        .unwrap();
+        let text = sim.trace().to_string();
+        let line = |event: &str| {
+            text.lines()
+                .find(|line| line.contains("worker#1") && line.ends_with(event))
+                .unwrap_or_else(|| panic!("no `{event}` of the worker in:\n{text}"))
+                .split_whitespace()
+                .nth(1)
+                .map(str::to_string)
+        };
+        assert_eq!(line("poll").as_deref(), Some("0.000s"), "{text}");
+        assert_eq!(line("work 0.010s").as_deref(), Some("0.010s"), "{text}");
+        texts.push(text.lines().skip(3).collect::<Vec<_>>().join("\n"));
+    }
+    assert_eq!(texts[0], texts[1]);
 }

@@ -25,6 +25,7 @@ pub use snapshot::redact_for_snapshot;
 
 use crate::config::TraceMode;
 use crate::task::TaskId;
+use crate::time::Instant;
 use store::EventStore;
 
 /// The name of a root task (the future given to `block_on`).
@@ -70,7 +71,11 @@ impl Trace {
             seed,
             scheduler,
             // A trace that is off stores nothing: no encoder to allocate.
-            events: EventStore::new(if enabled { cap } else { Some(0) }, base_step),
+            events: if enabled {
+                EventStore::new(cap, base_step)
+            } else {
+                EventStore::Off
+            },
             cap,
             enabled,
             names: BTreeMap::new(),
@@ -81,52 +86,47 @@ impl Trace {
 
     #[inline(always)]
     pub(crate) fn push(&mut self, event: Event) {
-        if self.enabled {
-            self.events.push(event);
-        }
+        self.events.push(event);
     }
 
+    // The `push_*` below record one kind each without building an `Event`
+    // (the world calls them only with recording on; a trace that is off
+    // ignores them in its store). `step` is asked for only by a capped
+    // trace.
+
     #[inline(always)]
-    pub(crate) fn push_poll(&mut self, step: u32, time: crate::time::Instant, task: TaskId) {
-        if self.enabled {
-            self.events.push_poll(step, time, task);
-        }
+    pub(crate) fn push_poll(&mut self, step: impl Fn() -> u32, time: Instant, task: TaskId) {
+        self.events.push_poll(step, time, task);
     }
 
     #[inline(always)]
     pub(crate) fn push_suspend(
         &mut self,
-        step: u32,
-        time: crate::time::Instant,
+        step: impl Fn() -> u32,
+        time: Instant,
         task: TaskId,
         ordinal: u32,
         wait: Wait,
     ) {
-        if self.enabled {
-            self.events.push_suspend(step, time, task, ordinal, wait);
-        }
+        self.events.push_suspend(step, time, task, ordinal, wait);
     }
 
     /// A poll of `event`'s task (or of the task whose wake it records) and
     /// then `event`, with nothing in between: one record.
     #[inline(always)]
     pub(crate) fn push_polled(&mut self, event: Event) {
-        if self.enabled {
-            self.events.push_polled(event);
-        }
+        self.events.push_polled(event);
     }
 
     #[inline(always)]
     pub(crate) fn push_wake(
         &mut self,
-        step: u32,
-        time: crate::time::Instant,
+        step: impl Fn() -> u32,
+        time: Instant,
         task: TaskId,
         by: WakeCause,
     ) {
-        if self.enabled {
-            self.events.push_wake(step, time, task, by);
-        }
+        self.events.push_wake(step, time, task, by);
     }
 
     /// A poll of `by` and then its wake of `task`, with nothing in between:
@@ -134,14 +134,12 @@ impl Trace {
     #[inline(always)]
     pub(crate) fn push_polled_wake(
         &mut self,
-        step: u32,
-        time: crate::time::Instant,
+        step: impl Fn() -> u32 + Copy,
+        time: Instant,
         task: TaskId,
         by: TaskId,
     ) {
-        if self.enabled {
-            self.events.push_polled_wake(step, time, task, by);
-        }
+        self.events.push_polled_wake(step, time, task, by);
     }
 
     /// A poll of `task` and its suspension right after, with nothing in
@@ -149,16 +147,14 @@ impl Trace {
     #[inline(always)]
     pub(crate) fn push_polled_suspend(
         &mut self,
-        step: u32,
-        time: crate::time::Instant,
+        step: impl Fn() -> u32 + Copy,
+        time: Instant,
         task: TaskId,
         ordinal: u32,
         wait: Wait,
     ) {
-        if self.enabled {
-            self.events
-                .push_polled_suspend(step, time, task, ordinal, wait);
-        }
+        self.events
+            .push_polled_suspend(step, time, task, ordinal, wait);
     }
 
     pub(crate) fn is_enabled(&self) -> bool {

@@ -152,18 +152,27 @@ impl Locations {
     }
 }
 
+/// The code (in declaration order) and the task of a wait. Two matches, not
+/// one: each folds to a load (the first to the enum's own tag), where one
+/// match building both was a jump table.
+#[inline(always)]
 fn wait_code(kind: WaitKind) -> (u8, u32) {
-    match kind {
-        WaitKind::Yield => (0, 0),
-        WaitKind::Sleep => (1, 0),
-        WaitKind::Timeout => (2, 0),
-        WaitKind::Join(task) => (3, task.0),
-        WaitKind::Checkpoint => (4, 0),
-        WaitKind::CancelSignal => (5, 0),
-        WaitKind::Shield(task) => (6, task.0),
-        WaitKind::Blocking(task) => (7, task.0),
-        WaitKind::External => (8, 0),
-    }
+    let code = match kind {
+        WaitKind::Yield => 0,
+        WaitKind::Sleep => 1,
+        WaitKind::Timeout => 2,
+        WaitKind::Join(_) => 3,
+        WaitKind::Checkpoint => 4,
+        WaitKind::CancelSignal => 5,
+        WaitKind::Shield(_) => 6,
+        WaitKind::Blocking(_) => 7,
+        WaitKind::External => 8,
+    };
+    let task = match kind {
+        WaitKind::Join(task) | WaitKind::Shield(task) | WaitKind::Blocking(task) => task.0,
+        _ => 0,
+    };
+    (code, task)
 }
 
 fn wait_kind(code: u8, task: u32) -> WaitKind {
@@ -197,6 +206,35 @@ fn join(a: u32, b: u32) -> u64 {
 }
 
 impl Raw {
+    /// The head word of this record (see [`Encoded`]), without the operand
+    /// flag.
+    #[inline(always)]
+    fn head(&self, folded_poll: bool) -> u64 {
+        let head = u64::from(self.tag)
+            | (u64::from(self.aux) << 8)
+            | (u64::from(self.loc) << 16)
+            | (u64::from(self.task) << 32);
+        if folded_poll {
+            head | HEAD_POLL
+        } else {
+            head
+        }
+    }
+
+    /// A poll of `task`.
+    #[inline(always)]
+    fn poll(time: Instant, task: TaskId) -> Raw {
+        Raw {
+            time: time.0,
+            task: task.0,
+            tag: POLL,
+            aux: 0,
+            loc: NO_LOCATION,
+            a: 0,
+            b: 0,
+        }
+    }
+
     /// A wake by a task (the task is in `a`). A poll of the waker folds into
     /// it: a task that wakes another does so while being polled.
     #[inline(always)]
@@ -430,16 +468,20 @@ pub(crate) enum EventStore {
         cap: usize,
         dropped: u64,
     },
+    /// Recording is off: nothing is kept, nothing counted as dropped.
+    Off,
 }
 
 /// A full trace as a stream of 64-bit words: one head word per record
 /// (tag, flags, a small field, the interned location and the task), then a
-/// time-delta word when the time moved and a word of two operands when
-/// either is non-zero. A poll is folded into the next record when that
-/// record is about the same task at the same instant. Typical records take
-/// 8 to 16 bytes instead of a 40-byte `Event`, and writing one is a few
-/// shifts and one fixed-size copy (varint bytes were smaller, but their
-/// per-field branches cost more than the memory saved).
+/// word of two operands when the head says so. Records carry no time: a
+/// time record (the delta) comes before the first record of each new
+/// instant, so the common record checks the clock once and is written as
+/// one or two plain stores. A poll is folded into the record after it (the
+/// world decides when: a record of the polled task, or a wake it caused).
+/// Typical records take 8 to 16 bytes instead of a 40-byte `Event` (varint
+/// bytes were smaller, but their per-field branches cost more than the
+/// memory saved).
 #[derive(Debug)]
 pub(crate) struct Encoded {
     /// Full chunks, oldest first.
@@ -449,9 +491,8 @@ pub(crate) struct Encoded {
     /// the list.
     current: Vec<u64>,
     locations: Locations,
+    /// The time of the last time record (zero before the first).
     last_time: u64,
-    /// A poll not written yet: (time, task).
-    pending_poll: Option<(u64, u32)>,
     /// Step of the first event (the world's step when the trace began).
     base_step: u32,
     len: usize,
@@ -461,13 +502,12 @@ pub(crate) struct Encoded {
 // (bits 8..16), `loc` (16..32) and the task (32..64).
 const TAG_BITS: u64 = 0x1f;
 const HEAD_POLL: u64 = 0x20;
-const HEAD_TIME: u64 = 0x40;
 const HEAD_AB: u64 = 0x80;
+/// The tag of a time record: the clock moved by its operand word.
+const TIME: u8 = 20;
 
 /// Words per chunk (64 KiB).
 const CHUNK_WORDS: usize = 8 * 1024;
-/// Longest record: head, time delta, operands.
-const MAX_RECORD: usize = 3;
 
 thread_local! {
     static WORD_POOL: RefCell<Vec<Vec<u64>>> = const { RefCell::new(Vec::new()) };
@@ -517,7 +557,6 @@ fn recycle_encoder(mut encoded: Box<Encoded>) {
         encoded.locations.clear();
     }
     encoded.last_time = 0;
-    encoded.pending_poll = None;
     encoded.len = 0;
     let _ = ENCODER_POOL.try_with(|pool| {
         if let Ok(mut pool) = pool.try_borrow_mut() {
@@ -559,7 +598,6 @@ impl Encoded {
             current: Vec::new(),
             locations: Locations::default(),
             last_time: 0,
-            pending_poll: None,
             base_step,
             len: 0,
         }
@@ -568,87 +606,55 @@ impl Encoded {
     #[inline(always)]
     fn push(&mut self, event: Event) {
         self.len += 1;
-        if matches!(event.kind, EventKind::Poll) {
-            self.flush_poll();
-            self.pending_poll = Some((event.time.0, event.task.0));
-            return;
-        }
         let raw = Raw::encode(&event, &mut self.locations);
-        self.push_raw(raw);
+        self.write(&raw, false);
     }
 
-    /// Writes a record, folding a pending poll of the same task and instant
-    /// into it (or of the task that caused the wake it records).
-    #[inline(always)]
-    fn push_raw(&mut self, raw: Raw) {
-        let folded = match self.pending_poll {
-            Some((time, task))
-                if time == raw.time
-                    && (task == raw.task || (raw.wakes_by_task() && raw.a == task)) =>
-            {
-                self.pending_poll = None;
-                true
-            }
-            Some(_) => {
-                self.flush_poll();
-                false
-            }
-            None => false,
-        };
-        self.write(&raw, folded);
-    }
-
-    #[inline]
-    fn flush_poll(&mut self) {
-        if let Some((time, task)) = self.pending_poll.take() {
-            let poll = Raw {
-                time,
-                task,
-                tag: POLL,
-                aux: 0,
-                loc: NO_LOCATION,
-                a: 0,
-                b: 0,
-            };
-            self.write(&poll, false);
-        }
-    }
-
-    /// Encodes `raw` into a record on the stack, then appends it with one
-    /// fixed-size copy.
+    /// Writes `raw`: its head, and its operand word when an operand is set.
     #[inline(always)]
     fn write(&mut self, raw: &Raw, folded_poll: bool) {
-        let mut head = u64::from(raw.tag)
-            | (u64::from(raw.aux) << 8)
-            | (u64::from(raw.loc) << 16)
-            | (u64::from(raw.task) << 32);
-        if folded_poll {
-            head |= HEAD_POLL;
-        }
-        let mut record = [0u64; MAX_RECORD];
-        let mut len = 1;
-        if raw.time != self.last_time {
-            head |= HEAD_TIME;
-            record[1] = raw.time.wrapping_sub(self.last_time);
-            len = 2;
-        }
+        self.at_time(raw.time);
+        let head = raw.head(folded_poll);
         let operands = join(raw.a, raw.b);
         if operands != 0 {
-            head |= HEAD_AB;
-            record[len] = operands;
-            len += 1;
+            self.put([head | HEAD_AB, operands]);
+        } else {
+            self.put([head]);
         }
-        record[0] = head;
-        if self.current.capacity() - self.current.len() < MAX_RECORD {
+    }
+
+    /// `write`, with the operand word whatever it holds: for the records
+    /// written on every poll, whose operands are seldom zero, one branch
+    /// fewer.
+    #[inline(always)]
+    fn write_ab(&mut self, raw: &Raw, folded_poll: bool) {
+        self.at_time(raw.time);
+        self.put([raw.head(folded_poll) | HEAD_AB, join(raw.a, raw.b)]);
+    }
+
+    #[inline(always)]
+    fn at_time(&mut self, time: u64) {
+        if time != self.last_time {
+            self.move_time(time);
+        }
+    }
+
+    /// Writes a time record: the clock moved to `time`.
+    #[inline(never)]
+    fn move_time(&mut self, time: u64) {
+        let delta = time.wrapping_sub(self.last_time);
+        self.last_time = time;
+        self.put([u64::from(TIME) | HEAD_AB, delta]);
+    }
+
+    /// Appends one record's words to the current chunk (a record never
+    /// spans two chunks).
+    #[inline(always)]
+    fn put<const N: usize>(&mut self, words: [u64; N]) {
+        if self.current.capacity() - self.current.len() < N {
             self.next_chunk();
         }
-        let out = &mut self.current;
-        // A fixed-size copy, then the unused tail is cut off again; `room`
-        // above means the chunk never grows.
-        let start = out.len();
-        out.extend_from_slice(&record);
-        out.truncate(start + len);
-        self.last_time = raw.time;
+        self.current.extend_from_slice(&words);
     }
 
     /// Files the current chunk (if any) and starts a fresh one.
@@ -677,7 +683,6 @@ impl Encoded {
             time: 0,
             step: self.base_step,
             queued: None,
-            pending_done: false,
         }
     }
 }
@@ -690,7 +695,6 @@ struct EncodedIter<'a> {
     time: u64,
     step: u32,
     queued: Option<Event>,
-    pending_done: bool,
 }
 
 impl Iterator for EncodedIter<'_> {
@@ -701,20 +705,7 @@ impl Iterator for EncodedIter<'_> {
             return Some(event);
         }
         loop {
-            let Some(words) = self.store.chunk(self.chunk) else {
-                if self.pending_done {
-                    return None;
-                }
-                self.pending_done = true;
-                let (time, task) = self.store.pending_poll?;
-                self.step = self.step.saturating_add(1);
-                return Some(Event {
-                    step: self.step,
-                    time: Instant(time),
-                    task: TaskId(task),
-                    kind: EventKind::Poll,
-                });
-            };
+            let words = self.store.chunk(self.chunk)?;
             if self.pos >= words.len() {
                 self.chunk += 1;
                 self.pos = 0;
@@ -722,16 +713,17 @@ impl Iterator for EncodedIter<'_> {
             }
             let head = words[self.pos];
             self.pos += 1;
-            if head & HEAD_TIME != 0 {
-                self.time = self.time.wrapping_add(words[self.pos]);
+            let operands = if head & HEAD_AB != 0 {
                 self.pos += 1;
-            }
-            let (a, b) = if head & HEAD_AB != 0 {
-                self.pos += 1;
-                split(words[self.pos - 1])
+                words[self.pos - 1]
             } else {
-                (0, 0)
+                0
             };
+            if (head & TAG_BITS) as u8 == TIME {
+                self.time = self.time.wrapping_add(operands);
+                continue;
+            }
+            let (a, b) = split(operands);
             let raw = Raw {
                 time: self.time,
                 task: (head >> 32) as u32,
@@ -791,6 +783,7 @@ impl EventStore {
         match self {
             EventStore::Bytes(encoded) => encoded.push(event),
             EventStore::Ring { .. } => self.push_ring(event),
+            EventStore::Off => {}
         }
     }
 
@@ -809,20 +802,23 @@ impl EventStore {
                 }
                 ring.push_back(event);
             }
+            EventStore::Off => {}
         }
     }
 
-    /// `push` of a poll, without building an `Event` first.
+    // The `push_*` below record one kind each without building an `Event`
+    // first. `step` is asked for only by a capped trace (a full trace
+    // recounts steps from the polls).
+
     #[inline(always)]
-    pub fn push_poll(&mut self, step: u32, time: Instant, task: TaskId) {
+    pub fn push_poll(&mut self, step: impl Fn() -> u32, time: Instant, task: TaskId) {
         match self {
             EventStore::Bytes(encoded) => {
                 encoded.len += 1;
-                encoded.flush_poll();
-                encoded.pending_poll = Some((time.0, task.0));
+                encoded.write(&Raw::poll(time, task), false);
             }
-            EventStore::Ring { .. } => self.push(Event {
-                step,
+            _ => self.push_ring(Event {
+                step: step(),
                 time,
                 task,
                 kind: EventKind::Poll,
@@ -830,11 +826,10 @@ impl EventStore {
         }
     }
 
-    /// `push` of a suspension, without building an `Event` first.
     #[inline(always)]
     pub fn push_suspend(
         &mut self,
-        step: u32,
+        step: impl Fn() -> u32,
         time: Instant,
         task: TaskId,
         ordinal: u32,
@@ -844,10 +839,10 @@ impl EventStore {
             EventStore::Bytes(encoded) => {
                 let raw = Raw::suspend(time, task, ordinal, wait, &mut encoded.locations);
                 encoded.len += 1;
-                encoded.push_raw(raw);
+                encoded.write_ab(&raw, false);
             }
-            EventStore::Ring { .. } => self.push(Event {
-                step,
+            _ => self.push_ring(Event {
+                step: step(),
                 time,
                 task,
                 kind: EventKind::Suspend { ordinal, wait },
@@ -855,16 +850,21 @@ impl EventStore {
         }
     }
 
-    /// `push` of a wake, without building an `Event` first.
     #[inline(always)]
-    pub fn push_wake(&mut self, step: u32, time: Instant, task: TaskId, by: WakeCause) {
+    pub fn push_wake(
+        &mut self,
+        step: impl Fn() -> u32,
+        time: Instant,
+        task: TaskId,
+        by: WakeCause,
+    ) {
         match self {
             EventStore::Bytes(encoded) => {
                 encoded.len += 1;
-                encoded.push_raw(Raw::wake(time, task, by));
+                encoded.write(&Raw::wake(time, task, by), false);
             }
-            EventStore::Ring { .. } => self.push(Event {
-                step,
+            _ => self.push_ring(Event {
+                step: step(),
                 time,
                 task,
                 kind: EventKind::Wake { by },
@@ -873,13 +873,19 @@ impl EventStore {
     }
 
     /// `push_poll` of `by` then `push_wake` of `task` by it at the same
-    /// instant, with nothing pending before: one record.
+    /// instant: one record.
     #[inline(always)]
-    pub fn push_polled_wake(&mut self, step: u32, time: Instant, task: TaskId, by: TaskId) {
+    pub fn push_polled_wake(
+        &mut self,
+        step: impl Fn() -> u32 + Copy,
+        time: Instant,
+        task: TaskId,
+        by: TaskId,
+    ) {
         match self {
-            EventStore::Bytes(encoded) if encoded.pending_poll.is_none() => {
+            EventStore::Bytes(encoded) => {
                 encoded.len += 2;
-                encoded.write(&Raw::wake(time, task, WakeCause::Task(by)), true);
+                encoded.write_ab(&Raw::wake(time, task, WakeCause::Task(by)), true);
             }
             _ => {
                 self.push_poll(step, time, by);
@@ -889,11 +895,11 @@ impl EventStore {
     }
 
     /// A poll and then `event` (of the polled task, or a wake it caused),
-    /// at the same instant, with nothing pending before: one record.
+    /// at the same instant: one record.
     #[inline(always)]
     pub fn push_polled(&mut self, event: Event) {
         match self {
-            EventStore::Bytes(encoded) if encoded.pending_poll.is_none() => {
+            EventStore::Bytes(encoded) => {
                 let raw = Raw::encode(&event, &mut encoded.locations);
                 encoded.len += 2;
                 encoded.write(&raw, true);
@@ -905,29 +911,28 @@ impl EventStore {
                     } if by != event.task => by,
                     _ => event.task,
                 };
-                self.push_poll(event.step, event.time, polled);
+                self.push_poll(|| event.step, event.time, polled);
                 self.push(event);
             }
         }
     }
 
-    /// `push_poll` then `push_suspend` of the same task at the same instant,
-    /// with nothing pending before: written as one record with the poll
-    /// folded in, without the pending-poll bookkeeping.
+    /// `push_poll` then `push_suspend` of the same task at the same instant:
+    /// one record.
     #[inline(always)]
     pub fn push_polled_suspend(
         &mut self,
-        step: u32,
+        step: impl Fn() -> u32 + Copy,
         time: Instant,
         task: TaskId,
         ordinal: u32,
         wait: Wait,
     ) {
         match self {
-            EventStore::Bytes(encoded) if encoded.pending_poll.is_none() => {
+            EventStore::Bytes(encoded) => {
                 let raw = Raw::suspend(time, task, ordinal, wait, &mut encoded.locations);
                 encoded.len += 2;
-                encoded.write(&raw, true);
+                encoded.write_ab(&raw, true);
             }
             _ => {
                 self.push_poll(step, time, task);
@@ -940,6 +945,7 @@ impl EventStore {
         match self {
             EventStore::Bytes(encoded) => encoded.len,
             EventStore::Ring { ring, .. } => ring.len(),
+            EventStore::Off => 0,
         }
     }
 
@@ -949,7 +955,7 @@ impl EventStore {
 
     pub fn dropped(&self) -> u64 {
         match self {
-            EventStore::Bytes(_) => 0,
+            EventStore::Bytes(_) | EventStore::Off => 0,
             EventStore::Ring { dropped, .. } => *dropped,
         }
     }
@@ -959,6 +965,7 @@ impl EventStore {
         match self {
             EventStore::Bytes(encoded) => Box::new(encoded.iter()),
             EventStore::Ring { ring, .. } => Box::new(ring.iter().copied()),
+            EventStore::Off => Box::new(std::iter::empty()),
         }
     }
 }
@@ -971,7 +978,6 @@ impl Clone for EventStore {
                 current: encoded.current.clone(),
                 locations: encoded.locations.clone(),
                 last_time: encoded.last_time,
-                pending_poll: encoded.pending_poll,
                 base_step: encoded.base_step,
                 len: encoded.len,
             })),
@@ -980,6 +986,7 @@ impl Clone for EventStore {
                 cap: *cap,
                 dropped: *dropped,
             },
+            EventStore::Off => EventStore::Off,
         }
     }
 }
@@ -988,14 +995,7 @@ impl EventStore {
     /// Hands the encoder (if any) back to the pool, leaving an empty store;
     /// called when the trace is dropped.
     pub fn recycle(&mut self) {
-        let taken = std::mem::replace(
-            self,
-            EventStore::Ring {
-                ring: VecDeque::new(),
-                cap: 0,
-                dropped: 0,
-            },
-        );
+        let taken = std::mem::replace(self, EventStore::Off);
         if let EventStore::Bytes(encoded) = taken {
             recycle_encoder(encoded);
         }

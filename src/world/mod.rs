@@ -60,7 +60,7 @@ thread_local! {
 static NEXT_WORLD_ID: AtomicU64 = AtomicU64::new(1);
 
 /// `World::unrecorded_poll` when there is none (no task has this id).
-const NO_POLL: (u32, u64) = (u32::MAX, 0);
+const NO_POLL: u32 = u32::MAX;
 
 /// Runs `f` with the world of the current simulation.
 ///
@@ -210,9 +210,9 @@ pub(crate) struct World {
     current: Cell<Option<TaskKey>>,
     timer_waking: Cell<bool>,
     pending_wait: Cell<Option<Wait>>,
-    /// The poll noted by `record_poll` that the trace has not had yet:
-    /// (task, virtual time), or [`NO_POLL`].
-    unrecorded_poll: Cell<(u32, u64)>,
+    /// The task whose poll `record_poll` noted and the trace has not had
+    /// yet, or [`NO_POLL`].
+    unrecorded_poll: Cell<u32>,
     pub core: RefCell<Core>,
     ready: RefCell<ready::ReadyQueue>,
     trace: RefCell<Trace>,
@@ -322,16 +322,16 @@ impl World {
                 kind,
             };
             if let Ok(mut trace) = self.trace.try_borrow_mut() {
-                let (polled, time) = self.unrecorded_poll.replace(NO_POLL);
+                let polled = self.unrecorded_poll.replace(NO_POLL);
                 let folds = polled == task.0
                     || matches!(kind, EventKind::Wake { by: WakeCause::Task(by) } if by.0 == polled);
-                if polled != NO_POLL.0 && time == event.time.0 && folds {
+                if polled != NO_POLL && folds {
                     // The first record since the poll, of the polled task
                     // (or a wake it caused): one record for both.
                     trace.push_polled(event);
                 } else {
-                    if polled != NO_POLL.0 {
-                        trace.push_poll(event.step, Instant(time), TaskId(polled));
+                    if polled != NO_POLL {
+                        trace.push_poll(|| event.step, event.time, TaskId(polled));
                     }
                     trace.push(event);
                 }
@@ -342,11 +342,25 @@ impl World {
     /// Notes the poll of `task` (an `EventKind::Poll`). It reaches the trace
     /// with the next record: most polls end in a suspension with nothing
     /// recorded in between, written then as one record with the poll folded
-    /// in, without touching the trace twice.
+    /// in, without touching the trace twice. The clock does not move while
+    /// a poll is unrecorded (see [`World::flush_poll`]), so the poll's time
+    /// is the next record's.
     #[inline(always)]
     pub fn record_poll(&self, task: TaskId) {
         if self.trace_on {
-            self.unrecorded_poll.set((task.0, self.now.get()));
+            self.unrecorded_poll.set(task.0);
+        }
+    }
+
+    /// Records the unrecorded poll, if any, at the current time: called
+    /// before the clock moves.
+    #[inline]
+    pub fn flush_poll(&self) {
+        let polled = self.unrecorded_poll.replace(NO_POLL);
+        if polled != NO_POLL {
+            if let Ok(mut trace) = self.trace.try_borrow_mut() {
+                trace.push_poll(|| self.step32(), self.now(), TaskId(polled));
+            }
         }
     }
 
@@ -356,17 +370,18 @@ impl World {
     pub fn record_suspend(&self, task: TaskId, ordinal: u32, wait: Wait) {
         if self.trace_on {
             if let Ok(mut trace) = self.trace.try_borrow_mut() {
-                let now = self.now.get();
-                let (polled, time) = self.unrecorded_poll.replace(NO_POLL);
-                if (polled, time) == (task.0, now) {
+                let now = self.now();
+                let step = || self.step32();
+                let polled = self.unrecorded_poll.replace(NO_POLL);
+                if polled == task.0 {
                     // Polled, nothing recorded since, and suspended: one
                     // record for both.
-                    trace.push_polled_suspend(self.step32(), Instant(now), task, ordinal, wait);
+                    trace.push_polled_suspend(step, now, task, ordinal, wait);
                 } else {
-                    if polled != NO_POLL.0 {
-                        trace.push_poll(self.step32(), Instant(time), TaskId(polled));
+                    if polled != NO_POLL {
+                        trace.push_poll(step, now, TaskId(polled));
                     }
-                    trace.push_suspend(self.step32(), Instant(now), task, ordinal, wait);
+                    trace.push_suspend(step, now, task, ordinal, wait);
                 }
             }
         }
@@ -378,19 +393,20 @@ impl World {
     pub fn record_wake(&self, task: TaskId, by: WakeCause) {
         if self.trace_on {
             if let Ok(mut trace) = self.trace.try_borrow_mut() {
-                let now = self.now.get();
-                let (polled, time) = self.unrecorded_poll.replace(NO_POLL);
+                let now = self.now();
+                let step = || self.step32();
+                let polled = self.unrecorded_poll.replace(NO_POLL);
                 match by {
-                    WakeCause::Task(by) if (polled, time) == (by.0, now) => {
+                    WakeCause::Task(by) if polled == by.0 => {
                         // Polled, nothing recorded since, and now waking
                         // another task: one record for both.
-                        trace.push_polled_wake(self.step32(), Instant(now), task, by);
+                        trace.push_polled_wake(step, now, task, by);
                     }
                     _ => {
-                        if polled != NO_POLL.0 {
-                            trace.push_poll(self.step32(), Instant(time), TaskId(polled));
+                        if polled != NO_POLL {
+                            trace.push_poll(step, now, TaskId(polled));
                         }
-                        trace.push_wake(self.step32(), Instant(now), task, by);
+                        trace.push_wake(step, now, task, by);
                     }
                 }
             }
@@ -436,6 +452,7 @@ impl World {
 
     /// Spends `nanos` of CPU time inside the current poll.
     pub fn work(&self, nanos: u64) {
+        self.flush_poll();
         self.now.set(self.now.get().saturating_add(nanos));
         if let Some(task) = self.current_id() {
             self.record(task, EventKind::Work { cost_nanos: nanos });

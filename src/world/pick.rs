@@ -145,6 +145,7 @@ impl World {
                             next_deadline: Instant(deadline),
                         });
                     }
+                    self.flush_poll();
                     self.now.set(self.now.get().max(deadline));
                     self.earliest_timer.set(deadline);
                 }

@@ -176,8 +176,9 @@ fn assert_trace_snapshot_pins_a_trace_in_snapshots() {
 }
 
 /// Every path a poll takes into the trace: a poll that only suspends, one
-/// that wakes another task first (a channel send), one that spawns, one
-/// that cancels another task, one that completes, and a root that polls
+/// that wakes another task first (a channel send), one that wakes two and
+/// then waits on a join, one that spawns, one that cancels another task,
+/// one that completes (waking its joiner first), and a root that polls
 /// between them.
 async fn every_kind_of_poll() {
     let (tx, mut rx) = futures::channel::mpsc::channel::<u32>(1);
@@ -205,12 +206,26 @@ async fn every_kind_of_poll() {
             sleep(ms(5)).await;
         }
     });
-    let parent = spawn_named("parent", async {
+    // Two waiters the parent wakes in one poll before it suspends on a join
+    // (a wait that names a task).
+    let (first_tx, first_rx) = futures::channel::oneshot::channel::<()>();
+    let (second_tx, second_rx) = futures::channel::oneshot::channel::<()>();
+    let waiters =
+        [first_rx, second_rx].map(|rx| spawn_named("waiter", async { rx.await.unwrap() }));
+    let parent = spawn_named("parent", async move {
         let child = spawn_named("child", async { sleep(ms(1)).await });
+        for _ in 0..3 {
+            yield_now().await;
+        }
+        first_tx.send(()).unwrap();
+        second_tx.send(()).unwrap();
         child.await.unwrap();
     });
     sender.await.unwrap();
     parent.await.unwrap();
+    for waiter in waiters {
+        waiter.await.unwrap();
+    }
     sleeper.cancel();
     sleeper.await.unwrap();
     assert_eq!(receiver.await.unwrap(), 3);

@@ -142,6 +142,29 @@ impl Trace {
         self.events.push_polled_wake(step, time, task, by);
     }
 
+    /// A poll of `event`'s task, its wake of `woken`, then `event`, with
+    /// nothing in between.
+    #[inline(always)]
+    pub(crate) fn push_polled_woke(&mut self, event: Event, woken: TaskId) {
+        self.events.push_polled_woke(event, woken);
+    }
+
+    /// A poll of `task`, its wake of `woken`, then its suspension, with
+    /// nothing in between.
+    #[inline(always)]
+    pub(crate) fn push_polled_wake_suspend(
+        &mut self,
+        step: impl Fn() -> u32 + Copy,
+        time: Instant,
+        task: TaskId,
+        woken: TaskId,
+        ordinal: u32,
+        wait: Wait,
+    ) {
+        self.events
+            .push_polled_wake_suspend(step, time, task, woken, ordinal, wait);
+    }
+
     /// A poll of `task` and its suspension right after, with nothing in
     /// between: one record.
     #[inline(always)]

@@ -206,19 +206,14 @@ fn join(a: u32, b: u32) -> u64 {
 }
 
 impl Raw {
-    /// The head word of this record (see [`Encoded`]), without the operand
-    /// flag.
+    /// The head word of this record (see [`Encoded`]) with `flags`.
     #[inline(always)]
-    fn head(&self, folded_poll: bool) -> u64 {
-        let head = u64::from(self.tag)
+    fn head(&self, flags: u64) -> u64 {
+        u64::from(self.tag)
+            | flags
             | (u64::from(self.aux) << 8)
             | (u64::from(self.loc) << 16)
-            | (u64::from(self.task) << 32);
-        if folded_poll {
-            head | HEAD_POLL
-        } else {
-            head
-        }
+            | (u64::from(self.task) << 32)
     }
 
     /// A poll of `task`.
@@ -502,6 +497,9 @@ pub(crate) struct Encoded {
 // (bits 8..16), `loc` (16..32) and the task (32..64).
 const TAG_BITS: u64 = 0x1f;
 const HEAD_POLL: u64 = 0x20;
+/// With `HEAD_POLL`: between its poll and this record, the task woke the
+/// task in `b` (the record's own `b` is then zero).
+const HEAD_WOKE: u64 = 0x40;
 const HEAD_AB: u64 = 0x80;
 /// The tag of a time record: the clock moved by its operand word.
 const TIME: u8 = 20;
@@ -607,14 +605,15 @@ impl Encoded {
     fn push(&mut self, event: Event) {
         self.len += 1;
         let raw = Raw::encode(&event, &mut self.locations);
-        self.write(&raw, false);
+        self.write(&raw, 0);
     }
 
-    /// Writes `raw`: its head, and its operand word when an operand is set.
+    /// Writes `raw` with head `flags`: its head, and its operand word when
+    /// an operand is set.
     #[inline(always)]
-    fn write(&mut self, raw: &Raw, folded_poll: bool) {
+    fn write(&mut self, raw: &Raw, flags: u64) {
         self.at_time(raw.time);
-        let head = raw.head(folded_poll);
+        let head = raw.head(flags);
         let operands = join(raw.a, raw.b);
         if operands != 0 {
             self.put([head | HEAD_AB, operands]);
@@ -627,15 +626,36 @@ impl Encoded {
     /// written on every poll, whose operands are seldom zero, one branch
     /// fewer.
     #[inline(always)]
-    fn write_ab(&mut self, raw: &Raw, folded_poll: bool) {
+    fn write_ab(&mut self, raw: &Raw, flags: u64) {
         self.at_time(raw.time);
-        self.put([raw.head(folded_poll) | HEAD_AB, join(raw.a, raw.b)]);
+        self.put([raw.head(flags | HEAD_AB), join(raw.a, raw.b)]);
     }
 
     #[inline(always)]
     fn at_time(&mut self, time: u64) {
         if time != self.last_time {
             self.move_time(time);
+        }
+    }
+
+    /// A poll of `raw`'s task, its wake of `woken`, then `raw`: one record
+    /// with `woken` in `b` when `raw` leaves it free (and is not a wake),
+    /// else two. `ab`: write
+    /// the operand word whatever it holds (see `write_ab`).
+    #[inline(always)]
+    fn write_polled_woke(&mut self, raw: &Raw, woken: TaskId, ab: bool) {
+        // A wake's poll belongs to its waker: a wake takes no `woken`.
+        if raw.b == 0 && raw.tag != WAKE {
+            let raw = Raw { b: woken.0, ..*raw };
+            if ab {
+                self.write_ab(&raw, HEAD_POLL | HEAD_WOKE);
+            } else {
+                self.write(&raw, HEAD_POLL | HEAD_WOKE);
+            }
+        } else {
+            let wake = Raw::wake(Instant(raw.time), woken, WakeCause::Task(TaskId(raw.task)));
+            self.write_ab(&wake, HEAD_POLL);
+            self.write(raw, 0);
         }
     }
 
@@ -682,7 +702,7 @@ impl Encoded {
             pos: 0,
             time: 0,
             step: self.base_step,
-            queued: None,
+            queued: [None, None],
         }
     }
 }
@@ -694,14 +714,16 @@ struct EncodedIter<'a> {
     pos: usize,
     time: u64,
     step: u32,
-    queued: Option<Event>,
+    /// Events of the last record not returned yet, in order.
+    queued: [Option<Event>; 2],
 }
 
 impl Iterator for EncodedIter<'_> {
     type Item = Event;
 
     fn next(&mut self) -> Option<Event> {
-        if let Some(event) = self.queued.take() {
+        if let Some(event) = self.queued[0].take() {
+            self.queued[0] = self.queued[1].take();
             return Some(event);
         }
         loop {
@@ -724,7 +746,7 @@ impl Iterator for EncodedIter<'_> {
                 continue;
             }
             let (a, b) = split(operands);
-            let raw = Raw {
+            let mut raw = Raw {
                 time: self.time,
                 task: (head >> 32) as u32,
                 tag: (head & TAG_BITS) as u8,
@@ -735,9 +757,22 @@ impl Iterator for EncodedIter<'_> {
             };
             let time = Instant(raw.time);
             let task = TaskId(raw.task);
+
             if raw.tag == POLL || head & HEAD_POLL != 0 {
                 self.step = self.step.saturating_add(1);
             }
+            let woke = (head & HEAD_WOKE != 0).then(|| {
+                let woken = raw.b;
+                raw.b = 0;
+                Event {
+                    step: self.step,
+                    time,
+                    task: TaskId(woken),
+                    kind: EventKind::Wake {
+                        by: WakeCause::Task(task),
+                    },
+                }
+            });
             let poll = Event {
                 step: self.step,
                 time,
@@ -757,8 +792,12 @@ impl Iterator for EncodedIter<'_> {
                 task,
                 kind: raw.kind(&self.store.locations),
             };
+            if let Some(wake) = woke {
+                self.queued = [Some(wake), Some(event)];
+                return Some(poll);
+            }
             if head & HEAD_POLL != 0 {
-                self.queued = Some(event);
+                self.queued[0] = Some(event);
                 return Some(poll);
             }
             return Some(event);
@@ -815,7 +854,7 @@ impl EventStore {
         match self {
             EventStore::Bytes(encoded) => {
                 encoded.len += 1;
-                encoded.write(&Raw::poll(time, task), false);
+                encoded.write(&Raw::poll(time, task), 0);
             }
             _ => self.push_ring(Event {
                 step: step(),
@@ -839,7 +878,7 @@ impl EventStore {
             EventStore::Bytes(encoded) => {
                 let raw = Raw::suspend(time, task, ordinal, wait, &mut encoded.locations);
                 encoded.len += 1;
-                encoded.write_ab(&raw, false);
+                encoded.write_ab(&raw, 0);
             }
             _ => self.push_ring(Event {
                 step: step(),
@@ -861,7 +900,7 @@ impl EventStore {
         match self {
             EventStore::Bytes(encoded) => {
                 encoded.len += 1;
-                encoded.write(&Raw::wake(time, task, by), false);
+                encoded.write(&Raw::wake(time, task, by), 0);
             }
             _ => self.push_ring(Event {
                 step: step(),
@@ -885,7 +924,7 @@ impl EventStore {
         match self {
             EventStore::Bytes(encoded) => {
                 encoded.len += 2;
-                encoded.write_ab(&Raw::wake(time, task, WakeCause::Task(by)), true);
+                encoded.write_ab(&Raw::wake(time, task, WakeCause::Task(by)), HEAD_POLL);
             }
             _ => {
                 self.push_poll(step, time, by);
@@ -902,7 +941,7 @@ impl EventStore {
             EventStore::Bytes(encoded) => {
                 let raw = Raw::encode(&event, &mut encoded.locations);
                 encoded.len += 2;
-                encoded.write(&raw, true);
+                encoded.write(&raw, HEAD_POLL);
             }
             _ => {
                 let polled = match event.kind {
@@ -932,10 +971,60 @@ impl EventStore {
             EventStore::Bytes(encoded) => {
                 let raw = Raw::suspend(time, task, ordinal, wait, &mut encoded.locations);
                 encoded.len += 2;
-                encoded.write_ab(&raw, true);
+                encoded.write_ab(&raw, HEAD_POLL);
             }
             _ => {
                 self.push_poll(step, time, task);
+                self.push_suspend(step, time, task, ordinal, wait);
+            }
+        }
+    }
+
+    /// A poll and a wake the polled task made, then `event` of that task,
+    /// at the same instant: one record when `event` leaves `b` free.
+    #[inline(always)]
+    pub fn push_polled_woke(&mut self, event: Event, woken: TaskId) {
+        match self {
+            EventStore::Bytes(encoded) => {
+                let raw = Raw::encode(&event, &mut encoded.locations);
+                encoded.len += 3;
+                encoded.write_polled_woke(&raw, woken, false);
+            }
+            _ => {
+                self.push_poll(|| event.step, event.time, event.task);
+                self.push_wake(
+                    || event.step,
+                    event.time,
+                    woken,
+                    WakeCause::Task(event.task),
+                );
+                self.push(event);
+            }
+        }
+    }
+
+    /// A poll of `task`, its wake of `woken`, then its suspension, at the
+    /// same instant: one record when the wait names no task (the wake's
+    /// task takes its place), else two.
+    #[inline(always)]
+    pub fn push_polled_wake_suspend(
+        &mut self,
+        step: impl Fn() -> u32 + Copy,
+        time: Instant,
+        task: TaskId,
+        woken: TaskId,
+        ordinal: u32,
+        wait: Wait,
+    ) {
+        match self {
+            EventStore::Bytes(encoded) => {
+                let raw = Raw::suspend(time, task, ordinal, wait, &mut encoded.locations);
+                encoded.len += 3;
+                encoded.write_polled_woke(&raw, woken, true);
+            }
+            _ => {
+                self.push_poll(step, time, task);
+                self.push_wake(step, time, woken, WakeCause::Task(task));
                 self.push_suspend(step, time, task, ordinal, wait);
             }
         }
@@ -1074,6 +1163,86 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    /// What the world writes through the `push_*` paths that fold several
+    /// events into one record reads back as the plain events a capped
+    /// trace keeps, whether or not the record had room for the wake (a
+    /// wait or an event that uses `b`, a woken task 0, a wake).
+    #[test]
+    fn folded_records_read_back_as_the_plain_events() {
+        let here: SourceLocation = std::panic::Location::caller();
+        let write = |store: &mut EventStore| {
+            for round in 0..2_000u32 {
+                let time = Instant(u64::from(round / 3) * 1_000);
+                let step = || round;
+                let (task, other) = (TaskId(round % 7), TaskId(round % 5));
+                let wait = match round % 4 {
+                    0 => Wait::EXTERNAL,
+                    1 => Wait {
+                        kind: WaitKind::Join(TaskId(round + 1)),
+                        at: Some(here),
+                    },
+                    2 => Wait {
+                        kind: WaitKind::Join(TaskId(0)),
+                        at: Some(here),
+                    },
+                    _ => Wait {
+                        kind: WaitKind::Sleep,
+                        at: Some(here),
+                    },
+                };
+                store.push_polled_wake_suspend(step, time, task, other, round, wait);
+                store.push_polled_suspend(step, time, other, round, wait);
+                store.push_polled_wake(step, time, other, task);
+                store.push_suspend(step, time, task, round + 1, wait);
+                let event = |kind| Event {
+                    step: round,
+                    time,
+                    task,
+                    kind,
+                };
+                store.push_polled_woke(
+                    event(EventKind::Complete {
+                        outcome: Outcome::Panicked(round % 3),
+                    }),
+                    other,
+                );
+                store.push_polled_woke(
+                    event(EventKind::Work {
+                        cost_nanos: u64::from(round) << 31,
+                    }),
+                    other,
+                );
+                for by in [WakeCause::Timer, WakeCause::Task(TaskId(round % 3 + 10))] {
+                    store.push_polled_woke(event(EventKind::Wake { by }), other);
+                }
+                store.push_poll(step, time, task);
+                store.push_wake(step, time, other, WakeCause::Task(task));
+                store.push_polled(event(EventKind::Spawn {
+                    child: other,
+                    at: here,
+                }));
+            }
+        };
+        let mut full = EventStore::new(None, 0);
+        let mut capped = EventStore::new(Some(1 << 20), 0);
+        write(&mut full);
+        write(&mut capped);
+        assert!(matches!(&full, EventStore::Bytes(encoded) if encoded.chunks.len() > 1));
+        assert_eq!(full.len(), capped.len());
+        let (full, capped): (Vec<Event>, Vec<Event>) =
+            (full.iter().collect(), capped.iter().collect());
+        assert_eq!(full.len(), capped.len());
+        // Steps differ by design (a full trace recounts them from the
+        // polls); everything else must match.
+        let plain = |events: &[Event]| -> Vec<String> {
+            events
+                .iter()
+                .map(|event| format!("{:?} {:?} {:?}", event.time, event.task, event.kind))
+                .collect()
+        };
+        assert_eq!(plain(&full), plain(&capped));
     }
 
     /// Every kind, with extreme operands, across several chunks and with

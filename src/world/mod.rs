@@ -59,8 +59,17 @@ thread_local! {
 
 static NEXT_WORLD_ID: AtomicU64 = AtomicU64::new(1);
 
-/// `World::unrecorded_poll` when there is none (no task has this id).
-const NO_POLL: u32 = u32::MAX;
+/// A task id no task has: "none" in [`World::unrecorded`].
+const NO_TASK: u32 = u32::MAX;
+/// [`World::unrecorded`] when nothing is noted.
+const NOTHING_UNRECORDED: u64 = u64::MAX;
+
+/// [`World::unrecorded`]: the polled task in the low half, the task it woke
+/// in the high half.
+#[inline(always)]
+fn noted(polled: u32, woken: u32) -> u64 {
+    u64::from(polled) | (u64::from(woken) << 32)
+}
 
 /// Runs `f` with the world of the current simulation.
 ///
@@ -210,9 +219,11 @@ pub(crate) struct World {
     current: Cell<Option<TaskKey>>,
     timer_waking: Cell<bool>,
     pending_wait: Cell<Option<Wait>>,
-    /// The task whose poll `record_poll` noted and the trace has not had
-    /// yet, or [`NO_POLL`].
-    unrecorded_poll: Cell<u32>,
+    /// What the trace has not had yet: the poll `record_poll` noted, and
+    /// the first task that poll woke (see [`noted`]; [`NO_TASK`] halves
+    /// when none). They reach the trace with the next record, most often
+    /// as one record with the polled task's suspension.
+    unrecorded: Cell<u64>,
     pub core: RefCell<Core>,
     ready: RefCell<ready::ReadyQueue>,
     trace: RefCell<Trace>,
@@ -266,7 +277,7 @@ impl World {
             current: Cell::new(None),
             timer_waking: Cell::new(false),
             pending_wait: Cell::new(None),
-            unrecorded_poll: Cell::new(NO_POLL),
+            unrecorded: Cell::new(NOTHING_UNRECORDED),
             core: RefCell::new(Core {
                 tasks: std::mem::take(&mut spare.tasks),
                 timers: std::mem::take(&mut spare.timers),
@@ -322,17 +333,24 @@ impl World {
                 kind,
             };
             if let Ok(mut trace) = self.trace.try_borrow_mut() {
-                let polled = self.unrecorded_poll.replace(NO_POLL);
-                let folds = polled == task.0
-                    || matches!(kind, EventKind::Wake { by: WakeCause::Task(by) } if by.0 == polled);
-                if polled != NO_POLL && folds {
-                    // The first record since the poll, of the polled task
-                    // (or a wake it caused): one record for both.
+                let noted = self.unrecorded.replace(NOTHING_UNRECORDED);
+                let (polled, woken) = (noted as u32, (noted >> 32) as u32);
+                if polled == task.0 && woken == NO_TASK {
+                    // The first record since the poll, of the polled task:
+                    // one record for both.
+                    trace.push_polled(event);
+                } else if polled == task.0 {
+                    // The polled task woke another, then this: one record
+                    // for the three when it has room.
+                    trace.push_polled_woke(event, TaskId(woken));
+                } else if woken == NO_TASK
+                    && polled != NO_TASK
+                    && matches!(kind, EventKind::Wake { by: WakeCause::Task(by) } if by.0 == polled)
+                {
+                    // A wake the polled task caused, noted elsewhere.
                     trace.push_polled(event);
                 } else {
-                    if polled != NO_POLL {
-                        trace.push_poll(|| event.step, event.time, TaskId(polled));
-                    }
+                    self.write_unrecorded(&mut trace, noted);
                     trace.push(event);
                 }
             }
@@ -341,26 +359,55 @@ impl World {
 
     /// Notes the poll of `task` (an `EventKind::Poll`). It reaches the trace
     /// with the next record: most polls end in a suspension with nothing
-    /// recorded in between, written then as one record with the poll folded
-    /// in, without touching the trace twice. The clock does not move while
-    /// a poll is unrecorded (see [`World::flush_poll`]), so the poll's time
-    /// is the next record's.
+    /// recorded in between (or only a wake, see `record_wake`), written
+    /// then as one record with the poll folded in, without touching the
+    /// trace twice. The clock does not move while a poll is unrecorded (see
+    /// [`World::flush_unrecorded`]), so the poll's time is the next
+    /// record's.
     #[inline(always)]
     pub fn record_poll(&self, task: TaskId) {
         if self.trace_on {
-            self.unrecorded_poll.set(task.0);
+            // Every poll ends in a record (a suspension or the end), which
+            // takes what it noted.
+            debug_assert_eq!(self.unrecorded.get(), NOTHING_UNRECORDED);
+            self.unrecorded.set(noted(task.0, NO_TASK));
         }
     }
 
-    /// Records the unrecorded poll, if any, at the current time: called
-    /// before the clock moves.
+    /// Records what is noted and unrecorded, if anything, at the current
+    /// time: called before the clock moves.
     #[inline]
-    pub fn flush_poll(&self) {
-        let polled = self.unrecorded_poll.replace(NO_POLL);
-        if polled != NO_POLL {
-            if let Ok(mut trace) = self.trace.try_borrow_mut() {
-                trace.push_poll(|| self.step32(), self.now(), TaskId(polled));
-            }
+    pub fn flush_unrecorded(&self) {
+        let noted = self.unrecorded.replace(NOTHING_UNRECORDED);
+        if noted != NOTHING_UNRECORDED {
+            self.write_unrecorded_now(noted);
+        }
+    }
+
+    #[inline(never)]
+    fn write_unrecorded_now(&self, noted: u64) {
+        if let Ok(mut trace) = self.trace.try_borrow_mut() {
+            self.write_unrecorded(&mut trace, noted);
+        }
+    }
+
+    /// Writes `noted` (taken from [`World::unrecorded`]) to `trace`: a poll,
+    /// or a poll and the wake it made as one record.
+    #[inline(always)]
+    fn write_unrecorded(&self, trace: &mut Trace, noted: u64) {
+        if noted != NOTHING_UNRECORDED {
+            self.write_noted(trace, noted);
+        }
+    }
+
+    #[inline(always)]
+    fn write_noted(&self, trace: &mut Trace, noted: u64) {
+        let (polled, woken) = (noted as u32, (noted >> 32) as u32);
+        let step = || self.step32();
+        if woken == NO_TASK {
+            trace.push_poll(step, self.now(), TaskId(polled));
+        } else {
+            trace.push_polled_wake(step, self.now(), TaskId(woken), TaskId(polled));
         }
     }
 
@@ -372,15 +419,26 @@ impl World {
             if let Ok(mut trace) = self.trace.try_borrow_mut() {
                 let now = self.now();
                 let step = || self.step32();
-                let polled = self.unrecorded_poll.replace(NO_POLL);
-                if polled == task.0 {
-                    // Polled, nothing recorded since, and suspended: one
-                    // record for both.
-                    trace.push_polled_suspend(step, now, task, ordinal, wait);
-                } else {
-                    if polled != NO_POLL {
-                        trace.push_poll(step, now, TaskId(polled));
+                let noted = self.unrecorded.replace(NOTHING_UNRECORDED);
+                if noted as u32 == task.0 {
+                    let woken = (noted >> 32) as u32;
+                    if woken == NO_TASK {
+                        // Polled, nothing recorded since, and suspended:
+                        // one record for both.
+                        trace.push_polled_suspend(step, now, task, ordinal, wait);
+                    } else {
+                        // Polled, woke a task, and suspended.
+                        trace.push_polled_wake_suspend(
+                            step,
+                            now,
+                            task,
+                            TaskId(woken),
+                            ordinal,
+                            wait,
+                        );
                     }
+                } else {
+                    self.write_unrecorded(&mut trace, noted);
                     trace.push_suspend(step, now, task, ordinal, wait);
                 }
             }
@@ -388,27 +446,21 @@ impl World {
     }
 
     /// `record(task, EventKind::Wake { by })` without building an `Event`:
-    /// every wake inside the world is recorded.
+    /// every wake inside the world is recorded. The first wake a poll makes
+    /// is only noted, and reaches the trace with the next record.
     #[inline(always)]
     pub fn record_wake(&self, task: TaskId, by: WakeCause) {
         if self.trace_on {
-            if let Ok(mut trace) = self.trace.try_borrow_mut() {
-                let now = self.now();
-                let step = || self.step32();
-                let polled = self.unrecorded_poll.replace(NO_POLL);
-                match by {
-                    WakeCause::Task(by) if polled == by.0 => {
-                        // Polled, nothing recorded since, and now waking
-                        // another task: one record for both.
-                        trace.push_polled_wake(step, now, task, by);
-                    }
-                    _ => {
-                        if polled != NO_POLL {
-                            trace.push_poll(step, now, TaskId(polled));
-                        }
-                        trace.push_wake(step, now, task, by);
-                    }
+            if let WakeCause::Task(by) = by {
+                if self.unrecorded.get() == noted(by.0, NO_TASK) {
+                    self.unrecorded.set(noted(by.0, task.0));
+                    return;
                 }
+            }
+            if let Ok(mut trace) = self.trace.try_borrow_mut() {
+                let noted = self.unrecorded.replace(NOTHING_UNRECORDED);
+                self.write_unrecorded(&mut trace, noted);
+                trace.push_wake(|| self.step32(), self.now(), task, by);
             }
         }
     }
@@ -452,7 +504,7 @@ impl World {
 
     /// Spends `nanos` of CPU time inside the current poll.
     pub fn work(&self, nanos: u64) {
-        self.flush_poll();
+        self.flush_unrecorded();
         self.now.set(self.now.get().saturating_add(nanos));
         if let Some(task) = self.current_id() {
             self.record(task, EventKind::Work { cost_nanos: nanos });

@@ -145,7 +145,7 @@ impl World {
                             next_deadline: Instant(deadline),
                         });
                     }
-                    self.flush_poll();
+                    self.flush_unrecorded();
                     self.now.set(self.now.get().max(deadline));
                     self.earliest_timer.set(deadline);
                 }

@@ -2,14 +2,17 @@
 //!
 //! The executor records several events per poll, so recording must be cheap
 //! in instructions and in fresh memory. A full trace is a word stream (see
-//! [`Encoded`]): one to three 64-bit words per event, appended to fixed-size
+//! [`Encoded`]): one or two 64-bit words per record, appended to fixed-size
 //! chunks (no doubling, no copying) taken from a per-thread pool, so that
 //! the many short runs of a sweep reuse memory. Source locations are
 //! interned (a 16-bit index); the step of an event is not stored but
-//! recounted from the polls before it; time is a delta, written only when it
-//! moved; and a poll is folded into the next record of the same task at the
-//! same instant. The public [`Event`] is rebuilt when reading. A capped trace
-//! keeps a ring of plain events.
+//! recounted from the polls before it; time is a record of its own, written
+//! only when the clock moved; and one record can hold up to three events: a
+//! poll, the first wake that poll made, and the record that ended the poll
+//! (most often the task's suspension). The world decides what folds (it
+//! notes a poll and its first wake without touching the trace). The public
+//! [`Event`] is rebuilt when reading. A capped trace keeps a ring of plain
+//! events.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};

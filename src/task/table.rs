@@ -299,6 +299,18 @@ pub(crate) struct TaskTable {
     spare_wakers: Vec<Arc<TaskWaker>>,
 }
 
+/// The last id is [`VACANT`] (and "no task" in the world's trace notes):
+/// it is never handed out.
+#[cold]
+#[inline(never)]
+fn ids_exhausted() -> ! {
+    panic!(
+        "cancelsim: this world has spawned {} tasks, every task id there is; \
+         split the work over several `Sim`s",
+        VACANT.0
+    )
+}
+
 /// Below this many live tasks a world's slots and futures stay in the
 /// cache anyway, and hinting them is wasted work.
 pub(crate) const PREFETCH_FROM_TASKS: usize = 256;
@@ -321,7 +333,16 @@ impl TaskTable {
     /// field by field where it lies: a slot built elsewhere and moved in
     /// was copied with wide loads right after the narrow stores that built
     /// it, and the copy stalled on them.
+    ///
+    /// # Panics
+    ///
+    /// When the world has handed out every task id (2³² − 1 spawns): the
+    /// panic reaches the spawning task (or `block_on`, from the root) as
+    /// its error, like any panic in it.
     pub fn insert(&mut self, world: u64, task: NewTask) -> TaskKey {
+        if self.next_id == VACANT.0 {
+            ids_exhausted();
+        }
         let key = TaskKey {
             index: self.next_index(),
             id: self.next_id(),
@@ -460,6 +481,36 @@ impl TaskTable {
 mod tests {
     use super::*;
     use std::mem::{align_of, offset_of};
+
+    /// The last id a table hands out is `u32::MAX - 1`: `u32::MAX` marks
+    /// empty slots (and "no task" in the trace's notes), so the next spawn
+    /// fails loudly instead of making a task no look-up can find.
+    #[test]
+    fn the_id_of_an_empty_slot_is_never_handed_out() {
+        let new_task = || NewTask {
+            kind: TaskKind::User,
+            name: None,
+            parent: None,
+            at: std::panic::Location::caller(),
+            future: None,
+            completion: None,
+        };
+        let mut table = TaskTable {
+            next_id: VACANT.0 - 1,
+            ..TaskTable::default()
+        };
+        let last = table.insert(0, new_task());
+        assert_eq!(last.id, TaskId(u32::MAX - 1));
+        assert!(table.get_mut(last).is_some());
+        let overflow = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            table.insert(0, new_task());
+        }));
+        let message = overflow.expect_err("the id after the last one is refused");
+        let message = message
+            .downcast_ref::<String>()
+            .expect("a formatted message");
+        assert!(message.contains("every task id"), "{message}");
+    }
 
     /// A suspension inside a timeout notes its scope; the next one outside
     /// any timeout clears it.

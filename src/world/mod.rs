@@ -378,15 +378,15 @@ impl World {
     /// time: called before the clock moves.
     #[inline]
     pub fn flush_unrecorded(&self) {
-        let noted = self.unrecorded.replace(NOTHING_UNRECORDED);
-        if noted != NOTHING_UNRECORDED {
-            self.write_unrecorded_now(noted);
+        if self.unrecorded.get() != NOTHING_UNRECORDED {
+            self.write_unrecorded_now();
         }
     }
 
     #[inline(never)]
-    fn write_unrecorded_now(&self, noted: u64) {
+    fn write_unrecorded_now(&self) {
         if let Ok(mut trace) = self.trace.try_borrow_mut() {
+            let noted = self.unrecorded.replace(NOTHING_UNRECORDED);
             self.write_unrecorded(&mut trace, noted);
         }
     }

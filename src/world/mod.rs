@@ -347,7 +347,8 @@ impl World {
                     && polled != NO_TASK
                     && matches!(kind, EventKind::Wake { by: WakeCause::Task(by) } if by.0 == polled)
                 {
-                    // A wake the polled task caused, noted elsewhere.
+                    // A wake by the polled task given as an event (the
+                    // executor records wakes through `record_wake`).
                     trace.push_polled(event);
                 } else {
                     self.write_unrecorded(&mut trace, noted);

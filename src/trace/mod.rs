@@ -25,7 +25,6 @@ pub use snapshot::redact_for_snapshot;
 
 use crate::config::TraceMode;
 use crate::task::TaskId;
-use crate::time::Instant;
 use store::EventStore;
 
 /// The name of a root task (the future given to `block_on`).
@@ -84,100 +83,12 @@ impl Trace {
         }
     }
 
+    /// Where the world records events: the store's `push_*` methods each
+    /// record one kind (or several events folded into one record) without
+    /// building an `Event` first. A trace that is off ignores them.
     #[inline(always)]
-    pub(crate) fn push(&mut self, event: Event) {
-        self.events.push(event);
-    }
-
-    // The `push_*` below record one kind each without building an `Event`
-    // (the world calls them only with recording on; a trace that is off
-    // ignores them in its store). `step` is asked for only by a capped
-    // trace.
-
-    #[inline(always)]
-    pub(crate) fn push_poll(&mut self, step: impl Fn() -> u32, time: Instant, task: TaskId) {
-        self.events.push_poll(step, time, task);
-    }
-
-    #[inline(always)]
-    pub(crate) fn push_suspend(
-        &mut self,
-        step: impl Fn() -> u32,
-        time: Instant,
-        task: TaskId,
-        ordinal: u32,
-        wait: Wait,
-    ) {
-        self.events.push_suspend(step, time, task, ordinal, wait);
-    }
-
-    /// A poll of `event`'s task (or of the task whose wake it records) and
-    /// then `event`, with nothing in between: one record.
-    #[inline(always)]
-    pub(crate) fn push_polled(&mut self, event: Event) {
-        self.events.push_polled(event);
-    }
-
-    #[inline(always)]
-    pub(crate) fn push_wake(
-        &mut self,
-        step: impl Fn() -> u32,
-        time: Instant,
-        task: TaskId,
-        by: WakeCause,
-    ) {
-        self.events.push_wake(step, time, task, by);
-    }
-
-    /// A poll of `by` and then its wake of `task`, with nothing in between:
-    /// one record.
-    #[inline(always)]
-    pub(crate) fn push_polled_wake(
-        &mut self,
-        step: impl Fn() -> u32 + Copy,
-        time: Instant,
-        task: TaskId,
-        by: TaskId,
-    ) {
-        self.events.push_polled_wake(step, time, task, by);
-    }
-
-    /// A poll of `event`'s task, its wake of `woken`, then `event`, with
-    /// nothing in between.
-    #[inline(always)]
-    pub(crate) fn push_polled_woke(&mut self, event: Event, woken: TaskId) {
-        self.events.push_polled_woke(event, woken);
-    }
-
-    /// A poll of `task`, its wake of `woken`, then its suspension, with
-    /// nothing in between.
-    #[inline(always)]
-    pub(crate) fn push_polled_wake_suspend(
-        &mut self,
-        step: impl Fn() -> u32 + Copy,
-        time: Instant,
-        task: TaskId,
-        woken: TaskId,
-        ordinal: u32,
-        wait: Wait,
-    ) {
-        self.events
-            .push_polled_wake_suspend(step, time, task, woken, ordinal, wait);
-    }
-
-    /// A poll of `task` and its suspension right after, with nothing in
-    /// between: one record.
-    #[inline(always)]
-    pub(crate) fn push_polled_suspend(
-        &mut self,
-        step: impl Fn() -> u32 + Copy,
-        time: Instant,
-        task: TaskId,
-        ordinal: u32,
-        wait: Wait,
-    ) {
-        self.events
-            .push_polled_suspend(step, time, task, ordinal, wait);
+    pub(crate) fn store(&mut self) -> &mut EventStore {
+        &mut self.events
     }
 
     pub(crate) fn is_enabled(&self) -> bool {

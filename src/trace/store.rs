@@ -871,24 +871,58 @@ impl EventStore {
     #[inline(always)]
     pub fn push_suspend(
         &mut self,
-        step: impl Fn() -> u32,
+        step: impl Fn() -> u32 + Copy,
         time: Instant,
         task: TaskId,
         ordinal: u32,
         wait: Wait,
     ) {
+        self.suspend(step, time, task, ordinal, wait, false);
+    }
+
+    /// `push_poll` then `push_suspend` of the same task at the same instant:
+    /// one record.
+    #[inline(always)]
+    pub fn push_polled_suspend(
+        &mut self,
+        step: impl Fn() -> u32 + Copy,
+        time: Instant,
+        task: TaskId,
+        ordinal: u32,
+        wait: Wait,
+    ) {
+        self.suspend(step, time, task, ordinal, wait, true);
+    }
+
+    /// A suspension, with the task's poll folded in front when `polled`
+    /// (a constant at each call site, so each folds to its own path).
+    #[inline(always)]
+    fn suspend(
+        &mut self,
+        step: impl Fn() -> u32 + Copy,
+        time: Instant,
+        task: TaskId,
+        ordinal: u32,
+        wait: Wait,
+        polled: bool,
+    ) {
         match self {
             EventStore::Bytes(encoded) => {
                 let raw = Raw::suspend(time, task, ordinal, wait, &mut encoded.locations);
-                encoded.len += 1;
-                encoded.write_ab(&raw, 0);
+                encoded.len += 1 + usize::from(polled);
+                encoded.write_ab(&raw, if polled { HEAD_POLL } else { 0 });
             }
-            _ => self.push_ring(Event {
-                step: step(),
-                time,
-                task,
-                kind: EventKind::Suspend { ordinal, wait },
-            }),
+            _ => {
+                if polled {
+                    self.push_poll(step, time, task);
+                }
+                self.push_ring(Event {
+                    step: step(),
+                    time,
+                    task,
+                    kind: EventKind::Suspend { ordinal, wait },
+                });
+            }
         }
     }
 
@@ -955,30 +989,6 @@ impl EventStore {
                 };
                 self.push_poll(|| event.step, event.time, polled);
                 self.push(event);
-            }
-        }
-    }
-
-    /// `push_poll` then `push_suspend` of the same task at the same instant:
-    /// one record.
-    #[inline(always)]
-    pub fn push_polled_suspend(
-        &mut self,
-        step: impl Fn() -> u32 + Copy,
-        time: Instant,
-        task: TaskId,
-        ordinal: u32,
-        wait: Wait,
-    ) {
-        match self {
-            EventStore::Bytes(encoded) => {
-                let raw = Raw::suspend(time, task, ordinal, wait, &mut encoded.locations);
-                encoded.len += 2;
-                encoded.write_ab(&raw, HEAD_POLL);
-            }
-            _ => {
-                self.push_poll(step, time, task);
-                self.push_suspend(step, time, task, ordinal, wait);
             }
         }
     }

@@ -338,21 +338,21 @@ impl World {
                 if polled == task.0 && woken == NO_TASK {
                     // The first record since the poll, of the polled task:
                     // one record for both.
-                    trace.push_polled(event);
+                    trace.store().push_polled(event);
                 } else if polled == task.0 {
                     // The polled task woke another, then this: one record
                     // for the three when it has room.
-                    trace.push_polled_woke(event, TaskId(woken));
+                    trace.store().push_polled_woke(event, TaskId(woken));
                 } else if woken == NO_TASK
                     && polled != NO_TASK
                     && matches!(kind, EventKind::Wake { by: WakeCause::Task(by) } if by.0 == polled)
                 {
                     // A wake by the polled task given as an event (the
                     // executor records wakes through `record_wake`).
-                    trace.push_polled(event);
+                    trace.store().push_polled(event);
                 } else {
                     self.write_unrecorded(&mut trace, noted);
-                    trace.push(event);
+                    trace.store().push(event);
                 }
             }
         }
@@ -406,9 +406,11 @@ impl World {
         let (polled, woken) = (noted as u32, (noted >> 32) as u32);
         let step = || self.step32();
         if woken == NO_TASK {
-            trace.push_poll(step, self.now(), TaskId(polled));
+            trace.store().push_poll(step, self.now(), TaskId(polled));
         } else {
-            trace.push_polled_wake(step, self.now(), TaskId(woken), TaskId(polled));
+            trace
+                .store()
+                .push_polled_wake(step, self.now(), TaskId(woken), TaskId(polled));
         }
     }
 
@@ -426,10 +428,12 @@ impl World {
                     if woken == NO_TASK {
                         // Polled, nothing recorded since, and suspended:
                         // one record for both.
-                        trace.push_polled_suspend(step, now, task, ordinal, wait);
+                        trace
+                            .store()
+                            .push_polled_suspend(step, now, task, ordinal, wait);
                     } else {
                         // Polled, woke a task, and suspended.
-                        trace.push_polled_wake_suspend(
+                        trace.store().push_polled_wake_suspend(
                             step,
                             now,
                             task,
@@ -440,7 +444,7 @@ impl World {
                     }
                 } else {
                     self.write_unrecorded(&mut trace, noted);
-                    trace.push_suspend(step, now, task, ordinal, wait);
+                    trace.store().push_suspend(step, now, task, ordinal, wait);
                 }
             }
         }
@@ -461,7 +465,9 @@ impl World {
             if let Ok(mut trace) = self.trace.try_borrow_mut() {
                 let noted = self.unrecorded.replace(NOTHING_UNRECORDED);
                 self.write_unrecorded(&mut trace, noted);
-                trace.push_wake(|| self.step32(), self.now(), task, by);
+                trace
+                    .store()
+                    .push_wake(|| self.step32(), self.now(), task, by);
             }
         }
     }

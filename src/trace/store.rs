@@ -868,36 +868,10 @@ impl EventStore {
         }
     }
 
+    /// A suspension, with the task's poll folded in front (one record)
+    /// when `polled`: the poll came just before, at the same instant.
     #[inline(always)]
     pub fn push_suspend(
-        &mut self,
-        step: impl Fn() -> u32 + Copy,
-        time: Instant,
-        task: TaskId,
-        ordinal: u32,
-        wait: Wait,
-    ) {
-        self.suspend(step, time, task, ordinal, wait, false);
-    }
-
-    /// `push_poll` then `push_suspend` of the same task at the same instant:
-    /// one record.
-    #[inline(always)]
-    pub fn push_polled_suspend(
-        &mut self,
-        step: impl Fn() -> u32 + Copy,
-        time: Instant,
-        task: TaskId,
-        ordinal: u32,
-        wait: Wait,
-    ) {
-        self.suspend(step, time, task, ordinal, wait, true);
-    }
-
-    /// A suspension, with the task's poll folded in front when `polled`
-    /// (a constant at each call site, so each folds to its own path).
-    #[inline(always)]
-    fn suspend(
         &mut self,
         step: impl Fn() -> u32 + Copy,
         time: Instant,
@@ -1038,7 +1012,7 @@ impl EventStore {
             _ => {
                 self.push_poll(step, time, task);
                 self.push_wake(step, time, woken, WakeCause::Task(task));
-                self.push_suspend(step, time, task, ordinal, wait);
+                self.push_suspend(step, time, task, ordinal, wait, false);
             }
         }
     }
@@ -1206,9 +1180,9 @@ mod tests {
                     },
                 };
                 store.push_polled_wake_suspend(step, time, task, other, round, wait);
-                store.push_polled_suspend(step, time, other, round, wait);
+                store.push_suspend(step, time, other, round, wait, true);
                 store.push_polled_wake(step, time, other, task);
-                store.push_suspend(step, time, task, round + 1, wait);
+                store.push_suspend(step, time, task, round + 1, wait, false);
                 let event = |kind| Event {
                     step: round,
                     time,

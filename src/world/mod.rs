@@ -430,7 +430,7 @@ impl World {
                         // one record for both.
                         trace
                             .store()
-                            .push_polled_suspend(step, now, task, ordinal, wait);
+                            .push_suspend(step, now, task, ordinal, wait, true);
                     } else {
                         // Polled, woke a task, and suspended.
                         trace.store().push_polled_wake_suspend(
@@ -444,7 +444,9 @@ impl World {
                     }
                 } else {
                     self.write_unrecorded(&mut trace, noted);
-                    trace.store().push_suspend(step, now, task, ordinal, wait);
+                    trace
+                        .store()
+                        .push_suspend(step, now, task, ordinal, wait, false);
                 }
             }
         }

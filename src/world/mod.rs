@@ -396,13 +396,9 @@ impl World {
     /// or a poll and the wake it made as one record.
     #[inline(always)]
     fn write_unrecorded(&self, trace: &mut Trace, noted: u64) {
-        if noted != NOTHING_UNRECORDED {
-            self.write_noted(trace, noted);
+        if noted == NOTHING_UNRECORDED {
+            return;
         }
-    }
-
-    #[inline(always)]
-    fn write_noted(&self, trace: &mut Trace, noted: u64) {
         let (polled, woken) = (noted as u32, (noted >> 32) as u32);
         let step = || self.step32();
         if woken == NO_TASK {

@@ -46,8 +46,10 @@ impl SimRandom for f32 {
 /// # Panics
 ///
 /// Outside a simulation.
+#[track_caller]
 pub fn random<T: SimRandom>() -> T {
-    T::from_bits(world::with(|world| world.next_random()))
+    let at = std::panic::Location::caller();
+    T::from_bits(world::with(|world| world.next_random(at)))
 }
 
 /// A random number in `range` (one draw; multiply-shift reduction).
@@ -55,12 +57,14 @@ pub fn random<T: SimRandom>() -> T {
 /// # Panics
 ///
 /// If the range is empty, or outside a simulation.
+#[track_caller]
 pub fn random_range(range: std::ops::Range<u64>) -> u64 {
     assert!(
         range.start < range.end,
         "cancelsim::random_range: empty range {range:?}"
     );
     let span = range.end - range.start;
-    let bits = world::with(|world| world.next_random());
+    let at = std::panic::Location::caller();
+    let bits = world::with(|world| world.next_random(at));
     range.start + ((u128::from(bits) * u128::from(span)) >> 64) as u64
 }

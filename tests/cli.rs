@@ -129,7 +129,7 @@ fn trace_json_ends_with_outcomes_end_time_and_logs() {
     assert_eq!(value["logs"][1]["text"], "committed");
     assert_eq!(value["logs"][1]["time"], "0.300s");
     let trace = cancelsim(&["trace", "scenarios/shield-commit-right.kdl"]);
-    assert!(text(&trace.stdout).starts_with("cancelsim trace v1"));
+    assert!(text(&trace.stdout).starts_with("cancelsim trace v2"));
 }
 
 #[test]

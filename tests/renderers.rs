@@ -353,7 +353,7 @@ fn the_report_writes_every_failing_trace_in_every_format() {
     }
     let text = std::fs::read_to_string(dir.join("failure-000-leaked-resource.trace.txt")).unwrap();
     assert!(text.starts_with("# cancelsim:v1 seed=0"), "{text}");
-    assert!(text.contains("\ncancelsim trace v1\n"));
+    assert!(text.contains("\ncancelsim trace v2\n"));
     // Only some formats.
     let only_svg = dir.join("svg-only");
     let written = report

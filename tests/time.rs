@@ -98,7 +98,7 @@ fn timeout_fires_with_elapsed_and_drops_the_inner_future() {
     })
     .unwrap();
     let text = sim.trace().to_string();
-    assert!(text.contains("timeout fired (tests/time.rs:"), "{text}");
+    assert!(text.contains("timeout #0 fired (tests/time.rs:"), "{text}");
 }
 
 #[test]
@@ -502,7 +502,7 @@ fn a_poll_keeps_its_own_time_when_work_moves_the_clock_inside_it() {
         let text = sim.trace().to_string();
         let line = |event: &str| {
             text.lines()
-                .find(|line| line.contains("worker#1") && line.ends_with(event))
+                .find(|line| line.contains("worker#1") && line.contains(event))
                 .unwrap_or_else(|| panic!("no `{event}` of the worker in:\n{text}"))
                 .split_whitespace()
                 .nth(1)

@@ -51,17 +51,17 @@ fn the_trace_of_a_small_program_is_stable() {
     let out = sim.block_on(small_program()).unwrap();
     assert_eq!(out, (1, Err(Cancelled), true));
     let text = sim.trace().to_string();
-    assert!(text.starts_with("cancelsim trace v1\nseed 17, scheduler fifo\n"));
+    assert!(text.starts_with("cancelsim trace v2\nseed 17, scheduler fifo\n"));
     assert!(
         text.contains("spawn fetch#1 at tests/trace_snapshot.rs:"),
         "{text}"
     );
     assert!(
-        text.contains("worker#2     cancel requested by main#0"),
+        text.contains("worker#2     cancel requested by main#0 at tests/trace_snapshot.rs:"),
         "{text}"
     );
     assert!(
-        text.contains("timeout fired (tests/trace_snapshot.rs:"),
+        text.contains("timeout #0 fired (tests/trace_snapshot.rs:"),
         "{text}"
     );
     assert_only_relative_paths(&text);
@@ -149,7 +149,7 @@ fn trace_mode_off_records_nothing_but_the_run_still_works() {
     assert_eq!(sim.trace().dropped(), 0);
     assert_eq!(
         sim.trace().to_string(),
-        "cancelsim trace v1\nseed 3, scheduler fifo\n(trace off)\n"
+        "cancelsim trace v2\nseed 3, scheduler fifo\n(trace off)\n"
     );
     assert!(sim.steps() > 0);
     assert!(
@@ -171,7 +171,7 @@ fn assert_trace_snapshot_pins_a_trace_in_snapshots() {
     ))
     .expect("the snapshot lives in snapshots/");
     let body = stored.splitn(3, "---\n").nth(2).unwrap();
-    assert!(body.starts_with("cancelsim trace v1\n"), "{body}");
+    assert!(body.starts_with("cancelsim trace v2\n"), "{body}");
     assert_only_relative_paths(body);
 }
 
@@ -262,4 +262,84 @@ fn a_full_trace_reads_back_the_same_events_as_a_capped_one() {
     insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("trace_every_kind_of_poll", text);
     });
+}
+
+/// Call sites of one run of [`calls_with_sites`]: (what, line).
+type Sites = Vec<(&'static str, u32)>;
+
+/// Cancels, aborts (directly and through an `abort_on_drop` handle), works,
+/// draws a random number and lets a timeout fire, noting the line of each
+/// call.
+async fn calls_with_sites() -> Sites {
+    let mut sites = Vec::new();
+    let sleeper = spawn_named("sleeper", async { sleep(ms(100)).await });
+    let polite = spawn_named("polite", cancelsim::cancel::cancelled());
+    yield_now().await;
+    sites.push(("cancel", line!() + 1));
+    polite.cancel();
+    sites.push(("abort", line!() + 1));
+    sleeper.abort();
+    sites.push(("abort_on_drop", line!() + 1));
+    let guarded = spawn_named("guarded", sleep(ms(100))).abort_on_drop();
+    yield_now().await;
+    drop(guarded);
+    sites.push(("work", line!() + 1));
+    cancelsim::work(ms(5));
+    sites.push(("random", line!() + 1));
+    let _: u64 = cancelsim::random();
+    sites.push(("timeout", line!() + 1));
+    let _ = timeout(ms(1), sleep(ms(10))).await;
+    polite.await.unwrap();
+    sites
+}
+
+/// Events a cancelsim call causes name the caller's `file:line` (an
+/// `abort_on_drop` handle's abort: where the handle was made), in both
+/// stores, and the JSON lines carry the same; a timeout names its scope.
+#[test]
+fn events_caused_by_a_call_name_its_call_site() {
+    for mode in [TraceMode::Full, TraceMode::Last(1_000)] {
+        let mut sim = Sim::new(Config::default().seed(5).trace(mode));
+        let sites = sim.block_on(calls_with_sites()).unwrap();
+        let text = sim.trace().to_string();
+        let site = |what: &str| {
+            let line = sites.iter().find(|(name, _)| *name == what).unwrap().1;
+            format!("tests/trace_snapshot.rs:{line}:")
+        };
+        let has = |task: &str, event: String| {
+            assert!(
+                text.lines()
+                    .any(|line| line.contains(task) && line.contains(&event)),
+                "no `{event}` of {task} in:\n{text}"
+            );
+        };
+        has(
+            "polite#2",
+            format!("cancel requested by main#0 at {}", site("cancel")),
+        );
+        has(
+            "sleeper#1",
+            format!("aborted by main#0 at {}", site("abort")),
+        );
+        has(
+            "guarded#3",
+            format!("aborted by main#0 at {}", site("abort_on_drop")),
+        );
+        has("main#0", format!("work 0.005s at {}", site("work")));
+        has("main#0", format!(" at {}", site("random")));
+        has("main#0", format!("timeout #0 fired ({}", site("timeout")));
+        assert!(text.contains(": future dropped"), "{text}");
+        assert_only_relative_paths(&text);
+
+        let json = sim.trace().to_json_lines();
+        for what in ["cancel", "abort", "abort_on_drop", "work", "random"] {
+            let at = format!("\"at\":\"{}", site(what));
+            assert!(json.contains(&at), "no {at} in:\n{json}");
+        }
+        assert!(
+            json.lines()
+                .any(|line| line.contains("\"timeout_fired\"") && line.contains("\"scope\":0")),
+            "{json}"
+        );
+    }
 }

@@ -141,7 +141,7 @@ fn request_cancels(group: u32, keys: Vec<TaskKey>) {
     }
     world::try_with(|world| {
         for key in keys {
-            world.request_cancel(key, CancelVia::Group(group));
+            world.request_cancel(key, CancelVia::Group(group), None);
         }
     });
 }
@@ -348,7 +348,7 @@ impl<T, E> Drop for TaskGroup<T, E> {
         }
         for handle in &self.handles {
             if !handle.is_finished() {
-                handle.abort();
+                handle.abort_at(None);
             }
         }
     }

@@ -3,13 +3,14 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use super::table::{Completion, TaskKey};
 use super::{JoinError, TaskId};
-use crate::trace::{SourceLocation, Wait, WaitKind};
+use crate::trace::{CancelVia, SourceLocation, Wait, WaitKind};
 use crate::world::{Enter, World};
 
 enum JoinState<T> {
@@ -113,10 +114,17 @@ impl<T> JoinHandle<T> {
     /// run before `abort` returns (or, if the task aborts itself, as soon as
     /// its current poll returns). Awaiting the handle then gives a
     /// [`JoinError`] with `is_cancelled()`. No effect on a finished task.
+    #[track_caller]
     pub fn abort(&self) {
+        self.abort_at(Some(Location::caller()));
+    }
+
+    /// `abort`, recorded as asked at `at` (none: not by a call site, as
+    /// when a group or the harness aborts).
+    pub(crate) fn abort_at(&self, at: Option<SourceLocation>) {
         if let Some(world) = self.world.upgrade() {
             let _enter = Enter::new(&world);
-            world.abort(self.key);
+            world.abort(self.key, at);
         }
     }
 
@@ -125,10 +133,16 @@ impl<T> JoinHandle<T> {
     /// `Err(Cancelled)`, once; `is_cancelled()` and `cancelled()` see it from
     /// now on. The task is not finished until it has handled the request.
     /// Each call is a new request.
+    #[track_caller]
     pub fn cancel(&self) {
+        self.cancel_via(CancelVia::Handle, Some(Location::caller()));
+    }
+
+    /// `cancel`, recorded as asked through `via` at `at`.
+    pub(crate) fn cancel_via(&self, via: CancelVia, at: Option<SourceLocation>) {
         if let Some(world) = self.world.upgrade() {
             let _enter = Enter::new(&world);
-            world.request_cancel(self.key, crate::trace::CancelVia::Handle);
+            world.request_cancel(self.key, via, at);
         }
     }
 
@@ -148,8 +162,12 @@ impl<T> JoinHandle<T> {
 
     /// A handle that aborts the task when dropped (tokio-util's
     /// `AbortOnDropHandle`).
+    #[track_caller]
     pub fn abort_on_drop(self) -> AbortOnDropHandle<T> {
-        AbortOnDropHandle { handle: Some(self) }
+        AbortOnDropHandle {
+            handle: Some(self),
+            at: Location::caller(),
+        }
     }
 }
 
@@ -202,6 +220,8 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// A [`JoinHandle`] that aborts its task when dropped.
 pub struct AbortOnDropHandle<T> {
     handle: Option<JoinHandle<T>>,
+    /// Where the handle was made: the drop's abort is recorded there.
+    at: SourceLocation,
 }
 
 impl<T> AbortOnDropHandle<T> {
@@ -215,11 +235,13 @@ impl<T> AbortOnDropHandle<T> {
     }
 
     /// See [`JoinHandle::abort`].
+    #[track_caller]
     pub fn abort(&self) {
         self.handle().abort();
     }
 
     /// See [`JoinHandle::cancel`].
+    #[track_caller]
     pub fn cancel(&self) {
         self.handle().cancel();
     }
@@ -252,7 +274,7 @@ impl<T> Drop for AbortOnDropHandle<T> {
     fn drop(&mut self) {
         if let Some(handle) = &self.handle {
             if !handle.is_finished() {
-                handle.abort();
+                handle.abort_at(Some(self.at));
             }
         }
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::sleep::Sleep;
 use super::Instant;
-use crate::trace::EventKind;
+use crate::trace::{EventKind, SourceLocation};
 use crate::world;
 
 /// The deadline of a [`timeout`] passed before its future finished.
@@ -71,6 +71,17 @@ impl<F> Timeout<F> {
     pub fn deadline(&self) -> Instant {
         self.sleep.deadline()
     }
+
+    /// Its scope number, once polled (what [`EventKind::TimeoutFired`] and
+    /// a cancel request through it name).
+    pub(crate) fn scope(&self) -> Option<u32> {
+        self.scope
+    }
+
+    /// Where `timeout` was called.
+    pub(crate) fn at(&self) -> SourceLocation {
+        self.at
+    }
 }
 
 impl<F: Future> Future for Timeout<F> {
@@ -106,7 +117,7 @@ impl<F: Future> Future for Timeout<F> {
         if expired {
             world::with(|world| {
                 if let Some(task) = world.current_id() {
-                    world.record(task, EventKind::TimeoutFired { at });
+                    world.record(task, EventKind::TimeoutFired { scope, at });
                 }
                 world.end_scope(scope);
             });

@@ -13,6 +13,8 @@ use crate::world;
 /// # Panics
 ///
 /// Outside a simulation.
+#[track_caller]
 pub fn work(cost: Duration) {
-    world::with(|world| world.work(nanos(cost)));
+    let at = std::panic::Location::caller();
+    world::with(|world| world.work(nanos(cost), at));
 }

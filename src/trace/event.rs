@@ -89,6 +89,10 @@ pub enum CancelVia {
     Group(u32),
     /// The harness injected it.
     Injection,
+    /// A timeout scope expired (asyncio's `timeout`: the deadline cancels the
+    /// task that entered the scope); the scope's number, as its
+    /// [`EventKind::TimeoutFired`] names it.
+    Timeout(u32),
 }
 
 /// How a task ended.
@@ -133,6 +137,9 @@ pub enum EventKind {
         by: Option<TaskId>,
         /// Through what.
         via: CancelVia,
+        /// Where the request was made (the `cancel()` call, the timeout),
+        /// when a call site made it.
+        at: Option<SourceLocation>,
     },
     /// A cancel request was delivered to the task as `Err(Cancelled)`.
     CancelDelivered {
@@ -143,11 +150,16 @@ pub enum EventKind {
     Abort {
         /// The task that called `abort`, if any.
         by: Option<TaskId>,
+        /// Where `abort` was called (for an `abort_on_drop` handle: where
+        /// it was made), when a call site did it.
+        at: Option<SourceLocation>,
     },
     /// CPU work inside a poll: the clock moved by `cost` (nanoseconds).
     Work {
         /// Nanoseconds of virtual time spent.
         cost_nanos: u64,
+        /// Where `work` was called.
+        at: SourceLocation,
     },
     /// Blocking work started on a worker for `cost` nanoseconds.
     BlockingStart {
@@ -160,6 +172,10 @@ pub enum EventKind {
     BlockingEnd,
     /// A `timeout` expired and dropped its inner future.
     TimeoutFired {
+        /// The timeout's scope number (per world, in the order the scopes
+        /// were first polled); a cancel request it causes names it
+        /// ([`CancelVia::Timeout`]).
+        scope: u32,
         /// Where `timeout` was called.
         at: SourceLocation,
     },
@@ -167,6 +183,8 @@ pub enum EventKind {
     Random {
         /// The value handed out.
         value: u64,
+        /// Where `random` / `random_range` was called.
+        at: SourceLocation,
     },
     /// The task ended.
     Complete {

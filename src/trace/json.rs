@@ -34,14 +34,14 @@
 //! | `poll` | — |
 //! | `suspend` | `ordinal` (await point, from 1), `wait` (`yield`, `sleep`, `timeout`, `join`, `checkpoint`, `cancelled`, `shield`, `blocking`, `external`), `wait_task` (for `join`, `shield`, `blocking`), `at` |
 //! | `wake` | `by` (`task`, `timer`, `outside`), `by_task` |
-//! | `cancel_requested` | `by_task`, `via` (`handle`, `group`, `injection`), `group` |
+//! | `cancel_requested` | `by_task`, `via` (`handle`, `group`, `injection`, `timeout`), `group`, `scope` (the timeout's), `at` (when a call site asked) |
 //! | `cancel_delivered` | `at` |
-//! | `abort` | `by_task` |
-//! | `work` | `cost_ns` |
+//! | `abort` | `by_task`, `at` (when a call site asked) |
+//! | `work` | `cost_ns`, `at` |
 //! | `blocking_start` | `cost_ns`, `at` |
 //! | `blocking_end` | — |
-//! | `timeout_fired` | `at` |
-//! | `random` | `value` |
+//! | `timeout_fired` | `scope`, `at` |
+//! | `random` | `value`, `at` |
 //! | `complete` | `outcome` (`returned`, `aborted`, `panicked`), `message` (panics) |
 //! | `deadlock` | — |
 //! | `injected` | `injection` (`cancel-drop`, `cancel-coop`, `timeout`), `point`, `at_instant` (`suspend`, `wake`) |
@@ -133,6 +133,8 @@ pub(super) struct Line<'a> {
     via: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     group: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cost_ns: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -253,26 +255,40 @@ impl Trace {
                 line.by = Some(name);
                 line.by_task = task.map(TaskId::as_u32);
             }
-            EventKind::CancelRequested { by, via } => {
+            EventKind::CancelRequested { by, via, at } => {
                 line.by_task = by.map(TaskId::as_u32);
-                let (via, group) = match via {
-                    CancelVia::Handle => ("handle", None),
-                    CancelVia::Group(group) => ("group", Some(group)),
-                    CancelVia::Injection => ("injection", None),
+                let (via, group, scope) = match via {
+                    CancelVia::Handle => ("handle", None, None),
+                    CancelVia::Group(group) => ("group", Some(group), None),
+                    CancelVia::Injection => ("injection", None, None),
+                    CancelVia::Timeout(scope) => ("timeout", None, Some(scope)),
                 };
                 line.via = Some(via);
                 line.group = group;
+                line.scope = scope;
+                line.at = at.map(display_location);
             }
-            EventKind::CancelDelivered { at } | EventKind::TimeoutFired { at } => {
+            EventKind::CancelDelivered { at } => line.at = Some(display_location(at)),
+            EventKind::TimeoutFired { scope, at } => {
+                line.scope = Some(scope);
                 line.at = Some(display_location(at));
             }
-            EventKind::Abort { by } => line.by_task = by.map(TaskId::as_u32),
-            EventKind::Work { cost_nanos } => line.cost_ns = Some(cost_nanos),
+            EventKind::Abort { by, at } => {
+                line.by_task = by.map(TaskId::as_u32);
+                line.at = at.map(display_location);
+            }
+            EventKind::Work { cost_nanos, at } => {
+                line.cost_ns = Some(cost_nanos);
+                line.at = Some(display_location(at));
+            }
             EventKind::BlockingStart { cost_nanos, at } => {
                 line.cost_ns = Some(cost_nanos);
                 line.at = Some(display_location(at));
             }
-            EventKind::Random { value } => line.value = Some(value),
+            EventKind::Random { value, at } => {
+                line.value = Some(value);
+                line.at = Some(display_location(at));
+            }
             EventKind::Complete { outcome } => {
                 line.outcome = Some(match outcome {
                     Outcome::Returned => "returned",

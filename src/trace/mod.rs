@@ -31,7 +31,7 @@ use store::EventStore;
 pub(crate) const ROOT_NAME: &str = "main";
 
 /// The version line at the top of the text form; bumped on any format change.
-pub const TEXT_FORMAT_VERSION: &str = "cancelsim trace v1";
+pub const TEXT_FORMAT_VERSION: &str = "cancelsim trace v2";
 
 /// The recorded events of one run, with the names and messages they refer to.
 #[derive(Clone, Debug)]

@@ -304,29 +304,33 @@ impl Raw {
                 return Raw::suspend(event.time, event.task, ordinal, wait, locations);
             }
             EventKind::Wake { by } => return Raw::wake(event.time, event.task, by),
-            EventKind::CancelRequested { by, via } => {
+            EventKind::CancelRequested { by, via, at } => {
                 raw.tag = CANCEL_REQUESTED;
                 raw.a = by.map_or(0, |task| task.0);
-                let (via, group) = match via {
+                let (via, number) = match via {
                     CancelVia::Handle => (0, 0),
                     CancelVia::Group(group) => (1, group),
                     CancelVia::Injection => (2, 0),
+                    CancelVia::Timeout(scope) => (3, scope),
                 };
                 raw.aux = via | if by.is_some() { 4 } else { 0 };
-                raw.b = group;
+                raw.b = number;
+                raw.loc = locations.opt(at);
             }
             EventKind::CancelDelivered { at } => {
                 raw.tag = CANCEL_DELIVERED;
                 raw.loc = locations.intern(at);
             }
-            EventKind::Abort { by } => {
+            EventKind::Abort { by, at } => {
                 raw.tag = ABORT;
                 raw.aux = u8::from(by.is_some());
                 raw.a = by.map_or(0, |task| task.0);
+                raw.loc = locations.opt(at);
             }
-            EventKind::Work { cost_nanos } => {
+            EventKind::Work { cost_nanos, at } => {
                 raw.tag = WORK;
                 (raw.a, raw.b) = split(cost_nanos);
+                raw.loc = locations.intern(at);
             }
             EventKind::BlockingStart { cost_nanos, at } => {
                 raw.tag = BLOCKING_START;
@@ -334,13 +338,15 @@ impl Raw {
                 raw.loc = locations.intern(at);
             }
             EventKind::BlockingEnd => raw.tag = BLOCKING_END,
-            EventKind::TimeoutFired { at } => {
+            EventKind::TimeoutFired { scope, at } => {
                 raw.tag = TIMEOUT_FIRED;
+                raw.a = scope;
                 raw.loc = locations.intern(at);
             }
-            EventKind::Random { value } => {
+            EventKind::Random { value, at } => {
                 raw.tag = RANDOM;
                 (raw.a, raw.b) = split(value);
+                raw.loc = locations.intern(at);
             }
             EventKind::Complete { outcome } => {
                 raw.tag = COMPLETE;
@@ -408,24 +414,32 @@ impl Raw {
                 via: match self.aux & 3 {
                     0 => CancelVia::Handle,
                     1 => CancelVia::Group(self.b),
-                    _ => CancelVia::Injection,
+                    2 => CancelVia::Injection,
+                    _ => CancelVia::Timeout(self.b),
                 },
+                at: locations.get(self.loc),
             },
             CANCEL_DELIVERED => EventKind::CancelDelivered { at: loc() },
             ABORT => EventKind::Abort {
                 by: (self.aux != 0).then_some(TaskId(self.a)),
+                at: locations.get(self.loc),
             },
             WORK => EventKind::Work {
                 cost_nanos: join(self.a, self.b),
+                at: loc(),
             },
             BLOCKING_START => EventKind::BlockingStart {
                 cost_nanos: join(self.a, self.b),
                 at: loc(),
             },
             BLOCKING_END => EventKind::BlockingEnd,
-            TIMEOUT_FIRED => EventKind::TimeoutFired { at: loc() },
+            TIMEOUT_FIRED => EventKind::TimeoutFired {
+                scope: self.a,
+                at: loc(),
+            },
             RANDOM => EventKind::Random {
                 value: join(self.a, self.b),
+                at: loc(),
             },
             COMPLETE => EventKind::Complete {
                 outcome: match self.aux {
@@ -1198,6 +1212,7 @@ mod tests {
                 store.push_polled_woke(
                     event(EventKind::Work {
                         cost_nanos: u64::from(round) << 31,
+                        at: here,
                     }),
                     other,
                 );
@@ -1263,19 +1278,50 @@ mod tests {
             EventKind::CancelRequested {
                 by: Some(TaskId(0)),
                 via: CancelVia::Group(9),
+                at: None,
+            },
+            EventKind::CancelRequested {
+                by: Some(TaskId(u32::MAX - 1)),
+                via: CancelVia::Timeout(u32::MAX),
+                at: Some(here),
+            },
+            EventKind::CancelRequested {
+                by: None,
+                via: CancelVia::Injection,
+                at: None,
+            },
+            EventKind::CancelRequested {
+                by: Some(TaskId(2)),
+                via: CancelVia::Handle,
+                at: Some(here),
             },
             EventKind::CancelDelivered { at: here },
-            EventKind::Abort { by: None },
+            EventKind::Abort { by: None, at: None },
+            EventKind::Abort {
+                by: Some(TaskId(6)),
+                at: Some(here),
+            },
             EventKind::Work {
                 cost_nanos: u64::MAX,
+                at: here,
             },
             EventKind::BlockingStart {
                 cost_nanos: 1 << 40,
                 at: here,
             },
-            EventKind::Random { value: u64::MAX },
+            EventKind::Random {
+                value: u64::MAX,
+                at: here,
+            },
+            EventKind::TimeoutFired {
+                scope: u32::MAX,
+                at: here,
+            },
             EventKind::Complete {
                 outcome: Outcome::Panicked(5),
+            },
+            EventKind::Complete {
+                outcome: Outcome::Aborted,
             },
             EventKind::Injected {
                 kind: InjectionKind::Timeout,

@@ -1,7 +1,7 @@
 //! The stable text form of a trace (for people and insta snapshots).
 //!
 //! ```text
-//! cancelsim trace v1
+//! cancelsim trace v2
 //! seed 0, scheduler fifo
 //!   step       time  task         event
 //!      0     0.000s  main#0       poll
@@ -13,7 +13,9 @@
 
 use std::fmt;
 
-use super::{display_location, CancelVia, Event, EventKind, Outcome, Trace, WakeCause};
+use super::{
+    display_location, CancelVia, Event, EventKind, Outcome, SourceLocation, Trace, WakeCause,
+};
 use crate::error::write_wait;
 use crate::time::Instant;
 
@@ -79,16 +81,18 @@ impl fmt::Display for Describe<'_> {
                 WakeCause::Timer => f.write_str("woken by timer"),
                 WakeCause::Outside => f.write_str("woken from outside"),
             },
-            EventKind::CancelRequested { by, via } => {
+            EventKind::CancelRequested { by, via, at } => {
                 f.write_str("cancel requested")?;
                 if let Some(by) = by {
                     write!(f, " by {}", trace.task_label(by))?;
                 }
                 match via {
-                    CancelVia::Handle => Ok(()),
-                    CancelVia::Group(group) => write!(f, " via group {group}"),
-                    CancelVia::Injection => f.write_str(" by injection"),
+                    CancelVia::Handle => {}
+                    CancelVia::Group(group) => write!(f, " via group {group}")?,
+                    CancelVia::Injection => f.write_str(" by injection")?,
+                    CancelVia::Timeout(scope) => write!(f, " via timeout #{scope}")?,
                 }
+                write_at(f, at)
             }
             EventKind::CancelDelivered { at } => {
                 write!(
@@ -97,11 +101,20 @@ impl fmt::Display for Describe<'_> {
                     display_location(at)
                 )
             }
-            EventKind::Abort { by } => match by {
-                Some(by) => write!(f, "aborted by {}: future dropped", trace.task_label(by)),
-                None => f.write_str("aborted: future dropped"),
-            },
-            EventKind::Work { cost_nanos } => write!(f, "work {}", duration(cost_nanos)),
+            EventKind::Abort { by, at } => {
+                f.write_str("aborted")?;
+                if let Some(by) = by {
+                    write!(f, " by {}", trace.task_label(by))?;
+                }
+                write_at(f, at)?;
+                f.write_str(": future dropped")
+            }
+            EventKind::Work { cost_nanos, at } => write!(
+                f,
+                "work {} at {}",
+                duration(cost_nanos),
+                display_location(at)
+            ),
             EventKind::BlockingStart { cost_nanos, at } => write!(
                 f,
                 "blocking work started for {} at {}",
@@ -109,10 +122,12 @@ impl fmt::Display for Describe<'_> {
                 display_location(at)
             ),
             EventKind::BlockingEnd => f.write_str("blocking work finished"),
-            EventKind::TimeoutFired { at } => {
-                write!(f, "timeout fired ({})", display_location(at))
+            EventKind::TimeoutFired { scope, at } => {
+                write!(f, "timeout #{scope} fired ({})", display_location(at))
             }
-            EventKind::Random { value } => write!(f, "random {value}"),
+            EventKind::Random { value, at } => {
+                write!(f, "random {value} at {}", display_location(at))
+            }
             EventKind::Complete { outcome } => match outcome {
                 Outcome::Returned => f.write_str("completed: returned"),
                 Outcome::Aborted => f.write_str("completed: aborted"),
@@ -142,5 +157,13 @@ impl fmt::Display for Describe<'_> {
             EventKind::Violation { code } => write!(f, "violation {code}"),
             EventKind::Drain => f.write_str("root finished: draining detached work"),
         }
+    }
+}
+
+/// ` at file:line:column` when a call site is known.
+fn write_at(f: &mut fmt::Formatter<'_>, at: Option<SourceLocation>) -> fmt::Result {
+    match at {
+        Some(at) => write!(f, " at {}", display_location(at)),
+        None => Ok(()),
     }
 }

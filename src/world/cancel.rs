@@ -12,8 +12,9 @@ use super::World;
 impl World {
     // ----- cooperative cancellation ---------------------------------------------
 
-    /// Makes a cooperative cancel request for `key` and wakes it.
-    pub fn request_cancel(&self, key: TaskKey, via: CancelVia) {
+    /// Makes a cooperative cancel request for `key` and wakes it; `at`: the
+    /// call site that asked, when there is one.
+    pub fn request_cancel(&self, key: TaskKey, via: CancelVia, at: Option<SourceLocation>) {
         let wakers = {
             let mut core = self.core.borrow_mut();
             let Some(slot) = core.tasks.get_mut(key) else {
@@ -35,6 +36,7 @@ impl World {
             EventKind::CancelRequested {
                 by: self.current_id(),
                 via,
+                at,
             },
         );
         for waker in wakers {

@@ -131,12 +131,12 @@ impl World {
                     if is_root {
                         self.root_drop_requested.set(true);
                     } else {
-                        self.abort(key);
+                        self.abort(key, None);
                     }
                     return true;
                 }
                 InjectionKind::CancelCooperative => {
-                    self.request_cancel(key, CancelVia::Injection);
+                    self.request_cancel(key, CancelVia::Injection, None);
                 }
                 InjectionKind::Timeout => {
                     if let Some((scope, _)) = scope {

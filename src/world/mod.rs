@@ -507,12 +507,19 @@ impl World {
         self.schedule.borrow().clone()
     }
 
-    /// Spends `nanos` of CPU time inside the current poll.
-    pub fn work(&self, nanos: u64) {
+    /// Spends `nanos` of CPU time inside the current poll (`work` called
+    /// at `at`).
+    pub fn work(&self, nanos: u64, at: SourceLocation) {
         self.flush_unrecorded();
         self.now.set(self.now.get().saturating_add(nanos));
         if let Some(task) = self.current_id() {
-            self.record(task, EventKind::Work { cost_nanos: nanos });
+            self.record(
+                task,
+                EventKind::Work {
+                    cost_nanos: nanos,
+                    at,
+                },
+            );
         }
     }
 

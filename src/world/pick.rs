@@ -6,7 +6,7 @@ use crate::schedule::{Decision, Divergence};
 use crate::task::table::{TaskKey, PREFETCH_FROM_TASKS};
 use crate::task::waker;
 use crate::time::Instant;
-use crate::trace::{EventKind, WakeCause};
+use crate::trace::{EventKind, SourceLocation, WakeCause};
 
 use super::{Pick, World};
 
@@ -240,7 +240,8 @@ impl World {
 
     // ----- randomness -------------------------------------------------------------
 
-    pub fn next_random(&self) -> u64 {
+    /// The next random value, drawn by the code at `at`.
+    pub fn next_random(&self, at: SourceLocation) -> u64 {
         let value = match self.scheduler.borrow_mut().next_u64() {
             Ok(value) => value,
             Err(divergence) => {
@@ -250,7 +251,7 @@ impl World {
         };
         self.schedule.borrow_mut().push(Decision::Random(value));
         if let Some(task) = self.current_id() {
-            self.record(task, EventKind::Random { value });
+            self.record(task, EventKind::Random { value, at });
         }
         value
     }

@@ -10,7 +10,7 @@ use crate::panic;
 use crate::task::table::{TaskFuture, TaskKey};
 use crate::task::waker;
 use crate::task::JoinError;
-use crate::trace::{EventKind, Outcome};
+use crate::trace::{EventKind, Outcome, SourceLocation};
 
 use super::World;
 
@@ -217,8 +217,9 @@ impl World {
         }
     }
 
-    /// Drops a task's future at its current await point (`JoinHandle::abort`).
-    pub fn abort(self: &Rc<World>, key: TaskKey) {
+    /// Drops a task's future at its current await point (`JoinHandle::abort`);
+    /// `at`: the call site that asked, when there is one.
+    pub fn abort(self: &Rc<World>, key: TaskKey, at: Option<SourceLocation>) {
         let by = self.current_id();
         let future = {
             let mut core = self.core.borrow_mut();
@@ -232,13 +233,13 @@ impl World {
                     // dropped when its poll returns.
                     slot.abort_requested = true;
                     drop(core);
-                    self.record(key.id, EventKind::Abort { by });
+                    self.record(key.id, EventKind::Abort { by, at });
                     return;
                 }
             }
         };
         self.ready.borrow_mut().retain(|queued| *queued != key);
-        self.record(key.id, EventKind::Abort { by });
+        self.record(key.id, EventKind::Abort { by, at });
         self.finish(key, Some(future), Outcome::Aborted, None);
     }
 
@@ -277,7 +278,7 @@ impl World {
     /// Drops the root future (a drop injection): its `Drop`s run with the
     /// root current, then the root ends as aborted.
     pub fn drop_root(self: &Rc<World>, key: TaskKey, drop_future: impl FnOnce()) {
-        self.record(key.id, EventKind::Abort { by: None });
+        self.record(key.id, EventKind::Abort { by: None, at: None });
         let previous = self.current.replace(Some(key));
         let dropped = panic::catch(drop_future);
         self.current.set(previous);

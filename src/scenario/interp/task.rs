@@ -5,6 +5,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::future::{poll_fn, Future};
+use std::panic::Location;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
@@ -16,6 +17,7 @@ use crate::cancel::Cancelled;
 use crate::resource::Guard;
 use crate::scenario::model::{Outcome, Scenario};
 use crate::time::Instant;
+use crate::trace::{CancelVia, SourceLocation};
 use crate::JoinHandle;
 
 pub(super) struct Shared {
@@ -82,13 +84,25 @@ pub(super) struct TaskCell {
 
 impl TaskCell {
     /// asyncio's `Task.cancel()`: one more request.
+    #[track_caller]
     pub(super) fn cancel(self: &Rc<Self>) {
+        self.request(CancelVia::Handle, Some(Location::caller()));
+    }
+
+    /// The request an expired `timeout` scope makes (asyncio's `timeout`
+    /// cancels the task that entered it).
+    pub(super) fn cancel_by_timeout(self: &Rc<Self>, scope: Option<u32>, at: SourceLocation) {
+        let via = scope.map_or(CancelVia::Handle, CancelVia::Timeout);
+        self.request(via, Some(at));
+    }
+
+    fn request(self: &Rc<Self>, via: CancelVia, at: Option<SourceLocation>) {
         if self.outcome.borrow().is_some() {
             return;
         }
         self.requests.set(self.requests.get() + 1);
         if let Some(handle) = &*self.handle.borrow() {
-            handle.cancel();
+            handle.cancel_via(via, at);
         }
     }
 

@@ -41,12 +41,13 @@ pub(super) async fn run_timeout(ctx: &Rc<Ctx>, duration: Duration, body: Block) 
     let nested = Borrowed {
         body: Rc::clone(&body),
     };
-    let result = match time::timeout(duration, nested).await {
+    let mut scope = std::pin::pin!(time::timeout(duration, nested));
+    let result = match scope.as_mut().await {
         Ok(result) => return result,
         Err(_elapsed) => {
             // asyncio.timeout: the deadline cancels the task, the body
             // handles that request like any other.
-            cell.cancel();
+            cell.cancel_by_timeout(scope.scope(), scope.at());
             Borrowed { body }.await
         }
     };

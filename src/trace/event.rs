@@ -228,4 +228,24 @@ impl Event {
     pub fn elapsed(&self) -> Duration {
         self.time.since_start()
     }
+
+    /// Every task the event names (its own, and the one it spawned, waits
+    /// on, was woken, cancelled or aborted by): whose names its text needs.
+    pub(crate) fn tasks(&self) -> [Option<TaskId>; 2] {
+        let other = match self.kind {
+            EventKind::Spawn { child, .. } => Some(child),
+            EventKind::Suspend { wait, .. } => match wait.kind {
+                WaitKind::Join(task) | WaitKind::Shield(task) | WaitKind::Blocking(task) => {
+                    Some(task)
+                }
+                _ => None,
+            },
+            EventKind::Wake {
+                by: WakeCause::Task(task),
+            } => Some(task),
+            EventKind::CancelRequested { by, .. } | EventKind::Abort { by, .. } => by,
+            _ => None,
+        };
+        [Some(self.task), other]
+    }
 }

@@ -16,8 +16,9 @@ pub mod svg;
 mod text;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::panic::Location;
+use std::sync::Arc;
 
 pub use event::{CancelVia, Event, EventKind, Outcome, SourceLocation, Wait, WaitKind, WakeCause};
 pub use json::JSON_FORMAT_VERSION;
@@ -41,12 +42,24 @@ pub struct Trace {
     events: EventStore,
     cap: Option<usize>,
     enabled: bool,
-    names: BTreeMap<TaskId, String>,
+    /// Task names, each distinct name stored once (`name_pool`): a
+    /// million tasks called `worker` hold one string.
+    names: BTreeMap<TaskId, Arc<str>>,
+    name_pool: HashSet<Arc<str>>,
+    /// A capped trace's named tasks that have ended: their names go once no
+    /// kept event mentions them (see [`Trace::task_ended`]).
+    ended_named: Vec<TaskId>,
     /// The first root task (`main`), kept out of `names`: every run has
     /// one, and a map entry cost two allocations per world.
     first_root: Option<TaskId>,
+    /// Panic messages and resource names, each distinct text once.
     messages: Vec<String>,
+    message_index: HashMap<String, u32>,
 }
+
+/// A capped trace forgets the names of ended tasks no kept event mentions
+/// once this many (or the cap, if larger) have ended since it last did.
+const NAMES_PRUNED_AFTER: usize = 1024;
 
 impl Drop for Trace {
     fn drop(&mut self) {
@@ -78,8 +91,11 @@ impl Trace {
             cap,
             enabled,
             names: BTreeMap::new(),
+            name_pool: HashSet::new(),
+            ended_named: Vec::new(),
             first_root: None,
             messages: Vec::new(),
+            message_index: HashMap::new(),
         }
     }
 
@@ -97,8 +113,61 @@ impl Trace {
 
     pub(crate) fn set_name(&mut self, task: TaskId, name: &str) {
         if self.enabled {
-            self.names.insert(task, name.to_string());
+            let name = match self.name_pool.get(name) {
+                Some(known) => Arc::clone(known),
+                None => {
+                    let new: Arc<str> = Arc::from(name);
+                    self.name_pool.insert(Arc::clone(&new));
+                    new
+                }
+            };
+            self.names.insert(task, name);
         }
+    }
+
+    /// `task` ended. A full trace keeps every name (its events all stay); a
+    /// capped one forgets the names of ended tasks that no kept event
+    /// mentions any more, so that a long run's names do not pile up.
+    #[inline]
+    pub(crate) fn task_ended(&mut self, task: TaskId) {
+        let Some(cap) = self.cap else { return };
+        if !self.names.contains_key(&task) {
+            return;
+        }
+        self.ended_named.push(task);
+        if self.ended_named.len() > cap.max(NAMES_PRUNED_AFTER) {
+            self.prune_names();
+        }
+    }
+
+    /// Forgets the names of ended tasks that no kept event mentions.
+    fn prune_names(&mut self) {
+        let mentioned: HashSet<TaskId> = self
+            .events
+            .iter()
+            .flat_map(|event| event.tasks())
+            .flatten()
+            .collect();
+        let mut ended = std::mem::take(&mut self.ended_named);
+        ended.retain(|task| {
+            if mentioned.contains(task) {
+                return true;
+            }
+            if let Some(name) = self.names.remove(task) {
+                // The pool's own reference and this one: nobody else has it.
+                if Arc::strong_count(&name) == 2 {
+                    self.name_pool.remove(&name);
+                }
+            }
+            false
+        });
+        self.ended_named = ended;
+    }
+
+    /// Names kept (for tests of a capped trace's memory).
+    #[cfg(test)]
+    fn names_kept(&self) -> (usize, usize) {
+        (self.names.len(), self.name_pool.len())
     }
 
     /// Names `task` as a root (`main`).
@@ -111,9 +180,16 @@ impl Trace {
         }
     }
 
+    /// The index of `message` among the trace's texts (each distinct text
+    /// is kept once: a resource taken a million times costs one string).
     pub(crate) fn add_message(&mut self, message: String) -> u32 {
-        self.messages.push(message);
-        (self.messages.len() - 1) as u32
+        if let Some(&index) = self.message_index.get(&message) {
+            return index;
+        }
+        let index = self.messages.len() as u32;
+        self.messages.push(message.clone());
+        self.message_index.insert(message, index);
+        index
     }
 
     /// The events kept, oldest first.
@@ -151,7 +227,7 @@ impl Trace {
         if self.first_root == Some(task) {
             return Some(ROOT_NAME);
         }
-        self.names.get(&task).map(String::as_str)
+        self.names.get(&task).map(|name| &**name)
     }
 
     /// A panic message referred to by [`Outcome::Panicked`].
@@ -195,4 +271,70 @@ pub fn display_path(file: &str) -> &str {
 /// `file:line:column` with [`display_path`].
 pub fn display_location(at: &Location<'_>) -> String {
     format!("{}:{}:{}", display_path(at.file()), at.line(), at.column())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::config::TraceMode;
+    use crate::time::sleep;
+    use crate::{resource, spawn_named, Config, Sim};
+
+    /// A long run of named tasks and tracked resources: spawns `workers`
+    /// tasks called `worker` and `jobs` with a name of their own, each
+    /// taking and releasing the resource `db`, while `keeper` (spawned
+    /// first) sleeps through all of it and then finishes.
+    fn long_run(mode: TraceMode, workers: u32, jobs: u32) -> Sim {
+        let mut sim = Sim::new(Config::default().seed(1).trace(mode));
+        sim.block_on(async move {
+            let keeper = spawn_named("keeper", sleep(Duration::from_secs(1)));
+            for _ in 0..workers {
+                spawn_named("worker", async { resource::acquire("db").release() })
+                    .await
+                    .unwrap();
+            }
+            for job in 0..jobs {
+                spawn_named(&format!("job-{job}"), async {}).await.unwrap();
+            }
+            keeper.await.unwrap();
+        })
+        .unwrap();
+        sim
+    }
+
+    /// A capped trace keeps the names its kept events need (and those of
+    /// tasks still running), not one per task ever spawned; resource names
+    /// are kept once.
+    #[test]
+    fn a_capped_trace_does_not_pile_up_names_and_messages() {
+        let sim = long_run(TraceMode::Last(100), 20_000, 5_000);
+        let trace = sim.trace();
+        let (names, distinct) = trace.names_kept();
+        assert!(names <= 1_200, "{names} names kept");
+        assert!(distinct <= 1_200, "{distinct} distinct names kept");
+        assert_eq!(trace.messages, ["db"]);
+        // The keeper's spawn fell out of the ring long ago; it still has
+        // its name where its last events are shown.
+        let text = trace.to_string();
+        assert!(text.contains("keeper#1     completed: returned"), "{text}");
+        assert!(text.contains("main#0"), "{text}");
+        for line in text.lines().skip(3) {
+            let task = line.split_whitespace().nth(2).unwrap_or("");
+            assert!(
+                !task.starts_with('#') && !line.contains("by #") && !line.contains("spawn #"),
+                "an unnamed task in: {line}"
+            );
+        }
+    }
+
+    /// The full trace keeps every name (all its events stay), each distinct
+    /// text once.
+    #[test]
+    fn a_full_trace_keeps_every_name() {
+        let sim = long_run(TraceMode::Full, 2_000, 500);
+        let (names, distinct) = sim.trace().names_kept();
+        assert_eq!(names, 1 + 2_000 + 500);
+        assert_eq!(distinct, 1 + 1 + 500);
+    }
 }

@@ -169,6 +169,7 @@ impl World {
                 self.drop_task_future(key, future);
             }
             self.record(key.id, EventKind::Complete { outcome });
+            self.trace.borrow_mut().task_ended(key.id);
             if let (Some(completion), Outcome::Aborted) = (completion, outcome) {
                 completion.fail(JoinError::cancelled(key.id));
             }
@@ -182,6 +183,7 @@ impl World {
             self.drop_task_future(key, future);
         }
         self.record(key.id, EventKind::Complete { outcome });
+        self.trace.borrow_mut().task_ended(key.id);
         if let Some(completion) = slot.completion.take() {
             match (outcome, panicked) {
                 (Outcome::Returned, _) => {}

@@ -7,6 +7,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cancelsim::cancel::{checkpoint, Cancelled, OrCancel};
 use cancelsim::time::{sleep, sleep_until, timeout, Elapsed, Instant};
 use cancelsim::{
     blocking, spawn, spawn_named, work, yield_now, Config, Schedule, SchedulerKind, Sim, TraceMode,
@@ -290,6 +291,80 @@ fn blocking_work_runs_to_completion_when_its_awaiter_is_aborted() {
                 "the blocking work ran although its awaiter was aborted"
             );
             assert_eq!(at.since_start(), ms(30));
+        })
+        .unwrap();
+}
+
+/// A cooperative cancel request reaches a task waiting on blocking work
+/// through `or_cancel`: the awaiter ends with `Err(Cancelled)` at once, and
+/// the work itself still runs to completion, its side effect at `cost`.
+#[test]
+fn blocking_work_runs_to_completion_when_its_awaiter_is_cooperatively_cancelled() {
+    sim(SEED)
+        .block_on(async {
+            let ran = Rc::new(Cell::new(false));
+            let awaiter = spawn({
+                let ran = Rc::clone(&ran);
+                async move {
+                    let result = blocking(ms(30), move || ran.set(true)).or_cancel().await;
+                    (result, Instant::now())
+                }
+            });
+            yield_now().await; // the awaiter starts the blocking work
+            awaiter.cancel();
+            let (result, ended_at) = awaiter.await.unwrap();
+            assert_eq!(result, Err(Cancelled), "the request reached the awaiter");
+            assert_eq!(ended_at, Instant::ZERO, "without waiting for the work");
+            assert!(!ran.get(), "the work takes 30ms");
+            let observer = spawn({
+                let ran = Rc::clone(&ran);
+                async move {
+                    sleep(ms(29)).await;
+                    let before = ran.get();
+                    sleep(ms(1)).await;
+                    yield_now().await;
+                    (before, ran.get(), Instant::now())
+                }
+            });
+            let (before, after, at) = observer.await.unwrap();
+            assert!(!before);
+            assert!(
+                after,
+                "the blocking work ran although its awaiter was cancelled"
+            );
+            assert_eq!(at.since_start(), ms(30));
+        })
+        .unwrap();
+}
+
+/// A plain `.await` on blocking work has no cancel point: a request made
+/// while the task waits is delivered at its next checkpoint, after the work
+/// is done (its side effect at `cost`, seen by the awaiter).
+#[test]
+fn a_cancel_request_during_a_plain_blocking_await_is_delivered_after_the_work() {
+    sim(SEED)
+        .block_on(async {
+            let ran = Rc::new(Cell::new(false));
+            let awaiter = spawn({
+                let ran = Rc::clone(&ran);
+                async move {
+                    blocking(ms(30), {
+                        let ran = Rc::clone(&ran);
+                        move || ran.set(true)
+                    })
+                    .await;
+                    let seen = (ran.get(), Instant::now());
+                    (seen, checkpoint().await)
+                }
+            });
+            yield_now().await;
+            awaiter.cancel();
+            yield_now().await;
+            assert!(!awaiter.is_finished(), "the request waits for the work");
+            let ((ran_before_checkpoint, at), delivered) = awaiter.await.unwrap();
+            assert!(ran_before_checkpoint);
+            assert_eq!(at.since_start(), ms(30));
+            assert_eq!(delivered, Err(Cancelled));
         })
         .unwrap();
 }

@@ -199,6 +199,15 @@ impl Sim {
         self.world.live_tasks()
     }
 
+    /// Slots of the task table, occupied or free. A finished task's slot is
+    /// reused by the next spawn, so this is the most tasks ever alive at
+    /// once (the root included), not the number of spawns. Not part of the
+    /// API: it lets tests check that memory stays flat.
+    #[doc(hidden)]
+    pub fn task_slots(&self) -> usize {
+        self.world.core.borrow().tasks.slot_count()
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.world.config

@@ -169,6 +169,74 @@ fn a_task_aborting_itself_is_dropped_at_its_next_await_point() {
         .unwrap();
 }
 
+/// The line of `text` whose task column is `task` and whose event starts
+/// with `event` (the columns of the trace's text form).
+fn trace_line<'a>(text: &'a str, task: &str, event: &str) -> Option<&'a str> {
+    text.lines().find(|line| {
+        let mut columns = line.split_whitespace().skip(2);
+        columns.next() == Some(task) && columns.collect::<Vec<_>>().join(" ").starts_with(event)
+    })
+}
+
+#[test]
+fn the_trace_says_which_task_aborted_a_task() {
+    let mut sim = sim(SEED);
+    let (victim, killer) = sim
+        .block_on(async {
+            let victim = spawn_named("victim", sleep(Duration::from_millis(50)));
+            let victim_id = victim.id();
+            yield_now().await; // the victim starts its sleep
+            let killer = spawn_named("killer", async move {
+                victim.abort();
+                assert!(victim.await.unwrap_err().is_cancelled());
+            });
+            let killer_id = killer.id();
+            killer.await.unwrap();
+            (victim_id, killer_id)
+        })
+        .unwrap();
+    let text = sim.trace().to_string();
+    let victim = format!("victim{victim}");
+    let killer = format!("killer{killer}");
+    assert!(
+        trace_line(
+            &text,
+            &victim,
+            &format!("aborted by {killer}: future dropped")
+        )
+        .is_some(),
+        "the victim's abort names the killer:\n{text}"
+    );
+    assert!(
+        trace_line(&text, &victim, "completed: aborted").is_some(),
+        "{text}"
+    );
+    assert!(!text.contains("aborted by main"), "{text}");
+}
+
+#[test]
+fn the_trace_says_when_the_root_aborted_a_task() {
+    let mut sim = sim(SEED);
+    let victim = sim
+        .block_on(async {
+            let victim = spawn_named("victim", sleep(Duration::from_millis(50)));
+            yield_now().await;
+            victim.abort();
+            victim.id()
+        })
+        .unwrap();
+    let text = sim.trace().to_string();
+    assert!(
+        trace_line(
+            &text,
+            &format!("victim{victim}"),
+            "aborted by main#0: future dropped"
+        )
+        .is_some(),
+        "{text}"
+    );
+}
+
 #[test]
 fn dropping_a_join_handle_neither_cancels_nor_aborts_the_task() {
     sim(SEED)
@@ -236,6 +304,11 @@ fn abort_on_drop_handle_still_joins() {
     assert_eq!(out.unwrap(), "done");
 }
 
+/// What `Sim` does with a task alive when the root ends: it keeps it, and the
+/// next `block_on` runs it on. A task whose handle was merely dropped does the
+/// same here; telling the two apart is the `leaked-task` oracle's job (see
+/// `tests/oracles.rs`, "background work: detached, or its handle just
+/// dropped").
 #[test]
 fn a_detached_task_outlives_the_root_and_runs_on_in_the_next_block_on() {
     let mut sim = sim(SEED);

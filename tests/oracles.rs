@@ -350,6 +350,70 @@ fn race_loser_aborted_is_clean() {
     sweep(race_aborting_the_loser).run().assert_clean();
 }
 
+// ----- 5b. background work: detached, or its handle just dropped -------------
+
+/// The background flush of [`detached_flush`] and [`dropped_flush`]: still
+/// sleeping when the root ends, done 10ms later (within the drain budget).
+fn spawn_flush(flushed: Rc<Cell<bool>>) -> cancelsim::JoinHandle<()> {
+    let flush = async move {
+        sleep(ms(10)).await;
+        flushed.set(true);
+    };
+    spawn_named("flusher", flush) // flusher spawned
+}
+
+/// Fixed: the flush is meant to outlive the root and says so with
+/// `detach()`; the drain lets it finish (the invariant checks that it did).
+async fn detached_flush() {
+    let flushed = Rc::new(Cell::new(false));
+    spawn_flush(Rc::clone(&flushed)).detach();
+    yield_now().await; // the flusher starts its sleep
+    invariant("the flush ran", move || flushed.get());
+}
+
+/// Bug: the same flush with its handle dropped. Dropping a handle detaches
+/// nothing: the task is still alive when the root ends, a leak (and the drain
+/// does not run it on).
+async fn dropped_flush() {
+    let flushed = Rc::new(Cell::new(false));
+    drop(spawn_flush(Rc::clone(&flushed)));
+    yield_now().await; // the flusher starts its sleep
+    invariant("the flush ran", move || flushed.get());
+}
+
+#[test]
+fn a_detached_task_alive_when_the_root_ends_is_not_a_leak() {
+    // The baseline only: an injected abort of the flusher would (rightly)
+    // break the invariant.
+    Check::new(detached_flush).run().assert_clean();
+}
+
+#[test]
+fn a_task_alive_when_the_root_ends_with_its_handle_dropped_is_a_leaked_task() {
+    let report = Check::new(dropped_flush).run();
+    assert_eq!(report.failures().len(), 1, "the baseline fails:\n{report}");
+    let baseline = &report.failures()[0];
+    assert!(baseline.repro().injections.is_empty(), "{report}");
+    // The leak, and, since the drain runs detached work only, the flush
+    // never ran.
+    let codes: Vec<&str> = baseline.violations().iter().map(Violation::code).collect();
+    assert_eq!(codes, ["leaked-task", "invariant"], "{report}");
+    let leak = &baseline.violations()[0];
+    assert_eq!(leak.task_name(), Some("flusher"), "{leak}");
+    assert_eq!(leak.await_point(), Some(1), "{leak}");
+    // A leak is located at the spawn; `await_point` says where it waits.
+    assert_eq!(
+        leak.location(),
+        Some(location_of("// flusher spawned", "spawn_named")),
+        "{leak}"
+    );
+    assert!(
+        leak.message()
+            .contains("still alive when the root finished"),
+        "{leak}"
+    );
+}
+
 // ----- 6. a child orphaned when its parent is cancelled ---------------------
 
 /// Fixed: the child is aborted with its parent.

@@ -2,11 +2,16 @@
 //! No test here looks at the wall clock: virtual time is the only clock.
 
 use std::cell::Cell;
+use std::collections::BTreeSet;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
+use cancelsim::cancel::{checkpoint, Cancelled, OrCancel};
 use cancelsim::time::{sleep, sleep_until, timeout, Elapsed, Instant};
-use cancelsim::{blocking, spawn, spawn_named, work, yield_now, Config, Sim, TraceMode};
+use cancelsim::{
+    blocking, spawn, spawn_named, work, yield_now, Config, Schedule, SchedulerKind, Sim, TraceMode,
+};
 
 mod common;
 use common::{drop_flag, ms, sim};
@@ -117,18 +122,78 @@ fn timeout_returns_the_value_when_the_inner_future_completes_first() {
     assert_eq!(now.since_start(), ms(4));
 }
 
+/// The program of the deadline-tie tests: the inner future is done at the
+/// very instant the 10ms timeout falls due.
+async fn inner_done_at_the_deadline() -> Result<&'static str, Elapsed> {
+    timeout(ms(10), async {
+        sleep(ms(10)).await;
+        "in time"
+    })
+    .await
+}
+
+/// Runs [`inner_done_at_the_deadline`] under `scheduler`: its result, the
+/// schedule it took and its trace text.
+fn deadline_tie(
+    seed: u64,
+    scheduler: SchedulerKind,
+) -> (Result<&'static str, Elapsed>, String, String) {
+    let mut sim = Sim::new(Config::default().seed(seed).scheduler(scheduler));
+    let value = sim.block_on(inner_done_at_the_deadline()).unwrap();
+    (value, sim.schedule().to_string(), sim.trace().to_string())
+}
+
+/// The tie is a recorded choice, not a fixed rule: two timers fall due at
+/// 10ms (`m?/2`, which fires first), then the race (`m?/2`: 0 = the inner
+/// future, 1 = the timeout). `Fifo` takes the natural order.
 #[test]
-fn timeout_lets_an_inner_future_finishing_at_the_deadline_win() {
-    let value = sim(SEED)
-        .block_on(async {
-            timeout(ms(10), async {
-                sleep(ms(10)).await;
-                "in time"
-            })
-            .await
-        })
-        .unwrap();
+fn at_the_deadline_fifo_lets_the_inner_future_win_and_records_the_choice() {
+    let (value, schedule, text) = deadline_tie(SEED, SchedulerKind::Fifo);
     assert_eq!(value, Ok("in time"));
+    assert_eq!(schedule, "m0/2 m0/2");
+    assert!(!text.contains("timeout fired"), "{text}");
+}
+
+/// A replayed schedule whose race decision picks option 1 makes the timeout
+/// win: the inner future's value is dropped and the caller gets `Elapsed`.
+#[test]
+fn at_the_deadline_a_schedule_choosing_option_1_lets_the_timeout_win() {
+    for recorded in ["m0/2 m1/2", "m1/2 m1/2"] {
+        let schedule: Schedule = recorded.parse().unwrap();
+        let replay = SchedulerKind::Replay(Arc::new(schedule));
+        let (value, taken, text) = deadline_tie(SEED, replay);
+        assert!(value.is_err(), "{recorded}: {value:?}");
+        assert_eq!(taken, recorded, "the replay took the recorded decisions");
+        assert!(text.contains("timeout fired (tests/time.rs:"), "{text}");
+    }
+    // Which of the two timers fired first does not decide the race.
+    let schedule: Schedule = "m1/2 m0/2".parse().unwrap();
+    let (value, _, _) = deadline_tie(SEED, SchedulerKind::Replay(Arc::new(schedule)));
+    assert_eq!(value, Ok("in time"));
+}
+
+/// Under `Random` both outcomes happen across seeds, and each run's recorded
+/// schedule replays to the same outcome and the same trace.
+#[test]
+fn at_the_deadline_random_picks_either_winner_and_the_replay_agrees() {
+    let mut outcomes = BTreeSet::new();
+    for seed in 0..32 {
+        let (value, schedule, text) = deadline_tie(seed, SchedulerKind::Random);
+        let race = schedule.split(' ').nth(1).expect("two decisions");
+        assert_eq!(value.is_err(), race == "m1/2", "seed {seed}: {schedule}");
+        outcomes.insert(value.is_ok());
+        let replay = SchedulerKind::Replay(Arc::new(schedule.parse().unwrap()));
+        let (replayed, replayed_schedule, _) = deadline_tie(seed, replay);
+        assert_eq!(replayed, value, "seed {seed}");
+        assert_eq!(replayed_schedule, schedule, "seed {seed}");
+        let (again, _, again_text) = deadline_tie(seed, SchedulerKind::Random);
+        assert_eq!((again, again_text), (value, text), "seed {seed}");
+    }
+    assert_eq!(
+        outcomes,
+        BTreeSet::from([false, true]),
+        "both the inner future and the timeout win under some seed"
+    );
 }
 
 #[test]
@@ -226,6 +291,80 @@ fn blocking_work_runs_to_completion_when_its_awaiter_is_aborted() {
                 "the blocking work ran although its awaiter was aborted"
             );
             assert_eq!(at.since_start(), ms(30));
+        })
+        .unwrap();
+}
+
+/// A cooperative cancel request reaches a task waiting on blocking work
+/// through `or_cancel`: the awaiter ends with `Err(Cancelled)` at once, and
+/// the work itself still runs to completion, its side effect at `cost`.
+#[test]
+fn blocking_work_runs_to_completion_when_its_awaiter_is_cooperatively_cancelled() {
+    sim(SEED)
+        .block_on(async {
+            let ran = Rc::new(Cell::new(false));
+            let awaiter = spawn({
+                let ran = Rc::clone(&ran);
+                async move {
+                    let result = blocking(ms(30), move || ran.set(true)).or_cancel().await;
+                    (result, Instant::now())
+                }
+            });
+            yield_now().await; // the awaiter starts the blocking work
+            awaiter.cancel();
+            let (result, ended_at) = awaiter.await.unwrap();
+            assert_eq!(result, Err(Cancelled), "the request reached the awaiter");
+            assert_eq!(ended_at, Instant::ZERO, "without waiting for the work");
+            assert!(!ran.get(), "the work takes 30ms");
+            let observer = spawn({
+                let ran = Rc::clone(&ran);
+                async move {
+                    sleep(ms(29)).await;
+                    let before = ran.get();
+                    sleep(ms(1)).await;
+                    yield_now().await;
+                    (before, ran.get(), Instant::now())
+                }
+            });
+            let (before, after, at) = observer.await.unwrap();
+            assert!(!before);
+            assert!(
+                after,
+                "the blocking work ran although its awaiter was cancelled"
+            );
+            assert_eq!(at.since_start(), ms(30));
+        })
+        .unwrap();
+}
+
+/// A plain `.await` on blocking work has no cancel point: a request made
+/// while the task waits is delivered at its next checkpoint, after the work
+/// is done (its side effect at `cost`, seen by the awaiter).
+#[test]
+fn a_cancel_request_during_a_plain_blocking_await_is_delivered_after_the_work() {
+    sim(SEED)
+        .block_on(async {
+            let ran = Rc::new(Cell::new(false));
+            let awaiter = spawn({
+                let ran = Rc::clone(&ran);
+                async move {
+                    blocking(ms(30), {
+                        let ran = Rc::clone(&ran);
+                        move || ran.set(true)
+                    })
+                    .await;
+                    let seen = (ran.get(), Instant::now());
+                    (seen, checkpoint().await)
+                }
+            });
+            yield_now().await;
+            awaiter.cancel();
+            yield_now().await;
+            assert!(!awaiter.is_finished(), "the request waits for the work");
+            let ((ran_before_checkpoint, at), delivered) = awaiter.await.unwrap();
+            assert!(ran_before_checkpoint);
+            assert_eq!(at.since_start(), ms(30));
+            assert_eq!(delivered, Err(Cancelled));
         })
         .unwrap();
 }

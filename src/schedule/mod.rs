@@ -1,12 +1,13 @@
 //! Schedulers: every choice of a run is made here and recorded.
 //!
 //! A run asks its [`Scheduler`] three kinds of question: which ready task runs
-//! next, which of several timers due at the same instant fires next, and what
-//! the next random number handed to the code under test is. The world records
-//! every answer that was a real choice (more than one option) as a
-//! [`Decision`]; the recorded [`Schedule`] replays the run exactly through
-//! [`Replay`]. Strategies live one per file: [`Fifo`], [`RandomScheduler`],
-//! [`Pct`], [`Replay`].
+//! next, which of several timers due at the same instant fires next (also
+//! asked when a `timeout` and the future it guards are both done at its
+//! deadline: option 0 lets the future win), and what the next random number
+//! handed to the code under test is. The world records every answer that was
+//! a real choice (more than one option) as a [`Decision`]; the recorded
+//! [`Schedule`] replays the run exactly through [`Replay`]. Strategies live
+//! one per file: [`Fifo`], [`RandomScheduler`], [`Pct`], [`Replay`].
 
 mod fifo;
 mod pct;
@@ -72,7 +73,9 @@ pub trait Scheduler: fmt::Debug {
     fn next_task(&mut self, ready: ReadyTasks<'_>) -> Result<usize, Divergence>;
 
     /// Picks which of `due` (> 1) timers, due at the same instant and listed in
-    /// registration order, fires next; returns its index.
+    /// registration order, fires next; returns its index. Also asked, with
+    /// `due == 2`, when a `timeout`'s inner future completes at the deadline's
+    /// instant: 0 lets the inner future win, 1 the timeout.
     fn next_timer(&mut self, due: usize) -> Result<usize, Divergence>;
 
     /// The next random number handed to the code under test.
@@ -180,7 +183,9 @@ pub enum Decision {
         /// Index picked.
         chosen: u32,
     },
-    /// Timer number `chosen` of `options` due at the same instant.
+    /// Timer number `chosen` of `options` due at the same instant (or, with
+    /// two options, whether a `timeout` (1) or its inner future (0) won when
+    /// both were done at the deadline).
     Timer {
         /// Number of due timers.
         options: u32,

@@ -460,6 +460,12 @@ impl TaskTable {
         self.live
     }
 
+    /// Number of slots, occupied or free: what the table holds in memory,
+    /// which grows only with the most tasks ever alive at once.
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
     /// Keys of live tasks, in id order.
     pub fn keys(&self) -> Vec<TaskKey> {
         let mut keys: Vec<TaskKey> = self

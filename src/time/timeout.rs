@@ -32,8 +32,17 @@ impl std::error::Error for Elapsed {}
 
 /// Runs `future` for at most `duration` of virtual time. On expiry the inner
 /// future is dropped at its current await point and the caller gets
-/// `Err(Elapsed)`. The inner future is polled first, so one that completes at
-/// the deadline's instant wins.
+/// `Err(Elapsed)`.
+///
+/// An inner future that completes at the deadline's very instant races the
+/// timeout, and the run's [`Scheduler`](crate::Scheduler) decides who wins
+/// (asked as a choice between two timers due at once, see
+/// [`Decision::Timer`](crate::Decision::Timer)): option 0, the natural order,
+/// lets the inner future win (its value is returned); option 1 lets the
+/// timeout win (the value is dropped and the caller gets `Err(Elapsed)`).
+/// [`Fifo`](crate::schedule::Fifo) always takes option 0; `Random` and `Pct`
+/// may take either. The choice is recorded in the run's
+/// [`Schedule`](crate::Schedule), so a replay takes it again.
 #[track_caller]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     let at = Location::caller();

@@ -151,7 +151,7 @@ fn at_the_deadline_fifo_lets_the_inner_future_win_and_records_the_choice() {
     let (value, schedule, text) = deadline_tie(SEED, SchedulerKind::Fifo);
     assert_eq!(value, Ok("in time"));
     assert_eq!(schedule, "m0/2 m0/2");
-    assert!(!text.contains("timeout fired"), "{text}");
+    assert!(!text.contains("timeout #0 fired"), "{text}");
 }
 
 /// A replayed schedule whose race decision picks option 1 makes the timeout
@@ -164,7 +164,7 @@ fn at_the_deadline_a_schedule_choosing_option_1_lets_the_timeout_win() {
         let (value, taken, text) = deadline_tie(SEED, replay);
         assert!(value.is_err(), "{recorded}: {value:?}");
         assert_eq!(taken, recorded, "the replay took the recorded decisions");
-        assert!(text.contains("timeout fired (tests/time.rs:"), "{text}");
+        assert!(text.contains("timeout #0 fired (tests/time.rs:"), "{text}");
     }
     // Which of the two timers fired first does not decide the race.
     let schedule: Schedule = "m1/2 m0/2".parse().unwrap();

@@ -5,7 +5,7 @@ use std::fmt;
 use crate::schedule::Divergence;
 use crate::task::TaskId;
 use crate::time::Instant;
-use crate::trace::{display_location, Wait, WaitKind};
+use crate::trace::{display_location, SourceLocation, Wait, WaitKind};
 
 /// A task that could not make progress when the world deadlocked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,6 +18,10 @@ pub struct BlockedTask {
     pub await_point: u32,
     /// What it waits on there.
     pub wait: Wait,
+    /// Where the task was spawned (the root: where `block_on` was called);
+    /// shown when the wait has no location of its own (a channel, a lock:
+    /// any future from outside cancelsim).
+    pub spawned_at: SourceLocation,
 }
 
 impl fmt::Display for BlockedTask {
@@ -27,7 +31,15 @@ impl fmt::Display for BlockedTask {
             None => write!(f, "{}", self.id)?,
         }
         write!(f, " at await point {} waiting on ", self.await_point)?;
-        write_wait(f, &self.wait)
+        write_wait(f, &self.wait)?;
+        if self.wait.at.is_none() {
+            write!(
+                f,
+                " (task started at {})",
+                display_location(self.spawned_at)
+            )?;
+        }
+        Ok(())
     }
 }
 

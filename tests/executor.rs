@@ -395,6 +395,7 @@ fn a_root_panic_is_reported_as_root_panicked() {
 #[test]
 fn a_deadlock_lists_every_blocked_task_and_what_it_waits_on() {
     let mut sim = sim(SEED);
+    let spawn_line = line!() + 4;
     let result = sim.block_on(async {
         let (left_tx, left_rx) = oneshot::channel::<()>();
         let (right_tx, right_rx) = oneshot::channel::<()>();
@@ -434,9 +435,20 @@ fn a_deadlock_lists_every_blocked_task_and_what_it_waits_on() {
         )),
         "{text}"
     );
+    // A wait on a future from outside cancelsim has no location of its
+    // own: the task's spawn site says which task it is.
     assert!(
-        text.contains("left#1 at await point 1 waiting on external waker"),
+        text.contains(&format!(
+            "left#1 at await point 1 waiting on external waker \
+             (task started at tests/executor.rs:{spawn_line}:20)"
+        )),
         "{text}"
+    );
+    assert!(
+        !text.contains(&format!(
+            "join {left_id} (tests/executor.rs:{spawn_line}:20) (task"
+        )),
+        "a wait with its own location says no more: {text}"
     );
     assert!(
         text.contains("right#2 at await point 1 waiting on external waker"),

@@ -269,6 +269,7 @@ impl World {
                 name: slot.meta.name.as_deref().map(str::to_string),
                 await_point: slot.meta.suspends,
                 wait: slot.meta.last_wait,
+                spawned_at: slot.meta.spawned_at,
             })
             .collect()
     }

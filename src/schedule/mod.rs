@@ -5,8 +5,8 @@
 //! the next random number handed to the code under test is. The world records
 //! every answer that was a real choice (more than one option) as a
 //! [`Decision`]; the recorded [`Schedule`] replays the run exactly through
-//! [`Replay`]. Strategies live one per file: [`Fifo`], [`RandomScheduler`],
-//! [`Pct`], [`Replay`].
+//! [`Replay`]. Strategies live one per file: [`Fifo`], [`Random`], [`Pct`],
+//! [`Replay`].
 
 mod fifo;
 mod pct;
@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 pub use fifo::Fifo;
 pub use pct::Pct;
-pub use random::RandomScheduler;
+pub use random::{Random, RandomScheduler};
 pub use replay::Replay;
 pub use rng::SimRng;
 pub use schedule_text::ParseScheduleError;
@@ -83,17 +83,19 @@ pub trait Scheduler: fmt::Debug {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SchedulerKind {
-    /// Tasks run in the order they were woken; timers in registration order.
+    /// Tasks run in the order they were woken; timers in registration order
+    /// ([`Fifo`]).
     #[default]
     Fifo,
-    /// Uniformly random choice among ready tasks and among due timers.
+    /// Uniformly random choice among ready tasks and among due timers
+    /// ([`Random`]).
     Random,
-    /// Probabilistic concurrency testing with the given bug depth.
+    /// Probabilistic concurrency testing with the given bug depth ([`Pct`]).
     Pct {
         /// Bug depth `d`: `d - 1` priority change points per run.
         depth: u32,
     },
-    /// Follow a recorded schedule exactly.
+    /// Follow a recorded schedule exactly ([`Replay`]).
     Replay(Arc<Schedule>),
 }
 
@@ -102,7 +104,7 @@ impl SchedulerKind {
     pub fn build(&self, seed: u64, horizon: u64) -> Box<dyn Scheduler> {
         match self {
             SchedulerKind::Fifo => Box::new(Fifo::new(seed)),
-            SchedulerKind::Random => Box::new(RandomScheduler::new(seed)),
+            SchedulerKind::Random => Box::new(Random::new(seed)),
             SchedulerKind::Pct { depth } => Box::new(Pct::new(seed, *depth, horizon)),
             SchedulerKind::Replay(schedule) => Box::new(Replay::new(Arc::clone(schedule))),
         }

@@ -185,17 +185,28 @@ fn replaying_a_schedule_against_a_different_program_is_nondeterminism() {
             .scheduler(SchedulerKind::Replay(Arc::new(recorded))),
     );
     let result = sim.block_on(yielding_program());
+    // Step 1 polls the root alone (no choice): it spawns three workers and
+    // waits. The first choice, decision 0, is then among those three, where
+    // the racy program's root had spawned four. The run stops before step 2.
     match result {
         Err(error @ SimError::Nondeterminism { .. }) => {
             assert_eq!(error.code(), "nondeterminism");
             let text = error.to_string();
             assert!(
+                text.starts_with(
+                    "nondeterminism at step 1: decision 0: the recording holds a choice \
+                     among 4 ready tasks, the run asked for a choice among 3 ready tasks"
+                ),
+                "{text}"
+            );
+            assert!(
                 text.contains("is the code under test fully deterministic?"),
                 "{text}"
             );
-            let SimError::Nondeterminism { divergence, .. } = error else {
+            let SimError::Nondeterminism { step, divergence } = error else {
                 unreachable!()
             };
+            assert_eq!(step, 1);
             assert_eq!(divergence.decision, 0);
             assert_eq!(divergence.expected, "a choice among 4 ready tasks");
             assert_eq!(divergence.found, "a choice among 3 ready tasks");
@@ -209,8 +220,22 @@ fn a_run_that_outgrows_its_recording_is_nondeterminism() {
     let mut sim =
         Sim::new(Config::default().scheduler(SchedulerKind::Replay(Arc::new(Schedule::new()))));
     let result = sim.block_on(racy_program());
+    // Step 1 polls the root alone; the first question, which of the four
+    // workers runs, is already past the (empty) recording.
     match result {
-        Err(SimError::Nondeterminism { divergence, .. }) => {
+        Err(error @ SimError::Nondeterminism { .. }) => {
+            let text = error.to_string();
+            assert!(
+                text.starts_with(
+                    "nondeterminism at step 1: decision 0: the recording holds the end of \
+                     the recording, the run asked for a choice among 4 ready tasks"
+                ),
+                "{text}"
+            );
+            let SimError::Nondeterminism { step, divergence } = error else {
+                unreachable!()
+            };
+            assert_eq!(step, 1);
             assert_eq!(divergence.decision, 0);
             assert_eq!(divergence.expected, "the end of the recording");
         }
@@ -223,8 +248,24 @@ fn a_random_number_where_a_task_choice_was_recorded_is_nondeterminism() {
     let recorded: Schedule = "t0/2".parse().unwrap();
     let mut sim = Sim::new(Config::default().scheduler(SchedulerKind::Replay(Arc::new(recorded))));
     let result = sim.block_on(async { cancelsim::spawn(async { random::<u64>() }).await });
+    // Step 1 polls the root, which spawns the child and waits on it; the
+    // child is then the only ready task (no choice) and step 2 polls it. Its
+    // `random()` is the first question, decision 0, noted inside step 2 and
+    // reported before step 3.
     match result {
-        Err(SimError::Nondeterminism { divergence, .. }) => {
+        Err(error @ SimError::Nondeterminism { .. }) => {
+            let text = error.to_string();
+            assert!(
+                text.starts_with(
+                    "nondeterminism at step 2: decision 0: the recording holds a choice \
+                     among 2 ready tasks, the run asked for a random number"
+                ),
+                "{text}"
+            );
+            let SimError::Nondeterminism { step, divergence } = error else {
+                unreachable!()
+            };
+            assert_eq!(step, 2);
             assert_eq!(divergence.decision, 0);
             assert_eq!(divergence.expected, "a choice among 2 ready tasks");
             assert_eq!(divergence.found, "a random number");

@@ -66,8 +66,10 @@ impl Sim {
     /// Returns `Err` instead of hanging or unwinding: on deadlock (no task can
     /// run, no timer pending; the error lists every task and where it waits),
     /// on the step or virtual-time budget, when the root panics, and when a
-    /// replayed schedule diverges. Tasks still alive when the root finishes
-    /// stay in the world (a later `block_on` runs them on).
+    /// replayed schedule diverges (including a root that finishes before
+    /// taking every decision its recording holds for this `block_on`). Tasks
+    /// still alive when the root finishes stay in the world (a later
+    /// `block_on` runs them on).
     #[track_caller]
     pub fn block_on<F: Future>(&mut self, future: F) -> Result<F::Output, SimError> {
         self.world.swap_trace(&mut self.trace);
@@ -125,11 +127,12 @@ impl Sim {
                     });
                     match polled {
                         Ok(Poll::Ready(value)) => {
+                            // Ending the root checks a replay's recording
+                            // ended it here too (a divergence if not).
+                            world.finish_root(root, Outcome::Returned);
                             if let Some(error) = world.take_divergence() {
-                                world.finish_root(root, Outcome::Returned);
                                 return RootRun::Stopped(error);
                             }
-                            world.finish_root(root, Outcome::Returned);
                             return RootRun::Returned(value);
                         }
                         Ok(Poll::Pending) => {}
@@ -179,7 +182,9 @@ impl Sim {
         self.world.swap_trace(&mut self.trace);
     }
 
-    /// The decisions taken so far; `SchedulerKind::Replay` follows them.
+    /// The decisions taken so far, with where each `block_on`'s root ended;
+    /// `SchedulerKind::Replay` follows them, and a replaying world's
+    /// `block_on` calls must end where these did.
     pub fn schedule(&self) -> Schedule {
         self.world.schedule()
     }

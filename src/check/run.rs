@@ -102,8 +102,12 @@ where
             Some(violation) => {
                 world.push_violation(TaskId(0), violation);
                 violations.extend(world.end_run());
+                violations.extend(replay_left_over(&world));
             }
-            None => violations.extend(world.end_run()),
+            None => {
+                violations.extend(world.end_run());
+                violations.extend(replay_left_over(&world));
+            }
         }
     }
     let plan = world.plan.borrow().clone();
@@ -123,6 +127,12 @@ where
     };
     drop(sim);
     result
+}
+
+/// After the drain: a divergence the drain met, or recorded decisions a
+/// replay never took.
+fn replay_left_over(world: &crate::world::World) -> Option<Violation> {
+    world.run_finished().map(|error| stop_violation(&error))
 }
 
 fn stop_violation(error: &SimError) -> Violation {

@@ -12,7 +12,7 @@ use super::Repro;
 use crate::config::Config;
 use crate::inject::{AwaitPoint, Injection};
 use crate::oracle::Violation;
-use crate::schedule::SchedulerKind;
+use crate::schedule::{Schedule, SchedulerKind};
 use crate::trace::Trace;
 
 /// What one run of one plan left behind.
@@ -29,6 +29,10 @@ pub struct RunOutcome {
     pub fired: Vec<Injection>,
     /// Injections of the plan whose await point was never reached.
     pub unfired: Vec<Injection>,
+    /// The decisions the run took, the drain's included: a
+    /// [`SchedulerKind::Replay`] of them (with the same injections) runs it
+    /// again.
+    pub schedule: Schedule,
 }
 
 impl RunOutcome {
@@ -68,6 +72,7 @@ where
         trace: result.trace,
         fired: result.fired,
         unfired: result.unfired,
+        schedule: result.schedule,
     }
 }
 

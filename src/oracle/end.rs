@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use super::state::{Held, Panicked};
 use super::{Violation, ViolationCode};
+use crate::error::SimError;
 use crate::panic;
 use crate::task::table::{TaskKey, TaskKind, TaskSlot};
 use crate::time::instant::nanos;
@@ -270,6 +271,11 @@ impl World {
             }
             match self.pick_until(deadline) {
                 Pick::Run(key) => self.run_task(key),
+                Pick::Stop(SimError::Nondeterminism { step, divergence }) => {
+                    // Reported when the run ends.
+                    self.keep_divergence(step, divergence);
+                    break;
+                }
                 Pick::Deadlock | Pick::Stop(_) => break,
             }
         }

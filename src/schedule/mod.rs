@@ -5,9 +5,12 @@
 //! asked when a `timeout` and the future it guards are both done at its
 //! deadline: option 0 lets the future win), and what the next random number
 //! handed to the code under test is. The world records every answer that was
-//! a real choice (more than one option) as a [`Decision`]; the recorded
-//! [`Schedule`] replays the run exactly through [`Replay`]. Strategies live
-//! one per file: [`Fifo`], [`RandomScheduler`], [`Pct`], [`Replay`].
+//! a real choice (more than one option) as a [`Decision`], and where each
+//! root future (each `block_on`) ended; the recorded [`Schedule`] replays the
+//! run exactly through [`Replay`], which reports every difference as a
+//! [`Divergence`]: a question the recording does not hold, or a root that
+//! ends before taking all of its recorded decisions. Strategies live one per
+//! file: [`Fifo`], [`Random`], [`Pct`], [`Replay`].
 
 mod fifo;
 mod pct;
@@ -22,7 +25,7 @@ use std::sync::Arc;
 
 pub use fifo::Fifo;
 pub use pct::Pct;
-pub use random::RandomScheduler;
+pub use random::{Random, RandomScheduler};
 pub use replay::Replay;
 pub use rng::SimRng;
 pub use schedule_text::ParseScheduleError;
@@ -80,23 +83,42 @@ pub trait Scheduler: fmt::Debug {
 
     /// The next random number handed to the code under test.
     fn next_u64(&mut self) -> Result<u64, Divergence>;
+
+    /// The root future of a `block_on` ended, after the decisions asked so
+    /// far; the next ones belong to the world's next `block_on` (or, in a
+    /// [`Check`](crate::Check) run, to the drain after the root). A
+    /// [`Replay`] whose recording holds more decisions for this root answers
+    /// with a [`Divergence`]. By default there is nothing to check.
+    fn root_finished(&mut self) -> Result<(), Divergence> {
+        Ok(())
+    }
+
+    /// The run is over (a [`Check`](crate::Check) run: its root and the
+    /// drain after it); nothing more will be asked. A [`Replay`] with
+    /// recorded decisions left answers with a [`Divergence`]. By default
+    /// there is nothing to check.
+    fn run_finished(&mut self) -> Result<(), Divergence> {
+        Ok(())
+    }
 }
 
 /// Which built-in scheduler a run uses.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SchedulerKind {
-    /// Tasks run in the order they were woken; timers in registration order.
+    /// Tasks run in the order they were woken; timers in registration order
+    /// ([`Fifo`]).
     #[default]
     Fifo,
-    /// Uniformly random choice among ready tasks and among due timers.
+    /// Uniformly random choice among ready tasks and among due timers
+    /// ([`Random`]).
     Random,
-    /// Probabilistic concurrency testing with the given bug depth.
+    /// Probabilistic concurrency testing with the given bug depth ([`Pct`]).
     Pct {
         /// Bug depth `d`: `d - 1` priority change points per run.
         depth: u32,
     },
-    /// Follow a recorded schedule exactly.
+    /// Follow a recorded schedule exactly ([`Replay`]).
     Replay(Arc<Schedule>),
 }
 
@@ -105,7 +127,7 @@ impl SchedulerKind {
     pub fn build(&self, seed: u64, horizon: u64) -> Box<dyn Scheduler> {
         match self {
             SchedulerKind::Fifo => Box::new(Fifo::new(seed)),
-            SchedulerKind::Random => Box::new(RandomScheduler::new(seed)),
+            SchedulerKind::Random => Box::new(Random::new(seed)),
             SchedulerKind::Pct { depth } => Box::new(Pct::new(seed, *depth, horizon)),
             SchedulerKind::Replay(schedule) => Box::new(Replay::new(Arc::clone(schedule))),
         }
@@ -196,16 +218,24 @@ pub enum Decision {
     Random(u64),
 }
 
-/// The recorded decisions of one run, in order.
+/// The recorded decisions of one world, in order, and where each of its
+/// root futures (one per `block_on`) ended.
 ///
 /// Stored run-length encoded: a long run under `Fifo` with many tasks ready
 /// takes the same decision (`t0/N`) millions of times, and a step must not
 /// pay for a growing list. Equal schedules have equal encodings.
+///
+/// A schedule without root ends (built from a list of decisions, or read
+/// from text without `|`) is taken as one root that ends after its last
+/// decision.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Schedule {
     /// Each distinct decision with how many times in a row it was taken.
     runs: Vec<(Decision, u32)>,
     len: usize,
+    /// For each root that ended, in order: how many decisions had been
+    /// taken by then (non-decreasing).
+    root_ends: Vec<usize>,
 }
 
 impl Schedule {
@@ -218,6 +248,7 @@ impl Schedule {
     pub(crate) fn clear(&mut self) {
         self.runs.clear();
         self.len = 0;
+        self.root_ends.clear();
     }
 
     /// The decisions, in the order they were taken (expanded into a list;
@@ -241,6 +272,41 @@ impl Schedule {
     /// No decisions at all.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// For each root future that ended (one per `block_on`, in order), the
+    /// number of decisions taken by then.
+    ///
+    /// ```
+    /// use cancelsim::{Config, Sim};
+    ///
+    /// let mut sim = Sim::new(Config::default());
+    /// let two_ready = || async {
+    ///     let child = cancelsim::spawn(async {});
+    ///     cancelsim::yield_now().await; // the child and the root are ready
+    ///     child.await.unwrap();
+    /// };
+    /// sim.block_on(two_ready()).unwrap();
+    /// sim.block_on(async {}).unwrap(); // takes no decision
+    /// let schedule = sim.schedule();
+    /// assert_eq!(schedule.len(), 1);
+    /// assert_eq!(schedule.root_ends(), [1, 1]);
+    /// assert_eq!(schedule.to_string(), "t0/2 | |");
+    /// ```
+    pub fn root_ends(&self) -> &[usize] {
+        &self.root_ends
+    }
+
+    /// Where the `root`-th root future (0-based) ends: after this many
+    /// decisions. A root past the recorded ends (or the only root of a
+    /// schedule without any) ends with the recording.
+    pub(crate) fn root_end(&self, root: usize) -> usize {
+        self.root_ends.get(root).copied().unwrap_or(self.len)
+    }
+
+    /// Marks the end of a root future after the decisions so far.
+    pub(crate) fn push_root_end(&mut self) {
+        self.root_ends.push(self.len);
     }
 
     #[inline]
@@ -289,7 +355,8 @@ impl fmt::Display for Divergence {
             f,
             "decision {}: the recording holds {}, the run asked for {} \
              (is the code under test fully deterministic? wall clock, threads, \
-             HashMap order or an unseeded RNG would do this)",
+             HashMap order or an unseeded RNG would do this; so would replaying \
+             other code, or other `block_on` calls, than were recorded)",
             self.decision, self.expected, self.found
         )
     }
@@ -350,5 +417,30 @@ mod tests {
         let end = replay.next_u64().unwrap_err();
         assert_eq!(end.decision, 4);
         assert!(end.expected.contains("end of the recording"), "{end}");
+    }
+
+    /// A root that ends inside a run of equal decisions leaves the rest of
+    /// the run; the next root starts at its own first decision.
+    #[test]
+    fn replay_skips_what_an_early_root_end_left() {
+        let recorded: Schedule = "t0/2 t0/2 t0/2 | t1/2 |".parse().unwrap();
+        assert_eq!(recorded.root_ends(), [3, 4]);
+        let mut replay = Replay::new(Arc::new(recorded));
+        let mut queue = ReadyQueue::default();
+        for n in 0..2 {
+            queue.push_back(crate::task::table::TaskKey {
+                index: n,
+                id: TaskId(n),
+            });
+        }
+        let ready = ReadyTasks::new(&queue);
+        assert_eq!(replay.next_task(ready), Ok(0));
+        let left = replay.root_finished().unwrap_err();
+        assert_eq!(left.decision, 1);
+        assert_eq!(left.expected, "a choice among 2 ready tasks");
+        assert!(left.found.contains("2 recorded decisions"), "{left}");
+        assert_eq!(replay.next_task(ready), Ok(1));
+        assert_eq!(replay.root_finished(), Ok(()));
+        assert_eq!(replay.run_finished(), Ok(()));
     }
 }

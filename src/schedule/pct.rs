@@ -2,47 +2,84 @@
 //! Nagarakatte, ASPLOS 2010).
 //!
 //! Each task gets a random priority when first seen; the highest-priority
-//! ready task always runs. At `depth - 1` change points, drawn uniformly over
-//! the first `horizon` scheduling steps, the task that ran last drops below
-//! every initial priority. For a program with `n` tasks and `k` steps, any bug
-//! of depth `d` is found in one run with probability at least `1/(n·k^(d-1))`.
+//! ready task always runs. A *step* is a real choice (more than one task
+//! ready; the world asks nothing otherwise). Before the run, `depth - 1`
+//! distinct change points are drawn uniformly from the steps `1..=horizon`;
+//! the task chosen at the `i`-th of them, once it has run that step, drops to
+//! priority `depth - i`, below every initial priority (later change points
+//! give lower priorities, as in Coyote and shuttle). So depth 1 is a plain
+//! priority order, and each further unit of depth allows one more
+//! preemption. For a program with `n` tasks and `k <= horizon` steps, any bug
+//! of depth `d` is found in one run with probability at least
+//! `1/(n·k^(d-1))`.
+//!
+//! Invariants: the change points are distinct, ascending and within
+//! `1..=horizon`; there are `min(depth - 1, horizon)` of them; they and the
+//! priorities are functions of the seed alone.
+
+use std::collections::BTreeSet;
 
 use super::{Divergence, ReadyTasks, Scheduler, SimRng};
 use crate::task::TaskId;
 
 /// The PCT scheduler.
+///
+/// ```
+/// use cancelsim::schedule::Pct;
+///
+/// // Bug depth 3: two priority change points within the first 100 steps.
+/// let pct = Pct::new(7, 3, 100);
+/// assert_eq!(pct.change_points().len(), 2);
+/// assert!(pct.change_points().iter().all(|step| (1..=100).contains(step)));
+/// // Depth 1: none, the highest-priority ready task always runs.
+/// assert!(Pct::new(7, 1, 100).change_points().is_empty());
+/// ```
 #[derive(Clone, Debug)]
 pub struct Pct {
     rng: SimRng,
     depth: u32,
     /// Priorities by task id; 0 means not seen yet.
     priorities: Vec<u64>,
-    /// Steps (1-based) at which the last task's priority drops, ascending.
+    /// Steps (1-based) whose chosen task drops its priority, ascending.
     change_points: Vec<u64>,
+    /// How many of `change_points` have passed.
+    changed: usize,
     step: u64,
-    last: Option<TaskId>,
 }
 
 impl Pct {
-    /// A PCT scheduler with bug depth `depth` whose change points fall within
-    /// the first `horizon` steps (an estimate of the run's length).
+    /// A PCT scheduler with bug depth `depth` (0 is taken as 1) whose
+    /// change points fall within the first `horizon` steps (an estimate of
+    /// the number of choices in a run; at least 1).
     pub fn new(seed: u64, depth: u32, horizon: u64) -> Self {
         let mut rng = SimRng::new(seed);
+        let depth = depth.max(1);
         let horizon = horizon.max(1);
-        let mut change_points: Vec<u64> =
-            (1..depth.max(1)).map(|_| 1 + rng.below(horizon)).collect();
-        change_points.sort_unstable();
+        let count = u64::from(depth - 1).min(horizon);
+        // Floyd's sampling: `count` distinct steps of `1..=horizon`, every
+        // set equally likely, in exactly `count` draws. (Drawing each point
+        // on its own could draw one step twice, and two change points at
+        // one step are one preemption: a lower depth than asked for.)
+        let mut chosen = BTreeSet::new();
+        for bound in (horizon - count + 1)..=horizon {
+            let step = 1 + rng.below(bound);
+            if !chosen.insert(step) {
+                chosen.insert(bound);
+            }
+        }
         Pct {
             rng,
-            depth: depth.max(1),
+            depth,
             priorities: Vec::new(),
-            change_points,
+            change_points: chosen.into_iter().collect(),
+            changed: 0,
             step: 0,
-            last: None,
         }
     }
 
-    /// The steps at which priorities change.
+    /// The steps (1-based counts of real choices) whose chosen task drops
+    /// its priority after running, ascending: `depth - 1` of them (fewer
+    /// only when the horizon has fewer steps).
     pub fn change_points(&self) -> &[u64] {
         &self.change_points
     }
@@ -64,18 +101,6 @@ impl Pct {
 impl Scheduler for Pct {
     fn next_task(&mut self, ready: ReadyTasks<'_>) -> Result<usize, Divergence> {
         self.step += 1;
-        let mut lowered = 0;
-        while lowered < self.change_points.len() && self.change_points[lowered] == self.step {
-            lowered += 1;
-        }
-        if lowered > 0 {
-            self.change_points.drain(..lowered);
-            if let Some(last) = self.last {
-                self.priority(last);
-                // Later change points give lower priorities, as in the paper.
-                self.priorities[last.0 as usize] = self.change_points.len() as u64 + 1;
-            }
-        }
         let mut best = 0;
         let mut best_priority = 0;
         for (index, task) in ready.iter().enumerate() {
@@ -85,7 +110,15 @@ impl Scheduler for Pct {
                 best_priority = priority;
             }
         }
-        self.last = ready.get(best);
+        if self.change_points.get(self.changed) == Some(&self.step) {
+            self.changed += 1;
+            if let Some(task) = ready.get(best) {
+                // The `i`-th of `m` change points (1-based) gives
+                // `m - i + 1` (`depth - i` when `m` is `depth - 1`).
+                let lowered = (self.change_points.len() - self.changed) as u64 + 1;
+                self.priorities[task.0 as usize] = lowered;
+            }
+        }
         Ok(best)
     }
 
@@ -95,5 +128,144 @@ impl Scheduler for Pct {
 
     fn next_u64(&mut self) -> Result<u64, Divergence> {
         Ok(self.rng.next_u64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::table::TaskKey;
+    use crate::world::ReadyQueue;
+
+    /// `tasks` ready, in wake order.
+    fn ready(tasks: &[u32]) -> ReadyQueue {
+        let mut queue = ReadyQueue::default();
+        for &id in tasks {
+            queue.push_back(TaskKey {
+                index: id,
+                id: TaskId(id),
+            });
+        }
+        queue
+    }
+
+    /// The tasks `pct` picks over `steps` steps with tasks 1 and 2 ready at
+    /// every step (two tasks that only yield).
+    fn picks(pct: &mut Pct, steps: u64) -> Vec<u32> {
+        let queue = ready(&[1, 2]);
+        (0..steps)
+            .map(|_| {
+                let index = pct.next_task(ReadyTasks::new(&queue)).unwrap();
+                [1, 2][index]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn depth_d_has_d_minus_1_change_points_and_depth_1_none() {
+        for seed in 0..20 {
+            assert!(Pct::new(seed, 1, 1_000).change_points().is_empty());
+            // Depth 0 is read as 1, not as "minus one change point".
+            assert!(Pct::new(seed, 0, 1_000).change_points().is_empty());
+            for depth in 2..=8u32 {
+                let pct = Pct::new(seed, depth, 1_000);
+                assert_eq!(
+                    pct.change_points().len(),
+                    depth as usize - 1,
+                    "seed {seed} depth {depth}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn change_points_are_distinct_steps_within_the_horizon() {
+        let mut seen = BTreeSet::new();
+        for seed in 0..500 {
+            // 4 points among 6 steps: draws with repetition would often
+            // collide; the points must stay 4 distinct steps.
+            let pct = Pct::new(seed, 5, 6);
+            let points = pct.change_points();
+            assert_eq!(points.len(), 4, "seed {seed}: {points:?}");
+            assert!(points.windows(2).all(|w| w[0] < w[1]), "{points:?}");
+            assert!(
+                points.iter().all(|step| (1..=6).contains(step)),
+                "{points:?}"
+            );
+            seen.extend(points.iter().copied());
+        }
+        // Every step of the horizon can be a change point, the first and
+        // the last included.
+        assert_eq!(seen, (1..=6).collect());
+        // A horizon shorter than the depth asks for: every step changes.
+        assert_eq!(Pct::new(3, 10, 3).change_points(), [1, 2, 3]);
+        assert_eq!(Pct::new(3, 2, 0).change_points(), [1]);
+    }
+
+    #[test]
+    fn the_seed_alone_decides_the_change_points() {
+        let points = |seed| Pct::new(seed, 4, 1_000).change_points().to_vec();
+        assert_eq!(points(42), points(42));
+        let distinct: BTreeSet<Vec<u64>> = (0..50).map(points).collect();
+        assert_eq!(distinct.len(), 50, "50 seeds, 3 points among 1000 steps");
+        assert_ne!(points(0), points(1));
+    }
+
+    /// Depth 1 is a plain priority order: the same task at every step while
+    /// it is ready. Depth 2: the task chosen at the change point runs that
+    /// step, then gives way to the other for good.
+    #[test]
+    fn a_change_point_preempts_the_task_it_chose_once_it_has_run() {
+        for seed in 0..50 {
+            let first = picks(&mut Pct::new(seed, 1, 8), 8);
+            assert!(first.iter().all(|&task| task == first[0]), "{first:?}");
+
+            let mut pct = Pct::new(seed, 2, 8);
+            let change = pct.change_points()[0] as usize;
+            let chosen = picks(&mut pct, 8);
+            let top = chosen[0];
+            let other = 3 - top;
+            let mut expected = vec![top; change];
+            expected.resize(8, other);
+            assert_eq!(chosen, expected, "seed {seed}: change point {change}");
+        }
+    }
+
+    /// With more change points, each lowered task drops below the ones
+    /// lowered before it: three tasks, depth 3, the order is top until the
+    /// first point, the second until the second point, then the third.
+    #[test]
+    fn later_change_points_give_lower_priorities() {
+        for seed in 0..50 {
+            let mut pct = Pct::new(seed, 3, 9);
+            let points: Vec<usize> = pct.change_points().iter().map(|&p| p as usize).collect();
+            let queue = ready(&[1, 2, 3]);
+            // One step past the horizon, so that a change point at its last
+            // step still shows.
+            let chosen: Vec<TaskId> = (0..10)
+                .map(|_| {
+                    let index = pct.next_task(ReadyTasks::new(&queue)).unwrap();
+                    queue.get(index).unwrap().id
+                })
+                .collect();
+            let (first, second, third) = (chosen[0], chosen[points[0]], chosen[points[1]]);
+            assert!(
+                first != second && second != third && first != third,
+                "{chosen:?}"
+            );
+            for (step, task) in chosen.iter().enumerate() {
+                let expected = if step < points[0] {
+                    first
+                } else if step < points[1] {
+                    second
+                } else {
+                    third
+                };
+                assert_eq!(
+                    *task, expected,
+                    "seed {seed}, points {points:?}: {chosen:?}"
+                );
+            }
+        }
     }
 }

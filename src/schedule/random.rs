@@ -5,21 +5,34 @@ use super::{Divergence, ReadyTasks, Scheduler, SimRng};
 /// Picks uniformly among ready tasks and among timers due at the same
 /// instant. A single option consumes no randomness, so runs that differ only
 /// in unforced steps still share their random stream.
+///
+/// [`SchedulerKind::Random`](super::SchedulerKind::Random) builds one per run.
+///
+/// ```
+/// use cancelsim::schedule::{Random, Scheduler};
+///
+/// let mut first = Random::new(7);
+/// let mut second = Random::new(7);
+/// assert_eq!(first.next_timer(5), second.next_timer(5));
+/// ```
 #[derive(Clone, Debug)]
-pub struct RandomScheduler {
+pub struct Random {
     rng: SimRng,
 }
 
-impl RandomScheduler {
+/// The former name of [`Random`], kept so that existing code still builds.
+pub type RandomScheduler = Random;
+
+impl Random {
     /// A random scheduler determined by `seed`.
     pub fn new(seed: u64) -> Self {
-        RandomScheduler {
+        Random {
             rng: SimRng::new(seed),
         }
     }
 }
 
-impl Scheduler for RandomScheduler {
+impl Scheduler for Random {
     fn next_task(&mut self, ready: ReadyTasks<'_>) -> Result<usize, Divergence> {
         Ok(match ready.len() {
             0 | 1 => 0,

@@ -1,4 +1,8 @@
 //! Replaying a recorded schedule.
+//!
+//! Invariant: the cursor never passes the end of the current root's share of
+//! the recording. A question asked there, or a root that ends before it gets
+//! there, is a [`Divergence`]; so is a run that ends with decisions left.
 
 use std::sync::Arc;
 
@@ -6,8 +10,10 @@ use super::{Decision, Divergence, ReadyTasks, Schedule, Scheduler};
 
 /// Answers every question from a recorded [`Schedule`]. A question the
 /// recording does not hold (another number of ready tasks, a random number
-/// where a task choice was recorded, or a run that goes on past the end) is a
-/// [`Divergence`]: the code under test is not deterministic.
+/// where a task choice was recorded, or a root or run that goes on past its
+/// end), and a root that ends before taking every decision the recording
+/// holds for it, is a [`Divergence`]: the code under test is not
+/// deterministic, or not the code that was recorded.
 #[derive(Clone, Debug)]
 pub struct Replay {
     schedule: Arc<Schedule>,
@@ -16,6 +22,8 @@ pub struct Replay {
     /// Where that decision is in the run-length encoding: run and offset.
     run: usize,
     offset: u32,
+    /// Index of the current root future (roots that ended so far).
+    root: usize,
 }
 
 impl Replay {
@@ -26,6 +34,7 @@ impl Replay {
             cursor: 0,
             run: 0,
             offset: 0,
+            root: 0,
         }
     }
 
@@ -45,14 +54,37 @@ impl Replay {
         }
     }
 
+    /// Moves the cursor forward to decision `target`.
+    fn skip_to(&mut self, target: usize) {
+        while self.cursor < target && self.peek().is_some() {
+            self.advance();
+        }
+    }
+
+    /// What the recording holds where the current root ends.
+    fn root_end_text(&self, end: usize) -> String {
+        if end >= self.schedule.len() {
+            "the end of the recording".to_string()
+        } else {
+            format!(
+                "the end of the root future of `block_on` number {}",
+                self.root + 1
+            )
+        }
+    }
+
     fn take(&mut self, found: Decision) -> Result<Decision, Divergence> {
         let decision = self.cursor;
-        let Some(recorded) = self.peek() else {
-            return Err(Divergence {
-                decision,
-                expected: "the end of the recording".to_string(),
-                found: describe(found),
-            });
+        let end = self.schedule.root_end(self.root);
+        let recorded = match self.peek() {
+            Some(recorded) if decision < end => recorded,
+            _ => {
+                return Err(Divergence {
+                    decision,
+                    expected: self.root_end_text(end),
+                    found: describe(found),
+                })
+            }
         };
         let same_question = match (recorded, found) {
             (Decision::Task { options: a, .. }, Decision::Task { options: b, .. }) => a == b,
@@ -69,6 +101,14 @@ impl Replay {
         }
         self.advance();
         Ok(recorded)
+    }
+}
+
+/// `n` recorded decisions, in words.
+fn decisions(n: usize) -> String {
+    match n {
+        1 => "1 recorded decision".to_string(),
+        n => format!("{n} recorded decisions"),
     }
 }
 
@@ -112,6 +152,43 @@ impl Scheduler for Replay {
         match self.take(Decision::Random(0))? {
             Decision::Random(value) => Ok(value),
             _ => unreachable!("take checks the kind"),
+        }
+    }
+
+    fn root_finished(&mut self) -> Result<(), Divergence> {
+        let end = self.schedule.root_end(self.root);
+        self.root += 1;
+        let decision = self.cursor;
+        match self.peek() {
+            Some(recorded) if decision < end => {
+                // The next root starts where its share of the recording
+                // does, whatever this one left.
+                self.skip_to(end);
+                Err(Divergence {
+                    decision,
+                    expected: describe(recorded),
+                    found: format!(
+                        "the end of its root future, with {} of this `block_on` not taken",
+                        decisions(end - decision)
+                    ),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn run_finished(&mut self) -> Result<(), Divergence> {
+        let decision = self.cursor;
+        match self.peek() {
+            Some(recorded) => Err(Divergence {
+                decision,
+                expected: describe(recorded),
+                found: format!(
+                    "the end of the run, with {} not taken",
+                    decisions(self.schedule.len() - decision)
+                ),
+            }),
+            None => Ok(()),
         }
     }
 }

@@ -1,7 +1,10 @@
-//! The one-line text form of a [`Schedule`]: `t1/3 m0/2 r42`.
+//! The one-line text form of a [`Schedule`]: `t1/3 m0/2 r42 |`.
 //!
 //! `tC/N` is a task choice (index `C` of `N` ready), `mC/N` a timer choice,
-//! `rV` a random number. The form round-trips through `Display`/`FromStr`.
+//! `rV` a random number, `|` the end of a root future (one `block_on`) after
+//! the decisions before it. The form round-trips through
+//! `Display`/`FromStr`; text without any `|` reads as one root that ends
+//! after its last decision.
 
 use std::fmt;
 use std::str::FromStr;
@@ -10,15 +13,29 @@ use super::{Decision, Schedule};
 
 impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (index, decision) in self.iter().enumerate() {
-            if index > 0 {
+        let mut first = true;
+        let mut separate = |f: &mut fmt::Formatter<'_>| {
+            if !std::mem::take(&mut first) {
                 f.write_str(" ")?;
             }
+            Ok(())
+        };
+        let mut root_ends = self.root_ends().iter().peekable();
+        for (index, decision) in self.iter().enumerate() {
+            while root_ends.next_if(|&&end| end <= index).is_some() {
+                separate(f)?;
+                f.write_str("|")?;
+            }
+            separate(f)?;
             match decision {
                 Decision::Task { options, chosen } => write!(f, "t{chosen}/{options}")?,
                 Decision::Timer { options, chosen } => write!(f, "m{chosen}/{options}")?,
                 Decision::Random(value) => write!(f, "r{value}")?,
             }
+        }
+        for _ in root_ends {
+            separate(f)?;
+            f.write_str("|")?;
         }
         Ok(())
     }
@@ -38,7 +55,7 @@ impl fmt::Display for ParseScheduleError {
         write!(
             f,
             "schedule token {} `{}` is not a decision; expected `tC/N` (task), `mC/N` (timer) \
-             or `rV` (random), with C < N",
+             or `rV` (random), with C < N, or `|` (the end of a root future)",
             self.token, self.text
         )
     }
@@ -50,12 +67,16 @@ impl FromStr for Schedule {
     type Err = ParseScheduleError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let mut decisions = Vec::new();
+        let mut schedule = Schedule::new();
         for (token, word) in text.split_whitespace().enumerate() {
             let error = || ParseScheduleError {
                 token,
                 text: word.to_string(),
             };
+            if word == "|" {
+                schedule.push_root_end();
+                continue;
+            }
             let (tag, rest) =
                 word.split_at(word.char_indices().nth(1).map_or(word.len(), |(i, _)| i));
             let choice = || -> Result<(u32, u32), ParseScheduleError> {
@@ -67,7 +88,7 @@ impl FromStr for Schedule {
                 }
                 Ok((chosen, options))
             };
-            decisions.push(match tag {
+            schedule.push(match tag {
                 "t" => {
                     let (chosen, options) = choice()?;
                     Decision::Task { options, chosen }
@@ -80,6 +101,6 @@ impl FromStr for Schedule {
                 _ => return Err(error()),
             });
         }
-        Ok(Schedule::from(decisions))
+        Ok(schedule)
     }
 }

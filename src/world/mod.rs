@@ -8,7 +8,8 @@
 //!   task's slot (the `queued` flag), each only with `try_borrow`: when one is
 //!   busy, the wake goes to the world's inbox, drained before the clock moves.
 //! * Every choice goes through `scheduler` and, when it had more than one
-//!   option, is appended to `schedule`.
+//!   option, is appended to `schedule`; so is the end of every root future,
+//!   which the scheduler is told of (a replay checks its recording agrees).
 //! * Virtual time only moves forward: when nothing is ready (to the next timer)
 //!   and through `work`.
 //!

@@ -231,6 +231,37 @@ impl World {
         self.diverged_flag.set(true);
     }
 
+    /// Notes again a divergence that stopped a `pick` whose caller cannot
+    /// report it (the drain after the root): the end of the run does.
+    pub(crate) fn keep_divergence(&self, step: u64, divergence: Divergence) {
+        self.divergence
+            .borrow_mut()
+            .get_or_insert((step, divergence));
+        self.diverged_flag.set(true);
+    }
+
+    /// The root future ended: marks it in the schedule, and asks the
+    /// scheduler whether its recording agrees (a replay with decisions left
+    /// for this root diverges here). A divergence is noted, for `block_on`
+    /// or the end of the run to report.
+    pub(super) fn root_finished(&self) {
+        self.schedule.borrow_mut().push_root_end();
+        let answer = self.scheduler.borrow_mut().root_finished();
+        if let Err(divergence) = answer {
+            self.note_divergence(divergence);
+        }
+    }
+
+    /// The run is over (the root ended and the drain ran): a divergence
+    /// noted on the way, else a replay's recorded decisions never taken.
+    pub(crate) fn run_finished(&self) -> Option<SimError> {
+        if let Some(stop) = self.take_divergence() {
+            return Some(stop);
+        }
+        let answer = self.scheduler.borrow_mut().run_finished();
+        answer.err().map(|divergence| self.diverged(divergence))
+    }
+
     pub(super) fn diverged(&self, divergence: Divergence) -> SimError {
         SimError::Nondeterminism {
             step: self.steps(),

@@ -297,10 +297,12 @@ impl World {
         self.finish_root(key, Outcome::Aborted);
     }
 
-    /// Removes the root after `block_on` returns or gives up.
+    /// Removes the root after `block_on` returns or gives up, and marks its
+    /// end in the schedule (see [`World::root_finished`]).
     pub fn finish_root(self: &Rc<World>, key: TaskKey, outcome: Outcome) {
         self.ready.borrow_mut().retain(|queued| *queued != key);
         self.finish(key, None, outcome, None);
+        self.root_finished();
     }
 
     /// Drops every task still alive, in id order (when the `Sim` is dropped).

@@ -150,7 +150,7 @@ fn deadline_tie(
 fn at_the_deadline_fifo_lets_the_inner_future_win_and_records_the_choice() {
     let (value, schedule, text) = deadline_tie(SEED, SchedulerKind::Fifo);
     assert_eq!(value, Ok("in time"));
-    assert_eq!(schedule, "m0/2 m0/2");
+    assert_eq!(schedule, "m0/2 m0/2 |");
     assert!(!text.contains("timeout #0 fired"), "{text}");
 }
 
@@ -158,7 +158,7 @@ fn at_the_deadline_fifo_lets_the_inner_future_win_and_records_the_choice() {
 /// win: the inner future's value is dropped and the caller gets `Elapsed`.
 #[test]
 fn at_the_deadline_a_schedule_choosing_option_1_lets_the_timeout_win() {
-    for recorded in ["m0/2 m1/2", "m1/2 m1/2"] {
+    for recorded in ["m0/2 m1/2 |", "m1/2 m1/2 |"] {
         let schedule: Schedule = recorded.parse().unwrap();
         let replay = SchedulerKind::Replay(Arc::new(schedule));
         let (value, taken, text) = deadline_tie(SEED, replay);
@@ -167,7 +167,7 @@ fn at_the_deadline_a_schedule_choosing_option_1_lets_the_timeout_win() {
         assert!(text.contains("timeout #0 fired (tests/time.rs:"), "{text}");
     }
     // Which of the two timers fired first does not decide the race.
-    let schedule: Schedule = "m1/2 m0/2".parse().unwrap();
+    let schedule: Schedule = "m1/2 m0/2 |".parse().unwrap();
     let (value, _, _) = deadline_tie(SEED, SchedulerKind::Replay(Arc::new(schedule)));
     assert_eq!(value, Ok("in time"));
 }

@@ -14,11 +14,10 @@ mod snapshot;
 mod store;
 pub mod svg;
 mod text;
+mod texts;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
 use std::panic::Location;
-use std::sync::Arc;
 
 pub use event::{CancelVia, Event, EventKind, Outcome, SourceLocation, Wait, WaitKind, WakeCause};
 pub use json::JSON_FORMAT_VERSION;
@@ -27,6 +26,7 @@ pub use snapshot::redact_for_snapshot;
 use crate::config::TraceMode;
 use crate::task::TaskId;
 use store::EventStore;
+use texts::Texts;
 
 /// The name of a root task (the future given to `block_on`).
 pub(crate) const ROOT_NAME: &str = "main";
@@ -42,24 +42,13 @@ pub struct Trace {
     events: EventStore,
     cap: Option<usize>,
     enabled: bool,
-    /// Task names, each distinct name stored once (`name_pool`): a
-    /// million tasks called `worker` hold one string.
-    names: BTreeMap<TaskId, Arc<str>>,
-    name_pool: HashSet<Arc<str>>,
-    /// A capped trace's named tasks that have ended: their names go once no
-    /// kept event mentions them (see [`Trace::task_ended`]).
-    ended_named: Vec<TaskId>,
-    /// The first root task (`main`), kept out of `names`: every run has
+    /// Task names and messages; none until the first (an empty world,
+    /// or a run of unnamed tasks, allocates nothing for them).
+    texts: Option<Box<Texts>>,
+    /// The first root task (`main`), kept out of `texts`: every run has
     /// one, and a map entry cost two allocations per world.
     first_root: Option<TaskId>,
-    /// Panic messages and resource names, each distinct text once.
-    messages: Vec<String>,
-    message_index: HashMap<String, u32>,
 }
-
-/// A capped trace forgets the names of ended tasks no kept event mentions
-/// once this many (or the cap, if larger) have ended since it last did.
-const NAMES_PRUNED_AFTER: usize = 1024;
 
 impl Drop for Trace {
     fn drop(&mut self) {
@@ -90,12 +79,8 @@ impl Trace {
             },
             cap,
             enabled,
-            names: BTreeMap::new(),
-            name_pool: HashSet::new(),
-            ended_named: Vec::new(),
+            texts: None,
             first_root: None,
-            messages: Vec::new(),
-            message_index: HashMap::new(),
         }
     }
 
@@ -113,15 +98,7 @@ impl Trace {
 
     pub(crate) fn set_name(&mut self, task: TaskId, name: &str) {
         if self.enabled {
-            let name = match self.name_pool.get(name) {
-                Some(known) => Arc::clone(known),
-                None => {
-                    let new: Arc<str> = Arc::from(name);
-                    self.name_pool.insert(Arc::clone(&new));
-                    new
-                }
-            };
-            self.names.insert(task, name);
+            self.texts.get_or_insert_default().set_name(task, name);
         }
     }
 
@@ -130,44 +107,19 @@ impl Trace {
     /// mentions any more, so that a long run's names do not pile up.
     #[inline]
     pub(crate) fn task_ended(&mut self, task: TaskId) {
-        let Some(cap) = self.cap else { return };
-        if !self.names.contains_key(&task) {
+        let (Some(cap), Some(texts)) = (self.cap, self.texts.as_mut()) else {
             return;
-        }
-        self.ended_named.push(task);
-        if self.ended_named.len() > cap.max(NAMES_PRUNED_AFTER) {
-            self.prune_names();
-        }
+        };
+        let events = &self.events;
+        texts.task_ended(task, cap, || events.iter());
     }
 
-    /// Forgets the names of ended tasks that no kept event mentions.
-    fn prune_names(&mut self) {
-        let mentioned: HashSet<TaskId> = self
-            .events
-            .iter()
-            .flat_map(|event| event.tasks())
-            .flatten()
-            .collect();
-        let mut ended = std::mem::take(&mut self.ended_named);
-        ended.retain(|task| {
-            if mentioned.contains(task) {
-                return true;
-            }
-            if let Some(name) = self.names.remove(task) {
-                // The pool's own reference and this one: nobody else has it.
-                if Arc::strong_count(&name) == 2 {
-                    self.name_pool.remove(&name);
-                }
-            }
-            false
-        });
-        self.ended_named = ended;
-    }
-
-    /// Names kept (for tests of a capped trace's memory).
+    /// (task names, distinct names, messages) kept.
     #[cfg(test)]
-    fn names_kept(&self) -> (usize, usize) {
-        (self.names.len(), self.name_pool.len())
+    fn text_counts(&self) -> (usize, usize, usize) {
+        self.texts
+            .as_ref()
+            .map_or((0, 0, 0), |texts| texts.counts())
     }
 
     /// Names `task` as a root (`main`).
@@ -183,13 +135,7 @@ impl Trace {
     /// The index of `message` among the trace's texts (each distinct text
     /// is kept once: a resource taken a million times costs one string).
     pub(crate) fn add_message(&mut self, message: String) -> u32 {
-        if let Some(&index) = self.message_index.get(&message) {
-            return index;
-        }
-        let index = self.messages.len() as u32;
-        self.messages.push(message.clone());
-        self.message_index.insert(message, index);
-        index
+        self.texts.get_or_insert_default().add_message(message)
     }
 
     /// The events kept, oldest first.
@@ -227,12 +173,12 @@ impl Trace {
         if self.first_root == Some(task) {
             return Some(ROOT_NAME);
         }
-        self.names.get(&task).map(|name| &**name)
+        self.texts.as_ref()?.name(task)
     }
 
     /// A panic message referred to by [`Outcome::Panicked`].
     pub fn message(&self, index: u32) -> Option<&str> {
-        self.messages.get(index as usize).map(String::as_str)
+        self.texts.as_ref()?.message(index)
     }
 
     /// `name#id`, or `#id` for an unnamed task.
@@ -310,10 +256,11 @@ mod tests {
     fn a_capped_trace_does_not_pile_up_names_and_messages() {
         let sim = long_run(TraceMode::Last(100), 20_000, 5_000);
         let trace = sim.trace();
-        let (names, distinct) = trace.names_kept();
+        let (names, distinct, messages) = trace.text_counts();
         assert!(names <= 1_200, "{names} names kept");
         assert!(distinct <= 1_200, "{distinct} distinct names kept");
-        assert_eq!(trace.messages, ["db"]);
+        assert_eq!(messages, 1, "`db`, once");
+        assert_eq!(trace.message(0), Some("db"));
         // The keeper's spawn fell out of the ring long ago; it still has
         // its name where its last events are shown.
         let text = trace.to_string();
@@ -333,8 +280,9 @@ mod tests {
     #[test]
     fn a_full_trace_keeps_every_name() {
         let sim = long_run(TraceMode::Full, 2_000, 500);
-        let (names, distinct) = sim.trace().names_kept();
+        let (names, distinct, messages) = sim.trace().text_counts();
         assert_eq!(names, 1 + 2_000 + 500);
         assert_eq!(distinct, 1 + 1 + 500);
+        assert_eq!(messages, 1);
     }
 }

@@ -1,0 +1,109 @@
+//! The strings a trace's events refer to: task names and messages (panic
+//! messages, resource names).
+//!
+//! Each distinct text is kept once: a million tasks called `worker`, or a
+//! resource taken a million times, cost one string. A capped trace also
+//! forgets the names of ended tasks that none of its kept events mentions,
+//! so that a long run with a small cap stays small.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::BuildHasherDefault;
+use std::sync::Arc;
+
+use super::Event;
+use crate::task::TaskId;
+
+/// A fixed hasher: no per-map random keys to draw (a sweep makes a trace
+/// per run), and the texts are the program's own.
+type Fixed = BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
+
+/// A capped trace forgets the names of ended tasks no kept event mentions
+/// once this many (or the cap, if larger) have ended since it last did.
+const NAMES_PRUNED_AFTER: usize = 1024;
+
+#[derive(Clone, Debug, Default)]
+pub(super) struct Texts {
+    names: BTreeMap<TaskId, Arc<str>>,
+    /// Every distinct name in `names`, once.
+    name_pool: HashSet<Arc<str>, Fixed>,
+    /// A capped trace's named tasks that have ended, not yet forgotten.
+    ended_named: Vec<TaskId>,
+    messages: Vec<String>,
+    message_index: HashMap<String, u32, Fixed>,
+}
+
+impl Texts {
+    pub fn set_name(&mut self, task: TaskId, name: &str) {
+        let name = match self.name_pool.get(name) {
+            Some(known) => Arc::clone(known),
+            None => {
+                let new: Arc<str> = Arc::from(name);
+                self.name_pool.insert(Arc::clone(&new));
+                new
+            }
+        };
+        self.names.insert(task, name);
+    }
+
+    pub fn name(&self, task: TaskId) -> Option<&str> {
+        self.names.get(&task).map(|name| &**name)
+    }
+
+    /// A named `task` of a trace capped at `cap` events ended; every so
+    /// often, the names of ended tasks that none of `kept` mentions go.
+    pub fn task_ended<'a>(
+        &mut self,
+        task: TaskId,
+        cap: usize,
+        kept: impl FnOnce() -> Box<dyn Iterator<Item = Event> + 'a>,
+    ) {
+        if !self.names.contains_key(&task) {
+            return;
+        }
+        self.ended_named.push(task);
+        if self.ended_named.len() > cap.max(NAMES_PRUNED_AFTER) {
+            let mentioned: HashSet<TaskId> =
+                kept().flat_map(|event| event.tasks()).flatten().collect();
+            self.forget_names_except(&mentioned);
+        }
+    }
+
+    /// Forgets the names of the ended tasks not in `mentioned`.
+    fn forget_names_except(&mut self, mentioned: &HashSet<TaskId>) {
+        let mut ended = std::mem::take(&mut self.ended_named);
+        ended.retain(|task| {
+            if mentioned.contains(task) {
+                return true;
+            }
+            if let Some(name) = self.names.remove(task) {
+                // The pool's reference and this one: no other task has it.
+                if Arc::strong_count(&name) == 2 {
+                    self.name_pool.remove(&name);
+                }
+            }
+            false
+        });
+        self.ended_named = ended;
+    }
+
+    /// The index of `message` (the same text, the same index).
+    pub fn add_message(&mut self, message: String) -> u32 {
+        if let Some(&index) = self.message_index.get(&message) {
+            return index;
+        }
+        let index = self.messages.len() as u32;
+        self.messages.push(message.clone());
+        self.message_index.insert(message, index);
+        index
+    }
+
+    pub fn message(&self, index: u32) -> Option<&str> {
+        self.messages.get(index as usize).map(String::as_str)
+    }
+
+    /// (task names, distinct names, messages) kept.
+    #[cfg(test)]
+    pub fn counts(&self) -> (usize, usize, usize) {
+        (self.names.len(), self.name_pool.len(), self.messages.len())
+    }
+}

@@ -7,7 +7,9 @@
 //! the many short runs of a sweep reuse memory. Source locations are
 //! interned (a 16-bit index); the step of an event is not stored but
 //! recounted from the polls before it; time is a record of its own, written
-//! only when the clock moved; and one record can hold up to three events: a
+//! only when the clock moved; a suspension that waits on no task, with a
+//! small task id and await point, is one word; and one record can hold up
+//! to three events: a
 //! poll, the first wake that poll made, and the record that ended the poll
 //! (most often the task's suspension). The world decides what folds (it
 //! notes a poll and its first wake without touching the trace). The public
@@ -217,6 +219,49 @@ impl Raw {
             | (u64::from(self.aux) << 8)
             | (u64::from(self.loc) << 16)
             | (u64::from(self.task) << 32)
+    }
+
+    /// This suspension as one [`SUSPEND_SHORT`] word, when it fits.
+    #[inline(always)]
+    fn short_suspend(&self, flags: u64) -> Option<u64> {
+        let (task, ordinal) = (u64::from(self.task), u64::from(self.a));
+        let split = if task < 1 << 23 && ordinal < 1 << 12 {
+            task | (ordinal << 23)
+        } else if task < 1 << 11 && ordinal < 1 << 24 {
+            task | (ordinal << 11) | (1 << 35)
+        } else {
+            return None;
+        };
+        if self.b != 0 {
+            return None;
+        }
+        Some(
+            u64::from(SUSPEND_SHORT)
+                | flags
+                | (u64::from(self.aux) << 8)
+                | (u64::from(self.loc) << 13)
+                | ((split & !(1 << 35)) << 29)
+                | ((split >> 35) * SHORT_LONG_ORDINALS),
+        )
+    }
+
+    /// Reads a [`SUSPEND_SHORT`] word back (at `time`).
+    fn from_short_suspend(head: u64, time: u64) -> Raw {
+        let split = head >> 29;
+        let (task, ordinal) = if head & SHORT_LONG_ORDINALS == 0 {
+            (split & ((1 << 23) - 1), split >> 23)
+        } else {
+            (split & ((1 << 11) - 1), split >> 11)
+        };
+        Raw {
+            time,
+            task: task as u32,
+            tag: SUSPEND,
+            aux: ((head >> 8) & 0xf) as u8,
+            loc: (head >> 13) as u16,
+            a: ordinal as u32,
+            b: 0,
+        }
     }
 
     /// A poll of `task`.
@@ -520,6 +565,14 @@ const HEAD_WOKE: u64 = 0x40;
 const HEAD_AB: u64 = 0x80;
 /// The tag of a time record: the clock moved by its operand word.
 const TIME: u8 = 20;
+/// The tag of a suspension in one word (no operand word): most of them wait
+/// on no task (`b` is zero) and have a small task id and await point. Past
+/// the flags: the wait code (bits 8..12), the layout (bit 12), the location
+/// (13..29), then the task and the await point, split by the layout: a
+/// 23-bit task and a 12-bit await point, or (bit 12 set) an 11-bit task and
+/// a 24-bit await point (a few tasks that suspend a million times each).
+const SUSPEND_SHORT: u8 = 21;
+const SHORT_LONG_ORDINALS: u64 = 1 << 12;
 
 /// Words per chunk (64 KiB).
 const CHUNK_WORDS: usize = 8 * 1024;
@@ -763,14 +816,18 @@ impl Iterator for EncodedIter<'_> {
                 continue;
             }
             let (a, b) = split(operands);
-            let mut raw = Raw {
-                time: self.time,
-                task: (head >> 32) as u32,
-                tag: (head & TAG_BITS) as u8,
-                aux: (head >> 8) as u8,
-                loc: (head >> 16) as u16,
-                a,
-                b,
+            let mut raw = if (head & TAG_BITS) as u8 == SUSPEND_SHORT {
+                Raw::from_short_suspend(head, self.time)
+            } else {
+                Raw {
+                    time: self.time,
+                    task: (head >> 32) as u32,
+                    tag: (head & TAG_BITS) as u8,
+                    aux: (head >> 8) as u8,
+                    loc: (head >> 16) as u16,
+                    a,
+                    b,
+                }
             };
             let time = Instant(raw.time);
             let task = TaskId(raw.task);
@@ -898,7 +955,14 @@ impl EventStore {
             EventStore::Bytes(encoded) => {
                 let raw = Raw::suspend(time, task, ordinal, wait, &mut encoded.locations);
                 encoded.len += 1 + usize::from(polled);
-                encoded.write_ab(&raw, if polled { HEAD_POLL } else { 0 });
+                let flags = if polled { HEAD_POLL } else { 0 };
+                match raw.short_suspend(flags) {
+                    Some(word) => {
+                        encoded.at_time(raw.time);
+                        encoded.put([word]);
+                    }
+                    None => encoded.write_ab(&raw, flags),
+                }
             }
             _ => {
                 if polled {
@@ -1170,6 +1234,57 @@ mod tests {
     /// events into one record reads back as the plain events a capped
     /// trace keeps, whether or not the record had room for the wake (a
     /// wait or an event that uses `b`, a woken task 0, a wake).
+    #[test]
+    fn one_word_suspensions_read_back_at_every_boundary() {
+        let here: SourceLocation = std::panic::Location::caller();
+        let edges = |bits: u32| [0, 1, (1 << bits) - 1, 1 << bits];
+        let mut cases = Vec::new();
+        for task in edges(11).into_iter().chain(edges(23)).chain([u32::MAX - 1]) {
+            for ordinal in edges(12).into_iter().chain(edges(24)).chain([u32::MAX]) {
+                cases.push((TaskId(task), ordinal));
+            }
+        }
+        let waits = [
+            Wait::EXTERNAL,
+            Wait {
+                kind: WaitKind::Sleep,
+                at: Some(here),
+            },
+            Wait {
+                kind: WaitKind::Blocking(TaskId(9)),
+                at: Some(here),
+            },
+        ];
+        let write = |store: &mut EventStore| {
+            for (round, &(task, ordinal)) in cases.iter().enumerate() {
+                let time = Instant(round as u64 / 4);
+                for (index, wait) in waits.iter().enumerate() {
+                    let polled = (round + index) % 2 == 0;
+                    store.push_suspend(|| 0, time, task, ordinal, *wait, polled);
+                }
+            }
+        };
+        let mut full = EventStore::new(None, 0);
+        let mut capped = EventStore::new(Some(1 << 20), 0);
+        write(&mut full);
+        write(&mut capped);
+        let plain = |store: &EventStore| -> Vec<String> {
+            store
+                .iter()
+                .map(|event| format!("{:?} {:?} {:?}", event.time, event.task, event.kind))
+                .collect()
+        };
+        assert_eq!(plain(&full), plain(&capped));
+        // The small ones took one word each: fewer words than records.
+        let EventStore::Bytes(encoded) = &full else {
+            unreachable!()
+        };
+        let words: usize =
+            encoded.current.len() + encoded.chunks.iter().map(Vec::len).sum::<usize>();
+        let suspensions = cases.len() * waits.len();
+        assert!(words < 2 * suspensions, "{words} words for {suspensions}");
+    }
+
     #[test]
     fn folded_records_read_back_as_the_plain_events() {
         let here: SourceLocation = std::panic::Location::caller();

@@ -19,6 +19,12 @@ use crate::world;
 /// when the cost has elapsed, even if the awaiter was dropped or cancelled
 /// meanwhile: blocking work cannot be interrupted. A panic in `f` is resumed
 /// in the awaiter. Starts when first polled.
+///
+/// Awaiting it is not a cancellation point: a cooperative cancel request
+/// made meanwhile is seen at the task's next checkpoint, after the work. For
+/// asyncio's `await to_thread(...)` (the awaiter gets `CancelledError` at
+/// once, the work finishes on its own), await
+/// `blocking(cost, f).or_cancel()` instead.
 #[track_caller]
 pub fn blocking<R, F>(cost: Duration, f: F) -> Blocking<R>
 where

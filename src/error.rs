@@ -9,6 +9,7 @@ use crate::trace::{display_location, SourceLocation, Wait, WaitKind};
 
 /// A task that could not make progress when the world deadlocked.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BlockedTask {
     /// The task.
     pub id: TaskId,

@@ -107,6 +107,9 @@ impl Sim {
             }
             if world.root_drop_requested.take() {
                 world.drop_root(root, || future.set(None));
+                if let Some(error) = world.take_divergence() {
+                    return RootRun::Stopped(error);
+                }
                 return RootRun::Dropped;
             }
             if world.steps() - start >= world.config.max_steps {
@@ -139,6 +142,11 @@ impl Sim {
                         Err(caught) => {
                             let index = world.add_message(caught.message.clone());
                             world.finish_root(root, Outcome::Panicked(index));
+                            // A replay that went off its recording first
+                            // explains the panic: the divergence is the news.
+                            if let Some(error) = world.take_divergence() {
+                                return RootRun::Stopped(error);
+                            }
                             return RootRun::Panicked(caught.message);
                         }
                     }

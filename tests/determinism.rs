@@ -274,6 +274,24 @@ fn a_random_number_where_a_task_choice_was_recorded_is_nondeterminism() {
     }
 }
 
+/// A replay that diverges and then panics (the wrong answer broke the
+/// program) is reported as the divergence, which explains the panic.
+#[test]
+fn a_root_that_panics_after_its_replay_diverged_reports_the_divergence() {
+    let recorded: Schedule = "t0/2".parse().unwrap();
+    let mut sim = Sim::new(Config::default().scheduler(SchedulerKind::Replay(Arc::new(recorded))));
+    let result = sim.block_on(async {
+        let drawn = random::<u64>();
+        assert_ne!(drawn, 0, "the program relies on the recorded number");
+    });
+    match result {
+        Err(SimError::Nondeterminism { divergence, .. }) => {
+            assert_eq!(divergence.found, "a random number");
+        }
+        other => panic!("expected Nondeterminism, got {other:?}"),
+    }
+}
+
 /// `count` random numbers drawn by the root alone: one poll, and exactly
 /// `count` decisions, each a random number.
 async fn draws(count: usize) -> Vec<u64> {
@@ -368,15 +386,19 @@ fn an_exact_replay_takes_every_recorded_decision_and_passes() {
     let replayed = replaying(recorded.clone()).block_on(draws(3)).unwrap();
     let mut original = Sim::new(Config::default().seed(5));
     assert_eq!(replayed, original.block_on(draws(3)).unwrap());
-    // A schedule read from text without `|` is one root ending after its
-    // last decision: the same check.
+    // A schedule without root ends (`|`: built from a list of decisions,
+    // or older text) does not say which `block_on` takes what: its
+    // decisions run on into the next root, so a root that takes fewer is
+    // not an error, and the next `block_on` takes the rest.
     let bare: Schedule = recorded.to_string().replace(" |", "").parse().unwrap();
     assert!(bare.root_ends().is_empty());
     assert!(replaying(bare.clone()).block_on(draws(3)).is_ok());
-    assert_eq!(
-        replaying(bare).block_on(draws(2)).unwrap_err().code(),
-        "nondeterminism"
-    );
+    let mut sim = replaying(bare);
+    let first = sim.block_on(draws(2)).unwrap();
+    let rest = sim.block_on(draws(1)).unwrap();
+    assert_eq!([first, rest].concat(), replayed);
+    // A question past the end of the recording is still caught.
+    assert_eq!(sim.block_on(draws(1)).unwrap_err().code(), "nondeterminism");
 }
 
 /// One world, two `block_on` calls: each root must end where its recording
@@ -468,6 +490,14 @@ fn a_repro_replay_whose_drain_ends_with_recorded_decisions_left_is_nondeterminis
         ),
         "{message}"
     );
+
+    // Four draws: the drain asks past the recording and stops there. The
+    // world it leaves is not the recorded run's end, so it is not judged:
+    // the divergence is all that is reported (not the background task as
+    // detached work still running).
+    let long = run_repro(&detached_draws(4), &Config::default(), &replay);
+    let codes: Vec<&str> = long.violations.iter().map(|v| v.code()).collect();
+    assert_eq!(codes, ["nondeterminism"], "{:?}", long.violations);
 
     // The sweep runs its baselines the same way.
     let report = Check::new(detached_draws(2))

@@ -1094,3 +1094,37 @@ fn panic_with_the_handle_dropped_full_sweep() {
 fn panic_observed_and_handled_full_sweep() {
     sweep(panic_observed_and_handled).run().assert_clean();
 }
+
+// ----- names in a capped trace ----------------------------------------------
+
+/// A task panics early, unobserved, then two thousand named tasks come and
+/// go before the root ends.
+async fn early_unobserved_panic_then_many_tasks() {
+    drop(cancelsim::spawn_named("crasher", async { panic!("boom") }));
+    cancelsim::yield_now().await;
+    for _ in 0..2_000 {
+        cancelsim::spawn_named("worker", async {}).await.unwrap();
+    }
+}
+
+/// A capped trace forgets the names of long-ended tasks; a violation found
+/// at the end of the run about one of them still names it, as in a full
+/// trace.
+#[test]
+fn a_capped_trace_names_the_task_of_a_late_violation() {
+    for mode in [cancelsim::TraceMode::Full, cancelsim::TraceMode::Last(100)] {
+        let outcome = cancelsim::check::run_repro(
+            &early_unobserved_panic_then_many_tasks,
+            &cancelsim::Config::default().trace(mode),
+            &cancelsim::Repro::baseline(0, cancelsim::SchedulerKind::Fifo),
+        );
+        assert!(outcome.has("unobserved-panic"), "{:?}", outcome.violations);
+        let text = outcome.trace.to_string();
+        assert!(
+            text.lines()
+                .any(|line| line.contains("crasher#1")
+                    && line.contains("violation unobserved-panic")),
+            "{mode:?}:\n{text}"
+        );
+    }
+}

@@ -128,6 +128,11 @@ impl World {
             }
         }
         self.drain(root_end);
+        if self.has_diverged() {
+            // The drain went off its recording: what is left is not the end
+            // state of the recorded run. The run reports the divergence.
+            return std::mem::take(&mut self.oracles.borrow_mut().violations);
+        }
         // Detached work that did not finish, and requests never honoured.
         let live = self.core.borrow().tasks.keys();
         for key in live {

@@ -82,6 +82,7 @@ pub enum WakeCause {
 
 /// Through what a cancellation was requested.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CancelVia {
     /// `JoinHandle::cancel` called directly.
     Handle,
@@ -132,6 +133,7 @@ pub enum EventKind {
         by: WakeCause,
     },
     /// A cooperative cancel request was made for the task.
+    #[non_exhaustive]
     CancelRequested {
         /// The requesting task, if any.
         by: Option<TaskId>,
@@ -147,6 +149,7 @@ pub enum EventKind {
         at: SourceLocation,
     },
     /// The task's future is being dropped at its await point.
+    #[non_exhaustive]
     Abort {
         /// The task that called `abort`, if any.
         by: Option<TaskId>,
@@ -155,6 +158,7 @@ pub enum EventKind {
         at: Option<SourceLocation>,
     },
     /// CPU work inside a poll: the clock moved by `cost` (nanoseconds).
+    #[non_exhaustive]
     Work {
         /// Nanoseconds of virtual time spent.
         cost_nanos: u64,
@@ -171,6 +175,7 @@ pub enum EventKind {
     /// Blocking work finished.
     BlockingEnd,
     /// A `timeout` expired and dropped its inner future.
+    #[non_exhaustive]
     TimeoutFired {
         /// The timeout's scope number (per world, in the order the scopes
         /// were first polled); a cancel request it causes names it
@@ -180,6 +185,7 @@ pub enum EventKind {
         at: SourceLocation,
     },
     /// The task drew a random number.
+    #[non_exhaustive]
     Random {
         /// The value handed out.
         value: u64,

@@ -60,7 +60,10 @@ use crate::inject::InjectAt;
 use crate::task::TaskId;
 
 /// The version in the header line of [`Trace::to_json_lines`].
-pub const JSON_FORMAT_VERSION: u32 = 1;
+/// Version 2: `cancel_requested` can be `via` a `timeout` scope (a scenario's
+/// asyncio-style timeout was reported as `handle`), and `cancel_requested`,
+/// `abort`, `work`, `random` and `timeout_fired` carry `at` / `scope`.
+pub const JSON_FORMAT_VERSION: u32 = 2;
 
 impl EventKind {
     /// The stable name of the kind, as in the JSON lines schema (`poll`,
@@ -194,7 +197,7 @@ impl Trace {
     /// sim.block_on(async { cancelsim::yield_now().await }).unwrap();
     /// let jsonl = sim.trace().to_json_lines();
     /// let mut lines = jsonl.lines();
-    /// assert!(lines.next().unwrap().starts_with(r#"{"format":"cancelsim-trace","version":1,"#));
+    /// assert!(lines.next().unwrap().starts_with(r#"{"format":"cancelsim-trace","version":2,"#));
     /// assert!(lines.next().unwrap().contains(r#""kind":"poll""#));
     /// ```
     pub fn to_json_lines(&self) -> String {

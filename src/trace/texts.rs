@@ -28,8 +28,8 @@ pub(super) struct Texts {
     name_pool: HashSet<Arc<str>, Fixed>,
     /// A capped trace's named tasks that have ended, not yet forgotten.
     ended_named: Vec<TaskId>,
-    messages: Vec<String>,
-    message_index: HashMap<String, u32, Fixed>,
+    messages: Vec<Arc<str>>,
+    message_index: HashMap<Arc<str>, u32, Fixed>,
 }
 
 impl Texts {
@@ -88,17 +88,18 @@ impl Texts {
 
     /// The index of `message` (the same text, the same index).
     pub fn add_message(&mut self, message: String) -> u32 {
-        if let Some(&index) = self.message_index.get(&message) {
+        if let Some(&index) = self.message_index.get(message.as_str()) {
             return index;
         }
         let index = self.messages.len() as u32;
-        self.messages.push(message.clone());
+        let message: Arc<str> = Arc::from(message);
+        self.messages.push(Arc::clone(&message));
         self.message_index.insert(message, index);
         index
     }
 
     pub fn message(&self, index: u32) -> Option<&str> {
-        self.messages.get(index as usize).map(String::as_str)
+        self.messages.get(index as usize).map(|message| &**message)
     }
 
     /// (task names, distinct names, messages) kept.

@@ -276,6 +276,13 @@ impl World {
         if violation.injection.is_none() {
             violation.injection = self.first_injection();
         }
+        if let (Some(named), Some(name)) = (violation.task, &violation.task_name) {
+            // A capped trace may have forgotten the name of a task that
+            // ended long ago: its violation line still shows it.
+            if named == task && self.trace().task_name(task).is_none() {
+                self.trace.borrow_mut().set_name(task, name);
+            }
+        }
         self.record(
             task,
             EventKind::Violation {

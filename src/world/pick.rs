@@ -231,6 +231,11 @@ impl World {
         self.diverged_flag.set(true);
     }
 
+    /// A divergence is noted and not yet reported.
+    pub(crate) fn has_diverged(&self) -> bool {
+        self.diverged_flag.get()
+    }
+
     /// Notes again a divergence that stopped a `pick` whose caller cannot
     /// report it (the drain after the root): the end of the run does.
     pub(crate) fn keep_divergence(&self, step: u64, divergence: Divergence) {

@@ -157,19 +157,23 @@ impl World {
                     slot.future.take(),
                     slot.completion.take(),
                     std::mem::take(&mut slot.meta.cancel_waiters),
+                    slot.meta.name.is_some(),
                 );
                 core.tasks.vacate(key);
                 Some(parts)
             }
         };
-        if let Some((own_future, completion, cancel_waiters)) = quick {
+        if let Some((own_future, completion, cancel_waiters, named)) = quick {
             // Dropped outside the borrow: they may run user code.
             drop(cancel_waiters);
             if let Some(future) = future.or(own_future) {
                 self.drop_task_future(key, future);
             }
             self.record(key.id, EventKind::Complete { outcome });
-            self.trace.borrow_mut().task_ended(key.id);
+            if named {
+                // Only a named task has a name for a capped trace to forget.
+                self.trace.borrow_mut().task_ended(key.id);
+            }
             if let (Some(completion), Outcome::Aborted) = (completion, outcome) {
                 completion.fail(JoinError::cancelled(key.id));
             }

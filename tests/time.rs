@@ -259,6 +259,16 @@ fn blocking_completes_after_its_cost() {
     assert!(text.contains("blocking work finished"), "{text}");
 }
 
+/// Looks at `flag` just before `at` and just after it (once the work due at
+/// `at` has run): (before, after, when the second look was taken).
+async fn flag_around(flag: Rc<Cell<bool>>, at: Duration) -> (bool, bool, Instant) {
+    sleep(at - ms(1)).await;
+    let before = flag.get();
+    sleep(ms(1)).await;
+    yield_now().await;
+    (before, flag.get(), Instant::now())
+}
+
 #[test]
 fn blocking_work_runs_to_completion_when_its_awaiter_is_aborted() {
     sim(SEED)
@@ -274,17 +284,7 @@ fn blocking_work_runs_to_completion_when_its_awaiter_is_aborted() {
             awaiter.abort();
             assert!(awaiter.await.unwrap_err().is_cancelled());
             assert!(!ran.get(), "the work takes 30ms");
-            let observer = spawn({
-                let ran = Rc::clone(&ran);
-                async move {
-                    sleep(ms(29)).await;
-                    let before = ran.get();
-                    sleep(ms(1)).await;
-                    yield_now().await;
-                    (before, ran.get(), Instant::now())
-                }
-            });
-            let (before, after, at) = observer.await.unwrap();
+            let (before, after, at) = spawn(flag_around(Rc::clone(&ran), ms(30))).await.unwrap();
             assert!(!before);
             assert!(
                 after,
@@ -316,17 +316,7 @@ fn blocking_work_runs_to_completion_when_its_awaiter_is_cooperatively_cancelled(
             assert_eq!(result, Err(Cancelled), "the request reached the awaiter");
             assert_eq!(ended_at, Instant::ZERO, "without waiting for the work");
             assert!(!ran.get(), "the work takes 30ms");
-            let observer = spawn({
-                let ran = Rc::clone(&ran);
-                async move {
-                    sleep(ms(29)).await;
-                    let before = ran.get();
-                    sleep(ms(1)).await;
-                    yield_now().await;
-                    (before, ran.get(), Instant::now())
-                }
-            });
-            let (before, after, at) = observer.await.unwrap();
+            let (before, after, at) = spawn(flag_around(Rc::clone(&ran), ms(30))).await.unwrap();
             assert!(!before);
             assert!(
                 after,

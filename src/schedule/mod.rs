@@ -398,10 +398,8 @@ mod tests {
         assert_eq!(answers, vec![Err(0), Err(0), Err(0)]);
     }
 
-    #[test]
-    fn replay_walks_across_runs() {
-        let taken = vec![task(0, 2), task(0, 2), task(1, 2), Decision::Random(9)];
-        let mut replay = Replay::new(Arc::new(Schedule::from(taken)));
+    /// A ready queue of tasks 0 and 1.
+    fn two_ready() -> ReadyQueue {
         let mut queue = ReadyQueue::default();
         for n in 0..2 {
             queue.push_back(crate::task::table::TaskKey {
@@ -409,6 +407,14 @@ mod tests {
                 id: TaskId(n),
             });
         }
+        queue
+    }
+
+    #[test]
+    fn replay_walks_across_runs() {
+        let taken = vec![task(0, 2), task(0, 2), task(1, 2), Decision::Random(9)];
+        let mut replay = Replay::new(Arc::new(Schedule::from(taken)));
+        let queue = two_ready();
         let ready = ReadyTasks::new(&queue);
         assert_eq!(replay.next_task(ready), Ok(0));
         assert_eq!(replay.next_task(ready), Ok(0));
@@ -426,13 +432,7 @@ mod tests {
         let recorded: Schedule = "t0/2 t0/2 t0/2 | t1/2 |".parse().unwrap();
         assert_eq!(recorded.root_ends(), [3, 4]);
         let mut replay = Replay::new(Arc::new(recorded));
-        let mut queue = ReadyQueue::default();
-        for n in 0..2 {
-            queue.push_back(crate::task::table::TaskKey {
-                index: n,
-                id: TaskId(n),
-            });
-        }
+        let queue = two_ready();
         let ready = ReadyTasks::new(&queue);
         assert_eq!(replay.next_task(ready), Ok(0));
         let left = replay.root_finished().unwrap_err();

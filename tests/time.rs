@@ -259,14 +259,22 @@ fn blocking_completes_after_its_cost() {
     assert!(text.contains("blocking work finished"), "{text}");
 }
 
-/// Looks at `flag` just before `at` and just after it (once the work due at
-/// `at` has run): (before, after, when the second look was taken).
-async fn flag_around(flag: Rc<Cell<bool>>, at: Duration) -> (bool, bool, Instant) {
-    sleep(at - ms(1)).await;
-    let before = flag.get();
-    sleep(ms(1)).await;
-    yield_now().await;
-    (before, flag.get(), Instant::now())
+/// Asserts that `flag` is still clear just before `at` and set just after
+/// it (once the work due at `at` has run), looking from a task of its own.
+async fn assert_set_at(flag: &Rc<Cell<bool>>, at: Duration, what: &str) {
+    let flag = Rc::clone(flag);
+    let (before, after, seen_at) = spawn(async move {
+        sleep(at - ms(1)).await;
+        let before = flag.get();
+        sleep(ms(1)).await;
+        yield_now().await;
+        (before, flag.get(), Instant::now())
+    })
+    .await
+    .unwrap();
+    assert!(!before);
+    assert!(after, "{what}");
+    assert_eq!(seen_at.since_start(), at);
 }
 
 #[test]
@@ -284,13 +292,12 @@ fn blocking_work_runs_to_completion_when_its_awaiter_is_aborted() {
             awaiter.abort();
             assert!(awaiter.await.unwrap_err().is_cancelled());
             assert!(!ran.get(), "the work takes 30ms");
-            let (before, after, at) = spawn(flag_around(Rc::clone(&ran), ms(30))).await.unwrap();
-            assert!(!before);
-            assert!(
-                after,
-                "the blocking work ran although its awaiter was aborted"
-            );
-            assert_eq!(at.since_start(), ms(30));
+            assert_set_at(
+                &ran,
+                ms(30),
+                "the blocking work ran although its awaiter was aborted",
+            )
+            .await;
         })
         .unwrap();
 }
@@ -316,13 +323,12 @@ fn blocking_work_runs_to_completion_when_its_awaiter_is_cooperatively_cancelled(
             assert_eq!(result, Err(Cancelled), "the request reached the awaiter");
             assert_eq!(ended_at, Instant::ZERO, "without waiting for the work");
             assert!(!ran.get(), "the work takes 30ms");
-            let (before, after, at) = spawn(flag_around(Rc::clone(&ran), ms(30))).await.unwrap();
-            assert!(!before);
-            assert!(
-                after,
-                "the blocking work ran although its awaiter was cancelled"
-            );
-            assert_eq!(at.since_start(), ms(30));
+            assert_set_at(
+                &ran,
+                ms(30),
+                "the blocking work ran although its awaiter was cancelled",
+            )
+            .await;
         })
         .unwrap();
 }

@@ -52,6 +52,12 @@ pub struct Config {
     pub drain_steps: u64,
     /// ...and this much more virtual time to finish.
     pub drain_time: Duration,
+    /// The end of the root is a tokio runtime's shutdown: tasks still
+    /// running are dropped where they wait (no drain, no `leaked-task`),
+    /// except that a task which ignored the fired cancellation signal for
+    /// longer than the grace time is `cancel-ignored`. Off by default
+    /// (cancelsim's structured rule: a live task is a leak).
+    pub runtime_shutdown: bool,
 }
 
 impl Default for Config {
@@ -67,6 +73,7 @@ impl Default for Config {
             grace_time: Duration::from_secs(1),
             drain_steps: 1_000_000,
             drain_time: Duration::from_secs(3600),
+            runtime_shutdown: false,
         }
     }
 }
@@ -99,6 +106,13 @@ impl Config {
     /// Sets how much trace to keep.
     pub fn trace(mut self, mode: TraceMode) -> Self {
         self.trace = mode;
+        self
+    }
+
+    /// Sets [`Config::runtime_shutdown`]: end the root as a tokio runtime
+    /// shuts down.
+    pub fn runtime_shutdown(mut self, enabled: bool) -> Self {
+        self.runtime_shutdown = enabled;
         self
     }
 

@@ -37,15 +37,20 @@ pub enum InjectionKind {
     CancelCooperative,
     /// Expire the innermost `time::timeout` enclosing the await point there.
     Timeout,
+    /// Fire the program's own cancellation signal there (what the body
+    /// registered with [`cancel::register_signal`](crate::cancel::register_signal):
+    /// a `CancellationToken::cancel`, a shutdown channel's send).
+    Signal,
 }
 
 impl InjectionKind {
-    /// Short stable name: `cancel-drop`, `cancel-coop`, `timeout`.
+    /// Short stable name: `cancel-drop`, `cancel-coop`, `timeout`, `signal`.
     pub fn name(self) -> &'static str {
         match self {
             InjectionKind::CancelDrop => "cancel-drop",
             InjectionKind::CancelCooperative => "cancel-coop",
             InjectionKind::Timeout => "timeout",
+            InjectionKind::Signal => "signal",
         }
     }
 
@@ -55,6 +60,7 @@ impl InjectionKind {
             "cancel-drop" => Some(InjectionKind::CancelDrop),
             "cancel-coop" => Some(InjectionKind::CancelCooperative),
             "timeout" => Some(InjectionKind::Timeout),
+            "signal" => Some(InjectionKind::Signal),
             _ => None,
         }
     }
@@ -113,6 +119,9 @@ pub struct AwaitPoint {
     /// Can the harness inject here? (Not inside the harness's own work:
     /// shielded and blocking work cannot be cancelled by their awaiter.)
     pub injectable: bool,
+    /// Was the program's cancellation signal registered when the task got
+    /// here (so a [`InjectionKind::Signal`] can fire)?
+    pub signal: bool,
 }
 
 impl AwaitPoint {

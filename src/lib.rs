@@ -54,10 +54,12 @@ mod random;
 pub mod resource;
 pub mod scenario;
 pub mod schedule;
+pub mod select;
 mod sim;
 #[cfg(feature = "proptest")]
 pub mod strategy;
 pub mod task;
+mod test_attr;
 pub mod time;
 pub mod trace;
 mod world;
@@ -68,7 +70,7 @@ pub use config::{Config, TraceMode};
 pub use error::{BlockedTask, SimError};
 pub use inject::{AwaitPoint, CancelMode, InjectAt, Injection, InjectionKind};
 pub use oracle::{invariant, Violation, ViolationCode};
-pub use random::{random, random_range, SimRandom};
+pub use random::{choose, random, random_range, SimRandom};
 pub use schedule::{Decision, Schedule, Scheduler, SchedulerKind};
 pub use sim::Sim;
 pub use task::{
@@ -77,3 +79,39 @@ pub use task::{
 };
 pub use time::work;
 pub use trace::Trace;
+
+/// `#[cancelsim::test]`: an async test swept at every await point. Without
+/// arguments it is [`check`]'s sweep (both cancel modes, timeouts, 16
+/// random schedules); arguments: `seeds = N`, `scheduler = "fifo" |
+/// "random" | "pct:N"`, `cancel = "drop" | "coop" | "both" | "none"`,
+/// `timeouts = bool`, `max_runs = N`, `explore = N` (random schedules),
+/// `preset = "tokio"` ([`Check::tokio_preset`]). A failing sweep fails the
+/// test with the report; its repro lines name the test.
+///
+/// ```
+/// #[cancelsim::test(seeds = 2)]
+/// async fn holds_no_resource_across_cancellation() {
+///     let conn = cancelsim::resource::acquire("db");
+///     cancelsim::time::sleep(std::time::Duration::from_millis(5)).await;
+///     drop(conn);
+/// }
+/// ```
+pub use cancelsim_macros::cancelsim_test as test;
+
+/// Is the caller running inside a simulation (a `Sim::block_on`, a
+/// `Check` run)? Simulated libraries use it to fall back outside one.
+pub fn in_simulation() -> bool {
+    world::try_with(|_| ()).is_some()
+}
+
+/// A number that identifies the simulation the caller runs in (unique in
+/// the process), so simulated libraries can keep per-run state.
+pub fn simulation_id() -> Option<u64> {
+    world::try_with(|world| world.id)
+}
+
+/// What `#[cancelsim::test]` expands to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::test_attr::{build, test, TestArgs, TestOutput};
+}

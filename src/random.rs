@@ -68,3 +68,37 @@ pub fn random_range(range: std::ops::Range<u64>) -> u64 {
     let bits = world::with(|world| world.next_random(at));
     range.start + ((u128::from(bits) * u128::from(span)) >> 64) as u64
 }
+
+/// A recorded choice among `options` alternatives: an index in
+/// `0..options`. It is a scheduling decision, not a random number of the
+/// program: the `Fifo` baseline always takes alternative 0, `Random` and
+/// `Pct` explore the others, and a replay takes the recorded one. The trace
+/// shows `choice 2 of 3 at file:line`. Simulated libraries use it where a
+/// real runtime would decide (`select!`'s start branch, how long a simulated
+/// write takes to arrive).
+///
+/// ```
+/// use cancelsim::{Config, SchedulerKind, Sim};
+///
+/// let first = Sim::new(Config::default()).block_on(async { cancelsim::choose(3) });
+/// assert_eq!(first.unwrap(), 0, "the Fifo baseline takes the first alternative");
+/// let mut seen = std::collections::BTreeSet::new();
+/// for seed in 0..32 {
+///     let config = Config::default().seed(seed).scheduler(SchedulerKind::Random);
+///     seen.insert(Sim::new(config).block_on(async { cancelsim::choose(3) }).unwrap());
+/// }
+/// assert_eq!(seen.len(), 3, "random schedules explore every alternative");
+/// ```
+///
+/// # Panics
+///
+/// If `options` is 0 or over `u32::MAX`, or outside a simulation.
+#[track_caller]
+pub fn choose(options: usize) -> usize {
+    let at = std::panic::Location::caller();
+    let options = u32::try_from(options)
+        .ok()
+        .filter(|options| *options > 0)
+        .unwrap_or_else(|| panic!("cancelsim::choose: {options} options (1..=u32::MAX)"));
+    world::with(|world| world.choose(options, at)) as usize
+}

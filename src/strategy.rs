@@ -130,6 +130,7 @@ pub fn arb_plan_with(
             seed,
             scheduler,
             injections,
+            test: None,
         })
 }
 

@@ -133,6 +133,7 @@ fn proptest_shrinks_to_the_one_injection_fifo_seed_zero() {
                 kind: InjectionKind::CancelDrop,
                 at: InjectAt::Suspend,
             }],
+            test: None,
         },
         "shrunk to {minimal}"
     );

@@ -18,12 +18,14 @@
 mod checkpoint;
 mod or_cancel;
 mod shield;
+mod signal;
 
 use std::fmt;
 
 pub use checkpoint::{cancelled, checkpoint, CancelledSignal, Checkpoint};
 pub use or_cancel::{OrCancel, OrCancelled};
 pub use shield::{shield, Shield};
+pub use signal::register_signal;
 
 use crate::task::table::TaskKey;
 use crate::world;

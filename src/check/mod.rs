@@ -63,6 +63,8 @@ pub struct Check<F> {
     max_runs: Option<usize>,
     shard: Option<(usize, usize)>,
     threads: Option<usize>,
+    signal: bool,
+    name: Option<String>,
 }
 
 impl<F> std::fmt::Debug for Check<F> {
@@ -99,7 +101,49 @@ where
             max_runs: None,
             shard: None,
             threads: None,
+            signal: false,
+            name: None,
         }
+    }
+
+    /// Fires the program's own cancellation signal — what the body
+    /// registered with [`cancel::register_signal`](crate::cancel::register_signal)
+    /// (`token.cancel()`, a shutdown send) — at every await point of every
+    /// task, one run each. Every user task alive when it fires must then
+    /// finish within the grace budget ([`Config::cancel_grace`]):
+    /// `cancel-ignored` names one that does not, also when the program
+    /// aborts it after waiting. A body that registers no signal gets no
+    /// such run, and the report says so.
+    pub fn signal_at_every_await(mut self, enabled: bool) -> Self {
+        self.signal = enabled;
+        self
+    }
+
+    /// The name of what is checked (a test's path): the report's header
+    /// shows it, and the repro lines it prints name it.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The sweep for tokio code, which raises no false alarm on correct
+    /// tokio programs: drop cancellation at every await point of every task
+    /// (what `abort`, a lost `select!` branch, a dropped future do), timeout
+    /// expiry at every await point inside a `time::timeout`, the program's
+    /// registered cancellation signal at every await point
+    /// ([`signal_at_every_await`](Check::signal_at_every_await)), and 16
+    /// random schedules besides the baseline. No cancelsim-only cooperative
+    /// request is injected (tokio code cannot see one), and the end of the
+    /// root is tokio's runtime shutdown ([`Config::runtime_shutdown`]):
+    /// tasks still running are dropped, not reported as leaks, unless they
+    /// ignored the signal.
+    pub fn tokio_preset(mut self) -> Self {
+        self.cancel = Some(CancelMode::Drop);
+        self.timeouts = true;
+        self.signal = true;
+        self.explore = Some((SchedulerKind::Random, 16));
+        self.config = self.config.runtime_shutdown(true);
+        self
     }
 
     /// The base configuration of every run (budgets, grace, trace mode); its
@@ -125,6 +169,12 @@ where
     /// with seeds `1..=count`, to find schedule-dependent bugs.
     pub fn explore_schedules(mut self, scheduler: SchedulerKind, count: u64) -> Self {
         self.explore = Some((scheduler, count));
+        self
+    }
+
+    /// Injects no cancellation (the default; undoes a preset's).
+    pub fn without_cancellation(mut self) -> Self {
+        self.cancel = None;
         self
     }
 
@@ -193,7 +243,17 @@ where
             .threads
             .or(env.threads)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        if let Some(repro) = env.replay {
+        let replay = match (env.replay, &self.name) {
+            (Some(repro), Some(name)) if repro.test.as_ref().is_some_and(|test| test != name) => {
+                eprintln!(
+                    "cancelsim: CANCELSIM_REPLAY is for {}, not {name}: running {name}'s sweep",
+                    repro.test.as_deref().unwrap_or("?")
+                );
+                None
+            }
+            (replay, _) => replay,
+        };
+        if let Some(repro) = replay {
             let result = run_once(&self.body, &self.config, &repro, false);
             println!("cancelsim: replaying {repro}\n{}", result.trace);
             for violation in &result.violations {
@@ -227,6 +287,9 @@ where
             .collect();
         if let Some((kind, count)) = &self.explore {
             baseline_plans.extend((1..=*count).map(|seed| Repro::baseline(seed, kind.clone())));
+        }
+        for plan in &mut baseline_plans {
+            plan.test.clone_from(&self.name);
         }
         // Runs go without a trace; a failing run is re-run with it (runs are
         // deterministic, so the re-run is the same run).
@@ -305,7 +368,12 @@ where
             cancel: self.cancel,
             timeouts: self.timeouts,
             on_wake: self.on_wake,
+            signal: self.signal,
         };
+        report.counts.signal_unregistered = self.signal
+            && !sweep_points
+                .iter()
+                .any(|(_, points)| points.iter().any(|point| point.signal));
         let mut runs = plan::sweep(&sweep_points, &self.scheduler, &dims);
         runs.extend(plan::random_plans(
             &sweep_points,
@@ -313,17 +381,22 @@ where
             &dims,
             self.random_plans,
         ));
+        for run in &mut runs {
+            run.repro.test.clone_from(&self.name);
+        }
         let total = runs.len();
         let max = env.max_runs.or(self.max_runs);
         report.counts.sampled_out = total - total.min(max.unwrap_or(usize::MAX));
         let selected = plan::select(runs, max, self.shard);
 
         // 3. Run them.
-        let results: Vec<(
+        type Ran = (
             Vec<Violation>,
             Option<crate::trace::Trace>,
             Vec<crate::inject::Injection>,
-        )> = parallel(selected.len(), threads, |index| {
+            u32,
+        );
+        let results: Vec<Ran> = parallel(selected.len(), threads, |index| {
             let run = &selected[index].1;
             let expected: &[crate::task::TaskId] = baseline_panics
                 .get(&run.repro.seed)
@@ -342,14 +415,15 @@ where
             let trace = (!result.violations.is_empty()).then(|| {
                 run_with_baseline(&self.body, &self.config, &run.repro, false, expected).trace
             });
-            (result.violations, trace, result.fired)
+            (result.violations, trace, result.fired, result.consequences)
         });
         let mut planned = BTreeSet::new();
         let mut covered = BTreeSet::new();
         let mut cases: Vec<(String, Option<usize>)> = Vec::new();
         let mut case_index = std::collections::BTreeMap::new();
-        for ((_, run), (violations, trace, fired)) in selected.iter().zip(results) {
+        for ((_, run), (violations, trace, fired, consequences)) in selected.iter().zip(results) {
             report.counts.runs += 1;
+            report.counts.abort_consequences += usize::from(consequences > 0);
             match run.point {
                 Some(_) => {
                     *report
@@ -414,6 +488,7 @@ where
             shard: self.shard,
             cases: Vec::new(),
             replay: None,
+            name: self.name.clone(),
         }
     }
 }

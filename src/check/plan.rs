@@ -15,6 +15,8 @@ pub(crate) struct Dimensions {
     pub cancel: Option<CancelMode>,
     pub timeouts: bool,
     pub on_wake: bool,
+    /// Fire the program's registered cancellation signal at every await point.
+    pub signal: bool,
 }
 
 impl Dimensions {
@@ -35,6 +37,9 @@ impl Dimensions {
         }
         if self.timeouts && point.timeout.is_some() {
             kinds.push(InjectionKind::Timeout);
+        }
+        if self.signal && point.signal {
+            kinds.push(InjectionKind::Signal);
         }
         let mut instants = vec![InjectAt::Suspend];
         if self.on_wake && point.resumed {
@@ -82,6 +87,7 @@ pub(crate) fn sweep(
                         seed: *seed,
                         scheduler: scheduler.clone(),
                         injections: vec![injection],
+                        test: None,
                     },
                     point: Some((*seed, point.task, point.ordinal)),
                 })
@@ -149,6 +155,7 @@ pub(crate) fn random_plans(
                     seed: *seed,
                     scheduler: scheduler.clone(),
                     injections: picked.into_values().collect(),
+                    test: None,
                 },
                 point: None,
             }

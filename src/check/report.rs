@@ -1,6 +1,6 @@
 //! The result of a sweep: counts, coverage, failures with repros and traces.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde_json::json;
@@ -62,6 +62,14 @@ pub struct Counts {
     pub tuples_planned: usize,
     /// Of those, how many fired in some run.
     pub tuples_covered: usize,
+    /// Injected runs in which a task panicked only because it awaited a
+    /// task the harness had aborted (`handle.await.unwrap()` on the
+    /// `JoinError`): what an injected abort does, not a bug of the code, so
+    /// not a failure.
+    pub abort_consequences: usize,
+    /// Signal injections were asked for, but no baseline registered a
+    /// signal (`cancel::register_signal`): cooperative shutdown was not swept.
+    pub signal_unregistered: bool,
 }
 
 /// The result of [`Check::run`](super::Check::run).
@@ -77,6 +85,8 @@ pub struct Report {
     pub(crate) cases: Vec<(String, Option<usize>)>,
     /// Set when the report is of one `CANCELSIM_REPLAY` run.
     pub(crate) replay: Option<Repro>,
+    /// What was checked (`Check::name`).
+    pub(crate) name: Option<String>,
 }
 
 impl Report {
@@ -239,12 +249,16 @@ impl fmt::Display for Report {
             }
             return Ok(());
         }
+        let name = match &self.name {
+            Some(name) => format!(" {name}"),
+            None => String::new(),
+        };
         if self.is_clean() {
-            writeln!(f, "cancelsim check: clean ({} runs)", c.runs)?;
+            writeln!(f, "cancelsim check{name}: clean ({} runs)", c.runs)?;
         } else {
             writeln!(
                 f,
-                "cancelsim check: FAILED ({} of {} runs failed)",
+                "cancelsim check{name}: FAILED ({} of {} runs failed)",
                 self.failures.len(),
                 c.runs
             )?;
@@ -253,6 +267,7 @@ impl fmt::Display for Report {
             InjectionKind::CancelDrop,
             InjectionKind::CancelCooperative,
             InjectionKind::Timeout,
+            InjectionKind::Signal,
         ]
         .iter()
         .filter_map(|kind| {
@@ -284,6 +299,21 @@ impl fmt::Display for Report {
                 None => String::new(),
             }
         )?;
+        if c.abort_consequences > 0 {
+            writeln!(
+                f,
+                "  {} injected run(s) ended in a panic on the JoinError of a task the harness aborted \
+                 (`handle.await.unwrap()`): what an abort does, not a bug, so not a failure",
+                c.abort_consequences
+            )?;
+        }
+        if c.signal_unregistered {
+            writeln!(
+                f,
+                "  no cancellation signal swept: the body registered none \
+                 (call cancel::register_signal(|| token.cancel()) in the test)"
+            )?;
+        }
         if let Some(bound) = self.pct_bound {
             writeln!(
                 f,
@@ -295,11 +325,20 @@ impl fmt::Display for Report {
         }
         for (code, point, runs) in self.groups() {
             let first = &self.failures[runs[0]];
+            let seeds: BTreeSet<u64> = runs
+                .iter()
+                .map(|&run| self.failures[run].repro.seed)
+                .collect();
             writeln!(
                 f,
-                "\n{code} at {point} ({} run{}):",
+                "\n{code} at {point} ({} run{}{}):",
                 runs.len(),
-                if runs.len() == 1 { "" } else { "s" }
+                if runs.len() == 1 { "" } else { "s" },
+                if seeds.len() > 1 {
+                    format!(", seen with {} seeds", seeds.len())
+                } else {
+                    String::new()
+                }
             )?;
             for violation in first.violations.iter().filter(|v| v.code() == code) {
                 for line in violation.to_string().lines() {

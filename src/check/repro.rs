@@ -25,6 +25,9 @@ pub struct Repro {
     pub scheduler: SchedulerKind,
     /// The injections, in the order they were planned.
     pub injections: Vec<Injection>,
+    /// The check it belongs to (`Check::name`, a test's path), when named:
+    /// `CANCELSIM_REPLAY` with this line replays only that check.
+    pub test: Option<String>,
 }
 
 impl Repro {
@@ -34,6 +37,7 @@ impl Repro {
             seed,
             scheduler,
             injections: Vec::new(),
+            test: None,
         }
     }
 }
@@ -53,6 +57,9 @@ impl fmt::Display for Repro {
                 }
                 write!(f, "{injection}")?;
             }
+        }
+        if let Some(test) = &self.test {
+            write!(f, " test={test}")?;
         }
         Ok(())
     }
@@ -100,6 +107,7 @@ impl FromStr for Repro {
             None => return Err(error("it is empty")),
         }
         let (mut seed, mut scheduler, mut injections) = (None, None, Vec::new());
+        let mut test = None;
         let mut seen = std::collections::BTreeSet::new();
         for word in words {
             let (key, value) = word
@@ -130,6 +138,7 @@ impl FromStr for Repro {
                         injections.push(parse_injection(item)?);
                     }
                 }
+                "test" if !value.is_empty() => test = Some(value.to_string()),
                 other => return Err(error(format!("unknown field `{other}`"))),
             }
         }
@@ -137,6 +146,7 @@ impl FromStr for Repro {
             seed: seed.ok_or_else(|| error("`seed=` is missing"))?,
             scheduler: scheduler.ok_or_else(|| error("`scheduler=` is missing"))?,
             injections,
+            test,
         })
     }
 }

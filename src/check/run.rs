@@ -29,6 +29,8 @@ pub(crate) struct RunResult {
     /// Injections of the plan that fired / never fired.
     pub fired: Vec<crate::inject::Injection>,
     pub unfired: Vec<crate::inject::Injection>,
+    /// Panics that followed only from an injected abort.
+    pub consequences: u32,
 }
 
 /// Runs `body` once under `repro`, then the oracles.
@@ -75,6 +77,7 @@ where
     let mut violations = Vec::new();
     let stop = match outcome {
         RootRun::Returned(_) | RootRun::Dropped => None,
+        RootRun::Panicked(_) if world.panic_is_consequence(TaskId(0)) => None,
         RootRun::Panicked(message) => Some(
             Violation::new(
                 ViolationCode::Panic,
@@ -113,6 +116,7 @@ where
     let plan = world.plan.borrow().clone();
     let points = world.points.borrow_mut().take().unwrap_or_default();
     let panicked = std::mem::take(&mut world.oracles.borrow_mut().panicked_tasks);
+    let consequences = world.oracles.borrow().consequences;
     let result = RunResult {
         violations,
         trace: world.take_trace(),
@@ -124,6 +128,7 @@ where
         end_time: sim.now(),
         fired: plan.fired().to_vec(),
         unfired: plan.unfired().to_vec(),
+        consequences,
     };
     drop(sim);
     result

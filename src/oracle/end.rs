@@ -42,6 +42,7 @@ impl World {
                 .located(at);
                 self.push_violation(key.id, violation);
             }
+            Outcome::Panicked(_) if self.panic_is_consequence(key.id) => {}
             Outcome::Panicked(message) if meta.kind != TaskKind::Root => {
                 let message = self.trace().message(message).unwrap_or("?").to_string();
                 self.oracles.borrow_mut().panics.insert(
@@ -115,6 +116,9 @@ impl World {
     /// Ends the run: leak check, drain, then the end-of-run oracles. Returns
     /// every violation of the run, in the order found.
     pub(crate) fn end_run(self: &Rc<World>) -> Vec<Violation> {
+        if self.config.runtime_shutdown {
+            self.shut_down();
+        }
         let root_end = self.now();
         // Leaks at the moment the root ended.
         let live = self.core.borrow().tasks.keys();
@@ -228,6 +232,59 @@ impl World {
             self.push_violation(crate::task::TaskId(0), violation);
         }
         std::mem::take(&mut self.oracles.borrow_mut().violations)
+    }
+
+    /// A tokio runtime's shutdown when the root ended: a task that ignored
+    /// the fired signal past its grace time is reported, then every task
+    /// still alive is dropped where it waits.
+    fn shut_down(self: &Rc<World>) {
+        let now = self.now().as_nanos();
+        let grace = nanos(self.config.grace_time);
+        let live = self.core.borrow().tasks.keys();
+        for key in live.iter().copied() {
+            let violation = {
+                let mut core = self.core.borrow_mut();
+                let Some(slot) = core.tasks.get_mut(key) else {
+                    continue;
+                };
+                match slot.meta.cancel_since {
+                    Some((since, _))
+                        if slot.meta.signalled
+                            && !slot.meta.ignored_reported
+                            && now.saturating_sub(since) > grace =>
+                    {
+                        slot.meta.ignored_reported = true;
+                        Some(
+                            Violation::new(
+                                ViolationCode::CancelIgnored,
+                                format!(
+                                    "ignored the cancellation signal fired at {}: still running {} later, when the runtime shut down",
+                                    crate::time::Instant(since),
+                                    crate::time::Instant(now - since)
+                                ),
+                            )
+                            .task(key.id, slot.meta.name.as_deref())
+                            .at_point(slot.meta.suspends, Some(slot.meta.last_wait)),
+                        )
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(violation) = violation {
+                self.push_violation(key.id, violation);
+            }
+        }
+        for key in live {
+            let user = self
+                .core
+                .borrow()
+                .tasks
+                .get(key)
+                .is_some_and(|slot| slot.meta.kind != TaskKind::Root);
+            if user {
+                self.abort(key, None);
+            }
+        }
     }
 
     fn leak(&self, key: TaskKey, slot: &TaskSlot, what: &str) -> Violation {

@@ -37,4 +37,16 @@ pub(crate) struct OracleState {
     pub baseline_panics: std::collections::BTreeSet<TaskId>,
     /// Every task that panicked in this run.
     pub panicked_tasks: Vec<TaskId>,
+    /// Tasks the harness aborted (drop injections).
+    pub injected_aborts: std::collections::BTreeSet<TaskId>,
+    /// Tasks that awaited the `JoinError` of an injected abort (or the panic
+    /// of such a task): a panic of theirs follows from the injection.
+    pub saw_injected_abort: std::collections::BTreeSet<TaskId>,
+    /// Panics that followed only from an injected abort (not reported).
+    pub consequences: u32,
+    /// The program's cancellation signal, and whether one was registered.
+    pub signal: Option<Box<dyn FnOnce()>>,
+    pub signal_registered: bool,
+    /// When the signal fired (virtual nanoseconds).
+    pub signal_fired_at: Option<u64>,
 }

@@ -28,6 +28,10 @@ impl Scheduler for Fifo {
         Ok(0)
     }
 
+    fn next_choice(&mut self) -> Result<u64, Divergence> {
+        Ok(0)
+    }
+
     fn next_u64(&mut self) -> Result<u64, Divergence> {
         let seed = self.seed;
         Ok(self.rng.get_or_insert_with(|| SimRng::new(seed)).next_u64())

@@ -84,6 +84,15 @@ pub trait Scheduler: fmt::Debug {
     /// The next random number handed to the code under test.
     fn next_u64(&mut self) -> Result<u64, Divergence>;
 
+    /// 64 bits from which a choice among the alternatives the code under
+    /// test offers is reduced ([`choose`](crate::choose): `select!`'s start
+    /// branch, a simulated delivery delay); recorded as a random number. By
+    /// default a random number; [`Fifo`] answers 0, the first alternative,
+    /// so the baseline takes the plain, deterministic path.
+    fn next_choice(&mut self) -> Result<u64, Divergence> {
+        self.next_u64()
+    }
+
     /// The root future of a `block_on` ended, after the decisions asked so
     /// far; the next ones belong to the world's next `block_on` (or, in a
     /// [`Check`](crate::Check) run, to the drain after the root). A

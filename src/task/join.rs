@@ -61,6 +61,56 @@ impl<T> JoinSlot<T> {
     }
 }
 
+/// Whether a task has ended, without knowing its output type.
+trait Finished {
+    fn finished(&self) -> bool;
+}
+
+impl<T> Finished for JoinSlot<T> {
+    fn finished(&self) -> bool {
+        self.is_done()
+    }
+}
+
+/// A clonable permission to abort a task, without joining it (tokio's
+/// `AbortHandle`): from [`JoinHandle::abort_handle`].
+#[derive(Clone)]
+pub struct AbortHandle {
+    key: TaskKey,
+    slot: Rc<dyn Finished>,
+    world: Weak<World>,
+}
+
+impl AbortHandle {
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.key.id
+    }
+
+    /// Like [`JoinHandle::abort`].
+    #[track_caller]
+    pub fn abort(&self) {
+        if let Some(world) = self.world.upgrade() {
+            let _enter = Enter::new(&world);
+            world.abort(self.key, Some(Location::caller()));
+        }
+    }
+
+    /// The task has ended.
+    pub fn is_finished(&self) -> bool {
+        self.slot.finished()
+    }
+}
+
+impl fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortHandle")
+            .field("id", &self.key.id)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
 impl<T> Completion for JoinSlot<T> {
     fn fail(&self, error: JoinError) {
         self.complete(Err(error));
@@ -151,6 +201,18 @@ impl<T> JoinHandle<T> {
         self.slot.is_done()
     }
 
+    /// A clonable handle that can abort the task (tokio's `abort_handle`).
+    pub fn abort_handle(&self) -> AbortHandle
+    where
+        T: 'static,
+    {
+        AbortHandle {
+            key: self.key,
+            slot: Rc::clone(&self.slot) as Rc<dyn Finished>,
+            world: Weak::clone(&self.world),
+        }
+    }
+
     /// Marks the task as intended background work and lets it run on. A
     /// detached task is not a leak when the root ends, only if it is still
     /// alive after the world drains.
@@ -178,10 +240,11 @@ impl<T> Future for JoinHandle<T> {
         let this = self.get_mut();
         let result = this.slot.poll(cx);
         if let Poll::Ready(Err(error)) = &result {
-            if error.is_panic() {
-                if let Some(world) = this.world.upgrade() {
+            if let Some(world) = this.world.upgrade() {
+                if error.is_panic() {
                     world.observe_panic(this.key.id);
                 }
+                world.observe_join_error(this.key.id);
             }
         }
         if result.is_pending() {

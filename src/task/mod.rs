@@ -22,5 +22,10 @@ pub use error::JoinError;
 pub use group::{GroupJoin, TaskGroup};
 pub use group_error::{ChildFailure, GroupError};
 pub use id::TaskId;
-pub use join::{AbortOnDropHandle, JoinHandle};
-pub use spawn::{spawn, spawn_named, yield_now, YieldNow};
+
+/// The id of the task being polled, inside a simulation.
+pub fn current_id() -> Option<TaskId> {
+    crate::world::try_with(|world| world.current_id()).flatten()
+}
+pub use join::{AbortHandle, AbortOnDropHandle, JoinHandle};
+pub use spawn::{spawn, spawn_named, spawn_named_by_site, yield_now, YieldNow};

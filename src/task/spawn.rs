@@ -47,6 +47,32 @@ where
     spawn_as(future, TaskKind::User, Some(Rc::from(name)))
 }
 
+/// Spawns a task named by where it was spawned: traces and reports show
+/// `pool.rs:37#3` (the file's name and the line of the call) instead of a
+/// bare `#3`. What a simulated `tokio::spawn` uses, since tokio tasks
+/// rarely have names.
+///
+/// ```
+/// let mut sim = cancelsim::Sim::new(cancelsim::Config::default());
+/// sim.block_on(async {
+///     cancelsim::task::spawn_named_by_site(async {}).await.unwrap();
+/// })
+/// .unwrap();
+/// let line = line!() - 3;
+/// assert!(sim.trace().to_string().contains(&format!(".rs:{line}#1")));
+/// ```
+#[track_caller]
+pub fn spawn_named_by_site<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let at = Location::caller();
+    let file = at.file().rsplit(['/', '\\']).next().unwrap_or(at.file());
+    let name = format!("{file}:{}", at.line());
+    spawn_as(future, TaskKind::User, Some(Rc::from(name)))
+}
+
 #[track_caller]
 #[inline]
 pub(crate) fn spawn_as<F>(future: F, kind: TaskKind, name: Option<Rc<str>>) -> JoinHandle<F::Output>

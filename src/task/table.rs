@@ -105,6 +105,9 @@ pub(crate) struct TaskMeta {
     pub tokens_dropped: u32,
     /// Where the first cancel was delivered: (await point, primitive).
     pub delivered_at: Option<(u32, SourceLocation)>,
+    /// The outstanding cancel request is the program's own signal
+    /// (`cancel::register_signal`), fired by the harness.
+    pub signalled: bool,
 }
 
 /// A live task (or, with the id [`VACANT`], an empty slot). Cache-line
@@ -184,6 +187,7 @@ impl TaskMeta {
             tokens_live: 0,
             tokens_dropped: 0,
             delivered_at: None,
+            signalled: false,
         }
     }
 }
@@ -219,6 +223,7 @@ impl TaskMeta {
             tokens_live,
             tokens_dropped,
             delivered_at,
+            signalled,
         } = self;
         *suspends = 0;
         *polls = 0;
@@ -238,6 +243,7 @@ impl TaskMeta {
         cancel_waiters.clear();
         *tokens_live = 0;
         *tokens_dropped = 0;
+        *signalled = false;
         *delivered_at = None;
     }
 }

@@ -13,6 +13,6 @@ pub(crate) mod timers;
 mod work;
 
 pub use instant::Instant;
-pub use sleep::{sleep, sleep_until, Sleep};
+pub use sleep::{sleep, sleep_until, sleep_until_located, Sleep};
 pub use timeout::{timeout, Elapsed, Timeout};
 pub use work::work;

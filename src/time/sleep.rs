@@ -31,6 +31,13 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep::new(deadline, false, Location::caller())
 }
 
+/// `sleep_until`, reported as waiting at `at` (for a library whose own
+/// timer type is created away from its user's call site, as an interval's
+/// next tick is).
+pub fn sleep_until_located(deadline: Instant, at: &'static Location<'static>) -> Sleep {
+    Sleep::new(deadline, false, at)
+}
+
 /// The future of [`sleep`] and [`sleep_until`]. Dropping it cancels the timer.
 ///
 /// 32 bytes: it lives inside the task's future, and with thousands of

@@ -102,7 +102,10 @@ impl Trace {
             let ts = event.time.as_nanos();
             let tid = event.task.as_u32();
             let name = match event.kind {
-                EventKind::Poll | EventKind::Work { .. } | EventKind::Random { .. } => continue,
+                EventKind::Poll
+                | EventKind::Work { .. }
+                | EventKind::Random { .. }
+                | EventKind::Choice { .. } => continue,
                 EventKind::Spawn { child, .. } => {
                     if let Some(&start) = first_poll.get(&child) {
                         let id = child.as_u32();
@@ -125,6 +128,8 @@ impl Trace {
                 EventKind::BlockingStart { .. } => "blocking start".to_string(),
                 EventKind::BlockingEnd => "blocking end".to_string(),
                 EventKind::TimeoutFired { .. } => "timeout fired".to_string(),
+                EventKind::SelectWon { branch, .. } => format!("select! branch {branch} won"),
+                EventKind::SignalFired => "signal fired".to_string(),
                 EventKind::Complete { outcome } => match outcome {
                     Outcome::Returned => "complete".to_string(),
                     Outcome::Aborted => "complete (aborted)".to_string(),

@@ -192,6 +192,36 @@ pub enum EventKind {
         /// Where `random` / `random_range` was called.
         at: SourceLocation,
     },
+    /// The task asked for a recorded choice among `options` alternatives
+    /// ([`choose`](crate::choose), `select!`'s start branch).
+    #[non_exhaustive]
+    Choice {
+        /// The alternative taken (0-based).
+        chosen: u32,
+        /// How many there were.
+        options: u32,
+        /// Where the choice was asked for.
+        at: SourceLocation,
+    },
+    /// A race of futures (`select!`) at `at` was won by `branch`; the losing
+    /// branches whose futures were still pending were dropped where they
+    /// waited, at the task's await point `point`.
+    #[non_exhaustive]
+    SelectWon {
+        /// The winning branch (0-based, in source order).
+        branch: u32,
+        /// Bit `i` set: branch `i` was pending and its future is dropped.
+        dropped: u32,
+        /// The task's await point at which the dropped futures last waited
+        /// (0 when the race was decided in its first poll).
+        point: u32,
+        /// Where the race is written.
+        at: SourceLocation,
+    },
+    /// The harness fired the program's registered cancellation signal
+    /// ([`cancel::register_signal`](crate::cancel::register_signal)); every
+    /// task alive now must finish within the grace budget.
+    SignalFired,
     /// The task ended.
     Complete {
         /// How.

@@ -42,6 +42,9 @@
 //! | `blocking_end` | — |
 //! | `timeout_fired` | `scope`, `at` |
 //! | `random` | `value`, `at` |
+//! | `choice` | `value` (the alternative taken), `options`, `at` |
+//! | `select_won` | `branch`, `dropped` (the pending branches dropped), `point` (await point where they waited), `at` |
+//! | `signal_fired` | — |
 //! | `complete` | `outcome` (`returned`, `aborted`, `panicked`), `message` (panics) |
 //! | `deadlock` | — |
 //! | `injected` | `injection` (`cancel-drop`, `cancel-coop`, `timeout`), `point`, `at_instant` (`suspend`, `wake`) |
@@ -82,6 +85,9 @@ impl EventKind {
             EventKind::BlockingEnd => "blocking_end",
             EventKind::TimeoutFired { .. } => "timeout_fired",
             EventKind::Random { .. } => "random",
+            EventKind::Choice { .. } => "choice",
+            EventKind::SelectWon { .. } => "select_won",
+            EventKind::SignalFired => "signal_fired",
             EventKind::Complete { .. } => "complete",
             EventKind::Deadlock => "deadlock",
             EventKind::Injected { .. } => "injected",
@@ -142,6 +148,12 @@ pub(super) struct Line<'a> {
     cost_ns: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     value: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    options: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    branch: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dropped: Option<Vec<u32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     outcome: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -292,6 +304,26 @@ impl Trace {
                 line.value = Some(value);
                 line.at = Some(display_location(at));
             }
+            EventKind::Choice {
+                chosen,
+                options,
+                at,
+            } => {
+                line.value = Some(u64::from(chosen));
+                line.options = Some(options);
+                line.at = Some(display_location(at));
+            }
+            EventKind::SelectWon {
+                branch,
+                dropped,
+                point,
+                at,
+            } => {
+                line.branch = Some(branch);
+                line.dropped = Some((0..32).filter(|bit| dropped & (1 << bit) != 0).collect());
+                line.point = Some(point);
+                line.at = Some(display_location(at));
+            }
             EventKind::Complete { outcome } => {
                 line.outcome = Some(match outcome {
                     Outcome::Returned => "returned",
@@ -316,7 +348,11 @@ impl Trace {
             }
             EventKind::Release { name } => line.resource = self.message(name),
             EventKind::Violation { code } => line.code = Some(code.as_str()),
-            EventKind::Poll | EventKind::BlockingEnd | EventKind::Deadlock | EventKind::Drain => {}
+            EventKind::Poll
+            | EventKind::BlockingEnd
+            | EventKind::Deadlock
+            | EventKind::Drain
+            | EventKind::SignalFired => {}
         }
         line
     }

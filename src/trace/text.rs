@@ -128,6 +128,43 @@ impl fmt::Display for Describe<'_> {
             EventKind::Random { value, at } => {
                 write!(f, "random {value} at {}", display_location(at))
             }
+            EventKind::Choice {
+                chosen,
+                options,
+                at,
+            } => write!(
+                f,
+                "choice {chosen} of {options} at {}",
+                display_location(at)
+            ),
+            EventKind::SelectWon {
+                branch,
+                dropped,
+                point,
+                at,
+            } => {
+                write!(
+                    f,
+                    "select! at {}: branch {branch} won",
+                    display_location(at)
+                )?;
+                let losers: Vec<String> = (0..32)
+                    .filter(|bit| dropped & (1 << bit) != 0)
+                    .map(|bit| bit.to_string())
+                    .collect();
+                match losers.len() {
+                    0 => Ok(()),
+                    1 => write!(f, "; dropped pending branch {}", losers[0]),
+                    _ => write!(f, "; dropped pending branches {}", losers.join(", ")),
+                }?;
+                if !losers.is_empty() && point > 0 {
+                    write!(f, " (waiting at await point {point})")?;
+                }
+                Ok(())
+            }
+            EventKind::SignalFired => {
+                f.write_str("cancellation signal fired: every live task must finish")
+            }
             EventKind::Complete { outcome } => match outcome {
                 Outcome::Returned => f.write_str("completed: returned"),
                 Outcome::Aborted => f.write_str("completed: aborted"),

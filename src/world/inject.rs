@@ -131,10 +131,12 @@ impl World {
                     if is_root {
                         self.root_drop_requested.set(true);
                     } else {
+                        self.oracles.borrow_mut().injected_aborts.insert(key.id);
                         self.abort(key, None);
                     }
                     return true;
                 }
+                InjectionKind::Signal => self.fire_signal(key.id),
                 InjectionKind::CancelCooperative => {
                     self.request_cancel(key, CancelVia::Injection, None);
                 }
@@ -161,6 +163,104 @@ impl World {
             }
         }
         false
+    }
+
+    /// Registers the program's cancellation signal (the first registration
+    /// of a run wins).
+    pub fn register_signal(&self, signal: Box<dyn FnOnce()>) {
+        let mut oracles = self.oracles.borrow_mut();
+        if !oracles.signal_registered {
+            oracles.signal_registered = true;
+            oracles.signal = Some(signal);
+        }
+    }
+
+    /// Fires the registered signal (at `task`'s await point): every user
+    /// task alive now owes an exit within the grace budget.
+    fn fire_signal(&self, task: TaskId) {
+        let Some(signal) = self.oracles.borrow_mut().signal.take() else {
+            return;
+        };
+        let now = self.now.get();
+        self.oracles.borrow_mut().signal_fired_at = Some(now);
+        self.record(task, EventKind::SignalFired);
+        {
+            let mut core = self.core.borrow_mut();
+            for key in core.tasks.keys() {
+                if let Some(slot) = core.tasks.get_mut(key) {
+                    if slot.meta.kind == TaskKind::User && slot.meta.cancel_since.is_none() {
+                        slot.meta.signalled = true;
+                        slot.meta.cancel_since = Some((now, slot.meta.polls));
+                        slot.cancel_pending = true;
+                    }
+                }
+            }
+        }
+        if let Err(caught) = crate::panic::catch(signal) {
+            let violation = Violation::new(
+                ViolationCode::Panic,
+                format!(
+                    "the registered cancellation signal panicked: {}",
+                    caught.message
+                ),
+            )
+            .task(task, None);
+            self.push_violation(task, violation);
+        }
+    }
+
+    /// A user `abort` of a task that had ignored the cancellation signal
+    /// (the shutdown "signal, wait, then abort"): the abort hides that the
+    /// task never acted on the signal, so it is reported.
+    pub(super) fn check_abort_after_signal(&self, key: TaskKey) {
+        let violation = {
+            let mut core = self.core.borrow_mut();
+            let Some(slot) = core.tasks.get_mut(key) else {
+                return;
+            };
+            let Some((since, _)) = slot.meta.cancel_since else {
+                return;
+            };
+            if !slot.meta.signalled || slot.meta.ignored_reported || self.now.get() <= since {
+                return;
+            }
+            slot.meta.ignored_reported = true;
+            Violation::new(
+                ViolationCode::CancelIgnored,
+                format!(
+                    "ignored the cancellation signal fired at {}: still running {} later, when it was aborted",
+                    Instant(since),
+                    Instant(self.now.get() - since)
+                ),
+            )
+            .task(key.id, slot.meta.name.as_deref())
+            .at_point(slot.meta.suspends, Some(slot.meta.last_wait))
+        };
+        self.push_violation(key.id, violation);
+    }
+
+    /// The current task awaited the `JoinError` of `task`, cancelled or
+    /// panicked: if `task` was aborted by the harness (or panicked only
+    /// because of such an abort), a panic of the current task follows from
+    /// the injection, not from the code.
+    pub(crate) fn observe_join_error(&self, task: TaskId) {
+        let Some(current) = self.current_id() else {
+            return;
+        };
+        let mut oracles = self.oracles.borrow_mut();
+        if oracles.injected_aborts.contains(&task) || oracles.saw_injected_abort.contains(&task) {
+            oracles.saw_injected_abort.insert(current);
+        }
+    }
+
+    /// Does a panic of `task` follow only from an injected abort? Counts it.
+    pub(crate) fn panic_is_consequence(&self, task: TaskId) -> bool {
+        let mut oracles = self.oracles.borrow_mut();
+        let consequence = oracles.saw_injected_abort.contains(&task);
+        if consequence {
+            oracles.consequences += 1;
+        }
+        consequence
     }
 
     /// Bookkeeping when a task (or the root) returned `Pending`; returns the
@@ -200,6 +300,7 @@ impl World {
                     timeout: scope,
                     resumed: false,
                     injectable: matches!(slot.meta.kind, TaskKind::Root | TaskKind::User),
+                    signal: self.oracles.borrow().signal_registered,
                 });
             }
         }
@@ -258,10 +359,15 @@ impl World {
                     Instant(crate::time::instant::nanos(self.config.grace_time))
                 )
             };
+            let what = if slot.meta.signalled {
+                "the cancellation signal fired at"
+            } else {
+                "cancel requested at"
+            };
             let violation = Violation::new(
                 ViolationCode::CancelIgnored,
                 format!(
-                    "cancel requested at {} still not honoured after {budget} (task still running)",
+                    "{what} {} still not honoured after {budget} (task still running)",
                     Instant(since)
                 ),
             )

@@ -277,6 +277,54 @@ impl World {
     // ----- randomness -------------------------------------------------------------
 
     /// The next random value, drawn by the code at `at`.
+    /// A recorded choice among `options` (> 0) alternatives: the scheduler's
+    /// [`next_choice`](crate::Scheduler::next_choice) bits, reduced.
+    pub fn choose(&self, options: u32, at: SourceLocation) -> u32 {
+        let bits = match self.scheduler.borrow_mut().next_choice() {
+            Ok(bits) => bits,
+            Err(divergence) => {
+                self.note_divergence(divergence);
+                0
+            }
+        };
+        self.schedule.borrow_mut().push(Decision::Random(bits));
+        let chosen = ((u128::from(bits) * u128::from(options)) >> 64) as u32;
+        if let Some(task) = self.current_id() {
+            self.record(
+                task,
+                EventKind::Choice {
+                    chosen,
+                    options,
+                    at,
+                },
+            );
+        }
+        chosen
+    }
+
+    /// Records that the current task's race at `at` was won by `branch`,
+    /// dropping the pending branches in `dropped`.
+    pub fn select_won(&self, branch: u32, dropped: u32, at: SourceLocation) {
+        let Some(key) = self.current_key() else {
+            return;
+        };
+        let point = self
+            .core
+            .borrow()
+            .tasks
+            .get(key)
+            .map_or(0, |slot| slot.meta.suspends);
+        self.record(
+            key.id,
+            EventKind::SelectWon {
+                branch,
+                dropped,
+                point: if dropped == 0 { 0 } else { point },
+                at,
+            },
+        );
+    }
+
     pub fn next_random(&self, at: SourceLocation) -> u64 {
         let value = match self.scheduler.borrow_mut().next_u64() {
             Ok(value) => value,

@@ -226,6 +226,9 @@ impl World {
     /// Drops a task's future at its current await point (`JoinHandle::abort`);
     /// `at`: the call site that asked, when there is one.
     pub fn abort(self: &Rc<World>, key: TaskKey, at: Option<SourceLocation>) {
+        if at.is_some() {
+            self.check_abort_after_signal(key);
+        }
         let by = self.current_id();
         let future = {
             let mut core = self.core.borrow_mut();

@@ -43,6 +43,10 @@ const ACQUIRE: u8 = 16;
 const RELEASE: u8 = 17;
 const VIOLATION: u8 = 18;
 const DRAIN: u8 = 19;
+// 20 and 21 are the encoder's own (time, short suspension).
+const CHOICE: u8 = 22;
+const SELECT_WON: u8 = 23;
+const SIGNAL_FIRED: u8 = 24;
 
 /// The code (in declaration order) and the task of a wait. Two matches, not
 /// one: each folds to a load (the first to the enum's own tag), where one
@@ -85,7 +89,8 @@ fn injection_kind(code: u8) -> InjectionKind {
     match code & 3 {
         0 => InjectionKind::CancelDrop,
         1 => InjectionKind::CancelCooperative,
-        _ => InjectionKind::Timeout,
+        2 => InjectionKind::Timeout,
+        _ => InjectionKind::Signal,
     }
 }
 
@@ -227,6 +232,27 @@ impl Raw {
                 (raw.a, raw.b) = split(value);
                 raw.loc = locations.intern(at);
             }
+            EventKind::Choice {
+                chosen,
+                options,
+                at,
+            } => {
+                raw.tag = CHOICE;
+                (raw.a, raw.b) = (chosen, options);
+                raw.loc = locations.intern(at);
+            }
+            EventKind::SelectWon {
+                branch,
+                dropped,
+                point,
+                at,
+            } => {
+                raw.tag = SELECT_WON;
+                raw.aux = branch.min(255) as u8;
+                (raw.a, raw.b) = (dropped, point);
+                raw.loc = locations.intern(at);
+            }
+            EventKind::SignalFired => raw.tag = SIGNAL_FIRED,
             EventKind::Complete { outcome } => {
                 raw.tag = COMPLETE;
                 (raw.aux, raw.a) = match outcome {
@@ -243,6 +269,7 @@ impl Raw {
                     InjectionKind::CancelDrop => 0,
                     InjectionKind::CancelCooperative => 1,
                     InjectionKind::Timeout => 2,
+                    InjectionKind::Signal => 3,
                 } | if at == InjectAt::Wake { 4 } else { 0 };
             }
             EventKind::Acquire { name, at } => {
@@ -320,6 +347,18 @@ impl Raw {
                 value: join(self.a, self.b),
                 at: loc(),
             },
+            CHOICE => EventKind::Choice {
+                chosen: self.a,
+                options: self.b,
+                at: loc(),
+            },
+            SELECT_WON => EventKind::SelectWon {
+                branch: u32::from(self.aux),
+                dropped: self.a,
+                point: self.b,
+                at: loc(),
+            },
+            SIGNAL_FIRED => EventKind::SignalFired,
             COMPLETE => EventKind::Complete {
                 outcome: match self.aux {
                     0 => Outcome::Returned,

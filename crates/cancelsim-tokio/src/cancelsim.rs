@@ -1,0 +1,47 @@
+//! What a test needs to talk to the simulation, in both builds: on real
+//! tokio every call here does nothing, so a test that uses them still runs
+//! unchanged without `--cfg cancelsim`.
+
+/// Is this the simulation build (`--cfg cancelsim`)?
+pub const SIMULATED: bool = cfg!(cancelsim);
+
+/// Registers the program's own cooperative shutdown — `move ||
+/// token.cancel()` on a `CancellationToken`, a send on a shutdown channel —
+/// for the sweep to fire at every await point of every task. After it
+/// fires, every task alive at that moment must finish within the grace
+/// budget; `cancel-ignored` names one that does not, also when the
+/// program has to abort it. On real tokio: does nothing.
+pub fn register_signal(signal: impl FnOnce() + 'static) {
+    #[cfg(cancelsim)]
+    ::cancelsim::cancel::register_signal(signal);
+    #[cfg(not(cancelsim))]
+    drop(signal);
+}
+
+/// Makes the pending and future `tokio::signal::ctrl_c()` of this
+/// simulation complete, as if the user pressed Ctrl-C. On real tokio: does
+/// nothing.
+pub fn fire_ctrl_c() {
+    #[cfg(cancelsim)]
+    crate::simulated::signal::fire();
+}
+
+/// The virtual cost of each `spawn_blocking` / `fs` call of this thread's
+/// simulations (default 1 ms). On real tokio: does nothing.
+pub fn set_blocking_cost(cost: std::time::Duration) {
+    #[cfg(cancelsim)]
+    crate::simulated::task::BLOCKING_COST.with(|c| c.set(cost));
+    #[cfg(not(cancelsim))]
+    let _ = cost;
+}
+
+/// The largest delivery delay of a simulated `io::duplex` chunk (default
+/// 1 ms; zero turns delays off). Each chunk's delay is a recorded choice:
+/// none in the `Fifo` baseline, explored under random schedules. On real
+/// tokio: does nothing.
+pub fn set_io_delay(max: std::time::Duration) {
+    #[cfg(cancelsim)]
+    crate::simulated::io::MAX_DELAY.with(|c| c.set(max));
+    #[cfg(not(cancelsim))]
+    let _ = max;
+}

@@ -1,0 +1,45 @@
+//! # cancelsim-tokio
+//!
+//! tokio, or cancelsim's simulation of it. Depend on it under tokio's name:
+//!
+//! ```toml
+//! [dependencies]
+//! tokio = { package = "cancelsim-tokio", version = "0.1", features = ["full"] }
+//! ```
+//!
+//! * A **normal build** is real tokio, unchanged: this crate re-exports
+//!   `tokio::*` with your features forwarded, and compiles nothing else.
+//! * The **simulation build** — `RUSTFLAGS="--cfg cancelsim" cargo test`
+//!   (use its own target directory: `CARGO_TARGET_DIR=target/sim`) — runs
+//!   the same code on cancelsim: one thread, a virtual clock, a seeded and
+//!   recorded schedule. Every `#[tokio::test]` becomes a sweep with the
+//!   tokio preset ([`cancelsim::Check::tokio_preset`]): a drop cancellation
+//!   at every await point of every task, timeout expiry inside every
+//!   `time::timeout`, your registered shutdown signal at every await point
+//!   ([`cancelsim::register_signal`]), and random schedules that include
+//!   `select!`'s branch order.
+//!
+//! Simulated in the simulation build: `spawn`, `task` (`JoinHandle`,
+//! `AbortHandle`, `JoinError`, `JoinSet`, `LocalSet`, `Builder`,
+//! `spawn_blocking`, `yield_now`), `time` (all of it, on the virtual
+//! clock), `select!` (the start branch a recorded choice; the trace shows
+//! the winner and the dropped branches), `runtime` (`Runtime`, `Builder`,
+//! `Handle`), `#[tokio::main]`, `#[tokio::test]`, `io::duplex` (with a
+//! seeded delivery delay), `fs` (through cancelsim's blocking work),
+//! `signal::ctrl_c`. Passed through unchanged (runtime-agnostic): `sync`,
+//! `io`'s traits and utilities, `join!`, `try_join!`, `pin!`,
+//! `task_local!`. Not simulated: `net` (it fails to compile with a message
+//! saying what to use instead), `process`.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[cfg(not(cancelsim))]
+pub use tokio::*;
+
+#[cfg(cancelsim)]
+mod simulated;
+#[cfg(cancelsim)]
+pub use simulated::*;
+
+pub mod cancelsim;

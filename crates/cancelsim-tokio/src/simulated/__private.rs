@@ -1,0 +1,77 @@
+//! What the simulated macros expand to; not a public API.
+
+use std::future::Future;
+
+pub use ::cancelsim::__private::TestOutput;
+pub use tokio;
+
+/// `select!`'s start branch: a recorded choice at the `select!`'s location.
+#[track_caller]
+pub fn select_start(branches: u32) -> u32 {
+    ::cancelsim::select::start(branches as usize) as u32
+}
+
+/// `select!`'s winner, and the pending branches it drops.
+#[track_caller]
+pub fn select_won(branch: u32, dropped: u64) {
+    ::cancelsim::select::won(branch as usize, dropped);
+}
+
+/// The arguments of the simulated `#[tokio::test(...)]`.
+#[derive(Clone, Copy, Debug)]
+pub struct TokioTestArgs {
+    /// `current_thread` or `multi_thread`: either way one simulated thread.
+    pub flavor: Option<&'static str>,
+    /// Accepted and ignored: the simulation has one thread.
+    pub worker_threads: Option<usize>,
+    /// Accepted: the virtual clock is always paused (it jumps to the next
+    /// timer when every task waits).
+    pub start_paused: Option<bool>,
+    /// Seeds swept (`0..seeds`, default 1).
+    pub seeds: Option<u64>,
+    /// Random schedules explored (default 16).
+    pub explore: Option<u64>,
+    /// At most this many injected runs.
+    pub max_runs: Option<usize>,
+}
+
+impl TokioTestArgs {
+    /// No argument given.
+    pub const DEFAULT: TokioTestArgs = TokioTestArgs {
+        flavor: None,
+        worker_threads: None,
+        start_paused: None,
+        seeds: None,
+        explore: None,
+        max_runs: None,
+    };
+}
+
+/// The simulated `#[tokio::test]`: a sweep with the tokio preset; a
+/// failure fails the test with the report.
+pub fn test<F, Fut>(module: &'static str, name: &'static str, args: TokioTestArgs, body: F)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future + 'static,
+    Fut::Output: TestOutput,
+{
+    let args = ::cancelsim::__private::TestArgs {
+        seeds: args.seeds,
+        explore: args.explore,
+        max_runs: args.max_runs,
+        preset: Some("tokio"),
+        ..::cancelsim::__private::TestArgs::DEFAULT
+    };
+    ::cancelsim::__private::test(module, name, args, body);
+}
+
+/// The simulated `#[tokio::main]`: one run on a fresh simulated runtime.
+pub fn main<F, Fut>(body: F) -> Fut::Output
+where
+    F: FnOnce() -> Fut,
+    Fut: Future,
+{
+    crate::runtime::Runtime::new()
+        .expect("a simulated runtime always builds")
+        .block_on(body())
+}

@@ -1,0 +1,154 @@
+//! `select!` with tokio's grammar, whose start branch is a recorded choice
+//! of the schedule and whose outcome is a trace event.
+
+/// tokio's `select!` (same grammar: `biased;`, `if` preconditions,
+/// patterns that disable a branch, `else`), simulated: the branch a fair
+/// `select!` polls first is a recorded scheduling decision (0 under the
+/// `Fifo` baseline, explored under random schedules, replayed from a repro
+/// line), and the trace says which branch won at which `file:line` and
+/// which pending branches were dropped, at which await point.
+#[macro_export]
+macro_rules! select {
+    (@ {
+        start=$start:expr;
+        ( $($count:tt)* )
+        $( ( $($skip:tt)* ) $bind:pat = $fut:expr, if $c:expr => $handle:expr, )+
+        ; $else:expr
+    }) => {{
+        #[doc(hidden)]
+        mod __tokio_select_util {
+            $crate::__private::tokio::select_priv_declare_output_enum!( ( $($count)* ) );
+        }
+
+        const BRANCHES: u32 = $crate::__private::tokio::count!( $($count)* );
+
+        let mut disabled: __tokio_select_util::Mask = Default::default();
+        // Branches that returned `Pending` and have not finished since: what
+        // the winner drops.
+        let mut pending: u64 = 0;
+
+        $(
+            if !$c {
+                let mask: __tokio_select_util::Mask = 1 << $crate::__private::tokio::count!( $($skip)* );
+                disabled |= mask;
+            }
+        )*
+
+        let mut output = {
+            let futures_init = ($( $fut, )+);
+            let mut futures = ($( ::core::future::IntoFuture::into_future(
+                        $crate::__private::tokio::count_field!( futures_init.$($skip)* )
+            ),)+);
+            let mut futures = &mut futures;
+
+            ::core::future::poll_fn(|cx| {
+                let mut is_pending = false;
+                let start = $start;
+
+                for i in 0..BRANCHES {
+                    let branch;
+                    #[allow(clippy::modulo_one)]
+                    {
+                        branch = (start + i) % BRANCHES;
+                    }
+                    match branch {
+                        $(
+                            #[allow(unreachable_code)]
+                            $crate::__private::tokio::count!( $($skip)* ) => {
+                                let mask = 1 << branch;
+                                if disabled & mask == mask {
+                                    continue;
+                                }
+                                let ( $($skip,)* fut, .. ) = &mut *futures;
+                                // Safety: the futures live in the tuple above,
+                                // on this frame, and are never moved (as in
+                                // tokio's own `select!`).
+                                let fut = unsafe { ::core::pin::Pin::new_unchecked(fut) };
+                                let out = match ::core::future::Future::poll(fut, cx) {
+                                    ::core::task::Poll::Ready(out) => out,
+                                    ::core::task::Poll::Pending => {
+                                        is_pending = true;
+                                        pending |= 1u64 << branch;
+                                        continue;
+                                    }
+                                };
+                                disabled |= mask;
+                                pending &= !(1u64 << branch);
+                                #[allow(unused_variables)]
+                                #[allow(unused_mut)]
+                                match &out {
+                                    $crate::__private::tokio::select_priv_clean_pattern!($bind) => {}
+                                    _ => continue,
+                                }
+                                $crate::__private::select_won(branch, pending & !(disabled as u64));
+                                return ::core::task::Poll::Ready($crate::__private::tokio::select_variant!(__tokio_select_util::Out, ($($skip)*))(out));
+                            }
+                        )*
+                        _ => unreachable!("reaching this means there probably is an off by one bug"),
+                    }
+                }
+
+                if is_pending {
+                    ::core::task::Poll::Pending
+                } else {
+                    ::core::task::Poll::Ready(__tokio_select_util::Out::Disabled)
+                }
+            }).await
+        };
+
+        match output {
+            $(
+                $crate::__private::tokio::select_variant!(__tokio_select_util::Out, ($($skip)*) ($bind)) => $handle,
+            )*
+            __tokio_select_util::Out::Disabled => $else,
+            _ => unreachable!("failed to match bind"),
+        }
+    }};
+
+    (@ { start=$start:expr; $($t:tt)* } ) => {
+        $crate::select!(@{ start=$start; $($t)*; panic!("all branches are disabled and there is no else branch") })
+    };
+    (@ { start=$start:expr; $($t:tt)* } else => $else:expr $(,)?) => {
+        $crate::select!(@{ start=$start; $($t)*; $else })
+    };
+    (@ { start=$start:expr; ( $($s:tt)* ) $($t:tt)* } $p:pat = $f:expr, if $c:expr => $h:block, $($r:tt)* ) => {
+        $crate::select!(@{ start=$start; ($($s)* _) $($t)* ($($s)*) $p = $f, if $c => $h, } $($r)*)
+    };
+    (@ { start=$start:expr; ( $($s:tt)* ) $($t:tt)* } $p:pat = $f:expr => $h:block, $($r:tt)* ) => {
+        $crate::select!(@{ start=$start; ($($s)* _) $($t)* ($($s)*) $p = $f, if true => $h, } $($r)*)
+    };
+    (@ { start=$start:expr; ( $($s:tt)* ) $($t:tt)* } $p:pat = $f:expr, if $c:expr => $h:block $($r:tt)* ) => {
+        $crate::select!(@{ start=$start; ($($s)* _) $($t)* ($($s)*) $p = $f, if $c => $h, } $($r)*)
+    };
+    (@ { start=$start:expr; ( $($s:tt)* ) $($t:tt)* } $p:pat = $f:expr => $h:block $($r:tt)* ) => {
+        $crate::select!(@{ start=$start; ($($s)* _) $($t)* ($($s)*) $p = $f, if true => $h, } $($r)*)
+    };
+    (@ { start=$start:expr; ( $($s:tt)* ) $($t:tt)* } $p:pat = $f:expr, if $c:expr => $h:expr ) => {
+        $crate::select!(@{ start=$start; ($($s)* _) $($t)* ($($s)*) $p = $f, if $c => $h, })
+    };
+    (@ { start=$start:expr; ( $($s:tt)* ) $($t:tt)* } $p:pat = $f:expr => $h:expr ) => {
+        $crate::select!(@{ start=$start; ($($s)* _) $($t)* ($($s)*) $p = $f, if true => $h, })
+    };
+    (@ { start=$start:expr; ( $($s:tt)* ) $($t:tt)* } $p:pat = $f:expr, if $c:expr => $h:expr, $($r:tt)* ) => {
+        $crate::select!(@{ start=$start; ($($s)* _) $($t)* ($($s)*) $p = $f, if $c => $h, } $($r)*)
+    };
+    (@ { start=$start:expr; ( $($s:tt)* ) $($t:tt)* } $p:pat = $f:expr => $h:expr, $($r:tt)* ) => {
+        $crate::select!(@{ start=$start; ($($s)* _) $($t)* ($($s)*) $p = $f, if true => $h, } $($r)*)
+    };
+
+    ($(biased;)? else => $else:expr $(,)? ) => {{
+        $else
+    }};
+
+    (biased; $p:pat = $($t:tt)* ) => {
+        $crate::select!(@{ start=0; () } $p = $($t)*)
+    };
+
+    ( $p:pat = $($t:tt)* ) => {
+        $crate::select!(@{ start={ $crate::__private::select_start(BRANCHES) }; () } $p = $($t)*)
+    };
+
+    () => {
+        compile_error!("select! requires at least one branch.")
+    };
+}

@@ -1,0 +1,261 @@
+//! The simulated items against real tokio: the same program, written once
+//! as a macro over the crate it runs on, on tokio's paused current-thread
+//! runtime and on the facade; the logs (virtual time, event) must agree.
+//! (Only the simulation build has something to compare.)
+#![cfg(cancelsim)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type Log = Arc<Mutex<Vec<(u128, String)>>>;
+
+/// Runs `$program` (an async block using `$rt` as the tokio crate, and
+/// `log!(start, "…")`) on real tokio and on the facade; returns both logs.
+macro_rules! both {
+    (|$rt:ident, $log:ident, $start:ident| $program:expr) => {{
+        let real: Log = Arc::default();
+        {
+            let $log = Arc::clone(&real);
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+                .unwrap()
+                .block_on(async move {
+                    use tokio as $rt;
+                    let $start = $rt::time::Instant::now();
+                    let _ = &$start;
+                    $program.await
+                });
+        }
+        let sim: Log = Arc::default();
+        {
+            let $log = Arc::clone(&sim);
+            cancelsim_tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(async move {
+                    use cancelsim_tokio as $rt;
+                    let $start = $rt::time::Instant::now();
+                    let _ = &$start;
+                    $program.await
+                });
+        }
+        let real = std::mem::take(&mut *real.lock().unwrap());
+        let sim = std::mem::take(&mut *sim.lock().unwrap());
+        (real, sim)
+    }};
+}
+
+macro_rules! note {
+    ($log:ident, $start:ident, $($arg:tt)*) => {
+        $log.lock().unwrap().push(($start.elapsed().as_millis(), format!($($arg)*)))
+    };
+}
+
+#[test]
+fn sleep_timeout_and_spawn_agree_with_tokio() {
+    let (real, sim) = both!(|rt, log, start| async move {
+        let child = rt::spawn({
+            let log = Arc::clone(&log);
+            async move {
+                rt::time::sleep(Duration::from_millis(30)).await;
+                note!(log, start, "child woke");
+                7
+            }
+        });
+        let slow = rt::time::timeout(
+            Duration::from_millis(10),
+            rt::time::sleep(Duration::from_millis(20)),
+        )
+        .await;
+        note!(log, start, "timeout {:?}", slow.map_err(|e| e.to_string()));
+        let fast = rt::time::timeout(Duration::from_millis(50), child).await;
+        note!(log, start, "joined {:?}", fast.map(|r| r.unwrap()));
+        let until = rt::time::Instant::now() + Duration::from_millis(5);
+        rt::time::sleep_until(until).await;
+        note!(log, start, "slept until");
+    });
+    assert_eq!(real, sim);
+    assert_eq!(sim.len(), 4);
+}
+
+#[test]
+fn interval_ticks_and_missed_tick_behaviour_agree_with_tokio() {
+    let (real, sim) = both!(|rt, log, start| async move {
+        for behavior in [
+            rt::time::MissedTickBehavior::Burst,
+            rt::time::MissedTickBehavior::Delay,
+            rt::time::MissedTickBehavior::Skip,
+        ] {
+            let mut ticker = rt::time::interval(Duration::from_millis(10));
+            ticker.set_missed_tick_behavior(behavior);
+            for i in 0..4 {
+                ticker.tick().await;
+                note!(log, start, "{behavior:?} tick {i}");
+                if i == 1 {
+                    rt::time::sleep(Duration::from_millis(25)).await; // miss ticks
+                }
+            }
+        }
+    });
+    assert_eq!(real, sim);
+}
+
+#[test]
+fn abort_join_set_and_join_errors_agree_with_tokio() {
+    let (real, sim) = both!(|rt, log, start| async move {
+        let forever = rt::spawn(async { rt::time::sleep(Duration::from_secs(3600)).await });
+        forever.abort();
+        let error = forever.await.unwrap_err();
+        note!(
+            log,
+            start,
+            "aborted: cancelled={} panic={}",
+            error.is_cancelled(),
+            error.is_panic()
+        );
+        let mut set = rt::task::JoinSet::new();
+        for ms in [30u64, 10, 20] {
+            set.spawn(async move {
+                rt::time::sleep(Duration::from_millis(ms)).await;
+                ms
+            });
+        }
+        note!(log, start, "len {}", set.len());
+        while let Some(done) = set.join_next().await {
+            note!(log, start, "joined {}", done.unwrap());
+        }
+        set.spawn(async {
+            rt::time::sleep(Duration::from_secs(1)).await;
+            0
+        });
+        set.abort_all();
+        let aborted = set.join_next().await.unwrap().unwrap_err();
+        note!(
+            log,
+            start,
+            "abort_all: cancelled={}",
+            aborted.is_cancelled()
+        );
+        note!(log, start, "empty {}", set.join_next().await.is_none());
+    });
+    assert_eq!(real, sim);
+}
+
+#[test]
+fn biased_select_and_preconditions_agree_with_tokio() {
+    let (real, sim) = both!(|rt, log, start| async move {
+        let mut ticks = 0;
+        loop {
+            rt::select! {
+                biased;
+                _ = rt::time::sleep(Duration::from_millis(5)), if ticks < 3 => {
+                    ticks += 1;
+                    note!(log, start, "tick {ticks}");
+                }
+                _ = rt::time::sleep(Duration::from_millis(12)) => {
+                    note!(log, start, "slow branch");
+                    break;
+                }
+            }
+        }
+        let value = rt::select! {
+            Some(v) = async { None::<u8> } => v,
+            v = async { 9u8 } => v,
+            else => 0,
+        };
+        note!(log, start, "pattern-disabled branch skipped: {value}");
+    });
+    assert_eq!(real, sim);
+}
+
+#[test]
+fn sync_primitives_and_duplex_pass_through() {
+    let (real, sim) = both!(|rt, log, start| async move {
+        use rt::io::{AsyncReadExt, AsyncWriteExt};
+        let (tx, mut rx) = rt::sync::mpsc::channel::<u8>(1);
+        let producer = rt::spawn(async move {
+            for i in 0..3 {
+                tx.send(i).await.unwrap();
+                rt::time::sleep(Duration::from_millis(2)).await;
+            }
+        });
+        while let Some(i) = rx.recv().await {
+            note!(log, start, "got {i}");
+        }
+        producer.await.unwrap();
+        let (mut a, mut b) = rt::io::duplex(16);
+        a.write_all(b"ping").await.unwrap();
+        let mut buf = [0u8; 4];
+        b.read_exact(&mut buf).await.unwrap();
+        note!(log, start, "read {:?}", std::str::from_utf8(&buf).unwrap());
+    });
+    assert_eq!(real, sim);
+}
+
+#[test]
+fn an_unnamed_task_is_named_by_its_spawn_site() {
+    let mut sim = cancelsim::Sim::new(cancelsim::Config::default());
+    sim.block_on(async {
+        cancelsim_tokio::spawn(async {}).await.unwrap();
+    })
+    .unwrap();
+    let line = line!() - 3;
+    let trace = sim.trace().to_string();
+    assert!(trace.contains(&format!("compat.rs:{line}#1")), "{trace}");
+}
+
+#[test]
+fn fair_select_start_is_recorded_and_replayed() {
+    let program = || async {
+        let mut wins = Vec::new();
+        for _ in 0..8 {
+            cancelsim_tokio::select! {
+                _ = async {} => wins.push(0),
+                _ = async {} => wins.push(1),
+            }
+        }
+        wins
+    };
+    let run = |seed| {
+        let config = cancelsim::Config::default()
+            .seed(seed)
+            .scheduler(cancelsim::SchedulerKind::Random);
+        let mut sim = cancelsim::Sim::new(config);
+        let wins = sim.block_on(program()).unwrap();
+        (wins, sim.schedule(), sim.trace().to_string())
+    };
+    let (wins, schedule, trace) = run(5);
+    assert_eq!(run(5).0, wins, "same seed, same branch order");
+    assert!(trace.contains("select! at"), "{trace}");
+    let orders: std::collections::BTreeSet<Vec<u8>> = (0..8).map(|seed| run(seed).0).collect();
+    assert!(orders.len() > 1, "seeds explore branch orders");
+    let config = cancelsim::Config::default().scheduler(cancelsim::SchedulerKind::Replay(
+        std::sync::Arc::new(schedule),
+    ));
+    let replayed = cancelsim::Sim::new(config).block_on(program()).unwrap();
+    assert_eq!(replayed, wins, "a replay takes the recorded branches");
+    let baseline = cancelsim::Sim::new(cancelsim::Config::default())
+        .block_on(program())
+        .unwrap();
+    assert_eq!(
+        baseline,
+        vec![0; 8],
+        "the Fifo baseline always starts at branch 0"
+    );
+}
+
+#[test]
+fn outside_a_runtime_spawn_panics_with_tokios_message() {
+    let caught = std::panic::catch_unwind(|| {
+        let _ = cancelsim_tokio::spawn(async {});
+    })
+    .unwrap_err();
+    let message = caught
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| caught.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    assert!(message.contains("there is no reactor running"), "{message}");
+    assert!(message.contains("cancelsim-tokio"), "{message}");
+}

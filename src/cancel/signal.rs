@@ -1,0 +1,49 @@
+//! The program's own cooperative cancellation, registered for the harness
+//! to fire.
+
+/// Registers the program's own cooperative cancellation — what its code
+/// listens to — as the signal a sweep fires
+/// ([`Check::signal_at_every_await`](crate::Check::signal_at_every_await)):
+/// a closure that calls `token.cancel()` on a tokio-util
+/// `CancellationToken`, sends on a shutdown channel, or sets a watch.
+/// Code that cannot see cancelsim's own cancel requests (tokio code) is
+/// swept for cooperative shutdown this way: one run per await point of
+/// every task, the signal fired there, then every user task alive at that
+/// moment must finish within the grace budget (`cancel-ignored` names a
+/// task that does not, or that the program had to abort).
+///
+/// The first registration of a run counts; the signal fires at most once
+/// per run. A call outside a simulation does nothing, so the same test also
+/// runs on a real runtime.
+///
+/// ```
+/// use std::time::Duration;
+/// use cancelsim::{cancel::register_signal, time, Check};
+/// use futures::channel::oneshot;
+///
+/// let report = Check::new(|| async {
+///     let (stop, stopped) = oneshot::channel::<()>();
+///     let stop = std::cell::Cell::new(Some(stop));
+///     register_signal(move || drop(stop.take()));
+///     let worker = cancelsim::spawn(async move {
+///         let mut stopped = stopped;
+///         loop {
+///             // Correct: the worker listens for the signal while it waits.
+///             let tick = std::pin::pin!(time::sleep(Duration::from_millis(10)));
+///             match futures::future::select(tick, &mut stopped).await {
+///                 futures::future::Either::Left(_) => {}
+///                 futures::future::Either::Right(_) => return,
+///             }
+///         }
+///     });
+///     time::sleep(Duration::from_millis(35)).await;
+///     worker.abort(); // the end of the test: whatever still runs is stopped
+/// })
+/// .signal_at_every_await(true)
+/// .run();
+/// report.assert_clean();
+/// assert!(report.counts().per_kind["signal"] > 0);
+/// ```
+pub fn register_signal(signal: impl FnOnce() + 'static) {
+    crate::world::try_with(|world| world.register_signal(Box::new(signal)));
+}

@@ -1,0 +1,133 @@
+//! What `#[cancelsim::test]` expands to call: a sweep of the test body that
+//! fails the test with the report.
+
+use std::future::Future;
+
+use crate::check::Check;
+use crate::inject::CancelMode;
+use crate::schedule::SchedulerKind;
+
+/// The arguments of `#[cancelsim::test(...)]`, validated by the macro.
+#[derive(Clone, Copy, Debug)]
+pub struct TestArgs {
+    /// Seeds `0..seeds` (default 1).
+    pub seeds: Option<u64>,
+    /// `fifo`, `random` or `pct:N` (default `fifo`).
+    pub scheduler: Option<&'static str>,
+    /// `drop`, `coop`, `both` or `none` (default `both`).
+    pub cancel: Option<&'static str>,
+    /// Timeout expiry at every await point in a `timeout` (default true).
+    pub timeouts: Option<bool>,
+    /// At most this many injected runs.
+    pub max_runs: Option<usize>,
+    /// Random schedules explored besides the baseline (default 16).
+    pub explore: Option<u64>,
+    /// `cancelsim` (the default) or `tokio` ([`Check::tokio_preset`]).
+    pub preset: Option<&'static str>,
+}
+
+impl TestArgs {
+    /// No argument given.
+    pub const DEFAULT: TestArgs = TestArgs {
+        seeds: None,
+        scheduler: None,
+        cancel: None,
+        timeouts: None,
+        max_runs: None,
+        explore: None,
+        preset: None,
+    };
+}
+
+/// What a test body may return: `()`, or a `Result` whose `Err` fails it.
+pub trait TestOutput {
+    /// Panics on a failure, with its message.
+    fn finish(self);
+}
+
+impl TestOutput for () {
+    fn finish(self) {}
+}
+
+impl<E: std::fmt::Debug> TestOutput for Result<(), E> {
+    #[track_caller]
+    fn finish(self) {
+        if let Err(error) = self {
+            panic!("the test returned Err({error:?})");
+        }
+    }
+}
+
+/// The sweep a `#[cancelsim::test]` runs, as a [`Check`], before it is run.
+pub fn build<F, Fut>(
+    module: &'static str,
+    name: &'static str,
+    args: TestArgs,
+    body: F,
+) -> Check<impl Fn() -> std::pin::Pin<Box<dyn Future<Output = ()>>> + Send + Sync>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future + 'static,
+    Fut::Output: TestOutput,
+{
+    let path = format!("{module}::{name}");
+    let run = move || -> std::pin::Pin<Box<dyn Future<Output = ()>>> {
+        let future = body();
+        Box::pin(async move { future.await.finish() })
+    };
+    let mut check = Check::new(run).name(path);
+    check = match args.preset {
+        Some("tokio") => check.tokio_preset(),
+        _ => check
+            .cancel_at_every_await(CancelMode::Both)
+            .timeout_at_every_await(true)
+            .explore_schedules(SchedulerKind::Random, 16),
+    };
+    if let Some(seeds) = args.seeds {
+        check = check.seeds(0..seeds);
+    }
+    if let Some(scheduler) = args.scheduler {
+        let kind: SchedulerKind = scheduler.parse().unwrap_or_else(|error| {
+            panic!("#[cancelsim::test(scheduler = {scheduler:?})]: {error}")
+        });
+        check = check.scheduler(kind);
+    }
+    match args.cancel {
+        Some("drop") => check = check.cancel_at_every_await(CancelMode::Drop),
+        Some("coop") => check = check.cancel_at_every_await(CancelMode::Cooperative),
+        Some("both") => check = check.cancel_at_every_await(CancelMode::Both),
+        Some("none") => check = check.without_cancellation(),
+        _ => {}
+    }
+    if let Some(timeouts) = args.timeouts {
+        check = check.timeout_at_every_await(timeouts);
+    }
+    if let Some(max) = args.max_runs {
+        check = check.max_runs(max);
+    }
+    if let Some(count) = args.explore {
+        check = check.explore_schedules(SchedulerKind::Random, count);
+    }
+    check
+}
+
+/// Runs the sweep of a `#[cancelsim::test]`; a failure panics with the
+/// report (whose repro lines name the test, so `CANCELSIM_REPLAY` replays
+/// this test only).
+pub fn test<F, Fut>(module: &'static str, name: &'static str, args: TestArgs, body: F)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future + 'static,
+    Fut::Output: TestOutput,
+{
+    let report = build(module, name, args, body).run();
+    if !report.is_clean() {
+        // The path `cargo test` filters on leaves out the crate's name.
+        let filter = module
+            .split_once("::")
+            .map_or(name.to_string(), |(_, rest)| format!("{rest}::{name}"));
+        panic!(
+            "{report}\nreplay one of these runs: CANCELSIM_REPLAY='<its repro line>' cargo test -- --exact {filter}"
+        );
+    }
+}

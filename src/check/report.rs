@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::Repro;
 use crate::inject::InjectionKind;
-use crate::oracle::Violation;
+use crate::oracle::{Violation, ViolationCode};
 use crate::trace::Trace;
 
 /// One failing run: how to re-run it, what was wrong, what happened.
@@ -111,25 +111,20 @@ impl Report {
         self.pct_bound
     }
 
-    /// Failures grouped by (violation code, await point): the same bug found
-    /// by several runs shows once, with its count.
+    /// Failures grouped by (violation code, where the violation is): the
+    /// same bug found by several runs — other injection points, other
+    /// seeds, other schedules — shows once, with its count. Where: the task
+    /// and the await point's source location, or for a panic, a deadlock or
+    /// an invariant the task and the message's first line.
     pub fn groups(&self) -> Vec<(String, String, Vec<usize>)> {
         let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
         for (index, failure) in self.failures.iter().enumerate() {
-            let point = failure
-                .point_label
-                .clone()
-                .unwrap_or_else(|| "baseline or random plan".to_string());
-            for code in failure
-                .violations
-                .iter()
-                .map(Violation::code)
-                .collect::<std::collections::BTreeSet<_>>()
-            {
-                groups
-                    .entry((code.to_string(), point.clone()))
-                    .or_default()
-                    .push(index);
+            let mut seen = BTreeSet::new();
+            for violation in &failure.violations {
+                let key = (violation.code().to_string(), violation_site(violation));
+                if seen.insert(key.clone()) {
+                    groups.entry(key).or_default().push(index);
+                }
             }
         }
         groups
@@ -323,15 +318,18 @@ impl fmt::Display for Report {
         if self.is_clean() {
             return Ok(());
         }
-        for (code, point, runs) in self.groups() {
+        for (code, site, runs) in self.groups() {
             let first = &self.failures[runs[0]];
-            let seeds: BTreeSet<u64> = runs
+            let seeds: BTreeSet<(u64, String)> = runs
                 .iter()
-                .map(|&run| self.failures[run].repro.seed)
+                .map(|&run| {
+                    let repro = &self.failures[run].repro;
+                    (repro.seed, repro.scheduler.to_string())
+                })
                 .collect();
             writeln!(
                 f,
-                "\n{code} at {point} ({} run{}{}):",
+                "\n{code} in {site} ({} run{}{}):",
                 runs.len(),
                 if runs.len() == 1 { "" } else { "s" },
                 if seeds.len() > 1 {
@@ -340,7 +338,14 @@ impl fmt::Display for Report {
                     String::new()
                 }
             )?;
-            for violation in first.violations.iter().filter(|v| v.code() == code) {
+            if let Some(point) = &first.point_label {
+                writeln!(f, "  first found at {point}")?;
+            }
+            for violation in first
+                .violations
+                .iter()
+                .filter(|v| v.code() == code && violation_site(v) == site)
+            {
                 for line in violation.to_string().lines() {
                     writeln!(f, "  {line}")?;
                 }
@@ -353,6 +358,40 @@ impl fmt::Display for Report {
             .map_or(&self.failures[0], |(_, _, runs)| &self.failures[runs[0]]);
         writeln!(f, "\ntrace of the first failing run ({}):", first.repro)?;
         write!(f, "{}", first.trace)
+    }
+}
+
+/// Where a violation is, the same in every run that shows it (no task ids
+/// of unnamed tasks past the first, no await point ordinals, no times).
+fn violation_site(violation: &Violation) -> String {
+    let task = match (&violation.task_name, violation.task) {
+        (Some(name), _) => name.clone(),
+        (None, Some(task)) => task.to_string(),
+        (None, None) => "the run".to_string(),
+    };
+    match violation.code {
+        ViolationCode::Panic
+        | ViolationCode::UnobservedPanic
+        | ViolationCode::Invariant
+        | ViolationCode::Deadlock
+        | ViolationCode::StepLimit
+        | ViolationCode::Nondeterminism => {
+            let first = violation.message.lines().next().unwrap_or("");
+            // Times and counts in a message differ from run to run.
+            let first: String = first
+                .chars()
+                .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                .collect();
+            format!("{task}: {first}")
+        }
+        _ => {
+            let at = violation
+                .wait
+                .and_then(|wait| wait.at)
+                .or(violation.location)
+                .map_or_else(|| "?".to_string(), crate::trace::display_location);
+            format!("{task} at {at}")
+        }
     }
 }
 

@@ -228,9 +228,23 @@ impl Violation {
         &self.message
     }
 
-    /// The usual fix.
+    /// The usual fix (for this violation: a cancellation signal ignored,
+    /// a panic without any injection, read differently).
     pub fn hint(&self) -> &'static str {
-        self.code.hint()
+        let signal = self
+            .injection
+            .is_some_and(|injection| injection.kind == crate::inject::InjectionKind::Signal);
+        match self.code {
+            ViolationCode::CancelIgnored if signal => {
+                "the task went on after the program's own cancellation signal: listen for it wherever \
+                 the task waits (`select!` on `token.cancelled()`), inside long jobs too"
+            }
+            ViolationCode::Panic if self.injection.is_none() => {
+                "this run injected nothing: the panic is the program's (or the test's) own, \
+                 under this schedule; replay it and read the trace"
+            }
+            _ => self.code.hint(),
+        }
     }
 }
 

@@ -158,6 +158,7 @@ fn cancelsim_test_expands_to_the_documented_shape() {
         #[ignore]
         pub fn name() {
             async fn __cancelsim_body() -> Result<(), Error> { step().await?; Ok(()) }
+            #[allow(clippy::needless_update)]
             ::cancelsim::__private::test(
                 ::core::module_path!(),
                 "name",
@@ -191,6 +192,7 @@ fn cancelsim_test_without_arguments_fills_none() {
         #[::core::prelude::v1::test]
         fn t() {
             async fn __cancelsim_body() {}
+            #[allow(clippy::needless_update)]
             ::cancelsim::__private::test(
                 ::core::module_path!(),
                 "t",
@@ -616,6 +618,7 @@ fn tokio_test_expands_to_the_documented_shape() {
         #[ignore]
         fn serves() {
             async fn __cancelsim_body() -> Result<(), Box<dyn std::error::Error>> { run().await?; Ok(()) }
+            #[allow(clippy::needless_update)]
             ::tokio::__private::test(
                 ::core::module_path!(),
                 "serves",

@@ -48,7 +48,10 @@ macro_rules! both {
 
 macro_rules! note {
     ($log:ident, $start:ident, $($arg:tt)*) => {
-        $log.lock().unwrap().push(($start.elapsed().as_millis(), format!($($arg)*)))
+        {
+            let line = ($start.elapsed().as_millis(), format!($($arg)*));
+            $log.lock().unwrap().push(line);
+        }
     };
 }
 
@@ -248,7 +251,7 @@ fn fair_select_start_is_recorded_and_replayed() {
 #[test]
 fn outside_a_runtime_spawn_panics_with_tokios_message() {
     let caught = std::panic::catch_unwind(|| {
-        let _ = cancelsim_tokio::spawn(async {});
+        drop(cancelsim_tokio::spawn(async {}));
     })
     .unwrap_err();
     let message = caught

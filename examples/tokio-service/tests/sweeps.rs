@@ -68,6 +68,14 @@ fn a_half_read_frame_dropped_by_select_is_found() {
     assert!(text.contains("frames lost or corrupted"), "{text}");
     // The trace explains it: the heartbeat won and the read was dropped.
     assert!(text.contains("won; dropped pending branch"), "{text}");
+    // One bug, one group, across the baseline's seeds and schedules.
+    let groups = report.groups();
+    let panics: Vec<_> = groups
+        .iter()
+        .filter(|(code, _, _)| code == "panic")
+        .collect();
+    assert_eq!(panics.len(), 1, "{text}");
+    assert!(text.contains("seen with 17 seeds"), "{text}");
 }
 
 #[test]

@@ -58,6 +58,16 @@ pub struct Config {
     /// longer than the grace time is `cancel-ignored`. Off by default
     /// (cancelsim's structured rule: a live task is a leak).
     pub runtime_shutdown: bool,
+    /// The file the test body is written in (set by `#[tokio::test]`,
+    /// `#[cancelsim::test]`, [`Check::test_file`](crate::Check::test_file)).
+    /// A `timeout` called in this file by the root — the test's own
+    /// "must finish in time" — that an injection expires, and whose
+    /// `Err(Elapsed)` the root then unwraps (`.expect(..)`, `.unwrap()`) in
+    /// the same poll, is the test's assertion: the run is counted, not
+    /// reported. A test that tolerates the expiry (`let _ = timeout(..)`)
+    /// and then checks the state is judged as usual, and so are timeouts
+    /// in the code under test (other files, other tasks).
+    pub test_file: Option<&'static str>,
 }
 
 impl Default for Config {
@@ -74,6 +84,7 @@ impl Default for Config {
             drain_steps: 1_000_000,
             drain_time: Duration::from_secs(3600),
             runtime_shutdown: false,
+            test_file: None,
         }
     }
 }

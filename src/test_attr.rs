@@ -59,6 +59,7 @@ impl<E: std::fmt::Debug> TestOutput for Result<(), E> {
 }
 
 /// The sweep a `#[cancelsim::test]` runs, as a [`Check`], before it is run.
+#[track_caller]
 pub fn build<F, Fut>(
     module: &'static str,
     name: &'static str,
@@ -75,7 +76,9 @@ where
         let future = body();
         Box::pin(async move { future.await.finish() })
     };
-    let mut check = Check::new(run).name(path);
+    let mut check = Check::new(run)
+        .name(path)
+        .test_file(std::panic::Location::caller().file());
     check = match args.preset {
         Some("tokio") => check.tokio_preset(),
         _ => check
@@ -114,6 +117,7 @@ where
 /// Runs the sweep of a `#[cancelsim::test]`; a failure panics with the
 /// report (whose repro lines name the test, so `CANCELSIM_REPLAY` replays
 /// this test only).
+#[track_caller]
 pub fn test<F, Fut>(module: &'static str, name: &'static str, args: TestArgs, body: F)
 where
     F: Fn() -> Fut + Send + Sync + 'static,

@@ -106,6 +106,13 @@ where
         }
     }
 
+    /// The file the test body is written in (`#[tokio::test]` and
+    /// `#[cancelsim::test]` pass it): see [`Config::test_file`].
+    pub fn test_file(mut self, file: &'static str) -> Self {
+        self.config.test_file = Some(file);
+        self
+    }
+
     /// Fires the program's own cancellation signal — what the body
     /// registered with [`cancel::register_signal`](crate::cancel::register_signal)
     /// (`token.cancel()`, a shutdown send) — at every await point of every
@@ -394,7 +401,7 @@ where
             Vec<Violation>,
             Option<crate::trace::Trace>,
             Vec<crate::inject::Injection>,
-            u32,
+            (u32, bool),
         );
         let results: Vec<Ran> = parallel(selected.len(), threads, |index| {
             let run = &selected[index].1;
@@ -423,7 +430,8 @@ where
         let mut case_index = std::collections::BTreeMap::new();
         for ((_, run), (violations, trace, fired, consequences)) in selected.iter().zip(results) {
             report.counts.runs += 1;
-            report.counts.abort_consequences += usize::from(consequences > 0);
+            report.counts.abort_consequences += usize::from(consequences.0 > 0);
+            report.counts.assertion_timeouts += usize::from(consequences.1);
             match run.point {
                 Some(_) => {
                     *report

@@ -67,6 +67,12 @@ pub struct Counts {
     /// `JoinError`): what an injected abort does, not a bug of the code, so
     /// not a failure.
     pub abort_consequences: usize,
+    /// Injected runs in which the harness expired a `timeout` the test
+    /// itself wrote around its own awaits ([`Config::test_file`](crate::Config::test_file))
+    /// and the test unwrapped that `Err(Elapsed)` in the same poll
+    /// (`.expect("finishes in time")`): the test's own assertion, not a
+    /// bug of the code, so not a failure.
+    pub assertion_timeouts: usize,
     /// Signal injections were asked for, but no baseline registered a
     /// signal (`cancel::register_signal`): cooperative shutdown was not swept.
     pub signal_unregistered: bool,
@@ -300,6 +306,14 @@ impl fmt::Display for Report {
                 "  {} injected run(s) ended in a panic on the JoinError of a task the harness aborted \
                  (`handle.await.unwrap()`): what an abort does, not a bug, so not a failure",
                 c.abort_consequences
+            )?;
+        }
+        if c.assertion_timeouts > 0 {
+            writeln!(
+                f,
+                "  {} injected run(s) expired a timeout the test itself asserts on (`timeout(..).await.expect(..)` \
+                 in the test): its assertion, not a bug, so not a failure",
+                c.assertion_timeouts
             )?;
         }
         if c.signal_unregistered {

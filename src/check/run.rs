@@ -29,8 +29,9 @@ pub(crate) struct RunResult {
     /// Injections of the plan that fired / never fired.
     pub fired: Vec<crate::inject::Injection>,
     pub unfired: Vec<crate::inject::Injection>,
-    /// Panics that followed only from an injected abort.
-    pub consequences: u32,
+    /// Panics that followed only from an injected abort; whether the root
+    /// failed on the test's own timeout expired by an injection.
+    pub consequences: (u32, bool),
 }
 
 /// Runs `body` once under `repro`, then the oracles.
@@ -78,6 +79,12 @@ where
     let stop = match outcome {
         RootRun::Returned(_) | RootRun::Dropped => None,
         RootRun::Panicked(_) if world.panic_is_consequence(TaskId(0)) => None,
+        // `timeout(..).await.expect(..)` / `.unwrap()` on the `Elapsed`.
+        RootRun::Panicked(message)
+            if message.contains("Elapsed(())") && world.root_failed_on_assertion_timeout() =>
+        {
+            None
+        }
         RootRun::Panicked(message) => Some(
             Violation::new(
                 ViolationCode::Panic,
@@ -116,7 +123,10 @@ where
     let plan = world.plan.borrow().clone();
     let points = world.points.borrow_mut().take().unwrap_or_default();
     let panicked = std::mem::take(&mut world.oracles.borrow_mut().panicked_tasks);
-    let consequences = world.oracles.borrow().consequences;
+    let consequences = (
+        world.oracles.borrow().consequences,
+        world.oracles.borrow().assertion_timeout,
+    );
     let result = RunResult {
         violations,
         trace: world.take_trace(),

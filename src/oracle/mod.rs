@@ -114,7 +114,9 @@ impl ViolationCode {
                 "a cancel at this await point breaks the invariant: make the state change atomic across await points or roll it back on cancel"
             }
             ViolationCode::Nondeterminism => {
-                "the code under test reads something outside the simulation (wall clock, threads, HashMap order, an unseeded RNG)"
+                "the code under test reads something outside the simulation (wall clock `std::time::Instant`, \
+                 threads, HashMap order, an unseeded RNG, real tokio's `select!` in a crate compiled against \
+                 real tokio: build with RUSTFLAGS=\"--cfg cancelsim\")"
             }
         }
     }
@@ -238,6 +240,15 @@ impl Violation {
             ViolationCode::CancelIgnored if signal => {
                 "the task went on after the program's own cancellation signal: listen for it wherever \
                  the task waits (`select!` on `token.cancelled()`), inside long jobs too"
+            }
+            ViolationCode::Panic
+                if self.message.contains("there is no reactor running")
+                    && !self.message.contains("cancelsim-tokio") =>
+            {
+                "real tokio was called inside the simulation: a crate compiled against real tokio \
+                 (not through the `tokio = { package = \"cancelsim-tokio\" }` dependency) spawned a task \
+                 or made a timer; build with RUSTFLAGS=\"--cfg cancelsim\" so the whole graph uses the \
+                 facade, or keep that crate out of the simulated test"
             }
             ViolationCode::Panic if self.injection.is_none() => {
                 "this run injected nothing: the panic is the program's (or the test's) own, \

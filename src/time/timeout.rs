@@ -122,6 +122,9 @@ impl<F: Future> Future for Timeout<F> {
                 }
             }
         }
+        if forced {
+            world::with(|world| world.note_forced_expiry(at));
+        }
         let expired = forced || Pin::new(&mut *this.sleep).poll(cx).is_ready();
         if expired {
             world::with(|world| {

@@ -253,6 +253,25 @@ impl World {
         }
     }
 
+    /// An injection expired the `timeout` called at `at` for the current
+    /// task: if it is the test's own (the root, in the test's file), a
+    /// panic of the root in this poll is the test's assertion.
+    pub(crate) fn note_forced_expiry(&self, at: SourceLocation) {
+        let own = self.config.test_file == Some(at.file()) && self.current_id() == Some(TaskId(0));
+        if own {
+            self.oracles.borrow_mut().test_timeout_step = Some(self.steps());
+        }
+    }
+
+    /// Did the root just fail on the test's own timeout, expired by an
+    /// injection in the poll that panicked? Records it.
+    pub(crate) fn root_failed_on_assertion_timeout(&self) -> bool {
+        let mut oracles = self.oracles.borrow_mut();
+        let own = oracles.test_timeout_step == Some(self.steps());
+        oracles.assertion_timeout |= own;
+        own
+    }
+
     /// Does a panic of `task` follow only from an injected abort? Counts it.
     pub(crate) fn panic_is_consequence(&self, task: TaskId) -> bool {
         let mut oracles = self.oracles.borrow_mut();

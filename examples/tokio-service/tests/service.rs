@@ -113,3 +113,23 @@ async fn retries_keep_the_gauge_right() {
         assert_eq!(value, 7);
     }
 }
+
+#[tokio::test]
+async fn shutdown_finishes_in_time() {
+    let token = CancellationToken::new();
+    tokio::cancelsim::register_signal({
+        let token = token.clone();
+        move || token.cancel()
+    });
+    let (jobs, rx) = mpsc::channel(8);
+    let pool = pool::start(3, rx, token);
+    let _ = jobs.send(Duration::from_millis(10)).await;
+    // The test's own deadline is its assertion: the sweep expires the
+    // timeouts inside the pool, not this one.
+    tokio::time::timeout(
+        Duration::from_secs(1),
+        pool.shutdown(Duration::from_millis(100)),
+    )
+    .await
+    .expect("shutdown finishes within a second");
+}

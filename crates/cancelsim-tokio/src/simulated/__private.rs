@@ -49,6 +49,7 @@ impl TokioTestArgs {
 
 /// The simulated `#[tokio::test]`: a sweep with the tokio preset; a
 /// failure fails the test with the report.
+#[track_caller]
 pub fn test<F, Fut>(module: &'static str, name: &'static str, args: TokioTestArgs, body: F)
 where
     F: Fn() -> Fut + Send + Sync + 'static,

@@ -1,0 +1,60 @@
+//! The simulated `#[tokio::test]` is a sweep: a bug only an injection finds
+//! fails the test with the report, and the correct twin passes. (Both
+//! tests also compile and pass on real tokio: there the injection never
+//! comes, so the buggy one's `should_panic` is only asserted when simulated.)
+#![cfg(cancelsim)]
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// A counter decremented after an await: a timeout that drops the call
+/// leaves it counted.
+async fn counted_call(in_flight: Rc<Cell<i32>>, guarded: bool) {
+    struct Guard(Rc<Cell<i32>>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() - 1);
+        }
+    }
+    in_flight.set(in_flight.get() + 1);
+    let guard = guarded.then(|| Guard(Rc::clone(&in_flight)));
+    cancelsim_tokio::time::sleep(Duration::from_millis(5)).await;
+    if guard.is_none() {
+        in_flight.set(in_flight.get() - 1);
+    }
+}
+
+#[cancelsim_tokio::test(crate = "cancelsim_tokio")]
+#[should_panic(expected = "injected: timeout@")]
+async fn a_sweep_fails_the_test_with_the_report() {
+    let in_flight = Rc::new(Cell::new(0));
+    let call = counted_call(Rc::clone(&in_flight), false);
+    let _ = cancelsim_tokio::time::timeout(Duration::from_millis(50), call).await;
+    assert_eq!(in_flight.get(), 0, "a call is still counted");
+}
+
+#[cancelsim_tokio::test(crate = "cancelsim_tokio", flavor = "multi_thread", worker_threads = 2)]
+async fn the_guarded_twin_passes() {
+    let in_flight = Rc::new(Cell::new(0));
+    let call = counted_call(Rc::clone(&in_flight), true);
+    let _ = cancelsim_tokio::time::timeout(Duration::from_millis(50), call).await;
+    assert_eq!(in_flight.get(), 0, "a call is still counted");
+}
+
+#[cancelsim_tokio::test(crate = "cancelsim_tokio", seeds = 3)]
+#[should_panic(
+    expected = "replay one of these runs: CANCELSIM_REPLAY='<its repro line>' cargo test -- --exact"
+)]
+async fn the_failure_says_how_to_replay_this_test() {
+    let in_flight = Rc::new(Cell::new(0));
+    let call = counted_call(Rc::clone(&in_flight), false);
+    let _ = cancelsim_tokio::time::timeout(Duration::from_millis(50), call).await;
+    assert_eq!(in_flight.get(), 0);
+}
+
+#[cancelsim_tokio::test(crate = "cancelsim_tokio")]
+async fn a_test_may_return_a_result() -> Result<(), std::io::Error> {
+    cancelsim_tokio::time::sleep(Duration::from_millis(1)).await;
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! The rules about the test's own code: a `timeout` the test writes around
+//! its own awaits and fails on is its assertion, not a bug of the code under
+//! test; real tokio called inside a simulation is explained as such.
+
+use std::time::Duration;
+
+use cancelsim::time::{sleep, timeout};
+use cancelsim::{Check, ViolationCode};
+
+/// A test that asserts "the work finishes in time" with its own timeout.
+async fn asserts_with_its_own_timeout() {
+    let work = cancelsim::spawn(async {
+        sleep(Duration::from_millis(5)).await;
+        7
+    });
+    let value = timeout(Duration::from_secs(1), work)
+        .await
+        .expect("the work finishes within a second");
+    assert_eq!(value.ok(), Some(7));
+}
+
+#[test]
+fn the_tests_own_timeout_is_its_assertion_when_its_file_is_known() {
+    let report = Check::new(asserts_with_its_own_timeout)
+        .tokio_preset()
+        .test_file(file!())
+        .run();
+    report.assert_clean();
+    assert!(report.counts().assertion_timeouts > 0, "{report}");
+    assert!(report.counts().per_kind["timeout"] > 0);
+    assert!(report
+        .to_string()
+        .contains("expired a timeout the test itself asserts on"));
+}
+
+#[test]
+fn without_the_test_file_the_same_timeout_is_expired_and_the_expect_panics() {
+    let report = Check::new(asserts_with_its_own_timeout)
+        .tokio_preset()
+        .run();
+    let failure = report
+        .failures()
+        .iter()
+        .find(|failure| {
+            failure
+                .repro()
+                .injections
+                .iter()
+                .any(|i| i.kind.name() == "timeout")
+        })
+        .unwrap_or_else(|| panic!("a timeout injection fails the expect: {report}"));
+    let violation = &failure.violations()[0];
+    assert_eq!(violation.kind(), ViolationCode::Panic);
+    assert!(violation
+        .message()
+        .contains("the work finishes within a second"));
+}
+
+/// A timeout in the code under test (another task here) that fails on its
+/// expiry is a bug: only the root's own, in the test's file, is an assertion.
+#[test]
+fn a_timeout_in_a_spawned_task_is_still_expired() {
+    let report = Check::new(|| async {
+        let worker = cancelsim::spawn(async {
+            timeout(Duration::from_secs(1), sleep(Duration::from_millis(5)))
+                .await
+                .expect("the worker's own deadline");
+        });
+        let _ = worker.await;
+    })
+    .tokio_preset()
+    .test_file(file!())
+    .run();
+    assert_eq!(report.counts().assertion_timeouts, 0);
+    assert!(report.counts().per_kind["timeout"] > 0);
+    assert!(
+        !report.is_clean(),
+        "the worker's expect panics under an injected expiry"
+    );
+}
+
+#[test]
+fn real_tokio_inside_the_simulation_is_explained() {
+    let report = Check::new(|| async {
+        // A dependency compiled against real tokio would do this.
+        let _ = tokio::spawn(async {});
+    })
+    .run();
+    let violation = &report.failures()[0].violations()[0];
+    assert_eq!(violation.kind(), ViolationCode::Panic);
+    assert!(violation.message().contains("there is no reactor running"));
+    assert!(
+        violation
+            .hint()
+            .contains("real tokio was called inside the simulation"),
+        "{}",
+        violation.hint()
+    );
+    assert!(violation.hint().contains("--cfg cancelsim"));
+}
+
+/// A test that wraps the code under test in a timeout and tolerates the
+/// expiry, then checks the state: its timeout is still expired, so a
+/// cancel-unsafe call is found.
+#[test]
+fn a_tolerated_timeout_in_the_test_still_finds_cancel_unsafe_code() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let report = Check::new(|| async {
+        let in_flight = Rc::new(Cell::new(0));
+        let call = {
+            let in_flight = Rc::clone(&in_flight);
+            async move {
+                in_flight.set(in_flight.get() + 1);
+                sleep(Duration::from_millis(5)).await;
+                in_flight.set(in_flight.get() - 1); // skipped when dropped
+            }
+        };
+        let _ = timeout(Duration::from_millis(50), call).await;
+        assert_eq!(in_flight.get(), 0, "a call is still counted");
+    })
+    .tokio_preset()
+    .test_file(file!())
+    .run();
+    let failure = &report.failures()[0];
+    assert_eq!(failure.violations()[0].kind(), ViolationCode::Panic);
+    assert!(failure.violations()[0]
+        .message()
+        .contains("a call is still counted"));
+    assert_eq!(report.counts().assertion_timeouts, 0);
+}

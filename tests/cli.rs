@@ -152,6 +152,50 @@ fn replay_reruns_one_failing_run() {
 }
 
 #[test]
+fn replaying_an_injection_that_never_fires_is_an_error() {
+    for line in [
+        "cancelsim:v1 seed=0 scheduler=fifo inject=cancel-drop@7:7",
+        "cancelsim:v1 seed=0 scheduler=fifo inject=cancel-drop@4294967295:4294967295",
+    ] {
+        let out = cancelsim(&[
+            "replay",
+            line,
+            "--scenario",
+            "scenarios/timeout-fires-right.kdl",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{line}");
+        assert!(
+            text(&out.stderr).contains("injection never fired"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn run_ignores_a_replay_line_left_in_the_environment() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cancelsim"))
+        .args(["run", "scenarios/resource-release-on-success-wrong.kdl"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CANCELSIM_REPLAY", "cancelsim:v1 seed=0 scheduler=fifo")
+        .output()
+        .expect("the binary runs");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("CANCELSIM_REPLAY is ignored by `cancelsim run`"),
+        "{stderr}"
+    );
+    // The sweep ran: the scenario's expected violation was found (its
+    // `expect` matches), in more runs than one replay.
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        !text(&out.stdout).contains("    1 runs"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
 fn demo_still_runs() {
     let out = cancelsim(&["demo"]);
     assert_eq!(out.status.code(), Some(0));

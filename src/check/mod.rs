@@ -32,6 +32,7 @@ use crate::inject::CancelMode;
 use crate::oracle::{Violation, ViolationCode};
 use crate::schedule::SchedulerKind;
 use plan::{Dimensions, PlannedRun};
+pub(crate) use run::unfired_violation;
 use run::{run_once, run_with_baseline, RunResult};
 
 /// A sweep over schedules and injections of one async test body.
@@ -65,6 +66,7 @@ pub struct Check<F> {
     threads: Option<usize>,
     signal: bool,
     name: Option<String>,
+    replay_from_env: bool,
 }
 
 impl<F> std::fmt::Debug for Check<F> {
@@ -103,6 +105,7 @@ where
             threads: None,
             signal: false,
             name: None,
+            replay_from_env: true,
         }
     }
 
@@ -123,6 +126,15 @@ where
     /// such run, and the report says so.
     pub fn signal_at_every_await(mut self, enabled: bool) -> Self {
         self.signal = enabled;
+        self
+    }
+
+    /// Whether `CANCELSIM_REPLAY` may turn this sweep into one replayed run
+    /// (default: yes, for the one test being debugged). A tool that sweeps
+    /// many checks at once (the CLI's `run`) turns it off, so a variable
+    /// left in the environment cannot turn a failing catalogue green.
+    pub fn replay_from_env(mut self, enabled: bool) -> Self {
+        self.replay_from_env = enabled;
         self
     }
 
@@ -258,10 +270,12 @@ where
                 );
                 None
             }
+            (_, _) if !self.replay_from_env => None,
             (replay, _) => replay,
         };
         if let Some(repro) = replay {
-            let result = run_once(&self.body, &self.config, &repro, false);
+            let mut result = run_once(&self.body, &self.config, &repro, false);
+            result.violations.extend(unfired_violation(&result.unfired));
             println!("cancelsim: replaying {repro}\n{}", result.trace);
             for violation in &result.violations {
                 println!("{violation}");

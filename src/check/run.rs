@@ -144,6 +144,22 @@ where
     result
 }
 
+/// A replayed plan whose injections did not all fire replays nothing of what
+/// was recorded: the code (or the line) differs from the recording.
+pub(crate) fn unfired_violation(unfired: &[crate::inject::Injection]) -> Option<Violation> {
+    let first = unfired.first()?;
+    let list: Vec<String> = unfired.iter().map(ToString::to_string).collect();
+    Some(Violation::new(
+        ViolationCode::Nondeterminism,
+        format!(
+            "injection never fired — the code differs from the recording: {} (task {} never reached await point {} in this run)",
+            list.join(", "),
+            first.task,
+            first.point
+        ),
+    ))
+}
+
 /// After the drain: a divergence the drain met, or recorded decisions a
 /// replay never took.
 fn replay_left_over(world: &crate::world::World) -> Option<Violation> {

@@ -99,6 +99,7 @@ pub fn sweep(scenario: &Arc<Scenario>, options: &SweepOptions) -> Verdict {
     })
     .cancel_at_every_await(CancelMode::Cooperative)
     .timeout_at_every_await(true)
+    .replay_from_env(false)
     .seeds(0..options.seeds.max(1));
     if options.seeds > 1 {
         check = check.scheduler(SchedulerKind::Random);

@@ -249,6 +249,12 @@ fn load_one(path: &Path) -> Result<Arc<Scenario>, Failed> {
 
 fn run(args: &RunArgs) -> Result<(), Failed> {
     let scenarios = load_all(&args.paths)?;
+    if std::env::var_os("CANCELSIM_REPLAY").is_some() {
+        eprintln!(
+            "cancelsim: CANCELSIM_REPLAY is ignored by `cancelsim run` (it sweeps every scenario); \
+             replay one run with `cancelsim replay '<repro>' --scenario FILE`"
+        );
+    }
     let options = SweepOptions {
         seeds: args.seeds.max(1),
         threads: args.jobs.map(|n| n.max(1)),
@@ -537,6 +543,16 @@ fn replay_run(scenario: &Arc<Scenario>, repro: &str) -> Result<Replayed, Failed>
     };
     let outcome =
         cancelsim::check::run_repro(&body, &Config::default().max_steps(1_000_000), &repro);
+    if let Some(first) = outcome.unfired.first() {
+        let list: Vec<String> = outcome.unfired.iter().map(ToString::to_string).collect();
+        return Err(Failed::usage(format!(
+            "cancelsim: injection never fired — the scenario differs from the recording: {} \
+             (task {} never reached await point {}); take a fresh repro line from `cancelsim run`",
+            list.join(", "),
+            first.task,
+            first.point
+        )));
+    }
     let record = latest
         .borrow_mut()
         .take()

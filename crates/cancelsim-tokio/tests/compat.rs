@@ -262,3 +262,52 @@ fn outside_a_runtime_spawn_panics_with_tokios_message() {
     assert!(message.contains("there is no reactor running"), "{message}");
     assert!(message.contains("cancelsim-tokio"), "{message}");
 }
+
+#[test]
+fn io_delivery_delay_lets_a_timer_win_mid_read_under_random_schedules() {
+    use cancelsim_tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let program = || async {
+        let (mut a, mut b) = cancelsim_tokio::io::duplex(64);
+        a.write_all(b"0123456789").await.unwrap();
+        let mut buf = [0u8; 10];
+        let first = cancelsim_tokio::select! {
+            biased;
+            _ = b.read_exact(&mut buf) => "read",
+            _ = cancelsim_tokio::time::sleep(Duration::from_micros(500)) => "timer",
+        };
+        // A read dropped before the chunk arrived loses nothing: the bytes
+        // wait in the stream, as in a socket's buffer.
+        let mut again = [0u8; 10];
+        if first == "timer" {
+            b.read_exact(&mut again).await.unwrap();
+        } else {
+            again = buf;
+        }
+        (first, again)
+    };
+    let run = |scheduler: cancelsim::SchedulerKind, seed: u64| {
+        let config = cancelsim::Config::default().seed(seed).scheduler(scheduler);
+        cancelsim::Sim::new(config).block_on(program()).unwrap()
+    };
+    for seed in 0..8 {
+        assert_eq!(
+            run(cancelsim::SchedulerKind::Fifo, seed).0,
+            "read",
+            "no delay in the baseline"
+        );
+    }
+    let outcomes: Vec<_> = (0..32)
+        .map(|seed| run(cancelsim::SchedulerKind::Random, seed))
+        .collect();
+    assert!(
+        outcomes.iter().any(|(first, _)| *first == "timer"),
+        "a delay lets the timer win"
+    );
+    assert!(outcomes.iter().any(|(first, _)| *first == "read"));
+    assert!(outcomes.iter().all(|(_, bytes)| bytes == b"0123456789"));
+    assert_eq!(
+        run(cancelsim::SchedulerKind::Random, 3),
+        run(cancelsim::SchedulerKind::Random, 3),
+        "same seed, same delays"
+    );
+}

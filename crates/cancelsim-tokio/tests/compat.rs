@@ -311,3 +311,35 @@ fn io_delivery_delay_lets_a_timer_win_mid_read_under_random_schedules() {
         "same seed, same delays"
     );
 }
+
+/// tokio's handles are `Send + Sync`, and tokio code relies on it (boxed
+/// `Send` futures, handles in shared state): the simulated ones are too.
+#[test]
+fn handles_are_send_and_sync_as_tokios() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync::<cancelsim_tokio::task::JoinHandle<u8>>();
+    send_sync::<cancelsim_tokio::task::AbortHandle>();
+    send_sync::<cancelsim_tokio::task::JoinSet<u8>>();
+    send_sync::<cancelsim_tokio::runtime::Runtime>();
+    send_sync::<cancelsim_tokio::time::Sleep>();
+    send_sync::<cancelsim_tokio::time::Interval>();
+    send_sync::<cancelsim_tokio::io::DuplexStream>();
+    let future = async {
+        let handle = cancelsim_tokio::spawn(async { 1u8 });
+        let mut set = cancelsim_tokio::task::JoinSet::new();
+        set.spawn(async { 2u8 });
+        let abort = handle.abort_handle();
+        cancelsim_tokio::time::sleep(Duration::from_millis(1)).await;
+        let one = handle.await.unwrap();
+        let two = set.join_next().await.unwrap().unwrap();
+        drop(abort);
+        one + two
+    };
+    send(&future);
+    let boxed: std::pin::Pin<Box<dyn std::future::Future<Output = u8> + Send>> = Box::pin(future);
+    let total = cancelsim_tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(boxed);
+    assert_eq!(total, 3);
+}

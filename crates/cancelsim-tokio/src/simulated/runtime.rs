@@ -72,7 +72,9 @@ impl Builder {
 /// across `block_on` calls, so tasks spawned in one run on in the next.
 #[derive(Debug)]
 pub struct Runtime {
-    sim: RefCell<Sim>,
+    /// `Send + Sync` as tokio's runtime; used on another thread than the
+    /// one that built it, it panics (a simulation is one thread).
+    sim: send_wrapper::SendWrapper<RefCell<Sim>>,
     handle: Handle,
 }
 
@@ -80,7 +82,7 @@ impl Runtime {
     /// A fresh simulated runtime (seed 0, the `Fifo` schedule).
     pub fn new() -> std::io::Result<Runtime> {
         Ok(Runtime {
-            sim: RefCell::new(Sim::new(Config::default())),
+            sim: send_wrapper::SendWrapper::new(RefCell::new(Sim::new(Config::default()))),
             handle: Handle { _private: () },
         })
     }

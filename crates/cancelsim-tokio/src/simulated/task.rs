@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use ::futures::stream::{FuturesUnordered, StreamExt};
+use send_wrapper::SendWrapper;
 
 pub use tokio::task::{futures, LocalKey};
 
@@ -183,14 +184,18 @@ impl From<JoinError> for std::io::Error {
 }
 
 /// An owned permission to join a task (tokio's `JoinHandle`): dropping it
-/// detaches the task, which runs on.
+/// detaches the task, which runs on. `Send + Sync` as tokio's, so it fits
+/// in `Send` futures; the simulation runs on one thread, and a handle used
+/// on another panics.
 pub struct JoinHandle<T> {
-    inner: Option<::cancelsim::JoinHandle<T>>,
+    inner: Option<SendWrapper<::cancelsim::JoinHandle<T>>>,
 }
 
 impl<T> JoinHandle<T> {
     fn new(inner: ::cancelsim::JoinHandle<T>) -> Self {
-        JoinHandle { inner: Some(inner) }
+        JoinHandle {
+            inner: Some(SendWrapper::new(inner)),
+        }
     }
 
     fn handle(&self) -> &::cancelsim::JoinHandle<T> {
@@ -214,7 +219,7 @@ impl<T> JoinHandle<T> {
         T: 'static,
     {
         AbortHandle {
-            inner: self.handle().abort_handle(),
+            inner: SendWrapper::new(self.handle().abort_handle()),
         }
     }
 
@@ -228,7 +233,8 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = self.inner.as_mut().expect("present until dropped");
+        let inner: &mut ::cancelsim::JoinHandle<T> =
+            self.inner.as_mut().expect("present until dropped");
         Pin::new(inner)
             .poll(cx)
             .map(|result| result.map_err(|inner| JoinError { inner }))
@@ -238,7 +244,13 @@ impl<T> Future for JoinHandle<T> {
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.take() {
-            inner.detach();
+            if inner.valid() {
+                inner.take().detach();
+            } else {
+                // Dropped on another thread than the simulation's: the
+                // handle cannot reach its world from here; leave it.
+                std::mem::forget(inner);
+            }
         }
     }
 }
@@ -254,7 +266,7 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// A clonable permission to abort a task (tokio's `AbortHandle`).
 #[derive(Clone, Debug)]
 pub struct AbortHandle {
-    inner: ::cancelsim::task::AbortHandle,
+    inner: SendWrapper<::cancelsim::task::AbortHandle>,
 }
 
 impl AbortHandle {

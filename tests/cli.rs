@@ -69,6 +69,20 @@ fn run_exits_1_when_a_result_differs_from_its_expectation() {
         stdout.contains("FAIL") && stdout.contains("unexpected violation cancel-swallowed"),
         "{stdout}"
     );
+    // The suggested replay names the real file, and it replays.
+    let line = stdout
+        .lines()
+        .find(|line| line.contains("first failing run: cancelsim replay"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.ends_with(&format!("--scenario {file}")), "{line}");
+    let repro = line.split('\'').nth(1).expect("the repro in quotes");
+    let replayed = cancelsim(&["replay", repro, "--scenario", &file]);
+    assert_eq!(
+        replayed.status.code(),
+        Some(1),
+        "{}",
+        text(&replayed.stderr)
+    );
 }
 
 #[test]

@@ -66,6 +66,8 @@ pub fn baseline(scenario: &Arc<Scenario>, seed: u64) -> Baseline {
 pub struct Verdict {
     /// The scenario's name.
     pub scenario: String,
+    /// The file it came from, as given (for the replay command).
+    pub path: String,
     /// The sweep's report.
     pub report: Report,
     /// The baseline run.
@@ -120,6 +122,7 @@ pub fn sweep(scenario: &Arc<Scenario>, options: &SweepOptions) -> Verdict {
     let problems = compare(scenario, &baseline, &found);
     Verdict {
         scenario: scenario.name.clone(),
+        path: scenario.path.clone(),
         report,
         baseline,
         found: found.into_iter().collect(),

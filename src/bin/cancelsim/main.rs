@@ -341,8 +341,9 @@ fn verdict_line(verdict: &Verdict) -> String {
     if !verdict.matches() {
         if let Some(failure) = verdict.report.failures().first() {
             line.push_str(&format!(
-                "\n       first failing run: cancelsim replay '{}' --scenario <file>",
-                failure.repro()
+                "\n       first failing run: cancelsim replay '{}' --scenario {}",
+                failure.repro(),
+                verdict.path
             ));
         }
     }

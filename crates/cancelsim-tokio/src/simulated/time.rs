@@ -94,6 +94,18 @@ impl Instant {
     }
 }
 
+impl From<std::time::Instant> for Instant {
+    fn from(instant: std::time::Instant) -> Instant {
+        Instant::from_std(instant)
+    }
+}
+
+impl From<Instant> for std::time::Instant {
+    fn from(instant: Instant) -> std::time::Instant {
+        instant.into_std()
+    }
+}
+
 fn base() -> std::time::Instant {
     static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     *BASE.get_or_init(std::time::Instant::now)

@@ -391,11 +391,21 @@ fn violation_site(violation: &Violation) -> String {
         | ViolationCode::StepLimit
         | ViolationCode::Nondeterminism => {
             let first = violation.message.lines().next().unwrap_or("");
-            // Times and counts in a message differ from run to run.
-            let first: String = first
-                .chars()
-                .map(|c| if c.is_ascii_digit() { '#' } else { c })
+            // Times and counts in a message differ from run to run; source
+            // locations do not.
+            let first: Vec<String> = first
+                .split(' ')
+                .map(|word| {
+                    if word.contains(".rs:") {
+                        word.to_string()
+                    } else {
+                        word.chars()
+                            .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                            .collect()
+                    }
+                })
                 .collect();
+            let first = first.join(" ");
             format!("{task}: {first}")
         }
         _ => {

@@ -157,18 +157,20 @@ impl World {
                     slot.future.take(),
                     slot.completion.take(),
                     std::mem::take(&mut slot.meta.cancel_waiters),
-                    slot.meta.name.is_some(),
+                    slot.meta.name.clone(),
+                    (slot.meta.suspends, slot.meta.last_wait),
                 );
                 core.tasks.vacate(key);
                 Some(parts)
             }
         };
-        if let Some((own_future, completion, cancel_waiters, named)) = quick {
+        if let Some((own_future, completion, cancel_waiters, name, at)) = quick {
             // Dropped outside the borrow: they may run user code.
             drop(cancel_waiters);
             if let Some(future) = future.or(own_future) {
-                self.drop_task_future(key, future);
+                self.drop_task_future(key, future, name.as_deref(), at);
             }
+            let named = name.is_some();
             self.record(key.id, EventKind::Complete { outcome });
             if named {
                 // Only a named task has a name for a capped trace to forget.
@@ -184,7 +186,8 @@ impl World {
         self.settle(key, &slot, outcome);
         let future = future.or_else(|| slot.future.take());
         if let Some(future) = future {
-            self.drop_task_future(key, future);
+            let at = (slot.meta.suspends, slot.meta.last_wait);
+            self.drop_task_future(key, future, slot.meta.name.as_deref(), at);
         }
         self.record(key.id, EventKind::Complete { outcome });
         self.trace.borrow_mut().task_ended(key.id);
@@ -208,11 +211,27 @@ impl World {
     /// Drops an ended task's future with the task current, so that its
     /// `Drop`s are attributed to it. A panicking `Drop` during cleanup is
     /// recorded; the task is gone either way.
-    fn drop_task_future(&self, key: TaskKey, future: TaskFuture) {
+    fn drop_task_future(
+        &self,
+        key: TaskKey,
+        future: TaskFuture,
+        name: Option<&str>,
+        (point, wait): (u32, crate::trace::Wait),
+    ) {
         let previous = self.current.replace(Some(key));
         let dropped = panic::catch(move || drop(future));
         self.current.set(previous);
         if let Err(caught) = dropped {
+            let violation = crate::oracle::Violation::new(
+                crate::oracle::ViolationCode::Panic,
+                format!(
+                    "a Drop panicked while the task's future was dropped at its await point {point} \
+                     (aborted, cancelled or shut down): {}",
+                    caught.message
+                ),
+            )
+            .task(key.id, name)
+            .at_point(point, Some(wait));
             let index = self.trace.borrow_mut().add_message(caught.message);
             self.record(
                 key.id,
@@ -220,6 +239,7 @@ impl World {
                     outcome: Outcome::Panicked(index),
                 },
             );
+            self.push_violation(key.id, violation);
         }
     }
 

@@ -63,6 +63,14 @@ impl JoinError {
         }
     }
 
+    /// The panic payload, by reference, if the task panicked.
+    pub fn panic_payload(&self) -> Option<&(dyn Any + Send)> {
+        match &self.0.repr {
+            Repr::Panic { payload, .. } => Some(payload.as_ref()),
+            Repr::Cancelled => None,
+        }
+    }
+
     /// The panic payload (to `resume_unwind` it), or the error back.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send>, JoinError> {
         let Inner { id, repr } = *self.0;

@@ -96,6 +96,15 @@ impl AbortHandle {
         }
     }
 
+    /// Like [`JoinHandle::request_abort`] (tokio's `AbortHandle::abort`).
+    #[track_caller]
+    pub fn request_abort(&self) {
+        if let Some(world) = self.world.upgrade() {
+            let _enter = Enter::new(&world);
+            world.abort_later(self.key, Some(Location::caller()));
+        }
+    }
+
     /// The task has ended.
     pub fn is_finished(&self) -> bool {
         self.slot.finished()
@@ -167,6 +176,20 @@ impl<T> JoinHandle<T> {
     #[track_caller]
     pub fn abort(&self) {
         self.abort_at(Some(Location::caller()));
+    }
+
+    /// tokio's `abort`: the task's future is dropped when the executor
+    /// would next run it (a recorded scheduling decision), not inside this
+    /// call — so its `Drop`s never run while the caller holds a lock or a
+    /// borrow, and `is_finished()` is false until then. Awaiting the handle
+    /// gives a [`JoinError`] with `is_cancelled()`. No effect on a finished
+    /// task.
+    #[track_caller]
+    pub fn request_abort(&self) {
+        if let Some(world) = self.world.upgrade() {
+            let _enter = Enter::new(&world);
+            world.abort_later(self.key, Some(Location::caller()));
+        }
     }
 
     /// `abort`, recorded as asked at `at` (none: not by a call site, as

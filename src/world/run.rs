@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use crate::error::BlockedTask;
 use crate::inject::InjectAt;
 use crate::panic;
-use crate::task::table::{TaskFuture, TaskKey};
+use crate::task::table::{TaskFuture, TaskKey, TaskKind};
 use crate::task::waker;
 use crate::task::JoinError;
 use crate::trace::{EventKind, Outcome, SourceLocation};
@@ -25,6 +25,15 @@ impl World {
         let taken = {
             let mut core = self.core.borrow_mut();
             match core.tasks.get_mut(key) {
+                Some(slot) if slot.abort_requested && slot.future.is_some() => {
+                    // An abort asked for while the task waited (tokio's way):
+                    // its future is dropped now, when it would have run.
+                    let future = slot.future.take();
+                    drop(core);
+                    self.ready.borrow_mut().retain(|queued| *queued != key);
+                    self.finish(key, future, Outcome::Aborted, None);
+                    return;
+                }
                 Some(slot) => match slot.future.take() {
                     Some(future) => {
                         self.polling(slot);
@@ -270,6 +279,29 @@ impl World {
         self.ready.borrow_mut().retain(|queued| *queued != key);
         self.record(key.id, EventKind::Abort { by, at });
         self.finish(key, Some(future), Outcome::Aborted, None);
+    }
+
+    /// tokio's `abort`: marks the task and schedules it; its future is
+    /// dropped when the executor would next run it (a scheduling decision),
+    /// not inside this call, so the caller's own locks and borrows are not
+    /// held while the task's destructors run.
+    pub fn abort_later(self: &Rc<World>, key: TaskKey, at: Option<SourceLocation>) {
+        if at.is_some() {
+            self.check_abort_after_signal(key);
+        }
+        let by = self.current_id();
+        {
+            let mut core = self.core.borrow_mut();
+            let Some(slot) = core.tasks.get_mut(key) else {
+                return;
+            };
+            if slot.abort_requested || slot.meta.kind == TaskKind::Root {
+                return;
+            }
+            slot.abort_requested = true;
+        }
+        self.record(key.id, EventKind::Abort { by, at });
+        self.enqueue(key);
     }
 
     pub fn detach(&self, key: TaskKey) {

@@ -157,20 +157,39 @@ impl JoinError {
     }
 }
 
+impl JoinError {
+    /// The panic's message as tokio reads it: the payload if it is a
+    /// `&str` or a `String`.
+    fn payload_message(&self) -> Option<&str> {
+        let payload = self.inner.panic_payload()?;
+        payload
+            .downcast_ref::<&'static str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+    }
+}
+
+// The texts are tokio's (`tokio/src/runtime/task/error.rs`).
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.inner.panic_message() {
-            None => write!(f, "task {} was cancelled", self.id()),
-            Some(message) => write!(f, "task {} panicked with message {message:?}", self.id()),
+        match (self.inner.is_panic(), self.payload_message()) {
+            (false, _) => write!(f, "task {} was cancelled", self.id()),
+            (true, Some(message)) => {
+                write!(f, "task {} panicked with message {message:?}", self.id())
+            }
+            (true, None) => write!(f, "task {} panicked", self.id()),
         }
     }
 }
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.inner.panic_message() {
-            None => write!(f, "JoinError::Cancelled({:?})", self.id()),
-            Some(message) => write!(f, "JoinError::Panic({:?}, {message:?}, ...)", self.id()),
+        match (self.inner.is_panic(), self.payload_message()) {
+            (false, _) => write!(f, "JoinError::Cancelled({:?})", self.id()),
+            (true, Some(message)) => {
+                write!(f, "JoinError::Panic({:?}, {message:?}, ...)", self.id())
+            }
+            (true, None) => write!(f, "JoinError::Panic({:?}, ...)", self.id()),
         }
     }
 }
@@ -179,7 +198,11 @@ impl std::error::Error for JoinError {}
 
 impl From<JoinError> for std::io::Error {
     fn from(error: JoinError) -> Self {
-        std::io::Error::other(error.to_string())
+        std::io::Error::other(if error.is_panic() {
+            "task panicked"
+        } else {
+            "task was cancelled"
+        })
     }
 }
 
@@ -205,7 +228,7 @@ impl<T> JoinHandle<T> {
     /// Aborts the task: its future is dropped at its await point.
     #[track_caller]
     pub fn abort(&self) {
-        self.handle().abort();
+        self.handle().request_abort();
     }
 
     /// The task has ended.
@@ -273,7 +296,7 @@ impl AbortHandle {
     /// Aborts the task.
     #[track_caller]
     pub fn abort(&self) {
-        self.inner.abort();
+        self.inner.request_abort();
     }
 
     /// The task has ended.
@@ -440,7 +463,7 @@ impl<T> Drop for JoinSet<T> {
     fn drop(&mut self) {
         for task in self.tasks.iter() {
             if let Some(inner) = &task.handle.inner {
-                inner.abort();
+                inner.request_abort();
             }
         }
     }

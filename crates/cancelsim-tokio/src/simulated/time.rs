@@ -374,7 +374,9 @@ impl Interval {
         }
         let scheduled = self.delay.deadline();
         let now = Instant::now();
-        let next = if now > scheduled {
+        // tokio applies the missed-tick behaviour only to a tick more than
+        // 5 ms late (`tokio/src/time/interval.rs`).
+        let next = if now > scheduled + Duration::from_millis(5) {
             self.missed.next(scheduled, now, self.period)
         } else {
             scheduled + self.period

@@ -16,35 +16,33 @@ impl Drop for Noted {
     }
 }
 
-fn program() -> impl std::future::Future<Output = Vec<&'static str>> {
-    async {
-        let log = Rc::new(RefCell::new(Vec::new()));
-        let guard = Noted(Rc::clone(&log));
-        let task = cancelsim::spawn(async move {
-            let _guard = guard;
-            cancelsim::time::sleep(Duration::from_secs(3600)).await;
+async fn program() -> Vec<&'static str> {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let guard = Noted(Rc::clone(&log));
+    let task = cancelsim::spawn(async move {
+        let _guard = guard;
+        cancelsim::time::sleep(Duration::from_secs(3600)).await;
+    });
+    let other = {
+        let log = Rc::clone(&log);
+        cancelsim::spawn(async move { log.borrow_mut().push("other ran") })
+    };
+    cancelsim::yield_now().await;
+    {
+        // A borrow the task's destructor needs: held across the call.
+        let mut held = log.borrow_mut();
+        task.request_abort();
+        held.push(if task.is_finished() {
+            "finished at once"
+        } else {
+            "not yet finished"
         });
-        let other = {
-            let log = Rc::clone(&log);
-            cancelsim::spawn(async move { log.borrow_mut().push("other ran") })
-        };
-        cancelsim::yield_now().await;
-        {
-            // A borrow the task's destructor needs: held across the call.
-            let mut held = log.borrow_mut();
-            task.request_abort();
-            held.push(if task.is_finished() {
-                "finished at once"
-            } else {
-                "not yet finished"
-            });
-        }
-        let error = task.await.unwrap_err();
-        assert!(error.is_cancelled());
-        other.await.unwrap();
-        let out = log.borrow().clone();
-        out
     }
+    let error = task.await.unwrap_err();
+    assert!(error.is_cancelled());
+    other.await.unwrap();
+    let out = log.borrow().clone();
+    out
 }
 
 #[test]

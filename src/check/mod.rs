@@ -442,7 +442,22 @@ where
         let mut covered = BTreeSet::new();
         let mut cases: Vec<(String, Option<usize>)> = Vec::new();
         let mut case_index = std::collections::BTreeMap::new();
+        report.counts.requested = match self.cancel {
+            Some(CancelMode::Drop) => vec![crate::inject::InjectionKind::CancelDrop.name()],
+            Some(CancelMode::Cooperative) => {
+                vec![crate::inject::InjectionKind::CancelCooperative.name()]
+            }
+            Some(CancelMode::Both) => vec![
+                crate::inject::InjectionKind::CancelDrop.name(),
+                crate::inject::InjectionKind::CancelCooperative.name(),
+            ],
+            None => Vec::new(),
+        };
         for ((_, run), (violations, trace, fired, consequences)) in selected.iter().zip(results) {
+            let kinds: BTreeSet<&'static str> = fired.iter().map(|i| i.kind.name()).collect();
+            for kind in kinds {
+                *report.counts.fired_per_kind.entry(kind).or_default() += 1;
+            }
             report.counts.runs += 1;
             report.counts.abort_consequences += usize::from(consequences.0 > 0);
             report.counts.assertion_timeouts += usize::from(consequences.1);

@@ -73,6 +73,10 @@ pub struct Counts {
     /// (`.expect("finishes in time")`): the test's own assertion, not a
     /// bug of the code, so not a failure.
     pub assertion_timeouts: usize,
+    /// Injection kinds the check asked for by name (its cancel modes).
+    pub requested: Vec<&'static str>,
+    /// Runs in which an injection of each kind fired.
+    pub fired_per_kind: BTreeMap<&'static str, usize>,
     /// Signal injections were asked for, but no baseline registered a
     /// signal (`cancel::register_signal`): cooperative shutdown was not swept.
     pub signal_unregistered: bool,
@@ -139,11 +143,34 @@ impl Report {
             .collect()
     }
 
-    /// Panics with the report's text unless it is clean.
+    /// Panics with the report's text unless it is clean — and also when a
+    /// cancellation mode the check asked for
+    /// ([`Check::cancel_at_every_await`](super::Check::cancel_at_every_await))
+    /// fired in no run: a sweep that injected nothing proves nothing.
     #[track_caller]
     pub fn assert_clean(&self) {
         if !self.is_clean() {
             panic!("{self}");
+        }
+        let silent: Vec<&str> = self
+            .counts
+            .requested
+            .iter()
+            .copied()
+            .filter(|kind| self.counts.fired_per_kind.get(kind).copied().unwrap_or(0) == 0)
+            .collect();
+        if self.replay.is_none() && !silent.is_empty() {
+            panic!(
+                "{self}\ncancelsim: the sweep injected no {} although asked to: {} \
+                 (a body that never suspends, or await points the harness cannot reach, \
+                 proves nothing about cancellation)",
+                silent.join(" and no "),
+                if self.counts.injectable_points == 0 {
+                    "the body has no await point to inject at"
+                } else {
+                    "no planned injection of that kind fired"
+                }
+            );
         }
     }
 

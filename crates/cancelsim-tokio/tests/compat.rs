@@ -343,3 +343,57 @@ fn handles_are_send_and_sync_as_tokios() {
         .block_on(boxed);
     assert_eq!(total, 3);
 }
+
+#[test]
+fn ctrl_c_completes_when_the_test_fires_it_in_this_simulation_only() {
+    let runtime = cancelsim_tokio::runtime::Runtime::new().unwrap();
+    let at = runtime.block_on(async {
+        let waiter = cancelsim_tokio::spawn(async {
+            cancelsim_tokio::signal::ctrl_c().await.unwrap();
+            cancelsim_tokio::time::Instant::now()
+        });
+        cancelsim_tokio::time::sleep(Duration::from_millis(30)).await;
+        cancelsim_tokio::cancelsim::fire_ctrl_c();
+        let start = cancelsim_tokio::time::Instant::now() - Duration::from_millis(30);
+        waiter.await.unwrap().duration_since(start)
+    });
+    assert_eq!(at, Duration::from_millis(30));
+    // A new simulation starts without the Ctrl-C of the last one.
+    let pending = cancelsim_tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async {
+            cancelsim_tokio::time::timeout(
+                Duration::from_millis(5),
+                cancelsim_tokio::signal::ctrl_c(),
+            )
+            .await
+            .is_err()
+        });
+    assert!(pending, "ctrl_c() waits until fired in this simulation");
+}
+
+#[test]
+fn fs_runs_as_blocking_work_on_real_files_and_agrees_with_tokio() {
+    let dir = std::env::temp_dir().join(format!("cancelsim-tokio-fs-{}", std::process::id()));
+    let path = dir.join("note.txt");
+    let (dir_ref, path_ref) = (&dir, &path);
+    let (real, sim) = both!(|rt, log, start| {
+        let (dir, path) = (dir_ref.clone(), path_ref.clone());
+        async move {
+            rt::fs::create_dir_all(&dir).await.unwrap();
+            rt::fs::write(&path, b"hello").await.unwrap();
+            let text = rt::fs::read_to_string(&path).await.unwrap();
+            note!(log, start, "read {text:?}");
+            let exists = rt::fs::try_exists(&path).await.unwrap();
+            rt::fs::remove_file(&path).await.unwrap();
+            let gone = !rt::fs::try_exists(&path).await.unwrap();
+            note!(log, start, "existed {exists}, gone {gone}");
+        }
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    // The texts agree; the facade's calls take 1 ms of virtual time each
+    // (`set_blocking_cost`), tokio's none.
+    let texts = |log: &[(u128, String)]| log.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>();
+    assert_eq!(texts(&real), texts(&sim));
+    assert_eq!(sim.last().map(|(ms, _)| *ms), Some(6));
+}

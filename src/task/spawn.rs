@@ -68,9 +68,23 @@ where
     F::Output: 'static,
 {
     let at = Location::caller();
-    let file = at.file().rsplit(['/', '\\']).next().unwrap_or(at.file());
-    let name = format!("{file}:{}", at.line());
-    spawn_as(future, TaskKind::User, Some(Rc::from(name)))
+    spawn_as(future, TaskKind::User, Some(site_name(at)))
+}
+
+/// `file.rs:LINE` for a spawn site, made once per site and thread (a
+/// simulated `tokio::spawn` in a loop names a million tasks).
+fn site_name(at: &'static Location<'static>) -> Rc<str> {
+    thread_local! {
+        static NAMES: std::cell::RefCell<std::collections::HashMap<usize, Rc<str>>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    let key = at as *const Location<'static> as usize;
+    NAMES.with(|names| {
+        Rc::clone(names.borrow_mut().entry(key).or_insert_with(|| {
+            let file = at.file().rsplit(['/', '\\']).next().unwrap_or(at.file());
+            Rc::from(format!("{file}:{}", at.line()))
+        }))
+    })
 }
 
 #[track_caller]

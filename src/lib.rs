@@ -81,7 +81,7 @@ pub use time::work;
 pub use trace::Trace;
 
 /// `#[cancelsim::test]`: an async test swept at every await point. Without
-/// arguments it is [`check`]'s sweep (both cancel modes, timeouts, 16
+/// arguments it is [`check()`]'s sweep (both cancel modes, timeouts, 16
 /// random schedules); arguments: `seeds = N`, `scheduler = "fifo" |
 /// "random" | "pct:N"`, `cancel = "drop" | "coop" | "both" | "none"`,
 /// `timeouts = bool`, `max_runs = N`, `explore = N` (random schedules),

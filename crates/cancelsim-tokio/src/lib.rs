@@ -13,7 +13,7 @@
 //!   (use its own target directory: `CARGO_TARGET_DIR=target/sim`) — runs
 //!   the same code on cancelsim: one thread, a virtual clock, a seeded and
 //!   recorded schedule. Every `#[tokio::test]` becomes a sweep with the
-//!   tokio preset ([`cancelsim::Check::tokio_preset`]): a drop cancellation
+//!   tokio preset (`cancelsim::Check::tokio_preset`): a drop cancellation
 //!   at every await point of every task, timeout expiry inside every
 //!   `time::timeout`, your registered shutdown signal at every await point
 //!   ([`cancelsim::register_signal`]), and random schedules that include

@@ -325,6 +325,12 @@ fn handles_are_send_and_sync_as_tokios() {
     send_sync::<cancelsim_tokio::time::Sleep>();
     send_sync::<cancelsim_tokio::time::Interval>();
     send_sync::<cancelsim_tokio::io::DuplexStream>();
+    send_sync::<cancelsim_tokio::task::JoinError>();
+    // `?` from a JoinError into the boxed error type tokio code uses.
+    fn boxed(error: cancelsim_tokio::task::JoinError) -> Box<dyn std::error::Error + Send + Sync> {
+        error.into()
+    }
+    let _ = boxed;
     let future = async {
         let handle = cancelsim_tokio::spawn(async { 1u8 });
         let mut set = cancelsim_tokio::task::JoinSet::new();

@@ -117,20 +117,39 @@ pub(crate) fn require_runtime() {
     }
 }
 
-/// Why a task gave no value (tokio's `JoinError`).
+/// Why a task gave no value (tokio's `JoinError`). `Send + Sync` as
+/// tokio's, so `?` turns it into a `Box<dyn Error + Send + Sync>`.
 pub struct JoinError {
-    inner: ::cancelsim::JoinError,
+    /// A panic payload is `Send` but not `Sync`: behind a lock, as in tokio
+    /// (which keeps it in a `SyncWrapper`).
+    inner: std::sync::Mutex<::cancelsim::JoinError>,
+    id: Id,
+    panicked: bool,
 }
 
 impl JoinError {
+    fn new(inner: ::cancelsim::JoinError) -> Self {
+        JoinError {
+            id: Id::of(inner.id()),
+            panicked: inner.is_panic(),
+            inner: std::sync::Mutex::new(inner),
+        }
+    }
+
+    fn into_inner(self) -> ::cancelsim::JoinError {
+        self.inner
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The task was aborted.
     pub fn is_cancelled(&self) -> bool {
-        self.inner.is_cancelled()
+        !self.panicked
     }
 
     /// The task panicked.
     pub fn is_panic(&self) -> bool {
-        self.inner.is_panic()
+        self.panicked
     }
 
     /// The task's panic payload.
@@ -146,33 +165,35 @@ impl JoinError {
 
     /// The task's panic payload, or the error back.
     pub fn try_into_panic(self) -> Result<Box<dyn std::any::Any + Send + 'static>, JoinError> {
-        self.inner
-            .try_into_panic()
-            .map_err(|inner| JoinError { inner })
+        self.into_inner().try_into_panic().map_err(JoinError::new)
     }
 
     /// The id of the task.
     pub fn id(&self) -> Id {
-        Id::of(self.inner.id())
+        self.id
     }
 }
 
 impl JoinError {
     /// The panic's message as tokio reads it: the payload if it is a
     /// `&str` or a `String`.
-    fn payload_message(&self) -> Option<&str> {
-        let payload = self.inner.panic_payload()?;
+    fn payload_message(&self) -> Option<String> {
+        let inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let payload = inner.panic_payload()?;
         payload
             .downcast_ref::<&'static str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .map(|message| message.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
     }
 }
 
 // The texts are tokio's (`tokio/src/runtime/task/error.rs`).
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.inner.is_panic(), self.payload_message()) {
+        match (self.panicked, self.payload_message()) {
             (false, _) => write!(f, "task {} was cancelled", self.id()),
             (true, Some(message)) => {
                 write!(f, "task {} panicked with message {message:?}", self.id())
@@ -184,7 +205,7 @@ impl fmt::Display for JoinError {
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.inner.is_panic(), self.payload_message()) {
+        match (self.panicked, self.payload_message()) {
             (false, _) => write!(f, "JoinError::Cancelled({:?})", self.id()),
             (true, Some(message)) => {
                 write!(f, "JoinError::Panic({:?}, {message:?}, ...)", self.id())
@@ -260,7 +281,7 @@ impl<T> Future for JoinHandle<T> {
             self.inner.as_mut().expect("present until dropped");
         Pin::new(inner)
             .poll(cx)
-            .map(|result| result.map_err(|inner| JoinError { inner }))
+            .map(|result| result.map_err(JoinError::new))
     }
 }
 

@@ -30,6 +30,13 @@ impl fmt::Display for Elapsed {
 
 impl std::error::Error for Elapsed {}
 
+/// As tokio's: an expired deadline is an I/O `TimedOut`.
+impl From<Elapsed> for std::io::Error {
+    fn from(_: Elapsed) -> std::io::Error {
+        std::io::ErrorKind::TimedOut.into()
+    }
+}
+
 /// Runs `future` for at most `duration` of virtual time. On expiry the inner
 /// future is dropped at its current await point and the caller gets
 /// `Err(Elapsed)`.

@@ -4,56 +4,12 @@
 //! (Only the simulation build has something to compare.)
 #![cfg(cancelsim)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-type Log = Arc<Mutex<Vec<(u128, String)>>>;
-
-/// Runs `$program` (an async block using `$rt` as the tokio crate, and
-/// `log!(start, "…")`) on real tokio and on the facade; returns both logs.
-macro_rules! both {
-    (|$rt:ident, $log:ident, $start:ident| $program:expr) => {{
-        let real: Log = Arc::default();
-        {
-            let $log = Arc::clone(&real);
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .start_paused(true)
-                .build()
-                .unwrap()
-                .block_on(async move {
-                    use tokio as $rt;
-                    let $start = $rt::time::Instant::now();
-                    let _ = &$start;
-                    $program.await
-                });
-        }
-        let sim: Log = Arc::default();
-        {
-            let $log = Arc::clone(&sim);
-            cancelsim_tokio::runtime::Runtime::new()
-                .unwrap()
-                .block_on(async move {
-                    use cancelsim_tokio as $rt;
-                    let $start = $rt::time::Instant::now();
-                    let _ = &$start;
-                    $program.await
-                });
-        }
-        let real = std::mem::take(&mut *real.lock().unwrap());
-        let sim = std::mem::take(&mut *sim.lock().unwrap());
-        (real, sim)
-    }};
-}
-
-macro_rules! note {
-    ($log:ident, $start:ident, $($arg:tt)*) => {
-        {
-            let line = ($start.elapsed().as_millis(), format!($($arg)*));
-            $log.lock().unwrap().push(line);
-        }
-    };
-}
+#[macro_use]
+mod common;
+use common::Log;
 
 #[test]
 fn sleep_timeout_and_spawn_agree_with_tokio() {

@@ -148,31 +148,9 @@ impl Sub<Instant> for Instant {
 
 /// `tokio::time::error`.
 pub mod error {
-    use std::fmt;
-
-    /// A `timeout` expired (tokio's `Elapsed`).
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub struct Elapsed(());
-
-    impl Elapsed {
-        pub(crate) fn new() -> Self {
-            Elapsed(())
-        }
-    }
-
-    impl fmt::Display for Elapsed {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("deadline has elapsed")
-        }
-    }
-
-    impl std::error::Error for Elapsed {}
-
-    impl From<Elapsed> for std::io::Error {
-        fn from(_: Elapsed) -> std::io::Error {
-            std::io::ErrorKind::TimedOut.into()
-        }
-    }
+    /// A `timeout` expired (tokio's `Elapsed`: the same `Display`, `Error`
+    /// and conversion to `io::Error`).
+    pub use ::cancelsim::time::Elapsed;
 }
 
 /// The future of [`sleep`] / [`sleep_until`] (tokio's `Sleep`).
@@ -254,10 +232,7 @@ impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, error::Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.project()
-            .inner
-            .poll(cx)
-            .map(|result| result.map_err(|_| error::Elapsed::new()))
+        self.project().inner.poll(cx)
     }
 }
 

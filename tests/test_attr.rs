@@ -1,0 +1,167 @@
+//! `#[cancelsim::test]`: an async test swept at every await point. Each
+//! buggy body has a `should_panic` twin of a clean one; the failure names
+//! the violation and the test, and `CANCELSIM_REPLAY` is scoped to the test
+//! its line names (checked in a child process, so no other test sees it).
+
+use std::process::Command;
+use std::time::Duration;
+
+use cancelsim::time::sleep;
+
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+#[cancelsim::test]
+async fn raii_cleanup_is_clean_under_the_default_sweep() {
+    let conn = cancelsim::resource::acquire("db");
+    let child = cancelsim::spawn(async { sleep(ms(3)).await }).abort_on_drop();
+    sleep(ms(5)).await;
+    let _ = child.await;
+    drop(conn);
+}
+
+#[cancelsim::test(seeds = 2, cancel = "drop", explore = 0)]
+#[should_panic(expected = "leaked-resource")]
+async fn a_guard_forgotten_after_an_await_fails_the_test() {
+    let conn = cancelsim::resource::acquire("db");
+    sleep(ms(5)).await;
+    std::mem::forget(conn);
+}
+
+/// The repro lines of a failing test name it, and the message says how to
+/// replay one with `cargo test`.
+#[cancelsim::test(explore = 0)]
+#[should_panic(expected = "test=test_attr::repro_lines_name_the_test")]
+async fn repro_lines_name_the_test() {
+    std::mem::forget(cancelsim::resource::acquire("db"));
+}
+
+#[cancelsim::test(explore = 0)]
+#[should_panic(expected = "cargo test -- --exact the_replay_hint_names_the_cargo_filter")]
+async fn the_replay_hint_names_the_cargo_filter() {
+    std::mem::forget(cancelsim::resource::acquire("db"));
+}
+
+#[cancelsim::test(explore = 0)]
+async fn an_ok_result_passes() -> Result<(), String> {
+    sleep(ms(1)).await;
+    Ok(())
+}
+
+#[cancelsim::test(explore = 0)]
+#[should_panic(expected = "the test returned Err(\"broken\")")]
+async fn an_err_result_fails_the_test() -> Result<(), String> {
+    sleep(ms(1)).await;
+    Err("broken".to_string())
+}
+
+/// A background task the test never joins: a leak under cancelsim's own
+/// sweep, dropped by the runtime's shutdown under the tokio preset.
+async fn background_task() {
+    let worker = cancelsim::spawn(async {
+        loop {
+            sleep(ms(10)).await;
+        }
+    });
+    sleep(ms(25)).await;
+    drop(worker);
+}
+
+#[cancelsim::test(preset = "tokio")]
+async fn the_tokio_preset_drops_live_tasks_at_shutdown() {
+    background_task().await;
+}
+
+#[cancelsim::test(explore = 0)]
+#[should_panic(expected = "leaked-task")]
+async fn the_default_sweep_reports_the_same_task_as_leaked() {
+    background_task().await;
+}
+
+/// A cooperative cancel request (a cancelsim-only injection) is swallowed:
+/// found by `cancel = "coop"`, never injected by the tokio preset.
+async fn swallows_a_cancel() {
+    let _ = cancelsim::cancel::checkpoint().await;
+    sleep(ms(5)).await;
+    let _ = cancelsim::cancel::checkpoint().await;
+}
+
+#[cancelsim::test(cancel = "coop", explore = 0)]
+#[should_panic(expected = "cancel-swallowed")]
+async fn cooperative_injection_finds_a_swallowed_cancel() {
+    swallows_a_cancel().await;
+}
+
+#[cancelsim::test(preset = "tokio", explore = 0)]
+async fn the_tokio_preset_injects_no_cooperative_request() {
+    swallows_a_cancel().await;
+}
+
+#[cancelsim::test(cancel = "none", timeouts = false, explore = 0)]
+async fn cancel_none_sweeps_nothing_but_the_baseline() {
+    swallows_a_cancel().await;
+}
+
+#[cancelsim::test(scheduler = "pct:2", seeds = 3, max_runs = 4, explore = 2)]
+async fn scheduler_seeds_and_budgets_are_accepted() {
+    let a = cancelsim::spawn(async { cancelsim::yield_now().await }).abort_on_drop();
+    let b = cancelsim::spawn(async { cancelsim::yield_now().await }).abort_on_drop();
+    let _ = a.await;
+    let _ = b.await;
+}
+
+// ----- CANCELSIM_REPLAY, in a child process -------------------------------------
+
+/// The test a child process replays. Without the variable it is a plain
+/// clean sweep.
+#[cancelsim::test(cancel = "drop", explore = 0)]
+async fn replay_target() {
+    println!("REPLAY_TARGET_RAN");
+    sleep(ms(1)).await;
+}
+
+fn child(replay: &str) -> (String, String) {
+    let out = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "replay_target",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("CANCELSIM_REPLAY", replay)
+        .output()
+        .expect("the child runs");
+    assert!(out.status.success(), "{out:?}");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_replay_line_for_this_test_replays_one_run_of_it() {
+    let (stdout, stderr) = child(
+        "cancelsim:v1 seed=0 scheduler=fifo inject=cancel-drop@0:1 test=test_attr::replay_target",
+    );
+    assert!(
+        stdout.contains(
+            "cancelsim: replaying cancelsim:v1 seed=0 scheduler=fifo inject=cancel-drop@0:1"
+        ),
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(stdout.matches("REPLAY_TARGET_RAN").count(), 1, "{stdout}");
+}
+
+#[test]
+fn a_replay_line_for_another_test_is_ignored_and_the_sweep_runs() {
+    let (stdout, stderr) = child("cancelsim:v1 seed=0 scheduler=fifo test=other::test");
+    assert!(
+        stderr.contains("CANCELSIM_REPLAY is for other::test, not test_attr::replay_target")
+            || stdout.contains("CANCELSIM_REPLAY is for other::test, not test_attr::replay_target"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(!stdout.contains("cancelsim: replaying"), "{stdout}");
+    // The baseline twice, then one run per injection.
+    assert!(stdout.matches("REPLAY_TARGET_RAN").count() > 2, "{stdout}");
+}

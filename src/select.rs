@@ -61,10 +61,51 @@ pub fn start(branches: usize) -> usize {
 /// Records that the current task's race at the caller's location was won by
 /// `branch`; bit `i` of `dropped` is set for each other branch whose future
 /// was pending and is dropped with the race (branches past 31 are not
-/// shown). Outside a simulation it does nothing.
+/// shown). The trace names the task's last await point as where the dropped
+/// futures waited; a race that knows it was decided in its first poll (its
+/// losers never waited at an await point of the task) says so with
+/// [`won_in_poll`]. Outside a simulation it does nothing.
 #[track_caller]
 pub fn won(branch: usize, dropped: u64) {
     let at = std::panic::Location::caller();
     let branch = u32::try_from(branch).unwrap_or(u32::MAX);
-    crate::world::try_with(|world| world.select_won(branch, dropped as u32, at));
+    crate::world::try_with(|world| world.select_won(branch, dropped as u32, false, at));
+}
+
+/// [`won`], for a race that counts its polls: `poll` is the poll of the
+/// race that decided it, 1 for the first. The futures dropped by a race
+/// decided in its first poll were created and dropped within that poll:
+/// they never waited at an await point of the task, and the trace says so
+/// (`point` 0, no "waiting at await point" in the text).
+///
+/// ```
+/// use std::future::Future;
+/// use std::time::Duration;
+/// use cancelsim::{select, time, Config, Sim};
+///
+/// let mut sim = Sim::new(Config::default());
+/// sim.block_on(async {
+///     time::sleep(Duration::from_millis(1)).await; // await point 1
+///     let mut slow = std::pin::pin!(time::sleep(Duration::from_millis(20)));
+///     let mut polls = 0;
+///     std::future::poll_fn(|cx| {
+///         polls += 1;
+///         if slow.as_mut().poll(cx).is_pending() {
+///             // Branch 1 is ready at once: branch 0 is dropped.
+///             select::won_in_poll(1, 0b1, polls);
+///             return std::task::Poll::Ready(1);
+///         }
+///         std::task::Poll::Ready(0)
+///     })
+///     .await
+/// })
+/// .unwrap();
+/// let trace = sim.trace().to_string();
+/// assert!(trace.contains("branch 1 won; dropped pending branch 0\n"), "{trace}");
+/// ```
+#[track_caller]
+pub fn won_in_poll(branch: usize, dropped: u64, poll: u32) {
+    let at = std::panic::Location::caller();
+    let branch = u32::try_from(branch).unwrap_or(u32::MAX);
+    crate::world::try_with(|world| world.select_won(branch, dropped as u32, poll <= 1, at));
 }

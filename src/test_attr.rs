@@ -2,6 +2,7 @@
 //! fails the test with the report.
 
 use std::future::Future;
+use std::panic::Location;
 
 use crate::check::Check;
 use crate::inject::CancelMode;
@@ -41,19 +42,27 @@ impl TestArgs {
 
 /// What a test body may return: `()`, or a `Result` whose `Err` fails it.
 pub trait TestOutput {
-    /// Panics on a failure, with its message.
-    fn finish(self);
+    /// Panics on a failure, with its message located at `test`, where the
+    /// test is written (the panic happens in the harness, after the body's
+    /// future ended: its own location would name the harness).
+    fn finish(self, test: &'static Location<'static>);
 }
 
 impl TestOutput for () {
-    fn finish(self) {}
+    fn finish(self, _test: &'static Location<'static>) {}
 }
 
 impl<E: std::fmt::Debug> TestOutput for Result<(), E> {
-    #[track_caller]
-    fn finish(self) {
+    fn finish(self, test: &'static Location<'static>) {
         if let Err(error) = self {
-            panic!("the test returned Err({error:?})");
+            // Unwound with the test's location as the panic's: raised here,
+            // the message would name the harness.
+            std::panic::resume_unwind(Box::new(format!(
+                "the test returned Err({error:?}) at {}:{}:{}",
+                crate::trace::display_path(test.file()),
+                test.line(),
+                test.column()
+            )));
         }
     }
 }
@@ -72,13 +81,12 @@ where
     Fut::Output: TestOutput,
 {
     let path = format!("{module}::{name}");
+    let test = Location::caller();
     let run = move || -> std::pin::Pin<Box<dyn Future<Output = ()>>> {
         let future = body();
-        Box::pin(async move { future.await.finish() })
+        Box::pin(async move { future.await.finish(test) })
     };
-    let mut check = Check::new(run)
-        .name(path)
-        .test_file(std::panic::Location::caller().file());
+    let mut check = Check::new(run).name(path).test_file(test.file());
     check = match args.preset {
         Some("tokio") => check.tokio_preset(),
         _ => check

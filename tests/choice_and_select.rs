@@ -222,7 +222,7 @@ fn the_baseline_misses_a_bug_behind_a_choice_and_exploration_finds_it() {
 
 // ----- select! ------------------------------------------------------------------
 
-/// A fair race of two futures written on `select::start` / `select::won`,
+/// A fair race of two futures written on `select::start` / `select::won_in_poll`,
 /// as the simulated `tokio::select!` is: the start branch is a recorded
 /// choice, the winner and the pending losers are recorded.
 async fn race<A: Future, B: Future>(a: A, b: B) -> usize {
@@ -231,7 +231,9 @@ async fn race<A: Future, B: Future>(a: A, b: B) -> usize {
     let mut b = pin!(b);
     // Branches that returned `Pending` in some poll: dropped with the race.
     let mut pending = 0u64;
+    let mut polls = 0;
     std::future::poll_fn(|cx| {
+        polls += 1;
         for offset in 0..2 {
             let branch = (start + offset) % 2;
             let ready = match branch {
@@ -239,7 +241,7 @@ async fn race<A: Future, B: Future>(a: A, b: B) -> usize {
                 _ => b.as_mut().poll(cx).is_ready(),
             };
             if ready {
-                select::won(branch, pending & !(1 << branch)); // marker: race won
+                select::won_in_poll(branch, pending & !(1 << branch), polls); // marker: race won
                 return Poll::Ready(branch);
             }
             pending |= 1 << branch;
@@ -354,9 +356,6 @@ fn several_dropped_branches_are_listed() {
 /// documentation: "0 when the race was decided in its first poll"), even
 /// when the task suspended elsewhere before the race.
 #[test]
-#[ignore = "BUG: select_won reports the task's last await point (src/world/pick.rs:311-316 reads \
-            slot.meta.suspends) for a race decided in its first poll, whose dropped loser never \
-            waited there; EventKind::SelectWon documents 0 for that case"]
 fn a_race_decided_in_its_first_poll_names_no_await_point() {
     let mut sim = Sim::new(Config::default());
     sim.block_on(async {

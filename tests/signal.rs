@@ -177,10 +177,6 @@ fn a_cleanup_longer_than_the_grace_time_is_cancel_ignored() {
 /// The same 2 s cleanup waited in one sleep: the flusher is never polled
 /// while over its budget, only when it returns, 2 s after the signal.
 #[test]
-#[ignore = "BUG: the grace budget is only checked after a poll that returns Pending \
-            (src/world/run.rs:68 and :133), never in the poll that completes the task: \
-            a task that ends past its grace time is not cancel-ignored, so the verdict \
-            depends on how its wait is split into sleeps"]
 fn a_cleanup_longer_than_the_grace_time_in_one_sleep_is_cancel_ignored() {
     let report = Check::new(|| slow_cleanup(Duration::from_secs(2), 1))
         .signal_at_every_await(true)

@@ -56,6 +56,13 @@ async fn an_err_result_fails_the_test() -> Result<(), String> {
     Err("broken".to_string())
 }
 
+#[cancelsim::test(explore = 0)]
+#[should_panic(expected = "the test returned Err(\"broken\") at tests/test_attr.rs:")]
+async fn an_err_result_names_the_test_not_the_harness() -> Result<(), String> {
+    sleep(ms(1)).await;
+    Err("broken".to_string())
+}
+
 /// A background task the test never joins: a leak under cancelsim's own
 /// sweep, dropped by the runtime's shutdown under the tokio preset.
 async fn background_task() {

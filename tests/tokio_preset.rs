@@ -187,6 +187,26 @@ fn a_chain_of_panics_from_an_injected_abort_is_not_a_failure() {
 }
 
 #[test]
+fn a_panic_on_the_join_error_unwrapped_after_a_later_await_is_not_a_failure() {
+    // The error is kept and unwrapped one await later: still the abort's
+    // fallout, whatever step the panic happens in.
+    let report = Check::new(|| async {
+        let worker = cancelsim::spawn_named("worker", async {
+            sleep(ms(5)).await;
+            7
+        })
+        .abort_on_drop();
+        let joined = worker.await;
+        sleep(ms(1)).await;
+        assert_eq!(joined.expect("the worker's value"), 7);
+    })
+    .cancel_at_every_await(CancelMode::Drop)
+    .run();
+    report.assert_clean();
+    assert!(report.counts().abort_consequences > 0, "{report}");
+}
+
+#[test]
 fn a_panic_on_the_join_error_of_the_programs_own_abort_is_a_failure() {
     let report = Check::new(|| async {
         let worker = cancelsim::spawn_named("worker", async {
@@ -242,10 +262,6 @@ async fn tolerates_the_abort_then_checks_state(fixed: bool) {
 }
 
 #[test]
-#[ignore = "BUG: any panic of a task after it awaited the JoinError of an injected abort is \
-            excused as a consequence (src/world/inject.rs:246 observe_join_error marks the \
-            awaiter for good; panic_is_consequence at :276 only looks the mark up), so a \
-            cancel-unsafe state the test asserts on after `let _ = handle.await` is never reported"]
 fn a_panic_unrelated_to_the_join_error_after_an_injected_abort_is_still_a_failure() {
     let report = Check::new(|| tolerates_the_abort_then_checks_state(false))
         .cancel_at_every_await(CancelMode::Drop)

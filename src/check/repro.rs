@@ -154,7 +154,7 @@ impl FromStr for Repro {
 fn parse_injection(item: &str) -> Result<Injection, ReproParseError> {
     let bad = || {
         error(format!(
-            "injection `{item}` is not KIND@TASK:POINT[/wake] with KIND one of cancel-drop, cancel-coop, timeout"
+            "injection `{item}` is not KIND@TASK:POINT[/wake] with KIND one of cancel-drop, cancel-coop, timeout, signal"
         ))
     };
     let (kind, rest) = item.split_once('@').ok_or_else(bad)?;

@@ -78,7 +78,7 @@ where
     let mut violations = Vec::new();
     let stop = match outcome {
         RootRun::Returned(_) | RootRun::Dropped => None,
-        RootRun::Panicked(_) if world.panic_is_consequence(TaskId(0)) => None,
+        RootRun::Panicked(ref message) if world.panic_is_consequence(TaskId(0), message) => None,
         // `timeout(..).await.expect(..)` / `.unwrap()` on the `Elapsed`.
         RootRun::Panicked(message)
             if message.contains("Elapsed(())") && world.root_failed_on_assertion_timeout() =>

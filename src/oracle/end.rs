@@ -42,7 +42,11 @@ impl World {
                 .located(at);
                 self.push_violation(key.id, violation);
             }
-            Outcome::Panicked(_) if self.panic_is_consequence(key.id) => {}
+            Outcome::Panicked(message)
+                if self.panic_is_consequence(
+                    key.id,
+                    self.trace().message(message).unwrap_or_default(),
+                ) => {}
             Outcome::Panicked(message) if meta.kind != TaskKind::Root => {
                 let message = self.trace().message(message).unwrap_or("?").to_string();
                 self.oracles.borrow_mut().panics.insert(

@@ -40,10 +40,14 @@ pub(crate) struct OracleState {
     /// Tasks the harness aborted (drop injections).
     pub injected_aborts: std::collections::BTreeSet<TaskId>,
     /// Tasks that awaited the `JoinError` of an injected abort (or the panic
-    /// of such a task): a panic of theirs follows from the injection.
+    /// of such a task): a panic of theirs on that error follows from the
+    /// injection.
     pub saw_injected_abort: std::collections::BTreeSet<TaskId>,
     /// Panics that followed only from an injected abort (not reported).
     pub consequences: u32,
+    /// The tasks whose panic was such a consequence: awaiting their
+    /// `JoinError` is awaiting the injection's fallout too.
+    pub consequence_panics: std::collections::BTreeSet<TaskId>,
     /// The program's cancellation signal, and whether one was registered.
     pub signal: Option<Box<dyn FnOnce()>>,
     pub signal_registered: bool,

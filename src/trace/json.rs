@@ -47,7 +47,7 @@
 //! | `signal_fired` | — |
 //! | `complete` | `outcome` (`returned`, `aborted`, `panicked`), `message` (panics) |
 //! | `deadlock` | — |
-//! | `injected` | `injection` (`cancel-drop`, `cancel-coop`, `timeout`), `point`, `at_instant` (`suspend`, `wake`) |
+//! | `injected` | `injection` (`cancel-drop`, `cancel-coop`, `timeout`, `signal`), `point`, `at_instant` (`suspend`, `wake`) |
 //! | `acquire` | `resource`, `at` |
 //! | `release` | `resource` |
 //! | `violation` | `code` (the stable violation code, e.g. `leaked-resource`) |

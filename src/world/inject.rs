@@ -241,14 +241,15 @@ impl World {
 
     /// The current task awaited the `JoinError` of `task`, cancelled or
     /// panicked: if `task` was aborted by the harness (or panicked only
-    /// because of such an abort), a panic of the current task follows from
-    /// the injection, not from the code.
+    /// because of such an abort), a panic of the current task *on that
+    /// error* follows from the injection, not from the code (see
+    /// [`World::panic_is_consequence`]).
     pub(crate) fn observe_join_error(&self, task: TaskId) {
         let Some(current) = self.current_id() else {
             return;
         };
         let mut oracles = self.oracles.borrow_mut();
-        if oracles.injected_aborts.contains(&task) || oracles.saw_injected_abort.contains(&task) {
+        if oracles.injected_aborts.contains(&task) || oracles.consequence_panics.contains(&task) {
             oracles.saw_injected_abort.insert(current);
         }
     }
@@ -273,11 +274,20 @@ impl World {
     }
 
     /// Does a panic of `task` follow only from an injected abort? Counts it.
-    pub(crate) fn panic_is_consequence(&self, task: TaskId) -> bool {
+    ///
+    /// Only a panic *on the `JoinError`* is excused: `task` awaited the
+    /// error of a task the harness aborted (or of one that panicked only
+    /// because of such an abort), and the panic message shows that error
+    /// (`unwrap()`, `expect(..)`, `{:?}`: "JoinError::Cancelled(..)"). Any
+    /// other panic of the same task — an assertion on state the abort left
+    /// half-done — is the code's bug and is reported.
+    pub(crate) fn panic_is_consequence(&self, task: TaskId, message: &str) -> bool {
         let mut oracles = self.oracles.borrow_mut();
-        let consequence = oracles.saw_injected_abort.contains(&task);
+        let consequence =
+            oracles.saw_injected_abort.contains(&task) && message.contains("JoinError");
         if consequence {
             oracles.consequences += 1;
+            oracles.consequence_panics.insert(task);
         }
         consequence
     }
@@ -353,21 +363,32 @@ impl World {
     #[inline(always)]
     pub(crate) fn check_grace(&self, key: TaskKey, slot: &mut TaskSlot) {
         if slot.cancel_pending {
-            self.check_grace_budget(key, slot);
+            self.check_grace_budget(key, slot, false);
+        }
+    }
+
+    /// Checks the grace budget of an outstanding cancel request as its task
+    /// ends by itself (returns or panics): a task that honours the request
+    /// only past its budget ignored it as much as one still running, however
+    /// its wait was split (one long sleep or many short ones).
+    pub(crate) fn check_grace_at_end(&self, key: TaskKey, slot: &mut TaskSlot) {
+        if slot.cancel_pending {
+            self.check_grace_budget(key, slot, true);
         }
     }
 
     #[cold]
-    fn check_grace_budget(&self, key: TaskKey, slot: &mut TaskSlot) {
+    fn check_grace_budget(&self, key: TaskKey, slot: &mut TaskSlot, ended: bool) {
         let Some((since, polls)) = slot.meta.cancel_since else {
             return;
         };
         if slot.meta.ignored_reported {
             return;
         }
+        let now = self.now.get();
         let over_polls = slot.meta.polls.saturating_sub(polls) > self.config.grace_polls;
-        let over_time = self.now.get().saturating_sub(since)
-            > crate::time::instant::nanos(self.config.grace_time);
+        let over_time =
+            now.saturating_sub(since) > crate::time::instant::nanos(self.config.grace_time);
         if over_polls || over_time {
             slot.meta.ignored_reported = true;
             let budget = if over_polls {
@@ -383,10 +404,19 @@ impl World {
             } else {
                 "cancel requested at"
             };
+            let state = if ended {
+                format!(
+                    "the task ended only {} later, after {} polls",
+                    Instant(now - since),
+                    slot.meta.polls.saturating_sub(polls)
+                )
+            } else {
+                "task still running".to_string()
+            };
             let violation = Violation::new(
                 ViolationCode::CancelIgnored,
                 format!(
-                    "{what} {} still not honoured after {budget} (task still running)",
+                    "{what} {} still not honoured after {budget} ({state})",
                     Instant(since)
                 ),
             )

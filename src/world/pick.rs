@@ -303,8 +303,10 @@ impl World {
     }
 
     /// Records that the current task's race at `at` was won by `branch`,
-    /// dropping the pending branches in `dropped`.
-    pub fn select_won(&self, branch: u32, dropped: u32, at: SourceLocation) {
+    /// dropping the pending branches in `dropped`; `first_poll`: the race
+    /// was decided in its first poll (its losers never waited at an await
+    /// point of the task).
+    pub fn select_won(&self, branch: u32, dropped: u32, first_poll: bool, at: SourceLocation) {
         let Some(key) = self.current_key() else {
             return;
         };
@@ -319,7 +321,7 @@ impl World {
             EventKind::SelectWon {
                 branch,
                 dropped,
-                point: if dropped == 0 { 0 } else { point },
+                point: if dropped == 0 || first_poll { 0 } else { point },
                 at,
             },
         );

@@ -159,7 +159,10 @@ impl World {
             let Some(slot) = core.tasks.get_mut(key) else {
                 return;
             };
-            if matches!(outcome, Outcome::Panicked(_)) || slot.meta.cancel_delivered > 0 {
+            if matches!(outcome, Outcome::Panicked(_))
+                || slot.meta.cancel_delivered > 0
+                || slot.cancel_pending
+            {
                 None
             } else {
                 let parts = (
@@ -192,6 +195,9 @@ impl World {
         }
         let slot = self.core.borrow_mut().tasks.remove(key);
         let Some(mut slot) = slot else { return };
+        if !matches!(outcome, Outcome::Aborted) {
+            self.check_grace_at_end(key, &mut slot);
+        }
         self.settle(key, &slot, outcome);
         let future = future.or_else(|| slot.future.take());
         if let Some(future) = future {

@@ -11,10 +11,11 @@ pub fn select_start(branches: u32) -> u32 {
     ::cancelsim::select::start(branches as usize) as u32
 }
 
-/// `select!`'s winner, and the pending branches it drops.
+/// `select!`'s winner, the pending branches it drops, and which poll of
+/// the `select!` decided it (1: the first).
 #[track_caller]
-pub fn select_won(branch: u32, dropped: u64) {
-    ::cancelsim::select::won(branch as usize, dropped);
+pub fn select_won(branch: u32, dropped: u64, poll: u32) {
+    ::cancelsim::select::won_in_poll(branch as usize, dropped, poll);
 }
 
 /// The arguments of the simulated `#[tokio::test(...)]`.

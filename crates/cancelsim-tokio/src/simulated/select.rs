@@ -26,6 +26,9 @@ macro_rules! select {
         // Branches that returned `Pending` and have not finished since: what
         // the winner drops.
         let mut pending: u64 = 0;
+        // Polls of this `select!` so far: the losers of a race decided in
+        // its first poll never waited at an await point.
+        let mut polls: u32 = 0;
 
         $(
             if !$c {
@@ -43,6 +46,7 @@ macro_rules! select {
 
             ::core::future::poll_fn(|cx| {
                 let mut is_pending = false;
+                polls = polls.saturating_add(1);
                 let start = $start;
 
                 for i in 0..BRANCHES {
@@ -80,7 +84,7 @@ macro_rules! select {
                                     $crate::__private::tokio::select_priv_clean_pattern!($bind) => {}
                                     _ => continue,
                                 }
-                                $crate::__private::select_won(branch, pending & !(disabled as u64));
+                                $crate::__private::select_won(branch, pending & !(disabled as u64), polls);
                                 return ::core::task::Poll::Ready($crate::__private::tokio::select_variant!(__tokio_select_util::Out, ($($skip)*))(out));
                             }
                         )*

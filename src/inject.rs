@@ -122,6 +122,15 @@ pub struct AwaitPoint {
     /// Was the program's cancellation signal registered when the task got
     /// here (so a [`InjectionKind::Signal`] can fire)?
     pub signal: bool,
+    /// Can some code of the run drop the task here? The root (its caller
+    /// can drop it at any await point), and a task the program can abort:
+    /// an abort handle or an abort-on-drop handle was made for it, it is in
+    /// a `TaskGroup` (or the facade's `JoinSet`), or an abort or cancel of
+    /// it was asked for in the run. [`Check::drop_only_abortable`]
+    /// (the tokio preset) injects drops only here.
+    ///
+    /// [`Check::drop_only_abortable`]: crate::Check::drop_only_abortable
+    pub abortable: bool,
 }
 
 impl AwaitPoint {

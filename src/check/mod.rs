@@ -65,6 +65,7 @@ pub struct Check<F> {
     shard: Option<(usize, usize)>,
     threads: Option<usize>,
     signal: bool,
+    drop_only_abortable: bool,
     name: Option<String>,
     replay_from_env: bool,
 }
@@ -104,6 +105,7 @@ where
             shard: None,
             threads: None,
             signal: false,
+            drop_only_abortable: false,
             name: None,
             replay_from_env: true,
         }
@@ -145,9 +147,28 @@ where
         self
     }
 
+    /// Drop injections only where some code of the program could drop the
+    /// future itself ([`AwaitPoint::abortable`](crate::AwaitPoint::abortable)):
+    /// at every await point of the root (the test body, or the function
+    /// under test, dropped by its caller — as a server drops a handler when
+    /// its client goes away) and of each task the program can abort (it made
+    /// an abort handle or an abort-on-drop handle for it, put it in a
+    /// `TaskGroup` or a `JoinSet`, or aborted or cancelled it in the
+    /// baseline). A task spawned and merely awaited is never dropped by
+    /// anything but the end of the runtime: aborting it anyway would only
+    /// make the test's own `handle.await` fail. Off by default (cancelsim's
+    /// own sweep drops every task); on in [`tokio_preset`](Check::tokio_preset).
+    pub fn drop_only_abortable(mut self, enabled: bool) -> Self {
+        self.drop_only_abortable = enabled;
+        self
+    }
+
     /// The sweep for tokio code, which raises no false alarm on correct
-    /// tokio programs: drop cancellation at every await point of every task
-    /// (what `abort`, a lost `select!` branch, a dropped future do), timeout
+    /// tokio programs: drop cancellation at every await point where the
+    /// program itself could drop the future — the root (the test body) and
+    /// every task it can abort ([`drop_only_abortable`](Check::drop_only_abortable));
+    /// what `abort`, a `JoinSet`, a lost `select!` branch, a dropped handler
+    /// do — timeout
     /// expiry at every await point inside a `time::timeout`, the program's
     /// registered cancellation signal at every await point
     /// ([`signal_at_every_await`](Check::signal_at_every_await)), and 16
@@ -158,6 +179,7 @@ where
     /// ignored the signal.
     pub fn tokio_preset(mut self) -> Self {
         self.cancel = Some(CancelMode::Drop);
+        self.drop_only_abortable = true;
         self.timeouts = true;
         self.signal = true;
         self.explore = Some((SchedulerKind::Random, 16));
@@ -390,6 +412,7 @@ where
             timeouts: self.timeouts,
             on_wake: self.on_wake,
             signal: self.signal,
+            drop_only_abortable: self.drop_only_abortable,
         };
         report.counts.signal_unregistered = self.signal
             && !sweep_points

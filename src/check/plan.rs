@@ -17,6 +17,8 @@ pub(crate) struct Dimensions {
     pub on_wake: bool,
     /// Fire the program's registered cancellation signal at every await point.
     pub signal: bool,
+    /// Drop only where the program could (`AwaitPoint::abortable`).
+    pub drop_only_abortable: bool,
 }
 
 impl Dimensions {
@@ -26,14 +28,17 @@ impl Dimensions {
             return Vec::new();
         }
         let mut kinds = Vec::new();
+        let drop = !self.drop_only_abortable || point.abortable;
         match self.cancel {
-            Some(CancelMode::Drop) => kinds.push(InjectionKind::CancelDrop),
+            Some(CancelMode::Drop) if drop => kinds.push(InjectionKind::CancelDrop),
             Some(CancelMode::Cooperative) => kinds.push(InjectionKind::CancelCooperative),
             Some(CancelMode::Both) => {
-                kinds.push(InjectionKind::CancelDrop);
+                if drop {
+                    kinds.push(InjectionKind::CancelDrop);
+                }
                 kinds.push(InjectionKind::CancelCooperative);
             }
-            None => {}
+            _ => {}
         }
         if self.timeouts && point.timeout.is_some() {
             kinds.push(InjectionKind::Timeout);

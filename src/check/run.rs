@@ -121,7 +121,7 @@ where
         }
     }
     let plan = world.plan.borrow().clone();
-    let points = world.points.borrow_mut().take().unwrap_or_default();
+    let points = world.take_points();
     let panicked = std::mem::take(&mut world.oracles.borrow_mut().panicked_tasks);
     let consequences = (
         world.oracles.borrow().consequences,

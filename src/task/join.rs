@@ -215,6 +215,7 @@ impl<T> JoinHandle<T> {
     pub(crate) fn cancel_via(&self, via: CancelVia, at: Option<SourceLocation>) {
         if let Some(world) = self.world.upgrade() {
             let _enter = Enter::new(&world);
+            world.mark_abortable(self.key.id);
             world.request_cancel(self.key, via, at);
         }
     }
@@ -229,6 +230,9 @@ impl<T> JoinHandle<T> {
     where
         T: 'static,
     {
+        if let Some(world) = self.world.upgrade() {
+            world.mark_abortable(self.key.id);
+        }
         AbortHandle {
             key: self.key,
             slot: Rc::clone(&self.slot) as Rc<dyn Finished>,
@@ -240,6 +244,10 @@ impl<T> JoinHandle<T> {
     /// detached task is not a leak when the root ends, only if it is still
     /// alive after the world drains.
     pub fn detach(self) {
+        // A finished task has nothing left to mark.
+        if self.slot.is_done() {
+            return;
+        }
         if let Some(world) = self.world.upgrade() {
             world.detach(self.key);
         }
@@ -249,6 +257,9 @@ impl<T> JoinHandle<T> {
     /// `AbortOnDropHandle`).
     #[track_caller]
     pub fn abort_on_drop(self) -> AbortOnDropHandle<T> {
+        if let Some(world) = self.world.upgrade() {
+            world.mark_abortable(self.key.id);
+        }
         AbortOnDropHandle {
             handle: Some(self),
             at: Location::caller(),

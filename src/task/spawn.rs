@@ -72,19 +72,56 @@ where
 }
 
 /// `file.rs:LINE` for a spawn site, made once per site and thread (a
-/// simulated `tokio::spawn` in a loop names a million tasks).
+/// simulated `tokio::spawn` in a loop names a million tasks). The last
+/// site asked for is kept apart, so such a loop looks nothing up.
 fn site_name(at: &'static Location<'static>) -> Rc<str> {
     thread_local! {
-        static NAMES: std::cell::RefCell<std::collections::HashMap<usize, Rc<str>>> =
-            std::cell::RefCell::new(std::collections::HashMap::new());
+        static LAST: std::cell::RefCell<Option<(usize, Rc<str>)>> =
+            const { std::cell::RefCell::new(None) };
+        static NAMES: std::cell::RefCell<std::collections::HashMap<usize, Rc<str>, SiteHasher>> =
+            std::cell::RefCell::new(std::collections::HashMap::default());
     }
+    // The address only finds a site's name again; it reaches no decision
+    // and no trace.
     let key = at as *const Location<'static> as usize;
-    NAMES.with(|names| {
+    let last = LAST.with(|last| match &*last.borrow() {
+        Some((site, name)) if *site == key => Some(Rc::clone(name)),
+        _ => None,
+    });
+    if let Some(name) = last {
+        return name;
+    }
+    let name = NAMES.with(|names| {
         Rc::clone(names.borrow_mut().entry(key).or_insert_with(|| {
             let file = at.file().rsplit(['/', '\\']).next().unwrap_or(at.file());
             Rc::from(format!("{file}:{}", at.line()))
         }))
-    })
+    });
+    LAST.with(|last| *last.borrow_mut() = Some((key, Rc::clone(&name))));
+    name
+}
+
+/// Hashes a site's address with one multiplication (the keys are a few
+/// distinct static addresses; SipHash cost as much as the spawn).
+type SiteHasher = std::hash::BuildHasherDefault<AddressHasher>;
+
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl std::hash::Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.0 = (value as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 #[track_caller]

@@ -51,6 +51,27 @@ impl World {
         self.collecting.set(true);
     }
 
+    /// Notes that some code of the run can abort `task` (an abort handle,
+    /// an abort-on-drop handle, a group, an abort or cancel asked for).
+    pub fn mark_abortable(&self, task: TaskId) {
+        if self.collecting.get() {
+            if let Ok(mut abortable) = self.abortable.try_borrow_mut() {
+                abortable.insert(task);
+            }
+        }
+    }
+
+    /// The await points recorded, each told whether its task turned out
+    /// abortable (a handle made after the task first suspended counts).
+    pub fn take_points(&self) -> Vec<AwaitPoint> {
+        let mut points = self.points.borrow_mut().take().unwrap_or_default();
+        let abortable = std::mem::take(&mut *self.abortable.borrow_mut());
+        for point in &mut points {
+            point.abortable |= abortable.contains(&point.task);
+        }
+        points
+    }
+
     /// A new timeout scope number.
     pub fn new_scope(&self) -> u32 {
         let scope = self.next_scope.get();
@@ -330,6 +351,7 @@ impl World {
                     resumed: false,
                     injectable: matches!(slot.meta.kind, TaskKind::Root | TaskKind::User),
                     signal: self.oracles.borrow().signal_registered,
+                    abortable: slot.meta.kind == TaskKind::Root,
                 });
             }
         }
@@ -368,11 +390,15 @@ impl World {
     }
 
     /// Checks the grace budget of an outstanding cancel request as its task
-    /// ends by itself (returns or panics): a task that honours the request
-    /// only past its budget ignored it as much as one still running, however
-    /// its wait was split (one long sleep or many short ones).
+    /// ends by itself (returns or panics), when nothing showed the task
+    /// responded: a fired signal (the harness cannot see a task act on it,
+    /// only end, as a runtime's shutdown waits for it to), or a cooperative
+    /// request never delivered. A task that ends past its budget ignored it
+    /// as much as one still running, however its wait was split (one long
+    /// sleep or many short ones). A delivered `Cancelled` was seen: what the
+    /// task does with it is the swallow and leak oracles' business.
     pub(crate) fn check_grace_at_end(&self, key: TaskKey, slot: &mut TaskSlot) {
-        if slot.cancel_pending {
+        if slot.cancel_pending && (slot.meta.signalled || slot.meta.cancel_delivered == 0) {
             self.check_grace_budget(key, slot, true);
         }
     }

@@ -262,6 +262,7 @@ impl World {
     /// `at`: the call site that asked, when there is one.
     pub fn abort(self: &Rc<World>, key: TaskKey, at: Option<SourceLocation>) {
         if at.is_some() {
+            self.mark_abortable(key.id);
             self.check_abort_after_signal(key);
         }
         let by = self.current_id();
@@ -293,6 +294,7 @@ impl World {
     /// held while the task's destructors run.
     pub fn abort_later(self: &Rc<World>, key: TaskKey, at: Option<SourceLocation>) {
         if at.is_some() {
+            self.mark_abortable(key.id);
             self.check_abort_after_signal(key);
         }
         let by = self.current_id();

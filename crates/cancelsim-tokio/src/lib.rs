@@ -14,7 +14,8 @@
 //!   the same code on cancelsim: one thread, a virtual clock, a seeded and
 //!   recorded schedule. Every `#[tokio::test]` becomes a sweep with the
 //!   tokio preset (`cancelsim::Check::tokio_preset`): a drop cancellation
-//!   at every await point of every task, timeout expiry inside every
+//!   at every await point of the test body and of every task the program
+//!   can abort (`JoinSet`, `AbortHandle`, `abort`), timeout expiry inside every
 //!   `time::timeout`, your registered shutdown signal at every await point
 //!   ([`cancelsim::register_signal`]), and random schedules that include
 //!   `select!`'s branch order.

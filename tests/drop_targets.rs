@@ -1,0 +1,181 @@
+//! Which tasks a drop is injected into: every task under cancelsim's own
+//! sweep; under `drop_only_abortable` (the tokio preset) only the root and
+//! the tasks the program itself can abort — a task spawned and merely
+//! awaited is dropped by nothing but the end of the runtime, so aborting it
+//! would only fail the test's own `handle.await`.
+
+mod common;
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use cancelsim::check::await_points;
+use cancelsim::time::sleep;
+use cancelsim::{CancelMode, Check, Config, SchedulerKind, TaskGroup, ViolationCode};
+use common::ms;
+
+/// One task of each kind, each waiting once.
+async fn one_of_each() {
+    let plain = cancelsim::spawn_named("plain", sleep(ms(5)));
+    let with_abort_handle = cancelsim::spawn_named("handle", sleep(ms(5)));
+    let _abort = with_abort_handle.abort_handle();
+    let on_drop = cancelsim::spawn_named("on_drop", sleep(ms(5))).abort_on_drop();
+    let aborted = cancelsim::spawn_named("aborted", sleep(ms(50)));
+    let cancelled = cancelsim::spawn_named("cancelled", async {
+        let _ = cancelsim::cancel::checkpoint().await;
+        sleep(ms(50)).await;
+    });
+    let mut group = TaskGroup::new();
+    group.spawn_named("grouped", async {
+        sleep(ms(5)).await;
+        Ok::<(), String>(())
+    });
+    sleep(ms(1)).await;
+    aborted.abort();
+    cancelled.cancel();
+    let _ = plain.await;
+    let _ = with_abort_handle.await;
+    let _ = on_drop.await;
+    let _ = aborted.await;
+    let _ = cancelled.await;
+    let _ = group.join().await;
+}
+
+fn abortable_by_task() -> Vec<(String, bool)> {
+    let points = await_points(&one_of_each, &Config::default(), 0, SchedulerKind::Fifo);
+    let mut seen: Vec<(String, bool)> = points
+        .iter()
+        .map(|point| {
+            (
+                point
+                    .task_name
+                    .clone()
+                    .unwrap_or_else(|| point.task.to_string()),
+                point.abortable,
+            )
+        })
+        .collect();
+    seen.dedup();
+    seen
+}
+
+#[test]
+fn the_root_and_tasks_the_program_can_abort_are_abortable_a_plain_one_is_not() {
+    let seen = abortable_by_task();
+    let abortable = |name: &str| {
+        seen.iter()
+            .find(|(task, _)| task == name)
+            .unwrap_or_else(|| panic!("{name} has an await point: {seen:?}"))
+            .1
+    };
+    assert!(abortable("main"), "{seen:?}");
+    assert!(!abortable("plain"), "{seen:?}");
+    for name in ["handle", "on_drop", "aborted", "cancelled", "grouped"] {
+        assert!(abortable(name), "{name}: {seen:?}");
+    }
+}
+
+#[test]
+fn the_abortable_marks_are_the_same_on_every_run() {
+    assert_eq!(abortable_by_task(), abortable_by_task());
+}
+
+/// A test asserting on the value of a task it spawned and awaits: correct
+/// tokio code (nothing can abort the task).
+async fn asserts_on_the_joined_value() {
+    let work = cancelsim::spawn(async {
+        sleep(ms(5)).await;
+        7
+    });
+    assert_eq!(work.await.ok(), Some(7), "the work's value");
+}
+
+#[test]
+fn a_plain_task_is_not_dropped_under_drop_only_abortable() {
+    let report = Check::new(asserts_on_the_joined_value)
+        .config(Config::default().runtime_shutdown(true))
+        .cancel_at_every_await(CancelMode::Drop)
+        .drop_only_abortable(true)
+        .run();
+    report.assert_clean();
+    // Only the root's await point was a drop target (at suspension and on
+    // wake: two runs).
+    assert_eq!(report.counts().per_kind["cancel-drop"], 2, "{report}");
+}
+
+#[test]
+fn cancelsims_own_sweep_drops_every_task() {
+    let report = Check::new(asserts_on_the_joined_value)
+        .config(Config::default().runtime_shutdown(true))
+        .cancel_at_every_await(CancelMode::Drop)
+        .run();
+    // Both await points, at suspension and on wake.
+    assert_eq!(report.counts().per_kind["cancel-drop"], 4, "{report}");
+    let violation = report
+        .failures()
+        .iter()
+        .flat_map(|failure| failure.violations())
+        .find(|v| v.kind() == ViolationCode::Panic)
+        .unwrap_or_else(|| panic!("the plain task is dropped too: {report}"));
+    assert!(
+        violation.message().contains("the work's value"),
+        "{violation}"
+    );
+}
+
+/// A request counter a handler task forgets to decrement when it is
+/// dropped mid-request; the owner can abort the handler (abort handle).
+async fn counted_handler(fixed: bool) {
+    let in_flight = Rc::new(Cell::new(0));
+    let handler = {
+        let in_flight = Rc::clone(&in_flight);
+        cancelsim::spawn_named("handler", async move {
+            in_flight.set(in_flight.get() + 1);
+            struct Done(Rc<Cell<i32>>);
+            impl Drop for Done {
+                fn drop(&mut self) {
+                    self.0.set(self.0.get() - 1);
+                }
+            }
+            if fixed {
+                let _done = Done(Rc::clone(&in_flight));
+                sleep(ms(5)).await;
+            } else {
+                sleep(ms(5)).await;
+                in_flight.set(in_flight.get() - 1);
+            }
+        })
+    };
+    let _abort = handler.abort_handle(); // the owner can abort it
+    let _ = handler.await;
+    assert_eq!(in_flight.get(), 0, "a request is still counted in flight");
+}
+
+#[test]
+fn an_abortable_handler_is_dropped_and_its_broken_counter_found() {
+    let report = Check::new(|| counted_handler(false)).tokio_preset().run();
+    let violation = report
+        .failures()
+        .iter()
+        .flat_map(|failure| failure.violations())
+        .find(|v| v.kind() == ViolationCode::Panic)
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(violation.message().contains("still counted in flight"));
+    assert_eq!(report.counts().abort_consequences, 0, "{report}");
+}
+
+#[test]
+fn the_fixed_handler_is_clean() {
+    let report = Check::new(|| counted_handler(true)).tokio_preset().run();
+    report.assert_clean();
+    assert!(report.counts().per_kind["cancel-drop"] >= 2, "{report}");
+}
+
+#[test]
+fn the_drop_targets_are_the_same_on_every_run() {
+    let targets = |_: ()| {
+        let report = Check::new(|| counted_handler(true)).tokio_preset().run();
+        (report.counts().per_kind.clone(), report.to_string())
+    };
+    assert_eq!(targets(()), targets(()));
+}

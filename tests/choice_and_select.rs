@@ -50,7 +50,7 @@ fn the_fifo_baseline_always_takes_the_first_alternative() {
         assert!(schedule
             .decisions()
             .iter()
-            .all(|d| matches!(d, Decision::Random(0))));
+            .all(|d| matches!(d, Decision::Choice { chosen: 0, .. })));
     }
 }
 

@@ -295,7 +295,16 @@ where
             (_, _) if !self.replay_from_env => None,
             (replay, _) => replay,
         };
-        if let Some(repro) = replay {
+        if let Some(mut repro) = replay {
+            // A custom scheduler comes back from a repro line as a name:
+            // this check's own scheduler of that name replays it.
+            if let (SchedulerKind::Custom(named), SchedulerKind::Custom(own)) =
+                (&repro.scheduler, &self.scheduler)
+            {
+                if named.is_named_only() && named.name() == own.name() {
+                    repro.scheduler = self.scheduler.clone();
+                }
+            }
             let mut result = run_once(&self.body, &self.config, &repro, false);
             result.violations.extend(unfired_violation(&result.unfired));
             println!("cancelsim: replaying {repro}\n{}", result.trace);

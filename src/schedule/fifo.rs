@@ -28,7 +28,7 @@ impl Scheduler for Fifo {
         Ok(0)
     }
 
-    fn next_choice(&mut self) -> Result<u64, Divergence> {
+    fn next_choice(&mut self, _options: u32) -> Result<u32, Divergence> {
         Ok(0)
     }
 

@@ -10,8 +10,10 @@
 //! run exactly through [`Replay`], which reports every difference as a
 //! [`Divergence`]: a question the recording does not hold, or a root that
 //! ends before taking all of its recorded decisions. Strategies live one per
-//! file: [`Fifo`], [`Random`], [`Pct`], [`Replay`].
+//! file: [`Fifo`], [`Random`], [`Pct`], [`Dfs`] (with its [`DfsExplorer`]),
+//! [`Replay`]; a user's own plugs in as [`SchedulerKind::custom`].
 
+mod dfs;
 mod fifo;
 mod pct;
 mod random;
@@ -21,8 +23,10 @@ mod schedule_text;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::panic::RefUnwindSafe;
 use std::sync::Arc;
 
+pub use dfs::{Dfs, DfsExplorer, DfsPath, ParseDfsPathError};
 pub use fifo::Fifo;
 pub use pct::Pct;
 pub use random::{Random, RandomScheduler};
@@ -84,13 +88,14 @@ pub trait Scheduler: fmt::Debug {
     /// The next random number handed to the code under test.
     fn next_u64(&mut self) -> Result<u64, Divergence>;
 
-    /// 64 bits from which a choice among the alternatives the code under
-    /// test offers is reduced ([`choose`](crate::choose): `select!`'s start
-    /// branch, a simulated delivery delay); recorded as a random number. By
-    /// default a random number; [`Fifo`] answers 0, the first alternative,
+    /// Picks one of `options` (> 1) alternatives the code under test offers
+    /// ([`choose`](crate::choose): `select!`'s start branch, a simulated
+    /// delivery delay); returns its index. By default a random number
+    /// reduced to `0..options`; [`Fifo`] answers 0, the first alternative,
     /// so the baseline takes the plain, deterministic path.
-    fn next_choice(&mut self) -> Result<u64, Divergence> {
-        self.next_u64()
+    fn next_choice(&mut self, options: u32) -> Result<u32, Divergence> {
+        let bits = self.next_u64()?;
+        Ok(((u128::from(bits) * u128::from(options)) >> 64) as u32)
     }
 
     /// The root future of a `block_on` ended, after the decisions asked so
@@ -129,7 +134,72 @@ pub enum SchedulerKind {
     },
     /// Follow a recorded schedule exactly ([`Replay`]).
     Replay(Arc<Schedule>),
+    /// Follow a path of choices, then the first option ([`Dfs`]): one run
+    /// of a bounded-exhaustive exploration ([`DfsExplorer`]).
+    Dfs(Arc<DfsPath>),
+    /// A scheduler of your own ([`SchedulerKind::custom`]).
+    Custom(CustomScheduler),
 }
+
+/// A user's scheduler: a name (shown in traces and repro lines) and a
+/// factory that builds one per run from the run's seed. Two are equal when
+/// they are the same factory.
+///
+/// Read from a repro line (`scheduler=custom:NAME`) it has a name and no
+/// factory: a [`Check`](crate::Check) replaying the line puts its own
+/// scheduler of that name in; building it anywhere else panics, saying so.
+#[derive(Clone)]
+pub struct CustomScheduler {
+    name: Arc<str>,
+    factory: Option<Arc<SchedulerFactory>>,
+}
+
+type SchedulerFactory = dyn Fn(u64) -> Box<dyn Scheduler> + Send + Sync + RefUnwindSafe;
+
+impl CustomScheduler {
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Read from a repro line: a name without a factory.
+    pub fn is_named_only(&self) -> bool {
+        self.factory.is_none()
+    }
+
+    fn build(&self, seed: u64) -> Box<dyn Scheduler> {
+        match &self.factory {
+            Some(factory) => factory(seed),
+            None => panic!(
+                "cancelsim: the custom scheduler `{}` was read from a repro line and has no \
+                 factory; replay the line through the Check that defines it \
+                 (CANCELSIM_REPLAY with that check's test name)",
+                self.name
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for CustomScheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CustomScheduler")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for CustomScheduler {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && match (&self.factory, &other.factory) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            }
+    }
+}
+
+impl Eq for CustomScheduler {}
 
 impl SchedulerKind {
     /// Builds the scheduler for one run.
@@ -139,7 +209,60 @@ impl SchedulerKind {
             SchedulerKind::Random => Box::new(Random::new(seed)),
             SchedulerKind::Pct { depth } => Box::new(Pct::new(seed, *depth, horizon)),
             SchedulerKind::Replay(schedule) => Box::new(Replay::new(Arc::clone(schedule))),
+            SchedulerKind::Dfs(path) => Box::new(Dfs::new(seed, Arc::clone(path))),
+            SchedulerKind::Custom(custom) => custom.build(seed),
         }
+    }
+
+    /// A scheduler of your own, built for each run by `factory` from the
+    /// run's seed, and named `name` in traces and repro lines
+    /// (`scheduler=custom:NAME`). It must be a deterministic function of the
+    /// seed and the questions asked (no clock, thread or address), as the
+    /// built-in ones are: a run is replayed by building it again.
+    ///
+    /// ```
+    /// use cancelsim::schedule::{Divergence, ReadyTasks, Scheduler, SimRng};
+    /// use cancelsim::{Config, SchedulerKind, Sim};
+    ///
+    /// /// Always runs the task woken last.
+    /// #[derive(Debug)]
+    /// struct Lifo(SimRng);
+    ///
+    /// impl Scheduler for Lifo {
+    ///     fn next_task(&mut self, ready: ReadyTasks<'_>) -> Result<usize, Divergence> {
+    ///         Ok(ready.len().saturating_sub(1))
+    ///     }
+    ///     fn next_timer(&mut self, due: usize) -> Result<usize, Divergence> {
+    ///         Ok(due - 1)
+    ///     }
+    ///     fn next_u64(&mut self) -> Result<u64, Divergence> {
+    ///         Ok(self.0.next_u64())
+    ///     }
+    /// }
+    ///
+    /// let lifo = SchedulerKind::custom("lifo", |seed| Box::new(Lifo(SimRng::new(seed))));
+    /// let mut sim = Sim::new(Config::default().scheduler(lifo));
+    /// let order = sim.block_on(async {
+    ///     let log = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    ///     let spawn = |n: u32| {
+    ///         let log = log.clone();
+    ///         cancelsim::spawn(async move { log.borrow_mut().push(n) })
+    ///     };
+    ///     let (a, b) = (spawn(1), spawn(2));
+    ///     let _ = (b.await, a.await);
+    ///     log.take()
+    /// });
+    /// assert_eq!(order.unwrap(), [2, 1], "the task woken last ran first");
+    /// assert!(sim.trace().to_string().contains("scheduler custom:lifo"));
+    /// ```
+    pub fn custom(
+        name: &str,
+        factory: impl Fn(u64) -> Box<dyn Scheduler> + Send + Sync + RefUnwindSafe + 'static,
+    ) -> SchedulerKind {
+        SchedulerKind::Custom(CustomScheduler {
+            name: Arc::from(name),
+            factory: Some(Arc::new(factory)),
+        })
     }
 }
 
@@ -153,6 +276,8 @@ impl SchedulerKind {
             SchedulerKind::Random => Cow::Borrowed("random"),
             SchedulerKind::Pct { depth } => Cow::Owned(format!("pct:{depth}")),
             SchedulerKind::Replay(s) => Cow::Owned(format!("replay({} decisions)", s.len())),
+            SchedulerKind::Dfs(path) => Cow::Owned(format!("dfs:{path}")),
+            SchedulerKind::Custom(custom) => Cow::Owned(format!("custom:{}", custom.name)),
         }
     }
 }
@@ -174,7 +299,7 @@ impl fmt::Display for ParseSchedulerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unknown scheduler `{}`: expected `fifo`, `random` or `pct:D` with D a bug depth of at least 1 (e.g. `pct:3`)",
+            "unknown scheduler `{}`: expected `fifo`, `random`, `pct:D` with D a bug depth of at least 1 (e.g. `pct:3`), `dfs:PATH` with PATH choice indices separated by dots (e.g. `dfs:1.0.2`), or `custom:NAME`",
             self.text
         )
     }
@@ -182,7 +307,8 @@ impl fmt::Display for ParseSchedulerError {
 
 impl std::error::Error for ParseSchedulerError {}
 
-/// Reads the `Display` form: `fifo`, `random`, `pct:3` (not `replay`).
+/// Reads the `Display` form: `fifo`, `random`, `pct:3`, `dfs:1.0.2`,
+/// `custom:NAME` (a name only: see [`CustomScheduler`]); not `replay`.
 impl std::str::FromStr for SchedulerKind {
     type Err = ParseSchedulerError;
 
@@ -193,6 +319,16 @@ impl std::str::FromStr for SchedulerKind {
         match text {
             "fifo" => Ok(SchedulerKind::Fifo),
             "random" => Ok(SchedulerKind::Random),
+            _ if text.starts_with("custom:") && text.len() > "custom:".len() => {
+                Ok(SchedulerKind::Custom(CustomScheduler {
+                    name: Arc::from(&text["custom:".len()..]),
+                    factory: None,
+                }))
+            }
+            _ if text.starts_with("dfs:") => text["dfs:".len()..]
+                .parse::<DfsPath>()
+                .map(|path| SchedulerKind::Dfs(Arc::new(path)))
+                .map_err(|_| error()),
             _ => {
                 let depth = text.strip_prefix("pct:").ok_or_else(error)?;
                 match depth.parse::<u32>() {
@@ -206,6 +342,7 @@ impl std::str::FromStr for SchedulerKind {
 
 /// One recorded choice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Decision {
     /// Task number `chosen` (index into the ready list) of `options`.
     Task {
@@ -225,6 +362,28 @@ pub enum Decision {
     },
     /// A random number handed to the code under test.
     Random(u64),
+    /// Alternative number `chosen` of `options` the code under test offered
+    /// ([`choose`](crate::choose): a `select!`'s start branch, a delivery
+    /// delay).
+    Choice {
+        /// Number of alternatives.
+        options: u32,
+        /// Index picked.
+        chosen: u32,
+    },
+}
+
+impl Decision {
+    /// `(chosen, options)` of a task, timer or alternative choice; `None`
+    /// for a random number (not a choice among options).
+    pub fn choice(self) -> Option<(u32, u32)> {
+        match self {
+            Decision::Task { options, chosen }
+            | Decision::Timer { options, chosen }
+            | Decision::Choice { options, chosen } => Some((chosen, options)),
+            Decision::Random(_) => None,
+        }
+    }
 }
 
 /// The recorded decisions of one world, in order, and where each of its

@@ -90,6 +90,7 @@ impl Replay {
             (Decision::Task { options: a, .. }, Decision::Task { options: b, .. }) => a == b,
             (Decision::Timer { options: a, .. }, Decision::Timer { options: b, .. }) => a == b,
             (Decision::Random(_), Decision::Random(_)) => true,
+            (Decision::Choice { options: a, .. }, Decision::Choice { options: b, .. }) => a == b,
             _ => false,
         };
         if !same_question {
@@ -117,6 +118,7 @@ fn describe(decision: Decision) -> String {
         Decision::Task { options, .. } => format!("a choice among {options} ready tasks"),
         Decision::Timer { options, .. } => format!("a choice among {options} due timers"),
         Decision::Random(_) => "a random number".to_string(),
+        Decision::Choice { options, .. } => format!("a choice among {options} alternatives"),
     }
 }
 
@@ -152,6 +154,17 @@ impl Scheduler for Replay {
         match self.take(Decision::Random(0))? {
             Decision::Random(value) => Ok(value),
             _ => unreachable!("take checks the kind"),
+        }
+    }
+
+    fn next_choice(&mut self, options: u32) -> Result<u32, Divergence> {
+        match self.take(Decision::Choice { options, chosen: 0 })? {
+            Decision::Choice { chosen, .. } if chosen < options => Ok(chosen),
+            other => Err(Divergence {
+                decision: self.cursor - 1,
+                expected: format!("{other:?}"),
+                found: format!("a choice among {options} alternatives"),
+            }),
         }
     }
 

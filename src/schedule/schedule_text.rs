@@ -1,7 +1,8 @@
 //! The one-line text form of a [`Schedule`]: `t1/3 m0/2 r42 |`.
 //!
 //! `tC/N` is a task choice (index `C` of `N` ready), `mC/N` a timer choice,
-//! `rV` a random number, `|` the end of a root future (one `block_on`) after
+//! `cC/N` a choice among `N` alternatives of the code under test, `rV` a
+//! random number, `|` the end of a root future (one `block_on`) after
 //! the decisions before it. The form round-trips through
 //! `Display`/`FromStr`; text without any `|` reads as one root that ends
 //! after its last decision.
@@ -31,6 +32,7 @@ impl fmt::Display for Schedule {
                 Decision::Task { options, chosen } => write!(f, "t{chosen}/{options}")?,
                 Decision::Timer { options, chosen } => write!(f, "m{chosen}/{options}")?,
                 Decision::Random(value) => write!(f, "r{value}")?,
+                Decision::Choice { options, chosen } => write!(f, "c{chosen}/{options}")?,
             }
         }
         for _ in root_ends {
@@ -54,8 +56,8 @@ impl fmt::Display for ParseScheduleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "schedule token {} `{}` is not a decision; expected `tC/N` (task), `mC/N` (timer) \
-             or `rV` (random), with C < N, or `|` (the end of a root future)",
+            "schedule token {} `{}` is not a decision; expected `tC/N` (task), `mC/N` (timer), \
+             `cC/N` (alternative) or `rV` (random), with C < N, or `|` (the end of a root future)",
             self.token, self.text
         )
     }
@@ -96,6 +98,10 @@ impl FromStr for Schedule {
                 "m" => {
                     let (chosen, options) = choice()?;
                     Decision::Timer { options, chosen }
+                }
+                "c" => {
+                    let (chosen, options) = choice()?;
+                    Decision::Choice { options, chosen }
                 }
                 "r" => Decision::Random(rest.parse().map_err(|_| error())?),
                 _ => return Err(error()),

@@ -276,19 +276,31 @@ impl World {
 
     // ----- randomness -------------------------------------------------------------
 
-    /// The next random value, drawn by the code at `at`.
     /// A recorded choice among `options` (> 0) alternatives: the scheduler's
-    /// [`next_choice`](crate::Scheduler::next_choice) bits, reduced.
+    /// [`next_choice`](crate::Scheduler::next_choice). One option is no
+    /// choice: nothing is asked or recorded.
     pub fn choose(&self, options: u32, at: SourceLocation) -> u32 {
-        let bits = match self.scheduler.borrow_mut().next_choice() {
-            Ok(bits) => bits,
+        if options <= 1 {
+            return 0;
+        }
+        let chosen = match self.scheduler.borrow_mut().next_choice(options) {
+            Ok(chosen) if chosen < options => chosen,
+            Ok(chosen) => {
+                self.note_divergence(Divergence {
+                    decision: self.schedule.borrow().len(),
+                    expected: format!("an index below {options}"),
+                    found: format!("the scheduler's answer {chosen}"),
+                });
+                0
+            }
             Err(divergence) => {
                 self.note_divergence(divergence);
                 0
             }
         };
-        self.schedule.borrow_mut().push(Decision::Random(bits));
-        let chosen = ((u128::from(bits) * u128::from(options)) >> 64) as u32;
+        self.schedule
+            .borrow_mut()
+            .push(Decision::Choice { options, chosen });
         if let Some(task) = self.current_id() {
             self.record(
                 task,

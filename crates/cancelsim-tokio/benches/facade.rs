@@ -4,7 +4,7 @@
 //! Each workload is written once, as tokio code (`tokio::spawn`,
 //! `tokio::time::sleep`, `tokio::task::yield_now`, `tokio::sync::mpsc`,
 //! `tokio::runtime::Builder`), in a macro expanded twice: over real tokio
-//! (`new_current_thread().enable_all().start_paused(true)`) and over
+//! (`new_current_thread().enable_time().start_paused(true)`) and over
 //! `cancelsim_tokio`, the facade, in its simulation build — what a user's
 //! renamed `tokio` dependency compiles to. The facade runs as users run it:
 //! every event traced, the `Fifo` baseline, tasks named by spawn site.
@@ -102,9 +102,11 @@ mod bench {
                 use super::Sizes;
                 use $krate as rt;
 
+                /// The time driver only (no I/O driver, whose epoll
+                /// instance would dominate W5 on tokio's side).
                 fn runtime() -> rt::runtime::Runtime {
                     rt::runtime::Builder::new_current_thread()
-                        .enable_all()
+                        .enable_time()
                         .start_paused(true)
                         .build()
                         .expect("a current-thread runtime builds")

@@ -123,11 +123,14 @@ pub struct AwaitPoint {
     /// here (so a [`InjectionKind::Signal`] can fire)?
     pub signal: bool,
     /// Can some code of the run drop the task here? The root (its caller
-    /// can drop it at any await point), and a task the program can abort:
-    /// an abort handle or an abort-on-drop handle was made for it, it is in
-    /// a `TaskGroup` (or the facade's `JoinSet`), or an abort or cancel of
-    /// it was asked for in the run. [`Check::drop_only_abortable`]
-    /// (the tokio preset) injects drops only here.
+    /// can drop it at any await point), and a task the program aborted
+    /// while it ran (an `abort`, an abort-on-drop handle dropped, a
+    /// `JoinSet` aborting its tasks) and either went on or awaited the
+    /// abort's `JoinError`: its abort can come at any of its await points.
+    /// An abort made as the test ends and never awaited (an owner's `Drop`
+    /// stopping its background task) does not count: the task was needed
+    /// up to then. [`Check::drop_only_abortable`] (the
+    /// tokio preset) injects drops only here.
     ///
     /// [`Check::drop_only_abortable`]: crate::Check::drop_only_abortable
     pub abortable: bool,

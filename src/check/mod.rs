@@ -151,12 +151,13 @@ where
     /// future itself ([`AwaitPoint::abortable`](crate::AwaitPoint::abortable)):
     /// at every await point of the root (the test body, or the function
     /// under test, dropped by its caller — as a server drops a handler when
-    /// its client goes away) and of each task the program can abort (it made
-    /// an abort handle or an abort-on-drop handle for it, put it in a
-    /// `TaskGroup` or a `JoinSet`, or aborted or cancelled it in the
-    /// baseline). A task spawned and merely awaited is never dropped by
-    /// anything but the end of the runtime: aborting it anyway would only
-    /// make the test's own `handle.await` fail. Off by default (cancelsim's
+    /// its client goes away) and of each task the program aborts while it
+    /// runs in the baseline (`abort`, an abort-on-drop handle dropped, a
+    /// `JoinSet`'s `abort_all`), so that its abort may come at any of its
+    /// await points. A task spawned and merely awaited, one in a `JoinSet`
+    /// that is drained, one its owner's `Drop` stops as the test ends: no
+    /// real run drops them mid-way, and aborting them anyway would only
+    /// fail the code that still needs them. Off by default (cancelsim's
     /// own sweep drops every task); on in [`tokio_preset`](Check::tokio_preset).
     pub fn drop_only_abortable(mut self, enabled: bool) -> Self {
         self.drop_only_abortable = enabled;

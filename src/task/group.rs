@@ -260,10 +260,7 @@ impl<T: 'static, E: 'static> TaskGroup<T, E> {
         };
         let handle = spawn_as(child, TaskKind::User, name);
         let key = handle.key;
-        world::with(|world| {
-            world.detach(key);
-            world.mark_abortable(key.id);
-        });
+        world::with(|world| world.detach(key));
         let (group, cancel_now) = {
             let mut state = self.shared.borrow_mut();
             state.keys.push(key);

@@ -215,7 +215,6 @@ impl<T> JoinHandle<T> {
     pub(crate) fn cancel_via(&self, via: CancelVia, at: Option<SourceLocation>) {
         if let Some(world) = self.world.upgrade() {
             let _enter = Enter::new(&world);
-            world.mark_abortable(self.key.id);
             world.request_cancel(self.key, via, at);
         }
     }
@@ -230,9 +229,6 @@ impl<T> JoinHandle<T> {
     where
         T: 'static,
     {
-        if let Some(world) = self.world.upgrade() {
-            world.mark_abortable(self.key.id);
-        }
         AbortHandle {
             key: self.key,
             slot: Rc::clone(&self.slot) as Rc<dyn Finished>,
@@ -257,9 +253,6 @@ impl<T> JoinHandle<T> {
     /// `AbortOnDropHandle`).
     #[track_caller]
     pub fn abort_on_drop(self) -> AbortOnDropHandle<T> {
-        if let Some(world) = self.world.upgrade() {
-            world.mark_abortable(self.key.id);
-        }
         AbortOnDropHandle {
             handle: Some(self),
             at: Location::caller(),
@@ -277,6 +270,8 @@ impl<T> Future for JoinHandle<T> {
             if let Some(world) = this.world.upgrade() {
                 if error.is_panic() {
                     world.observe_panic(this.key.id);
+                } else {
+                    world.observe_abort(this.key.id);
                 }
                 world.observe_join_error(this.key.id);
             }

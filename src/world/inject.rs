@@ -1,6 +1,7 @@
 //! Fault injection and await-point bookkeeping: the injection plan, timeout
 //! scopes, what a suspended task waits on, grace budgets and violations.
 
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use crate::inject::{AwaitPoint, InjectAt, Injection, InjectionKind, InjectionPlan};
@@ -51,21 +52,47 @@ impl World {
         self.collecting.set(true);
     }
 
-    /// Notes that some code of the run can abort `task` (an abort handle,
-    /// an abort-on-drop handle, a group, an abort or cancel asked for).
+    /// Notes that the program aborted `task` while it ran (an `abort`, an
+    /// abort-on-drop handle dropped, a `JoinSet` aborting its tasks).
     pub fn mark_abortable(&self, task: TaskId) {
         if self.collecting.get() {
             if let Ok(mut abortable) = self.abortable.try_borrow_mut() {
-                abortable.insert(task);
+                abortable.push((task, self.steps()));
+            }
+        }
+    }
+
+    /// The current task awaited the `JoinError` of `task`'s abort: the
+    /// program handles that abort, wherever it ends (see
+    /// [`World::forget_abortable_since`]).
+    pub(crate) fn observe_abort(&self, task: TaskId) {
+        if self.collecting.get() {
+            if let Ok(mut abortable) = self.abortable.try_borrow_mut() {
+                abortable.push((task, 0));
+            }
+        }
+    }
+
+    /// Forgets the aborts made from step `step` on (the root's last poll:
+    /// its locals dropped as the test ends stop their tasks for good),
+    /// except those whose `JoinError` the program awaited.
+    pub(super) fn forget_abortable_since(&self, step: u64) {
+        if self.collecting.get() {
+            if let Ok(mut abortable) = self.abortable.try_borrow_mut() {
+                // An awaited abort was noted at step 0.
+                abortable.retain(|&(_, at)| at < step);
             }
         }
     }
 
     /// The await points recorded, each told whether its task turned out
-    /// abortable (a handle made after the task first suspended counts).
+    /// abortable (an abort after the task reached the point counts).
     pub fn take_points(&self) -> Vec<AwaitPoint> {
         let mut points = self.points.borrow_mut().take().unwrap_or_default();
-        let abortable = std::mem::take(&mut *self.abortable.borrow_mut());
+        let abortable: BTreeSet<TaskId> = std::mem::take(&mut *self.abortable.borrow_mut())
+            .into_iter()
+            .map(|(task, _)| task)
+            .collect();
         for point in &mut points {
             point.abortable |= abortable.contains(&point.task);
         }

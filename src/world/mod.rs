@@ -249,9 +249,9 @@ pub(crate) struct World {
     /// Every await point of the run, when collecting (baseline runs).
     pub points: RefCell<Option<Vec<AwaitPoint>>>,
     collecting: Cell<bool>,
-    /// The tasks some code can abort, when collecting (see
-    /// [`AwaitPoint::abortable`]).
-    abortable: RefCell<BTreeSet<TaskId>>,
+    /// The tasks the program aborted while they ran, with the step of
+    /// each abort, when collecting (see [`AwaitPoint::abortable`]).
+    abortable: RefCell<Vec<(TaskId, u64)>>,
     /// `timeout` scopes being polled, innermost last.
     scopes: RefCell<Vec<(u32, SourceLocation)>>,
     next_scope: Cell<u32>,
@@ -302,7 +302,7 @@ impl World {
             has_plan: Cell::new(false),
             points: RefCell::new(None),
             collecting: Cell::new(false),
-            abortable: RefCell::new(BTreeSet::new()),
+            abortable: RefCell::new(Vec::new()),
             scopes: RefCell::new(Vec::new()),
             next_scope: Cell::new(0),
             next_group: Cell::new(0),

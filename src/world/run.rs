@@ -139,6 +139,11 @@ impl World {
         } else {
             slot.meta.returning = true;
             self.pending_wait.take();
+            drop(core);
+            // Aborts made as the root ends (its locals' `Drop`s: an owner
+            // stopping its task) are the end of the test, not something
+            // that can happen while the task is still needed.
+            self.forget_abortable_since(self.steps());
         }
         result
     }
@@ -261,7 +266,7 @@ impl World {
     /// Drops a task's future at its current await point (`JoinHandle::abort`);
     /// `at`: the call site that asked, when there is one.
     pub fn abort(self: &Rc<World>, key: TaskKey, at: Option<SourceLocation>) {
-        if at.is_some() {
+        if at.is_some() && self.is_alive(key) {
             self.mark_abortable(key.id);
             self.check_abort_after_signal(key);
         }
@@ -293,7 +298,7 @@ impl World {
     /// not inside this call, so the caller's own locks and borrows are not
     /// held while the task's destructors run.
     pub fn abort_later(self: &Rc<World>, key: TaskKey, at: Option<SourceLocation>) {
-        if at.is_some() {
+        if at.is_some() && self.is_alive(key) {
             self.mark_abortable(key.id);
             self.check_abort_after_signal(key);
         }

@@ -25,6 +25,11 @@ pub struct TestArgs {
     pub explore: Option<u64>,
     /// `cancelsim` (the default) or `tokio` ([`Check::tokio_preset`]).
     pub preset: Option<&'static str>,
+    /// The tokio runtime flavor the test asks for: `current_thread` (the
+    /// default: schedules keep tasks in wake order,
+    /// [`SchedulerKind::CurrentThread`]) or `multi_thread` (schedules
+    /// explore task orders too, [`SchedulerKind::Random`]).
+    pub flavor: Option<&'static str>,
 }
 
 impl TestArgs {
@@ -37,6 +42,7 @@ impl TestArgs {
         max_runs: None,
         explore: None,
         preset: None,
+        flavor: None,
     };
 }
 
@@ -87,13 +93,21 @@ where
         Box::pin(async move { future.await.finish(test) })
     };
     let mut check = Check::new(run).name(path).test_file(test.file());
+    // The schedules explored besides the baseline: a multi-thread tokio
+    // runtime (or cancelsim's own sweep) reorders tasks, a current-thread
+    // one runs them in wake order.
+    let explored = if args.preset == Some("tokio") && args.flavor != Some("multi_thread") {
+        SchedulerKind::CurrentThread
+    } else {
+        SchedulerKind::Random
+    };
     check = match args.preset {
         Some("tokio") => check.tokio_preset(),
         _ => check
             .cancel_at_every_await(CancelMode::Both)
-            .timeout_at_every_await(true)
-            .explore_schedules(SchedulerKind::Random, 16),
+            .timeout_at_every_await(true),
     };
+    check = check.explore_schedules(explored.clone(), 16);
     if let Some(seeds) = args.seeds {
         check = check.seeds(0..seeds);
     }
@@ -117,7 +131,7 @@ where
         check = check.max_runs(max);
     }
     if let Some(count) = args.explore {
-        check = check.explore_schedules(SchedulerKind::Random, count);
+        check = check.explore_schedules(explored, count);
     }
     check
 }
@@ -138,8 +152,15 @@ where
         let filter = module
             .split_once("::")
             .map_or(name.to_string(), |(_, rest)| format!("{rest}::{name}"));
+        // A tokio test runs simulated only in the simulation build: the
+        // command must build it again, or it replays on real tokio.
+        let build = if args.preset == Some("tokio") {
+            "RUSTFLAGS=\"--cfg cancelsim\" RUSTDOCFLAGS=\"--cfg cancelsim\" CARGO_TARGET_DIR=target/sim "
+        } else {
+            ""
+        };
         panic!(
-            "{report}\nreplay one of these runs: CANCELSIM_REPLAY='<its repro line>' cargo test -- --exact {filter}"
+            "{report}\nreplay one of these runs: CANCELSIM_REPLAY='<its repro line>' {build}cargo test -- --exact {filter} --nocapture"
         );
     }
 }

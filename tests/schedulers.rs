@@ -102,3 +102,34 @@ fn pct_depth_1_is_a_priority_order_and_depth_2_finds_the_one_preemption_bug() {
         "depth 2 found the bug for seeds {found:?}"
     );
 }
+
+/// `CurrentThread` keeps tasks in wake order, as tokio's current-thread
+/// runtime, and explores what that runtime leaves to chance: the
+/// alternatives of `choose` (`select!`'s start branch, I/O delays).
+#[test]
+fn current_thread_keeps_task_order_and_explores_choices() {
+    let run = |seed: u64| {
+        let config = Config::default()
+            .seed(seed)
+            .scheduler(SchedulerKind::CurrentThread);
+        let mut sim = Sim::new(config);
+        let log = sim.block_on(two_yielding_tasks()).unwrap();
+        let choice = sim.block_on(async { cancelsim::choose(4) }).unwrap();
+        (log, choice, sim.trace().to_string())
+    };
+    let fifo = Sim::new(Config::default())
+        .block_on(two_yielding_tasks())
+        .unwrap();
+    let mut choices = BTreeSet::new();
+    for seed in 0..32 {
+        let (log, choice, trace) = run(seed);
+        assert_eq!(log, fifo, "seed {seed}: tasks in wake order");
+        assert_eq!(run(seed).2, trace, "seed {seed}: same seed, same trace");
+        choices.insert(choice);
+    }
+    assert_eq!(choices.len(), 4, "every alternative explored: {choices:?}");
+    assert_eq!(
+        "current-thread".parse::<SchedulerKind>().unwrap(),
+        SchedulerKind::CurrentThread
+    );
+}

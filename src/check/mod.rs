@@ -173,7 +173,12 @@ where
     /// expiry at every await point inside a `time::timeout`, the program's
     /// registered cancellation signal at every await point
     /// ([`signal_at_every_await`](Check::signal_at_every_await)), and 16
-    /// random schedules besides the baseline. No cancelsim-only cooperative
+    /// schedules besides the baseline under
+    /// [`SchedulerKind::CurrentThread`], the order of a plain
+    /// `#[tokio::test]`'s runtime: tasks in wake order, `select!`
+    /// branches, I/O delays and timer ties random (for a multi-thread
+    /// runtime's task orders as well, follow it with
+    /// `.explore_schedules(SchedulerKind::Random, 16)`). No cancelsim-only cooperative
     /// request is injected (tokio code cannot see one), and the end of the
     /// root is tokio's runtime shutdown ([`Config::runtime_shutdown`]):
     /// tasks still running are dropped, not reported as leaks, unless they
@@ -183,7 +188,7 @@ where
         self.drop_only_abortable = true;
         self.timeouts = true;
         self.signal = true;
-        self.explore = Some((SchedulerKind::Random, 16));
+        self.explore = Some((SchedulerKind::CurrentThread, 16));
         self.config = self.config.runtime_shutdown(true);
         self
     }
@@ -396,7 +401,11 @@ where
                     repro: repro.clone(),
                     violations,
                     trace: result.trace.clone(),
-                    point_label: Some(format!("baseline (seed {})", repro.seed)),
+                    point_label: Some(if repro.scheduler == self.scheduler {
+                        format!("baseline (seed {})", repro.seed)
+                    } else {
+                        format!("a {} schedule (seed {})", repro.scheduler, repro.seed)
+                    }),
                 });
                 Some(report.failures.len() - 1)
             } else {

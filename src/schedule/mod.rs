@@ -10,9 +10,10 @@
 //! run exactly through [`Replay`], which reports every difference as a
 //! [`Divergence`]: a question the recording does not hold, or a root that
 //! ends before taking all of its recorded decisions. Strategies live one per
-//! file: [`Fifo`], [`Random`], [`Pct`], [`Dfs`] (with its [`DfsExplorer`]),
+//! file: [`Fifo`], [`Random`], [`CurrentThread`], [`Pct`], [`Dfs`] (with its [`DfsExplorer`]),
 //! [`Replay`]; a user's own plugs in as [`SchedulerKind::custom`].
 
+mod current_thread;
 mod dfs;
 mod fifo;
 mod pct;
@@ -26,6 +27,7 @@ use std::fmt;
 use std::panic::RefUnwindSafe;
 use std::sync::Arc;
 
+pub use current_thread::CurrentThread;
 pub use dfs::{Dfs, DfsExplorer, DfsPath, ParseDfsPathError};
 pub use fifo::Fifo;
 pub use pct::Pct;
@@ -127,6 +129,10 @@ pub enum SchedulerKind {
     /// Uniformly random choice among ready tasks and among due timers
     /// ([`Random`]).
     Random,
+    /// Tasks in wake order, as tokio's current-thread runtime runs them;
+    /// `select!` branches, I/O delays and timer ties random
+    /// ([`CurrentThread`]).
+    CurrentThread,
     /// Probabilistic concurrency testing with the given bug depth ([`Pct`]).
     Pct {
         /// Bug depth `d`: `d - 1` priority change points per run.
@@ -207,6 +213,7 @@ impl SchedulerKind {
         match self {
             SchedulerKind::Fifo => Box::new(Fifo::new(seed)),
             SchedulerKind::Random => Box::new(Random::new(seed)),
+            SchedulerKind::CurrentThread => Box::new(CurrentThread::new(seed)),
             SchedulerKind::Pct { depth } => Box::new(Pct::new(seed, *depth, horizon)),
             SchedulerKind::Replay(schedule) => Box::new(Replay::new(Arc::clone(schedule))),
             SchedulerKind::Dfs(path) => Box::new(Dfs::new(seed, Arc::clone(path))),
@@ -274,6 +281,7 @@ impl SchedulerKind {
         match self {
             SchedulerKind::Fifo => Cow::Borrowed("fifo"),
             SchedulerKind::Random => Cow::Borrowed("random"),
+            SchedulerKind::CurrentThread => Cow::Borrowed("current-thread"),
             SchedulerKind::Pct { depth } => Cow::Owned(format!("pct:{depth}")),
             SchedulerKind::Replay(s) => Cow::Owned(format!("replay({} decisions)", s.len())),
             SchedulerKind::Dfs(path) => Cow::Owned(format!("dfs:{path}")),
@@ -299,7 +307,7 @@ impl fmt::Display for ParseSchedulerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unknown scheduler `{}`: expected `fifo`, `random`, `pct:D` with D a bug depth of at least 1 (e.g. `pct:3`), `dfs:PATH` with PATH choice indices separated by dots (e.g. `dfs:1.0.2`), or `custom:NAME`",
+            "unknown scheduler `{}`: expected `fifo`, `random`, `current-thread`, `pct:D` with D a bug depth of at least 1 (e.g. `pct:3`), `dfs:PATH` with PATH choice indices separated by dots (e.g. `dfs:1.0.2`), or `custom:NAME`",
             self.text
         )
     }
@@ -307,7 +315,7 @@ impl fmt::Display for ParseSchedulerError {
 
 impl std::error::Error for ParseSchedulerError {}
 
-/// Reads the `Display` form: `fifo`, `random`, `pct:3`, `dfs:1.0.2`,
+/// Reads the `Display` form: `fifo`, `random`, `current-thread`, `pct:3`, `dfs:1.0.2`,
 /// `custom:NAME` (a name only: see [`CustomScheduler`]); not `replay`.
 impl std::str::FromStr for SchedulerKind {
     type Err = ParseSchedulerError;
@@ -319,6 +327,7 @@ impl std::str::FromStr for SchedulerKind {
         match text {
             "fifo" => Ok(SchedulerKind::Fifo),
             "random" => Ok(SchedulerKind::Random),
+            "current-thread" => Ok(SchedulerKind::CurrentThread),
             _ if text.starts_with("custom:") && text.len() > "custom:".len() => {
                 Ok(SchedulerKind::Custom(CustomScheduler {
                     name: Arc::from(&text["custom:".len()..]),

@@ -166,9 +166,9 @@ pub fn cancelsim_test(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// | argument | value |
 /// | --- | --- |
-/// | `flavor` | `"current_thread"` or `"multi_thread"` |
-/// | `worker_threads` | integer ≥ 1 |
-/// | `start_paused` | `true` / `false` |
+/// | `flavor` | `"current_thread"` or `"multi_thread"`: the simulation has one thread either way; the schedules explored besides the baseline keep tasks in wake order for `current_thread` (as tokio's current-thread runtime runs them: a test may rely on a spawned task having run after a `yield_now`) and explore task orders too for `multi_thread` |
+/// | `worker_threads` | integer ≥ 1 (accepted, no effect) |
+/// | `start_paused` | `true` / `false` (accepted: the virtual clock is always paused) |
 /// | `crate` | a path as a string (default `::tokio`, the facade's dependency name) |
 ///
 /// and optionally cancelsim's own `seeds` (integer ≥ 1), `explore` and

@@ -44,7 +44,7 @@ async fn the_guarded_twin_passes() {
 
 #[cancelsim_tokio::test(crate = "cancelsim_tokio", seeds = 3)]
 #[should_panic(
-    expected = "replay one of these runs: CANCELSIM_REPLAY='<its repro line>' cargo test -- --exact"
+    expected = "replay one of these runs: CANCELSIM_REPLAY='<its repro line>' RUSTFLAGS=\"--cfg cancelsim\" RUSTDOCFLAGS=\"--cfg cancelsim\" CARGO_TARGET_DIR=target/sim cargo test -- --exact"
 )]
 async fn the_failure_says_how_to_replay_this_test() {
     let in_flight = Rc::new(Cell::new(0));
@@ -57,4 +57,31 @@ async fn the_failure_says_how_to_replay_this_test() {
 async fn a_test_may_return_a_result() -> Result<(), std::io::Error> {
     cancelsim_tokio::time::sleep(Duration::from_millis(1)).await;
     Ok(())
+}
+
+/// Spawns a task and yields once: tokio's current-thread runtime has run
+/// the task by then (it runs tasks in wake order), a multi-thread one may
+/// not have.
+async fn yields_to_the_spawned_task() {
+    let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    cancelsim_tokio::spawn({
+        let ran = std::sync::Arc::clone(&ran);
+        async move { ran.store(true, std::sync::atomic::Ordering::SeqCst) }
+    });
+    cancelsim_tokio::task::yield_now().await;
+    assert!(
+        ran.load(std::sync::atomic::Ordering::SeqCst),
+        "the spawned task ran"
+    );
+}
+
+#[cancelsim_tokio::test(crate = "cancelsim_tokio")]
+async fn a_current_thread_test_keeps_tasks_in_wake_order() {
+    yields_to_the_spawned_task().await;
+}
+
+#[cancelsim_tokio::test(crate = "cancelsim_tokio", flavor = "multi_thread")]
+#[should_panic(expected = "the spawned task ran")]
+async fn a_multi_thread_test_explores_task_orders() {
+    yields_to_the_spawned_task().await;
 }

@@ -21,7 +21,10 @@ pub fn select_won(branch: u32, dropped: u64, poll: u32) {
 /// The arguments of the simulated `#[tokio::test(...)]`.
 #[derive(Clone, Copy, Debug)]
 pub struct TokioTestArgs {
-    /// `current_thread` or `multi_thread`: either way one simulated thread.
+    /// `current_thread` or `multi_thread`: either way one simulated
+    /// thread. The schedules explored besides the baseline keep tasks in
+    /// wake order for `current_thread` (the default, as tokio's runtime
+    /// does), and explore task orders too for `multi_thread`.
     pub flavor: Option<&'static str>,
     /// Accepted and ignored: the simulation has one thread.
     pub worker_threads: Option<usize>,
@@ -62,6 +65,7 @@ where
         explore: args.explore,
         max_runs: args.max_runs,
         preset: Some("tokio"),
+        flavor: args.flavor,
         ..::cancelsim::__private::TestArgs::DEFAULT
     };
     ::cancelsim::__private::test(module, name, args, body);

@@ -132,7 +132,15 @@ impl<F: Future> Future for Timeout<F> {
         if forced {
             world::with(|world| world.note_forced_expiry(at));
         }
-        let expired = forced || Pin::new(&mut *this.sleep).poll(cx).is_ready();
+        // The deadline's own timer is polled inside the scope too: when the
+        // inner future waits on something that notes no wait (a channel, a
+        // lock, any future from outside cancelsim), the await point is this
+        // timer's, and it must still count as inside this timeout, so that
+        // an injected expiry is planned there and acts.
+        let expired = forced
+            || world::current()
+                .in_scope(scope, at, || Pin::new(&mut *this.sleep).poll(cx))
+                .is_ready();
         if expired {
             world::with(|world| {
                 if let Some(task) = world.current_id() {

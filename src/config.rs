@@ -33,9 +33,11 @@ pub struct Config {
     pub seed: u64,
     /// The scheduling strategy.
     pub scheduler: SchedulerKind,
-    /// At most this many polls per `block_on` before [`SimError::StepLimit`](crate::SimError::StepLimit).
+    /// At most this many steps (polls, and [`work`](crate::work) calls inside
+    /// them) per `block_on` before [`SimError::StepLimit`](crate::SimError::StepLimit).
     pub max_steps: u64,
-    /// Virtual time may not pass this point ([`SimError::TimeLimit`](crate::SimError::TimeLimit)).
+    /// Virtual time may not pass this point, not even through
+    /// [`work`](crate::work) inside a poll ([`SimError::TimeLimit`](crate::SimError::TimeLimit)).
     pub max_time: Duration,
     /// How much trace to keep.
     pub trace: TraceMode,

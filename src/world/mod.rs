@@ -20,11 +20,13 @@
 //! (cooperative cancellation) and `inject` (injections, await points, grace
 //! budgets and violations).
 
+mod budget;
 mod cancel;
 mod inject;
 mod pick;
 mod ready;
 
+pub(crate) use budget::{is_budget_stop, Budget};
 pub(crate) use ready::ReadyQueue;
 mod run;
 mod spare;
@@ -217,6 +219,12 @@ pub(crate) struct World {
     max_time: u64,
     now: Cell<u64>,
     step: Cell<u64>,
+    /// `work` calls so far: with `step`, what the step budgets count.
+    work_calls: Cell<u64>,
+    /// The budget `work` calls are held to (see `budget`).
+    budget: Cell<Budget>,
+    /// A `work` call exceeded it: `Some(true)` the steps, `Some(false)` the time.
+    budget_stop: Cell<Option<bool>>,
     current: Cell<Option<TaskKey>>,
     timer_waking: Cell<bool>,
     pending_wait: Cell<Option<Wait>>,
@@ -275,6 +283,9 @@ impl World {
             id,
             now: Cell::new(0),
             step: Cell::new(0),
+            work_calls: Cell::new(0),
+            budget: Cell::new(Budget::NONE),
+            budget_stop: Cell::new(None),
             current: Cell::new(None),
             timer_waking: Cell::new(false),
             pending_wait: Cell::new(None),
@@ -509,7 +520,7 @@ impl World {
     }
 
     /// Spends `nanos` of CPU time inside the current poll (`work` called
-    /// at `at`).
+    /// at `at`); counted against the step and time budgets.
     pub fn work(&self, nanos: u64, at: SourceLocation) {
         self.flush_unrecorded();
         self.now.set(self.now.get().saturating_add(nanos));
@@ -522,6 +533,7 @@ impl World {
                 },
             );
         }
+        self.charge_work();
     }
 
     // ----- the current task ---------------------------------------------------

@@ -87,6 +87,18 @@ impl World {
                 self.pending_wait.take();
                 self.finish(key, Some(future), Outcome::Returned, None)
             }
+            Err(caught) if super::is_budget_stop(&*caught.payload) => {
+                // A `work` loop ran past the budget: the task stays alive
+                // (a leak, a step limit, as the loop in force reports it),
+                // its future is dropped rather than polled if it is ever
+                // picked again, and the loop in force stops.
+                self.pending_wait.take();
+                if let Some(slot) = self.core.borrow_mut().tasks.get_mut(key) {
+                    slot.future = Some(future);
+                    slot.waker = Some(waker);
+                    slot.abort_requested = true;
+                }
+            }
             Err(caught) => {
                 drop(waker);
                 self.pending_wait.take();
@@ -231,6 +243,9 @@ impl World {
         let dropped = panic::catch(move || drop(future));
         self.current.set(previous);
         if let Err(caught) = dropped {
+            if super::is_budget_stop(&*caught.payload) {
+                return;
+            }
             let violation = crate::oracle::Violation::new(
                 crate::oracle::ViolationCode::Panic,
                 format!(

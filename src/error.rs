@@ -134,7 +134,7 @@ impl fmt::Display for SimError {
             }
             SimError::StepLimit { steps, time } => write!(
                 f,
-                "step limit: {steps} steps (polls and `work` calls) by {time} without the root \
+                "step limit: {steps} polls and `work` calls by {time} without the root \
                  finishing (a livelock? raise Config::max_steps if the work is real)"
             ),
             SimError::TimeLimit {

@@ -239,13 +239,32 @@ impl Sim {
     }
 }
 
+/// Dropping a `Sim` drops every task still alive in it. A `Drop` that
+/// panics then is not swallowed: once every task is dropped, the `Sim`'s
+/// drop panics with the violation (the task, the await point it was left
+/// at, the panic's message), unless the thread is already unwinding. (A
+/// `Check` run tears its world down before its oracles report, so there the
+/// panic is a `panic` violation of the run.)
 impl Drop for Sim {
     fn drop(&mut self) {
-        {
+        let panicked = {
             let _enter = Enter::try_new(&self.world);
-            self.world.drop_all_tasks();
-        }
+            self.world.drop_all_tasks()
+        };
+        let first = (panicked > 0).then(|| {
+            let mut oracles = self.world.oracles.borrow_mut();
+            let at = oracles.violations.len() - panicked;
+            oracles.violations.split_off(at).into_iter().next()
+        });
         self.world.keep_spare();
+        if let Some(Some(violation)) = first {
+            if !std::thread::panicking() {
+                panic!(
+                    "cancelsim: a Drop panicked when the Sim was dropped with tasks still alive \
+                     ({panicked} in all):\n{violation}"
+                );
+            }
+        }
     }
 }
 

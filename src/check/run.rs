@@ -119,6 +119,11 @@ where
                 violations.extend(replay_left_over(&world));
             }
         }
+        // Teardown, while the trace still records: tasks left alive are
+        // dropped now, and a `Drop` that panics is a violation of this run.
+        if world.drop_all_tasks() > 0 {
+            violations.extend(std::mem::take(&mut world.oracles.borrow_mut().violations));
+        }
     }
     let plan = world.plan.borrow().clone();
     let points = world.points.borrow_mut().take().unwrap_or_default();

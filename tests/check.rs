@@ -616,3 +616,19 @@ fn a_bad_thread_count_names_the_variable() {
     let (success, stdout, stderr) = run_child("environment_target", "CANCELSIM_THREADS", "3");
     assert!(success, "{stdout}\n{stderr}");
 }
+
+#[test]
+fn a_range_of_every_seed_is_taken_lazily_as_far_as_the_budget_goes() {
+    let report = Check::new(small_program)
+        .seeds(0..u64::MAX)
+        .max_runs(3)
+        .run();
+    report.assert_clean();
+    assert_eq!(report.counts().baselines, 3);
+    assert_eq!(report.counts().seeds_left_out, u64::MAX - 3);
+    let text = report.to_string();
+    assert!(text.contains("seeds 0..3"), "{text}");
+    assert!(text.contains("more of the range left out"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert_eq!(json["seeds"], serde_json::json!([0, 1, 2]));
+}

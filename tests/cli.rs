@@ -253,3 +253,73 @@ fn trace_renders_every_format_and_injected_runs() {
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
     assert_eq!(value["repro"], repro);
 }
+
+fn cancelsim_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cancelsim"));
+    command
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("CANCELSIM_REPLAY");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("the binary runs")
+}
+
+#[test]
+fn a_bad_or_unknown_environment_variable_exits_2_with_its_message() {
+    let file = "scenarios/swallowed-cancel-right.kdl";
+    for (key, value, expected) in [
+        (
+            "CANCELSIM_THREADS",
+            "many",
+            "CANCELSIM_THREADS=\"many\" is not valid",
+        ),
+        ("CANCELSIM_THREADS", "99999999", "at most 1024"),
+        ("CANCELSIM_MAX_RUNS", "0", "at least 1"),
+        (
+            "CANCELSIM_THREDS",
+            "2",
+            "unknown environment variable CANCELSIM_THREDS",
+        ),
+        ("CANCELSIM_REPLAY", "garbage", "not a cancelsim repro"),
+        ("CANCELSIM_ARTIFACTS", "", "CANCELSIM_ARTIFACTS is empty"),
+    ] {
+        let out = cancelsim_with_env(&["run", file], &[(key, value)]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}={value}: {stderr}");
+        assert!(stderr.contains(expected), "{key}={value}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{key}={value}: {stderr}");
+    }
+}
+
+#[test]
+fn huge_seed_counts_neither_panic_nor_allocate() {
+    for seeds in ["18446744073709551615", "4294967296", "1000000"] {
+        let out = cancelsim(&[
+            "run",
+            "scenarios/swallowed-cancel-right.kdl",
+            "--seeds",
+            seeds,
+            "--max-runs",
+            "4",
+        ]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "--seeds {seeds}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // Out of range or not a number: a usage error.
+    for (args, expected) in [
+        (vec!["--seeds", "18446744073709551616"], "--seeds"),
+        (vec!["--jobs", "0"], "--jobs"),
+        (vec!["--jobs", "100000"], "--jobs"),
+        (vec!["--max-runs", "0"], "at least 1"),
+    ] {
+        let mut all = vec!["run", "scenarios/swallowed-cancel-right.kdl"];
+        all.extend(args.iter().copied());
+        let out = cancelsim(&all);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}

@@ -14,6 +14,9 @@ use std::path::PathBuf;
 
 use super::Repro;
 
+/// The most worker threads a sweep starts.
+pub(crate) const MAX_THREADS: usize = 1024;
+
 /// The variables, read and checked.
 #[derive(Debug, Default)]
 pub(crate) struct Env {
@@ -29,6 +32,33 @@ const KNOWN: [&str; 4] = [
     "CANCELSIM_MAX_RUNS",
     "CANCELSIM_ARTIFACTS",
 ];
+
+/// A bad `CANCELSIM_*` environment variable: an unknown name, or a value
+/// that does not parse. Its message names the variable, the value, what is
+/// expected and an example.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvError {
+    message: String,
+}
+
+impl std::fmt::Display for EnvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for EnvError {}
+
+/// Checks every `CANCELSIM_*` variable of the process environment, as
+/// [`Check::run`](super::Check::run) reads them: a tool (the CLI) calls it
+/// first, to exit with the message instead of panicking in a sweep.
+///
+/// # Errors
+///
+/// The first unknown name or bad value.
+pub fn check_environment() -> Result<(), EnvError> {
+    read().map(drop).map_err(|message| EnvError { message })
+}
 
 /// Reads every `CANCELSIM_*` variable of the process environment.
 pub(crate) fn read() -> Result<Env, String> {
@@ -62,7 +92,15 @@ pub(crate) fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Res
             "CANCELSIM_REPLAY" => {
                 env.replay = Some(value.trim().parse().map_err(|e| format!("{key}: {e}"))?)
             }
-            "CANCELSIM_THREADS" => env.threads = Some(positive("a thread count")?),
+            "CANCELSIM_THREADS" => {
+                let threads = positive("a thread count")?;
+                if threads > MAX_THREADS {
+                    return Err(format!(
+                        "{key}={value:?} is not valid: at most {MAX_THREADS} threads, e.g. {key}=4"
+                    ));
+                }
+                env.threads = Some(threads);
+            }
             "CANCELSIM_MAX_RUNS" => env.max_runs = Some(positive("a run count")?),
             "CANCELSIM_ARTIFACTS" => {
                 if value.trim().is_empty() {

@@ -16,6 +16,7 @@ mod plan;
 mod report;
 mod repro;
 mod run;
+mod seeds;
 mod single;
 
 use std::collections::BTreeSet;
@@ -23,6 +24,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+pub use env::{check_environment, EnvError};
 pub use report::{ArtifactFormat, Counts, Failure, Report};
 pub use repro::{Repro, ReproParseError, REPRO_VERSION};
 pub use single::{await_points, run_repro, RunOutcome};
@@ -34,6 +36,11 @@ use crate::schedule::SchedulerKind;
 use plan::{Dimensions, PlannedRun};
 pub(crate) use run::unfired_violation;
 use run::{run_once, run_with_baseline, RunResult};
+use seeds::Seeds;
+
+/// The most seeds a sweep takes from a range when neither
+/// [`Check::max_runs`] nor `CANCELSIM_MAX_RUNS` says otherwise.
+const DEFAULT_MAX_RUNS: usize = 100_000;
 
 /// A sweep over schedules and injections of one async test body.
 ///
@@ -54,7 +61,7 @@ use run::{run_once, run_with_baseline, RunResult};
 pub struct Check<F> {
     body: F,
     config: Config,
-    seeds: Vec<u64>,
+    seeds: Seeds,
     scheduler: SchedulerKind,
     explore: Option<(SchedulerKind, u64)>,
     cancel: Option<CancelMode>,
@@ -72,7 +79,7 @@ pub struct Check<F> {
 impl<F> std::fmt::Debug for Check<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Check")
-            .field("seeds", &self.seeds)
+            .field("seeds", &self.seeds.describe())
             .field("scheduler", &self.scheduler)
             .field("cancel", &self.cancel)
             .field("timeouts", &self.timeouts)
@@ -93,7 +100,7 @@ where
         Check {
             body,
             config: Config::default().max_steps(1_000_000),
-            seeds: vec![0],
+            seeds: Seeds::List(vec![0]),
             scheduler: SchedulerKind::Fifo,
             explore: None,
             cancel: None,
@@ -172,9 +179,13 @@ where
         self
     }
 
-    /// The seeds to sweep (one baseline and one full sweep per seed).
-    pub fn seeds(mut self, seeds: impl IntoIterator<Item = u64>) -> Self {
-        self.seeds = seeds.into_iter().collect();
+    /// The seeds to sweep (one baseline and one full sweep per seed). A
+    /// range (`0..64`, `0..=n`, `7..`) is iterated lazily, whatever its
+    /// size: a sweep runs the seeds its budget allows
+    /// ([`max_runs`](Check::max_runs)) and its report says how many; any
+    /// other iterable is collected.
+    pub fn seeds<I: IntoIterator<Item = u64> + 'static>(mut self, seeds: I) -> Self {
+        self.seeds = Seeds::from_iter(seeds);
         self
     }
 
@@ -244,9 +255,10 @@ where
         self
     }
 
-    /// Worker threads (default: `CANCELSIM_THREADS`, else all cores).
+    /// Worker threads (default: `CANCELSIM_THREADS`, else all cores;
+    /// between 1 and 1024).
     pub fn threads(mut self, threads: usize) -> Self {
-        self.threads = Some(threads.max(1));
+        self.threads = Some(threads.clamp(1, env::MAX_THREADS));
         self
     }
 
@@ -283,7 +295,7 @@ where
             let mut report = self.report_base();
             report.replay = Some(repro.clone());
             report.counts.runs = 1;
-            report.seeds = vec![repro.seed];
+            report.seeds = Seeds::List(vec![repro.seed]);
             let failed = !result.violations.is_empty();
             if failed {
                 report.failures.push(Failure {
@@ -301,11 +313,18 @@ where
         let mut report = self.report_base();
 
         // 1. Baselines, each run twice to catch nondeterminism.
-        let mut baseline_plans: Vec<Repro> = self
-            .seeds
+        // A range of seeds is taken lazily, as far as the budget goes.
+        let max = env.max_runs.or(self.max_runs);
+        let seed_budget = max.unwrap_or(DEFAULT_MAX_RUNS).max(1) as u64;
+        let swept_seeds = self.seeds.first(seed_budget);
+        report.seeds = swept_seeds.clone();
+        report.counts.seeds_left_out =
+            u64::try_from(self.seeds.len() - swept_seeds.len()).unwrap_or(u64::MAX);
+        let mut baseline_plans: Vec<Repro> = swept_seeds
             .iter()
-            .map(|&seed| Repro::baseline(seed, self.scheduler.clone()))
+            .map(|seed| Repro::baseline(seed, self.scheduler.clone()))
             .collect();
+        let swept = baseline_plans.len();
         if let Some((kind, count)) = &self.explore {
             baseline_plans.extend((1..=*count).map(|seed| Repro::baseline(seed, kind.clone())));
         }
@@ -371,7 +390,7 @@ where
                 None
             };
             report.cases.push((format!("baseline {repro}"), case));
-            if index < self.seeds.len() {
+            if index < swept {
                 report.counts.await_points += result.points.len();
                 report.counts.injectable_points +=
                     result.points.iter().filter(|p| p.injectable).count();
@@ -406,7 +425,6 @@ where
             run.repro.test.clone_from(&self.name);
         }
         let total = runs.len();
-        let max = env.max_runs.or(self.max_runs);
         report.counts.sampled_out = total - total.min(max.unwrap_or(usize::MAX));
         let selected = plan::select(runs, max, self.shard);
 

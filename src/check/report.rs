@@ -77,6 +77,10 @@ pub struct Counts {
     pub requested: Vec<&'static str>,
     /// Runs in which an injection of each kind fired.
     pub fired_per_kind: BTreeMap<&'static str, usize>,
+    /// Seeds of the check's range left out: past the budget
+    /// ([`Check::max_runs`](super::Check::max_runs)), a sweep takes the
+    /// first seeds only.
+    pub seeds_left_out: u64,
     /// Signal injections were asked for, but no baseline registered a
     /// signal (`cancel::register_signal`): cooperative shutdown was not swept.
     pub signal_unregistered: bool,
@@ -88,7 +92,7 @@ pub struct Report {
     pub(crate) counts: Counts,
     pub(crate) failures: Vec<Failure>,
     pub(crate) scheduler: String,
-    pub(crate) seeds: Vec<u64>,
+    pub(crate) seeds: super::seeds::Seeds,
     pub(crate) pct_bound: Option<f64>,
     pub(crate) shard: Option<(usize, usize)>,
     /// For JUnit: (testcase name, failure index if it failed).
@@ -198,7 +202,7 @@ impl Report {
         let value = json!({
             "clean": self.is_clean(),
             "scheduler": self.scheduler,
-            "seeds": self.seeds,
+            "seeds": self.seeds.to_json(),
             "shard": self.shard.map(|(k, n)| json!({"index": k, "count": n})),
             "counts": {
                 "baselines": self.counts.baselines,
@@ -321,12 +325,20 @@ impl fmt::Display for Report {
             c.tuples_covered,
             c.tuples_planned,
             self.scheduler,
-            seed_list(&self.seeds),
+            self.seeds.describe(),
             match self.shard {
                 Some((k, n)) => format!(", shard {k} of {n}"),
                 None => String::new(),
             }
         )?;
+        if c.seeds_left_out > 0 {
+            writeln!(
+                f,
+                "  seeds: the budget ran the first {} ({} more of the range left out; raise max_runs to run them)",
+                self.seeds.len(),
+                c.seeds_left_out
+            )?;
+        }
         if c.abort_consequences > 0 {
             writeln!(
                 f,
@@ -443,21 +455,6 @@ fn violation_site(violation: &Violation) -> String {
                 .map_or_else(|| "?".to_string(), crate::trace::display_location);
             format!("{task} at {at}")
         }
-    }
-}
-
-fn seed_list(seeds: &[u64]) -> String {
-    match seeds {
-        [] => "none".to_string(),
-        [one] => one.to_string(),
-        _ if seeds.windows(2).all(|w| w[1] == w[0] + 1) => {
-            format!("{}..{}", seeds[0], seeds[seeds.len() - 1] + 1)
-        }
-        _ => seeds
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(","),
     }
 }
 

@@ -57,12 +57,12 @@ struct RunArgs {
     #[arg(long, default_value_t = 1, value_name = "N")]
     seeds: u64,
 
-    /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N")]
-    jobs: Option<usize>,
+    /// Worker threads (default: all cores; at most 1024).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    jobs: Option<u16>,
 
-    /// Cap on the injected runs of each scenario.
-    #[arg(long, value_name = "N")]
+    /// Cap on the injected runs of each scenario (at least 1).
+    #[arg(long, value_name = "N", value_parser = parse_positive)]
     max_runs: Option<usize>,
 
     /// Print the results as JSON on stdout instead of lines.
@@ -151,6 +151,15 @@ struct DemoArgs {
     world: WorldArgs,
 }
 
+fn parse_positive(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a whole number of at least 1 (e.g. 1000)"
+        )),
+    }
+}
+
 fn parse_scheduler(text: &str) -> Result<SchedulerKind, String> {
     text.parse()
         .map_err(|error: cancelsim::schedule::ParseSchedulerError| error.to_string())
@@ -180,6 +189,11 @@ impl Failed {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A bad `CANCELSIM_*` variable is a usage error, said before any work.
+    if let Err(error) = cancelsim::check::check_environment() {
+        eprintln!("cancelsim: {error}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Run(args) => run(&args),
         Command::Trace(args) => trace(&args),
@@ -257,7 +271,7 @@ fn run(args: &RunArgs) -> Result<(), Failed> {
     }
     let options = SweepOptions {
         seeds: args.seeds.max(1),
-        threads: args.jobs.map(|n| n.max(1)),
+        threads: args.jobs.map(usize::from),
         max_runs: args.max_runs,
     };
     let progress = (std::io::stderr().is_terminal() && !args.json).then(|| {

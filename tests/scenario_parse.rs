@@ -159,3 +159,51 @@ proptest! {
         }
     }
 }
+
+/// `depth` nested `group { }` blocks around a `yield` in `main`.
+fn nested(depth: usize) -> String {
+    let mut text = String::from("task main {\n");
+    for _ in 0..depth {
+        text.push_str("group {\n");
+    }
+    text.push_str("yield\n");
+    for _ in 0..depth {
+        text.push_str("}\n");
+    }
+    text.push_str("}\n");
+    text
+}
+
+#[test]
+fn deep_nesting_is_a_located_error_before_the_kdl_parser_recurses() {
+    // 1,275 levels overflowed the stack inside the KDL parser.
+    let text = nested(1275);
+    // Line 1 is `task main {` (level 1), then one `group {` per line.
+    let rendered = error_at(&text, 65, 7, "nested more than 64 levels deep");
+    assert!(rendered.contains("flatten"), "{rendered}");
+    // An unclosed tower of comments, too.
+    let comments = format!("task main {{ yield }}\n{}", "/*".repeat(5000));
+    error_at(&comments, 2, 129, "nested more than 64 levels deep");
+}
+
+#[test]
+fn nesting_within_the_limit_loads_and_braces_in_strings_and_comments_do_not_count() {
+    load_str("ok.kdl", &nested(60)).expect("60 levels are fine");
+    let braces = "{".repeat(200);
+    let text = format!(
+        "about \"{braces}\"\n// {braces}\n/* {braces} */\ntask main {{\n    log #\"{braces}\"#\n}}\n"
+    );
+    load_str("ok.kdl", &text).expect("braces in strings and comments are text");
+}
+
+#[test]
+fn an_oversized_file_is_a_located_error_without_parsing_it() {
+    let text = format!("about \"{}\"\ntask main {{ yield }}\n", "x".repeat(2 << 20));
+    let error = load_str("huge.kdl", &text).expect_err("too large");
+    assert!(
+        error.message().contains("more than the 1048576 bytes"),
+        "{error}"
+    );
+    assert_eq!((error.line(), error.column()), (1, 1));
+    assert!(!error.hint().is_empty());
+}

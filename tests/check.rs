@@ -557,6 +557,48 @@ fn replay_target() {
     }
 }
 
+/// The target of `artifacts_go_to_a_folder_per_test`: two named failing
+/// checks and an unnamed one.
+#[test]
+fn artifacts_target() {
+    for name in ["tests::first", "tests::second"] {
+        assert!(!sweep(leaky_program).name(name).run().is_clean());
+    }
+    assert!(!sweep(leaky_program).run().is_clean());
+}
+
+#[test]
+fn artifacts_go_to_a_folder_per_test() {
+    let dir = std::env::temp_dir().join(format!(
+        "cancelsim-artifacts-per-test-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (success, stdout, stderr) = run_child(
+        "artifacts_target",
+        "CANCELSIM_ARTIFACTS",
+        dir.to_str().unwrap(),
+    );
+    assert!(success, "{stdout}\n{stderr}");
+    let mut folders: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    folders.sort();
+    // The unnamed check is named after the test it runs in (the harness
+    // names the thread after it).
+    assert_eq!(
+        folders,
+        ["artifacts_target", "tests.first", "tests.second"],
+        "{stderr}"
+    );
+    for folder in &folders {
+        let files = std::fs::read_dir(dir.join(folder)).unwrap().count();
+        assert_eq!(files, 4 * 10, "{folder}: every failure in all four formats");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// The target of the environment tests: any sweep.
 #[test]
 fn environment_target() {

@@ -526,7 +526,8 @@ where
         report.counts.tuples_planned = planned.len();
         report.counts.tuples_covered = covered.len();
         if let Some(dir) = &env.artifacts {
-            if let Err(error) = report.write_artifacts(dir, ArtifactFormat::ALL) {
+            let dir = dir.join(artifact_folder(self.name.as_deref()));
+            if let Err(error) = report.write_artifacts(&dir, ArtifactFormat::ALL) {
                 eprintln!("cancelsim: CANCELSIM_ARTIFACTS: cannot write traces: {error}");
             }
         }
@@ -546,6 +547,27 @@ where
             name: self.name.clone(),
         }
     }
+}
+
+/// The folder of a check's artifacts under `CANCELSIM_ARTIFACTS`: its name
+/// (`Check::name`, a test's path), else the name of the thread it runs on
+/// (the test harness names it after the test), else `check`; `::` becomes
+/// `.` and anything but letters, digits, `_`, `-` and `.` becomes `_`.
+fn artifact_folder(name: Option<&str>) -> String {
+    let thread = std::thread::current();
+    let name = name
+        .or(thread.name().filter(|name| *name != "main"))
+        .unwrap_or("check");
+    name.replace("::", ".")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn point_label(

@@ -62,6 +62,7 @@ pub mod task;
 mod test_attr;
 pub mod time;
 pub mod trace;
+mod watchdog;
 mod world;
 
 pub use blocking::{blocking, Blocking};

@@ -92,6 +92,7 @@ impl Sim {
     ) -> RootRun<F::Output> {
         let world = Rc::clone(&self.world);
         let _enter = Enter::new(&world);
+        world.arm_watchdog();
         let root = world.spawn_root(at);
         let mut future = std::pin::pin!(Some(future));
         // Polls and `work` calls count against the step budget.

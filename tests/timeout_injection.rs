@@ -69,8 +69,14 @@ where
     Fut: Future<Output = ()> + 'static,
 {
     let seen: Seen = Arc::default();
-    let body = body(&seen, wait);
-    let report = Check::new(&body).timeout_at_every_await(true).run();
+    let body = Arc::new(body(&seen, wait));
+    let report = Check::new({
+        let body = Arc::clone(&body);
+        move || body()
+    })
+    .timeout_at_every_await(true)
+    .run();
+    let body = &*body;
     report.assert_clean();
     assert!(
         report

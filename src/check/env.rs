@@ -5,7 +5,9 @@
 //! | `CANCELSIM_REPLAY` | a repro line: run exactly that plan and print its trace |
 //! | `CANCELSIM_THREADS` | worker threads for the sweep (default: all cores) |
 //! | `CANCELSIM_MAX_RUNS` | cap on the runs of every sweep (overrides `max_runs`) |
-//! | `CANCELSIM_ARTIFACTS` | directory where failing runs' traces are written |
+//! | `CANCELSIM_ARTIFACTS` | directory where failing runs' traces are written, a folder per test |
+//! | `CANCELSIM_TIME_BUDGET` | wall-clock budget of every sweep (`90s`, `10m`; overrides `time_budget`) |
+//! | `CANCELSIM_WATCHDOG` | wall-clock limit of one poll (`5s`, `500ms`) or `off` (overrides `Config::watchdog` in sweeps) |
 //!
 //! Any other `CANCELSIM_*` name, or a bad value, is an error: a typo must not
 //! silently fall back to a default.
@@ -24,13 +26,19 @@ pub(crate) struct Env {
     pub threads: Option<usize>,
     pub max_runs: Option<usize>,
     pub artifacts: Option<PathBuf>,
+    /// `CANCELSIM_TIME_BUDGET`: the wall-clock budget of every sweep.
+    pub time_budget: Option<std::time::Duration>,
+    /// `CANCELSIM_WATCHDOG`: the limit of a poll (`Some(None)`: off).
+    pub watchdog: Option<Option<std::time::Duration>>,
 }
 
-const KNOWN: [&str; 4] = [
+const KNOWN: [&str; 6] = [
     "CANCELSIM_REPLAY",
     "CANCELSIM_THREADS",
     "CANCELSIM_MAX_RUNS",
     "CANCELSIM_ARTIFACTS",
+    "CANCELSIM_TIME_BUDGET",
+    "CANCELSIM_WATCHDOG",
 ];
 
 /// A bad `CANCELSIM_*` environment variable: an unknown name, or a value
@@ -110,6 +118,24 @@ pub(crate) fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Res
                 }
                 env.artifacts = Some(PathBuf::from(value));
             }
+            "CANCELSIM_TIME_BUDGET" => {
+                env.time_budget = Some(duration(&value).ok_or_else(|| {
+                    format!(
+                        "{key}={value:?} is not valid: expected a duration with a unit, e.g. {key}=10m or {key}=90s"
+                    )
+                })?);
+            }
+            "CANCELSIM_WATCHDOG" => {
+                env.watchdog = Some(if value.trim() == "off" {
+                    None
+                } else {
+                    Some(duration(&value).ok_or_else(|| {
+                        format!(
+                            "{key}={value:?} is not valid: expected a duration with a unit or `off`, e.g. {key}=10s"
+                        )
+                    })?)
+                });
+            }
             _ => {
                 return Err(format!(
                     "unknown environment variable {key}: cancelsim reads {} (a typo?)",
@@ -119,4 +145,21 @@ pub(crate) fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Res
         }
     }
     Ok(env)
+}
+
+/// A positive duration: a number and a unit (`ms`, `s`, `m`, `h`).
+fn duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let seconds = match unit {
+        "ms" => number / 1e3,
+        "s" => number,
+        "m" | "min" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => return None,
+    };
+    (seconds.is_finite() && seconds > 0.0 && seconds < 1e9)
+        .then(|| std::time::Duration::from_secs_f64(seconds))
 }

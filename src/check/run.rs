@@ -55,6 +55,43 @@ where
     F: Fn() -> Fut,
     Fut: Future,
 {
+    run_inner(body, base, repro, collect, baseline_panics, None)
+}
+
+/// The run of a plan that got stuck, again, stopped right before the
+/// stuck poll (after `steps` steps, with no drain): its trace, ending in
+/// `stuck` (the `stuck-poll` violation) instead of a step limit.
+pub(crate) fn run_until_stuck<F, Fut>(
+    body: &F,
+    base: &Config,
+    repro: &Repro,
+    baseline_panics: &[TaskId],
+    steps: u64,
+    stuck: Violation,
+) -> crate::trace::Trace
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+{
+    let config = base
+        .clone()
+        .max_steps(steps)
+        .drain_budget(0, std::time::Duration::ZERO);
+    run_inner(body, &config, repro, false, baseline_panics, Some(stuck)).trace
+}
+
+fn run_inner<F, Fut>(
+    body: &F,
+    base: &Config,
+    repro: &Repro,
+    collect: bool,
+    baseline_panics: &[TaskId],
+    stuck: Option<Violation>,
+) -> RunResult
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+{
     let config = base
         .clone()
         .seed(repro.seed)
@@ -92,6 +129,7 @@ where
             )
             .task(TaskId(0), Some("main")),
         ),
+        RootRun::Stopped(SimError::StepLimit { .. }) if stuck.is_some() => stuck,
         RootRun::Stopped(error) => Some(stop_violation(&error)),
     };
     {
@@ -103,6 +141,7 @@ where
                     violation.kind(),
                     ViolationCode::Deadlock
                         | ViolationCode::StepLimit
+                        | ViolationCode::StuckPoll
                         | ViolationCode::Nondeterminism
                 ) =>
             {

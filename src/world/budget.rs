@@ -87,4 +87,31 @@ impl World {
             }
         })
     }
+
+    /// Arms the watchdog for the runs of this world (once): its polls are
+    /// watched through the thread's heartbeat (`Config::watchdog`).
+    pub fn arm_watchdog(&self) {
+        if let (Some(limit), None) = (self.config.watchdog, self.heartbeat.get()) {
+            if let Some(beat) = crate::watchdog::for_this_thread(limit) {
+                let _ = self.heartbeat.set(beat);
+            }
+        }
+    }
+
+    /// A poll of `task`, resumed from its await point `point`, starts.
+    #[inline(always)]
+    pub(super) fn beat_enter(&self, task: u32, point: u32) {
+        if let Some(beat) = self.heartbeat.get() {
+            // The poll's own step is counted already.
+            beat.enter(task, point, self.budget_used() - 1);
+        }
+    }
+
+    /// The poll returned.
+    #[inline(always)]
+    pub(super) fn beat_leave(&self) {
+        if let Some(beat) = self.heartbeat.get() {
+            beat.leave();
+        }
+    }
 }

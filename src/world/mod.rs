@@ -271,6 +271,8 @@ pub(crate) struct World {
     pub oracles: RefCell<OracleState>,
     /// The box this world's containers came in, kept to hand them on in.
     spare: Cell<Option<Box<spare::Spare>>>,
+    /// The thread's heartbeat, once a run armed the watchdog.
+    heartbeat: std::cell::OnceCell<std::sync::Arc<crate::watchdog::Heartbeat>>,
 }
 
 impl World {
@@ -319,6 +321,7 @@ impl World {
             max_time: crate::time::instant::nanos(config.max_time),
             root_drop_requested: Cell::new(false),
             oracles: RefCell::new(OracleState::default()),
+            heartbeat: std::cell::OnceCell::new(),
             config,
         })
     }

@@ -40,6 +40,7 @@ impl World {
                         Some((
                             future,
                             slot.waker.take().expect("a live task has its waker"),
+                            slot.meta.suspends,
                         ))
                     }
                     None => None,
@@ -47,14 +48,16 @@ impl World {
                 None => None,
             }
         };
-        let Some((mut future, waker)) = taken else {
+        let Some((mut future, waker, resumed_from)) = taken else {
             return;
         };
         self.step.set(self.step.get() + 1);
         self.current.set(Some(key));
         self.set_current_waker(Some(&waker));
         self.record_poll(key.id);
+        self.beat_enter(key.id.0, resumed_from);
         let result = panic::catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
+        self.beat_leave();
         self.current.set(None);
         self.set_current_waker(None);
         match result {
@@ -125,13 +128,19 @@ impl World {
                 .get_mut(key)
                 .expect("the root is alive while polled");
             self.polling(slot);
-            slot.waker.take().expect("the root has its waker")
+            (
+                slot.waker.take().expect("the root has its waker"),
+                slot.meta.suspends,
+            )
         };
+        let (waker, resumed_from) = waker;
         self.step.set(self.step.get() + 1);
         self.current.set(Some(key));
         self.set_current_waker(Some(&waker));
         self.record_poll(key.id);
+        self.beat_enter(key.id.0, resumed_from);
         let result = panic::catch(|| poll(&mut Context::from_waker(&waker)));
+        self.beat_leave();
         self.current.set(None);
         self.set_current_waker(None);
         let mut core = self.core.borrow_mut();

@@ -2,16 +2,17 @@
 //! order, in bounded memory, under a wall-time budget, watching every poll.
 //!
 //! Invariants:
-//! * jobs are taken lazily from their iterator: at most a window of
-//!   `threads × 16` jobs is dispatched and not yet folded, so memory does
-//!   not grow with the number of jobs;
+//! * jobs are taken lazily from their iterator and handed out in chunks
+//!   sized to take about 20 ms each (one job at first), so a thread wakes
+//!   per chunk, not per run; at most three chunks per thread are out, so
+//!   memory does not grow with the number of jobs;
 //! * `fold` sees every dispatched job once, in job order, whatever the
 //!   number of threads (what makes a report independent of it);
 //! * a worker whose poll runs past the watchdog's limit is abandoned (a
 //!   poll cannot be interrupted; its thread spins on until the process
-//!   ends), its job is folded as [`Ran::Stuck`], and no further job is
-//!   dispatched: queued jobs are skipped and the caller learns how many
-//!   were left;
+//!   ends), its job is folded as [`Ran::Stuck`] (the rest of its chunk as
+//!   skipped), and no further job is dispatched: queued jobs are skipped
+//!   and the caller learns how many were left;
 //! * past the deadline (the time budget) no further job is dispatched, and
 //!   queued ones are skipped likewise.
 
@@ -58,12 +59,21 @@ pub(crate) struct Limits {
 }
 
 type Work<J, T> = Arc<dyn Fn(&J) -> T + Send + Sync>;
-type Done<T> = (usize, usize, std::thread::Result<Ran<T>>);
+/// A chunk back from a worker: the worker, the chunk's first job, each
+/// job's result, and how long the chunk took.
+type Done<T> = (usize, usize, Vec<std::thread::Result<Ran<T>>>, Duration);
+
+/// How long a chunk of jobs should take.
+const CHUNK_TIME: Duration = Duration::from_millis(20);
+/// The most jobs in a chunk.
+const CHUNK_MAX: usize = 512;
 
 struct Worker {
     beat: Arc<Heartbeat>,
     /// The job it runs, or `usize::MAX`.
     current: Arc<AtomicUsize>,
+    /// The chunk it works on: its first job and the end (exclusive).
+    chunk: Arc<(AtomicUsize, AtomicUsize)>,
     watch: Watch,
     abandoned: bool,
 }
@@ -87,8 +97,7 @@ where
     T: Send + 'static,
 {
     let threads = limits.threads.max(1);
-    let window = threads * 16;
-    let (job_tx, job_rx) = mpsc::channel::<(usize, Arc<J>)>();
+    let (job_tx, job_rx) = mpsc::channel::<(usize, Vec<Arc<J>>)>();
     let job_rx = Arc::new(Mutex::new(job_rx));
     let (done_tx, done_rx) = mpsc::channel::<Done<T>>();
     let skip = Arc::new(AtomicBool::new(false));
@@ -97,12 +106,14 @@ where
         let id = workers.len();
         let beat = Heartbeat::new(true);
         let current = Arc::new(AtomicUsize::new(usize::MAX));
-        let worker = Worker {
+        let chunk_range = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+        workers.push(Worker {
             beat: Arc::clone(&beat),
             current: Arc::clone(&current),
+            chunk: Arc::clone(&chunk_range),
             watch: Watch::new(),
             abandoned: false,
-        };
+        });
         let (job_rx, done_tx, skip, work) = (
             Arc::clone(&job_rx),
             done_tx.clone(),
@@ -115,23 +126,31 @@ where
                 watchdog::install(beat);
                 loop {
                     let next = job_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    let Ok((index, job)) = next else { break };
-                    current.store(index, Ordering::Relaxed);
-                    let result = if skip.load(Ordering::Relaxed) {
-                        Ok(Ran::Skipped)
-                    } else {
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            Ran::Done(work(&job))
-                        }))
-                    };
+                    let Ok((first, chunk)) = next else { break };
+                    chunk_range.0.store(first, Ordering::Relaxed);
+                    chunk_range.1.store(first + chunk.len(), Ordering::Relaxed);
+                    let started = Instant::now();
+                    let mut results = Vec::with_capacity(chunk.len());
+                    for (offset, job) in chunk.iter().enumerate() {
+                        current.store(first + offset, Ordering::Relaxed);
+                        results.push(if skip.load(Ordering::Relaxed) {
+                            Ok(Ran::Skipped)
+                        } else {
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                Ran::Done(work(job))
+                            }))
+                        });
+                    }
                     current.store(usize::MAX, Ordering::Relaxed);
-                    if done_tx.send((id, index, result)).is_err() {
+                    if done_tx
+                        .send((id, first, results, started.elapsed()))
+                        .is_err()
+                    {
                         break;
                     }
                 }
             })
             .expect("cancelsim: cannot start a sweep worker thread");
-        workers.push(worker);
     };
     for _ in 0..threads {
         spawn(&mut workers);
@@ -141,6 +160,8 @@ where
     let mut pending: VecDeque<(Arc<J>, Option<Ran<T>>)> = VecDeque::new();
     let mut base = 0usize;
     let mut next = 0usize;
+    let mut out = 0usize; // chunks out
+    let mut chunk = 1usize;
     let mut exhausted = false;
     let mut stop = None;
     let tick = limits
@@ -155,17 +176,20 @@ where
             stop = Some(Stop::TimeBudget);
             skip.store(true, Ordering::Relaxed);
         }
-        while stop.is_none() && !exhausted && pending.len() < window {
-            match jobs.next() {
-                Some(job) => {
-                    let job = Arc::new(job);
-                    pending.push_back((Arc::clone(&job), None));
-                    // The receivers live as long as `job_rx`, held here.
-                    let _ = job_tx.send((next, job));
-                    next += 1;
-                }
-                None => exhausted = true,
+        while stop.is_none() && !exhausted && out < threads * 3 {
+            let batch: Vec<Arc<J>> = jobs.take(chunk).map(Arc::new).collect();
+            if batch.len() < chunk {
+                exhausted = true;
             }
+            if batch.is_empty() {
+                break;
+            }
+            pending.extend(batch.iter().map(|job| (Arc::clone(job), None)));
+            let first = next;
+            next += batch.len();
+            out += 1;
+            // The receivers live as long as `job_rx`, held here.
+            let _ = job_tx.send((first, batch));
         }
         while pending.front().is_some_and(|(_, result)| result.is_some()) {
             let (job, result) = pending.pop_front().expect("checked");
@@ -176,11 +200,22 @@ where
             break;
         }
         match done_rx.recv_timeout(tick) {
-            Ok((worker, index, result)) => {
+            Ok((worker, first, results, took)) => {
                 if !workers[worker].abandoned {
-                    let result =
-                        result.unwrap_or_else(|payload| std::panic::resume_unwind(payload));
-                    pending[index - base].1 = Some(result);
+                    out -= 1;
+                    // Size the next chunks to take about CHUNK_TIME.
+                    let per_job = took / results.len().max(1) as u32;
+                    chunk = if per_job.is_zero() {
+                        CHUNK_MAX
+                    } else {
+                        (CHUNK_TIME.as_nanos() / per_job.as_nanos()).clamp(1, CHUNK_MAX as u128)
+                            as usize
+                    };
+                    for (offset, result) in results.into_iter().enumerate() {
+                        let result =
+                            result.unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+                        pending[first + offset - base].1 = Some(result);
+                    }
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -202,6 +237,16 @@ where
                 continue;
             }
             worker.abandoned = true;
+            out -= 1;
+            // Its chunk: the jobs before the stuck one ran, but their
+            // results went down with the worker; the ones after never will.
+            let (start, end) = (
+                worker.chunk.0.load(Ordering::Relaxed),
+                worker.chunk.1.load(Ordering::Relaxed),
+            );
+            for at in start.max(base)..end {
+                pending[at - base].1 = Some(Ran::Skipped);
+            }
             pending[index - base].1 = Some(Ran::Stuck {
                 task,
                 point,
@@ -211,7 +256,7 @@ where
             });
             stop = Some(Stop::Stuck);
             skip.store(true, Ordering::Relaxed);
-            // The jobs still queued need a worker to be skipped by.
+            // The chunks still queued need a worker to be skipped by.
             spawn(&mut workers);
         }
     }

@@ -450,6 +450,37 @@ mod tests {
     }
 
     #[test]
+    fn budgets_and_the_watchdog_are_read_from_the_environment() {
+        let env = from_vars(vars(&[
+            ("CANCELSIM_TIME_BUDGET", "90s"),
+            ("CANCELSIM_WATCHDOG", "off"),
+        ]))
+        .unwrap();
+        assert_eq!(env.time_budget, Some(std::time::Duration::from_secs(90)));
+        assert_eq!(env.watchdog, Some(None));
+        let env = from_vars(vars(&[
+            ("CANCELSIM_TIME_BUDGET", "10m"),
+            ("CANCELSIM_WATCHDOG", "500ms"),
+        ]))
+        .unwrap();
+        assert_eq!(env.time_budget, Some(std::time::Duration::from_secs(600)));
+        assert_eq!(
+            env.watchdog,
+            Some(Some(std::time::Duration::from_millis(500)))
+        );
+        for (key, value) in [
+            ("CANCELSIM_TIME_BUDGET", "10"),
+            ("CANCELSIM_TIME_BUDGET", "-1s"),
+            ("CANCELSIM_TIME_BUDGET", "0s"),
+            ("CANCELSIM_WATCHDOG", "soon"),
+            ("CANCELSIM_WATCHDOG", "1e99h"),
+        ] {
+            let error = from_vars(vars(&[(key, value)])).unwrap_err();
+            assert!(error.contains(key) && error.contains("e.g."), "{error}");
+        }
+    }
+
+    #[test]
     fn good_environment_values_are_read() {
         let env = from_vars(vars(&[
             ("CANCELSIM_THREADS", "3"),

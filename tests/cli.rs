@@ -1,6 +1,8 @@
 //! The `cancelsim` binary end to end: exit codes, bad files, output when
 //! piped, `--json` and `--junit`.
 
+#![cfg(feature = "cli")]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -322,4 +324,49 @@ fn huge_seed_counts_neither_panic_nor_allocate() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn json_lists_every_failure_group() {
+    // Seven workers, each leaking its own resource when cancelled: seven
+    // groups (one per task), more than the five failing runs `--json`
+    // used to list.
+    let dir = temp_dir("groups");
+    let mut program = String::from("task main {\n");
+    for n in 0..7 {
+        program.push_str(&format!("    spawn w{n}\n"));
+    }
+    for n in 0..7 {
+        program.push_str(&format!("    join w{n}\n"));
+    }
+    program.push_str("}\n");
+    for n in 0..7 {
+        program.push_str(&format!(
+            "task w{n} {{\n    acquire r{n}\n    sleep \"1s\"\n    release r{n}\n}}\n"
+        ));
+    }
+    program.push_str("expect {\n    violations leaked-resource leaked-task\n}\n");
+    let file = write(&dir, "seven.kdl", &program);
+    let out = cancelsim(&["run", &file, "--json"]);
+    let stdout = text(&out.stdout);
+    let value: serde_json::Value = serde_json::from_str(&stdout).expect("JSON on stdout");
+    let scenario = &value["scenarios"][0];
+    let groups = scenario["groups"].as_array().expect("groups");
+    let leaks: Vec<&serde_json::Value> = groups
+        .iter()
+        .filter(|group| group["code"] == "leaked-resource")
+        .collect();
+    assert_eq!(leaks.len(), 7, "{stdout}");
+    for group in groups {
+        assert!(group["runs"].as_u64().unwrap() >= 1);
+        assert!(group["first"]["repro"]
+            .as_str()
+            .unwrap()
+            .starts_with("cancelsim:v1"));
+    }
+    assert_eq!(
+        scenario["failures"].as_array().unwrap().len(),
+        groups.len(),
+        "the first failing run of every group"
+    );
 }

@@ -1,6 +1,8 @@
 //! proptest over cancellation plans shrinks to the one injection that
 //! matters, and a persisted plan replays the same run.
 
+#![cfg(feature = "proptest")]
+
 use std::future::Future;
 use std::mem::ManuallyDrop;
 

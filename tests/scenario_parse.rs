@@ -1,6 +1,8 @@
 //! Scenario files: each kind of error names the file, line and column,
 //! underlines the text and gives a hint; the parser and loader never panic.
 
+#![cfg(feature = "scenario")]
+
 use cancelsim::scenario::{load_str, parse_duration};
 use proptest::prelude::*;
 

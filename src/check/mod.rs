@@ -14,7 +14,7 @@
 mod artifacts;
 mod env;
 mod failure;
-mod junit;
+pub(crate) mod junit;
 mod plan;
 mod pool;
 mod report;

@@ -90,11 +90,13 @@ impl<F> Timeout<F> {
 
     /// Its scope number, once polled (what [`EventKind::TimeoutFired`] and
     /// a cancel request through it name).
+    #[cfg_attr(not(feature = "scenario"), allow(dead_code))]
     pub(crate) fn scope(&self) -> Option<u32> {
         self.scope
     }
 
     /// Where `timeout` was called.
+    #[cfg_attr(not(feature = "scenario"), allow(dead_code))]
     pub(crate) fn at(&self) -> SourceLocation {
         self.at
     }

@@ -306,7 +306,7 @@ fn run(args: &RunArgs) -> Result<(), Failed> {
     }
     let failed = verdicts.iter().filter(|v| !v.matches()).count();
     if args.json {
-        println!("{}", verdicts_json(&verdicts));
+        println!("{}", scenario::verdicts_json(&verdicts));
     } else {
         println!(
             "{} scenarios, {} as expected, {} differ ({:.2}s)",
@@ -317,7 +317,7 @@ fn run(args: &RunArgs) -> Result<(), Failed> {
         );
     }
     if let Some(path) = &args.junit {
-        std::fs::write(path, verdicts_junit(&verdicts)).map_err(|e| {
+        std::fs::write(path, scenario::verdicts_junit(&verdicts)).map_err(|e| {
             Failed::usage(format!("cancelsim: cannot write {}: {e}", path.display()))
         })?;
     }
@@ -362,66 +362,6 @@ fn verdict_line(verdict: &Verdict) -> String {
         }
     }
     line
-}
-
-fn verdicts_json(verdicts: &[Verdict]) -> String {
-    let items: Vec<_> = verdicts
-        .iter()
-        .map(|verdict| {
-            let counts = verdict.report.counts();
-            json!({
-                "scenario": verdict.scenario,
-                "matches": verdict.matches(),
-                "await_points": counts.await_points,
-                "runs": counts.runs,
-                "found": verdict.found,
-                "problems": verdict.problems,
-                "seconds": verdict.elapsed.as_secs_f64(),
-                "failures": verdict.report.failures().iter().take(5).map(|f| json!({
-                    "repro": f.repro().to_string(),
-                    "codes": f.violations().iter().map(|v| v.code()).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    serde_json::to_string_pretty(&json!({
-        "matches": verdicts.iter().all(Verdict::matches),
-        "scenarios": items,
-    }))
-    .expect("JSON of plain values")
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn verdicts_junit(verdicts: &[Verdict]) -> String {
-    let failed = verdicts.iter().filter(|v| !v.matches()).count();
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    xml.push_str(&format!(
-        "<testsuite name=\"cancelsim scenarios\" tests=\"{}\" failures=\"{failed}\">\n",
-        verdicts.len()
-    ));
-    for verdict in verdicts {
-        xml.push_str(&format!(
-            "  <testcase name=\"{}\" classname=\"cancelsim.scenarios\" time=\"{:.3}\"",
-            escape(&verdict.scenario),
-            verdict.elapsed.as_secs_f64()
-        ));
-        if verdict.matches() {
-            xml.push_str("/>\n");
-        } else {
-            xml.push_str(&format!(
-                ">\n    <failure message=\"differs from its expectation\">{}</failure>\n  </testcase>\n",
-                escape(&verdict.problems.join("\n"))
-            ));
-        }
-    }
-    xml.push_str("</testsuite>\n");
-    xml
 }
 
 fn write_out(output: Option<&Path>, text: &str) -> Result<(), Failed> {

@@ -43,6 +43,20 @@ where
     run_with_baseline(body, base, repro, collect, &[])
 }
 
+/// `run_once` collecting the first `cap` await points.
+pub(crate) fn run_collecting<F, Fut>(
+    body: &F,
+    base: &Config,
+    repro: &Repro,
+    cap: usize,
+) -> RunResult
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+{
+    run_inner(body, base, repro, Some(cap), &[], None)
+}
+
 /// Like `run_once`, knowing which tasks panicked in the plan's baseline.
 pub(crate) fn run_with_baseline<F, Fut>(
     body: &F,
@@ -55,7 +69,14 @@ where
     F: Fn() -> Fut,
     Fut: Future,
 {
-    run_inner(body, base, repro, collect, baseline_panics, None)
+    run_inner(
+        body,
+        base,
+        repro,
+        collect.then_some(usize::MAX),
+        baseline_panics,
+        None,
+    )
 }
 
 /// The run of a plan that got stuck, again, stopped right before the
@@ -77,14 +98,14 @@ where
         .clone()
         .max_steps(steps)
         .drain_budget(0, std::time::Duration::ZERO);
-    run_inner(body, &config, repro, false, baseline_panics, Some(stuck)).trace
+    run_inner(body, &config, repro, None, baseline_panics, Some(stuck)).trace
 }
 
 fn run_inner<F, Fut>(
     body: &F,
     base: &Config,
     repro: &Repro,
-    collect: bool,
+    collect: Option<usize>,
     baseline_panics: &[TaskId],
     stuck: Option<Violation>,
 ) -> RunResult
@@ -101,8 +122,8 @@ where
     let world = std::rc::Rc::clone(sim.world());
     world.set_plan(&repro.injections);
     world.oracles.borrow_mut().baseline_panics = baseline_panics.iter().copied().collect();
-    if collect {
-        world.collect_points();
+    if let Some(cap) = collect {
+        world.collect_points(cap);
     }
     let outcome = {
         let _enter = Enter::new(&world);

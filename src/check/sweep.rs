@@ -18,7 +18,7 @@ use super::junit::CaseList;
 use super::plan::{self, Baseline, Dimensions, Plan, PlannedRun, Tuples};
 use super::pool::{self, Limits, Ran, Stop};
 use super::report::junit_failure;
-use super::run::{run_once, run_until_stuck, run_with_baseline};
+use super::run::{run_collecting, run_once, run_until_stuck, run_with_baseline};
 use super::{Check, Report, Repro};
 use crate::config::{Config, TraceMode};
 use crate::inject::{AwaitPoint, Injection};
@@ -107,8 +107,10 @@ where
             });
         let work = {
             let (body, quiet) = (Arc::clone(&self.body), Arc::clone(&quiet));
+            // No more await points than the budget could inject at.
+            let cap = budget.max_runs.max(10_000);
             Arc::new(move |(index, repro): &(usize, Repro)| {
-                baseline_run(&*body, &quiet, repro, *index < swept)
+                baseline_run(&*body, &quiet, repro, if *index < swept { cap } else { 0 })
             })
         };
         // Await points kept for injection: no more than the budget could
@@ -379,14 +381,14 @@ where
     }
 }
 
-/// One baseline, twice: its await points (when `collect`), its
+/// One baseline, twice: its first `collect` await points, its
 /// violations, and a `nondeterminism` violation when the two runs differ.
-fn baseline_run<F, Fut>(body: &F, quiet: &Config, repro: &Repro, collect: bool) -> BaselineOut
+fn baseline_run<F, Fut>(body: &F, quiet: &Config, repro: &Repro, collect: usize) -> BaselineOut
 where
     F: Fn() -> Fut,
     Fut: Future,
 {
-    let first = run_once(body, quiet, repro, collect);
+    let first = run_collecting(body, quiet, repro, collect);
     let second = run_once(body, quiet, repro, false);
     let differs = first.schedule != second.schedule
         || first.steps != second.steps

@@ -256,6 +256,8 @@ pub(crate) struct World {
     has_plan: Cell<bool>,
     /// Every await point of the run, when collecting (baseline runs).
     pub points: RefCell<Option<Vec<AwaitPoint>>>,
+    /// At most this many are recorded.
+    points_cap: Cell<usize>,
     collecting: Cell<bool>,
     /// `timeout` scopes being polled, innermost last.
     scopes: RefCell<Vec<(u32, SourceLocation)>>,
@@ -311,6 +313,7 @@ impl World {
             plan: RefCell::new(InjectionPlan::default()),
             has_plan: Cell::new(false),
             points: RefCell::new(None),
+            points_cap: Cell::new(usize::MAX),
             collecting: Cell::new(false),
             scopes: RefCell::new(Vec::new()),
             next_scope: Cell::new(0),

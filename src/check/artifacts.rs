@@ -8,7 +8,7 @@ use crate::oracle::Violation;
 pub enum ArtifactFormat {
     /// The text form (`.trace.txt`), with the repro line on top.
     Text,
-    /// JSON lines (`.jsonl`), see [`Trace::to_json_lines`].
+    /// JSON lines (`.jsonl`), see [`Trace::to_json_lines`](crate::Trace::to_json_lines).
     JsonLines,
     /// Chrome trace-event JSON (`.chrome.json`), for Perfetto.
     Chrome,

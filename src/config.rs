@@ -33,9 +33,11 @@ pub struct Config {
     pub seed: u64,
     /// The scheduling strategy.
     pub scheduler: SchedulerKind,
-    /// At most this many polls per `block_on` before [`SimError::StepLimit`](crate::SimError::StepLimit).
+    /// At most this many steps (polls, and [`work`](crate::work) calls inside
+    /// them) per `block_on` before [`SimError::StepLimit`](crate::SimError::StepLimit).
     pub max_steps: u64,
-    /// Virtual time may not pass this point ([`SimError::TimeLimit`](crate::SimError::TimeLimit)).
+    /// Virtual time may not pass this point, not even through
+    /// [`work`](crate::work) inside a poll ([`SimError::TimeLimit`](crate::SimError::TimeLimit)).
     pub max_time: Duration,
     /// How much trace to keep.
     pub trace: TraceMode,
@@ -68,7 +70,18 @@ pub struct Config {
     /// and then checks the state is judged as usual, and so are timeouts
     /// in the code under test (other files, other tasks).
     pub test_file: Option<&'static str>,
+    /// The wall-clock limit of one poll (default 5 s; `None`: off). A poll
+    /// that runs longer (a loop without an await, a blocking call) is a
+    /// stuck poll: in a sweep a `stuck-poll` failure of that run, in
+    /// [`Sim::block_on`](crate::Sim::block_on) a report on stderr and the
+    /// end of the process (a poll cannot be interrupted, and the caller's
+    /// thread cannot be handed back). `CANCELSIM_WATCHDOG` overrides it in
+    /// sweeps.
+    pub watchdog: Option<Duration>,
 }
+
+/// The default of [`Config::watchdog`].
+pub const DEFAULT_WATCHDOG: Duration = Duration::from_secs(5);
 
 impl Default for Config {
     fn default() -> Self {
@@ -85,6 +98,7 @@ impl Default for Config {
             drain_time: Duration::from_secs(3600),
             runtime_shutdown: false,
             test_file: None,
+            watchdog: Some(DEFAULT_WATCHDOG),
         }
     }
 }
@@ -139,6 +153,13 @@ impl Config {
     pub fn drain_budget(mut self, steps: u64, time: Duration) -> Self {
         self.drain_steps = steps;
         self.drain_time = time;
+        self
+    }
+
+    /// Sets [`Config::watchdog`]: the wall-clock limit of one poll, or
+    /// `None` to turn the watchdog off.
+    pub fn watchdog(mut self, limit: Option<Duration>) -> Self {
+        self.watchdog = limit;
         self
     }
 

@@ -73,9 +73,10 @@ pub enum SimError {
         /// Every live task, in id order, with where it waits.
         blocked: Vec<BlockedTask>,
     },
-    /// The run took more polls than `Config::max_steps` (a livelock?).
+    /// The run took more steps (polls, and `work` calls inside polls) than
+    /// `Config::max_steps` (a livelock?).
     StepLimit {
-        /// Polls made.
+        /// Polls and `work` calls made.
         steps: u64,
         /// Virtual time reached.
         time: Instant,
@@ -133,8 +134,16 @@ impl fmt::Display for SimError {
             }
             SimError::StepLimit { steps, time } => write!(
                 f,
-                "step limit: {steps} polls by {time} without the root finishing \
-                 (a livelock? raise Config::max_steps if the work is real)"
+                "step limit: {steps} polls and `work` calls by {time} without the root \
+                 finishing (a livelock? raise Config::max_steps if the work is real)"
+            ),
+            SimError::TimeLimit {
+                time,
+                next_deadline,
+            } if next_deadline == time => write!(
+                f,
+                "time limit: virtual time reached {time}, past Config::max_time, inside a poll \
+                 (`work` without an await? raise Config::max_time if the work is real)"
             ),
             SimError::TimeLimit {
                 time,

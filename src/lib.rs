@@ -30,7 +30,10 @@
 //! Modules: [`time`] (virtual clock), [`cancel`] (cooperative cancellation),
 //! [`schedule`] (schedulers and recorded decisions), [`trace`] (events, their
 //! text form and the JSON, Chrome and SVG renderings), `strategy` (proptest
-//! strategies, feature `proptest`), [`check`](mod@check) (sweeps, single runs, reports).
+//! strategies, feature `proptest`), [`check`](mod@check) (sweeps, single runs, reports),
+//! `scenario` (the KDL scenario language, feature `scenario`, on by default
+//! through `cli`; a library user who needs neither the CLI nor scenarios
+//! turns default features off and compiles no clap, kdl, miette or indicatif).
 //! Snapshot a trace with [`assert_trace_snapshot!`]. Everything else is re-exported here.
 
 #![forbid(unsafe_code)]
@@ -52,6 +55,7 @@ mod panic;
 mod prefetch;
 mod random;
 pub mod resource;
+#[cfg(feature = "scenario")]
 pub mod scenario;
 pub mod schedule;
 pub mod select;
@@ -62,6 +66,7 @@ pub mod task;
 mod test_attr;
 pub mod time;
 pub mod trace;
+mod watchdog;
 mod world;
 
 pub use blocking::{blocking, Blocking};

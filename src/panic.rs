@@ -39,6 +39,11 @@ fn install_hook() {
     });
 }
 
+/// Is the current thread inside [`catch`] (so that unwinding stops there)?
+pub(crate) fn catching() -> bool {
+    CATCHING.with(Cell::get) > 0
+}
+
 /// A caught panic.
 pub(crate) struct Caught {
     /// Message with the location it was raised at.

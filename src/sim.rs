@@ -16,7 +16,7 @@ use crate::error::SimError;
 use crate::schedule::Schedule;
 use crate::time::Instant;
 use crate::trace::{Outcome, Trace};
-use crate::world::{Enter, Pick, World};
+use crate::world::{is_budget_stop, Budget, Enter, Pick, World};
 
 /// How a root future ended.
 pub(crate) enum RootRun<T> {
@@ -92,12 +92,23 @@ impl Sim {
     ) -> RootRun<F::Output> {
         let world = Rc::clone(&self.world);
         let _enter = Enter::new(&world);
+        world.arm_watchdog();
         let root = world.spawn_root(at);
         let mut future = std::pin::pin!(Some(future));
-        let start = world.steps();
+        // Polls and `work` calls count against the step budget.
+        let start = world.budget_used();
         let max_time = crate::time::instant::nanos(world.config.max_time);
+        world.set_budget(Budget {
+            steps_until: start.saturating_add(world.config.max_steps),
+            time_until: max_time,
+        });
         drop(world.take_divergence());
         loop {
+            if let Some(error) = world.take_budget_stop(start) {
+                // A `work` loop inside a poll ran past the budget.
+                world.finish_root(root, Outcome::Aborted);
+                return RootRun::Stopped(error);
+            }
             if world.now().as_nanos() > max_time {
                 world.finish_root(root, Outcome::Aborted);
                 return RootRun::Stopped(SimError::TimeLimit {
@@ -112,10 +123,10 @@ impl Sim {
                 }
                 return RootRun::Dropped;
             }
-            if world.steps() - start >= world.config.max_steps {
+            if world.budget_used() - start >= world.config.max_steps {
                 world.finish_root(root, Outcome::Aborted);
                 return RootRun::Stopped(SimError::StepLimit {
-                    steps: world.steps() - start,
+                    steps: world.budget_used() - start,
                     time: world.now(),
                 });
             }
@@ -139,6 +150,8 @@ impl Sim {
                             return RootRun::Returned(value);
                         }
                         Ok(Poll::Pending) => {}
+                        // Stopped by the budget: the loop's next turn says so.
+                        Err(caught) if is_budget_stop(&*caught.payload) => {}
                         Err(caught) => {
                             let index = world.add_message(caught.message.clone());
                             world.finish_root(root, Outcome::Panicked(index));
@@ -227,13 +240,32 @@ impl Sim {
     }
 }
 
+/// Dropping a `Sim` drops every task still alive in it. A `Drop` that
+/// panics then is not swallowed: once every task is dropped, the `Sim`'s
+/// drop panics with the violation (the task, the await point it was left
+/// at, the panic's message), unless the thread is already unwinding. (A
+/// `Check` run tears its world down before its oracles report, so there the
+/// panic is a `panic` violation of the run.)
 impl Drop for Sim {
     fn drop(&mut self) {
-        {
+        let panicked = {
             let _enter = Enter::try_new(&self.world);
-            self.world.drop_all_tasks();
-        }
+            self.world.drop_all_tasks()
+        };
+        let first = (panicked > 0).then(|| {
+            let mut oracles = self.world.oracles.borrow_mut();
+            let at = oracles.violations.len() - panicked;
+            oracles.violations.split_off(at).into_iter().next()
+        });
         self.world.keep_spare();
+        if let Some(Some(violation)) = first {
+            if !std::thread::panicking() {
+                panic!(
+                    "cancelsim: a Drop panicked when the Sim was dropped with tasks still alive \
+                     ({panicked} in all):\n{violation}"
+                );
+            }
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! Every scenario of the catalogue (`scenarios/`) matches its expectation
 //! when swept, and its baseline trace is pinned by a snapshot.
 
+#![cfg(feature = "scenario")]
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -257,14 +257,26 @@ fn max_runs_covers_every_await_point_before_repeating_one() {
     assert_eq!(five.counts().tuples_planned, 5);
     assert_eq!(five.counts().runs, 2 + 5);
 
-    // Two more runs start the second round (drop at wake) from the first points.
+    // Two more runs start the second round, the second kind at suspension
+    // (every tuple runs once before any runs again), from the first
+    // points: cooperative requests, which this program ignores.
     let seven = sweep(leaky_program).max_runs(7).run();
     let points = failing_points(&seven);
+    assert_eq!(points.len(), 5);
+    assert_eq!(seven.counts().per_kind["cancel-coop"], 2);
+    assert_eq!(seven.counts().tuples_planned, 7);
+    assert_eq!(seven.counts().tuples_total, 10);
+
+    // Past every tuple comes the round of drops on wake; a budget that
+    // covers only part of a round spreads evenly over its await points
+    // (found in the order main 1, worker 1, main 2, main 3, worker 2).
+    let twelve = sweep(leaky_program).max_runs(12).run();
+    let points = failing_points(&twelve);
     assert_eq!(points.len(), 7);
-    assert_eq!(points.iter().cloned().collect::<BTreeSet<_>>(), every_point);
+    assert_eq!(twelve.counts().tuples_planned, 10);
     assert_eq!(
         &points[5..],
-        [("main".to_string(), 1), ("worker".to_string(), 1)]
+        [("main".to_string(), 2), ("worker".to_string(), 2)]
     );
 
     // The same sample every time.
@@ -557,6 +569,48 @@ fn replay_target() {
     }
 }
 
+/// The target of `artifacts_go_to_a_folder_per_test`: two named failing
+/// checks and an unnamed one.
+#[test]
+fn artifacts_target() {
+    for name in ["tests::first", "tests::second"] {
+        assert!(!sweep(leaky_program).name(name).run().is_clean());
+    }
+    assert!(!sweep(leaky_program).run().is_clean());
+}
+
+#[test]
+fn artifacts_go_to_a_folder_per_test() {
+    let dir = std::env::temp_dir().join(format!(
+        "cancelsim-artifacts-per-test-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (success, stdout, stderr) = run_child(
+        "artifacts_target",
+        "CANCELSIM_ARTIFACTS",
+        dir.to_str().unwrap(),
+    );
+    assert!(success, "{stdout}\n{stderr}");
+    let mut folders: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    folders.sort();
+    // The unnamed check is named after the test it runs in (the harness
+    // names the thread after it).
+    assert_eq!(
+        folders,
+        ["artifacts_target", "tests.first", "tests.second"],
+        "{stderr}"
+    );
+    for folder in &folders {
+        let files = std::fs::read_dir(dir.join(folder)).unwrap().count();
+        assert_eq!(files, 4 * 10, "{folder}: every failure in all four formats");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// The target of the environment tests: any sweep.
 #[test]
 fn environment_target() {
@@ -615,4 +669,20 @@ fn a_bad_thread_count_names_the_variable() {
     );
     let (success, stdout, stderr) = run_child("environment_target", "CANCELSIM_THREADS", "3");
     assert!(success, "{stdout}\n{stderr}");
+}
+
+#[test]
+fn a_range_of_every_seed_is_taken_lazily_as_far_as_the_budget_goes() {
+    let report = Check::new(small_program)
+        .seeds(0..u64::MAX)
+        .max_runs(3)
+        .run();
+    report.assert_clean();
+    assert_eq!(report.counts().baselines, 3);
+    assert_eq!(report.counts().seeds_left_out, u64::MAX - 3);
+    let text = report.to_string();
+    assert!(text.contains("seeds 0..3"), "{text}");
+    assert!(text.contains("more of the range left out"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert_eq!(json["seeds"], serde_json::json!([0, 1, 2]));
 }

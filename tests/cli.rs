@@ -1,6 +1,8 @@
 //! The `cancelsim` binary end to end: exit codes, bad files, output when
 //! piped, `--json` and `--junit`.
 
+#![cfg(feature = "cli")]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -252,4 +254,119 @@ fn trace_renders_every_format_and_injected_runs() {
     let json = cancelsim(&["trace", file, "--inject", repro, "--format", "json"]);
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
     assert_eq!(value["repro"], repro);
+}
+
+fn cancelsim_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cancelsim"));
+    command
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("CANCELSIM_REPLAY");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("the binary runs")
+}
+
+#[test]
+fn a_bad_or_unknown_environment_variable_exits_2_with_its_message() {
+    let file = "scenarios/swallowed-cancel-right.kdl";
+    for (key, value, expected) in [
+        (
+            "CANCELSIM_THREADS",
+            "many",
+            "CANCELSIM_THREADS=\"many\" is not valid",
+        ),
+        ("CANCELSIM_THREADS", "99999999", "at most 1024"),
+        ("CANCELSIM_MAX_RUNS", "0", "at least 1"),
+        (
+            "CANCELSIM_THREDS",
+            "2",
+            "unknown environment variable CANCELSIM_THREDS",
+        ),
+        ("CANCELSIM_REPLAY", "garbage", "not a cancelsim repro"),
+        ("CANCELSIM_ARTIFACTS", "", "CANCELSIM_ARTIFACTS is empty"),
+    ] {
+        let out = cancelsim_with_env(&["run", file], &[(key, value)]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}={value}: {stderr}");
+        assert!(stderr.contains(expected), "{key}={value}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{key}={value}: {stderr}");
+    }
+}
+
+#[test]
+fn huge_seed_counts_neither_panic_nor_allocate() {
+    for seeds in ["18446744073709551615", "4294967296", "1000000"] {
+        let out = cancelsim(&[
+            "run",
+            "scenarios/swallowed-cancel-right.kdl",
+            "--seeds",
+            seeds,
+            "--max-runs",
+            "4",
+        ]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "--seeds {seeds}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // Out of range or not a number: a usage error.
+    for (args, expected) in [
+        (vec!["--seeds", "18446744073709551616"], "--seeds"),
+        (vec!["--jobs", "0"], "--jobs"),
+        (vec!["--jobs", "100000"], "--jobs"),
+        (vec!["--max-runs", "0"], "at least 1"),
+    ] {
+        let mut all = vec!["run", "scenarios/swallowed-cancel-right.kdl"];
+        all.extend(args.iter().copied());
+        let out = cancelsim(&all);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn json_lists_every_failure_group() {
+    // Seven workers, each leaking its own resource when cancelled: seven
+    // groups (one per task), more than the five failing runs `--json`
+    // used to list.
+    let dir = temp_dir("groups");
+    let mut program = String::from("task main {\n");
+    for n in 0..7 {
+        program.push_str(&format!("    spawn w{n}\n"));
+    }
+    for n in 0..7 {
+        program.push_str(&format!("    join w{n}\n"));
+    }
+    program.push_str("}\n");
+    for n in 0..7 {
+        program.push_str(&format!(
+            "task w{n} {{\n    acquire r{n}\n    sleep \"1s\"\n    release r{n}\n}}\n"
+        ));
+    }
+    program.push_str("expect {\n    violations leaked-resource leaked-task\n}\n");
+    let file = write(&dir, "seven.kdl", &program);
+    let out = cancelsim(&["run", &file, "--json"]);
+    let stdout = text(&out.stdout);
+    let value: serde_json::Value = serde_json::from_str(&stdout).expect("JSON on stdout");
+    let scenario = &value["scenarios"][0];
+    let groups = scenario["groups"].as_array().expect("groups");
+    let leaks: Vec<&serde_json::Value> = groups
+        .iter()
+        .filter(|group| group["code"] == "leaked-resource")
+        .collect();
+    assert_eq!(leaks.len(), 7, "{stdout}");
+    for group in groups {
+        assert!(group["runs"].as_u64().unwrap() >= 1);
+        assert!(group["first"]["repro"]
+            .as_str()
+            .unwrap()
+            .starts_with("cancelsim:v1"));
+    }
+    assert_eq!(
+        scenario["failures"].as_array().unwrap().len(),
+        groups.len(),
+        "the first failing run of every group"
+    );
 }

@@ -42,7 +42,9 @@ fn a_drop_that_panics_under_an_injected_abort_is_a_panic_violation() {
         .failures()
         .iter()
         .flat_map(|failure| failure.violations())
-        .find(|v| v.message().contains("a Drop panicked"))
+        // (Runs that drop the root leave the worker alive: its guard then
+        // panics at teardown, a violation of its own, found first.)
+        .find(|v| v.message().contains("a Drop panicked") && v.message().contains("aborted"))
         .unwrap_or_else(|| panic!("{report}"));
     assert_eq!(violation.kind(), ViolationCode::Panic);
     assert_eq!(violation.task_name(), Some("worker"));
@@ -92,4 +94,77 @@ fn the_quiet_twins_are_clean() {
     .config(Config::default().runtime_shutdown(true))
     .run()
     .assert_clean();
+}
+
+/// A task left alive at the end of the run (a deadlock stops the run with
+/// it still waiting) whose guard panics in `Drop` when the world is torn down.
+async fn deadlocked_with_a_guard<G: 'static>(guard: G) {
+    let stuck = cancelsim::spawn_named("stuck", async move {
+        let _guard = guard;
+        std::future::pending::<()>().await;
+    });
+    let _ = stuck.await;
+}
+
+fn teardown_violation(report: &cancelsim::Report) -> Option<cancelsim::Violation> {
+    report
+        .failures()
+        .iter()
+        .flat_map(|failure| failure.violations())
+        .find(|v| v.message().contains("at teardown"))
+        .cloned()
+}
+
+#[test]
+fn a_drop_that_panics_at_teardown_of_a_left_over_task_is_a_panic_violation() {
+    let report = Check::new(|| deadlocked_with_a_guard(PanickingGuard)).run();
+    let violation = teardown_violation(&report).unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(violation.kind(), ViolationCode::Panic);
+    assert_eq!(violation.task_name(), Some("stuck"));
+    assert_eq!(violation.await_point(), Some(1));
+    assert!(violation.message().contains("cleanup failed in Drop"));
+    // The trace of the failing run shows it too, the same every time.
+    let failure = &report.failures()[0];
+    let text = failure.trace().to_string();
+    assert!(text.contains("cleanup failed in Drop"), "{text}");
+    let body = || deadlocked_with_a_guard(PanickingGuard);
+    let again = cancelsim::check::run_repro(&body, &Config::default(), failure.repro());
+    let twice = cancelsim::check::run_repro(&body, &Config::default(), failure.repro());
+    assert_eq!(again.trace.to_string(), twice.trace.to_string());
+    assert!(again
+        .violations
+        .iter()
+        .any(|v| v.message().contains("at teardown")));
+}
+
+#[test]
+fn the_quiet_twin_at_teardown_has_no_panic_violation() {
+    let report = Check::new(|| deadlocked_with_a_guard(QuietGuard)).run();
+    assert!(report.failures()[0].has("deadlock"), "{report}");
+    assert!(teardown_violation(&report).is_none(), "{report}");
+}
+
+#[test]
+fn a_sim_dropped_with_a_task_whose_drop_panics_says_so() {
+    let mut sim = cancelsim::Sim::new(Config::default());
+    sim.block_on(async {
+        cancelsim::spawn_named("left", holds_guard(PanickingGuard)).detach();
+        cancelsim::yield_now().await;
+    })
+    .unwrap();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(sim)))
+        .expect_err("dropping the Sim reports the panic");
+    let message = caught.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("cleanup failed in Drop"), "{message}");
+    assert!(message.contains("left"), "{message}");
+    assert!(message.contains("await point 1"), "{message}");
+
+    let mut quiet = cancelsim::Sim::new(Config::default());
+    quiet
+        .block_on(async {
+            cancelsim::spawn_named("left", holds_guard(QuietGuard)).detach();
+            cancelsim::yield_now().await;
+        })
+        .unwrap();
+    drop(quiet);
 }

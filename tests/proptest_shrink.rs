@@ -1,6 +1,8 @@
 //! proptest over cancellation plans shrinks to the one injection that
 //! matters, and a persisted plan replays the same run.
 
+#![cfg(feature = "proptest")]
+
 use std::future::Future;
 use std::mem::ManuallyDrop;
 
@@ -114,8 +116,18 @@ fn proptest_shrinks_to_the_one_injection_fifo_seed_zero() {
     let result = runner.run(&arb_plan(points, 0..1_000), |repro| {
         run_plan(&body, &repro).check()
     });
-    let Err(proptest::test_runner::TestError::Fail(reason, minimal)) = result else {
+    let Err(error @ proptest::test_runner::TestError::Fail(..)) = result else {
         panic!("proptest did not find the leak: {result:?}");
+    };
+    // What proptest prints: the shrunk case is the repro line itself.
+    assert!(
+        error.to_string().ends_with(
+            "minimal failing input: cancelsim:v1 seed=0 scheduler=fifo inject=cancel-drop@18:2"
+        ),
+        "{error}"
+    );
+    let proptest::test_runner::TestError::Fail(reason, minimal) = error else {
+        unreachable!()
     };
     let message = reason.message();
     assert!(

@@ -1,6 +1,8 @@
 //! Scenario files: each kind of error names the file, line and column,
 //! underlines the text and gives a hint; the parser and loader never panic.
 
+#![cfg(feature = "scenario")]
+
 use cancelsim::scenario::{load_str, parse_duration};
 use proptest::prelude::*;
 
@@ -158,4 +160,92 @@ proptest! {
             let _ = (error.line(), error.column(), error.render(false));
         }
     }
+}
+
+/// `depth` nested `group { }` blocks around a `yield` in `main`.
+fn nested(depth: usize) -> String {
+    let mut text = String::from("task main {\n");
+    for _ in 0..depth {
+        text.push_str("group {\n");
+    }
+    text.push_str("yield\n");
+    for _ in 0..depth {
+        text.push_str("}\n");
+    }
+    text.push_str("}\n");
+    text
+}
+
+#[test]
+fn deep_nesting_is_a_located_error_before_the_kdl_parser_recurses() {
+    // 1,275 levels overflowed the stack inside the KDL parser.
+    let text = nested(1275);
+    // Line 1 is `task main {` (level 1), then one `group {` per line.
+    let rendered = error_at(&text, 33, 7, "nested more than 32 levels deep");
+    assert!(rendered.contains("flatten"), "{rendered}");
+    // An unclosed tower of comments, too.
+    let comments = format!("task main {{ yield }}\n{}", "/*".repeat(5000));
+    error_at(&comments, 2, 65, "nested more than 32 levels deep");
+}
+
+#[test]
+fn nesting_within_the_limit_loads_and_braces_in_strings_and_comments_do_not_count() {
+    // 31 levels inside `main`, every kind of block: they load and run.
+    for block in ["group {", "repeat 1 {", "shield {", "timeout \"1s\" {"] {
+        let text = format!(
+            "task main {{\n{}yield\n{}}}\n",
+            format!("{block}\n").repeat(31),
+            "}\n".repeat(31)
+        );
+        let scenario = std::sync::Arc::new(load_str("ok.kdl", &text).expect("31 levels are fine"));
+        let baseline = cancelsim::scenario::baseline(&scenario, 0);
+        assert!(baseline.error.is_none(), "{block}: {:?}", baseline.error);
+    }
+    // More than 32 braces, in a string, a comment, a raw string: text.
+    let braces = "{".repeat(60);
+    for text in [
+        format!("about \"{braces}\"\ntask main {{ yield }}\n"),
+        format!("// {braces}\n/* {braces} */\ntask main {{ yield }}\n"),
+        format!("task main {{\n    log #\"{braces}\"#\n}}\n"),
+    ] {
+        load_str("ok.kdl", &text).expect("braces in strings and comments are text");
+    }
+}
+
+#[test]
+fn an_oversized_file_is_a_located_error_without_parsing_it() {
+    let text = format!("about \"{}\"\ntask main {{ yield }}\n", "x".repeat(2 << 20));
+    let error = load_str("huge.kdl", &text).expect_err("too large");
+    assert!(
+        error.message().contains("more than the 1048576 bytes"),
+        "{error}"
+    );
+    assert_eq!((error.line(), error.column()), (1, 1));
+    assert!(!error.hint().is_empty());
+}
+
+#[test]
+fn what_the_fuzzer_found_is_a_located_error() {
+    // A string left open at the end of its line ends there (KDL 2): the
+    // braces after it are nodes to the parser, so they count.
+    let open = format!(
+        "task main {{\n    log \"unterminated\n{}yield\n}}\n",
+        "{".repeat(80)
+    );
+    error_at(&open, 3, 32, "nested more than 32 levels deep");
+    // A control character or a byte-order mark inside the file.
+    error_at(
+        "about \"a\u{0}b\"\ntask main { yield }\n",
+        1,
+        9,
+        "U+0000 is not allowed",
+    );
+    error_at(
+        "task main {\n  \u{feff}yield\n}\n",
+        2,
+        3,
+        "U+FEFF is not allowed",
+    );
+    // A byte-order mark at the start is fine.
+    load_str("ok.kdl", "\u{feff}task main { yield }\n").expect("a leading BOM is allowed");
 }

@@ -1,6 +1,8 @@
 //! The interpreter follows Python asyncio (3.11+): edge-triggered cancel,
 //! the timeout + swallow quirk, shield, wait-first, TaskGroup, blocking.
 
+#![cfg(feature = "scenario")]
+
 use std::sync::Arc;
 
 use cancelsim::scenario::{self, Baseline, Outcome, SweepOptions};

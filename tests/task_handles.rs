@@ -342,12 +342,16 @@ fn in_simulation_and_simulation_id_tell_worlds_apart() {
 
 #[test]
 fn every_run_of_a_check_is_its_own_simulation() {
-    let ids = std::sync::Mutex::new(std::collections::BTreeSet::new());
-    Check::new(|| {
-        let ids = &ids;
-        async move {
-            ids.lock().unwrap().insert(simulation_id().unwrap());
-            sleep(ms(1)).await;
+    // The body runs on worker threads, so it owns what it shares.
+    let ids = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    Check::new({
+        let ids = std::sync::Arc::clone(&ids);
+        move || {
+            let ids = std::sync::Arc::clone(&ids);
+            async move {
+                ids.lock().unwrap().insert(simulation_id().unwrap());
+                sleep(ms(1)).await;
+            }
         }
     })
     .cancel_at_every_await(CancelMode::Drop)

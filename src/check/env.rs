@@ -5,7 +5,9 @@
 //! | `CANCELSIM_REPLAY` | a repro line: run exactly that plan and print its trace |
 //! | `CANCELSIM_THREADS` | worker threads for the sweep (default: all cores) |
 //! | `CANCELSIM_MAX_RUNS` | cap on the runs of every sweep (overrides `max_runs`) |
-//! | `CANCELSIM_ARTIFACTS` | directory where failing runs' traces are written |
+//! | `CANCELSIM_ARTIFACTS` | directory where failing runs' traces are written, a folder per test |
+//! | `CANCELSIM_TIME_BUDGET` | wall-clock budget of every sweep (`90s`, `10m`; overrides `time_budget`) |
+//! | `CANCELSIM_WATCHDOG` | wall-clock limit of one poll (`5s`, `500ms`) or `off` (overrides `Config::watchdog` in sweeps) |
 //!
 //! Any other `CANCELSIM_*` name, or a bad value, is an error: a typo must not
 //! silently fall back to a default.
@@ -14,6 +16,9 @@ use std::path::PathBuf;
 
 use super::Repro;
 
+/// The most worker threads a sweep starts.
+pub(crate) const MAX_THREADS: usize = 1024;
+
 /// The variables, read and checked.
 #[derive(Debug, Default)]
 pub(crate) struct Env {
@@ -21,14 +26,47 @@ pub(crate) struct Env {
     pub threads: Option<usize>,
     pub max_runs: Option<usize>,
     pub artifacts: Option<PathBuf>,
+    /// `CANCELSIM_TIME_BUDGET`: the wall-clock budget of every sweep.
+    pub time_budget: Option<std::time::Duration>,
+    /// `CANCELSIM_WATCHDOG`: the limit of a poll (`Some(None)`: off).
+    pub watchdog: Option<Option<std::time::Duration>>,
 }
 
-const KNOWN: [&str; 4] = [
+const KNOWN: [&str; 6] = [
     "CANCELSIM_REPLAY",
     "CANCELSIM_THREADS",
     "CANCELSIM_MAX_RUNS",
     "CANCELSIM_ARTIFACTS",
+    "CANCELSIM_TIME_BUDGET",
+    "CANCELSIM_WATCHDOG",
 ];
+
+/// A bad `CANCELSIM_*` environment variable: an unknown name, or a value
+/// that does not parse. Its message names the variable, the value, what is
+/// expected and an example.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvError {
+    message: String,
+}
+
+impl std::fmt::Display for EnvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for EnvError {}
+
+/// Checks every `CANCELSIM_*` variable of the process environment, as
+/// [`Check::run`](super::Check::run) reads them: a tool (the CLI) calls it
+/// first, to exit with the message instead of panicking in a sweep.
+///
+/// # Errors
+///
+/// The first unknown name or bad value.
+pub fn check_environment() -> Result<(), EnvError> {
+    read().map(drop).map_err(|message| EnvError { message })
+}
 
 /// Reads every `CANCELSIM_*` variable of the process environment.
 pub(crate) fn read() -> Result<Env, String> {
@@ -62,7 +100,15 @@ pub(crate) fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Res
             "CANCELSIM_REPLAY" => {
                 env.replay = Some(value.trim().parse().map_err(|e| format!("{key}: {e}"))?)
             }
-            "CANCELSIM_THREADS" => env.threads = Some(positive("a thread count")?),
+            "CANCELSIM_THREADS" => {
+                let threads = positive("a thread count")?;
+                if threads > MAX_THREADS {
+                    return Err(format!(
+                        "{key}={value:?} is not valid: at most {MAX_THREADS} threads, e.g. {key}=4"
+                    ));
+                }
+                env.threads = Some(threads);
+            }
             "CANCELSIM_MAX_RUNS" => env.max_runs = Some(positive("a run count")?),
             "CANCELSIM_ARTIFACTS" => {
                 if value.trim().is_empty() {
@@ -71,6 +117,24 @@ pub(crate) fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Res
                     ));
                 }
                 env.artifacts = Some(PathBuf::from(value));
+            }
+            "CANCELSIM_TIME_BUDGET" => {
+                env.time_budget = Some(duration(&value).ok_or_else(|| {
+                    format!(
+                        "{key}={value:?} is not valid: expected a duration with a unit, e.g. {key}=10m or {key}=90s"
+                    )
+                })?);
+            }
+            "CANCELSIM_WATCHDOG" => {
+                env.watchdog = Some(if value.trim() == "off" {
+                    None
+                } else {
+                    Some(duration(&value).ok_or_else(|| {
+                        format!(
+                            "{key}={value:?} is not valid: expected a duration with a unit or `off`, e.g. {key}=10s"
+                        )
+                    })?)
+                });
             }
             _ => {
                 return Err(format!(
@@ -81,4 +145,21 @@ pub(crate) fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Res
         }
     }
     Ok(env)
+}
+
+/// A positive duration: a number and a unit (`ms`, `s`, `m`, `h`).
+fn duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let seconds = match unit {
+        "ms" => number / 1e3,
+        "s" => number,
+        "m" | "min" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => return None,
+    };
+    (seconds.is_finite() && seconds > 0.0 && seconds < 1e9)
+        .then(|| std::time::Duration::from_secs_f64(seconds))
 }

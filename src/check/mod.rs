@@ -11,29 +11,44 @@
 //! 3. runs spread over all cores; the report is the same whatever the number
 //!    of threads.
 
+mod artifacts;
 mod env;
+mod failure;
+pub(crate) mod junit;
 mod plan;
+mod pool;
 mod report;
 mod repro;
 mod run;
+mod seeds;
 mod single;
+mod sweep;
 
-use std::collections::BTreeSet;
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::Arc;
+use std::time::Duration;
 
-pub use report::{ArtifactFormat, Counts, Failure, Report};
+pub use artifacts::ArtifactFormat;
+pub use env::{check_environment, EnvError};
+pub use failure::{Failure, FailureGroup};
+pub use report::{Counts, Report};
 pub use repro::{Repro, ReproParseError, REPRO_VERSION};
 pub use single::{await_points, run_repro, RunOutcome};
 
 use crate::config::Config;
 use crate::inject::CancelMode;
-use crate::oracle::{Violation, ViolationCode};
 use crate::schedule::SchedulerKind;
-use plan::{Dimensions, PlannedRun};
+use run::run_once;
 pub(crate) use run::unfired_violation;
-use run::{run_once, run_with_baseline, RunResult};
+use seeds::Seeds;
+
+/// The default budget of injected runs of a sweep (also the most seeds it
+/// takes from a range): [`Check::max_runs`], `CANCELSIM_MAX_RUNS`.
+pub const DEFAULT_MAX_RUNS: usize = 100_000;
+
+/// The default wall-clock budget of a sweep: [`Check::time_budget`],
+/// `CANCELSIM_TIME_BUDGET`.
+pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(300);
 
 /// A sweep over schedules and injections of one async test body.
 ///
@@ -52,9 +67,9 @@ use run::{run_once, run_with_baseline, RunResult};
 /// report.assert_clean();
 /// ```
 pub struct Check<F> {
-    body: F,
+    body: Arc<F>,
     config: Config,
-    seeds: Vec<u64>,
+    seeds: Seeds,
     scheduler: SchedulerKind,
     explore: Option<(SchedulerKind, u64)>,
     cancel: Option<CancelMode>,
@@ -62,6 +77,7 @@ pub struct Check<F> {
     on_wake: bool,
     random_plans: usize,
     max_runs: Option<usize>,
+    time_budget: Option<Duration>,
     shard: Option<(usize, usize)>,
     threads: Option<usize>,
     signal: bool,
@@ -73,7 +89,7 @@ pub struct Check<F> {
 impl<F> std::fmt::Debug for Check<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Check")
-            .field("seeds", &self.seeds)
+            .field("seeds", &self.seeds.describe())
             .field("scheduler", &self.scheduler)
             .field("cancel", &self.cancel)
             .field("timeouts", &self.timeouts)
@@ -86,15 +102,17 @@ impl<F> std::fmt::Debug for Check<F> {
 
 impl<F, Fut> Check<F>
 where
-    F: Fn() -> Fut + Send + Sync,
+    F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future,
 {
-    /// A check of `body` that runs the baseline only (seed 0, `Fifo`).
+    /// A check of `body` that runs the baseline only (seed 0, `Fifo`). The
+    /// body runs on worker threads (one fresh world per run), so it is
+    /// `Send + Sync + 'static`; the futures it returns need not be `Send`.
     pub fn new(body: F) -> Self {
         Check {
-            body,
+            body: Arc::new(body),
             config: Config::default().max_steps(1_000_000),
-            seeds: vec![0],
+            seeds: Seeds::List(vec![0]),
             scheduler: SchedulerKind::Fifo,
             explore: None,
             cancel: None,
@@ -102,6 +120,7 @@ where
             on_wake: true,
             random_plans: 0,
             max_runs: None,
+            time_budget: None,
             shard: None,
             threads: None,
             signal: false,
@@ -200,9 +219,13 @@ where
         self
     }
 
-    /// The seeds to sweep (one baseline and one full sweep per seed).
-    pub fn seeds(mut self, seeds: impl IntoIterator<Item = u64>) -> Self {
-        self.seeds = seeds.into_iter().collect();
+    /// The seeds to sweep (one baseline and one full sweep per seed). A
+    /// range (`0..64`, `0..=n`, `7..`) is iterated lazily, whatever its
+    /// size: a sweep runs the seeds its budget allows
+    /// ([`max_runs`](Check::max_runs)) and its report says how many; any
+    /// other iterable is collected.
+    pub fn seeds<I: IntoIterator<Item = u64> + 'static>(mut self, seeds: I) -> Self {
+        self.seeds = Seeds::from_iter(seeds);
         self
     }
 
@@ -250,10 +273,25 @@ where
         self
     }
 
-    /// Caps the injected runs; the sample covers every await point once
-    /// before any is repeated, and is the same on every run.
+    /// The budget of injected runs (default [`DEFAULT_MAX_RUNS`],
+    /// overridden by `CANCELSIM_MAX_RUNS`); it also caps the seeds taken
+    /// from a range. Past it the sweep samples, the same way on every run:
+    /// every (task, await point, injection kind) tuple once first, every
+    /// await point once before any is repeated, and a round the budget does
+    /// not cover spread evenly over its await points. The report says it
+    /// sampled and how much it covered.
     pub fn max_runs(mut self, max: usize) -> Self {
         self.max_runs = Some(max);
+        self
+    }
+
+    /// The wall-clock budget of the sweep (default [`DEFAULT_TIME_BUDGET`],
+    /// overridden by `CANCELSIM_TIME_BUDGET`): past it no further run is
+    /// started, and the report says how many planned runs were not run.
+    /// (Which runs made it depends on the machine's speed; the runs budget
+    /// [`max_runs`](Check::max_runs) is the deterministic one.)
+    pub fn time_budget(mut self, budget: Duration) -> Self {
+        self.time_budget = Some(budget);
         self
     }
 
@@ -272,9 +310,10 @@ where
         self
     }
 
-    /// Worker threads (default: `CANCELSIM_THREADS`, else all cores).
+    /// Worker threads (default: `CANCELSIM_THREADS`, else all cores;
+    /// between 1 and 1024).
     pub fn threads(mut self, threads: usize) -> Self {
-        self.threads = Some(threads.max(1));
+        self.threads = Some(threads.clamp(1, env::MAX_THREADS));
         self
     }
 
@@ -311,7 +350,7 @@ where
                     repro.scheduler = self.scheduler.clone();
                 }
             }
-            let mut result = run_once(&self.body, &self.config, &repro, false);
+            let mut result = run_once(&*self.body, &self.config, &repro, false);
             result.violations.extend(unfired_violation(&result.unfired));
             println!("cancelsim: replaying {repro}\n{}", result.trace);
             for violation in &result.violations {
@@ -320,237 +359,37 @@ where
             let mut report = self.report_base();
             report.replay = Some(repro.clone());
             report.counts.runs = 1;
-            report.seeds = vec![repro.seed];
-            let failed = !result.violations.is_empty();
-            if failed {
-                report.failures.push(Failure {
-                    repro: repro.clone(),
-                    violations: result.violations,
-                    trace: result.trace,
-                    point_label: None,
-                });
+            report.seeds = Seeds::List(vec![repro.seed]);
+            let failure = (!result.violations.is_empty())
+                .then(|| report::junit_failure(&repro, &result.violations));
+            let mut collector = failure::Collector::default();
+            if failure.is_some() {
+                collector.add(&repro, result.violations, Some(result.trace), None);
             }
-            report
-                .cases
-                .push((format!("replay {repro}"), failed.then_some(0)));
+            let (failures, groups, failed, _) = collector.finish();
+            report.failures = failures;
+            report.groups = groups;
+            report.counts.failed_runs = failed;
+            let mut cases = junit::CaseList::default();
+            cases.add(format!("replay {repro}"), failure.is_some(), || {
+                failure.expect("failed")
+            });
+            report.cases = cases.finish();
             return report;
         }
-        let mut report = self.report_base();
-
-        // 1. Baselines, each run twice to catch nondeterminism.
-        let mut baseline_plans: Vec<Repro> = self
-            .seeds
-            .iter()
-            .map(|&seed| Repro::baseline(seed, self.scheduler.clone()))
-            .collect();
-        if let Some((kind, count)) = &self.explore {
-            baseline_plans.extend((1..=*count).map(|seed| Repro::baseline(seed, kind.clone())));
-        }
-        for plan in &mut baseline_plans {
-            plan.test.clone_from(&self.name);
-        }
-        // Runs go without a trace; a failing run is re-run with it (runs are
-        // deterministic, so the re-run is the same run).
-        let quiet = self.config.clone().trace(crate::config::TraceMode::Off);
-        let baselines: Vec<(RunResult, Option<Violation>)> = parallel(
-            baseline_plans.len(),
+        let budget = sweep::Budget {
             threads,
-            |index| {
-                let repro = &baseline_plans[index];
-                let mut first = run_once(&self.body, &quiet, repro, true);
-                let second = run_once(&self.body, &quiet, repro, false);
-                let differs = first.schedule != second.schedule
-                    || first.steps != second.steps
-                    || first.end_time != second.end_time
-                    || first.violations != second.violations;
-                if differs || !first.violations.is_empty() {
-                    first.trace = run_once(&self.body, &self.config, repro, false).trace;
-                }
-                let violation = differs.then(|| {
-                    Violation::new(
-                        ViolationCode::Nondeterminism,
-                        format!(
-                            "two runs of the same plan differ ({} vs {} steps, {} vs {} decisions, end at {} vs {})",
-                            first.steps,
-                            second.steps,
-                            first.schedule.len(),
-                            second.schedule.len(),
-                            first.end_time,
-                            second.end_time
-                        ),
-                    )
-                });
-                (first, violation)
-            },
-        );
-        report.counts.baselines = baselines.len();
-        report.counts.runs += 2 * baselines.len();
-        let mut max_tasks = 1u32;
-        let mut max_steps = 1u64;
-        let mut sweep_points = Vec::new();
-        let mut baseline_panics = std::collections::BTreeMap::new();
-        for (index, (result, nondeterminism)) in baselines.iter().enumerate() {
-            let repro = &baseline_plans[index];
-            max_tasks = max_tasks.max(result.tasks);
-            max_steps = max_steps.max(result.steps);
-            let mut violations = result.violations.clone();
-            violations.extend(nondeterminism.clone());
-            let failed = !violations.is_empty() && self.shard.is_none_or(|(k, _)| k == 0);
-            let case = if failed {
-                report.failures.push(Failure {
-                    repro: repro.clone(),
-                    violations,
-                    trace: result.trace.clone(),
-                    point_label: Some(if repro.scheduler == self.scheduler {
-                        format!("baseline (seed {})", repro.seed)
-                    } else {
-                        format!("a {} schedule (seed {})", repro.scheduler, repro.seed)
-                    }),
-                });
-                Some(report.failures.len() - 1)
-            } else {
-                None
-            };
-            report.cases.push((format!("baseline {repro}"), case));
-            if index < self.seeds.len() {
-                report.counts.await_points += result.points.len();
-                report.counts.injectable_points +=
-                    result.points.iter().filter(|p| p.injectable).count();
-                sweep_points.push((repro.seed, result.points.clone()));
-                baseline_panics.insert(repro.seed, result.panicked.clone());
-            }
-        }
-        if let SchedulerKind::Pct { depth } = self.scheduler {
-            report.pct_bound =
-                Some(1.0 / (f64::from(max_tasks) * (max_steps as f64).powi(depth as i32 - 1)));
-        }
-
-        // 2. The injected runs.
-        let dims = Dimensions {
-            cancel: self.cancel,
-            timeouts: self.timeouts,
-            on_wake: self.on_wake,
-            signal: self.signal,
-            drop_only_abortable: self.drop_only_abortable,
+            max_runs: env.max_runs.or(self.max_runs).unwrap_or(DEFAULT_MAX_RUNS),
+            time: env
+                .time_budget
+                .or(self.time_budget)
+                .unwrap_or(DEFAULT_TIME_BUDGET),
+            watchdog: env.watchdog.unwrap_or(self.config.watchdog),
         };
-        report.counts.signal_unregistered = self.signal
-            && !sweep_points
-                .iter()
-                .any(|(_, points)| points.iter().any(|point| point.signal));
-        let mut runs = plan::sweep(&sweep_points, &self.scheduler, &dims);
-        runs.extend(plan::random_plans(
-            &sweep_points,
-            &self.scheduler,
-            &dims,
-            self.random_plans,
-        ));
-        for run in &mut runs {
-            run.repro.test.clone_from(&self.name);
-        }
-        let total = runs.len();
-        let max = env.max_runs.or(self.max_runs);
-        report.counts.sampled_out = total - total.min(max.unwrap_or(usize::MAX));
-        let selected = plan::select(runs, max, self.shard);
-
-        // 3. Run them.
-        type Ran = (
-            Vec<Violation>,
-            Option<crate::trace::Trace>,
-            Vec<crate::inject::Injection>,
-            (u32, bool),
-        );
-        let results: Vec<Ran> = parallel(selected.len(), threads, |index| {
-            let run = &selected[index].1;
-            let expected: &[crate::task::TaskId] = baseline_panics
-                .get(&run.repro.seed)
-                .map_or(&[], |tasks: &Vec<crate::task::TaskId>| tasks.as_slice());
-            let mut result = run_with_baseline(&self.body, &quiet, &run.repro, false, expected);
-            if run.repro.injections.len() == 1 && !result.unfired.is_empty() {
-                result.violations.push(Violation::new(
-                    ViolationCode::Nondeterminism,
-                    format!(
-                        "injection {} never fired although the baseline reached its await point",
-                        run.repro.injections[0]
-                    ),
-                ));
-            }
-            // Re-run a failing plan with its trace (same plan, same run).
-            let trace = (!result.violations.is_empty()).then(|| {
-                run_with_baseline(&self.body, &self.config, &run.repro, false, expected).trace
-            });
-            (result.violations, trace, result.fired, result.consequences)
-        });
-        let mut planned = BTreeSet::new();
-        let mut covered = BTreeSet::new();
-        let mut cases: Vec<(String, Option<usize>)> = Vec::new();
-        let mut case_index = std::collections::BTreeMap::new();
-        report.counts.requested = match self.cancel {
-            Some(CancelMode::Drop) => vec![crate::inject::InjectionKind::CancelDrop.name()],
-            Some(CancelMode::Cooperative) => {
-                vec![crate::inject::InjectionKind::CancelCooperative.name()]
-            }
-            Some(CancelMode::Both) => vec![
-                crate::inject::InjectionKind::CancelDrop.name(),
-                crate::inject::InjectionKind::CancelCooperative.name(),
-            ],
-            None => Vec::new(),
-        };
-        for ((_, run), (violations, trace, fired, consequences)) in selected.iter().zip(results) {
-            let kinds: BTreeSet<&'static str> = fired.iter().map(|i| i.kind.name()).collect();
-            for kind in kinds {
-                *report.counts.fired_per_kind.entry(kind).or_default() += 1;
-            }
-            report.counts.runs += 1;
-            report.counts.abort_consequences += usize::from(consequences.0 > 0);
-            report.counts.assertion_timeouts += usize::from(consequences.1);
-            match run.point {
-                Some(_) => {
-                    *report
-                        .counts
-                        .per_kind
-                        .entry(run.repro.injections[0].kind.name())
-                        .or_default() += 1
-                }
-                None => report.counts.random_plans += 1,
-            }
-            for injection in &run.repro.injections {
-                planned.insert((injection.task, injection.point, injection.kind));
-            }
-            for injection in &fired {
-                covered.insert((injection.task, injection.point, injection.kind));
-            }
-            let label = point_label(&sweep_points, run);
-            let case_name = match (&label, run.point) {
-                (Some(label), Some(_)) => {
-                    format!("{label} x {}", run.repro.injections[0].kind.name())
-                }
-                _ => format!("random plan {}", run.repro),
-            };
-            let failure = (!violations.is_empty()).then(|| {
-                report.failures.push(Failure {
-                    repro: run.repro.clone(),
-                    violations,
-                    trace: trace.expect("kept for failing runs"),
-                    point_label: label.clone(),
-                });
-                report.failures.len() - 1
-            });
-            match case_index.get(&case_name) {
-                Some(&at) => {
-                    let slot: &mut (String, Option<usize>) = &mut cases[at];
-                    slot.1 = slot.1.or(failure);
-                }
-                None => {
-                    case_index.insert(case_name.clone(), cases.len());
-                    cases.push((case_name, failure));
-                }
-            }
-        }
-        report.cases.extend(cases);
-        report.counts.tuples_planned = planned.len();
-        report.counts.tuples_covered = covered.len();
+        let report = self.sweep(budget, self.report_base());
         if let Some(dir) = &env.artifacts {
-            if let Err(error) = report.write_artifacts(dir, ArtifactFormat::ALL) {
+            let dir = dir.join(artifact_folder(self.name.as_deref()));
+            if let Err(error) = report.write_artifacts(&dir, ArtifactFormat::ALL) {
                 eprintln!("cancelsim: CANCELSIM_ARTIFACTS: cannot write traces: {error}");
             }
         }
@@ -561,6 +400,7 @@ where
         Report {
             counts: Counts::default(),
             failures: Vec::new(),
+            groups: Vec::new(),
             scheduler: self.scheduler.to_string(),
             seeds: self.seeds.clone(),
             pct_bound: None,
@@ -572,56 +412,24 @@ where
     }
 }
 
-fn point_label(
-    points: &[(u64, Vec<crate::inject::AwaitPoint>)],
-    run: &PlannedRun,
-) -> Option<String> {
-    let (seed, task, ordinal) = run.point?;
-    let point = points
-        .iter()
-        .find(|(s, _)| *s == seed)?
-        .1
-        .iter()
-        .find(|p| p.task == task && p.ordinal == ordinal)?;
-    let mut wait = String::new();
-    {
-        use std::fmt::Write;
-        struct W<'a>(&'a crate::trace::Wait);
-        impl std::fmt::Display for W<'_> {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                crate::error::write_wait(f, self.0)
+/// The folder of a check's artifacts under `CANCELSIM_ARTIFACTS`: its name
+/// (`Check::name`, a test's path), else the name of the thread it runs on
+/// (the test harness names it after the test), else `check`; `::` becomes
+/// `.` and anything but letters, digits, `_`, `-` and `.` becomes `_`.
+fn artifact_folder(name: Option<&str>) -> String {
+    let thread = std::thread::current();
+    let name = name
+        .or(thread.name().filter(|name| *name != "main"))
+        .unwrap_or("check");
+    name.replace("::", ".")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
             }
-        }
-        let _ = write!(wait, "{}", W(&point.wait));
-    }
-    Some(format!("{} on {wait}", point.label()))
-}
-
-/// Runs `job(0..count)` on `threads` workers; results in index order.
-fn parallel<T: Send>(count: usize, threads: usize, job: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = threads.min(count).max(1);
-    if threads == 1 {
-        return (0..count).map(job).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<T>>> = Mutex::new((0..count).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= count {
-                    break;
-                }
-                let value = job(index);
-                slots.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(value);
-            });
-        }
-    });
-    slots
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .map(|slot| slot.expect("every index ran"))
+        })
         .collect()
 }
 
@@ -638,7 +446,7 @@ fn parallel<T: Send>(count: usize, threads: usize, job: impl Fn(usize) -> T + Sy
 #[track_caller]
 pub fn check<F, Fut>(body: F)
 where
-    F: Fn() -> Fut + Send + Sync,
+    F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future,
 {
     Check::new(body)
@@ -676,6 +484,37 @@ mod tests {
         assert!(error.contains("not a cancelsim repro"), "{error}");
         let error = from_vars(vars(&[("CANCELSIM_MAX_RUNS", "0")])).unwrap_err();
         assert!(error.contains("at least 1"), "{error}");
+    }
+
+    #[test]
+    fn budgets_and_the_watchdog_are_read_from_the_environment() {
+        let env = from_vars(vars(&[
+            ("CANCELSIM_TIME_BUDGET", "90s"),
+            ("CANCELSIM_WATCHDOG", "off"),
+        ]))
+        .unwrap();
+        assert_eq!(env.time_budget, Some(std::time::Duration::from_secs(90)));
+        assert_eq!(env.watchdog, Some(None));
+        let env = from_vars(vars(&[
+            ("CANCELSIM_TIME_BUDGET", "10m"),
+            ("CANCELSIM_WATCHDOG", "500ms"),
+        ]))
+        .unwrap();
+        assert_eq!(env.time_budget, Some(std::time::Duration::from_secs(600)));
+        assert_eq!(
+            env.watchdog,
+            Some(Some(std::time::Duration::from_millis(500)))
+        );
+        for (key, value) in [
+            ("CANCELSIM_TIME_BUDGET", "10"),
+            ("CANCELSIM_TIME_BUDGET", "-1s"),
+            ("CANCELSIM_TIME_BUDGET", "0s"),
+            ("CANCELSIM_WATCHDOG", "soon"),
+            ("CANCELSIM_WATCHDOG", "1e99h"),
+        ] {
+            let error = from_vars(vars(&[(key, value)])).unwrap_err();
+            assert!(error.contains(key) && error.contains("e.g."), "{error}");
+        }
     }
 
     #[test]

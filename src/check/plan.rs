@@ -1,8 +1,23 @@
-//! From baselines to the list of runs: every (await point × injection kind ×
-//! instant), random multi-injection plans, the deterministic sample under
-//! `max_runs`, and sharding.
+//! From baselines to the runs of a sweep, computed lazily: every (await
+//! point × injection kind × instant), seeded random multi-injection plans,
+//! the deterministic sample under a budget, and sharding. Nothing here is
+//! proportional to the number of runs: the plan is a few counters over the
+//! baselines' await points.
+//!
+//! The order makes any budget a good sample:
+//! 1. *cover* rounds: round `k` injects the `k`-th kind at suspension at
+//!    every await point, for the first baseline (seed) that has that
+//!    (task, await point, kind) tuple; after them every tuple ran once;
+//! 2. the other rounds: the same at other seeds, then on wake;
+//! 3. the random plans.
+//!
+//! Each round visits the await points in the order they were found, so a
+//! prefix covers every await point once before repeating one. A budget
+//! takes whole rounds while it lasts and spreads what is left evenly over
+//! the next round, so a budget smaller than the number of await points
+//! still reaches late ones.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::Repro;
 use crate::inject::{AwaitPoint, CancelMode, InjectAt, Injection, InjectionKind};
@@ -22,8 +37,22 @@ pub(crate) struct Dimensions {
 }
 
 impl Dimensions {
-    /// The injections to try at one await point.
-    pub fn injections_at(&self, point: &AwaitPoint) -> Vec<Injection> {
+    /// Injection kinds the check asked for by name (its cancel modes):
+    /// `assert_clean` fails when one of them fired in no run.
+    pub fn requested(&self) -> Vec<&'static str> {
+        match self.cancel {
+            Some(CancelMode::Drop) => vec![InjectionKind::CancelDrop.name()],
+            Some(CancelMode::Cooperative) => vec![InjectionKind::CancelCooperative.name()],
+            Some(CancelMode::Both) => vec![
+                InjectionKind::CancelDrop.name(),
+                InjectionKind::CancelCooperative.name(),
+            ],
+            None => Vec::new(),
+        }
+    }
+
+    /// The kinds to inject at one await point, in their fixed order.
+    fn kinds_at(&self, point: &AwaitPoint) -> Vec<InjectionKind> {
         if !point.injectable {
             return Vec::new();
         }
@@ -46,13 +75,20 @@ impl Dimensions {
         if self.signal && point.signal {
             kinds.push(InjectionKind::Signal);
         }
+        kinds
+    }
+
+    /// The injections to try at one await point: every kind at
+    /// suspension, then every kind on wake (when the task was woken there).
+    pub fn injections_at(&self, point: &AwaitPoint) -> Vec<Injection> {
+        let kinds = self.kinds_at(point);
         let mut instants = vec![InjectAt::Suspend];
         if self.on_wake && point.resumed {
             instants.push(InjectAt::Wake);
         }
         let mut out = Vec::new();
-        for kind in kinds {
-            for &at in &instants {
+        for at in instants {
+            for &kind in &kinds {
                 out.push(Injection {
                     task: point.task,
                     point: point.ordinal,
@@ -65,87 +101,207 @@ impl Dimensions {
     }
 }
 
+/// A baseline whose await points the sweep injects at.
+#[derive(Debug)]
+pub(crate) struct Baseline {
+    pub seed: u64,
+    pub points: Vec<AwaitPoint>,
+}
+
 /// One planned run and the await point it is about (for grouping).
 #[derive(Clone, Debug)]
 pub(crate) struct PlannedRun {
     pub repro: Repro,
-    /// (seed, task, ordinal) of the targeted await point; `None` for random plans.
-    pub point: Option<(u64, TaskId, u32)>,
+    /// (baseline, await point) indices of the targeted await point; `None`
+    /// for random plans.
+    pub point: Option<(usize, usize)>,
 }
 
-/// Every single-injection run over the baselines' await points, interleaved
-/// round-robin across await points so that a prefix covers every point
-/// once before any point is repeated.
-pub(crate) fn sweep(
-    baselines: &[(u64, Vec<AwaitPoint>)],
-    scheduler: &SchedulerKind,
-    dims: &Dimensions,
-) -> Vec<PlannedRun> {
-    let mut by_point: Vec<Vec<PlannedRun>> = Vec::new();
-    for (seed, points) in baselines {
-        for point in points {
-            let runs: Vec<PlannedRun> = dims
-                .injections_at(point)
-                .into_iter()
-                .map(|injection| PlannedRun {
-                    repro: Repro {
-                        seed: *seed,
-                        scheduler: scheduler.clone(),
-                        injections: vec![injection],
-                        test: None,
-                    },
-                    point: Some((*seed, point.task, point.ordinal)),
-                })
-                .collect();
-            if !runs.is_empty() {
-                by_point.push(runs);
+type Tuple = (TaskId, u32, InjectionKind);
+
+/// The sweep's plan over `baselines`.
+pub(crate) struct Plan<'a> {
+    baselines: &'a [Baseline],
+    dims: &'a Dimensions,
+    scheduler: &'a SchedulerKind,
+    test: &'a Option<String>,
+    /// The baseline that has each tuple first.
+    first: BTreeMap<Tuple, usize>,
+    /// Sizes of the rounds, in order: cover rounds, other rounds, random.
+    rounds: Vec<(Round, usize)>,
+    random_plans: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Round {
+    /// The `k`-th kind at suspension, at the tuple's first baseline.
+    Cover(usize),
+    /// The `k`-th injection of the point's list, where not covered already.
+    Rest(usize),
+    Random,
+}
+
+impl<'a> Plan<'a> {
+    pub fn new(
+        baselines: &'a [Baseline],
+        dims: &'a Dimensions,
+        scheduler: &'a SchedulerKind,
+        test: &'a Option<String>,
+        random_plans: usize,
+    ) -> Plan<'a> {
+        let mut first = BTreeMap::new();
+        let mut kinds_max = 0;
+        let mut list_max = 0;
+        for (index, baseline) in baselines.iter().enumerate() {
+            for point in &baseline.points {
+                let kinds = dims.kinds_at(point);
+                kinds_max = kinds_max.max(kinds.len());
+                list_max = list_max.max(dims.injections_at(point).len());
+                for kind in kinds {
+                    first
+                        .entry((point.task, point.ordinal, kind))
+                        .or_insert(index);
+                }
             }
         }
+        let mut plan = Plan {
+            baselines,
+            dims,
+            scheduler,
+            test,
+            first,
+            rounds: Vec::new(),
+            random_plans,
+        };
+        let mut rounds: Vec<Round> = (0..kinds_max).map(Round::Cover).collect();
+        rounds.extend((0..list_max).map(Round::Rest));
+        plan.rounds = rounds
+            .into_iter()
+            .map(|round| (round, plan.round(round).count()))
+            .collect();
+        if plan.random_plans > 0 && !plan.first.is_empty() {
+            plan.rounds.push((Round::Random, random_plans));
+        }
+        plan
     }
-    round_robin(by_point)
-}
 
-fn round_robin(groups: Vec<Vec<PlannedRun>>) -> Vec<PlannedRun> {
-    let mut out = Vec::new();
-    let mut iters: Vec<_> = groups.into_iter().map(Vec::into_iter).collect();
-    loop {
-        let mut any = false;
-        for iter in &mut iters {
-            if let Some(run) = iter.next() {
-                out.push(run);
-                any = true;
+    /// Runs in the full plan.
+    pub fn total(&self) -> usize {
+        self.rounds.iter().map(|(_, size)| size).sum()
+    }
+
+    /// Distinct (task, await point, kind) tuples in the full plan.
+    pub fn tuples(&self) -> usize {
+        self.first.len()
+    }
+
+    /// The runs a budget of `max` selects (all when it is `None`), then
+    /// the `k`-th of `n` shards; lazily, in plan order.
+    pub fn select(
+        &'a self,
+        max: Option<usize>,
+        shard: Option<(usize, usize)>,
+    ) -> impl Iterator<Item = PlannedRun> + 'a {
+        let mut left = max.unwrap_or(usize::MAX);
+        let mut taken: Vec<(Round, usize, usize)> = Vec::new();
+        for &(round, size) in &self.rounds {
+            if left == 0 {
+                break;
             }
+            let take = size.min(left);
+            taken.push((round, size, take));
+            left -= take;
         }
-        if !any {
-            return out;
-        }
+        taken
+            .into_iter()
+            .flat_map(move |(round, size, take)| {
+                // `take` of `size`, evenly spread: index i is taken when
+                // floor((i + 1) · take / size) steps up.
+                self.round(round)
+                    .enumerate()
+                    .filter(move |(index, _)| {
+                        take == size
+                            || ((index + 1) as u128 * take as u128 / size as u128)
+                                > (*index as u128 * take as u128 / size as u128)
+                    })
+                    .map(|(_, run)| run)
+            })
+            .enumerate()
+            .filter(move |(index, _)| match shard {
+                Some((k, n)) => index % n == k,
+                None => true,
+            })
+            .map(|(_, run)| run)
     }
-}
 
-/// `count` seeded random plans of 2 or 3 injections each, drawn from the
-/// candidate injections of the baselines.
-pub(crate) fn random_plans(
-    baselines: &[(u64, Vec<AwaitPoint>)],
-    scheduler: &SchedulerKind,
-    dims: &Dimensions,
-    count: usize,
-) -> Vec<PlannedRun> {
-    let candidates: Vec<(u64, Vec<Injection>)> = baselines
-        .iter()
-        .map(|(seed, points)| {
-            (
-                *seed,
-                points.iter().flat_map(|p| dims.injections_at(p)).collect(),
-            )
-        })
-        .filter(|(_, injections): &(u64, Vec<Injection>)| !injections.is_empty())
-        .collect();
-    if candidates.is_empty() {
-        return Vec::new();
+    fn run(
+        &self,
+        injections: Vec<Injection>,
+        seed: u64,
+        point: Option<(usize, usize)>,
+    ) -> PlannedRun {
+        PlannedRun {
+            repro: Repro {
+                seed,
+                scheduler: self.scheduler.clone(),
+                injections,
+                test: self.test.clone(),
+            },
+            point,
+        }
     }
-    let mut rng = SimRng::new(0x5eed_0f9a_75c4);
-    (0..count)
-        .map(|_| {
+
+    /// The runs of one round, lazily.
+    fn round(&'a self, round: Round) -> Box<dyn Iterator<Item = PlannedRun> + 'a> {
+        if let Round::Random = round {
+            return Box::new(self.random());
+        }
+        let points = self.baselines.iter().enumerate().flat_map(|(b, baseline)| {
+            baseline
+                .points
+                .iter()
+                .enumerate()
+                .map(move |(p, point)| (b, p, point))
+        });
+        Box::new(points.filter_map(move |(b, p, point)| {
+            let kinds = self.dims.kinds_at(point);
+            let is_cover = |index: usize| {
+                index < kinds.len()
+                    && self.first.get(&(point.task, point.ordinal, kinds[index])) == Some(&b)
+            };
+            let index = match round {
+                Round::Cover(k) if is_cover(k) => k,
+                Round::Rest(k) if !is_cover(k) => k,
+                _ => return None,
+            };
+            let injection = *self.dims.injections_at(point).get(index)?;
+            Some(self.run(vec![injection], self.baselines[b].seed, Some((b, p))))
+        }))
+    }
+
+    /// `random_plans` seeded random plans of 2 or 3 injections each, drawn
+    /// from the candidate injections of one baseline each.
+    fn random(&'a self) -> impl Iterator<Item = PlannedRun> + 'a {
+        let candidates: Vec<(u64, Vec<Injection>)> = self
+            .baselines
+            .iter()
+            .map(|baseline| {
+                (
+                    baseline.seed,
+                    baseline
+                        .points
+                        .iter()
+                        .flat_map(|p| self.dims.injections_at(p))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .filter(|(_, injections)| !injections.is_empty())
+            .collect();
+        let mut rng = SimRng::new(0x5eed_0f9a_75c4);
+        (0..self.random_plans).filter_map(move |_| {
+            if candidates.is_empty() {
+                return None;
+            }
             let (seed, pool) = &candidates[rng.below(candidates.len() as u64) as usize];
             let size = 2 + rng.below(2) as usize;
             let mut picked: BTreeMap<(TaskId, u32), Injection> = BTreeMap::new();
@@ -155,34 +311,15 @@ pub(crate) fn random_plans(
                     .entry((injection.task, injection.point))
                     .or_insert(injection);
             }
-            PlannedRun {
-                repro: Repro {
-                    seed: *seed,
-                    scheduler: scheduler.clone(),
-                    injections: picked.into_values().collect(),
-                    test: None,
-                },
-                point: None,
-            }
+            Some(self.run(picked.into_values().collect(), *seed, None))
         })
-        .collect()
+    }
 }
 
-/// Keeps the first `max` runs (the sweep is already ordered so that a prefix
-/// covers every await point before repeating one), then the `k`-th of `n`
-/// shards.
-pub(crate) fn select(
-    runs: Vec<PlannedRun>,
-    max: Option<usize>,
-    shard: Option<(usize, usize)>,
-) -> Vec<(usize, PlannedRun)> {
-    let max = max.unwrap_or(usize::MAX);
-    runs.into_iter()
-        .take(max)
-        .enumerate()
-        .filter(|(index, _)| match shard {
-            Some((k, n)) => index % n == k,
-            None => true,
-        })
-        .collect()
+/// The (task, await point, kind) tuples of `injections`.
+pub(crate) fn tuples_of(injections: &[Injection]) -> impl Iterator<Item = Tuple> + '_ {
+    injections.iter().map(|i| (i.task, i.point, i.kind))
 }
+
+/// A set of tuples (planned, covered).
+pub(crate) type Tuples = BTreeSet<Tuple>;

@@ -1,45 +1,17 @@
-//! The result of a sweep: counts, coverage, failures with repros and traces.
+//! The result of a sweep: counts, coverage, failure groups, and the failing
+//! runs it keeps with their repros and traces.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::json;
 
-use super::Repro;
+use super::failure::{violation_site, FailureGroup};
+use super::junit;
+use super::seeds::Seeds;
+use super::{Failure, Repro};
 use crate::inject::InjectionKind;
-use crate::oracle::{Violation, ViolationCode};
-use crate::trace::Trace;
-
-/// One failing run: how to re-run it, what was wrong, what happened.
-#[derive(Clone, Debug)]
-pub struct Failure {
-    pub(crate) repro: Repro,
-    pub(crate) violations: Vec<Violation>,
-    pub(crate) trace: Trace,
-    pub(crate) point_label: Option<String>,
-}
-
-impl Failure {
-    /// The one-line repro (`CANCELSIM_REPLAY=<repro>` re-runs it).
-    pub fn repro(&self) -> &Repro {
-        &self.repro
-    }
-
-    /// What the oracles found.
-    pub fn violations(&self) -> &[Violation] {
-        &self.violations
-    }
-
-    /// The trace of the run.
-    pub fn trace(&self) -> &Trace {
-        &self.trace
-    }
-
-    /// Does any violation have this code?
-    pub fn has(&self, code: &str) -> bool {
-        self.violations.iter().any(|v| v.code() == code)
-    }
-}
+use crate::oracle::Violation;
 
 /// Counts of a sweep.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -52,11 +24,19 @@ pub struct Counts {
     pub injectable_points: usize,
     /// Runs made in all (baselines included).
     pub runs: usize,
+    /// Runs that failed, in all (the report keeps the first of each group
+    /// and the first 100 with their traces, see [`Report::failures`]).
+    pub failed_runs: usize,
+    /// Failing runs whose violations belong to no group the report tells
+    /// apart (past 1,000 groups).
+    pub ungrouped_runs: usize,
     /// Runs per injection kind (single-injection runs).
     pub per_kind: BTreeMap<&'static str, usize>,
     /// Runs with a random multi-injection plan.
     pub random_plans: usize,
-    /// Planned runs left out by `max_runs`.
+    /// Injected runs in the full plan (before the budget sampled it).
+    pub planned_runs: usize,
+    /// Planned runs left out by the runs budget (`max_runs`).
     pub sampled_out: usize,
     /// (task, await point, injection kind) tuples planned / exercised.
     pub tuples_planned: usize,
@@ -77,6 +57,22 @@ pub struct Counts {
     pub requested: Vec<&'static str>,
     /// Runs in which an injection of each kind fired.
     pub fired_per_kind: BTreeMap<&'static str, usize>,
+    /// (task, await point, injection kind) tuples in the full plan, before
+    /// the budget sampled it.
+    pub tuples_total: usize,
+    /// Planned runs not run because the sweep stopped early (see
+    /// [`Counts::stopped`]).
+    pub not_run: usize,
+    /// Why the sweep stopped before its planned runs ran out: its time
+    /// budget, or a stuck poll (reported as a `stuck-poll` failure).
+    pub stopped: Option<&'static str>,
+    /// Swept seeds whose await points were not injected at: past the
+    /// budget's worth of await points, later seeds run their baselines only.
+    pub seeds_not_injected: usize,
+    /// Seeds of the check's range left out: past the budget
+    /// ([`Check::max_runs`](super::Check::max_runs)), a sweep takes the
+    /// first seeds only.
+    pub seeds_left_out: u64,
     /// Signal injections were asked for, but no baseline registered a
     /// signal (`cancel::register_signal`): cooperative shutdown was not swept.
     pub signal_unregistered: bool,
@@ -87,12 +83,13 @@ pub struct Counts {
 pub struct Report {
     pub(crate) counts: Counts,
     pub(crate) failures: Vec<Failure>,
+    pub(crate) groups: Vec<FailureGroup>,
     pub(crate) scheduler: String,
-    pub(crate) seeds: Vec<u64>,
+    pub(crate) seeds: Seeds,
     pub(crate) pct_bound: Option<f64>,
     pub(crate) shard: Option<(usize, usize)>,
-    /// For JUnit: (testcase name, failure index if it failed).
-    pub(crate) cases: Vec<(String, Option<usize>)>,
+    /// For JUnit, in plan order.
+    pub(crate) cases: Vec<junit::Case>,
     /// Set when the report is of one `CANCELSIM_REPLAY` run.
     pub(crate) replay: Option<Repro>,
     /// What was checked (`Check::name`).
@@ -105,9 +102,19 @@ impl Report {
         self.failures.is_empty()
     }
 
-    /// Every failing run, in plan order.
+    /// The failing runs the report keeps, in plan order, each with its
+    /// trace: every one of the first 100, then the first of each new group
+    /// (memory stays bounded however many runs fail; [`Counts::failed_runs`]
+    /// counts them all, [`Report::failure_groups`] per group).
     pub fn failures(&self) -> &[Failure] {
         &self.failures
+    }
+
+    /// One entry per bug: failing runs grouped by violation code and where
+    /// the violation is, sorted by code and place, with how many runs
+    /// (and seeds) showed it and the first of them.
+    pub fn failure_groups(&self) -> &[FailureGroup] {
+        &self.groups
     }
 
     /// The counts.
@@ -121,25 +128,27 @@ impl Report {
         self.pct_bound
     }
 
-    /// Failures grouped by (violation code, where the violation is): the
-    /// same bug found by several runs — other injection points, other
-    /// seeds, other schedules — shows once, with its count. Where: the task
-    /// and the await point's source location, or for a panic, a deadlock or
-    /// an invariant the task and the message's first line.
+    /// Failures grouped by (violation code, where the violation is), as
+    /// [`Report::failure_groups`], each with the indices of its kept
+    /// failing runs in [`Report::failures`].
     pub fn groups(&self) -> Vec<(String, String, Vec<usize>)> {
-        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-        for (index, failure) in self.failures.iter().enumerate() {
-            let mut seen = BTreeSet::new();
-            for violation in &failure.violations {
-                let key = (violation.code().to_string(), violation_site(violation));
-                if seen.insert(key.clone()) {
-                    groups.entry(key).or_default().push(index);
-                }
-            }
-        }
-        groups
-            .into_iter()
-            .map(|((code, point), runs)| (code, point, runs))
+        self.groups
+            .iter()
+            .map(|group| {
+                let kept = self
+                    .failures
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, failure)| {
+                        failure
+                            .violations
+                            .iter()
+                            .any(|v| v.code() == group.code && violation_site(v) == group.site)
+                    })
+                    .map(|(index, _)| index)
+                    .collect();
+                (group.code.clone(), group.site.clone(), kept)
+            })
             .collect()
     }
 
@@ -167,6 +176,8 @@ impl Report {
                 silent.join(" and no "),
                 if self.counts.injectable_points == 0 {
                     "the body has no await point to inject at"
+                } else if self.counts.sampled_out > 0 || self.counts.stopped.is_some() {
+                    "the budget left those runs out (raise max_runs / CANCELSIM_MAX_RUNS, or the time budget)"
                 } else {
                     "no planned injection of that kind fired"
                 }
@@ -174,89 +185,86 @@ impl Report {
         }
     }
 
-    /// The report as JSON (for tools and CI).
+    /// The report as JSON (for tools and CI): the counts, every failure
+    /// group, and the failing runs kept.
     pub fn to_json(&self) -> String {
-        let failures: Vec<_> = self
-            .failures
-            .iter()
-            .map(|failure| {
-                json!({
-                    "repro": failure.repro.to_string(),
-                    "await_point": failure.point_label,
-                    "violations": failure.violations.iter().map(|v| json!({
-                        "code": v.code(),
-                        "task": v.task_label(),
-                        "await_point": v.await_point(),
-                        "location": v.location(),
-                        "injection": v.injection().map(|i| i.to_string()),
-                        "message": v.message(),
-                        "hint": v.hint(),
-                    })).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        let value = json!({
+        serde_json::to_string_pretty(&self.json_value()).expect("JSON of plain values")
+    }
+
+    /// [`Report::to_json`] as a value (the CLI embeds it per scenario).
+    pub(crate) fn json_value(&self) -> serde_json::Value {
+        let failures: Vec<_> = self.failures.iter().map(failure_json).collect();
+        json!({
             "clean": self.is_clean(),
             "scheduler": self.scheduler,
-            "seeds": self.seeds,
+            "seeds": self.seeds.to_json(),
             "shard": self.shard.map(|(k, n)| json!({"index": k, "count": n})),
             "counts": {
                 "baselines": self.counts.baselines,
                 "await_points": self.counts.await_points,
                 "injectable_points": self.counts.injectable_points,
                 "runs": self.counts.runs,
+                "failed_runs": self.counts.failed_runs,
                 "per_kind": self.counts.per_kind,
                 "random_plans": self.counts.random_plans,
                 "sampled_out": self.counts.sampled_out,
+                "seeds_left_out": self.counts.seeds_left_out,
                 "tuples_planned": self.counts.tuples_planned,
                 "tuples_covered": self.counts.tuples_covered,
             },
             "pct_bound": self.pct_bound,
+            "groups": self.groups_json(),
             "failures": failures,
-        });
-        serde_json::to_string_pretty(&value).expect("JSON of plain values")
+        })
+    }
+
+    /// Every failure group: code, place, runs, seeds, and its first
+    /// failing run (repro and violations).
+    pub(crate) fn groups_json(&self) -> serde_json::Value {
+        json!(self
+            .groups
+            .iter()
+            .map(|group| json!({
+                "code": group.code,
+                "site": group.site,
+                "runs": group.runs,
+                "seeds": group.seeds,
+                "first": failure_json(&self.failures[group.first]),
+            }))
+            .collect::<Vec<_>>())
     }
 
     /// The report as JUnit XML: one testcase per await point × injection
     /// kind (plus one per baseline and random plan).
     pub fn to_junit(&self) -> String {
-        let failed = self.cases.iter().filter(|(_, f)| f.is_some()).count();
-        let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        xml.push_str(&format!(
-            "<testsuite name=\"cancelsim\" tests=\"{}\" failures=\"{failed}\">\n",
-            self.cases.len()
-        ));
-        for (name, failure) in &self.cases {
-            xml.push_str(&format!(
-                "  <testcase name=\"{}\" classname=\"cancelsim\"",
-                escape(name)
-            ));
-            match failure {
-                None => xml.push_str("/>\n"),
-                Some(index) => {
-                    let failure = &self.failures[*index];
-                    let codes: Vec<&str> = failure.violations.iter().map(Violation::code).collect();
-                    let body: Vec<String> =
-                        failure.violations.iter().map(|v| v.to_string()).collect();
-                    xml.push_str(&format!(
-                        ">\n    <failure message=\"{}\">{}\nrepro: {}</failure>\n  </testcase>\n",
-                        escape(&codes.join(", ")),
-                        escape(&body.join("\n")),
-                        escape(&failure.repro.to_string())
-                    ));
-                }
-            }
-        }
-        xml.push_str("</testsuite>\n");
-        xml
+        junit::suite("cancelsim", &self.cases)
     }
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// A failing run as a JUnit `<failure>`: its codes, its violations and repro.
+pub(crate) fn junit_failure(repro: &Repro, violations: &[Violation]) -> (String, String) {
+    let codes: Vec<&str> = violations.iter().map(Violation::code).collect();
+    let body: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
+    (
+        codes.join(", "),
+        format!("{}\nrepro: {repro}", body.join("\n")),
+    )
+}
+
+fn failure_json(failure: &Failure) -> serde_json::Value {
+    json!({
+        "repro": failure.repro.to_string(),
+        "await_point": failure.point_label,
+        "violations": failure.violations.iter().map(|v| json!({
+            "code": v.code(),
+            "task": v.task_label(),
+            "await_point": v.await_point(),
+            "location": v.location(),
+            "injection": v.injection().map(|i| i.to_string()),
+            "message": v.message(),
+            "hint": v.hint(),
+        })).collect::<Vec<_>>(),
+    })
 }
 
 impl fmt::Display for Report {
@@ -287,8 +295,7 @@ impl fmt::Display for Report {
             writeln!(
                 f,
                 "cancelsim check{name}: FAILED ({} of {} runs failed)",
-                self.failures.len(),
-                c.runs
+                c.failed_runs, c.runs
             )?;
         }
         let kinds: Vec<String> = [
@@ -313,7 +320,7 @@ impl fmt::Display for Report {
             c.baselines,
             if kinds.is_empty() { "no injections".to_string() } else { kinds.join(", ") },
             c.random_plans,
-            if c.sampled_out > 0 { format!(" ({} more left out by max_runs)", c.sampled_out) } else { String::new() },
+            if c.sampled_out > 0 { format!(" ({} more left out by the budget)", c.sampled_out) } else { String::new() },
         )?;
         writeln!(
             f,
@@ -321,12 +328,46 @@ impl fmt::Display for Report {
             c.tuples_covered,
             c.tuples_planned,
             self.scheduler,
-            seed_list(&self.seeds),
+            self.seeds.describe(),
             match self.shard {
                 Some((k, n)) => format!(", shard {k} of {n}"),
                 None => String::new(),
             }
         )?;
+        if c.sampled_out > 0 {
+            let total = c.planned_runs;
+            writeln!(
+                f,
+                "  sampled: the runs budget (max_runs, CANCELSIM_MAX_RUNS) took {} of {} planned runs, \
+                 covering {} of {} (task, await point, injection) tuples (every tuple once first)",
+                total - c.sampled_out,
+                total,
+                c.tuples_planned,
+                c.tuples_total
+            )?;
+        }
+        if let Some(reason) = c.stopped {
+            writeln!(
+                f,
+                "  stopped early: {reason}; {} planned run(s) not run",
+                c.not_run
+            )?;
+        }
+        if c.seeds_not_injected > 0 {
+            writeln!(
+                f,
+                "  {} seed(s) ran their baselines only (past the budget's worth of await points)",
+                c.seeds_not_injected
+            )?;
+        }
+        if c.seeds_left_out > 0 {
+            writeln!(
+                f,
+                "  seeds: the budget ran the first {} ({} more of the range left out; raise max_runs to run them)",
+                self.seeds.len(),
+                c.seeds_left_out
+            )?;
+        }
         if c.abort_consequences > 0 {
             writeln!(
                 f,
@@ -359,22 +400,17 @@ impl fmt::Display for Report {
         if self.is_clean() {
             return Ok(());
         }
-        for (code, site, runs) in self.groups() {
-            let first = &self.failures[runs[0]];
-            let seeds: BTreeSet<(u64, String)> = runs
-                .iter()
-                .map(|&run| {
-                    let repro = &self.failures[run].repro;
-                    (repro.seed, repro.scheduler.to_string())
-                })
-                .collect();
+        for group in &self.groups {
+            let first = &self.failures[group.first];
             writeln!(
                 f,
-                "\n{code} in {site} ({} run{}{}):",
-                runs.len(),
-                if runs.len() == 1 { "" } else { "s" },
-                if seeds.len() > 1 {
-                    format!(", seen with {} seeds", seeds.len())
+                "\n{} in {} ({} run{}{}):",
+                group.code,
+                group.site,
+                group.runs,
+                if group.runs == 1 { "" } else { "s" },
+                if group.seeds > 1 {
+                    format!(", seen with {} seeds", group.seeds)
                 } else {
                     String::new()
                 }
@@ -385,7 +421,7 @@ impl fmt::Display for Report {
             for violation in first
                 .violations
                 .iter()
-                .filter(|v| v.code() == code && violation_site(v) == site)
+                .filter(|v| v.code() == group.code && violation_site(v) == group.site)
             {
                 for line in violation.to_string().lines() {
                     writeln!(f, "  {line}")?;
@@ -393,153 +429,18 @@ impl fmt::Display for Report {
             }
             writeln!(f, "  replay: CANCELSIM_REPLAY='{}'", first.repro)?;
         }
+        if c.ungrouped_runs > 0 {
+            writeln!(
+                f,
+                "\n{} more failing run(s) in further groups (past 1000 groups, counted only)",
+                c.ungrouped_runs
+            )?;
+        }
         let first = self
-            .groups()
+            .groups
             .first()
-            .map_or(&self.failures[0], |(_, _, runs)| &self.failures[runs[0]]);
+            .map_or(&self.failures[0], |group| &self.failures[group.first]);
         writeln!(f, "\ntrace of the first failing run ({}):", first.repro)?;
         write!(f, "{}", first.trace)
-    }
-}
-
-/// Where a violation is, the same in every run that shows it (no task ids
-/// of unnamed tasks past the first, no await point ordinals, no times).
-fn violation_site(violation: &Violation) -> String {
-    let task = match (&violation.task_name, violation.task) {
-        (Some(name), _) => name.clone(),
-        (None, Some(task)) => task.to_string(),
-        (None, None) => "the run".to_string(),
-    };
-    match violation.code {
-        ViolationCode::Panic
-        | ViolationCode::UnobservedPanic
-        | ViolationCode::Invariant
-        | ViolationCode::Deadlock
-        | ViolationCode::StepLimit
-        | ViolationCode::Nondeterminism => {
-            let first = violation.message.lines().next().unwrap_or("");
-            // Times and counts in a message differ from run to run; source
-            // locations do not.
-            let first: Vec<String> = first
-                .split(' ')
-                .map(|word| {
-                    if word.contains(".rs:") {
-                        word.to_string()
-                    } else {
-                        word.chars()
-                            .map(|c| if c.is_ascii_digit() { '#' } else { c })
-                            .collect()
-                    }
-                })
-                .collect();
-            let first = first.join(" ");
-            format!("{task}: {first}")
-        }
-        _ => {
-            let at = violation
-                .wait
-                .and_then(|wait| wait.at)
-                .or(violation.location)
-                .map_or_else(|| "?".to_string(), crate::trace::display_location);
-            format!("{task} at {at}")
-        }
-    }
-}
-
-fn seed_list(seeds: &[u64]) -> String {
-    match seeds {
-        [] => "none".to_string(),
-        [one] => one.to_string(),
-        _ if seeds.windows(2).all(|w| w[1] == w[0] + 1) => {
-            format!("{}..{}", seeds[0], seeds[seeds.len() - 1] + 1)
-        }
-        _ => seeds
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(","),
-    }
-}
-
-/// A format [`Report::write_artifacts`] can write a failing run's trace in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ArtifactFormat {
-    /// The text form (`.trace.txt`), with the repro line on top.
-    Text,
-    /// JSON lines (`.jsonl`), see [`Trace::to_json_lines`].
-    JsonLines,
-    /// Chrome trace-event JSON (`.chrome.json`), for Perfetto.
-    Chrome,
-    /// The SVG timeline (`.svg`).
-    Svg,
-}
-
-impl ArtifactFormat {
-    /// Every format.
-    pub const ALL: &'static [ArtifactFormat] = &[
-        ArtifactFormat::Text,
-        ArtifactFormat::JsonLines,
-        ArtifactFormat::Chrome,
-        ArtifactFormat::Svg,
-    ];
-
-    /// The file name ending: `trace.txt`, `jsonl`, `chrome.json`, `svg`.
-    pub fn extension(self) -> &'static str {
-        match self {
-            ArtifactFormat::Text => "trace.txt",
-            ArtifactFormat::JsonLines => "jsonl",
-            ArtifactFormat::Chrome => "chrome.json",
-            ArtifactFormat::Svg => "svg",
-        }
-    }
-
-    fn render(self, failure: &Failure) -> String {
-        match self {
-            ArtifactFormat::Text => format!("# {}\n{}", failure.repro, failure.trace),
-            ArtifactFormat::JsonLines => failure.trace.to_json_lines(),
-            ArtifactFormat::Chrome => failure.trace.to_chrome_json(),
-            ArtifactFormat::Svg => failure.trace.to_svg(),
-        }
-    }
-}
-
-impl Report {
-    /// Writes each failing run's trace to `dir` (created if missing), once
-    /// per format: `failure-000-leaked-resource.trace.txt`,
-    /// `failure-000-leaked-resource.svg`, ... (failure index, then the code
-    /// of its first violation). Returns the files written, in order. The
-    /// contents hold no absolute path, so they can be kept as CI artifacts
-    /// and compared across machines. `Check::run` calls this with every
-    /// format when `CANCELSIM_ARTIFACTS` is set.
-    ///
-    /// # Errors
-    ///
-    /// The first I/O error, naming the file.
-    pub fn write_artifacts(
-        &self,
-        dir: &std::path::Path,
-        formats: &[ArtifactFormat],
-    ) -> std::io::Result<Vec<std::path::PathBuf>> {
-        let mut written = Vec::new();
-        if self.failures.is_empty() || formats.is_empty() {
-            return Ok(written);
-        }
-        let context = |path: &std::path::Path, error: std::io::Error| {
-            std::io::Error::new(error.kind(), format!("{}: {error}", path.display()))
-        };
-        std::fs::create_dir_all(dir).map_err(|error| context(dir, error))?;
-        for (index, failure) in self.failures.iter().enumerate() {
-            let code = failure
-                .violations
-                .first()
-                .map_or("failure", Violation::code);
-            for format in formats {
-                let path = dir.join(format!("failure-{index:03}-{code}.{}", format.extension()));
-                std::fs::write(&path, format.render(failure))
-                    .map_err(|error| context(&path, error))?;
-                written.push(path);
-            }
-        }
-        Ok(written)
     }
 }

@@ -17,7 +17,11 @@ use crate::task::TaskId;
 pub const REPRO_VERSION: &str = "cancelsim:v1";
 
 /// Everything that determines one run: seed, scheduler and injections.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `Debug` prints the one-line form too, so a value shown by a tool
+/// (proptest's "minimal failing input", a failed `assert_eq!`) is a line
+/// `CANCELSIM_REPLAY` takes as it is.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Repro {
     /// The seed.
     pub seed: u64,
@@ -39,6 +43,12 @@ impl Repro {
             injections: Vec::new(),
             test: None,
         }
+    }
+}
+
+impl fmt::Debug for Repro {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -43,6 +43,20 @@ where
     run_with_baseline(body, base, repro, collect, &[])
 }
 
+/// `run_once` collecting the first `cap` await points.
+pub(crate) fn run_collecting<F, Fut>(
+    body: &F,
+    base: &Config,
+    repro: &Repro,
+    cap: usize,
+) -> RunResult
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+{
+    run_inner(body, base, repro, Some(cap), &[], None)
+}
+
 /// Like `run_once`, knowing which tasks panicked in the plan's baseline.
 pub(crate) fn run_with_baseline<F, Fut>(
     body: &F,
@@ -50,6 +64,50 @@ pub(crate) fn run_with_baseline<F, Fut>(
     repro: &Repro,
     collect: bool,
     baseline_panics: &[TaskId],
+) -> RunResult
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+{
+    run_inner(
+        body,
+        base,
+        repro,
+        collect.then_some(usize::MAX),
+        baseline_panics,
+        None,
+    )
+}
+
+/// The run of a plan that got stuck, again, stopped right before the
+/// stuck poll (after `steps` steps, with no drain): its trace, ending in
+/// `stuck` (the `stuck-poll` violation) instead of a step limit.
+pub(crate) fn run_until_stuck<F, Fut>(
+    body: &F,
+    base: &Config,
+    repro: &Repro,
+    baseline_panics: &[TaskId],
+    steps: u64,
+    stuck: Violation,
+) -> crate::trace::Trace
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+{
+    let config = base
+        .clone()
+        .max_steps(steps)
+        .drain_budget(0, std::time::Duration::ZERO);
+    run_inner(body, &config, repro, None, baseline_panics, Some(stuck)).trace
+}
+
+fn run_inner<F, Fut>(
+    body: &F,
+    base: &Config,
+    repro: &Repro,
+    collect: Option<usize>,
+    baseline_panics: &[TaskId],
+    stuck: Option<Violation>,
 ) -> RunResult
 where
     F: Fn() -> Fut,
@@ -64,8 +122,8 @@ where
     let world = std::rc::Rc::clone(sim.world());
     world.set_plan(&repro.injections);
     world.oracles.borrow_mut().baseline_panics = baseline_panics.iter().copied().collect();
-    if collect {
-        world.collect_points();
+    if let Some(cap) = collect {
+        world.collect_points(cap);
     }
     let outcome = {
         let _enter = Enter::new(&world);
@@ -92,6 +150,7 @@ where
             )
             .task(TaskId(0), Some("main")),
         ),
+        RootRun::Stopped(SimError::StepLimit { .. }) if stuck.is_some() => stuck,
         RootRun::Stopped(error) => Some(stop_violation(&error)),
     };
     {
@@ -103,6 +162,7 @@ where
                     violation.kind(),
                     ViolationCode::Deadlock
                         | ViolationCode::StepLimit
+                        | ViolationCode::StuckPoll
                         | ViolationCode::Nondeterminism
                 ) =>
             {
@@ -118,6 +178,11 @@ where
                 violations.extend(world.end_run());
                 violations.extend(replay_left_over(&world));
             }
+        }
+        // Teardown, while the trace still records: tasks left alive are
+        // dropped now, and a `Drop` that panics is a violation of this run.
+        if world.drop_all_tasks() > 0 {
+            violations.extend(std::mem::take(&mut world.oracles.borrow_mut().violations));
         }
     }
     let plan = world.plan.borrow().clone();

@@ -327,12 +327,20 @@ impl World {
             return;
         }
         self.record(detached[0].id, EventKind::Drain);
-        let start = self.steps();
+        let start = self.budget_used();
         let deadline = root_end
             .as_nanos()
             .saturating_add(nanos(self.config.drain_time));
+        // `work` inside the drain's polls counts against its budget too.
+        let outer = self.set_budget(crate::world::Budget {
+            steps_until: start.saturating_add(self.config.drain_steps),
+            time_until: deadline,
+        });
         while detached.iter().any(|key| self.is_alive(*key)) {
-            if self.steps() - start >= self.config.drain_steps || self.now().as_nanos() > deadline {
+            if self.budget_used() - start >= self.config.drain_steps
+                || self.now().as_nanos() > deadline
+                || self.take_budget_stop(start).is_some()
+            {
                 break;
             }
             match self.pick_until(deadline) {
@@ -345,5 +353,7 @@ impl World {
                 Pick::Deadlock | Pick::Stop(_) => break,
             }
         }
+        drop(self.take_budget_stop(start));
+        self.set_budget(outer);
     }
 }

@@ -45,11 +45,14 @@ pub enum ViolationCode {
     Invariant,
     /// A re-run took a different path than recorded.
     Nondeterminism,
+    /// A poll ran longer than the watchdog's wall-clock limit (a loop
+    /// without an await, a blocking call): the run could not finish.
+    StuckPoll,
 }
 
 impl ViolationCode {
     /// Every code, in table order.
-    pub const ALL: [ViolationCode; 10] = [
+    pub const ALL: [ViolationCode; 11] = [
         ViolationCode::LeakedResource,
         ViolationCode::LeakedTask,
         ViolationCode::CancelSwallowed,
@@ -60,6 +63,7 @@ impl ViolationCode {
         ViolationCode::StepLimit,
         ViolationCode::Invariant,
         ViolationCode::Nondeterminism,
+        ViolationCode::StuckPoll,
     ];
 
     /// The stable text code, e.g. `leaked-resource`.
@@ -75,6 +79,7 @@ impl ViolationCode {
             ViolationCode::StepLimit => "step-limit",
             ViolationCode::Invariant => "invariant",
             ViolationCode::Nondeterminism => "nondeterminism",
+            ViolationCode::StuckPoll => "stuck-poll",
         }
     }
 
@@ -112,6 +117,10 @@ impl ViolationCode {
             }
             ViolationCode::Invariant => {
                 "a cancel at this await point breaks the invariant: make the state change atomic across await points or roll it back on cancel"
+            }
+            ViolationCode::StuckPoll => {
+                "a poll must return: put an await point (yield_now, checkpoint) in long loops, use \
+                 cancelsim::work(cost) to model CPU time, and blocking(cost, f) for blocking calls"
             }
             ViolationCode::Nondeterminism => {
                 "the code under test reads something outside the simulation (wall clock `std::time::Instant`, \

@@ -10,6 +10,7 @@ mod error;
 mod expect;
 mod interp;
 mod model;
+mod output;
 mod parse;
 
 pub use check::check;
@@ -20,6 +21,7 @@ pub use model::{
     Block, Expect, ExpectedOutcome, JoinExpect, Outcome, Resolution, Scenario, Step, StepKind,
     TaskDef,
 };
+pub use output::{verdicts_json, verdicts_junit};
 pub use parse::{parse, parse_duration, STEP_KEYWORDS};
 
 /// Parses and validates `text` as the scenario file `path`.

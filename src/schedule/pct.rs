@@ -13,14 +13,28 @@
 //! of depth `d` is found in one run with probability at least
 //! `1/(n·k^(d-1))`.
 //!
+//! Fairness: PCT assumes that the highest-priority task soon blocks. A
+//! task that is always ready (a loop that works and yields until told to
+//! stop) would run at every step, and the task that would tell it to stop
+//! never would: a correct program reported as a livelock. So a task chosen
+//! [`FAIR_STREAK`] steps in a row while others were ready is demoted below
+//! every task demoted fewer times (priorities then decide among equals),
+//! and the others get their turn. Programs whose tasks block within that
+//! many steps are scheduled exactly as by plain PCT.
+//!
 //! Invariants: the change points are distinct, ascending and within
-//! `1..=horizon`; there are `min(depth - 1, horizon)` of them; they and the
-//! priorities are functions of the seed alone.
+//! `1..=horizon`; there are `min(depth - 1, horizon)` of them; they, the
+//! priorities and the demotions are functions of the seed (and the ready
+//! sets) alone.
 
 use std::collections::BTreeSet;
 
 use super::{Divergence, ReadyTasks, Scheduler, SimRng};
 use crate::task::TaskId;
+
+/// Steps in a row a task may be chosen while others are ready before it is
+/// demoted (see the module's "Fairness").
+pub const FAIR_STREAK: u64 = 1_000;
 
 /// The PCT scheduler.
 ///
@@ -45,6 +59,10 @@ pub struct Pct {
     /// How many of `change_points` have passed.
     changed: usize,
     step: u64,
+    /// Demotions for fairness, by task id: fewer runs first.
+    demotions: Vec<u32>,
+    /// The task chosen last, and how many steps in a row.
+    streak: (Option<TaskId>, u64),
 }
 
 impl Pct {
@@ -74,7 +92,28 @@ impl Pct {
             change_points: chosen.into_iter().collect(),
             changed: 0,
             step: 0,
+            demotions: Vec::new(),
+            streak: (None, 0),
         }
+    }
+
+    fn demotions(&self, task: TaskId) -> u32 {
+        self.demotions.get(task.0 as usize).copied().unwrap_or(0)
+    }
+
+    /// The ready task that runs: fewest demotions, then highest priority.
+    fn best(&mut self, ready: &ReadyTasks<'_>) -> usize {
+        let mut best = 0;
+        let mut best_key = (u32::MAX, 0);
+        for (index, task) in ready.iter().enumerate() {
+            let priority = self.priority(task);
+            let demoted = self.demotions(task);
+            if demoted < best_key.0 || (demoted == best_key.0 && priority > best_key.1) {
+                best = index;
+                best_key = (demoted, priority);
+            }
+        }
+        best
     }
 
     /// The steps (1-based counts of real choices) whose chosen task drops
@@ -101,13 +140,22 @@ impl Pct {
 impl Scheduler for Pct {
     fn next_task(&mut self, ready: ReadyTasks<'_>) -> Result<usize, Divergence> {
         self.step += 1;
-        let mut best = 0;
-        let mut best_priority = 0;
-        for (index, task) in ready.iter().enumerate() {
-            let priority = self.priority(task);
-            if priority > best_priority {
-                best = index;
-                best_priority = priority;
+        let mut best = self.best(&ready);
+        if let Some(task) = ready.get(best) {
+            let streak = match self.streak {
+                (Some(last), run) if last == task => run + 1,
+                _ => 1,
+            };
+            self.streak = (Some(task), streak);
+            if streak > FAIR_STREAK {
+                // Always ready while others wait: their turn.
+                let index = task.0 as usize;
+                if index >= self.demotions.len() {
+                    self.demotions.resize(index + 1, 0);
+                }
+                self.demotions[index] += 1;
+                best = self.best(&ready);
+                self.streak = (ready.get(best), 1);
             }
         }
         if self.change_points.get(self.changed) == Some(&self.step) {
@@ -228,6 +276,23 @@ mod tests {
             let mut expected = vec![top; change];
             expected.resize(8, other);
             assert_eq!(chosen, expected, "seed {seed}: change point {change}");
+        }
+    }
+
+    /// Two tasks always ready: depth 1 runs the top one `FAIR_STREAK`
+    /// steps in a row, then the other as long, and so on (a task that
+    /// never blocks does not starve the rest).
+    #[test]
+    fn a_task_always_ready_gives_way_after_a_streak() {
+        for seed in 0..10 {
+            let mut pct = Pct::new(seed, 1, 8);
+            let streak = FAIR_STREAK as usize;
+            let chosen = picks(&mut pct, 3 * FAIR_STREAK);
+            let top = chosen[0];
+            let other = 3 - top;
+            assert!(chosen[..streak].iter().all(|&task| task == top));
+            assert!(chosen[streak..2 * streak].iter().all(|&task| task == other));
+            assert!(chosen[2 * streak..].iter().all(|&task| task == top));
         }
     }
 

@@ -90,11 +90,13 @@ impl<F> Timeout<F> {
 
     /// Its scope number, once polled (what [`EventKind::TimeoutFired`] and
     /// a cancel request through it name).
+    #[cfg_attr(not(feature = "scenario"), allow(dead_code))]
     pub(crate) fn scope(&self) -> Option<u32> {
         self.scope
     }
 
     /// Where `timeout` was called.
+    #[cfg_attr(not(feature = "scenario"), allow(dead_code))]
     pub(crate) fn at(&self) -> SourceLocation {
         self.at
     }
@@ -132,7 +134,15 @@ impl<F: Future> Future for Timeout<F> {
         if forced {
             world::with(|world| world.note_forced_expiry(at));
         }
-        let expired = forced || Pin::new(&mut *this.sleep).poll(cx).is_ready();
+        // The deadline's own timer is polled inside the scope too: when the
+        // inner future waits on something that notes no wait (a channel, a
+        // lock, any future from outside cancelsim), the await point is this
+        // timer's, and it must still count as inside this timeout, so that
+        // an injected expiry is planned there and acts.
+        let expired = forced
+            || world::current()
+                .in_scope(scope, at, || Pin::new(&mut *this.sleep).poll(cx))
+                .is_ready();
         if expired {
             world::with(|world| {
                 if let Some(task) = world.current_id() {

@@ -46,9 +46,11 @@ impl World {
         self.has_plan.set(!injections.is_empty());
     }
 
-    /// Starts recording every await point.
-    pub fn collect_points(&self) {
+    /// Starts recording every await point (the first `cap` of them: a
+    /// sweep cannot inject at more than its budget of runs anyway).
+    pub fn collect_points(&self, cap: usize) {
         *self.points.borrow_mut() = Some(Vec::new());
+        self.points_cap.set(cap);
         self.collecting.set(true);
     }
 
@@ -366,7 +368,7 @@ impl World {
         scope: Option<(u32, SourceLocation)>,
     ) {
         if let Ok(mut points) = self.points.try_borrow_mut() {
-            if let Some(points) = points.as_mut() {
+            if let Some(points) = points.as_mut().filter(|p| p.len() < self.points_cap.get()) {
                 slot.meta.point_index =
                     u32::try_from(points.len()).unwrap_or(crate::task::table::NO_POINT);
                 points.push(AwaitPoint {

@@ -20,11 +20,13 @@
 //! (cooperative cancellation) and `inject` (injections, await points, grace
 //! budgets and violations).
 
+mod budget;
 mod cancel;
 mod inject;
 mod pick;
 mod ready;
 
+pub(crate) use budget::{is_budget_stop, Budget};
 pub(crate) use ready::ReadyQueue;
 mod run;
 mod spare;
@@ -217,6 +219,12 @@ pub(crate) struct World {
     max_time: u64,
     now: Cell<u64>,
     step: Cell<u64>,
+    /// `work` calls so far: with `step`, what the step budgets count.
+    work_calls: Cell<u64>,
+    /// The budget `work` calls are held to (see `budget`).
+    budget: Cell<Budget>,
+    /// A `work` call exceeded it: `Some(true)` the steps, `Some(false)` the time.
+    budget_stop: Cell<Option<bool>>,
     current: Cell<Option<TaskKey>>,
     timer_waking: Cell<bool>,
     pending_wait: Cell<Option<Wait>>,
@@ -248,6 +256,8 @@ pub(crate) struct World {
     has_plan: Cell<bool>,
     /// Every await point of the run, when collecting (baseline runs).
     pub points: RefCell<Option<Vec<AwaitPoint>>>,
+    /// At most this many are recorded.
+    points_cap: Cell<usize>,
     collecting: Cell<bool>,
     /// The tasks the program aborted while they ran, with the step of
     /// each abort, when collecting (see [`AwaitPoint::abortable`]).
@@ -266,6 +276,8 @@ pub(crate) struct World {
     pub oracles: RefCell<OracleState>,
     /// The box this world's containers came in, kept to hand them on in.
     spare: Cell<Option<Box<spare::Spare>>>,
+    /// The thread's heartbeat, once a run armed the watchdog.
+    heartbeat: std::cell::OnceCell<std::sync::Arc<crate::watchdog::Heartbeat>>,
 }
 
 impl World {
@@ -278,6 +290,9 @@ impl World {
             id,
             now: Cell::new(0),
             step: Cell::new(0),
+            work_calls: Cell::new(0),
+            budget: Cell::new(Budget::NONE),
+            budget_stop: Cell::new(None),
             current: Cell::new(None),
             timer_waking: Cell::new(false),
             pending_wait: Cell::new(None),
@@ -301,6 +316,7 @@ impl World {
             plan: RefCell::new(InjectionPlan::default()),
             has_plan: Cell::new(false),
             points: RefCell::new(None),
+            points_cap: Cell::new(usize::MAX),
             collecting: Cell::new(false),
             abortable: RefCell::new(Vec::new()),
             scopes: RefCell::new(Vec::new()),
@@ -312,6 +328,7 @@ impl World {
             max_time: crate::time::instant::nanos(config.max_time),
             root_drop_requested: Cell::new(false),
             oracles: RefCell::new(OracleState::default()),
+            heartbeat: std::cell::OnceCell::new(),
             config,
         })
     }
@@ -513,7 +530,7 @@ impl World {
     }
 
     /// Spends `nanos` of CPU time inside the current poll (`work` called
-    /// at `at`).
+    /// at `at`); counted against the step and time budgets.
     pub fn work(&self, nanos: u64, at: SourceLocation) {
         self.flush_unrecorded();
         self.now.set(self.now.get().saturating_add(nanos));
@@ -526,6 +543,7 @@ impl World {
                 },
             );
         }
+        self.charge_work();
     }
 
     // ----- the current task ---------------------------------------------------

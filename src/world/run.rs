@@ -40,6 +40,7 @@ impl World {
                         Some((
                             future,
                             slot.waker.take().expect("a live task has its waker"),
+                            slot.meta.suspends,
                         ))
                     }
                     None => None,
@@ -47,14 +48,16 @@ impl World {
                 None => None,
             }
         };
-        let Some((mut future, waker)) = taken else {
+        let Some((mut future, waker, resumed_from)) = taken else {
             return;
         };
         self.step.set(self.step.get() + 1);
         self.current.set(Some(key));
         self.set_current_waker(Some(&waker));
         self.record_poll(key.id);
+        self.beat_enter(key.id.0, resumed_from);
         let result = panic::catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
+        self.beat_leave();
         self.current.set(None);
         self.set_current_waker(None);
         match result {
@@ -87,6 +90,18 @@ impl World {
                 self.pending_wait.take();
                 self.finish(key, Some(future), Outcome::Returned, None)
             }
+            Err(caught) if super::is_budget_stop(&*caught.payload) => {
+                // A `work` loop ran past the budget: the task stays alive
+                // (a leak, a step limit, as the loop in force reports it),
+                // its future is dropped rather than polled if it is ever
+                // picked again, and the loop in force stops.
+                self.pending_wait.take();
+                if let Some(slot) = self.core.borrow_mut().tasks.get_mut(key) {
+                    slot.future = Some(future);
+                    slot.waker = Some(waker);
+                    slot.abort_requested = true;
+                }
+            }
             Err(caught) => {
                 drop(waker);
                 self.pending_wait.take();
@@ -113,13 +128,19 @@ impl World {
                 .get_mut(key)
                 .expect("the root is alive while polled");
             self.polling(slot);
-            slot.waker.take().expect("the root has its waker")
+            (
+                slot.waker.take().expect("the root has its waker"),
+                slot.meta.suspends,
+            )
         };
+        let (waker, resumed_from) = waker;
         self.step.set(self.step.get() + 1);
         self.current.set(Some(key));
         self.set_current_waker(Some(&waker));
         self.record_poll(key.id);
+        self.beat_enter(key.id.0, resumed_from);
         let result = panic::catch(|| poll(&mut Context::from_waker(&waker)));
+        self.beat_leave();
         self.current.set(None);
         self.set_current_waker(None);
         let mut core = self.core.borrow_mut();
@@ -236,31 +257,54 @@ impl World {
         key: TaskKey,
         future: TaskFuture,
         name: Option<&str>,
-        (point, wait): (u32, crate::trace::Wait),
+        at: (u32, crate::trace::Wait),
     ) {
+        self.drop_future_reporting(key, future, name, at, "aborted, cancelled or shut down");
+    }
+
+    /// Drops `future` (of task `key`, at its await point `point`) with the
+    /// task current; a `Drop` that panics is a `panic` violation saying
+    /// `why` the future was dropped. Returns whether one panicked.
+    fn drop_future_reporting(
+        &self,
+        key: TaskKey,
+        future: TaskFuture,
+        name: Option<&str>,
+        (point, wait): (u32, crate::trace::Wait),
+        why: &str,
+    ) -> bool {
         let previous = self.current.replace(Some(key));
         let dropped = panic::catch(move || drop(future));
         self.current.set(previous);
-        if let Err(caught) = dropped {
-            let violation = crate::oracle::Violation::new(
-                crate::oracle::ViolationCode::Panic,
-                format!(
-                    "a Drop panicked while the task's future was dropped at its await point {point} \
-                     (aborted, cancelled or shut down): {}",
-                    caught.message
-                ),
-            )
-            .task(key.id, name)
-            .at_point(point, Some(wait));
-            let index = self.trace.borrow_mut().add_message(caught.message);
-            self.record(
-                key.id,
-                EventKind::Complete {
-                    outcome: Outcome::Panicked(index),
-                },
-            );
-            self.push_violation(key.id, violation);
+        let Err(caught) = dropped else {
+            return false;
+        };
+        if super::is_budget_stop(&*caught.payload) {
+            return false;
         }
+        let place = if point == 0 {
+            "before it first ran".to_string()
+        } else {
+            format!("at its await point {point}")
+        };
+        let violation = crate::oracle::Violation::new(
+            crate::oracle::ViolationCode::Panic,
+            format!(
+                "a Drop panicked while the task's future was dropped {place} ({why}): {}",
+                caught.message
+            ),
+        )
+        .task(key.id, name)
+        .at_point(point, Some(wait));
+        let index = self.trace.borrow_mut().add_message(caught.message);
+        self.record(
+            key.id,
+            EventKind::Complete {
+                outcome: Outcome::Panicked(index),
+            },
+        );
+        self.push_violation(key.id, violation);
+        true
     }
 
     /// Drops a task's future at its current await point (`JoinHandle::abort`);
@@ -377,24 +421,39 @@ impl World {
         self.root_finished();
     }
 
-    /// Drops every task still alive, in id order (when the `Sim` is dropped).
-    pub fn drop_all_tasks(self: &Rc<World>) {
+    /// The world's teardown: drops every task still alive, in id order
+    /// (a `Check` run does it before its oracles' results are taken; a
+    /// `Sim` when it is dropped). A `Drop` that panics is a `panic`
+    /// violation naming the task and the await point it was left at, as
+    /// during the run: pushed to the oracles and recorded in the trace.
+    /// Returns how many panicked.
+    pub fn drop_all_tasks(self: &Rc<World>) -> usize {
         let keys = self.core.borrow().tasks.keys();
+        let mut panicked = 0;
         for key in keys {
-            let future = {
+            let parts = {
                 let mut core = self.core.borrow_mut();
-                core.tasks.get_mut(key).and_then(|slot| slot.future.take())
+                core.tasks.get_mut(key).and_then(|slot| {
+                    let future = slot.future.take()?;
+                    Some((
+                        future,
+                        slot.meta.name.clone(),
+                        (slot.meta.suspends, slot.meta.last_wait),
+                    ))
+                })
             };
-            if let Some(future) = future {
-                let previous = self.current.replace(Some(key));
-                let _ = panic::catch(move || drop(future));
-                self.current.set(previous);
+            if let Some((future, name, at)) = parts {
+                let why = "at teardown: the task was still alive when the world ended";
+                if self.drop_future_reporting(key, future, name.as_deref(), at, why) {
+                    panicked += 1;
+                }
             }
             let slot = self.core.borrow_mut().tasks.remove(key);
             drop(slot);
         }
         self.ready.borrow_mut().clear();
         waker::remote_forget(self.id);
+        panicked
     }
 
     /// Number of tasks ever spawned (the next task id).

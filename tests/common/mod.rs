@@ -36,7 +36,7 @@ pub fn drop_flag() -> (DropFlag, Rc<Cell<bool>>) {
 /// The full sweep: both cancel modes and timeouts at every await point.
 pub fn sweep<F, Fut>(body: F) -> Check<F>
 where
-    F: Fn() -> Fut + Send + Sync,
+    F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future,
 {
     Check::new(body)

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 fn sweep<F, Fut>(body: F) -> Report
 where
-    F: Fn() -> Fut + Send + Sync,
+    F: Fn() -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()>,
 {
     Check::new(body).tokio_preset().run()

@@ -57,12 +57,12 @@ struct RunArgs {
     #[arg(long, default_value_t = 1, value_name = "N")]
     seeds: u64,
 
-    /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N")]
-    jobs: Option<usize>,
+    /// Worker threads (default: all cores; at most 1024).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    jobs: Option<u16>,
 
-    /// Cap on the injected runs of each scenario.
-    #[arg(long, value_name = "N")]
+    /// Cap on the injected runs of each scenario (at least 1).
+    #[arg(long, value_name = "N", value_parser = parse_positive)]
     max_runs: Option<usize>,
 
     /// Print the results as JSON on stdout instead of lines.
@@ -151,6 +151,15 @@ struct DemoArgs {
     world: WorldArgs,
 }
 
+fn parse_positive(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a whole number of at least 1 (e.g. 1000)"
+        )),
+    }
+}
+
 fn parse_scheduler(text: &str) -> Result<SchedulerKind, String> {
     text.parse()
         .map_err(|error: cancelsim::schedule::ParseSchedulerError| error.to_string())
@@ -180,6 +189,11 @@ impl Failed {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A bad `CANCELSIM_*` variable is a usage error, said before any work.
+    if let Err(error) = cancelsim::check::check_environment() {
+        eprintln!("cancelsim: {error}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Run(args) => run(&args),
         Command::Trace(args) => trace(&args),
@@ -257,7 +271,7 @@ fn run(args: &RunArgs) -> Result<(), Failed> {
     }
     let options = SweepOptions {
         seeds: args.seeds.max(1),
-        threads: args.jobs.map(|n| n.max(1)),
+        threads: args.jobs.map(usize::from),
         max_runs: args.max_runs,
     };
     let progress = (std::io::stderr().is_terminal() && !args.json).then(|| {
@@ -292,7 +306,7 @@ fn run(args: &RunArgs) -> Result<(), Failed> {
     }
     let failed = verdicts.iter().filter(|v| !v.matches()).count();
     if args.json {
-        println!("{}", verdicts_json(&verdicts));
+        println!("{}", scenario::verdicts_json(&verdicts));
     } else {
         println!(
             "{} scenarios, {} as expected, {} differ ({:.2}s)",
@@ -303,7 +317,7 @@ fn run(args: &RunArgs) -> Result<(), Failed> {
         );
     }
     if let Some(path) = &args.junit {
-        std::fs::write(path, verdicts_junit(&verdicts)).map_err(|e| {
+        std::fs::write(path, scenario::verdicts_junit(&verdicts)).map_err(|e| {
             Failed::usage(format!("cancelsim: cannot write {}: {e}", path.display()))
         })?;
     }
@@ -348,66 +362,6 @@ fn verdict_line(verdict: &Verdict) -> String {
         }
     }
     line
-}
-
-fn verdicts_json(verdicts: &[Verdict]) -> String {
-    let items: Vec<_> = verdicts
-        .iter()
-        .map(|verdict| {
-            let counts = verdict.report.counts();
-            json!({
-                "scenario": verdict.scenario,
-                "matches": verdict.matches(),
-                "await_points": counts.await_points,
-                "runs": counts.runs,
-                "found": verdict.found,
-                "problems": verdict.problems,
-                "seconds": verdict.elapsed.as_secs_f64(),
-                "failures": verdict.report.failures().iter().take(5).map(|f| json!({
-                    "repro": f.repro().to_string(),
-                    "codes": f.violations().iter().map(|v| v.code()).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    serde_json::to_string_pretty(&json!({
-        "matches": verdicts.iter().all(Verdict::matches),
-        "scenarios": items,
-    }))
-    .expect("JSON of plain values")
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn verdicts_junit(verdicts: &[Verdict]) -> String {
-    let failed = verdicts.iter().filter(|v| !v.matches()).count();
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    xml.push_str(&format!(
-        "<testsuite name=\"cancelsim scenarios\" tests=\"{}\" failures=\"{failed}\">\n",
-        verdicts.len()
-    ));
-    for verdict in verdicts {
-        xml.push_str(&format!(
-            "  <testcase name=\"{}\" classname=\"cancelsim.scenarios\" time=\"{:.3}\"",
-            escape(&verdict.scenario),
-            verdict.elapsed.as_secs_f64()
-        ));
-        if verdict.matches() {
-            xml.push_str("/>\n");
-        } else {
-            xml.push_str(&format!(
-                ">\n    <failure message=\"differs from its expectation\">{}</failure>\n  </testcase>\n",
-                escape(&verdict.problems.join("\n"))
-            ));
-        }
-    }
-    xml.push_str("</testsuite>\n");
-    xml
 }
 
 fn write_out(output: Option<&Path>, text: &str) -> Result<(), Failed> {

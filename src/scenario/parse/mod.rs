@@ -26,6 +26,7 @@
 //! durations.
 
 mod expect;
+mod limits;
 mod steps;
 mod values;
 
@@ -64,6 +65,7 @@ pub const STEP_KEYWORDS: [&str; 18] = [
 /// Parses `text` (the contents of `path`) into a scenario, without the
 /// static checks of [`check`](super::check).
 pub fn parse(path: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    limits::check(path, text)?;
     let source = Arc::new(text.to_string());
     let parser = Parser {
         path,

@@ -1,0 +1,226 @@
+//! Failing runs and how a report keeps them: what it shows, in bounded
+//! memory whatever the number of failing runs.
+//!
+//! A failing run belongs to one group per (violation code, where the
+//! violation is): the same bug found by several runs — other injection
+//! points, other seeds, other schedules — is one group. The report keeps,
+//! with its trace, every failing run up to [`KEEP_FAILURES`], and past it
+//! the first run of each new group (up to [`MAX_GROUPS`] groups); of every
+//! other failing run it keeps only counts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Repro;
+use crate::oracle::{Violation, ViolationCode};
+use crate::trace::Trace;
+
+/// Failing runs kept in full (repro, violations, trace) before only the
+/// first of each new group is.
+pub(crate) const KEEP_FAILURES: usize = 100;
+
+/// Groups a report tells apart; failing runs of further groups are counted.
+pub(crate) const MAX_GROUPS: usize = 1000;
+
+/// Distinct seeds counted per group ("seen with N seeds").
+const MAX_SEEDS_COUNTED: usize = 10_000;
+
+/// One failing run: how to re-run it, what was wrong, what happened.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub(crate) repro: Repro,
+    pub(crate) violations: Vec<Violation>,
+    pub(crate) trace: Trace,
+    pub(crate) point_label: Option<String>,
+}
+
+impl Failure {
+    /// The one-line repro (`CANCELSIM_REPLAY=<repro>` re-runs it).
+    pub fn repro(&self) -> &Repro {
+        &self.repro
+    }
+
+    /// What the oracles found.
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    /// The trace of the run.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// Does any violation have this code?
+    pub fn has(&self, code: &str) -> bool {
+        self.violations.iter().any(|v| v.code() == code)
+    }
+}
+
+/// One bug as a report shows it: the failing runs whose violations share a
+/// code and a place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FailureGroup {
+    /// The violation code (`leaked-resource`, ...).
+    pub code: String,
+    /// Where: the task and the await point's source location, or for a
+    /// panic, a deadlock or an invariant the task and the message's first
+    /// line (digits masked, so runs that differ only in times agree).
+    pub site: String,
+    /// Failing runs in the group (all of them, kept or not).
+    pub runs: usize,
+    /// Distinct (seed, scheduler) pairs among them (counted up to 10,000).
+    pub seeds: usize,
+    /// Index in [`Report::failures`](super::Report::failures) of its
+    /// first failing run (kept with its trace).
+    pub first: usize,
+}
+
+#[derive(Debug)]
+struct GroupState {
+    runs: usize,
+    seeds: BTreeSet<(u64, String)>,
+    first: usize,
+}
+
+/// Folds failing runs, in plan order, into what a report keeps.
+#[derive(Debug, Default)]
+pub(crate) struct Collector {
+    failures: Vec<Failure>,
+    groups: BTreeMap<(String, String), GroupState>,
+    /// Failing runs in all.
+    failed_runs: usize,
+    /// Failing runs none of whose violations has a group of its own (past
+    /// [`MAX_GROUPS`]).
+    ungrouped_runs: usize,
+}
+
+impl Collector {
+    /// Would a failing run with these violations be kept (so its trace is
+    /// worth recording)?
+    pub fn keeps(&self, violations: &[Violation]) -> bool {
+        self.failures.len() < KEEP_FAILURES
+            || (self.groups.len() < MAX_GROUPS
+                && violations
+                    .iter()
+                    .any(|v| !self.groups.contains_key(&group_key(v))))
+    }
+
+    /// Adds a failing run (its trace, when [`Collector::keeps`] said so);
+    /// returns its index in the kept failures, if kept.
+    pub fn add(
+        &mut self,
+        repro: &Repro,
+        violations: Vec<Violation>,
+        trace: Option<Trace>,
+        point_label: Option<String>,
+    ) -> Option<usize> {
+        self.failed_runs += 1;
+        let kept = trace.is_some().then_some(self.failures.len());
+        let mut grouped = false;
+        let mut seen = BTreeSet::new();
+        for violation in &violations {
+            let key = group_key(violation);
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            let room = self.groups.len() < MAX_GROUPS;
+            let group = match self.groups.get_mut(&key) {
+                Some(group) => group,
+                None if room => match kept {
+                    Some(first) => self.groups.entry(key).or_insert(GroupState {
+                        runs: 0,
+                        seeds: BTreeSet::new(),
+                        first,
+                    }),
+                    None => continue,
+                },
+                None => continue,
+            };
+            grouped = true;
+            group.runs += 1;
+            if group.seeds.len() < MAX_SEEDS_COUNTED {
+                group
+                    .seeds
+                    .insert((repro.seed, repro.scheduler.to_string()));
+            }
+        }
+        if !grouped {
+            self.ungrouped_runs += 1;
+        }
+        let trace = trace?;
+        self.failures.push(Failure {
+            repro: repro.clone(),
+            violations,
+            trace,
+            point_label,
+        });
+        kept
+    }
+
+    /// The kept failures, the groups (sorted by code and site), failing
+    /// runs in all, and those in no group.
+    pub fn finish(self) -> (Vec<Failure>, Vec<FailureGroup>, usize, usize) {
+        let groups = self
+            .groups
+            .into_iter()
+            .map(|((code, site), state)| FailureGroup {
+                code,
+                site,
+                runs: state.runs,
+                seeds: state.seeds.len(),
+                first: state.first,
+            })
+            .collect();
+        (self.failures, groups, self.failed_runs, self.ungrouped_runs)
+    }
+}
+
+pub(crate) fn group_key(violation: &Violation) -> (String, String) {
+    (violation.code().to_string(), violation_site(violation))
+}
+
+/// Where a violation is, the same in every run that shows it (no task ids
+/// of unnamed tasks past the first, no await point ordinals, no times).
+pub(crate) fn violation_site(violation: &Violation) -> String {
+    let task = match (&violation.task_name, violation.task) {
+        (Some(name), _) => name.clone(),
+        (None, Some(task)) => task.to_string(),
+        (None, None) => "the run".to_string(),
+    };
+    match violation.code {
+        // Times in its message differ; the task is where it is.
+        ViolationCode::StuckPoll => format!("{task}: a poll that does not return"),
+        ViolationCode::Panic
+        | ViolationCode::UnobservedPanic
+        | ViolationCode::Invariant
+        | ViolationCode::Deadlock
+        | ViolationCode::StepLimit
+        | ViolationCode::Nondeterminism => {
+            let first = violation.message.lines().next().unwrap_or("");
+            // Times and counts in a message differ from run to run; source
+            // locations do not.
+            let first: Vec<String> = first
+                .split(' ')
+                .map(|word| {
+                    if word.contains(".rs:") {
+                        word.to_string()
+                    } else {
+                        word.chars()
+                            .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                            .collect()
+                    }
+                })
+                .collect();
+            let first = first.join(" ");
+            format!("{task}: {first}")
+        }
+        _ => {
+            let at = violation
+                .wait
+                .and_then(|wait| wait.at)
+                .or(violation.location)
+                .map_or_else(|| "?".to_string(), crate::trace::display_location);
+            format!("{task} at {at}")
+        }
+    }
+}

@@ -1,9 +1,10 @@
 //! An injected timeout expiry acts whatever the timeout's inner future waits
 //! on: a channel, a lock, a `Notify`, a oneshot, a hand-written future that
-//! keeps its own waker, a cancelsim `JoinHandle` or blocking work. At the
-//! await point's suspension it wakes the task and the caller sees
-//! `Err(Elapsed)` at once; after the task was woken there (the value has
-//! arrived) it still wins the tie with the inner future.
+//! keeps its own waker, a cancelsim `JoinHandle` or blocking work. An
+//! expiry injected at the await point's suspension, or after the task was
+//! woken there (the value has arrived), means the wait is not over before
+//! the deadline: the inner future is no longer polled, and the caller sees
+//! `Err(Elapsed)` at the deadline, as from a real timeout, never earlier.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -60,9 +61,9 @@ where
 }
 
 /// The sweep injects at the timeout's await point, at suspension and on
-/// wake, and each injection makes the timeout give `Err(Elapsed)`: at once
-/// (0 s) at suspension, when the value arrives (10 ms) on wake. Replaying
-/// either gives the same trace twice.
+/// wake, and each injection makes the timeout give `Err(Elapsed)` at its
+/// deadline (1 s), although the value arrives at 10 ms. Replaying either
+/// gives the same trace twice.
 fn assert_expiry_acts<W, Fut>(wait: W)
 where
     W: Fn() -> Fut + Send + Sync + 'static,
@@ -98,7 +99,7 @@ where
     assert!(at_suspend.is_clean(), "{:?}", at_suspend.violations);
     assert_eq!(
         *seen.lock().unwrap(),
-        ["elapsed at 0.000s"],
+        ["elapsed at 1.000s"],
         "{}",
         at_suspend.trace
     );
@@ -116,7 +117,7 @@ where
     assert_eq!(on_wake.fired.len(), 1, "{}", on_wake.trace);
     assert_eq!(
         *seen.lock().unwrap(),
-        ["elapsed at 0.010s"],
+        ["elapsed at 1.000s"],
         "{}",
         on_wake.trace
     );

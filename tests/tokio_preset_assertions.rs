@@ -129,3 +129,45 @@ fn a_tolerated_timeout_in_the_test_still_finds_cancel_unsafe_code() {
         .contains("a call is still counted"));
     assert_eq!(report.counts().assertion_timeouts, 0);
 }
+
+/// A test asserting its own timeout did not fire (`assert!(r.is_ok())`,
+/// not an `expect`): an injected expiry there breaks the test's assumption
+/// about time, not the code.
+#[test]
+fn asserting_that_the_tests_own_timeout_did_not_fire_is_its_assertion() {
+    let report = Check::new(|| async {
+        let worker = cancelsim::spawn(sleep(Duration::from_millis(5)));
+        assert!(timeout(Duration::from_millis(50), worker).await.is_ok());
+    })
+    .tokio_preset()
+    .test_file(file!())
+    .run();
+    report.assert_clean();
+    assert!(report.counts().assertion_timeouts > 0, "{report}");
+}
+
+/// An injected expiry is a real one: the caller gets `Err(Elapsed)` at
+/// the deadline, never before it, whatever the inner future waits on.
+#[test]
+fn an_injected_expiry_comes_at_the_deadline() {
+    let report = Check::new(|| async {
+        let start = cancelsim::time::Instant::now();
+        let (tx, rx) = futures::channel::oneshot::channel::<u32>();
+        let sender = cancelsim::spawn(async move {
+            sleep(Duration::from_millis(10)).await;
+            let _ = tx.send(7);
+        });
+        if timeout(Duration::from_secs(1), rx).await.is_err() {
+            assert!(
+                start.elapsed() >= Duration::from_secs(1),
+                "Elapsed after only {:?}",
+                start.elapsed()
+            );
+        }
+        sender.await.unwrap();
+    })
+    .timeout_at_every_await(true)
+    .run();
+    report.assert_clean();
+    assert!(report.counts().fired_per_kind["timeout"] >= 2, "{report}");
+}

@@ -49,9 +49,9 @@ pub struct Counts {
     pub abort_consequences: usize,
     /// Injected runs in which the harness expired a `timeout` the test
     /// itself wrote around its own awaits ([`Config::test_file`](crate::Config::test_file))
-    /// and the test unwrapped that `Err(Elapsed)` in the same poll
-    /// (`.expect("finishes in time")`): the test's own assertion, not a
-    /// bug of the code, so not a failure.
+    /// and the test failed in the same poll, on that `Err(Elapsed)`
+    /// (`.expect("finishes in time")`, `assert!(r.is_ok())`): the test's
+    /// own assertion about time, not a bug of the code, so not a failure.
     pub assertion_timeouts: usize,
     /// Injection kinds the check asked for by name (its cancel modes).
     pub requested: Vec<&'static str>,
@@ -380,7 +380,7 @@ impl fmt::Display for Report {
             writeln!(
                 f,
                 "  {} injected run(s) expired a timeout the test itself asserts on (`timeout(..).await.expect(..)` \
-                 in the test): its assertion, not a bug, so not a failure",
+                 or `assert!(..is_ok())` in the test): its assertion, not a bug, so not a failure",
                 c.assertion_timeouts
             )?;
         }

@@ -50,6 +50,13 @@ impl From<Elapsed> for std::io::Error {
 /// [`Fifo`](crate::schedule::Fifo) always takes option 0; `Random` and `Pct`
 /// may take either. The choice is recorded in the run's
 /// [`Schedule`](crate::Schedule), so a replay takes it again.
+/// ([`Timeout::inner_first`] makes it tokio's fixed order instead.)
+///
+/// An injected expiry ([`InjectionKind::Timeout`](crate::InjectionKind::Timeout))
+/// at an await point inside the timeout means "what waits here is not done
+/// before the deadline": from then on the inner future is not polled, and
+/// the caller gets `Err(Elapsed)` at the deadline, as it would from a real
+/// timeout — never earlier.
 #[track_caller]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     let at = Location::caller();
@@ -59,6 +66,8 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
         sleep: Sleep::new(deadline, true, at),
         at,
         scope: None,
+        forced: false,
+        inner_first: false,
     }
 }
 
@@ -71,6 +80,10 @@ pin_project_lite::pin_project! {
         sleep: Sleep,
         at: &'static Location<'static>,
         scope: Option<u32>,
+        // An injection expired it: the inner future is stuck until the
+        // deadline.
+        forced: bool,
+        inner_first: bool,
     }
 
     impl<F> PinnedDrop for Timeout<F> {
@@ -100,6 +113,15 @@ impl<F> Timeout<F> {
     pub(crate) fn at(&self) -> SourceLocation {
         self.at
     }
+
+    /// tokio's order for a tie: an inner future that completes at the
+    /// deadline's instant always wins (tokio's `Timeout` polls it before
+    /// its deadline), so the tie is no choice and nothing is recorded.
+    /// The simulated `tokio::time::timeout` is made this way.
+    pub fn inner_first(mut self) -> Self {
+        self.inner_first = true;
+        self
+    }
 }
 
 impl<F: Future> Future for Timeout<F> {
@@ -114,7 +136,10 @@ impl<F: Future> Future for Timeout<F> {
         if this.inner.is_none() {
             return Poll::Ready(Err(Elapsed::new()));
         }
-        let forced = world::with(|world| world.take_forced(scope));
+        if !*this.forced {
+            *this.forced = world::with(|world| world.take_forced(scope));
+        }
+        let forced = *this.forced;
         if !forced {
             let inner = this.inner.as_mut().as_pin_mut().expect("checked above");
             // Poll the inner future outside the world's thread-local borrow:
@@ -124,25 +149,25 @@ impl<F: Future> Future for Timeout<F> {
             if let Poll::Ready(value) = polled {
                 // Both due at this instant? The scheduler decides who wins.
                 let timer_due = world::with(|world| world.now() >= this.sleep.deadline());
-                if !timer_due || world::with(|world| world.choose_race(2)) == 0 {
+                if !timer_due || *this.inner_first || world::with(|world| world.choose_race(2)) == 0
+                {
                     this.inner.set(None);
                     world::with(|world| world.end_scope(scope));
                     return Poll::Ready(Ok(value));
                 }
             }
         }
-        if forced {
-            world::with(|world| world.note_forced_expiry(at));
-        }
         // The deadline's own timer is polled inside the scope too: when the
         // inner future waits on something that notes no wait (a channel, a
         // lock, any future from outside cancelsim), the await point is this
         // timer's, and it must still count as inside this timeout, so that
         // an injected expiry is planned there and acts.
-        let expired = forced
-            || world::current()
-                .in_scope(scope, at, || Pin::new(&mut *this.sleep).poll(cx))
-                .is_ready();
+        let expired = world::current()
+            .in_scope(scope, at, || Pin::new(&mut *this.sleep).poll(cx))
+            .is_ready();
+        if expired && forced {
+            world::with(|world| world.note_forced_expiry(at));
+        }
         if expired {
             world::with(|world| {
                 if let Some(task) = world.current_id() {
@@ -152,9 +177,6 @@ impl<F: Future> Future for Timeout<F> {
             });
             this.inner.set(None);
             return Poll::Ready(Err(Elapsed::new()));
-        }
-        if let Some(timer) = this.sleep.timer_key() {
-            world::with(|world| world.bind_scope_timer(scope, timer));
         }
         Poll::Pending
     }

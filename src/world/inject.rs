@@ -8,7 +8,6 @@ use crate::inject::{AwaitPoint, InjectAt, Injection, InjectionKind, InjectionPla
 use crate::oracle::{Violation, ViolationCode};
 use crate::task::table::{TaskKey, TaskKind, TaskSlot};
 use crate::task::TaskId;
-use crate::time::timers::TimerKey;
 use crate::time::Instant;
 use crate::trace::{CancelVia, EventKind, SourceLocation, Wait};
 
@@ -123,16 +122,8 @@ impl World {
         result
     }
 
-    /// The timer of a timeout scope, so that a forced expiry can fire it.
-    pub fn bind_scope_timer(&self, scope: u32, timer: TimerKey) {
-        self.scope_timers.borrow_mut().insert(scope, timer);
-    }
-
     /// Forgets a finished timeout scope.
     pub fn end_scope(&self, scope: u32) {
-        if let Ok(mut timers) = self.scope_timers.try_borrow_mut() {
-            timers.remove(&scope);
-        }
         if let Ok(mut forced) = self.forced.try_borrow_mut() {
             forced.remove(&scope);
         }
@@ -191,23 +182,12 @@ impl World {
                     self.request_cancel(key, CancelVia::Injection, None);
                 }
                 InjectionKind::Timeout => {
+                    // What waits here does not finish before the deadline:
+                    // the timeout stops polling its inner future, and its
+                    // own timer expires it at the deadline, whatever else
+                    // wakes the task meanwhile.
                     if let Some((scope, _)) = scope {
                         self.forced.borrow_mut().insert(scope);
-                        let timer = self.scope_timers.borrow().get(&scope).copied();
-                        let target =
-                            timer.and_then(|timer| self.core.borrow_mut().timers.fire(timer));
-                        let task_waker = self
-                            .core
-                            .borrow()
-                            .tasks
-                            .get(key)
-                            .and_then(|slot| slot.waker.clone());
-                        if let Some(target) = target {
-                            self.wake_target(target);
-                        }
-                        if let Some(waker) = task_waker {
-                            waker.wake();
-                        }
                     }
                 }
             }

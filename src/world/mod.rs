@@ -46,7 +46,7 @@ use crate::oracle::OracleState;
 use crate::schedule::{Divergence, Schedule, Scheduler};
 use crate::task::table::{TaskKey, TaskTable};
 use crate::task::TaskId;
-use crate::time::timers::{TimerKey, Timers};
+use crate::time::timers::Timers;
 use crate::time::Instant;
 use crate::trace::{Event, EventKind, SourceLocation, Trace, Wait, WakeCause};
 
@@ -270,7 +270,6 @@ pub(crate) struct World {
     pending_scope: Cell<Option<(u32, SourceLocation)>>,
     /// Timeout scopes forced to expire by an injection; their timers.
     forced: RefCell<BTreeSet<u32>>,
-    scope_timers: RefCell<std::collections::BTreeMap<u32, TimerKey>>,
     /// The root's future must be dropped (a drop injection hit the root).
     pub root_drop_requested: Cell<bool>,
     pub oracles: RefCell<OracleState>,
@@ -324,7 +323,6 @@ impl World {
             next_group: Cell::new(0),
             pending_scope: Cell::new(None),
             forced: RefCell::new(BTreeSet::new()),
-            scope_timers: RefCell::new(std::collections::BTreeMap::new()),
             max_time: crate::time::instant::nanos(config.max_time),
             root_drop_requested: Cell::new(false),
             oracles: RefCell::new(OracleState::default()),

@@ -246,7 +246,9 @@ pub fn timeout<F: std::future::IntoFuture>(
 ) -> Timeout<F::IntoFuture> {
     crate::task::require_runtime();
     Timeout {
-        inner: ::cancelsim::time::timeout(duration, future.into_future()),
+        // tokio polls the inner future before its deadline: a tie is the
+        // inner future's, never a choice.
+        inner: ::cancelsim::time::timeout(duration, future.into_future()).inner_first(),
     }
 }
 

@@ -57,7 +57,6 @@ impl World {
         self.record_poll(key.id);
         self.beat_enter(key.id.0, resumed_from);
         let result = panic::catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
-        self.beat_leave();
         self.current.set(None);
         self.set_current_waker(None);
         match result {
@@ -140,7 +139,6 @@ impl World {
         self.record_poll(key.id);
         self.beat_enter(key.id.0, resumed_from);
         let result = panic::catch(|| poll(&mut Context::from_waker(&waker)));
-        self.beat_leave();
         self.current.set(None);
         self.set_current_waker(None);
         let mut core = self.core.borrow_mut();

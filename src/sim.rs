@@ -93,6 +93,7 @@ impl Sim {
         let world = Rc::clone(&self.world);
         let _enter = Enter::new(&world);
         world.arm_watchdog();
+        let _done = world.polls_done();
         let root = world.spawn_root(at);
         let mut future = std::pin::pin!(Some(future));
         // Polls and `work` calls count against the step budget.

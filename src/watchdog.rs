@@ -15,10 +15,12 @@
 //!   failed test exits with), so CI fails with the report instead of
 //!   hanging.
 //!
-//! Invariants: the executor writes a thread's [`Heartbeat`] twice per poll
-//! (a sequence number and where the poll resumed, with relaxed stores; no
-//! lock, no clock read on the hot path); only the watching thread reads
-//! the wall clock. Nothing here reaches a run's decisions or its trace.
+//! Invariants: the executor writes a thread's [`Heartbeat`] as each poll
+//! starts (its world's steps and where the poll resumed; the world's id
+//! once per run), with relaxed stores; no lock, no clock read on the hot path)
+//! and marks it idle when it stops polling (between two polls the last one
+//! stands: the executor's own work counts as part of it); only the
+//! watching thread reads the wall clock. Nothing here reaches a run's decisions or its trace.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,8 +33,9 @@ const IDLE: u64 = u64::MAX;
 /// What the executor of one thread is doing, for a watcher on another.
 #[derive(Debug)]
 pub(crate) struct Heartbeat {
-    /// Polls started on this thread.
-    seq: AtomicU64,
+    /// The world polling (its id): with `step`, what tells one poll from
+    /// another (written once per run, not per poll).
+    world: AtomicU64,
     /// The task being polled and the await point it resumed from
     /// (`task << 32 | point`), or [`IDLE`].
     at: AtomicU64,
@@ -48,7 +51,7 @@ pub(crate) struct Heartbeat {
 impl Heartbeat {
     pub fn new(pooled: bool) -> Arc<Heartbeat> {
         Arc::new(Heartbeat {
-            seq: AtomicU64::new(0),
+            world: AtomicU64::new(0),
             at: AtomicU64::new(IDLE),
             step: AtomicU64::new(0),
             limit_ms: AtomicU64::new(u64::MAX),
@@ -61,15 +64,16 @@ impl Heartbeat {
     #[inline(always)]
     pub fn enter(&self, task: u32, point: u32, step: u64) {
         self.step.store(step, Ordering::Relaxed);
-        self.seq.store(
-            self.seq.load(Ordering::Relaxed).wrapping_add(1),
-            Ordering::Relaxed,
-        );
         self.at
             .store(u64::from(task) << 32 | u64::from(point), Ordering::Relaxed);
     }
 
-    /// The poll returned.
+    /// The world `world` polls on this thread from now on.
+    pub fn start_world(&self, world: u64) {
+        self.world.store(world, Ordering::Relaxed);
+    }
+
+    /// No poll is running (the world stopped polling).
     #[inline(always)]
     pub fn leave(&self) {
         self.at.store(IDLE, Ordering::Relaxed);
@@ -81,11 +85,15 @@ impl Heartbeat {
         self.step.load(Ordering::Relaxed)
     }
 
-    /// `(poll sequence number, (task, point))` of the poll running now.
-    pub fn sample(&self) -> Option<(u64, (u32, u32))> {
+    /// `((world, step), (task, point))` of the poll running now: the
+    /// first pair tells one poll from another.
+    pub fn sample(&self) -> Option<((u64, u64), (u32, u32))> {
         let at = self.at.load(Ordering::Relaxed);
-        let seq = self.seq.load(Ordering::Relaxed);
-        (at != IDLE).then_some((seq, ((at >> 32) as u32, at as u32)))
+        let poll = (
+            self.world.load(Ordering::Relaxed),
+            self.step.load(Ordering::Relaxed),
+        );
+        (at != IDLE).then_some((poll, ((at >> 32) as u32, at as u32)))
     }
 }
 
@@ -93,7 +101,7 @@ impl Heartbeat {
 /// `limit` is stuck.
 #[derive(Debug)]
 pub(crate) struct Watch {
-    seen: Option<(u64, Instant)>,
+    seen: Option<((u64, u64), Instant)>,
 }
 
 impl Watch {
@@ -104,18 +112,18 @@ impl Watch {
     /// Looks at `beat` now; `Some((task, point, for how long))` when the
     /// poll running has run for `limit` or more.
     pub fn check(&mut self, beat: &Heartbeat, limit: Duration) -> Option<(u32, u32, Duration)> {
-        let Some((seq, (task, point))) = beat.sample() else {
+        let Some((poll, (task, point))) = beat.sample() else {
             self.seen = None;
             return None;
         };
         let now = Instant::now();
         match self.seen {
-            Some((seen, since)) if seen == seq => {
+            Some((seen, since)) if seen == poll => {
                 let running = now - since;
                 (running >= limit).then_some((task, point, running))
             }
             _ => {
-                self.seen = Some((seq, now));
+                self.seen = Some((poll, now));
                 None
             }
         }

@@ -168,3 +168,36 @@ fn a_sim_dropped_with_a_task_whose_drop_panics_says_so() {
         .unwrap();
     drop(quiet);
 }
+
+#[test]
+fn a_drop_that_panics_when_an_injection_drops_the_root_is_a_panic_violation() {
+    let body = |guard_panics: bool| {
+        move || async move {
+            let guard: Box<dyn std::any::Any> = if guard_panics {
+                Box::new(PanickingGuard)
+            } else {
+                Box::new(QuietGuard)
+            };
+            sleep(Duration::from_millis(5)).await;
+            std::mem::forget(guard);
+        }
+    };
+    let report = Check::new(body(true))
+        .cancel_at_every_await(CancelMode::Drop)
+        .run();
+    let violation = report
+        .failures()
+        .iter()
+        .flat_map(|failure| failure.violations())
+        .find(|v| v.message().contains("root's future was dropped"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(violation.kind(), ViolationCode::Panic);
+    assert_eq!(violation.task_name(), Some("main"));
+    assert_eq!(violation.await_point(), Some(1));
+    assert!(violation.message().contains("cleanup failed in Drop"));
+    assert!(violation.hint().starts_with("a Drop must not panic"));
+    Check::new(body(false))
+        .cancel_at_every_await(CancelMode::Drop)
+        .run()
+        .assert_clean();
+}

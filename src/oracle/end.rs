@@ -331,6 +331,7 @@ impl World {
         let deadline = root_end
             .as_nanos()
             .saturating_add(nanos(self.config.drain_time));
+        let _done = self.polls_done();
         // `work` inside the drain's polls counts against its budget too.
         let outer = self.set_budget(crate::world::Budget {
             steps_until: start.saturating_add(self.config.drain_steps),

@@ -259,6 +259,10 @@ impl Violation {
                  or made a timer; build with RUSTFLAGS=\"--cfg cancelsim\" so the whole graph uses the \
                  facade, or keep that crate out of the simulated test"
             }
+            ViolationCode::Panic if self.message.starts_with("a Drop panicked") => {
+                "a Drop must not panic: it runs whenever the future holding it is dropped (an abort, \
+                 a lost select! branch, a timeout, a shutdown); log or record the failure instead"
+            }
             ViolationCode::Panic if self.injection.is_none() => {
                 "this run injected nothing: the panic is the program's (or the test's) own, \
                  under this schedule; replay it and read the trace"

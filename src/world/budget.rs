@@ -73,7 +73,9 @@ impl World {
     /// Did a `work` call exceed the budget? The error to stop with
     /// (`steps` counted from `start`, the `budget_used` when the loop
     /// began).
+    #[inline]
     pub fn take_budget_stop(&self, start: u64) -> Option<SimError> {
+        self.budget_stop.get()?;
         let over_steps = self.budget_stop.take()?;
         Some(if over_steps {
             SimError::StepLimit {
@@ -96,6 +98,9 @@ impl World {
                 let _ = self.heartbeat.set(beat);
             }
         }
+        if let Some(beat) = self.heartbeat.get() {
+            beat.start_world(self.id);
+        }
     }
 
     /// A poll of `task`, resumed from its await point `point`, starts.
@@ -103,14 +108,27 @@ impl World {
     pub(super) fn beat_enter(&self, task: u32, point: u32) {
         if let Some(beat) = self.heartbeat.get() {
             // The poll's own step is counted already.
-            beat.enter(task, point, self.budget_used() - 1);
+            let before = self.step.get().wrapping_add(self.work_calls.get()) - 1;
+            beat.enter(task, point, before);
         }
     }
 
-    /// The poll returned.
-    #[inline(always)]
-    pub(super) fn beat_leave(&self) {
-        if let Some(beat) = self.heartbeat.get() {
+    /// The world stops polling (the end of a `block_on`, of a drain):
+    /// until the next poll starts, no poll of it is running. (Between two
+    /// polls the heartbeat keeps the last one: the executor's own work
+    /// counts as part of it, which spares a store per poll.)
+    pub(crate) fn polls_done(&self) -> PollsDone<'_> {
+        PollsDone(self)
+    }
+}
+
+/// Marks the world's heartbeat idle when dropped: see
+/// [`World::polls_done`].
+pub(crate) struct PollsDone<'a>(&'a World);
+
+impl Drop for PollsDone<'_> {
+    fn drop(&mut self) {
+        if let Some(beat) = self.0.heartbeat.get() {
             beat.leave();
         }
     }

@@ -57,7 +57,6 @@ impl World {
         self.record_poll(key.id);
         self.beat_enter(key.id.0, resumed_from);
         let result = panic::catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
-        self.beat_leave();
         self.current.set(None);
         self.set_current_waker(None);
         match result {
@@ -140,7 +139,6 @@ impl World {
         self.record_poll(key.id);
         self.beat_enter(key.id.0, resumed_from);
         let result = panic::catch(|| poll(&mut Context::from_waker(&waker)));
-        self.beat_leave();
         self.current.set(None);
         self.set_current_waker(None);
         let mut core = self.core.borrow_mut();
@@ -402,13 +400,35 @@ impl World {
         let dropped = panic::catch(drop_future);
         self.current.set(previous);
         if let Err(caught) = dropped {
-            let index = self.add_message(caught.message);
-            self.record(
-                key.id,
-                EventKind::Complete {
-                    outcome: Outcome::Panicked(index),
-                },
-            );
+            if !super::is_budget_stop(&*caught.payload) {
+                // A panicking `Drop` is a violation here as in any task.
+                let (point, wait) = self
+                    .core
+                    .borrow()
+                    .tasks
+                    .get(key)
+                    .map_or((0, crate::trace::Wait::EXTERNAL), |slot| {
+                        (slot.meta.suspends, slot.meta.last_wait)
+                    });
+                let violation = crate::oracle::Violation::new(
+                    crate::oracle::ViolationCode::Panic,
+                    format!(
+                        "a Drop panicked while the root's future was dropped at its await point \
+                         {point} (an injected cancellation): {}",
+                        caught.message
+                    ),
+                )
+                .task(key.id, Some(crate::trace::ROOT_NAME))
+                .at_point(point, Some(wait));
+                let index = self.add_message(caught.message);
+                self.record(
+                    key.id,
+                    EventKind::Complete {
+                        outcome: Outcome::Panicked(index),
+                    },
+                );
+                self.push_violation(key.id, violation);
+            }
         }
         self.finish_root(key, Outcome::Aborted);
     }

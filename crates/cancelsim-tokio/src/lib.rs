@@ -22,10 +22,12 @@
 //!
 //! Simulated in the simulation build: `spawn`, `task` (`JoinHandle`,
 //! `AbortHandle`, `JoinError`, `JoinSet`, `LocalSet`, `Builder`,
-//! `spawn_blocking`, `yield_now`), `time` (all of it, on the virtual
-//! clock), `select!` (the start branch a recorded choice; the trace shows
-//! the winner and the dropped branches), `runtime` (`Runtime`, `Builder`,
-//! `Handle`), `#[tokio::main]`, `#[tokio::test]`, `io::duplex` (with a
+//! `spawn_blocking`, `yield_now`; `coop` and `unconstrained` accepted with
+//! no budget), `time` (all of it, on the virtual clock), `select!` (the
+//! start branch a recorded choice; the trace shows the winner and the
+//! dropped branches), `runtime` (`Runtime`, `Builder` — its thread and
+//! driver tuning accepted with no effect —, `Handle`, `enter`,
+//! `runtime_flavor`, `LocalRuntime`), `#[tokio::main]`, `#[tokio::test]`, `io::duplex` (with a
 //! seeded delivery delay), `fs` (through cancelsim's blocking work),
 //! `signal::ctrl_c`. Passed through unchanged (runtime-agnostic): `sync`,
 //! `io`'s traits and utilities, `join!`, `try_join!`, `pin!`,

@@ -3,6 +3,37 @@
 //! unchanged without `--cfg cancelsim`.
 
 /// Is this the simulation build (`--cfg cancelsim`)?
+///
+/// Code and doctests see the same build only if `rustdoc` gets the cfg
+/// too: `RUSTDOCFLAGS="--cfg cancelsim"` beside `RUSTFLAGS` (`cargo test`
+/// builds doctests with `rustdoc`, which ignores `RUSTFLAGS`). This
+/// doctest checks it:
+///
+/// ```
+/// use cancelsim_tokio as tokio;
+///
+/// assert_eq!(tokio::cancelsim::SIMULATED, cfg!(cancelsim));
+///
+/// #[cfg(not(cancelsim))]
+/// fn build() -> &'static str {
+///     "normal"
+/// }
+/// #[cfg(cancelsim)]
+/// fn build() -> &'static str {
+///     "simulation"
+/// }
+///
+/// let runtime = tokio::runtime::Builder::new_current_thread()
+///     .enable_all()
+///     .build()
+///     .unwrap();
+/// let slept = runtime.block_on(async {
+///     let start = tokio::time::Instant::now();
+///     tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+///     start.elapsed()
+/// });
+/// assert!(slept >= std::time::Duration::from_millis(1), "{} build", build());
+/// ```
 pub const SIMULATED: bool = cfg!(cancelsim);
 
 /// Registers the program's own cooperative shutdown — `move ||

@@ -9,8 +9,9 @@
 //!
 //! * A **normal build** is real tokio, unchanged: this crate re-exports
 //!   `tokio::*` with your features forwarded, and compiles nothing else.
-//! * The **simulation build** — `RUSTFLAGS="--cfg cancelsim" cargo test`
-//!   (use its own target directory: `CARGO_TARGET_DIR=target/sim`) — runs
+//! * The **simulation build** — `RUSTFLAGS="--cfg cancelsim"
+//!   RUSTDOCFLAGS="--cfg cancelsim" cargo test` (the second for doctests;
+//!   use its own target directory: `CARGO_TARGET_DIR=target/sim`) — runs
 //!   the same code on cancelsim: one thread, a virtual clock, a seeded and
 //!   recorded schedule. Every `#[tokio::test]` becomes a sweep with the
 //!   tokio preset (`cancelsim::Check::tokio_preset`): a drop cancellation

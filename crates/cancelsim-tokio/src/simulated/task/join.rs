@@ -164,6 +164,20 @@ impl<T> JoinHandle<T> {
     pub fn id(&self) -> Id {
         Id::of(self.handle().id())
     }
+
+    /// Marks the task as one the program can abort (the tokio preset then
+    /// drops it at each of its await points), as making an `AbortHandle`
+    /// does, without `T: 'static`. For drop-in crates that abort on drop
+    /// (cancelsim-tokio-util's `AbortOnDropHandle`); not a tokio API.
+    #[doc(hidden)]
+    pub fn __mark_abortable(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            // cancelsim's abort-on-drop handle marks the task; taking the
+            // plain handle back out leaves the mark and nothing else.
+            let inner = inner.take().abort_on_drop().into_inner();
+            self.inner = Some(SendWrapper::new(inner));
+        }
+    }
 }
 
 impl<T> Future for JoinHandle<T> {

@@ -29,8 +29,8 @@
 //! dropped branches), `runtime` (`Runtime`, `Builder` — its thread and
 //! driver tuning accepted with no effect —, `Handle`, `enter`,
 //! `runtime_flavor`, `LocalRuntime`), `#[tokio::main]`, `#[tokio::test]`,
-//! `io::duplex` (with a seeded delivery delay), `fs` (through cancelsim's
-//! blocking work), `signal::ctrl_c` and `signal::unix` (fired by the test:
+//! `io::duplex` (with a seeded delivery delay), `fs` (`File` and the rest,
+//! through cancelsim's blocking work on real files), `signal::ctrl_c` and `signal::unix` (fired by the test:
 //! [`cancelsim::fire_ctrl_c`], `cancelsim::fire_signal`). Passed through
 //! unchanged (runtime-agnostic): `sync`, `io`'s traits and utilities,
 //! `join!`, `try_join!`, `pin!`, `task_local!`. Not simulated: `net` (it

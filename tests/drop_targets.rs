@@ -199,3 +199,43 @@ fn the_drop_targets_are_the_same_on_every_run() {
     };
     assert_eq!(targets(()), targets(()));
 }
+
+/// A heartbeat the test stops after its first beat: the abort follows the
+/// beat (the test waited for it), so it can come at the heartbeat's later
+/// await points only — never before the first beat.
+async fn stopped_after_its_first_beat() {
+    let (tx, mut rx) = futures::channel::mpsc::unbounded::<u32>();
+    let heartbeat = cancelsim::spawn_named("heartbeat", async move {
+        for beat in 1.. {
+            sleep(ms(10)).await;
+            if tx.unbounded_send(beat).is_err() {
+                return;
+            }
+        }
+    });
+    use futures::StreamExt;
+    let first = rx.next().await;
+    assert_eq!(first, Some(1), "the first beat comes before the stop");
+    heartbeat.abort();
+    let _ = heartbeat.await;
+}
+
+#[test]
+fn an_abort_that_follows_from_the_tasks_own_output_comes_after_it() {
+    let points = await_points(
+        &stopped_after_its_first_beat,
+        &Config::default(),
+        0,
+        SchedulerKind::Fifo,
+    );
+    let heartbeat: Vec<(u32, bool)> = points
+        .iter()
+        .filter(|p| p.task_name.as_deref() == Some("heartbeat"))
+        .map(|p| (p.ordinal, p.abortable))
+        .collect();
+    assert_eq!(heartbeat, [(1, false), (2, true)], "{points:#?}");
+    Check::new(stopped_after_its_first_beat)
+        .tokio_preset()
+        .run()
+        .assert_clean();
+}

@@ -252,12 +252,19 @@ impl Violation {
             }
             ViolationCode::Panic
                 if self.message.contains("there is no reactor running")
-                    && !self.message.contains("cancelsim-tokio") =>
+                    // The facade's own message (called outside a runtime)
+                    // says what to do itself; a panic's location may name
+                    // the facade's directory, so match its words.
+                    && !self.message.contains("cancelsim-tokio: this is the simulation build") =>
             {
-                "real tokio was called inside the simulation: a crate compiled against real tokio \
-                 (not through the `tokio = { package = \"cancelsim-tokio\" }` dependency) spawned a task \
-                 or made a timer; build with RUSTFLAGS=\"--cfg cancelsim\" so the whole graph uses the \
-                 facade, or keep that crate out of the simulated test"
+                // cancelsim is compiled with the same RUSTFLAGS as the code
+                // under test: in a simulation build the `--cfg` is set
+                // already, and only a dependency on real tokio is left.
+                if cfg!(cancelsim) {
+                    REAL_TOKIO_IN_SIMULATION_BUILD
+                } else {
+                    REAL_TOKIO_IN_NORMAL_BUILD
+                }
             }
             ViolationCode::Panic if self.message.starts_with("a Drop panicked") => {
                 "a Drop must not panic: it runs whenever the future holding it is dropped (an abort, \
@@ -271,6 +278,28 @@ impl Violation {
         }
     }
 }
+
+/// The hint for real tokio's "no reactor" panic in a simulation build
+/// (`--cfg cancelsim`): the facade is in use, so a dependency built
+/// against real tokio called its runtime.
+const REAL_TOKIO_IN_SIMULATION_BUILD: &str =
+    "real tokio was called inside the simulation: a dependency compiled against real tokio \
+     (not the `cancelsim-tokio` facade) spawned a task or made a timer on tokio's runtime, which \
+     does not exist here. Likely culprits: tokio-util's `TaskTracker`, `DelayQueue` or \
+     `AbortOnDropHandle` (depend on `tokio-util = { package = \"cancelsim-tokio-util\" }`, which \
+     simulates them); tokio's own `mpsc::Sender::send_timeout` (write \
+     `tokio::time::timeout(d, tx.send(v))`); another crate with its own `tokio` dependency (keep \
+     it out of the simulated test)";
+
+/// The hint for real tokio's "no reactor" panic in a normal build: the
+/// code under test may not use the facade at all yet.
+const REAL_TOKIO_IN_NORMAL_BUILD: &str =
+    "real tokio was called inside the simulation: a crate compiled against real tokio (not \
+     through the `tokio = { package = \"cancelsim-tokio\" }` dependency) spawned a task or made a \
+     timer. If you are not already building with RUSTFLAGS=\"--cfg cancelsim\", do, so the whole \
+     graph uses the facade; if a dependency still calls real tokio (tokio-util's `TaskTracker` or \
+     `DelayQueue`: use `cancelsim-tokio-util`; `mpsc::Sender::send_timeout`: write \
+     `tokio::time::timeout(d, tx.send(v))`), keep it out of the simulated test";
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,7 +1,6 @@
 //! Fault injection and await-point bookkeeping: the injection plan, timeout
 //! scopes, what a suspended task waits on, grace budgets and violations.
 
-use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use crate::inject::{AwaitPoint, InjectAt, Injection, InjectionKind, InjectionPlan};
@@ -12,6 +11,17 @@ use crate::time::Instant;
 use crate::trace::{CancelVia, EventKind, SourceLocation, Wait};
 
 use super::World;
+
+/// An abort of a running task the program made in a baseline.
+pub(crate) struct Abort {
+    task: TaskId,
+    /// The step it was made in.
+    step: u64,
+    /// The first of the task's await points it could have come at.
+    from_point: u32,
+    /// Someone awaited the abort's `JoinError`.
+    awaited: bool,
+}
 
 impl World {
     /// Notes what the current poll is about to wait on (the first note wins).
@@ -53,13 +63,47 @@ impl World {
         self.collecting.set(true);
     }
 
+    /// Notes that the current task woke `key` (collecting only).
+    #[cold]
+    pub(super) fn note_woke(&self, key: TaskKey) {
+        let Some(current) = self.current.get() else {
+            return;
+        };
+        if current == key {
+            return;
+        }
+        let Ok(core) = self.core.try_borrow() else {
+            return;
+        };
+        let Some(suspends) = core.tasks.get(current).map(|slot| slot.meta.suspends) else {
+            return;
+        };
+        drop(core);
+        if let Ok(mut woke) = self.woke.try_borrow_mut() {
+            woke.insert((current.id, key.id), suspends);
+        }
+    }
+
     /// Notes that the program aborted `task` while it ran (an `abort`, an
-    /// abort-on-drop handle dropped, a `JoinSet` aborting its tasks).
+    /// abort-on-drop handle dropped, a `JoinSet` aborting its tasks). If
+    /// the task had woken the aborter (a value it sent, a beat), the abort
+    /// followed from that: it can only come at the task's later await
+    /// points.
     pub fn mark_abortable(&self, task: TaskId) {
-        if self.collecting.get() {
-            if let Ok(mut abortable) = self.abortable.try_borrow_mut() {
-                abortable.push((task, self.steps()));
-            }
+        if !self.collecting.get() {
+            return;
+        }
+        let from_point = self
+            .current_id()
+            .and_then(|aborter| self.woke.borrow().get(&(task, aborter)).copied())
+            .map_or(0, |suspends| suspends + 1);
+        if let Ok(mut abortable) = self.abortable.try_borrow_mut() {
+            abortable.push(Abort {
+                task,
+                step: self.steps(),
+                from_point,
+                awaited: false,
+            });
         }
     }
 
@@ -69,7 +113,9 @@ impl World {
     pub(crate) fn observe_abort(&self, task: TaskId) {
         if self.collecting.get() {
             if let Ok(mut abortable) = self.abortable.try_borrow_mut() {
-                abortable.push((task, 0));
+                for abort in abortable.iter_mut().filter(|abort| abort.task == task) {
+                    abort.awaited = true;
+                }
             }
         }
     }
@@ -80,22 +126,21 @@ impl World {
     pub(super) fn forget_abortable_since(&self, step: u64) {
         if self.collecting.get() {
             if let Ok(mut abortable) = self.abortable.try_borrow_mut() {
-                // An awaited abort was noted at step 0.
-                abortable.retain(|&(_, at)| at < step);
+                abortable.retain(|abort| abort.step < step || abort.awaited);
             }
         }
     }
 
     /// The await points recorded, each told whether its task turned out
-    /// abortable (an abort after the task reached the point counts).
+    /// abortable there.
     pub fn take_points(&self) -> Vec<AwaitPoint> {
         let mut points = self.points.borrow_mut().take().unwrap_or_default();
-        let abortable: BTreeSet<TaskId> = std::mem::take(&mut *self.abortable.borrow_mut())
-            .into_iter()
-            .map(|(task, _)| task)
-            .collect();
+        let aborts = std::mem::take(&mut *self.abortable.borrow_mut());
+        self.woke.borrow_mut().clear();
         for point in &mut points {
-            point.abortable |= abortable.contains(&point.task);
+            point.abortable |= aborts
+                .iter()
+                .any(|abort| abort.task == point.task && point.ordinal >= abort.from_point);
         }
         points
     }

@@ -259,9 +259,13 @@ pub(crate) struct World {
     /// At most this many are recorded.
     points_cap: Cell<usize>,
     collecting: Cell<bool>,
-    /// The tasks the program aborted while they ran, with the step of
-    /// each abort, when collecting (see [`AwaitPoint::abortable`]).
-    abortable: RefCell<Vec<(TaskId, u64)>>,
+    /// The program's aborts of running tasks, when collecting (see
+    /// [`AwaitPoint::abortable`]).
+    abortable: RefCell<Vec<inject::Abort>>,
+    /// (waker, woken) → the waker's await point count when it last woke
+    /// the other task, when collecting: an abort that follows such a wake
+    /// cannot come before it.
+    woke: RefCell<std::collections::BTreeMap<(TaskId, TaskId), u32>>,
     /// `timeout` scopes being polled, innermost last.
     scopes: RefCell<Vec<(u32, SourceLocation)>>,
     next_scope: Cell<u32>,
@@ -318,6 +322,7 @@ impl World {
             points_cap: Cell::new(usize::MAX),
             collecting: Cell::new(false),
             abortable: RefCell::new(Vec::new()),
+            woke: RefCell::new(std::collections::BTreeMap::new()),
             scopes: RefCell::new(Vec::new()),
             next_scope: Cell::new(0),
             next_group: Cell::new(0),

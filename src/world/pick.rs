@@ -40,6 +40,9 @@ impl World {
             Some(false) => return true,
             None => return false,
         }
+        if self.collecting.get() {
+            self.note_woke(key);
+        }
         if self.trace_on {
             let by = if self.timer_waking.get() {
                 Some(WakeCause::Timer)

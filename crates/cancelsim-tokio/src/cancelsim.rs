@@ -3,6 +3,37 @@
 //! unchanged without `--cfg cancelsim`.
 
 /// Is this the simulation build (`--cfg cancelsim`)?
+///
+/// Code and doctests see the same build only if `rustdoc` gets the cfg
+/// too: `RUSTDOCFLAGS="--cfg cancelsim"` beside `RUSTFLAGS` (`cargo test`
+/// builds doctests with `rustdoc`, which ignores `RUSTFLAGS`). This
+/// doctest checks it:
+///
+/// ```
+/// use cancelsim_tokio as tokio;
+///
+/// assert_eq!(tokio::cancelsim::SIMULATED, cfg!(cancelsim));
+///
+/// #[cfg(not(cancelsim))]
+/// fn build() -> &'static str {
+///     "normal"
+/// }
+/// #[cfg(cancelsim)]
+/// fn build() -> &'static str {
+///     "simulation"
+/// }
+///
+/// let runtime = tokio::runtime::Builder::new_current_thread()
+///     .enable_all()
+///     .build()
+///     .unwrap();
+/// let slept = runtime.block_on(async {
+///     let start = tokio::time::Instant::now();
+///     tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+///     start.elapsed()
+/// });
+/// assert!(slept >= std::time::Duration::from_millis(1), "{} build", build());
+/// ```
 pub const SIMULATED: bool = cfg!(cancelsim);
 
 /// Registers the program's own cooperative shutdown — `move ||
@@ -19,11 +50,35 @@ pub fn register_signal(signal: impl FnOnce() + 'static) {
 }
 
 /// Makes the pending and future `tokio::signal::ctrl_c()` of this
-/// simulation complete, as if the user pressed Ctrl-C. On real tokio: does
-/// nothing.
+/// simulation complete, as if the user pressed Ctrl-C (on unix, it is also
+/// a `SIGINT` for `signal::unix::signal(SignalKind::interrupt())`). Only
+/// inside a simulation (a test body, a task, a closure given to
+/// [`register_signal`]). On real tokio: does nothing.
 pub fn fire_ctrl_c() {
     #[cfg(cancelsim)]
     crate::simulated::signal::fire();
+}
+
+/// Delivers the unix signal `kind` in this simulation, as if the process
+/// received it: each `tokio::signal::unix::Signal` of that kind made before
+/// now completes a `recv()` (deliveries made before its next `recv` come
+/// as one, as OS signals do). `SignalKind::interrupt()` also fires
+/// [`fire_ctrl_c`]. Only inside a simulation. To sweep a service's SIGTERM
+/// shutdown at every await point, register it:
+///
+/// ```rust,ignore
+/// tokio::cancelsim::register_signal(|| {
+///     tokio::cancelsim::fire_signal(tokio::signal::unix::SignalKind::terminate())
+/// });
+/// ```
+///
+/// On real tokio: does nothing (no signal is sent to the process).
+#[cfg(all(unix, any(cancelsim, feature = "signal")))]
+pub fn fire_signal(kind: crate::signal::unix::SignalKind) {
+    #[cfg(cancelsim)]
+    crate::simulated::signal::unix::fire(kind);
+    #[cfg(not(cancelsim))]
+    let _ = kind;
 }
 
 /// The virtual cost of each `spawn_blocking` / `fs` call of this thread's

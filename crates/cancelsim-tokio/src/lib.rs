@@ -9,8 +9,9 @@
 //!
 //! * A **normal build** is real tokio, unchanged: this crate re-exports
 //!   `tokio::*` with your features forwarded, and compiles nothing else.
-//! * The **simulation build** — `RUSTFLAGS="--cfg cancelsim" cargo test`
-//!   (use its own target directory: `CARGO_TARGET_DIR=target/sim`) — runs
+//! * The **simulation build** — `RUSTFLAGS="--cfg cancelsim"
+//!   RUSTDOCFLAGS="--cfg cancelsim" cargo test` (the second for doctests;
+//!   use its own target directory: `CARGO_TARGET_DIR=target/sim`) — runs
 //!   the same code on cancelsim: one thread, a virtual clock, a seeded and
 //!   recorded schedule. Every `#[tokio::test]` becomes a sweep with the
 //!   tokio preset (`cancelsim::Check::tokio_preset`): a drop cancellation
@@ -22,15 +23,18 @@
 //!
 //! Simulated in the simulation build: `spawn`, `task` (`JoinHandle`,
 //! `AbortHandle`, `JoinError`, `JoinSet`, `LocalSet`, `Builder`,
-//! `spawn_blocking`, `yield_now`), `time` (all of it, on the virtual
-//! clock), `select!` (the start branch a recorded choice; the trace shows
-//! the winner and the dropped branches), `runtime` (`Runtime`, `Builder`,
-//! `Handle`), `#[tokio::main]`, `#[tokio::test]`, `io::duplex` (with a
-//! seeded delivery delay), `fs` (through cancelsim's blocking work),
-//! `signal::ctrl_c`. Passed through unchanged (runtime-agnostic): `sync`,
-//! `io`'s traits and utilities, `join!`, `try_join!`, `pin!`,
-//! `task_local!`. Not simulated: `net` (it fails to compile with a message
-//! saying what to use instead), `process`.
+//! `spawn_blocking`, `yield_now`; `coop` and `unconstrained` accepted with
+//! no budget), `time` (all of it, on the virtual clock), `select!` (the
+//! start branch a recorded choice; the trace shows the winner and the
+//! dropped branches), `runtime` (`Runtime`, `Builder` — its thread and
+//! driver tuning accepted with no effect —, `Handle`, `enter`,
+//! `runtime_flavor`, `LocalRuntime`), `#[tokio::main]`, `#[tokio::test]`,
+//! `io::duplex` (with a seeded delivery delay), `fs` (`File` and the rest,
+//! through cancelsim's blocking work on real files), `signal::ctrl_c` and `signal::unix` (fired by the test:
+//! [`cancelsim::fire_ctrl_c`], `cancelsim::fire_signal`). Passed through
+//! unchanged (runtime-agnostic): `sync`, `io`'s traits and utilities,
+//! `join!`, `try_join!`, `pin!`, `task_local!`. Not simulated: `net` (it
+//! fails to compile with a message saying what to use instead), `process`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -60,6 +60,8 @@ where
     Fut: Future + 'static,
     Fut::Output: TestOutput,
 {
+    let flavor = crate::runtime::Flavor::named(args.flavor);
+    let body = move || crate::runtime::WithFlavor::new(flavor, body());
     let args = ::cancelsim::__private::TestArgs {
         seeds: args.seeds,
         explore: args.explore,

@@ -31,7 +31,10 @@ macro_rules! both {
         let sim: Log = Arc::default();
         {
             let $log = Arc::clone(&sim);
-            cancelsim_tokio::runtime::Runtime::new()
+            cancelsim_tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
                 .unwrap()
                 .block_on(async move {
                     use cancelsim_tokio as $rt;

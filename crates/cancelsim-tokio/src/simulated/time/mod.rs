@@ -146,12 +146,7 @@ impl Sub<Instant> for Instant {
     }
 }
 
-/// `tokio::time::error`.
-pub mod error {
-    /// A `timeout` expired (tokio's `Elapsed`: the same `Display`, `Error`
-    /// and conversion to `io::Error`).
-    pub use ::cancelsim::time::Elapsed;
-}
+pub mod error;
 
 /// The future of [`sleep`] / [`sleep_until`] (tokio's `Sleep`).
 #[derive(Debug)]

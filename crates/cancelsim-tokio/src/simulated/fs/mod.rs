@@ -1,10 +1,28 @@
-//! `tokio::fs`, simulated: each call is cancelsim blocking work (virtual
-//! cost: [`set_blocking_cost`](crate::cancelsim::set_blocking_cost)) on the
-//! real file system. `File` is not simulated; the free functions are.
+//! `tokio::fs`, simulated: each call is cancelsim blocking work (the
+//! facade's `spawn_blocking`; virtual cost:
+//! [`set_blocking_cost`](crate::cancelsim::set_blocking_cost)) on the real
+//! file system, as tokio runs it on its blocking pool. A `File` keeps
+//! tokio's design: each read, write, seek or flush is one piece of blocking
+//! work, writes run behind the caller, and work whose future is dropped
+//! still completes.
+//!
+//! The file system is real and shared: the runs of a sweep (which may run
+//! in parallel) see each other's files, so a test that writes should use a
+//! path of its own per run.
 
 use std::io;
 use std::path::{Path, PathBuf};
 
+mod buf;
+mod file;
+mod open_options;
+mod read_dir;
+
+pub use file::File;
+pub use open_options::{DirBuilder, OpenOptions};
+pub use read_dir::{read_dir, DirEntry, ReadDir};
+
+/// Runs `f` as blocking work; a panic in it is resumed here.
 async fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
     match crate::task::spawn_blocking(f).await {
         Ok(value) => value,
@@ -41,6 +59,29 @@ path_fn! {
     metadata() -> std::fs::Metadata = std::fs::metadata;
     /// `tokio::fs::canonicalize`.
     canonicalize() -> PathBuf = std::fs::canonicalize;
+    /// `tokio::fs::read_link`.
+    read_link() -> PathBuf = std::fs::read_link;
+    /// `tokio::fs::symlink_metadata`.
+    symlink_metadata() -> std::fs::Metadata = std::fs::symlink_metadata;
+}
+
+/// `tokio::fs::set_permissions`.
+pub async fn set_permissions(path: impl AsRef<Path>, perm: std::fs::Permissions) -> io::Result<()> {
+    let path = path.as_ref().to_owned();
+    blocking(move || std::fs::set_permissions(path, perm)).await
+}
+
+/// `tokio::fs::hard_link`.
+pub async fn hard_link(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+    let (original, link) = (original.as_ref().to_owned(), link.as_ref().to_owned());
+    blocking(move || std::fs::hard_link(original, link)).await
+}
+
+/// `tokio::fs::symlink` (unix).
+#[cfg(unix)]
+pub async fn symlink(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+    let (original, link) = (original.as_ref().to_owned(), link.as_ref().to_owned());
+    blocking(move || std::os::unix::fs::symlink(original, link)).await
 }
 
 /// `tokio::fs::write`.

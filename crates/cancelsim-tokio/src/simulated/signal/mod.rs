@@ -1,10 +1,17 @@
-//! `tokio::signal`, simulated: `ctrl_c()` completes when the test fires it
-//! ([`fire_ctrl_c`](crate::cancelsim::fire_ctrl_c)) in the same simulation.
+//! `tokio::signal`, simulated: no OS signal reaches a simulation; the test
+//! fires them. `ctrl_c()` completes when the test calls
+//! [`fire_ctrl_c`](crate::cancelsim::fire_ctrl_c) in the same simulation;
+//! on unix, a [`unix::Signal`] receives each
+//! [`fire_signal`](crate::cancelsim::fire_signal) of its kind (Ctrl-C is
+//! `SIGINT`: either call fires both).
 
 use std::cell::Cell;
 use std::sync::Arc;
 
 use tokio::sync::Notify;
+
+#[cfg(unix)]
+pub mod unix;
 
 thread_local! {
     /// The simulation in which Ctrl-C was last fired.
@@ -12,7 +19,15 @@ thread_local! {
     static NOTIFY: Arc<Notify> = Arc::new(Notify::new());
 }
 
+/// Fires Ctrl-C in the caller's simulation (and `SIGINT` on unix).
 pub(crate) fn fire() {
+    fire_ctrl_c_only();
+    #[cfg(unix)]
+    unix::deliver(unix::SignalKind::interrupt());
+}
+
+/// Completes the pending and future `ctrl_c()` of the caller's simulation.
+fn fire_ctrl_c_only() {
     FIRED_IN.with(|fired| fired.set(::cancelsim::simulation_id()));
     NOTIFY.with(|notify| notify.notify_waiters());
 }
@@ -23,7 +38,9 @@ fn fired() -> bool {
 }
 
 /// Completes once the test has called
-/// [`fire_ctrl_c`](crate::cancelsim::fire_ctrl_c) in this simulation.
+/// [`fire_ctrl_c`](crate::cancelsim::fire_ctrl_c) (or, on unix,
+/// `fire_signal(SignalKind::interrupt())`) in this simulation, before or
+/// after this call.
 pub async fn ctrl_c() -> std::io::Result<()> {
     crate::task::require_runtime();
     let notify = NOTIFY.with(Arc::clone);

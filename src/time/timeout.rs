@@ -59,6 +59,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
         sleep: Sleep::new(deadline, true, at),
         at,
         scope: None,
+        expiry_first: false,
     }
 }
 
@@ -71,6 +72,7 @@ pin_project_lite::pin_project! {
         sleep: Sleep,
         at: &'static Location<'static>,
         scope: Option<u32>,
+        expiry_first: bool,
     }
 
     impl<F> PinnedDrop for Timeout<F> {
@@ -98,6 +100,20 @@ impl<F> Timeout<F> {
     pub(crate) fn at(&self) -> SourceLocation {
         self.at
     }
+
+    /// asyncio's order for a tie: when the task resumes (a poll after the
+    /// first) at or after the deadline, the expiry (whose timer was armed before anything the
+    /// inner future waits on) happens first and the inner future is not
+    /// polled; the natural order, the one [`Fifo`](crate::schedule::Fifo)
+    /// takes, is the expiry's. `Random` and `Pct` may still let the inner
+    /// future go first (a recorded [`Decision::Timer`](crate::Decision::Timer)).
+    /// An inner future that completes in the very poll in which the
+    /// deadline passes (CPU work, no await) wins, as in asyncio, where the
+    /// loop never got to run the deadline's callback.
+    pub(crate) fn expiry_first(mut self) -> Self {
+        self.expiry_first = true;
+        self
+    }
 }
 
 impl<F: Future> Future for Timeout<F> {
@@ -106,6 +122,7 @@ impl<F: Future> Future for Timeout<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let at = *this.at;
+        let resumed = this.scope.is_some();
         let scope = *this
             .scope
             .get_or_insert_with(|| world::with(|world| world.new_scope()));
@@ -113,7 +130,16 @@ impl<F: Future> Future for Timeout<F> {
             return Poll::Ready(Err(Elapsed::new()));
         }
         let forced = world::with(|world| world.take_forced(scope));
-        if !forced {
+        // asyncio's order: a deadline already due when the task resumes is
+        // handled before the inner future runs (unless the scheduler picks
+        // the other order).
+        let expire_now = !forced
+            && resumed
+            && *this.expiry_first
+            && world::with(|world| {
+                world.now() >= this.sleep.deadline() && world.choose_race(2) == 0
+            });
+        if !forced && !expire_now {
             let inner = this.inner.as_mut().as_pin_mut().expect("checked above");
             // Poll the inner future outside the world's thread-local borrow:
             // user code may enter the world again (abort, cancel, spawn).
@@ -122,7 +148,10 @@ impl<F: Future> Future for Timeout<F> {
             if let Poll::Ready(value) = polled {
                 // Both due at this instant? The scheduler decides who wins.
                 let timer_due = world::with(|world| world.now() >= this.sleep.deadline());
-                if !timer_due || world::with(|world| world.choose_race(2)) == 0 {
+                if !timer_due
+                    || *this.expiry_first
+                    || world::with(|world| world.choose_race(2)) == 0
+                {
                     this.inner.set(None);
                     world::with(|world| world.end_scope(scope));
                     return Poll::Ready(Ok(value));
@@ -132,7 +161,7 @@ impl<F: Future> Future for Timeout<F> {
         if forced {
             world::with(|world| world.note_forced_expiry(at));
         }
-        let expired = forced || Pin::new(&mut *this.sleep).poll(cx).is_ready();
+        let expired = forced || expire_now || Pin::new(&mut *this.sleep).poll(cx).is_ready();
         if expired {
             world::with(|world| {
                 if let Some(task) = world.current_id() {
@@ -156,5 +185,86 @@ impl<F> fmt::Debug for Timeout<F> {
             .field("deadline", &self.sleep.deadline())
             .field("at", &self.at)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::timeout;
+    use crate::time::sleep;
+    use crate::{Config, Decision, SchedulerKind, Sim};
+
+    /// `timeout(2s, sleep(2s))` with asyncio's tie order, under `config`:
+    /// did the expiry win, and which decisions were recorded.
+    fn tie(config: Config) -> (bool, Vec<Decision>) {
+        let mut sim = Sim::new(config);
+        let expired = sim
+            .block_on(async {
+                timeout(Duration::from_secs(2), sleep(Duration::from_secs(2)))
+                    .expiry_first()
+                    .await
+                    .is_err()
+            })
+            .unwrap();
+        let timers = sim
+            .schedule()
+            .decisions()
+            .into_iter()
+            .filter(|d| matches!(d, Decision::Timer { .. }))
+            .collect();
+        (expired, timers)
+    }
+
+    #[test]
+    fn with_expiry_first_fifo_lets_the_deadline_armed_first_win_a_tie() {
+        let (expired, decisions) = tie(Config::default());
+        assert!(expired, "asyncio: the deadline armed first fires first");
+        assert!(!decisions.is_empty(), "the tie is a recorded decision");
+        // Without the flag the natural order is tokio's: the inner future.
+        let mut sim = Sim::new(Config::default());
+        let inner_won = sim
+            .block_on(async {
+                timeout(Duration::from_secs(2), sleep(Duration::from_secs(2)))
+                    .await
+                    .is_ok()
+            })
+            .unwrap();
+        assert!(inner_won);
+    }
+
+    #[test]
+    fn with_expiry_first_random_schedules_explore_both_orders_the_same_way_twice() {
+        let outcomes: Vec<bool> = (0..16)
+            .map(|seed| {
+                let config = Config::default()
+                    .seed(seed)
+                    .scheduler(SchedulerKind::Random);
+                let first = tie(config.clone());
+                assert_eq!(first, tie(config), "same seed, same run");
+                first.0
+            })
+            .collect();
+        assert!(
+            outcomes.contains(&true) && outcomes.contains(&false),
+            "{outcomes:?}"
+        );
+    }
+
+    #[test]
+    fn with_expiry_first_an_inner_future_done_in_the_poll_the_deadline_passes_wins() {
+        let mut sim = Sim::new(Config::default());
+        let value = sim
+            .block_on(async {
+                timeout(Duration::from_secs(1), async {
+                    crate::work(Duration::from_secs(2));
+                    7
+                })
+                .expiry_first()
+                .await
+            })
+            .unwrap();
+        assert_eq!(value, Ok(7));
     }
 }

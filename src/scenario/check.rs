@@ -1,7 +1,6 @@
 //! Static checks of a parsed scenario: what can be known wrong before any
 //! run (a missing `main`, a task that is used but never defined or never
-//! spawned, a cycle of tasks spawning each other without bound, constructs
-//! the interpreter does not support where they are written).
+//! spawned, a cycle of tasks spawning each other without bound).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,7 +28,7 @@ pub fn check(scenario: &Scenario) -> Result<(), ScenarioError> {
     let mut uses = Vec::new();
     for task in scenario.tasks.values() {
         let mut found = Vec::new();
-        collect(&task.body, false, &mut found, scenario)?;
+        collect(&task.body, &mut found)?;
         for (keyword, target, span) in found {
             if keyword == "spawn" {
                 spawns.entry(&task.name).or_default().push((target, span));
@@ -105,38 +104,26 @@ pub fn check(scenario: &Scenario) -> Result<(), ScenarioError> {
 }
 
 /// Every (keyword, task, span) that names a task, in `block` and its
-/// nested blocks; rejects `timeout` and `group` inside `shield`.
+/// nested blocks.
 fn collect<'a>(
     block: &'a Block,
-    in_shield: bool,
     out: &mut Vec<(&'static str, &'a str, SourceSpan)>,
-    scenario: &Scenario,
 ) -> Result<(), ScenarioError> {
     for step in block.iter() {
         match &step.kind {
-            StepKind::Spawn(task) | StepKind::Cancel(task) | StepKind::Join { task, .. } => {
-                out.push((step.kind.keyword(), task, step.span))
-            }
+            StepKind::Spawn(task)
+            | StepKind::Cancel(task)
+            | StepKind::ShieldTask(task)
+            | StepKind::Join { task, .. } => out.push((step.kind.keyword(), task, step.span)),
             StepKind::WaitFirst(tasks) => {
                 for task in tasks {
                     out.push(("wait-first", task, step.span));
                 }
             }
-            StepKind::Timeout { .. } | StepKind::Group(_) if in_shield => {
-                return Err(ScenarioError::new(
-                    &scenario.path,
-                    &scenario.source,
-                    step.span,
-                    format!("`{}` inside `shield` is not supported", step.kind.keyword()),
-                    "inside a shield",
-                    "shielded work runs as its own task that nobody can cancel; spawn a task for it and shield a `join` of that task instead",
-                ));
-            }
             _ => {}
         }
-        let shielded = in_shield || matches!(step.kind, StepKind::Shield(_));
         for nested in step.kind.blocks() {
-            collect(nested, shielded, out, scenario)?;
+            collect(nested, out)?;
         }
     }
     Ok(())

@@ -8,6 +8,7 @@
 mod check;
 mod error;
 mod expect;
+mod export;
 mod interp;
 mod model;
 mod parse;
@@ -15,6 +16,7 @@ mod parse;
 pub use check::check;
 pub use error::ScenarioError;
 pub use expect::{baseline, sweep, Baseline, SweepOptions, Verdict};
+pub use export::{export_python, time_unit, PythonRun, PythonTaskOutcome};
 pub use interp::{run, LogLine, RootEnd, RunRecord};
 pub use model::{
     Block, Expect, ExpectedOutcome, JoinExpect, Outcome, Resolution, Scenario, Step, StepKind,

@@ -105,8 +105,11 @@ pub enum StepKind {
         /// The body.
         body: Block,
     },
-    /// `shield { … }` (asyncio.shield).
+    /// `shield { … }` (asyncio.shield of the block, run as its own task).
     Shield(Block),
+    /// `shield TASK`: `await asyncio.shield(task)`: the awaiter's cancel
+    /// does not reach the task.
+    ShieldTask(String),
     /// `try { … } on-cancel { … } on-error { … } finally { … }`.
     Try {
         /// The body.
@@ -151,7 +154,7 @@ impl StepKind {
             StepKind::Join { .. } => "join",
             StepKind::Cancel(_) => "cancel",
             StepKind::Timeout { .. } => "timeout",
-            StepKind::Shield(_) => "shield",
+            StepKind::Shield(_) | StepKind::ShieldTask(_) => "shield",
             StepKind::Try { .. } => "try",
             StepKind::WaitFirst(_) => "wait-first",
             StepKind::Group(_) => "group",
@@ -220,6 +223,17 @@ impl JoinExpect {
             "any" => JoinExpect::Any,
             _ => return None,
         })
+    }
+
+    /// Its name, as written after `expect=`.
+    pub fn name(self) -> &'static str {
+        match self {
+            JoinExpect::Value => "value",
+            JoinExpect::Cancelled => "cancelled",
+            JoinExpect::Timeout => "timeout",
+            JoinExpect::Error => "error",
+            JoinExpect::Any => "any",
+        }
     }
 
     /// Does `outcome` satisfy it?

@@ -5,12 +5,15 @@
 //! * `cancelsim trace FILE` prints the baseline run of one scenario;
 //! * `cancelsim replay REPRO --scenario FILE` re-runs one failing run;
 //! * `cancelsim check FILE…` validates files without running them;
+//! * `cancelsim export --python FILE` writes the asyncio program a scenario
+//!   models;
 //! * `cancelsim demo` runs a small built-in program and prints its trace.
 //!
 //! Exit codes: 0 all good, 1 a result differs from its expectation (or a
 //! replayed run fails), 2 a file or an argument is wrong.
 
 mod demo;
+mod export;
 
 use std::cell::RefCell;
 use std::io::IsTerminal;
@@ -43,6 +46,8 @@ enum Command {
     Replay(ReplayArgs),
     /// Validate scenario files without running them.
     Check(CheckArgs),
+    /// Write the asyncio program a scenario models (`--python`).
+    Export(export::ExportArgs),
     /// Run a built-in example with a cancellation in it and print its trace.
     Demo(DemoArgs),
 }
@@ -185,6 +190,7 @@ fn main() -> ExitCode {
         Command::Trace(args) => trace(&args),
         Command::Replay(args) => replay(&args),
         Command::Check(args) => check(&args),
+        Command::Export(args) => export::export(&args),
         Command::Demo(args) => demo::demo(&args).map_err(|e| Failed {
             code: 1,
             message: format!("cancelsim: {e}"),
@@ -338,6 +344,17 @@ fn verdict_line(verdict: &Verdict) -> String {
     for problem in &verdict.problems {
         line.push_str(&format!("\n       {problem}"));
     }
+    if !verdict.left_to_shutdown.is_empty() {
+        let (them, their) = match verdict.left_to_shutdown.len() {
+            1 => ("it", "its"),
+            _ => ("them", "their"),
+        };
+        line.push_str(&format!(
+            "\n       note: cancelling main before it awaits {} leaves {them} to asyncio.run's \
+             shutdown, which cancels and awaits {them} ({their} cleanup is checked; not a leak)",
+            verdict.left_to_shutdown.join(", "),
+        ));
+    }
     if !verdict.matches() {
         if let Some(failure) = verdict.report.failures().first() {
             line.push_str(&format!(
@@ -361,6 +378,7 @@ fn verdicts_json(verdicts: &[Verdict]) -> String {
                 "await_points": counts.await_points,
                 "runs": counts.runs,
                 "found": verdict.found,
+                "left_to_shutdown": verdict.left_to_shutdown,
                 "problems": verdict.problems,
                 "seconds": verdict.elapsed.as_secs_f64(),
                 "failures": verdict.report.failures().iter().take(5).map(|f| json!({

@@ -1,5 +1,6 @@
-//! `timeout` scopes: the library's own `time::timeout` around a body it
-//! does not own, then a cooperative cancel and asyncio's uncancel count.
+//! `timeout` steps (asyncio.timeout): the library's own `time::timeout`
+//! around a body it does not own, with asyncio's order on a tie, then a
+//! cooperative cancel and asyncio's uncancel count.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -10,38 +11,49 @@ use std::time::Duration;
 
 use futures::future::LocalBoxFuture;
 
-use super::step::{exec_block, Exec, Raise};
+use super::exc::{Exc, Raise};
+use super::step::{exec_block, Exec};
 use super::task::Ctx;
 use crate::scenario::model::Block;
 use crate::time;
 
-/// Polls a future that someone else owns, so that the library's `timeout`
-/// can wrap the body (and register its scope) without owning it: on expiry
-/// the body is not dropped but cancelled cooperatively.
+/// The body of a scope and, once it has ended, how.
+struct Body {
+    future: LocalBoxFuture<'static, Exec>,
+    ended: Option<Exec>,
+}
+
+/// Polls a body that someone else owns, so that the library's `timeout`
+/// can wrap it (and register its scope) without owning it: on expiry the
+/// body is not dropped but cancelled cooperatively. A body polled again
+/// after it ended is not run again.
 struct Borrowed {
-    body: Rc<RefCell<LocalBoxFuture<'static, Exec>>>,
+    body: Rc<RefCell<Body>>,
 }
 
 impl Future for Borrowed {
     type Output = Exec;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Exec> {
-        self.body.borrow_mut().as_mut().poll(cx)
+        let mut body = self.body.borrow_mut();
+        if let Some(ended) = body.ended.take() {
+            return Poll::Ready(ended);
+        }
+        body.future.as_mut().poll(cx)
     }
 }
 
 pub(super) async fn run_timeout(ctx: &Rc<Ctx>, duration: Duration, body: Block) -> Exec {
-    let Some(cell) = ctx.cell.clone() else {
-        return Err(Raise::Error(
-            "timeout inside shield is not supported".to_string(),
-        ));
-    };
-    let cancelling_at_enter = cell.requests.get();
-    let body = Rc::new(RefCell::new(exec_block(Rc::clone(ctx), body)));
+    let cell = Rc::clone(&ctx.cell);
+    let cancelling_at_enter = cell.cancelling();
+    let body = Rc::new(RefCell::new(Body {
+        future: exec_block(Rc::clone(ctx), body),
+        ended: None,
+    }));
     let nested = Borrowed {
         body: Rc::clone(&body),
     };
-    let mut scope = std::pin::pin!(time::timeout(duration, nested));
+    let mut scope = std::pin::pin!(time::timeout(duration, nested).expiry_first());
     let result = match scope.as_mut().await {
         Ok(result) => return result,
         Err(_elapsed) => {
@@ -54,7 +66,8 @@ pub(super) async fn run_timeout(ctx: &Rc<Ctx>, duration: Duration, body: Block) 
     let outstanding = cell.uncancel();
     match result {
         Err(Raise::Cancelled(cancelled)) if outstanding <= cancelling_at_enter => {
-            Err(Raise::Timeout(Some(cancelled)))
+            ctx.absorb(cancelled.token);
+            Err(Raise::Error(Exc::timeout()))
         }
         other => other,
     }

@@ -1,9 +1,12 @@
-//! `try` steps: the body, then its `on-cancel`, `on-error` and `finally`
-//! handlers.
+//! `try` steps: the body, then its `on-cancel` (`except CancelledError`),
+//! `on-error` (`except Exception`) and `finally` handlers, with Python's
+//! rules: a handler that raises replaces the exception, and `finally` runs
+//! however the rest ended (its own raise or return replaces the outcome).
 
 use std::rc::Rc;
 
-use super::step::{exec_block, Exec, Flow, Raise};
+use super::exc::Raise;
+use super::step::{exec_block, Exec, Flow};
 use super::task::Ctx;
 use crate::scenario::model::{Block, Resolution};
 
@@ -25,14 +28,10 @@ pub(super) async fn run_try(
                         Ok(Flow::Next)
                     }
                 },
-                other => other,
+                other => chain(Err(Raise::Cancelled(cancelled)), other),
             }
         }
         (Err(Raise::Error(_)), _, Some(handler)) => {
-            exec_block(Rc::clone(ctx), handler.clone()).await
-        }
-        (Err(Raise::Timeout(cause)), _, Some(handler)) => {
-            ctx.absorb(cause);
             exec_block(Rc::clone(ctx), handler.clone()).await
         }
         (other, _, _) => other,
@@ -41,7 +40,21 @@ pub(super) async fn run_try(
         None => result,
         Some(handler) => match exec_block(Rc::clone(ctx), handler.clone()).await {
             Ok(Flow::Next) => result,
-            replaced => replaced,
+            replaced => chain(result, replaced),
         },
+    }
+}
+
+/// `new` replaces `old` (raised in a handler or `finally`; Python keeps
+/// `old` as its `__context__`). A cancellation replaced by a cancellation
+/// is still the same cancellation reaching the task's end: the delivered
+/// request goes on with the new one.
+fn chain(old: Exec, new: Exec) -> Exec {
+    match (old, new) {
+        (Err(Raise::Cancelled(old)), Err(Raise::Cancelled(mut new))) if new.token.is_none() => {
+            new.token = old.token;
+            Err(Raise::Cancelled(new))
+        }
+        (_, new) => new,
     }
 }

@@ -170,6 +170,10 @@ impl Parser<'_> {
                         body: self.block(node)?,
                     }
                 }
+                "shield" if node.children().is_none() => {
+                    self.only(node, 1, &[], "shield TASK or shield { … }")?;
+                    StepKind::ShieldTask(self.string_arg(node, 0, "a task name or a block")?)
+                }
                 "shield" | "group" => {
                     self.only(node, 0, &[], &format!("{keyword} {{ … }}"))?;
                     let body = self.block(node)?;

@@ -66,7 +66,7 @@ fn every_baseline_trace_is_stable() {
         // behaviour: keep the file, drop `:line:column`.
         let mut snapshot = without_interpreter_lines(&text);
         snapshot.push_str("\noutcomes:\n");
-        for task in scenario.tasks.keys() {
+        for task in &scenario.instance_names() {
             match first.record.outcomes.get(task) {
                 Some((outcome, end)) => {
                     snapshot.push_str(&format!("  {task}: {outcome} at {end}\n"))

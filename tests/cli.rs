@@ -264,7 +264,10 @@ fn export_writes_the_asyncio_program_to_stdout_or_a_file() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let program = text(&out.stdout);
     assert!(program.contains("async def task_lookup():"), "{program}");
-    assert!(program.contains("async with asyncio.timeout(1):"), "{program}");
+    assert!(
+        program.contains("async with asyncio.timeout(1):"),
+        "{program}"
+    );
     let dir = temp_dir("export");
     let file = dir.join("program.py");
     let written = cancelsim(&[
@@ -284,7 +287,11 @@ fn export_of_a_bad_file_exits_2_with_the_location() {
     let file = write(&dir, "bad.kdl", "task main {\n    sleeep \"1s\"\n}\n");
     let out = cancelsim(&["export", "--python", &file]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("bad.kdl:2:5"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("bad.kdl:2:5"),
+        "{}",
+        text(&out.stderr)
+    );
     let missing = cancelsim(&["export", "scenarios/timeout-around-join-right.kdl"]);
     assert_eq!(missing.status.code(), Some(2), "--python is required");
 }

@@ -7,6 +7,7 @@
 
 mod check;
 mod error;
+mod exceptions;
 mod expect;
 mod export;
 mod interp;
@@ -19,8 +20,8 @@ pub use expect::{baseline, sweep, Baseline, SweepOptions, Verdict};
 pub use export::{export_python, time_unit, PythonRun, PythonTaskOutcome};
 pub use interp::{run, LogLine, RootEnd, RunRecord};
 pub use model::{
-    Block, Expect, ExpectedOutcome, JoinExpect, Outcome, Resolution, Scenario, Step, StepKind,
-    TaskDef,
+    Block, Cond, Expect, ExpectedOutcome, Handler, JoinExpect, Outcome, Primitive, PrimitiveKind,
+    Resolution, ReturnWhen, Scenario, Step, StepKind, TaskDef, Text, TextPart,
 };
 pub use parse::{parse, parse_duration, STEP_KEYWORDS};
 

@@ -14,6 +14,7 @@
 
 mod demo;
 mod export;
+mod report;
 
 use std::cell::RefCell;
 use std::io::IsTerminal;
@@ -22,9 +23,10 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use cancelsim::scenario::{self, RunRecord, Scenario, ScenarioError, SweepOptions, Verdict};
+use cancelsim::scenario::{self, RunRecord, Scenario, ScenarioError, SweepOptions};
 use cancelsim::{Config, Repro, SchedulerKind};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use report::{verdict_line, verdicts_json, verdicts_junit};
 use serde_json::json;
 
 /// Deterministic simulation testing for async Rust: prove your code survives
@@ -322,112 +324,6 @@ fn run(args: &RunArgs) -> Result<(), Failed> {
     Ok(())
 }
 
-fn found_text(verdict: &Verdict) -> String {
-    if verdict.found.is_empty() {
-        "clean".to_string()
-    } else {
-        verdict.found.join(", ")
-    }
-}
-
-fn verdict_line(verdict: &Verdict) -> String {
-    let counts = verdict.report.counts();
-    let mut line = format!(
-        "{} {:<44} {:>3} await points {:>5} runs  found: {:<32} {:.2}s",
-        if verdict.matches() { "ok  " } else { "FAIL" },
-        verdict.scenario,
-        counts.await_points,
-        counts.runs,
-        found_text(verdict),
-        verdict.elapsed.as_secs_f64()
-    );
-    for problem in &verdict.problems {
-        line.push_str(&format!("\n       {problem}"));
-    }
-    if !verdict.left_to_shutdown.is_empty() {
-        let (them, their) = match verdict.left_to_shutdown.len() {
-            1 => ("it", "its"),
-            _ => ("them", "their"),
-        };
-        line.push_str(&format!(
-            "\n       note: cancelling main before it awaits {} leaves {them} to asyncio.run's \
-             shutdown, which cancels and awaits {them} ({their} cleanup is checked; not a leak)",
-            verdict.left_to_shutdown.join(", "),
-        ));
-    }
-    if !verdict.matches() {
-        if let Some(failure) = verdict.report.failures().first() {
-            line.push_str(&format!(
-                "\n       first failing run: cancelsim replay '{}' --scenario {}",
-                failure.repro(),
-                verdict.path
-            ));
-        }
-    }
-    line
-}
-
-fn verdicts_json(verdicts: &[Verdict]) -> String {
-    let items: Vec<_> = verdicts
-        .iter()
-        .map(|verdict| {
-            let counts = verdict.report.counts();
-            json!({
-                "scenario": verdict.scenario,
-                "matches": verdict.matches(),
-                "await_points": counts.await_points,
-                "runs": counts.runs,
-                "found": verdict.found,
-                "left_to_shutdown": verdict.left_to_shutdown,
-                "problems": verdict.problems,
-                "seconds": verdict.elapsed.as_secs_f64(),
-                "failures": verdict.report.failures().iter().take(5).map(|f| json!({
-                    "repro": f.repro().to_string(),
-                    "codes": f.violations().iter().map(|v| v.code()).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    serde_json::to_string_pretty(&json!({
-        "matches": verdicts.iter().all(Verdict::matches),
-        "scenarios": items,
-    }))
-    .expect("JSON of plain values")
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn verdicts_junit(verdicts: &[Verdict]) -> String {
-    let failed = verdicts.iter().filter(|v| !v.matches()).count();
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    xml.push_str(&format!(
-        "<testsuite name=\"cancelsim scenarios\" tests=\"{}\" failures=\"{failed}\">\n",
-        verdicts.len()
-    ));
-    for verdict in verdicts {
-        xml.push_str(&format!(
-            "  <testcase name=\"{}\" classname=\"cancelsim.scenarios\" time=\"{:.3}\"",
-            escape(&verdict.scenario),
-            verdict.elapsed.as_secs_f64()
-        ));
-        if verdict.matches() {
-            xml.push_str("/>\n");
-        } else {
-            xml.push_str(&format!(
-                ">\n    <failure message=\"differs from its expectation\">{}</failure>\n  </testcase>\n",
-                escape(&verdict.problems.join("\n"))
-            ));
-        }
-    }
-    xml.push_str("</testsuite>\n");
-    xml
-}
-
 fn write_out(output: Option<&Path>, text: &str) -> Result<(), Failed> {
     match output {
         Some(path) => std::fs::write(path, text)
@@ -441,8 +337,8 @@ fn write_out(output: Option<&Path>, text: &str) -> Result<(), Failed> {
 
 fn record_json(scenario: &Scenario, record: &RunRecord) -> serde_json::Value {
     let outcomes: serde_json::Map<String, serde_json::Value> = scenario
-        .tasks
-        .keys()
+        .instance_names()
+        .iter()
         .map(|task| {
             let (outcome, end) = match record.outcomes.get(task) {
                 Some((outcome, end)) => (outcome.clone(), Some(end.to_string())),
@@ -465,7 +361,7 @@ fn record_json(scenario: &Scenario, record: &RunRecord) -> serde_json::Value {
 
 fn record_text(scenario: &Scenario, record: &RunRecord) -> String {
     let mut text = String::from("\noutcomes:\n");
-    for task in scenario.tasks.keys() {
+    for task in &scenario.instance_names() {
         match record.outcomes.get(task) {
             Some((outcome, end)) => text.push_str(&format!("  {task}: {outcome} at {end}\n")),
             None => text.push_str(&format!("  {task}: running\n")),

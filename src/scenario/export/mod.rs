@@ -17,6 +17,7 @@
 
 mod program;
 mod run;
+mod statements;
 
 pub use program::{export_python, time_unit};
 pub use run::{PythonRun, PythonTaskOutcome};

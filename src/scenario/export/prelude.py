@@ -6,9 +6,9 @@
 # task and when `main` ended.
 # ---------------------------------------------------------------------------
 import asyncio
+import contextvars
 import json
 import selectors
-import sys
 
 
 class _Deadlock(Exception):
@@ -65,7 +65,16 @@ TASKS = {}
 OUTCOMES = {}
 JOBS = []
 LOCKS = {}
+HELD = {}
+P = {}
 MAIN_END = [None]
+_NAME = contextvars.ContextVar("name")
+
+
+def _name():
+    """The name of the scenario task running (a shield's body is its
+    task's: the context is inherited)."""
+    return _NAME.get()
 
 
 def _now():
@@ -85,6 +94,25 @@ def _detail(exc):
     if name == "RuntimeError":
         return str(exc)
     return f"{name}: {exc}" if str(exc) else name
+
+
+def _s(value):
+    """A value in a text: a set of tasks shows its names, sorted."""
+    if isinstance(value, (set, list)):
+        return ", ".join(sorted(task.get_name() for task in value))
+    return "None" if value is None else str(value)
+
+
+def _results(results):
+    """gather's results as the interpreter shows them."""
+    return "[" + ", ".join(
+        result if isinstance(result, str) else _detail(result) for result in results
+    ) + "]"
+
+
+def _tasks(tasks):
+    """A set of tasks in the order they were created."""
+    return sorted(tasks, key=lambda task: task.created)
 
 
 def _outcome(task):
@@ -109,10 +137,12 @@ def _record(name):
 
 
 def _spawn(name, coro, group=None):
+    context = contextvars.copy_context()
+    context.run(_NAME.set, name)
     if group is not None:
-        task = group.create_task(coro, name=name)
+        task = group.create_task(coro, name=name, context=context)
     else:
-        task = asyncio.get_event_loop().create_task(coro, name=name)
+        task = asyncio.get_event_loop().create_task(coro, name=name, context=context)
     task.add_done_callback(_record(name))
     TASKS[name] = task
     return task
@@ -125,39 +155,36 @@ def _task(name, keyword):
     return task
 
 
-def _cancel(name):
+def _cancel(name, message):
     task = TASKS.get(name)
     if task is not None:
-        task.cancel()
+        task.cancel(message)
 
 
-async def _join(name, expect):
-    task = _task(name, "join")
+async def _join_task(task, expect):
+    """`await task`, taking the exception `expect` names (not the
+    awaiter's own cancellation)."""
     try:
-        await task
+        value = await task
     except asyncio.CancelledError:
         if (
             expect in ("cancelled", "any")
             and task.cancelled()
             and not asyncio.current_task().cancelling()
         ):
-            return
+            return "none"
         raise
     except TimeoutError:
         if expect in ("timeout", "any"):
-            return
+            return "none"
         raise
     except Exception:
         if expect in ("error", "any"):
-            return
+            return "none"
         raise
     if expect not in ("value", "any"):
-        raise RuntimeError(f"join {name}: expected {expect}, got value")
-
-
-async def _wait_first(*names):
-    tasks = [_task(name, "wait-first") for name in names]
-    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        raise RuntimeError(f"join {task.get_name()}: expected {expect}, got value")
+    return value
 
 
 async def _blocking(task, cost, text):
@@ -178,27 +205,24 @@ async def _blocking(task, cost, text):
     await waiter
 
 
-class _Resource:
-    """A tracked exclusive resource: an asyncio.Lock (any task may release
-    it), and whether it is held."""
-
-    def __init__(self):
-        self.lock = asyncio.Lock()
-        self.held = 0
+def _lock(name):
+    """A declared semaphore or condition, or a tracked asyncio.Lock (any
+    task may release it)."""
+    if name in P:
+        return P[name]
+    return LOCKS.setdefault(name, asyncio.Lock())
 
 
 async def _acquire(name):
-    resource = LOCKS.setdefault(name, _Resource())
-    await resource.lock.acquire()
-    resource.held += 1
+    await _lock(name).acquire()
+    HELD[name] = HELD.get(name, 0) + 1
 
 
 def _release(name):
-    resource = LOCKS.setdefault(name, _Resource())
-    if not resource.held:
+    if not HELD.get(name):
         raise RuntimeError(f"release {name}: not held")
-    resource.held -= 1
-    resource.lock.release()
+    HELD[name] -= 1
+    _lock(name).release()
 
 
 def run(main):
@@ -210,6 +234,7 @@ def run(main):
     error = None
     try:
         task = _spawn("main", main())
+
         try:
             loop.run_until_complete(task)
         except _Deadlock:
@@ -221,8 +246,11 @@ def run(main):
             task.cancel()
         if leftovers:
             loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        # shutdown_default_executor: the blocking work still running ends.
         while any(not job.done() for job in JOBS):
             loop.run_until_complete(asyncio.gather(*JOBS))
+        loop.run_until_complete(loop.shutdown_default_executor())
     except _Deadlock:
         error = "deadlock"
     print(json.dumps({"outcomes": OUTCOMES, "end": MAIN_END[0], "error": error}))

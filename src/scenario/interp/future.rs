@@ -33,6 +33,11 @@ impl Fut {
         })
     }
 
+    /// `done()`: it has a result or was cancelled.
+    pub(super) fn is_finished(&self) -> bool {
+        self.state.get() != State::Pending
+    }
+
     pub(super) fn is_cancelled(&self) -> bool {
         self.state.get() == State::Cancelled
     }
@@ -53,6 +58,13 @@ impl Fut {
             self.state.set(State::Cancelled);
         }
     }
+}
+
+/// asyncio's `loop.call_soon(f)`: `f` runs after the tasks ready now, as
+/// a task of its own that finishes in its one poll (no await point, so
+/// nothing is injected into it; detached, so never a leak).
+pub(super) fn call_soon(f: impl FnOnce() + 'static) {
+    crate::spawn_named("call_soon", async move { f() }).detach();
 }
 
 /// Awaits `future` as the task of `ctx` does (`await fut`): the task's
@@ -115,6 +127,11 @@ impl Lock {
         }
         self.locked.set(true);
         Ok(())
+    }
+
+    /// `lock.locked()`.
+    pub(super) fn is_locked(&self) -> bool {
+        self.locked.get()
     }
 
     /// `lock.release()`.

@@ -5,7 +5,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use super::exc::{CancelledError, Exc, Raise};
+use super::exc::{CancelledError, Exc, Raise, GROUP_MESSAGE};
 use super::future::{await_future, Fut};
 use super::step::{exec_block, Exec, Flow};
 use super::task::{Ctx, TaskCell, TaskResult};
@@ -75,10 +75,10 @@ impl Group {
     }
 
     /// `_on_task_done`.
-    pub(super) fn child_done(&self, child: &TaskCell, result: &TaskResult) {
+    pub(super) fn child_done(&self, child: &Rc<TaskCell>, result: &TaskResult) {
         self.tasks
             .borrow_mut()
-            .retain(|task| !std::ptr::eq(Rc::as_ptr(task), child));
+            .retain(|task| !Rc::ptr_eq(task, child));
         if self.tasks.borrow().is_empty() {
             if let Some(future) = &*self.on_completed.borrow() {
                 future.set_done();
@@ -154,7 +154,7 @@ pub(super) async fn run_group(ctx: &Rc<Ctx>, body: Block) -> Exec {
     let errors = std::mem::take(&mut *group.errors.borrow_mut());
     if !errors.is_empty() {
         absorb(ctx, propagate.take());
-        return Err(Raise::Error(Exc::group(errors)));
+        return Err(Raise::Error(Exc::group(GROUP_MESSAGE, errors)));
     }
     Ok(flow)
 }

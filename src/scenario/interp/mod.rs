@@ -38,12 +38,16 @@
 
 mod exc;
 mod future;
+mod gather;
 mod group;
 mod join;
+mod primitives;
+mod shutdown;
 mod step;
 mod task;
 mod timeout;
 mod try_handlers;
+mod values;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -54,7 +58,8 @@ use std::sync::Arc;
 use super::model::{Outcome, Scenario};
 use crate::time::Instant;
 
-use self::task::{run_main, shut_down, Shared, Shutdown, TaskEnd};
+use self::shutdown::{shut_down, Shutdown};
+use self::task::{run_main, Shared, TaskEnd};
 
 /// One `log` line of a run.
 #[derive(Clone, Debug, PartialEq, Eq)]

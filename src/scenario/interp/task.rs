@@ -18,9 +18,11 @@ use std::sync::Arc;
 use std::task::{Poll, Waker};
 
 use super::exc::{CancelledError, Exc, Raise};
-use super::future::{Fut, Lock};
+use super::future::{call_soon, Fut, Lock};
 use super::group::Group;
+use super::primitives::Primitives;
 use super::step::{exec_block, Flow};
+use super::values::{Value, Vars};
 use super::{LogLine, RunRecord};
 use crate::cancel::{checkpoint, Cancelled};
 use crate::resource::Guard;
@@ -38,6 +40,8 @@ pub(super) struct Shared {
     pub(super) cells: RefCell<BTreeMap<String, Rc<TaskCell>>>,
     /// Tracked exclusive resources (asyncio locks), and who holds them.
     pub(super) locks: RefCell<BTreeMap<String, Rc<Lock>>>,
+    /// The declared queues, events, conditions and semaphores.
+    pub(super) primitives: Primitives,
     pub(super) guards: Guards,
     /// Blocking jobs not yet finished.
     pub(super) jobs: Cell<u32>,
@@ -50,6 +54,7 @@ pub(super) struct Shared {
 impl Shared {
     pub(super) fn new(scenario: Arc<Scenario>, record: Rc<RefCell<RunRecord>>) -> Rc<Self> {
         Rc::new(Shared {
+            primitives: Primitives::new(&scenario.primitives),
             scenario,
             record,
             cells: RefCell::new(BTreeMap::new()),
@@ -105,6 +110,28 @@ pub(super) enum TaskResult {
 }
 
 impl TaskResult {
+    /// What `await task` gives for it: the value, or the exception raised.
+    pub(super) fn awaited(self) -> Result<String, Raise> {
+        match self {
+            TaskResult::Value(value) => Ok(value),
+            TaskResult::Cancelled(message) => {
+                Err(Raise::Cancelled(CancelledError::raised(message)))
+            }
+            TaskResult::Error(exc) => Err(Raise::Error(exc)),
+        }
+    }
+
+    /// The exception as a value (`gather(return_exceptions=True)`): for a
+    /// cancelled task, a `CancelledError` with no message (the task's
+    /// `_cancel_message` is gone once it ended cancelled).
+    pub(super) fn exception(&self) -> Option<Exc> {
+        match self {
+            TaskResult::Value(_) => None,
+            TaskResult::Cancelled(_) => Some(Exc::new("CancelledError", "")),
+            TaskResult::Error(exc) => Some(exc.clone()),
+        }
+    }
+
     pub(super) fn outcome(&self) -> Outcome {
         match self {
             TaskResult::Value(value) => Outcome::Value(value.clone()),
@@ -133,6 +160,8 @@ pub(super) enum Awaiting {
     Task(Rc<TaskCell>),
     /// A future of a primitive: a request cancels it.
     Future(Rc<Fut>),
+    /// `gather`'s future: a request cancels its children.
+    Gather(Rc<super::gather::Gathering>),
 }
 
 /// One task instance, as the others see it (asyncio's `Task`).
@@ -154,9 +183,13 @@ pub(super) struct TaskCell {
     /// Cancelled before it ran, with no request sent to the core.
     early: Cell<bool>,
     /// A request the harness injected was delivered to it.
-    injected: Cell<bool>,
+    pub(super) injected: Cell<bool>,
+    /// Its `CancelledError` was handed out once.
+    retrieved: Cell<bool>,
     awaiting: RefCell<Awaiting>,
     pub(super) groups: RefCell<Vec<Rc<Group>>>,
+    /// Called when it ends (asyncio's done callbacks).
+    listeners: RefCell<Vec<Rc<dyn Fn()>>>,
 }
 
 impl TaskCell {
@@ -172,8 +205,10 @@ impl TaskCell {
             message: RefCell::new(None),
             early: Cell::new(false),
             injected: Cell::new(false),
+            retrieved: Cell::new(false),
             awaiting: RefCell::new(Awaiting::Nothing),
             groups: RefCell::new(Vec::new()),
+            listeners: RefCell::new(Vec::new()),
         })
     }
 
@@ -203,6 +238,11 @@ impl TaskCell {
                 }
             }
             Awaiting::Future(future) => future.cancel(),
+            Awaiting::Gather(gathering) => {
+                if gathering.cancel(message.clone()) {
+                    return true;
+                }
+            }
             Awaiting::Nothing => {}
         }
         if !self.pending.replace(true) {
@@ -249,8 +289,23 @@ impl TaskCell {
         self.result.borrow().is_some()
     }
 
+    /// `task.cancelled()`.
+    pub(super) fn is_cancelled(&self) -> bool {
+        matches!(*self.result.borrow(), Some(TaskResult::Cancelled(_)))
+    }
+
+    /// Calls `listener` (one loop iteration) after it has ended; at once
+    /// (one iteration from now) if it has.
+    pub(super) fn on_done(&self, listener: Rc<dyn Fn()>) {
+        if self.is_done() {
+            call_soon(move || listener());
+        } else {
+            self.listeners.borrow_mut().push(listener);
+        }
+    }
+
     /// Does it run a shield's body?
-    fn is_shield(&self) -> bool {
+    pub(super) fn is_shield(&self) -> bool {
         !self.recorded
     }
 
@@ -258,13 +313,32 @@ impl TaskCell {
         self.result.borrow().clone()
     }
 
-    fn finish(&self, result: TaskResult) {
+    /// The result as `await task` or `task.result()` gets it: the
+    /// `CancelledError` a task ended with carries its message the first
+    /// time only (asyncio hands out the exception it ended with once, then
+    /// makes new ones with no message).
+    pub(super) fn retrieve(&self) -> Option<TaskResult> {
+        let result = self.result()?;
+        Some(match result {
+            TaskResult::Cancelled(_) if self.retrieved.replace(true) => TaskResult::Cancelled(None),
+            other => other,
+        })
+    }
+
+    /// Ends the task: its done callbacks (its groups' first: they were
+    /// added when it was created) run one loop iteration later, as asyncio
+    /// runs them; a task awaiting it is woken (and runs as late).
+    fn finish(self: &Rc<Self>, result: TaskResult) {
         *self.result.borrow_mut() = Some(result.clone());
+        for group in std::mem::take(&mut *self.groups.borrow_mut()) {
+            let (child, result) = (Rc::clone(self), result.clone());
+            call_soon(move || group.child_done(&child, &result));
+        }
+        for listener in std::mem::take(&mut *self.listeners.borrow_mut()) {
+            call_soon(move || listener());
+        }
         for waker in std::mem::take(&mut *self.waiters.borrow_mut()) {
             waker.wake();
-        }
-        for group in std::mem::take(&mut *self.groups.borrow_mut()) {
-            group.child_done(self, &result);
         }
     }
 
@@ -319,16 +393,35 @@ pub(super) struct Ctx {
     pub(super) absorbed: RefCell<Vec<Cancelled>>,
     /// The `group`s the step is inside, innermost last.
     pub(super) groups: RefCell<Vec<Rc<Group>>>,
+    /// The task's variables.
+    pub(super) vars: Vars,
+    /// The exceptions being handled, innermost last (for a bare `raise`).
+    pub(super) handling: RefCell<Vec<Handling>>,
+    /// Delivered requests a handler swallowed: an `uncancel` acknowledges
+    /// one (asyncio's way to take a cancellation back); the others are
+    /// dropped when the task ends, which the `cancel-swallowed` oracle sees.
+    pub(super) swallowed: RefCell<Vec<Cancelled>>,
+}
+
+/// An exception a handler is handling.
+pub(super) struct Handling {
+    /// It, until a bare `raise` takes it.
+    pub(super) exc: Option<Raise>,
+    /// A bare `raise` re-raised it.
+    pub(super) reraised: bool,
 }
 
 impl Ctx {
-    fn new(shared: &Rc<Shared>, task: &str, cell: &Rc<TaskCell>) -> Rc<Self> {
+    fn new(shared: &Rc<Shared>, task: &str, cell: &Rc<TaskCell>, vars: Vars) -> Rc<Self> {
         Rc::new(Ctx {
             shared: Rc::clone(shared),
             task: task.to_string(),
             cell: Rc::clone(cell),
             absorbed: RefCell::new(Vec::new()),
             groups: RefCell::new(Vec::new()),
+            vars,
+            handling: RefCell::new(Vec::new()),
+            swallowed: RefCell::new(Vec::new()),
         })
     }
 
@@ -379,9 +472,10 @@ async fn run_task(ctx: Rc<Ctx>, body: Block) -> TaskEnd {
         },
         other => other,
     };
+    drop(std::mem::take(&mut *ctx.swallowed.borrow_mut()));
     let mut tokens = std::mem::take(&mut *ctx.absorbed.borrow_mut());
     let result = match result {
-        Ok(Flow::Next) => TaskResult::Value("none".to_string()),
+        Ok(Flow::Next | Flow::Break) => TaskResult::Value("none".to_string()),
         Ok(Flow::Return(value)) => TaskResult::Value(value),
         Err(Raise::Cancelled(cancelled)) => {
             tokens.extend(cancelled.token);
@@ -401,19 +495,29 @@ async fn run_task(ctx: Rc<Ctx>, body: Block) -> TaskEnd {
     TaskEnd { _tokens: tokens }
 }
 
-/// Spawns task `name` (into `group`, if any).
+/// Spawns task `task` as `name` with `args` for its parameters (into
+/// `group`, if any).
 pub(super) fn spawn_task(
     shared: &Rc<Shared>,
+    task: &str,
     name: &str,
+    args: Vec<String>,
     group: Option<&Rc<Group>>,
 ) -> Rc<TaskCell> {
     let cell = TaskCell::new(name, true);
     if let Some(group) = group {
         group.adopt(&cell);
     }
-    let body = shared.scenario.tasks[name].body.clone();
-    let ctx = Ctx::new(shared, name, &cell);
-    let handle = crate::spawn_named(name, run_task(ctx, body));
+    let def = &shared.scenario.tasks[task];
+    let vars: Vars = Rc::new(RefCell::new(
+        def.params
+            .iter()
+            .cloned()
+            .zip(args.into_iter().map(Value::Str))
+            .collect(),
+    ));
+    let ctx = Ctx::new(shared, name, &cell, vars);
+    let handle = crate::spawn_named(name, run_task(ctx, def.body.clone()));
     *cell.target.borrow_mut() = Target::Handle(handle);
     shared
         .cells
@@ -432,7 +536,7 @@ pub(super) fn shield_task(
     body: Block,
 ) -> (Rc<TaskCell>, impl Future<Output = TaskEnd> + 'static) {
     let cell = TaskCell::new("shield", false);
-    let inner = Ctx::new(&ctx.shared, &ctx.task, &cell);
+    let inner = Ctx::new(&ctx.shared, &ctx.task, &cell, Rc::clone(&ctx.vars));
     ctx.shared.all.borrow_mut().push(Rc::clone(&cell));
     (cell, run_task(inner, body))
 }
@@ -446,62 +550,6 @@ pub(super) async fn run_main(shared: Rc<Shared>) -> TaskEnd {
         .insert("main".to_string(), Rc::clone(&cell));
     shared.all.borrow_mut().push(Rc::clone(&cell));
     let body = shared.scenario.main().body.clone();
-    let ctx = Ctx::new(&shared, "main", &cell);
+    let ctx = Ctx::new(&shared, "main", &cell, Vars::default());
     run_task(ctx, body).await
-}
-
-/// What asyncio.run's shutdown does in a run.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Shutdown {
-    /// All of it (a baseline): cancel every task still running, wait for
-    /// them, then for the blocking jobs still running (the default
-    /// executor's shutdown).
-    Full,
-    /// A sweep's run: tasks still running when `main` ends normally are
-    /// leaks for the oracles to report, so only the shields' bodies are
-    /// cancelled (and the world drains blocking work). When the harness
-    /// cancelled `main` itself (as asyncio.run does on Ctrl-C), every task
-    /// is cancelled and awaited, as asyncio.run does then.
-    Sweep,
-}
-
-/// asyncio.run's shutdown after `main` ended: cancels the tasks still
-/// running, in the order they were created, and waits for them. The names
-/// of the scenario's tasks it cancelled go into the run's record.
-pub(super) async fn shut_down(shared: Rc<Shared>, mode: Shutdown) {
-    let main = shared.cell("main");
-    let main_cancelled_by_harness = main.is_some_and(|main| {
-        main.injected.get() && matches!(main.result(), Some(TaskResult::Cancelled(_)))
-    });
-    let all = mode == Shutdown::Full || main_cancelled_by_harness;
-    let leftovers: Vec<Rc<TaskCell>> = shared
-        .all
-        .borrow()
-        .iter()
-        .filter(|cell| !cell.is_done() && (all || cell.is_shield()))
-        .cloned()
-        .collect();
-    shared.record.borrow_mut().cancelled_at_shutdown = leftovers
-        .iter()
-        .filter(|cell| !cell.is_shield())
-        .map(|cell| cell.name.clone())
-        .collect();
-    for cell in &leftovers {
-        cell.cancel(None);
-    }
-    for cell in &leftovers {
-        cell.wait().await;
-    }
-    if mode == Shutdown::Sweep {
-        return;
-    }
-    poll_fn(|cx| {
-        if shared.jobs.get() == 0 {
-            Poll::Ready(())
-        } else {
-            *shared.idle.borrow_mut() = Some(cx.waker().clone());
-            Poll::Pending
-        }
-    })
-    .await;
 }

@@ -80,6 +80,11 @@ pub struct Verdict {
     pub found: Vec<String>,
     /// How the result differs from `expect` (empty: it matches).
     pub problems: Vec<String>,
+    /// The cleanups (handlers, `finally` blocks, named with their `try`)
+    /// that a cancellation interrupted in the baseline run: the program
+    /// cancels its own cleanup, seen even when no tracked resource shows
+    /// it.
+    pub interrupted_cleanups: Vec<String>,
     /// The tasks that asyncio.run's shutdown cancelled in runs where the
     /// sweep cancelled `main` before it had awaited them (as asyncio.run
     /// does on Ctrl-C): not leaks, but worth knowing. Sorted.
@@ -136,6 +141,7 @@ pub fn sweep(scenario: &Arc<Scenario>, options: &SweepOptions) -> Verdict {
         .collect();
     let problems = compare(scenario, &baseline, &found);
     let left_to_shutdown = left.lock().expect("not poisoned").iter().cloned().collect();
+    let interrupted_cleanups = baseline.record.interrupted_cleanups.clone();
     Verdict {
         scenario: scenario.name.clone(),
         path: scenario.path.clone(),
@@ -144,6 +150,7 @@ pub fn sweep(scenario: &Arc<Scenario>, options: &SweepOptions) -> Verdict {
         found: found.into_iter().collect(),
         problems,
         left_to_shutdown,
+        interrupted_cleanups,
         elapsed: started.elapsed(),
     }
 }

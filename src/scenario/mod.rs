@@ -13,17 +13,19 @@ mod export;
 mod interp;
 mod model;
 mod parse;
+mod render;
 
 pub use check::check;
 pub use error::ScenarioError;
 pub use expect::{baseline, sweep, Baseline, SweepOptions, Verdict};
 pub use export::{export_python, time_unit, PythonRun, PythonTaskOutcome};
-pub use interp::{run, LogLine, RootEnd, RunRecord};
+pub use interp::{run, Located, LogLine, RootEnd, RunRecord};
 pub use model::{
     Block, Cond, Expect, ExpectedOutcome, Handler, JoinExpect, Outcome, Primitive, PrimitiveKind,
     Resolution, ReturnWhen, Scenario, Step, StepKind, TaskDef, Text, TextPart,
 };
 pub use parse::{parse, parse_duration, STEP_KEYWORDS};
+pub use render::{explain, render_trace};
 
 /// Parses and validates `text` as the scenario file `path`.
 pub fn load_str(path: &str, text: &str) -> Result<Scenario, ScenarioError> {

@@ -284,7 +284,10 @@ fn run(args: &RunArgs) -> Result<(), Failed> {
         }
         let verdict = scenario::sweep(scenario, &options);
         if !args.json {
-            let line = verdict_line(&verdict);
+            let mut line = verdict_line(&verdict);
+            if !verdict.matches() {
+                line.push_str(&first_failure(scenario, &verdict));
+            }
             match &progress {
                 Some(bar) => bar.println(line),
                 None => println!("{line}"),
@@ -322,6 +325,25 @@ fn run(args: &RunArgs) -> Result<(), Failed> {
         });
     }
     Ok(())
+}
+
+/// The first failing run of a sweep, replayed and explained in the
+/// scenario's words (indented under its result line).
+fn first_failure(scenario: &Arc<Scenario>, verdict: &scenario::Verdict) -> String {
+    let Some(failure) = verdict.report.failures().first() else {
+        return String::new();
+    };
+    let Ok(run) = replay_run(scenario, &failure.repro().to_string()) else {
+        return String::new();
+    };
+    let mut text = String::new();
+    for violation in &run.violations {
+        let explained = scenario::explain(scenario, &run.record, violation);
+        for line in explained.lines() {
+            text.push_str(&format!("\n       {line}"));
+        }
+    }
+    text
 }
 
 fn write_out(output: Option<&Path>, text: &str) -> Result<(), Failed> {
@@ -400,12 +422,15 @@ fn trace(args: &TraceArgs) -> Result<(), Failed> {
         Format::Chrome => trace.to_chrome_json(),
         Format::Svg => trace.to_svg(),
         Format::Text => {
-            let mut text = trace.to_string();
+            let mut text = scenario::render_trace(&scenario, &trace, &record);
             if let Some(error) = &error {
                 text.push_str(&format!("run stopped: {error}\n"));
             }
             for violation in replayed.iter().flat_map(|(_, violations)| violations) {
-                text.push_str(&format!("{violation}\n"));
+                text.push_str(&format!(
+                    "{}\n",
+                    scenario::explain(&scenario, &record, violation)
+                ));
             }
             text.push_str(&record_text(&scenario, &record));
             text
@@ -414,7 +439,7 @@ fn trace(args: &TraceArgs) -> Result<(), Failed> {
             let mut value = json!({
                 "scenario": scenario.name,
                 "seed": args.seed,
-                "trace": trace.to_string().lines().collect::<Vec<_>>(),
+                "trace": scenario::render_trace(&scenario, &trace, &record).lines().collect::<Vec<_>>(),
                 "error": error.as_ref().map(|e| e.to_string()),
             });
             if let Some((repro, violations)) = &replayed {
@@ -483,9 +508,12 @@ fn replay_run(scenario: &Arc<Scenario>, repro: &str) -> Result<Replayed, Failed>
 fn replay(args: &ReplayArgs) -> Result<(), Failed> {
     let scenario = load_one(&args.scenario)?;
     let run = replay_run(&scenario, &args.repro)?;
-    print!("{}", run.trace);
+    print!(
+        "{}",
+        scenario::render_trace(&scenario, &run.trace, &run.record)
+    );
     for violation in &run.violations {
-        println!("{violation}");
+        println!("{}", scenario::explain(&scenario, &run.record, violation));
     }
     print!("{}", record_text(&scenario, &run.record));
     if run.violations.is_empty() {

@@ -26,6 +26,11 @@ pub(crate) fn verdict_line(verdict: &Verdict) -> String {
     for problem in &verdict.problems {
         line.push_str(&format!("\n       {problem}"));
     }
+    for cleanup in &verdict.interrupted_cleanups {
+        line.push_str(&format!(
+            "\n       note: in the baseline run a cancellation arrived at an await inside the {cleanup}"
+        ));
+    }
     if !verdict.left_to_shutdown.is_empty() {
         let (them, their) = match verdict.left_to_shutdown.len() {
             1 => ("it", "its"),

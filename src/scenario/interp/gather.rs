@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::exc::{CancelledError, Exc, Raise};
 use super::future::cancellable;
+use super::located::{note, Note};
 use super::task::{Awaiting, Ctx, TaskCell, TaskResult};
 use super::values::Value;
 use crate::cancel::OrCancel;
@@ -192,7 +193,11 @@ pub(super) async fn wait(
     match timeout {
         Some(timeout) => {
             // The timeout only releases the wait, it raises nothing.
-            let _ = cancellable(ctx, time::timeout(timeout, waiter).expiry_first()).await?;
+            let _watched = ctx.shared.deadlines.watch(timeout);
+            let mut deadline = std::pin::pin!(time::timeout(timeout, waiter).expiry_first());
+            if cancellable(ctx, deadline.as_mut()).await?.is_err() {
+                note_timeout(ctx, deadline.scope());
+            }
         }
         None => cancellable(ctx, waiter).await?,
     }
@@ -224,7 +229,14 @@ pub(super) async fn wait_for(
             Poll::Pending
         }
     });
-    match cancellable(ctx, time::timeout(timeout, done).expiry_first()).await {
+    let watched = ctx.shared.deadlines.watch(timeout);
+    let mut deadline = std::pin::pin!(time::timeout(timeout, done).expiry_first());
+    let waited = cancellable(ctx, deadline.as_mut()).await;
+    if matches!(waited, Ok(Err(_))) {
+        note_timeout(ctx, deadline.scope());
+    }
+    drop(watched);
+    match waited {
         // Cancelled while waiting: the task's result if it is done (the
         // cancellation is lost, as in 3.11), else the task is cancelled
         // and awaited, and the cancellation raised.
@@ -245,6 +257,12 @@ pub(super) async fn wait_for(
                 other => other.awaited(),
             }
         }
+    }
+}
+
+fn note_timeout(ctx: &Ctx, scope: Option<u32>) {
+    if let Some(scope) = scope {
+        note(&ctx.shared.record, Note::Timeout { scope });
     }
 }
 

@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use super::exc::{CancelledError, Exc, Raise, GROUP_MESSAGE};
 use super::future::{await_future, Fut};
+use super::located::{current_step, enter_step, StepAt};
 use super::step::{exec_block, Exec, Flow};
 use super::task::{Ctx, TaskCell, TaskResult};
 use crate::scenario::model::Block;
@@ -21,6 +22,8 @@ pub(super) struct Group {
     exiting: Cell<bool>,
     parent_cancel_requested: Cell<bool>,
     on_completed: RefCell<Option<Rc<Fut>>>,
+    /// The `group` step (what its cancel requests point at).
+    step: Option<StepAt>,
 }
 
 impl Group {
@@ -74,8 +77,14 @@ impl Group {
         }
     }
 
-    /// `_on_task_done`.
+    /// `_on_task_done` (run as the group's step).
     pub(super) fn child_done(&self, child: &Rc<TaskCell>, result: &TaskResult) {
+        let outer = enter_step(self.step);
+        self.on_task_done(child, result);
+        enter_step(outer);
+    }
+
+    fn on_task_done(&self, child: &Rc<TaskCell>, result: &TaskResult) {
         self.tasks
             .borrow_mut()
             .retain(|task| !Rc::ptr_eq(task, child));
@@ -108,6 +117,7 @@ pub(super) async fn run_group(ctx: &Rc<Ctx>, body: Block) -> Exec {
         exiting: Cell::new(false),
         parent_cancel_requested: Cell::new(false),
         on_completed: RefCell::new(None),
+        step: current_step(),
     });
     ctx.groups.borrow_mut().push(Rc::clone(&group));
     let body_result = exec_block(Rc::clone(ctx), body).await;

@@ -24,6 +24,7 @@ pub(super) async fn await_task(ctx: &Ctx, inner: &Rc<TaskCell>) -> Result<TaskRe
             // A request the harness made of the awaiter: asyncio forwards
             // it to the awaited task.
             Err(token) => {
+                ctx.note_delivered();
                 let message = ctx.cell.delivered();
                 ctx.absorb(Some(token));
                 inner.cancel(message);

@@ -36,11 +36,13 @@
 //! exceptions, `future` asyncio's futures and lock, `join` awaiting tasks,
 //! and `timeout`, `try_handlers` and `group` the constructs of those names.
 
+mod blocked;
 mod exc;
 mod future;
 mod gather;
 mod group;
 mod join;
+pub(crate) mod located;
 mod primitives;
 mod shutdown;
 mod step;
@@ -58,6 +60,8 @@ use std::sync::Arc;
 use super::model::{Outcome, Scenario};
 use crate::time::Instant;
 
+pub use self::located::Located;
+use self::located::Tracked;
 use self::shutdown::{shut_down, Shutdown};
 use self::task::{run_main, Shared, TaskEnd};
 
@@ -84,6 +88,12 @@ pub struct RunRecord {
     /// The tasks still running when `main` ended that asyncio.run's
     /// shutdown cancelled, in the order they were spawned.
     pub cancelled_at_shutdown: Vec<String>,
+    /// The cleanups (a handler or `finally`, named with its `try`) that a
+    /// cancellation interrupted, in the order it happened.
+    pub interrupted_cleanups: Vec<String>,
+    /// Where the run's events are written in the scenario file (what
+    /// [`render_trace`](crate::scenario::render_trace) shows).
+    pub located: Located,
 }
 
 impl RunRecord {
@@ -116,15 +126,19 @@ pub async fn run(
     record: Rc<RefCell<RunRecord>>,
     shutdown: bool,
 ) -> RootEnd {
-    let shared = Shared::new(scenario, record);
-    let end = main(Rc::clone(&shared)).await;
+    let shared = Shared::new(scenario, Rc::clone(&record));
+    let deadlines = Rc::clone(&shared.deadlines);
     let mode = if shutdown {
         Shutdown::Full
     } else {
         Shutdown::Sweep
     };
-    shut_down(shared, mode).await;
-    end
+    let root = async move {
+        let end = main(Rc::clone(&shared)).await;
+        shut_down(shared, mode).await;
+        end
+    };
+    Tracked::new(root, &record, &deadlines).await
 }
 
 /// The two parts of asyncio.run, to run as two roots of one world: `main`,
@@ -133,8 +147,9 @@ pub(crate) fn phases(
     scenario: Arc<Scenario>,
     record: Rc<RefCell<RunRecord>>,
 ) -> (impl Future<Output = RootEnd>, AfterMain) {
-    let shared = Shared::new(scenario, record);
-    (main(Rc::clone(&shared)), AfterMain(shared))
+    let shared = Shared::new(scenario, Rc::clone(&record));
+    let root = Tracked::new(main(Rc::clone(&shared)), &record, &shared.deadlines);
+    (root, AfterMain(shared))
 }
 
 /// What is left of a run once `main` has ended.

@@ -12,6 +12,7 @@ use super::future::cancellable;
 use super::gather::{gather, wait, wait_for};
 use super::group::run_group;
 use super::join::{join, shield_join, wait_first};
+use super::located::{enter_step, note, working, Note, SpawnKind};
 use super::task::{shield_task, spawn_task, Ctx, TaskResult};
 use super::timeout::run_timeout;
 use super::try_handlers::{reraise, run_try};
@@ -41,7 +42,16 @@ pub(super) fn exec_block(ctx: Rc<Ctx>, block: Block) -> LocalBoxFuture<'static, 
     })
 }
 
+/// Runs `step` as the current one (what the notes of the events it causes
+/// point at).
 async fn exec_step(ctx: &Rc<Ctx>, step: &Step) -> Exec {
+    let outer = enter_step(Some((step.span, step.kind.keyword())));
+    let result = run_step(ctx, step).await;
+    enter_step(outer);
+    result
+}
+
+async fn run_step(ctx: &Rc<Ctx>, step: &Step) -> Exec {
     let shared = &ctx.shared;
     match &step.kind {
         // asyncio.sleep(0) yields without a timer.
@@ -50,11 +60,29 @@ async fn exec_step(ctx: &Rc<Ctx>, step: &Step) -> Exec {
         }
         StepKind::Sleep(duration) => cancellable(ctx, time::sleep(*duration)).await?,
         StepKind::Yield => checkpoint().await.map_err(|token| ctx.cancelled(token))?,
-        StepKind::Work(duration) => crate::work(*duration),
+        StepKind::Work(duration) => {
+            if let Some(task) = crate::task::current_id() {
+                note(&shared.record, Note::Work { task });
+            }
+            working();
+            crate::work(*duration)
+        }
         StepKind::Blocking { cost, log } => {
             let (job_shared, task) = (Rc::clone(shared), ctx.task.clone());
             let log = log.as_ref().map(|log| ctx.text(log));
             shared.job_started();
+            let parent = crate::task::current_id();
+            let kind = SpawnKind::Blocking;
+            let name = None;
+            note(
+                &shared.record,
+                Note::Spawn {
+                    parent,
+                    child: None,
+                    kind,
+                    name,
+                },
+            );
             let job = crate::blocking(*cost, move || {
                 if let Some(text) = log {
                     job_shared.log(&task, &text);
@@ -303,6 +331,10 @@ async fn acquire(ctx: &Ctx, name: &str) -> Result<(), Raise> {
     } else {
         shared.lock(name).acquire(ctx).await?;
     }
+    if let Some(task) = crate::task::current_id() {
+        let name = name.to_string();
+        note(&shared.record, Note::Acquire { task, name });
+    }
     let guard = resource::acquire(name);
     shared.guards.0.borrow_mut().push((name.to_string(), guard));
     Ok(())
@@ -321,6 +353,9 @@ fn release(ctx: &Ctx, name: &str) -> Result<(), Raise> {
             "release {name}: not held"
         ))));
     };
+    if let Some(task) = crate::task::current_id() {
+        note(&shared.record, Note::Release { task });
+    }
     guard.release();
     if let Some(semaphore) = shared.primitives.semaphore(name) {
         semaphore.release();

@@ -17,9 +17,11 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 
+use super::blocked::Deadlines;
 use super::exc::{CancelledError, Exc, Raise};
 use super::future::{call_soon, Fut, Lock};
 use super::group::Group;
+use super::located::{note, Note, Notes, SpawnKind, StepAt, Tracked};
 use super::primitives::Primitives;
 use super::step::{exec_block, Flow};
 use super::values::{Value, Vars};
@@ -42,6 +44,8 @@ pub(super) struct Shared {
     pub(super) locks: RefCell<BTreeMap<String, Rc<Lock>>>,
     /// The declared queues, events, conditions and semaphores.
     pub(super) primitives: Primitives,
+    /// The deadlines running (for the blocked-loop rule).
+    pub(super) deadlines: Rc<Deadlines>,
     pub(super) guards: Guards,
     /// Blocking jobs not yet finished.
     pub(super) jobs: Cell<u32>,
@@ -55,6 +59,7 @@ impl Shared {
     pub(super) fn new(scenario: Arc<Scenario>, record: Rc<RefCell<RunRecord>>) -> Rc<Self> {
         Rc::new(Shared {
             primitives: Primitives::new(&scenario.primitives),
+            deadlines: Rc::new(Deadlines::new(Arc::clone(&scenario))),
             scenario,
             record,
             cells: RefCell::new(BTreeMap::new()),
@@ -67,11 +72,14 @@ impl Shared {
     }
 
     pub(super) fn log(&self, task: &str, text: &str) {
+        let index = self.record.borrow().logs.len();
         self.record.borrow_mut().logs.push(LogLine {
             time: Instant::now(),
             task: task.to_string(),
             text: text.to_string(),
         });
+        let task = crate::task::current_id();
+        note(&self.record, Note::Log { task, index });
     }
 
     pub(super) fn job_started(&self) {
@@ -190,11 +198,14 @@ pub(super) struct TaskCell {
     pub(super) groups: RefCell<Vec<Rc<Group>>>,
     /// Called when it ends (asyncio's done callbacks).
     listeners: RefCell<Vec<Rc<dyn Fn()>>>,
+    /// Where its cancel requests are noted.
+    notes: Notes,
 }
 
 impl TaskCell {
-    fn new(name: &str, recorded: bool) -> Rc<Self> {
+    fn new(name: &str, recorded: bool, notes: &Notes) -> Rc<Self> {
         Rc::new(TaskCell {
+            notes: Rc::clone(notes),
             name: name.to_string(),
             recorded,
             target: RefCell::new(Target::None),
@@ -248,8 +259,17 @@ impl TaskCell {
         if !self.pending.replace(true) {
             *self.message.borrow_mut() = message;
             match &*self.target.borrow() {
-                Target::Handle(handle) => handle.cancel_via(via, at),
+                Target::Handle(handle) => {
+                    note(
+                        &self.notes,
+                        Note::Request {
+                            target: handle.id(),
+                        },
+                    );
+                    handle.cancel_via(via, at);
+                }
                 Target::Key(key) => {
+                    note(&self.notes, Note::Request { target: key.id });
                     crate::world::with(|world| world.request_cancel(*key, via, at));
                 }
                 // Not running yet: it starts cancelled.
@@ -397,6 +417,9 @@ pub(super) struct Ctx {
     pub(super) vars: Vars,
     /// The exceptions being handled, innermost last (for a bare `raise`).
     pub(super) handling: RefCell<Vec<Handling>>,
+    /// The cleanups running (handlers and `finally` blocks), innermost
+    /// last: the `try` step and the block's keyword.
+    pub(super) cleanups: RefCell<Vec<Option<(StepAt, &'static str)>>>,
     /// Delivered requests a handler swallowed: an `uncancel` acknowledges
     /// one (asyncio's way to take a cancellation back); the others are
     /// dropped when the task ends, which the `cancel-swallowed` oracle sees.
@@ -421,8 +444,28 @@ impl Ctx {
             groups: RefCell::new(Vec::new()),
             vars,
             handling: RefCell::new(Vec::new()),
+            cleanups: RefCell::new(Vec::new()),
             swallowed: RefCell::new(Vec::new()),
         })
+    }
+
+    /// Notes that a request was delivered to the current task here, and
+    /// the cleanup it interrupts, if it does.
+    pub(super) fn note_delivered(&self) {
+        let cleanup = self.cleanups.borrow().last().copied().flatten();
+        if let Some(task) = crate::task::current_id() {
+            note(&self.shared.record, Note::Delivered { task, cleanup });
+        }
+        if let Some(((span, _), block)) = cleanup {
+            let scenario = &self.shared.scenario;
+            let (line, column) =
+                crate::scenario::error::line_column(&scenario.source, span.offset());
+            let place = format!("{block} of the try at {}:{line}:{column}", scenario.path);
+            let mut record = self.shared.record.borrow_mut();
+            if !record.interrupted_cleanups.contains(&place) {
+                record.interrupted_cleanups.push(place);
+            }
+        }
     }
 
     /// Keeps a delivered request that the scenario legitimately consumed
@@ -433,6 +476,7 @@ impl Ctx {
 
     /// The `CancelledError` a delivered request raises here.
     pub(super) fn cancelled(&self, token: Cancelled) -> Raise {
+        self.note_delivered();
         let message = self.cell.delivered();
         Raise::Cancelled(CancelledError {
             token: Some(token),
@@ -474,6 +518,7 @@ async fn run_task(ctx: Rc<Ctx>, body: Block) -> TaskEnd {
     };
     drop(std::mem::take(&mut *ctx.swallowed.borrow_mut()));
     let mut tokens = std::mem::take(&mut *ctx.absorbed.borrow_mut());
+
     let result = match result {
         Ok(Flow::Next | Flow::Break) => TaskResult::Value("none".to_string()),
         Ok(Flow::Return(value)) => TaskResult::Value(value),
@@ -483,6 +528,10 @@ async fn run_task(ctx: Rc<Ctx>, body: Block) -> TaskEnd {
         }
         Err(Raise::Error(exc)) => TaskResult::Error(exc),
     };
+    if let Some(task) = crate::task::current_id() {
+        let outcome = result.outcome();
+        note(&ctx.shared.record, Note::Complete { task, outcome });
+    }
     if cell.recorded {
         ctx.shared
             .record
@@ -504,7 +553,7 @@ pub(super) fn spawn_task(
     args: Vec<String>,
     group: Option<&Rc<Group>>,
 ) -> Rc<TaskCell> {
-    let cell = TaskCell::new(name, true);
+    let cell = TaskCell::new(name, true, &shared.record);
     if let Some(group) = group {
         group.adopt(&cell);
     }
@@ -517,7 +566,21 @@ pub(super) fn spawn_task(
             .collect(),
     ));
     let ctx = Ctx::new(shared, name, &cell, vars);
-    let handle = crate::spawn_named(name, run_task(ctx, def.body.clone()));
+    let future = Tracked::new(
+        run_task(ctx, def.body.clone()),
+        &shared.record,
+        &shared.deadlines,
+    );
+    let handle = crate::spawn_named(name, future);
+    note(
+        &shared.record,
+        Note::Spawn {
+            parent: crate::task::current_id(),
+            child: Some(handle.id()),
+            kind: SpawnKind::Task,
+            name: Some(name.to_string()),
+        },
+    );
     *cell.target.borrow_mut() = Target::Handle(handle);
     shared
         .cells
@@ -535,15 +598,29 @@ pub(super) fn shield_task(
     ctx: &Ctx,
     body: Block,
 ) -> (Rc<TaskCell>, impl Future<Output = TaskEnd> + 'static) {
-    let cell = TaskCell::new("shield", false);
+    let cell = TaskCell::new("shield", false, &ctx.shared.record);
     let inner = Ctx::new(&ctx.shared, &ctx.task, &cell, Rc::clone(&ctx.vars));
     ctx.shared.all.borrow_mut().push(Rc::clone(&cell));
-    (cell, run_task(inner, body))
+    note(
+        &ctx.shared.record,
+        Note::Spawn {
+            parent: crate::task::current_id(),
+            child: None,
+            kind: SpawnKind::Shield,
+            name: None,
+        },
+    );
+    let future = Tracked::new(
+        run_task(inner, body),
+        &ctx.shared.record,
+        &ctx.shared.deadlines,
+    );
+    (cell, future)
 }
 
 /// Runs `main` as the current task (the root): asyncio.run's main task.
 pub(super) async fn run_main(shared: Rc<Shared>) -> TaskEnd {
-    let cell = TaskCell::new("main", true);
+    let cell = TaskCell::new("main", true, &shared.record);
     shared
         .cells
         .borrow_mut()

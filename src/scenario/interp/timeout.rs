@@ -12,6 +12,7 @@ use std::time::Duration;
 use futures::future::LocalBoxFuture;
 
 use super::exc::{Exc, Raise};
+use super::located::{current_step, enter_step, note, Note};
 use super::step::{exec_block, Exec};
 use super::task::Ctx;
 use crate::scenario::model::Block;
@@ -45,6 +46,8 @@ impl Future for Borrowed {
 
 pub(super) async fn run_timeout(ctx: &Rc<Ctx>, duration: Duration, body: Block) -> Exec {
     let cell = Rc::clone(&ctx.cell);
+    let own = current_step();
+    let _watched = ctx.shared.deadlines.watch(duration);
     let cancelling_at_enter = cell.cancelling();
     let body = Rc::new(RefCell::new(Body {
         future: exec_block(Rc::clone(ctx), body),
@@ -59,7 +62,12 @@ pub(super) async fn run_timeout(ctx: &Rc<Ctx>, duration: Duration, body: Block) 
         Err(_elapsed) => {
             // asyncio.timeout: the deadline cancels the task, the body
             // handles that request like any other.
+            let inner = enter_step(own);
+            if let Some(scope) = scope.scope() {
+                note(&ctx.shared.record, Note::Timeout { scope });
+            }
             cell.cancel_by_timeout(scope.scope(), scope.at());
+            enter_step(inner);
             Borrowed { body }.await
         }
     };

@@ -8,6 +8,7 @@
 use std::rc::Rc;
 
 use super::exc::{Exc, Raise};
+use super::located::current_step;
 use super::step::{exec_block, Exec, Flow};
 use super::task::{Ctx, Handling};
 use super::values::Value;
@@ -21,13 +22,23 @@ pub(super) async fn run_try(
     otherwise: Option<&Block>,
     finally: Option<&Block>,
 ) -> Exec {
+    let own = current_step();
     let result = exec_block(Rc::clone(ctx), body.clone()).await;
+    let cleanup = |block: &'static str| own.map(|step| (step, block));
     let result = match result {
         Err(raise) if handlers.first().is_some_and(|h| h.star) => {
-            run_star(ctx, raise, handlers).await
+            ctx.cleanups.borrow_mut().push(cleanup("except*"));
+            let result = run_star(ctx, raise, handlers).await;
+            ctx.cleanups.borrow_mut().pop();
+            result
         }
         Err(raise) => match handlers.iter().find(|h| raise.is_caught_by(&h.kinds)) {
-            Some(handler) => run_handler(ctx, handler, raise).await,
+            Some(handler) => {
+                ctx.cleanups.borrow_mut().push(cleanup(handler.keyword));
+                let result = run_handler(ctx, handler, raise).await;
+                ctx.cleanups.borrow_mut().pop();
+                result
+            }
             None => Err(raise),
         },
         Ok(Flow::Next) => match otherwise {
@@ -38,10 +49,15 @@ pub(super) async fn run_try(
     };
     match finally {
         None => result,
-        Some(handler) => match exec_block(Rc::clone(ctx), handler.clone()).await {
-            Ok(Flow::Next) => result,
-            replaced => chain(result, replaced),
-        },
+        Some(handler) => {
+            ctx.cleanups.borrow_mut().push(cleanup("finally"));
+            let ended = exec_block(Rc::clone(ctx), handler.clone()).await;
+            ctx.cleanups.borrow_mut().pop();
+            match ended {
+                Ok(Flow::Next) => result,
+                replaced => chain(result, replaced),
+            }
+        }
     }
 }
 

@@ -15,22 +15,34 @@ fn every_catalogue_scenario_agrees_with_cpython() {
         return;
     }
     let files = catalogue();
+    // A few CPython processes at a time: each takes tens of megabytes.
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let differ: Vec<String> = std::thread::scope(|scope| {
-        let runs: Vec<_> = files
-            .iter()
-            .map(|path| {
-                scope.spawn(move || {
-                    let scenario = load_file(path);
-                    let baseline = scenario::baseline(&scenario, 0);
-                    let problems = differences_from_cpython(&scenario, &baseline);
-                    (!problems.is_empty())
-                        .then(|| format!("{}:\n  {}", scenario.name, problems.join("\n  ")))
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut found = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(path) = files.get(index) else {
+                            return found;
+                        };
+                        let scenario = load_file(path);
+                        let baseline = scenario::baseline(&scenario, 0);
+                        let problems = differences_from_cpython(&scenario, &baseline);
+                        if !problems.is_empty() {
+                            found.push(format!("{}:\n  {}", scenario.name, problems.join("\n  ")));
+                        }
+                    }
                 })
             })
             .collect();
-        runs.into_iter()
-            .filter_map(|run| run.join().expect("no panic"))
-            .collect()
+        let mut differ: Vec<String> = workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("no panic"))
+            .collect();
+        differ.sort();
+        differ
     });
     assert!(
         differ.is_empty(),

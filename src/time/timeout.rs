@@ -60,6 +60,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
         at,
         scope: None,
         expiry_first: false,
+        inner_first: false,
     }
 }
 
@@ -73,6 +74,10 @@ pin_project_lite::pin_project! {
         at: &'static Location<'static>,
         scope: Option<u32>,
         expiry_first: bool,
+        // Poll the inner future before a due deadline, once (the deadline
+        // passed during the last poll, by CPU work in it, or the caller
+        // knows the task resumes from a wake-up asyncio would run first).
+        inner_first: bool,
     }
 
     impl<F> PinnedDrop for Timeout<F> {
@@ -109,10 +114,21 @@ impl<F> Timeout<F> {
     /// future go first (a recorded [`Decision::Timer`](crate::Decision::Timer)).
     /// An inner future that completes in the very poll in which the
     /// deadline passes (CPU work, no await) wins, as in asyncio, where the
-    /// loop never got to run the deadline's callback.
+    /// loop never got to run the deadline's callback; one still pending
+    /// then is polled once more first (asyncio runs a step the task
+    /// scheduled during that poll, a `sleep(0)`, before the callback),
+    /// and the expiry follows if it is still pending.
     pub(crate) fn expiry_first(mut self) -> Self {
         self.expiry_first = true;
         self
+    }
+
+    /// With [`expiry_first`](Self::expiry_first): at its next poll, the
+    /// inner future goes first even if the deadline is due (the task woke
+    /// itself before the deadline, and asyncio runs that step before the
+    /// deadline's callback).
+    pub(crate) fn inner_first_once(self: Pin<&mut Self>) {
+        *self.project().inner_first = true;
     }
 }
 
@@ -130,15 +146,17 @@ impl<F: Future> Future for Timeout<F> {
             return Poll::Ready(Err(Elapsed::new()));
         }
         let forced = world::with(|world| world.take_forced(scope));
+        let started = world::with(|world| world.now());
+        let crossed = std::mem::take(this.inner_first);
         // asyncio's order: a deadline already due when the task resumes is
         // handled before the inner future runs (unless the scheduler picks
-        // the other order).
+        // the other order), but after a step scheduled in the poll that
+        // ran past it.
         let expire_now = !forced
             && resumed
+            && !crossed
             && *this.expiry_first
-            && world::with(|world| {
-                world.now() >= this.sleep.deadline() && world.choose_race(2) == 0
-            });
+            && world::with(|world| started >= this.sleep.deadline() && world.choose_race(2) == 0);
         if !forced && !expire_now {
             let inner = this.inner.as_mut().as_pin_mut().expect("checked above");
             // Poll the inner future outside the world's thread-local borrow:
@@ -160,6 +178,19 @@ impl<F: Future> Future for Timeout<F> {
         }
         if forced {
             world::with(|world| world.note_forced_expiry(at));
+        }
+        // The deadline passed during this poll: its callback comes after
+        // what the task scheduled meanwhile, so the task runs once more.
+        let deadline = this.sleep.deadline();
+        if !forced
+            && !expire_now
+            && *this.expiry_first
+            && started < deadline
+            && world::with(|world| world.now() >= deadline)
+        {
+            *this.inner_first = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         let expired = forced || expire_now || Pin::new(&mut *this.sleep).poll(cx).is_ready();
         if expired {
@@ -266,5 +297,44 @@ mod tests {
             })
             .unwrap();
         assert_eq!(value, Ok(7));
+    }
+
+    /// With asyncio's order, a deadline that CPU work passes in a poll
+    /// where the inner future then yields lets that future run once more
+    /// (asyncio ran the step it scheduled before the deadline's callback).
+    #[test]
+    fn a_deadline_passed_by_work_lets_a_yielding_inner_future_finish() {
+        let mut sim = Sim::new(Config::default());
+        let value = sim
+            .block_on(async {
+                timeout(Duration::from_millis(2), async {
+                    crate::work(Duration::from_millis(10));
+                    crate::yield_now().await;
+                    7
+                })
+                .expiry_first()
+                .await
+            })
+            .unwrap();
+        assert_eq!(value, Ok(7));
+    }
+
+    /// ... but one still waiting on a timer then expires.
+    #[test]
+    fn a_deadline_passed_by_work_expires_an_inner_future_still_waiting() {
+        let mut sim = Sim::new(Config::default());
+        let value = sim
+            .block_on(async {
+                timeout(Duration::from_millis(2), async {
+                    crate::work(Duration::from_millis(10));
+                    crate::time::sleep(Duration::from_millis(1)).await;
+                    7
+                })
+                .expiry_first()
+                .await
+            })
+            .unwrap();
+        assert!(value.is_err());
+        assert_eq!(sim.now().to_string(), "0.010s");
     }
 }

@@ -7,6 +7,8 @@
 # ---------------------------------------------------------------------------
 import asyncio
 import contextvars
+import heapq
+import itertools
 import json
 import selectors
 
@@ -27,11 +29,33 @@ class _Selector(selectors._BaseSelectorImpl):
         return []
 
 
+class _Timer(asyncio.TimerHandle):
+    """A timer that, due at the same time as another, comes after it if it
+    was armed later. (asyncio's timer heap leaves such ties to heapq, which
+    is not stable; the interpreter's baseline fires them in arming order.)"""
+
+    __slots__ = ["_seq"]
+
+    def __lt__(self, other):
+        return (self._when, self._seq) < (other._when, other._seq)
+
+    def __le__(self, other):
+        return (self._when, self._seq) <= (other._when, other._seq)
+
+    def __gt__(self, other):
+        return (self._when, self._seq) > (other._when, other._seq)
+
+    def __ge__(self, other):
+        return (self._when, self._seq) >= (other._when, other._seq)
+
+
 class VirtualLoop(asyncio.SelectorEventLoop):
-    """asyncio's event loop, unchanged but for its clock."""
+    """asyncio's event loop, unchanged but for its clock and for the order
+    of timers due at the same time (the order they were armed)."""
 
     def __init__(self):
         self._now = 0
+        self._armed = itertools.count()
         selector = _Selector()
         super().__init__(selector)
         selector.loop = self
@@ -41,6 +65,20 @@ class VirtualLoop(asyncio.SelectorEventLoop):
 
     def time(self):
         return self._now
+
+    def call_soon(self, callback, *args, context=None):
+        scheduled = getattr(callback, "scheduled", None)
+        if scheduled is not None:
+            scheduled.append(self._now)
+        return super().call_soon(callback, *args, context=context)
+
+    def call_at(self, when, callback, *args, context=None):
+        self._check_closed()
+        timer = _Timer(when, callback, args, self, context)
+        timer._seq = next(self._armed)
+        heapq.heappush(self._scheduled, timer)
+        timer._scheduled = True
+        return timer
 
     @staticmethod
     def _new_task(loop, coro, context=None):
@@ -129,10 +167,14 @@ def _outcome(task):
 
 def _record(name):
     def record(task):
-        OUTCOMES[name] = _outcome(task) + [_now()]
+        # When the task ended: when this callback was scheduled (it runs
+        # one loop iteration later, maybe after another task's CPU work).
+        end = record.scheduled[-1] if record.scheduled else _now()
+        OUTCOMES[name] = _outcome(task) + [end]
         if name == "main" and task is TASKS.get("main"):
-            MAIN_END[0] = _now()
+            MAIN_END[0] = end
 
+    record.scheduled = []
     return record
 
 

@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use super::exc::{CancelledError, Exc, Raise};
-use super::future::cancellable;
+use super::future::{await_future, Fut};
 use super::task::{Awaiting, Ctx, TaskCell, TaskResult};
 use crate::cancel::OrCancel;
 use crate::scenario::model::{JoinExpect, ReturnWhen};
@@ -71,8 +71,22 @@ pub(super) async fn join(
 /// task's own outcome comes through as `await task` gives it.
 pub(super) async fn shield_join(ctx: &Ctx, task: &str) -> Result<String, Raise> {
     let cell = ctx.task("shield", task)?;
-    match cancellable(ctx, cell.wait()).await? {
-        // The shield's own future is cancelled: no message.
+    shielded(ctx, &cell).await
+}
+
+/// `await asyncio.shield(inner)`: a task already done gives its result at
+/// once; else the awaiter waits on an outer future that the task's done
+/// callback completes (a cancel of the awaiter cancels only that future).
+pub(super) async fn shielded(ctx: &Ctx, inner: &Rc<TaskCell>) -> Result<String, Raise> {
+    if let Some(result) = inner.retrieve() {
+        return result.awaited();
+    }
+    let outer = Fut::new();
+    let done = Rc::clone(&outer);
+    inner.on_done(Rc::new(move || done.set_done()));
+    await_future(ctx, &outer).await?;
+    match inner.result().expect("done when the outer future is") {
+        // The outer future is cancelled: no message.
         TaskResult::Cancelled(_) => Err(Raise::Cancelled(CancelledError::raised(None))),
         other => other.awaited(),
     }

@@ -32,6 +32,32 @@ thread_local! {
     static STEP: Cell<Option<StepAt>> = const { Cell::new(None) };
     /// The last `work` step of the poll going on.
     static WORKED: Cell<Option<StepAt>> = const { Cell::new(None) };
+    /// A step of the poll going on made the task ready again at once.
+    static SELF_WAKE: Cell<bool> = const { Cell::new(false) };
+    /// The tasks the poll going on spawned or cancelled (their cells'
+    /// addresses): what it scheduled.
+    static TOUCHED: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The poll going on scheduled the task at `cell` (spawned or cancelled it).
+pub(super) fn touched<T>(cell: *const T) {
+    TOUCHED.with(|touched| touched.borrow_mut().push(cell as usize));
+}
+
+/// The tasks the poll going on scheduled so far.
+pub(super) fn take_touched() -> Vec<usize> {
+    TOUCHED.with(|touched| std::mem::take(&mut *touched.borrow_mut()))
+}
+
+/// The current step suspends only to let the others run (asyncio's
+/// `sleep(0)`): the task is ready again at once.
+pub(super) fn waking_itself() {
+    SELF_WAKE.with(|wake| wake.set(true));
+}
+
+/// Did a step of the poll going on make the task ready again at once?
+pub(super) fn woke_itself() -> bool {
+    SELF_WAKE.with(Cell::get)
 }
 
 /// The current step spends CPU time (`work`).
@@ -156,6 +182,8 @@ impl<F: Future> Future for Tracked<F> {
         let this = &mut *self;
         enter_step(this.step);
         WORKED.with(|worked| worked.set(None));
+        SELF_WAKE.with(|wake| wake.set(false));
+        TOUCHED.with(|touched| touched.borrow_mut().clear());
         let start = Instant::now().as_nanos();
         let polled = this.future.as_mut().poll(cx);
         let end = Instant::now().as_nanos();

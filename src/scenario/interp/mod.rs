@@ -166,6 +166,7 @@ impl AfterMain {
 
 async fn main(shared: Rc<Shared>) -> RootEnd {
     let end = run_main(Rc::clone(&shared)).await;
+    *shared.scheduled_by_main_end.borrow_mut() = located::take_touched();
     let mut record = shared.record.borrow_mut();
     record.main_end = Some(Instant::now());
     RootEnd {

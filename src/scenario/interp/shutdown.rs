@@ -26,6 +26,22 @@ pub(super) enum Shutdown {
 /// running, in the order they were created, and waits for them. The names
 /// of the scenario's tasks it cancelled go into the run's record.
 pub(super) async fn shut_down(shared: Rc<Shared>, mode: Shutdown) {
+    if mode == Shutdown::Full {
+        // run_until_complete stops the loop one iteration after main's
+        // last step: the tasks ready by then run once more (before this
+        // root, spawned then, runs), and what they schedule once more
+        // (but not what main's last step scheduled).
+        let late = shared.scheduled_by_main_end.borrow().clone();
+        let mut cancelled_early = Vec::new();
+        for cell in shared.all.borrow().iter() {
+            if !cell.is_done() && late.contains(&(Rc::as_ptr(cell) as usize)) {
+                cell.cancel(None);
+                cancelled_early.push(Rc::as_ptr(cell) as usize);
+            }
+        }
+        crate::yield_now().await;
+        *shared.scheduled_by_main_end.borrow_mut() = cancelled_early;
+    }
     let main = shared.cell("main");
     let main_cancelled_by_harness = main.is_some_and(|main| {
         main.injected.get() && matches!(main.result(), Some(TaskResult::Cancelled(_)))
@@ -43,8 +59,12 @@ pub(super) async fn shut_down(shared: Rc<Shared>, mode: Shutdown) {
         .filter(|cell| !cell.is_shield())
         .map(|cell| cell.name.clone())
         .collect();
+    // Each task is cancelled once (those of main's last step already).
+    let early = std::mem::take(&mut *shared.scheduled_by_main_end.borrow_mut());
     for cell in &leftovers {
-        cell.cancel(None);
+        if mode == Shutdown::Sweep || !early.contains(&(Rc::as_ptr(cell) as usize)) {
+            cell.cancel(None);
+        }
     }
     for cell in &leftovers {
         cell.wait().await;

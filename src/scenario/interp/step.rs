@@ -4,6 +4,7 @@
 //! `try_handlers`.
 
 use std::rc::Rc;
+use std::task::Poll;
 
 use futures::future::LocalBoxFuture;
 
@@ -11,9 +12,9 @@ use super::exc::{CancelledError, Exc, Raise};
 use super::future::cancellable;
 use super::gather::{gather, wait, wait_for};
 use super::group::run_group;
-use super::join::{join, shield_join, wait_first};
-use super::located::{enter_step, note, working, Note, SpawnKind};
-use super::task::{shield_task, spawn_task, Ctx, TaskResult};
+use super::join::{join, shield_join, shielded, wait_first};
+use super::located::{enter_step, note, waking_itself, working, Note, SpawnKind};
+use super::task::{shield_task, spawn_task, Ctx};
 use super::timeout::run_timeout;
 use super::try_handlers::{reraise, run_try};
 use super::values::Value;
@@ -56,10 +57,14 @@ async fn run_step(ctx: &Rc<Ctx>, step: &Step) -> Exec {
     match &step.kind {
         // asyncio.sleep(0) yields without a timer.
         StepKind::Sleep(duration) if duration.is_zero() => {
+            waking_itself();
             checkpoint().await.map_err(|token| ctx.cancelled(token))?
         }
         StepKind::Sleep(duration) => cancellable(ctx, time::sleep(*duration)).await?,
-        StepKind::Yield => checkpoint().await.map_err(|token| ctx.cancelled(token))?,
+        StepKind::Yield => {
+            waking_itself();
+            checkpoint().await.map_err(|token| ctx.cancelled(token))?
+        }
         StepKind::Work(duration) => {
             if let Some(task) = crate::task::current_id() {
                 note(&shared.record, Note::Work { task });
@@ -157,20 +162,16 @@ async fn run_step(ctx: &Rc<Ctx>, step: &Step) -> Exec {
             return run_timeout(ctx, *duration, body.clone()).await;
         }
         StepKind::Shield { body, into } => {
+            // The body runs as protected work of its own (cancelsim's
+            // `shield` spawns it); the task then awaits the outer future.
             let (inner, work) = shield_task(ctx, body.clone());
-            match shield(work).await {
-                Err(token) => return Err(ctx.cancelled(token)),
-                Ok(_) => match inner.result() {
-                    // The shield's own future is cancelled: no message.
-                    Some(TaskResult::Cancelled(_)) => {
-                        return Err(Raise::Cancelled(CancelledError::raised(None)))
-                    }
-                    value => {
-                        let value = value.unwrap_or(TaskResult::Value("none".into()));
-                        ctx.set_text(into.as_ref(), value.awaited()?);
-                    }
-                },
+            let mut spawning = Box::pin(shield(work));
+            if let Poll::Ready(Err(token)) = futures::poll!(spawning.as_mut()) {
+                return Err(ctx.cancelled(token));
             }
+            drop(spawning);
+            let value = shielded(ctx, &inner).await?;
+            ctx.set_text(into.as_ref(), value);
         }
         StepKind::ShieldTask { task, into } => {
             let value = shield_join(ctx, task).await?;

@@ -21,7 +21,7 @@ use super::blocked::Deadlines;
 use super::exc::{CancelledError, Exc, Raise};
 use super::future::{call_soon, Fut, Lock};
 use super::group::Group;
-use super::located::{note, Note, Notes, SpawnKind, StepAt, Tracked};
+use super::located::{note, touched, Note, Notes, SpawnKind, StepAt, Tracked};
 use super::primitives::Primitives;
 use super::step::{exec_block, Flow};
 use super::values::{Value, Vars};
@@ -53,6 +53,9 @@ pub(super) struct Shared {
     pub(super) all: RefCell<Vec<Rc<TaskCell>>>,
     /// Woken when the last blocking job ends.
     pub(super) idle: RefCell<Option<Waker>>,
+    /// The tasks `main`'s last step spawned or cancelled (their cells'
+    /// addresses): they run one step less before asyncio.run's shutdown.
+    pub(super) scheduled_by_main_end: RefCell<Vec<usize>>,
 }
 
 impl Shared {
@@ -68,6 +71,7 @@ impl Shared {
             jobs: Cell::new(0),
             all: RefCell::new(Vec::new()),
             idle: RefCell::new(None),
+            scheduled_by_main_end: RefCell::new(Vec::new()),
         })
     }
 
@@ -240,6 +244,7 @@ impl TaskCell {
         if self.is_done() {
             return false;
         }
+        touched(self as *const TaskCell);
         self.requests.set(self.requests.get() + 1);
         let awaiting = self.awaiting.borrow().clone();
         match awaiting {
@@ -554,6 +559,7 @@ pub(super) fn spawn_task(
     group: Option<&Rc<Group>>,
 ) -> Rc<TaskCell> {
     let cell = TaskCell::new(name, true, &shared.record);
+    touched(Rc::as_ptr(&cell));
     if let Some(group) = group {
         group.adopt(&cell);
     }

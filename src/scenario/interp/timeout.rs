@@ -3,7 +3,7 @@
 //! cooperative cancel and asyncio's uncancel count.
 
 use std::cell::RefCell;
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -12,11 +12,11 @@ use std::time::Duration;
 use futures::future::LocalBoxFuture;
 
 use super::exc::{Exc, Raise};
-use super::located::{current_step, enter_step, note, Note};
+use super::located::{current_step, enter_step, note, woke_itself, Note};
 use super::step::{exec_block, Exec};
 use super::task::Ctx;
 use crate::scenario::model::Block;
-use crate::time;
+use crate::time::{self, Instant};
 
 /// The body of a scope and, once it has ended, how.
 struct Body {
@@ -57,7 +57,18 @@ pub(super) async fn run_timeout(ctx: &Rc<Ctx>, duration: Duration, body: Block) 
         body: Rc::clone(&body),
     };
     let mut scope = std::pin::pin!(time::timeout(duration, nested).expiry_first());
-    let result = match scope.as_mut().await {
+    // A body that wakes itself before the deadline (a `yield`) runs that
+    // step before the deadline's callback, as in asyncio.
+    let deadline = scope.deadline();
+    let expired = poll_fn(|cx| {
+        let polled = scope.as_mut().poll(cx);
+        if polled.is_pending() && woke_itself() && Instant::now() < deadline {
+            scope.as_mut().inner_first_once();
+        }
+        polled
+    })
+    .await;
+    let result = match expired {
         Ok(result) => return result,
         Err(_elapsed) => {
             // asyncio.timeout: the deadline cancels the task, the body

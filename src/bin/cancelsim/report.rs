@@ -66,6 +66,7 @@ pub(crate) fn verdicts_json(verdicts: &[Verdict]) -> String {
                 "runs": counts.runs,
                 "found": verdict.found,
                 "left_to_shutdown": verdict.left_to_shutdown,
+                "interrupted_cleanups": verdict.interrupted_cleanups,
                 "problems": verdict.problems,
                 "seconds": verdict.elapsed.as_secs_f64(),
                 "failures": verdict.report.failures().iter().take(5).map(|f| json!({

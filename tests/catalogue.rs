@@ -61,14 +61,19 @@ fn every_baseline_trace_is_stable() {
         let scenario = load(&path);
         let first = scenario::baseline(&scenario, 0);
         let second = scenario::baseline(&scenario, 0);
-        let text = first.trace.to_string();
-        assert_eq!(text, second.trace.to_string(), "{}", scenario.name);
+        let text = scenario::render_trace(&scenario, &first.trace, &first.record);
+        assert_eq!(
+            text,
+            scenario::render_trace(&scenario, &second.trace, &second.record),
+            "{}",
+            scenario.name
+        );
         assert!(!text.contains(env!("CARGO_MANIFEST_DIR")));
-        // The interpreter's own line numbers are not part of a scenario's
-        // behaviour: keep the file, drop `:line:column`.
-        let mut snapshot = without_interpreter_lines(&text);
+        // Every location is the scenario file's, none the interpreter's.
+        assert!(!text.contains("src/"), "{}:\n{text}", scenario.name);
+        let mut snapshot = text;
         snapshot.push_str("\noutcomes:\n");
-        for task in scenario.tasks.keys() {
+        for task in &scenario.instance_names() {
             match first.record.outcomes.get(task) {
                 Some((outcome, end)) => {
                     snapshot.push_str(&format!("  {task}: {outcome} at {end}\n"))
@@ -83,37 +88,4 @@ fn every_baseline_trace_is_stable() {
             insta::assert_snapshot!(format!("scenario_{}", scenario.name), snapshot);
         });
     }
-}
-
-/// `src/scenario/interp.rs:380:18` → `src/scenario/interp.rs`, and the same
-/// for the interpreter's submodules (`src/scenario/interp/step.rs:50:13` →
-/// `src/scenario/interp/step.rs`).
-fn without_interpreter_lines(text: &str) -> String {
-    const FILE: &str = "src/scenario/interp";
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(FILE) {
-        let path = |c: char| c.is_ascii_lowercase() || c == '_' || c == '/' || c == '.';
-        let name = rest[at + FILE.len()..]
-            .find(|c: char| !path(c))
-            .unwrap_or(rest.len() - at - FILE.len());
-        let after = at + FILE.len() + name;
-        out.push_str(&rest[..after]);
-        rest = &rest[after..];
-        let digits = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-        if let Some(tail) = rest.strip_prefix(':') {
-            let line = digits(tail);
-            if line > 0 {
-                let tail2 = &tail[line..];
-                if let Some(col_tail) = tail2.strip_prefix(':') {
-                    let col = digits(col_tail);
-                    rest = &col_tail[col..];
-                } else {
-                    rest = tail2;
-                }
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }

@@ -141,7 +141,7 @@ fn trace_json_ends_with_outcomes_end_time_and_logs() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(value["outcomes"]["txn"]["outcome"], "cancelled");
-    assert_eq!(value["end"], "0.150s");
+    assert_eq!(value["end"], "0.300s");
     assert_eq!(value["logs"][1]["text"], "committed");
     assert_eq!(value["logs"][1]["time"], "0.300s");
     let trace = cancelsim(&["trace", "scenarios/shield-commit-right.kdl"]);
@@ -369,4 +369,46 @@ fn json_lists_every_failure_group() {
         groups.len(),
         "the first failing run of every group"
     );
+}
+
+#[test]
+fn export_writes_the_asyncio_program_to_stdout_or_a_file() {
+    let out = cancelsim(&[
+        "export",
+        "--python",
+        "scenarios/timeout-around-join-right.kdl",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let program = text(&out.stdout);
+    assert!(program.contains("async def task_lookup():"), "{program}");
+    assert!(
+        program.contains("async with asyncio.timeout(1):"),
+        "{program}"
+    );
+    let dir = temp_dir("export");
+    let file = dir.join("program.py");
+    let written = cancelsim(&[
+        "export",
+        "--python",
+        "scenarios/timeout-around-join-right.kdl",
+        "-o",
+        &file.display().to_string(),
+    ]);
+    assert_eq!(written.status.code(), Some(0), "{}", text(&written.stderr));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), program);
+}
+
+#[test]
+fn export_of_a_bad_file_exits_2_with_the_location() {
+    let dir = temp_dir("export-bad");
+    let file = write(&dir, "bad.kdl", "task main {\n    sleeep \"1s\"\n}\n");
+    let out = cancelsim(&["export", "--python", &file]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("bad.kdl:2:5"),
+        "{}",
+        text(&out.stderr)
+    );
+    let missing = cancelsim(&["export", "scenarios/timeout-around-join-right.kdl"]);
+    assert_eq!(missing.status.code(), Some(2), "--python is required");
 }

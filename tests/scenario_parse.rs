@@ -249,3 +249,126 @@ fn what_the_fuzzer_found_is_a_located_error() {
     // A byte-order mark at the start is fine.
     load_str("ok.kdl", "\u{feff}task main { yield }\n").expect("a leading BOM is allowed");
 }
+
+#[test]
+fn a_variable_never_set_is_named_with_how_to_set_it() {
+    let rendered = error_at(
+        "task main {\n    log \"got {answer}\"\n}\n",
+        2,
+        5,
+        "task `main` never sets `answer`",
+    );
+    assert!(rendered.contains("let answer"), "{rendered}");
+    error_at(
+        "task main {\n    log \"bad {brace\"\n}\n",
+        2,
+        9,
+        "is not closed",
+    );
+}
+
+#[test]
+fn primitives_must_be_declared_and_of_the_right_kind() {
+    let rendered = error_at(
+        "task main {\n    put jobs \"x\"\n}\n",
+        2,
+        5,
+        "nothing called `jobs` is declared",
+    );
+    assert!(rendered.contains("queue jobs"), "{rendered}");
+    error_at(
+        "event ready\ntask main {\n    put ready \"x\"\n}\n",
+        3,
+        5,
+        "`ready` is an event",
+    );
+    error_at(
+        "queue jobs\nqueue jobs\ntask main {\n    yield\n}\n",
+        2,
+        1,
+        "declared twice",
+    );
+}
+
+#[test]
+fn spawn_arguments_match_the_tasks_parameters() {
+    let rendered = error_at(
+        "task main {\n    spawn fetch\n}\ntask fetch url {\n    log \"{url}\"\n}\n",
+        2,
+        5,
+        "gives 0 arguments, task `fetch` takes 1",
+    );
+    assert!(rendered.contains("spawn fetch URL"), "{rendered}");
+    error_at(
+        "task main {\n    spawn fetch as=f\n    join g\n}\ntask fetch {\n    yield\n}\n",
+        3,
+        5,
+        "task `g` is not defined",
+    );
+}
+
+#[test]
+fn misplaced_break_raise_and_handlers_are_reported() {
+    error_at(
+        "task main {\n    break\n}\n",
+        2,
+        5,
+        "`break` outside `repeat`",
+    );
+    error_at("task main {\n    reraise\n}\n", 2, 5, "bare `raise`");
+    error_at(
+        "task main {\n    try {\n        yield\n    }\n    except* ValueError {\n    }\n    except KeyError {\n    }\n}\n",
+        7,
+        5,
+        "`except*` and other handlers",
+    );
+    error_at(
+        "task main {\n    try {\n        yield\n    }\n    finally {\n    }\n    except {\n    }\n}\n",
+        7,
+        5,
+        "out of order",
+    );
+    error_at(
+        "task main {\n    try {\n        yield\n    }\n    else {\n    }\n}\n",
+        5,
+        5,
+        "`else` after a `try` with no handler",
+    );
+    error_at(
+        "task main {\n    raise valueError\n}\n",
+        2,
+        11,
+        "not an exception type",
+    );
+}
+
+#[test]
+fn conditions_and_wait_options_say_how_to_write_them() {
+    error_at(
+        "task main {\n    if sunny {\n        yield\n    }\n}\n",
+        2,
+        8,
+        "unknown condition `sunny`",
+    );
+    error_at(
+        "task main {\n    spawn a\n    wait a return-when=SOON\n}\ntask a {\n    yield\n}\n",
+        3,
+        12,
+        "unknown return-when",
+    );
+}
+
+#[test]
+fn return_and_break_in_an_except_star_handler_are_reported() {
+    error_at(
+        "task main {\n    try {\n        yield\n    }\n    except* ValueError {\n        return x\n    }\n}\n",
+        6,
+        9,
+        "`return` in an `except*` handler",
+    );
+    load_str(
+        "ok.kdl",
+        "task main {\n    try {\n        yield\n    }\n    except* ValueError {\n        repeat 2 {\n            break\n        }\n    }\n}\n",
+    )
+    .expect("a break inside a repeat inside except* is fine");
+}

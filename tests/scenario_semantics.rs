@@ -1,17 +1,18 @@
 //! The interpreter follows Python asyncio (3.11+): edge-triggered cancel,
 //! the timeout + swallow quirk, shield, wait-first, TaskGroup, blocking.
+//! Every baseline here is also run as its exported asyncio program under
+//! CPython, and must agree with it.
 
 #![cfg(feature = "scenario")]
+
+mod scenario_common;
 
 use std::sync::Arc;
 
 use cancelsim::scenario::{self, Baseline, Outcome, SweepOptions};
 
 fn run(text: &str) -> Baseline {
-    let scenario = Arc::new(
-        scenario::load_str("t.kdl", text).unwrap_or_else(|e| panic!("{}", e.render(false))),
-    );
-    scenario::baseline(&scenario, 0)
+    scenario_common::baseline(text)
 }
 
 fn logs(baseline: &Baseline) -> Vec<String> {
@@ -112,6 +113,8 @@ task main {
     sleep "100ms"
     cancel txn
     join txn expect=cancelled
+    log "txn cancelled"
+    sleep "2s"
 }
 task txn {
     shield {
@@ -122,8 +125,53 @@ task txn {
 }
 "#);
     assert_eq!(baseline.record.outcome("txn"), Outcome::Cancelled);
-    assert_eq!(logs(&baseline), ["1.000s committed"]);
+    assert_eq!(
+        logs(&baseline),
+        ["0.100s txn cancelled", "1.000s committed"]
+    );
+    assert_eq!(baseline.record.main_end.unwrap().to_string(), "2.100s");
+}
+
+#[test]
+fn asyncio_run_cancels_the_tasks_left_when_main_ends_even_shielded_work() {
+    let baseline = run(r#"
+task main {
+    spawn txn
+    spawn worker
+    sleep "100ms"
+    cancel txn
+    join txn expect=cancelled
+}
+task txn {
+    shield {
+        try {
+            sleep "1s"
+            log "committed"
+        }
+        on-cancel {
+            log "commit cancelled at shutdown"
+            reraise
+        }
+    }
+}
+task worker {
+    try {
+        sleep "5s"
+    }
+    finally {
+        log "worker cancelled at shutdown"
+    }
+}
+"#);
     assert_eq!(baseline.record.main_end.unwrap().to_string(), "0.100s");
+    assert_eq!(baseline.record.outcome("worker"), Outcome::Cancelled);
+    assert_eq!(
+        logs(&baseline),
+        [
+            "0.100s worker cancelled at shutdown",
+            "0.100s commit cancelled at shutdown"
+        ]
+    );
 }
 
 #[test]
@@ -143,7 +191,12 @@ task slow {
 }
 "#);
     assert_eq!(logs(&baseline), ["0.100s first done"]);
-    assert_eq!(baseline.record.outcome("slow"), Outcome::Running);
+    // Still running when main ended: asyncio.run's shutdown cancelled it.
+    let (outcome, end) = &baseline.record.outcomes["slow"];
+    assert_eq!(
+        (outcome, end.to_string()),
+        (&Outcome::Cancelled, "0.100s".into())
+    );
 }
 
 #[test]
@@ -173,7 +226,7 @@ task slow {
     assert_eq!(baseline.record.outcome("slow"), Outcome::Cancelled);
     assert_eq!(
         baseline.record.outcome("main"),
-        Outcome::Error("group: boom".into())
+        Outcome::Error("ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)".into())
     );
     assert_eq!(logs(&baseline), ["0.150s slow cleaned up"]);
     assert_eq!(baseline.record.main_end.unwrap().to_string(), "0.150s");

@@ -174,7 +174,13 @@ where
                         | ViolationCode::Nondeterminism
                 ) =>
             {
-                world.push_violation(TaskId(0), violation);
+                // A task that panicked and left the others waiting on it: the
+                // panic is the bug, the stuck world only its consequence.
+                if violation.kind() == ViolationCode::Nondeterminism
+                    || !report_stuck_panics(&world, &violation)
+                {
+                    world.push_violation(TaskId(0), violation);
+                }
                 violations.extend(std::mem::take(&mut world.oracles.borrow_mut().violations));
             }
             Some(violation) => {
@@ -215,6 +221,36 @@ where
     };
     drop(sim);
     result
+}
+
+/// Reports the panics of a run that then got stuck (`stopped`: the
+/// deadlock or budget it stopped on) as `panic` violations with their
+/// messages; false when no task panicked. As at the end of a run, an
+/// injected run leaves out the panics its baseline has.
+fn report_stuck_panics(world: &crate::world::World, stopped: &Violation) -> bool {
+    let panics = std::mem::take(&mut world.oracles.borrow_mut().panics);
+    if panics.is_empty() {
+        return false;
+    }
+    let injected = world.first_injection().is_some();
+    for (task, panicked) in panics {
+        world.oracles.borrow_mut().panicked_tasks.push(task);
+        if injected && world.oracles.borrow().baseline_panics.contains(&task) {
+            continue;
+        }
+        let violation = Violation::new(
+            ViolationCode::Panic,
+            format!(
+                "panicked: {} (then the run stopped: {})",
+                panicked.message,
+                stopped.message()
+            ),
+        )
+        .task(task, panicked.name.as_deref())
+        .at_point(panicked.point, None);
+        world.push_violation(task, violation);
+    }
+    true
 }
 
 /// A replayed plan whose injections did not all fire replays nothing of what

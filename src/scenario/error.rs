@@ -73,15 +73,7 @@ impl ScenarioError {
     }
 
     fn line_column(&self) -> (usize, usize) {
-        let before = &self.0.source[..floor_char_boundary(&self.0.source, self.0.span.offset())];
-        let line = before.matches('\n').count() + 1;
-        let column = before
-            .rsplit_once('\n')
-            .map_or(before, |(_, last)| last)
-            .chars()
-            .count()
-            + 1;
-        (line, column)
+        line_column(&self.0.source, self.0.span.offset())
     }
 
     /// What is wrong.
@@ -116,6 +108,19 @@ impl ScenarioError {
         }
         out
     }
+}
+
+/// The 1-based line and column (in characters) of byte `offset` of `text`.
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit_once('\n')
+        .map_or(before, |(_, last)| last)
+        .chars()
+        .count()
+        + 1;
+    (line, column)
 }
 
 fn floor_char_boundary(text: &str, mut index: usize) -> usize {

@@ -5,9 +5,10 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use super::interp::{run, RunRecord};
+use super::interp::{phases, run, RunRecord};
 use super::model::Scenario;
 use crate::{CancelMode, Check, Config, Report, SchedulerKind, Sim, SimError, Trace};
 
@@ -33,7 +34,8 @@ impl Default for SweepOptions {
 }
 
 /// The baseline run of a scenario (seed 0, `Fifo`, no injection), run on
-/// until the blocking and shielded work it started has ended.
+/// through asyncio.run's shutdown: the tasks still running when `main`
+/// ends are cancelled and awaited, then the blocking work still in flight.
 #[derive(Debug)]
 pub struct Baseline {
     /// Outcomes, log lines, when `main` ended.
@@ -48,9 +50,11 @@ pub struct Baseline {
 pub fn baseline(scenario: &Arc<Scenario>, seed: u64) -> Baseline {
     let record = Rc::new(RefCell::new(RunRecord::default()));
     let mut sim = Sim::new(Config::default().seed(seed).max_steps(1_000_000));
-    let error = sim
-        .block_on(run(Arc::clone(scenario), Rc::clone(&record), true))
-        .err();
+    let (main, after) = phases(Arc::clone(scenario), Rc::clone(&record));
+    let mut error = sim.block_on(main).err();
+    if let (None, Some(shutdown)) = (&error, after.shutdown()) {
+        error = sim.block_on(shutdown).err();
+    }
     let trace = sim.take_trace();
     drop(sim);
     let record = record.borrow().clone();
@@ -76,6 +80,15 @@ pub struct Verdict {
     pub found: Vec<String>,
     /// How the result differs from `expect` (empty: it matches).
     pub problems: Vec<String>,
+    /// The cleanups (handlers, `finally` blocks, named with their `try`)
+    /// that a cancellation interrupted in the baseline run: the program
+    /// cancels its own cleanup, seen even when no tracked resource shows
+    /// it.
+    pub interrupted_cleanups: Vec<String>,
+    /// The tasks that asyncio.run's shutdown cancelled in runs where the
+    /// sweep cancelled `main` before it had awaited them (as asyncio.run
+    /// does on Ctrl-C): not leaks, but worth knowing. Sorted.
+    pub left_to_shutdown: Vec<String>,
     /// Wall-clock time of the sweep.
     pub elapsed: Duration,
 }
@@ -92,12 +105,19 @@ impl Verdict {
 pub fn sweep(scenario: &Arc<Scenario>, options: &SweepOptions) -> Verdict {
     let started = std::time::Instant::now();
     let model = Arc::clone(scenario);
+    let left = Arc::new(Mutex::new(BTreeSet::new()));
+    let sink = Arc::clone(&left);
     let mut check = Check::new(move || {
-        run(
-            Arc::clone(&model),
-            Rc::new(RefCell::new(RunRecord::default())),
-            false,
-        )
+        let (model, sink) = (Arc::clone(&model), Arc::clone(&sink));
+        async move {
+            let record = Rc::new(RefCell::new(RunRecord::default()));
+            let end = run(model, Rc::clone(&record), false).await;
+            let left = record.borrow().cancelled_at_shutdown.clone();
+            if !left.is_empty() {
+                sink.lock().expect("not poisoned").extend(left);
+            }
+            end
+        }
     })
     .cancel_at_every_await(CancelMode::Cooperative)
     .timeout_at_every_await(true)
@@ -120,6 +140,8 @@ pub fn sweep(scenario: &Arc<Scenario>, options: &SweepOptions) -> Verdict {
         .flat_map(|failure| failure.violations().iter().map(|v| v.code().to_string()))
         .collect();
     let problems = compare(scenario, &baseline, &found);
+    let left_to_shutdown = left.lock().expect("not poisoned").iter().cloned().collect();
+    let interrupted_cleanups = baseline.record.interrupted_cleanups.clone();
     Verdict {
         scenario: scenario.name.clone(),
         path: scenario.path.clone(),
@@ -127,6 +149,8 @@ pub fn sweep(scenario: &Arc<Scenario>, options: &SweepOptions) -> Verdict {
         baseline,
         found: found.into_iter().collect(),
         problems,
+        left_to_shutdown,
+        interrupted_cleanups,
         elapsed: started.elapsed(),
     }
 }

@@ -7,22 +7,27 @@
 
 mod check;
 mod error;
+mod exceptions;
 mod expect;
+mod export;
 mod interp;
 mod model;
 mod output;
 mod parse;
+mod render;
 
 pub use check::check;
 pub use error::ScenarioError;
 pub use expect::{baseline, sweep, Baseline, SweepOptions, Verdict};
-pub use interp::{run, LogLine, RootEnd, RunRecord};
+pub use export::{export_python, time_unit, PythonRun, PythonTaskOutcome};
+pub use interp::{run, Located, LogLine, RootEnd, RunRecord};
 pub use model::{
-    Block, Expect, ExpectedOutcome, JoinExpect, Outcome, Resolution, Scenario, Step, StepKind,
-    TaskDef,
+    Block, Cond, Expect, ExpectedOutcome, Handler, JoinExpect, Outcome, Primitive, PrimitiveKind,
+    Resolution, ReturnWhen, Scenario, Step, StepKind, TaskDef, Text, TextPart,
 };
 pub use output::{verdicts_json, verdicts_junit};
 pub use parse::{parse, parse_duration, STEP_KEYWORDS};
+pub use render::{explain, render_trace};
 
 /// Parses and validates `text` as the scenario file `path`.
 pub fn load_str(path: &str, text: &str) -> Result<Scenario, ScenarioError> {

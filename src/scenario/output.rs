@@ -24,6 +24,8 @@ pub fn verdicts_json(verdicts: &[Verdict]) -> String {
                 "runs": counts.runs,
                 "failed_runs": counts.failed_runs,
                 "found": verdict.found,
+                "left_to_shutdown": verdict.left_to_shutdown,
+                "interrupted_cleanups": verdict.interrupted_cleanups,
                 "problems": verdict.problems,
                 "seconds": verdict.elapsed.as_secs_f64(),
                 "groups": report.groups_json(),

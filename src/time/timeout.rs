@@ -50,7 +50,7 @@ impl From<Elapsed> for std::io::Error {
 /// [`Fifo`](crate::schedule::Fifo) always takes option 0; `Random` and `Pct`
 /// may take either. The choice is recorded in the run's
 /// [`Schedule`](crate::Schedule), so a replay takes it again.
-/// ([`Timeout::inner_first`] makes it tokio's fixed order instead.)
+/// ([`Timeout::inner_wins_ties`] makes it tokio's fixed order instead.)
 ///
 /// An injected expiry ([`InjectionKind::Timeout`](crate::InjectionKind::Timeout))
 /// at an await point inside the timeout means "what waits here is not done
@@ -67,7 +67,9 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
         at,
         scope: None,
         forced: false,
+        expiry_first: false,
         inner_first: false,
+        inner_wins_ties: false,
     }
 }
 
@@ -83,7 +85,13 @@ pin_project_lite::pin_project! {
         // An injection expired it: the inner future is stuck until the
         // deadline.
         forced: bool,
+        expiry_first: bool,
+        // Poll the inner future before a due deadline, once (the deadline
+        // passed during the last poll, by CPU work in it, or the caller
+        // knows the task resumes from a wake-up asyncio would run first).
         inner_first: bool,
+        // tokio's order: an inner future done at the deadline wins.
+        inner_wins_ties: bool,
     }
 
     impl<F> PinnedDrop for Timeout<F> {
@@ -118,9 +126,34 @@ impl<F> Timeout<F> {
     /// deadline's instant always wins (tokio's `Timeout` polls it before
     /// its deadline), so the tie is no choice and nothing is recorded.
     /// The simulated `tokio::time::timeout` is made this way.
-    pub fn inner_first(mut self) -> Self {
-        self.inner_first = true;
+    pub fn inner_wins_ties(mut self) -> Self {
+        self.inner_wins_ties = true;
         self
+    }
+
+    /// asyncio's order for a tie: when the task resumes (a poll after the
+    /// first) at or after the deadline, the expiry (whose timer was armed before anything the
+    /// inner future waits on) happens first and the inner future is not
+    /// polled; the natural order, the one [`Fifo`](crate::schedule::Fifo)
+    /// takes, is the expiry's. `Random` and `Pct` may still let the inner
+    /// future go first (a recorded [`Decision::Timer`](crate::Decision::Timer)).
+    /// An inner future that completes in the very poll in which the
+    /// deadline passes (CPU work, no await) wins, as in asyncio, where the
+    /// loop never got to run the deadline's callback; one still pending
+    /// then is polled once more first (asyncio runs a step the task
+    /// scheduled during that poll, a `sleep(0)`, before the callback),
+    /// and the expiry follows if it is still pending.
+    pub(crate) fn expiry_first(mut self) -> Self {
+        self.expiry_first = true;
+        self
+    }
+
+    /// With [`expiry_first`](Self::expiry_first): at its next poll, the
+    /// inner future goes first even if the deadline is due (the task woke
+    /// itself before the deadline, and asyncio runs that step before the
+    /// deadline's callback).
+    pub(crate) fn inner_first_once(self: Pin<&mut Self>) {
+        *self.project().inner_first = true;
     }
 }
 
@@ -130,6 +163,7 @@ impl<F: Future> Future for Timeout<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let at = *this.at;
+        let resumed = this.scope.is_some();
         let scope = *this
             .scope
             .get_or_insert_with(|| world::with(|world| world.new_scope()));
@@ -140,7 +174,18 @@ impl<F: Future> Future for Timeout<F> {
             *this.forced = world::with(|world| world.take_forced(scope));
         }
         let forced = *this.forced;
-        if !forced {
+        let started = world::with(|world| world.now());
+        let crossed = std::mem::take(this.inner_first);
+        // asyncio's order: a deadline already due when the task resumes is
+        // handled before the inner future runs (unless the scheduler picks
+        // the other order), but after a step scheduled in the poll that
+        // ran past it.
+        let expire_now = !forced
+            && resumed
+            && !crossed
+            && *this.expiry_first
+            && world::with(|world| started >= this.sleep.deadline() && world.choose_race(2) == 0);
+        if !forced && !expire_now {
             let inner = this.inner.as_mut().as_pin_mut().expect("checked above");
             // Poll the inner future outside the world's thread-local borrow:
             // user code may enter the world again (abort, cancel, spawn).
@@ -149,7 +194,10 @@ impl<F: Future> Future for Timeout<F> {
             if let Poll::Ready(value) = polled {
                 // Both due at this instant? The scheduler decides who wins.
                 let timer_due = world::with(|world| world.now() >= this.sleep.deadline());
-                if !timer_due || *this.inner_first || world::with(|world| world.choose_race(2)) == 0
+                if !timer_due
+                    || *this.inner_wins_ties
+                    || *this.expiry_first
+                    || world::with(|world| world.choose_race(2)) == 0
                 {
                     this.inner.set(None);
                     world::with(|world| world.end_scope(scope));
@@ -157,14 +205,28 @@ impl<F: Future> Future for Timeout<F> {
                 }
             }
         }
+        // The deadline passed during this poll: its callback comes after
+        // what the task scheduled meanwhile, so the task runs once more.
+        let deadline = this.sleep.deadline();
+        if !forced
+            && !expire_now
+            && *this.expiry_first
+            && started < deadline
+            && world::with(|world| world.now() >= deadline)
+        {
+            *this.inner_first = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         // The deadline's own timer is polled inside the scope too: when the
         // inner future waits on something that notes no wait (a channel, a
         // lock, any future from outside cancelsim), the await point is this
         // timer's, and it must still count as inside this timeout, so that
         // an injected expiry is planned there and acts.
-        let expired = world::current()
-            .in_scope(scope, at, || Pin::new(&mut *this.sleep).poll(cx))
-            .is_ready();
+        let expired = expire_now
+            || world::current()
+                .in_scope(scope, at, || Pin::new(&mut *this.sleep).poll(cx))
+                .is_ready();
         if expired && forced {
             world::with(|world| world.note_forced_expiry(at));
         }
@@ -188,5 +250,125 @@ impl<F> fmt::Debug for Timeout<F> {
             .field("deadline", &self.sleep.deadline())
             .field("at", &self.at)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::timeout;
+    use crate::time::sleep;
+    use crate::{Config, Decision, SchedulerKind, Sim};
+
+    /// `timeout(2s, sleep(2s))` with asyncio's tie order, under `config`:
+    /// did the expiry win, and which decisions were recorded.
+    fn tie(config: Config) -> (bool, Vec<Decision>) {
+        let mut sim = Sim::new(config);
+        let expired = sim
+            .block_on(async {
+                timeout(Duration::from_secs(2), sleep(Duration::from_secs(2)))
+                    .expiry_first()
+                    .await
+                    .is_err()
+            })
+            .unwrap();
+        let timers = sim
+            .schedule()
+            .decisions()
+            .into_iter()
+            .filter(|d| matches!(d, Decision::Timer { .. }))
+            .collect();
+        (expired, timers)
+    }
+
+    #[test]
+    fn with_expiry_first_fifo_lets_the_deadline_armed_first_win_a_tie() {
+        let (expired, decisions) = tie(Config::default());
+        assert!(expired, "asyncio: the deadline armed first fires first");
+        assert!(!decisions.is_empty(), "the tie is a recorded decision");
+        // Without the flag the natural order is tokio's: the inner future.
+        let mut sim = Sim::new(Config::default());
+        let inner_won = sim
+            .block_on(async {
+                timeout(Duration::from_secs(2), sleep(Duration::from_secs(2)))
+                    .await
+                    .is_ok()
+            })
+            .unwrap();
+        assert!(inner_won);
+    }
+
+    #[test]
+    fn with_expiry_first_random_schedules_explore_both_orders_the_same_way_twice() {
+        let outcomes: Vec<bool> = (0..16)
+            .map(|seed| {
+                let config = Config::default()
+                    .seed(seed)
+                    .scheduler(SchedulerKind::Random);
+                let first = tie(config.clone());
+                assert_eq!(first, tie(config), "same seed, same run");
+                first.0
+            })
+            .collect();
+        assert!(
+            outcomes.contains(&true) && outcomes.contains(&false),
+            "{outcomes:?}"
+        );
+    }
+
+    #[test]
+    fn with_expiry_first_an_inner_future_done_in_the_poll_the_deadline_passes_wins() {
+        let mut sim = Sim::new(Config::default());
+        let value = sim
+            .block_on(async {
+                timeout(Duration::from_secs(1), async {
+                    crate::work(Duration::from_secs(2));
+                    7
+                })
+                .expiry_first()
+                .await
+            })
+            .unwrap();
+        assert_eq!(value, Ok(7));
+    }
+
+    /// With asyncio's order, a deadline that CPU work passes in a poll
+    /// where the inner future then yields lets that future run once more
+    /// (asyncio ran the step it scheduled before the deadline's callback).
+    #[test]
+    fn a_deadline_passed_by_work_lets_a_yielding_inner_future_finish() {
+        let mut sim = Sim::new(Config::default());
+        let value = sim
+            .block_on(async {
+                timeout(Duration::from_millis(2), async {
+                    crate::work(Duration::from_millis(10));
+                    crate::yield_now().await;
+                    7
+                })
+                .expiry_first()
+                .await
+            })
+            .unwrap();
+        assert_eq!(value, Ok(7));
+    }
+
+    /// ... but one still waiting on a timer then expires.
+    #[test]
+    fn a_deadline_passed_by_work_expires_an_inner_future_still_waiting() {
+        let mut sim = Sim::new(Config::default());
+        let value = sim
+            .block_on(async {
+                timeout(Duration::from_millis(2), async {
+                    crate::work(Duration::from_millis(10));
+                    crate::time::sleep(Duration::from_millis(1)).await;
+                    7
+                })
+                .expiry_first()
+                .await
+            })
+            .unwrap();
+        assert!(value.is_err());
+        assert_eq!(sim.now().to_string(), "0.010s");
     }
 }

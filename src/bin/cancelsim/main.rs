@@ -5,12 +5,16 @@
 //! * `cancelsim trace FILE` prints the baseline run of one scenario;
 //! * `cancelsim replay REPRO --scenario FILE` re-runs one failing run;
 //! * `cancelsim check FILE…` validates files without running them;
+//! * `cancelsim export --python FILE` writes the asyncio program a scenario
+//!   models;
 //! * `cancelsim demo` runs a small built-in program and prints its trace.
 //!
 //! Exit codes: 0 all good, 1 a result differs from its expectation (or a
 //! replayed run fails), 2 a file or an argument is wrong.
 
 mod demo;
+mod export;
+mod report;
 
 use std::cell::RefCell;
 use std::io::IsTerminal;
@@ -19,9 +23,10 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use cancelsim::scenario::{self, RunRecord, Scenario, ScenarioError, SweepOptions, Verdict};
+use cancelsim::scenario::{self, RunRecord, Scenario, ScenarioError, SweepOptions};
 use cancelsim::{Config, Repro, SchedulerKind};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use report::verdict_line;
 use serde_json::json;
 
 /// Deterministic simulation testing for async Rust: prove your code survives
@@ -43,6 +48,8 @@ enum Command {
     Replay(ReplayArgs),
     /// Validate scenario files without running them.
     Check(CheckArgs),
+    /// Write the asyncio program a scenario models (`--python`).
+    Export(export::ExportArgs),
     /// Run a built-in example with a cancellation in it and print its trace.
     Demo(DemoArgs),
 }
@@ -199,6 +206,7 @@ fn main() -> ExitCode {
         Command::Trace(args) => trace(&args),
         Command::Replay(args) => replay(&args),
         Command::Check(args) => check(&args),
+        Command::Export(args) => export::export(&args),
         Command::Demo(args) => demo::demo(&args).map_err(|e| Failed {
             code: 1,
             message: format!("cancelsim: {e}"),
@@ -290,7 +298,10 @@ fn run(args: &RunArgs) -> Result<(), Failed> {
         }
         let verdict = scenario::sweep(scenario, &options);
         if !args.json {
-            let line = verdict_line(&verdict);
+            let mut line = verdict_line(&verdict);
+            if !verdict.matches() {
+                line.push_str(&first_failure(scenario, &verdict));
+            }
             match &progress {
                 Some(bar) => bar.println(line),
                 None => println!("{line}"),
@@ -330,38 +341,23 @@ fn run(args: &RunArgs) -> Result<(), Failed> {
     Ok(())
 }
 
-fn found_text(verdict: &Verdict) -> String {
-    if verdict.found.is_empty() {
-        "clean".to_string()
-    } else {
-        verdict.found.join(", ")
-    }
-}
-
-fn verdict_line(verdict: &Verdict) -> String {
-    let counts = verdict.report.counts();
-    let mut line = format!(
-        "{} {:<44} {:>3} await points {:>5} runs  found: {:<32} {:.2}s",
-        if verdict.matches() { "ok  " } else { "FAIL" },
-        verdict.scenario,
-        counts.await_points,
-        counts.runs,
-        found_text(verdict),
-        verdict.elapsed.as_secs_f64()
-    );
-    for problem in &verdict.problems {
-        line.push_str(&format!("\n       {problem}"));
-    }
-    if !verdict.matches() {
-        if let Some(failure) = verdict.report.failures().first() {
-            line.push_str(&format!(
-                "\n       first failing run: cancelsim replay '{}' --scenario {}",
-                failure.repro(),
-                verdict.path
-            ));
+/// The first failing run of a sweep, replayed and explained in the
+/// scenario's words (indented under its result line).
+fn first_failure(scenario: &Arc<Scenario>, verdict: &scenario::Verdict) -> String {
+    let Some(failure) = verdict.report.failures().first() else {
+        return String::new();
+    };
+    let Ok(run) = replay_run(scenario, &failure.repro().to_string()) else {
+        return String::new();
+    };
+    let mut text = String::new();
+    for violation in &run.violations {
+        let explained = scenario::explain(scenario, &run.record, violation);
+        for line in explained.lines() {
+            text.push_str(&format!("\n       {line}"));
         }
     }
-    line
+    text
 }
 
 fn write_out(output: Option<&Path>, text: &str) -> Result<(), Failed> {
@@ -377,8 +373,8 @@ fn write_out(output: Option<&Path>, text: &str) -> Result<(), Failed> {
 
 fn record_json(scenario: &Scenario, record: &RunRecord) -> serde_json::Value {
     let outcomes: serde_json::Map<String, serde_json::Value> = scenario
-        .tasks
-        .keys()
+        .instance_names()
+        .iter()
         .map(|task| {
             let (outcome, end) = match record.outcomes.get(task) {
                 Some((outcome, end)) => (outcome.clone(), Some(end.to_string())),
@@ -401,7 +397,7 @@ fn record_json(scenario: &Scenario, record: &RunRecord) -> serde_json::Value {
 
 fn record_text(scenario: &Scenario, record: &RunRecord) -> String {
     let mut text = String::from("\noutcomes:\n");
-    for task in scenario.tasks.keys() {
+    for task in &scenario.instance_names() {
         match record.outcomes.get(task) {
             Some((outcome, end)) => text.push_str(&format!("  {task}: {outcome} at {end}\n")),
             None => text.push_str(&format!("  {task}: running\n")),
@@ -440,12 +436,15 @@ fn trace(args: &TraceArgs) -> Result<(), Failed> {
         Format::Chrome => trace.to_chrome_json(),
         Format::Svg => trace.to_svg(),
         Format::Text => {
-            let mut text = trace.to_string();
+            let mut text = scenario::render_trace(&scenario, &trace, &record);
             if let Some(error) = &error {
                 text.push_str(&format!("run stopped: {error}\n"));
             }
             for violation in replayed.iter().flat_map(|(_, violations)| violations) {
-                text.push_str(&format!("{violation}\n"));
+                text.push_str(&format!(
+                    "{}\n",
+                    scenario::explain(&scenario, &record, violation)
+                ));
             }
             text.push_str(&record_text(&scenario, &record));
             text
@@ -454,7 +453,7 @@ fn trace(args: &TraceArgs) -> Result<(), Failed> {
             let mut value = json!({
                 "scenario": scenario.name,
                 "seed": args.seed,
-                "trace": trace.to_string().lines().collect::<Vec<_>>(),
+                "trace": scenario::render_trace(&scenario, &trace, &record).lines().collect::<Vec<_>>(),
                 "error": error.as_ref().map(|e| e.to_string()),
             });
             if let Some((repro, violations)) = &replayed {
@@ -523,9 +522,12 @@ fn replay_run(scenario: &Arc<Scenario>, repro: &str) -> Result<Replayed, Failed>
 fn replay(args: &ReplayArgs) -> Result<(), Failed> {
     let scenario = load_one(&args.scenario)?;
     let run = replay_run(&scenario, &args.repro)?;
-    print!("{}", run.trace);
+    print!(
+        "{}",
+        scenario::render_trace(&scenario, &run.trace, &run.record)
+    );
     for violation in &run.violations {
-        println!("{violation}");
+        println!("{}", scenario::explain(&scenario, &run.record, violation));
     }
     print!("{}", record_text(&scenario, &run.record));
     if run.violations.is_empty() {

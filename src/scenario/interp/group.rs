@@ -1,125 +1,175 @@
-//! `group` steps (asyncio.TaskGroup): cancel siblings and the parent on the
-//! first failure, wait for every child, collect the errors.
+//! `group` steps: asyncio.TaskGroup (3.11), state for state. The first
+//! child that fails cancels its siblings and the parent; leaving the block
+//! waits for every child; the errors come out as one `ExceptionGroup`.
 
 use std::cell::{Cell, RefCell};
-use std::future::poll_fn;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
 
-use super::step::{exec_block, Exec, Flow, Raise};
-use super::task::{Ctx, TaskCell};
-use crate::cancel::OrCancel;
-use crate::scenario::model::{Block, Outcome};
+use super::exc::{CancelledError, Exc, Raise, GROUP_MESSAGE};
+use super::future::{await_future, Fut};
+use super::located::{current_step, enter_step, StepAt};
+use super::step::{exec_block, Exec, Flow};
+use super::task::{Ctx, TaskCell, TaskResult};
+use crate::scenario::model::Block;
 
 /// asyncio.TaskGroup's state.
 pub(super) struct Group {
-    parent: Option<Rc<TaskCell>>,
-    pub(super) children: RefCell<Vec<Rc<TaskCell>>>,
-    errors: RefCell<Vec<String>>,
+    parent: Rc<TaskCell>,
+    /// Children not done yet, in the order they were spawned.
+    tasks: RefCell<Vec<Rc<TaskCell>>>,
+    errors: RefCell<Vec<Exc>>,
     aborting: Cell<bool>,
+    exiting: Cell<bool>,
     parent_cancel_requested: Cell<bool>,
-    waker: RefCell<Option<Waker>>,
+    on_completed: RefCell<Option<Rc<Fut>>>,
+    /// The `group` step (what its cancel requests point at).
+    step: Option<StepAt>,
 }
 
 impl Group {
+    /// `create_task` in this group.
+    pub(super) fn adopt(self: &Rc<Self>, cell: &Rc<TaskCell>) {
+        self.tasks.borrow_mut().push(Rc::clone(cell));
+        cell.groups.borrow_mut().push(Rc::clone(self));
+    }
+
+    /// `create_task` refuses a group that is shutting down or finished.
+    pub(super) fn check_open(&self) -> Result<(), Raise> {
+        let state = if self.exiting.get() && self.tasks.borrow().is_empty() {
+            "finished"
+        } else if self.aborting.get() {
+            "shutting down"
+        } else {
+            return Ok(());
+        };
+        Err(Raise::Error(Exc::runtime(format!(
+            "TaskGroup {} is {state}",
+            self.repr()
+        ))))
+    }
+
+    /// Python's `repr` of the group.
+    fn repr(&self) -> String {
+        let mut info = String::new();
+        let tasks = self.tasks.borrow().len();
+        if tasks > 0 {
+            info.push_str(&format!(" tasks={tasks}"));
+        }
+        let errors = self.errors.borrow().len();
+        if errors > 0 {
+            info.push_str(&format!(" errors={errors}"));
+        }
+        info.push_str(if self.aborting.get() {
+            " cancelling"
+        } else {
+            " entered"
+        });
+        format!("<TaskGroup{info}>")
+    }
+
     fn abort(&self) {
         self.aborting.set(true);
-        let children = self.children.borrow().clone();
-        for child in children {
-            if !child.is_done() {
-                child.cancel();
+        let tasks = self.tasks.borrow().clone();
+        for task in tasks {
+            if !task.is_done() {
+                task.cancel(None);
             }
         }
     }
 
-    pub(super) fn child_done(&self, outcome: &Outcome) {
-        if let Some(waker) = self.waker.borrow_mut().take() {
-            waker.wake();
+    /// `_on_task_done` (run as the group's step).
+    pub(super) fn child_done(&self, child: &Rc<TaskCell>, result: &TaskResult) {
+        let outer = enter_step(self.step);
+        self.on_task_done(child, result);
+        enter_step(outer);
+    }
+
+    fn on_task_done(&self, child: &Rc<TaskCell>, result: &TaskResult) {
+        self.tasks
+            .borrow_mut()
+            .retain(|task| !Rc::ptr_eq(task, child));
+        if self.tasks.borrow().is_empty() {
+            if let Some(future) = &*self.on_completed.borrow() {
+                future.set_done();
+            }
         }
-        let error = match outcome {
-            Outcome::Error(message) => message.clone(),
-            Outcome::Timeout => "timeout".to_string(),
-            _ => return,
+        let TaskResult::Error(exc) = result else {
+            return;
         };
-        self.errors.borrow_mut().push(error);
+        self.errors.borrow_mut().push(exc.clone());
+        if self.parent.is_done() {
+            return;
+        }
         if !self.aborting.get() && !self.parent_cancel_requested.get() {
             self.abort();
             self.parent_cancel_requested.set(true);
-            if let Some(parent) = &self.parent {
-                parent.cancel();
-            }
+            self.parent.cancel(None);
         }
-    }
-
-    fn all_done(&self) -> bool {
-        self.children.borrow().iter().all(|child| child.is_done())
     }
 }
 
 pub(super) async fn run_group(ctx: &Rc<Ctx>, body: Block) -> Exec {
     let group = Rc::new(Group {
-        parent: ctx.cell.clone(),
-        children: RefCell::new(Vec::new()),
+        parent: Rc::clone(&ctx.cell),
+        tasks: RefCell::new(Vec::new()),
         errors: RefCell::new(Vec::new()),
         aborting: Cell::new(false),
+        exiting: Cell::new(false),
         parent_cancel_requested: Cell::new(false),
-        waker: RefCell::new(None),
+        on_completed: RefCell::new(None),
+        step: current_step(),
     });
     ctx.groups.borrow_mut().push(Rc::clone(&group));
     let body_result = exec_block(Rc::clone(ctx), body).await;
     ctx.groups.borrow_mut().pop();
-    let mut propagate = None;
-    let mut flow = Flow::Next;
-    match body_result {
-        Ok(returned) => flow = returned,
-        Err(Raise::Cancelled(cancelled)) => {
-            if !group.aborting.get() {
-                group.abort();
+    // __aexit__
+    group.exiting.set(true);
+    let (flow, mut propagate, body_error) = match body_result {
+        Ok(flow) => (flow, None, None),
+        Err(Raise::Cancelled(cancelled)) => (Flow::Next, Some(cancelled), None),
+        Err(Raise::Error(exc)) => (Flow::Next, None, Some(exc)),
+    };
+    let raised = propagate.is_some() || body_error.is_some();
+    if group.parent_cancel_requested.get() && ctx.cell.uncancel() == 0 {
+        absorb(ctx, propagate.take());
+    }
+    if raised && !group.aborting.get() {
+        group.abort();
+    }
+    while !group.tasks.borrow().is_empty() {
+        let future = Fut::new();
+        *group.on_completed.borrow_mut() = Some(Rc::clone(&future));
+        match await_future(ctx, &future).await {
+            Ok(()) => {}
+            Err(Raise::Cancelled(cancelled)) => {
+                if group.aborting.get() {
+                    absorb(ctx, Some(cancelled));
+                } else {
+                    absorb(ctx, propagate.replace(cancelled));
+                    group.abort();
+                }
             }
-            propagate = Some(cancelled);
+            Err(Raise::Error(_)) => unreachable!("awaiting a future raises only CancelledError"),
         }
-        Err(Raise::Error(message)) => {
-            group.errors.borrow_mut().push(message);
-            group.abort();
-        }
-        Err(Raise::Timeout(cause)) => {
-            ctx.absorb(cause);
-            group.errors.borrow_mut().push("timeout".to_string());
-            group.abort();
+        *group.on_completed.borrow_mut() = None;
+    }
+    if group.errors.borrow().is_empty() {
+        if let Some(cancelled) = propagate {
+            return Err(Raise::Cancelled(cancelled));
         }
     }
-    while !group.all_done() {
-        let waiting = Rc::clone(&group);
-        let all_done = poll_fn(move |cx| {
-            if waiting.all_done() {
-                Poll::Ready(())
-            } else {
-                *waiting.waker.borrow_mut() = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        });
-        if let Err(cancelled) = all_done.or_cancel().await {
-            if !group.aborting.get() {
-                group.abort();
-            }
-            ctx.absorb(propagate.replace(cancelled));
-        }
-    }
-    group.children.borrow_mut().clear();
-    if group.parent_cancel_requested.get() {
-        if let Some(parent) = &group.parent {
-            if parent.uncancel() == 0 {
-                ctx.absorb(propagate.take());
-            }
-        }
+    if let Some(exc) = body_error {
+        group.errors.borrow_mut().push(exc);
     }
     let errors = std::mem::take(&mut *group.errors.borrow_mut());
     if !errors.is_empty() {
-        ctx.absorb(propagate.take());
-        return Err(Raise::Error(format!("group: {}", errors.join("; "))));
+        absorb(ctx, propagate.take());
+        return Err(Raise::Error(Exc::group(GROUP_MESSAGE, errors)));
     }
-    match propagate {
-        Some(cancelled) => Err(Raise::Cancelled(cancelled)),
-        None => Ok(flow),
-    }
+    Ok(flow)
+}
+
+/// A `CancelledError` the group consumes (asyncio drops it on purpose).
+fn absorb(ctx: &Ctx, cancelled: Option<CancelledError>) {
+    ctx.absorb(cancelled.and_then(|cancelled| cancelled.token));
 }

@@ -243,7 +243,7 @@ pub fn timeout<F: std::future::IntoFuture>(
     Timeout {
         // tokio polls the inner future before its deadline: a tie is the
         // inner future's, never a choice.
-        inner: ::cancelsim::time::timeout(duration, future.into_future()).inner_first(),
+        inner: ::cancelsim::time::timeout(duration, future.into_future()).inner_wins_ties(),
     }
 }
 

@@ -13,8 +13,14 @@ use std::time::Duration;
 
 use miette::SourceSpan;
 
+mod parts;
+mod step;
+
+pub use parts::{Cond, Handler, Primitive, PrimitiveKind, ReturnWhen, Text, TextPart};
+pub use step::StepKind;
+
 /// A sequence of steps (a task body, or the body of a `timeout`, `shield`,
-/// `try`, `group` or `repeat`).
+/// `try`, `if`, `group` or `repeat`).
 pub type Block = Arc<[Step]>;
 
 /// A loaded scenario.
@@ -30,6 +36,9 @@ pub struct Scenario {
     pub about: Option<String>,
     /// The tasks by name; `main` is the root.
     pub tasks: BTreeMap<String, TaskDef>,
+    /// The declared asyncio primitives (queues, events, conditions,
+    /// semaphores) by name.
+    pub primitives: BTreeMap<String, Primitive>,
     /// What the sweep must find.
     pub expect: Expect,
 }
@@ -41,6 +50,26 @@ impl Scenario {
             .get("main")
             .expect("a loaded scenario has a main task")
     }
+
+    /// The names the scenario's task instances go by: `main`, and the name
+    /// of each `spawn` (its `as=`, else the task's), sorted.
+    pub fn instance_names(&self) -> Vec<String> {
+        fn spawns(block: &Block, out: &mut std::collections::BTreeSet<String>) {
+            for step in block.iter() {
+                if let StepKind::Spawn { task, name, .. } = &step.kind {
+                    out.insert(name.clone().unwrap_or_else(|| task.clone()));
+                }
+                for nested in step.kind.blocks() {
+                    spawns(nested, out);
+                }
+            }
+        }
+        let mut names = std::collections::BTreeSet::from(["main".to_string()]);
+        for task in self.tasks.values() {
+            spawns(&task.body, &mut names);
+        }
+        names.into_iter().collect()
+    }
 }
 
 /// One task program.
@@ -50,6 +79,9 @@ pub struct TaskDef {
     pub name: String,
     /// Where `task NAME` is written.
     pub span: SourceSpan,
+    /// Its parameters (`task fetch url { … }`), bound by `spawn`'s
+    /// arguments.
+    pub params: Vec<String>,
     /// Its steps.
     pub body: Block,
 }
@@ -61,128 +93,6 @@ pub struct Step {
     pub kind: StepKind,
     /// Where it is written (the whole node).
     pub span: SourceSpan,
-}
-
-/// What a step does.
-#[derive(Clone, Debug)]
-pub enum StepKind {
-    /// `sleep "250ms"`: wait (an await point).
-    Sleep(Duration),
-    /// `yield`: let the others run (an await point).
-    Yield,
-    /// `work "2s"`: CPU time inside the poll, no await point.
-    Work(Duration),
-    /// `blocking "3s" ["log line"]`: work on a worker thread, awaited; it runs
-    /// on when the awaiter is cancelled, and logs its line when done.
-    Blocking {
-        /// How long the work takes.
-        cost: Duration,
-        /// Logged when the work is done.
-        log: Option<String>,
-    },
-    /// `acquire NAME`: take a tracked, exclusive resource (waits while
-    /// another task holds it).
-    Acquire(String),
-    /// `release NAME`.
-    Release(String),
-    /// `log "text"`: a line in the run's log, with its virtual time.
-    Log(String),
-    /// `spawn TASK`: start a task (into the innermost `group`, if any).
-    Spawn(String),
-    /// `join TASK [expect=OUTCOME]`: wait for a task and check its outcome.
-    Join {
-        /// The task.
-        task: String,
-        /// The outcome expected; another one raises an error.
-        expect: JoinExpect,
-    },
-    /// `cancel TASK`: one cooperative cancel request.
-    Cancel(String),
-    /// `timeout "1s" { … }` (asyncio.timeout).
-    Timeout {
-        /// The deadline, from entering the scope.
-        duration: Duration,
-        /// The body.
-        body: Block,
-    },
-    /// `shield { … }` (asyncio.shield).
-    Shield(Block),
-    /// `try { … } on-cancel { … } on-error { … } finally { … }`.
-    Try {
-        /// The body.
-        body: Block,
-        /// Runs when a cancellation comes out of the body.
-        on_cancel: Option<(Block, Resolution)>,
-        /// Runs when an error (or a timeout) comes out of the body.
-        on_error: Option<Block>,
-        /// Runs however the body ended.
-        finally: Option<Block>,
-    },
-    /// `wait-first A B …`: wait until one of the tasks finishes; the others
-    /// keep running.
-    WaitFirst(Vec<String>),
-    /// `group { … }` (asyncio.TaskGroup).
-    Group(Block),
-    /// `repeat N { … }`.
-    Repeat {
-        /// How many times.
-        count: u32,
-        /// The body.
-        body: Block,
-    },
-    /// `fail "message"`: raise an error.
-    Fail(String),
-    /// `return VALUE`: end the task with a value.
-    Return(String),
-}
-
-impl StepKind {
-    /// The step's keyword, as written in files.
-    pub fn keyword(&self) -> &'static str {
-        match self {
-            StepKind::Sleep(_) => "sleep",
-            StepKind::Yield => "yield",
-            StepKind::Work(_) => "work",
-            StepKind::Blocking { .. } => "blocking",
-            StepKind::Acquire(_) => "acquire",
-            StepKind::Release(_) => "release",
-            StepKind::Log(_) => "log",
-            StepKind::Spawn(_) => "spawn",
-            StepKind::Join { .. } => "join",
-            StepKind::Cancel(_) => "cancel",
-            StepKind::Timeout { .. } => "timeout",
-            StepKind::Shield(_) => "shield",
-            StepKind::Try { .. } => "try",
-            StepKind::WaitFirst(_) => "wait-first",
-            StepKind::Group(_) => "group",
-            StepKind::Repeat { .. } => "repeat",
-            StepKind::Fail(_) => "fail",
-            StepKind::Return(_) => "return",
-        }
-    }
-
-    /// The nested blocks of the step, in order.
-    pub fn blocks(&self) -> Vec<&Block> {
-        match self {
-            StepKind::Timeout { body, .. }
-            | StepKind::Shield(body)
-            | StepKind::Group(body)
-            | StepKind::Repeat { body, .. } => vec![body],
-            StepKind::Try {
-                body,
-                on_cancel,
-                on_error,
-                finally,
-            } => {
-                let mut blocks = vec![body];
-                blocks.extend(on_cancel.as_ref().map(|(block, _)| block));
-                blocks.extend(on_error.as_ref());
-                blocks.extend(finally.as_ref());
-                blocks
-            }
-            _ => Vec::new(),
-        }
-    }
 }
 
 /// How an `on-cancel` handler ends.
@@ -220,6 +130,17 @@ impl JoinExpect {
             "any" => JoinExpect::Any,
             _ => return None,
         })
+    }
+
+    /// Its name, as written after `expect=`.
+    pub fn name(self) -> &'static str {
+        match self {
+            JoinExpect::Value => "value",
+            JoinExpect::Cancelled => "cancelled",
+            JoinExpect::Timeout => "timeout",
+            JoinExpect::Error => "error",
+            JoinExpect::Any => "any",
+        }
     }
 
     /// Does `outcome` satisfy it?

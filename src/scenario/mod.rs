@@ -30,10 +30,26 @@ pub use parse::{parse, parse_duration, STEP_KEYWORDS};
 pub use render::{explain, render_trace};
 
 /// Parses and validates `text` as the scenario file `path`.
+///
+/// Both recurse once per nested block: they run on a thread of their own
+/// with a stack sized for the deepest nesting a file may have (32
+/// levels), so that any caller's thread (a test's 2 MiB one included) can
+/// load any file.
 pub fn load_str(path: &str, text: &str) -> Result<Scenario, ScenarioError> {
-    let scenario = parse(path, text)?;
-    check(&scenario)?;
-    Ok(scenario)
+    const STACK: usize = 64 << 20;
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("cancelsim-scenario-parser".to_string())
+            .stack_size(STACK)
+            .spawn_scoped(scope, || {
+                let scenario = parse(path, text)?;
+                check(&scenario)?;
+                Ok(scenario)
+            })
+            .map_err(|e| ScenarioError::io(path, &e))?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 /// Reads, parses and validates the scenario file at `path`.

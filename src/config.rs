@@ -63,10 +63,10 @@ pub struct Config {
     /// The file the test body is written in (set by `#[tokio::test]`,
     /// `#[cancelsim::test]`, [`Check::test_file`](crate::Check::test_file)).
     /// A `timeout` called in this file by the root — the test's own
-    /// "must finish in time" — that an injection expires, and whose
-    /// `Err(Elapsed)` the root then unwraps (`.expect(..)`, `.unwrap()`) in
-    /// the same poll, is the test's assertion: the run is counted, not
-    /// reported. A test that tolerates the expiry (`let _ = timeout(..)`)
+    /// "must finish in time" — that an injection expires, and on whose
+    /// `Err(Elapsed)` the root then fails in the same poll (`.expect(..)`,
+    /// `.unwrap()`, `assert!(r.is_ok())`, `assert_eq!(r, Ok(..))`), is the
+    /// test's assertion: the run is counted, not reported. A test that tolerates the expiry (`let _ = timeout(..)`)
     /// and then checks the state is judged as usual, and so are timeouts
     /// in the code under test (other files, other tasks).
     pub test_file: Option<&'static str>,
@@ -78,6 +78,10 @@ pub struct Config {
     /// thread cannot be handed back). `CANCELSIM_WATCHDOG` overrides it in
     /// sweeps.
     pub watchdog: Option<Duration>,
+    /// Where the root future is written, named in reports as where `main`
+    /// started (a deadlock lists it). Default: where `block_on` was called;
+    /// [`Check::new`](crate::Check::new) sets its caller, the test.
+    pub root_location: Option<&'static std::panic::Location<'static>>,
 }
 
 /// The default of [`Config::watchdog`].
@@ -99,6 +103,7 @@ impl Default for Config {
             runtime_shutdown: false,
             test_file: None,
             watchdog: Some(DEFAULT_WATCHDOG),
+            root_location: None,
         }
     }
 }

@@ -94,7 +94,7 @@ impl Sim {
         let _enter = Enter::new(&world);
         world.arm_watchdog();
         let _done = world.polls_done();
-        let root = world.spawn_root(at);
+        let root = world.spawn_root(world.config.root_location.unwrap_or(at));
         let mut future = std::pin::pin!(Some(future));
         // Polls and `work` calls count against the step budget.
         let start = world.budget_used();

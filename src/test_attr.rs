@@ -30,6 +30,9 @@ pub struct TestArgs {
     /// [`SchedulerKind::CurrentThread`]) or `multi_thread` (schedules
     /// explore task orders too, [`SchedulerKind::Random`]).
     pub flavor: Option<&'static str>,
+    /// The grace time of a cancel request or shutdown signal, in
+    /// milliseconds (`grace = "5s"`; default 1 s, [`Config::cancel_grace`](crate::Config::cancel_grace)).
+    pub grace_ms: Option<u64>,
 }
 
 impl TestArgs {
@@ -43,6 +46,7 @@ impl TestArgs {
         explore: None,
         preset: None,
         flavor: None,
+        grace_ms: None,
     };
 }
 
@@ -126,6 +130,9 @@ where
     }
     if let Some(timeouts) = args.timeouts {
         check = check.timeout_at_every_await(timeouts);
+    }
+    if let Some(ms) = args.grace_ms {
+        check = check.grace_time(std::time::Duration::from_millis(ms));
     }
     if let Some(max) = args.max_runs {
         check = check.max_runs(max);

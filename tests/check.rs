@@ -686,3 +686,18 @@ fn a_range_of_every_seed_is_taken_lazily_as_far_as_the_budget_goes() {
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
     assert_eq!(json["seeds"], serde_json::json!([0, 1, 2]));
 }
+
+/// A deadlock report names where each task started; the root started
+/// where the check is written (the test), not inside cancelsim.
+#[test]
+fn a_deadlock_names_the_tests_own_location_for_the_root() {
+    let report = Check::new(|| async {
+        let (_keep, never) = futures::channel::oneshot::channel::<()>();
+        let _ = never.await;
+    })
+    .run();
+    let text = report.to_string();
+    assert!(text.contains("deadlock"), "{text}");
+    assert!(text.contains("tests/check.rs:"), "{text}");
+    assert!(!text.contains("src/check/run.rs"), "{text}");
+}

@@ -172,3 +172,34 @@ fn a_replay_line_for_another_test_is_ignored_and_the_sweep_runs() {
     // The baseline twice, then one run per injection.
     assert!(stdout.matches("REPLAY_TARGET_RAN").count() > 2, "{stdout}");
 }
+
+/// A worker that drains for 3 s after the cancel: past the default grace
+/// time, within the test's own.
+async fn drains_for_3s() {
+    let worker = cancelsim::spawn(async {
+        sleep(ms(5)).await;
+        if let Err(cancelled) = cancelsim::cancel::checkpoint().await {
+            // Draining in three steps: each wakes the task past the request,
+            // so the grace budget is checked at every step.
+            for _ in 0..3 {
+                sleep(ms(1_000)).await;
+            }
+            return Err(cancelled);
+        }
+        Ok(())
+    });
+    sleep(ms(1)).await;
+    worker.cancel();
+    let _ = worker.await;
+}
+
+#[cancelsim::test(explore = 0, cancel = "none", grace = "5s")]
+async fn a_test_sets_its_grace_time() {
+    drains_for_3s().await;
+}
+
+#[cancelsim::test(explore = 0, cancel = "none")]
+#[should_panic(expected = "cancel-ignored")]
+async fn the_default_grace_time_is_one_second() {
+    drains_for_3s().await;
+}

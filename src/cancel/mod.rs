@@ -25,7 +25,7 @@ use std::fmt;
 pub use checkpoint::{cancelled, checkpoint, CancelledSignal, Checkpoint};
 pub use or_cancel::{OrCancel, OrCancelled};
 pub use shield::{shield, Shield};
-pub use signal::register_signal;
+pub use signal::{register_signal, set_grace_time};
 
 use crate::task::table::TaskKey;
 use crate::world;

@@ -47,3 +47,31 @@
 pub fn register_signal(signal: impl FnOnce() + 'static) {
     crate::world::try_with(|world| world.register_signal(Box::new(signal)));
 }
+
+/// Sets this run's grace time: how long a task may take to end after a
+/// cancel request or the program's signal before it is `cancel-ignored`
+/// (default [`Config::grace_time`](crate::Config::grace_time), 1 s). A
+/// service designed to drain in-flight work within 5 s says so where its
+/// test registers the signal. A call outside a simulation does nothing.
+///
+/// ```
+/// use std::time::Duration;
+/// use cancelsim::{cancel, time, Check};
+///
+/// // A worker that takes 3 s to drain after the signal.
+/// let drains_in_3s = || async {
+///     cancel::set_grace_time(Duration::from_secs(5));
+///     let (stop, stopped) = futures::channel::oneshot::channel::<()>();
+///     let stop = std::cell::Cell::new(Some(stop));
+///     cancel::register_signal(move || drop(stop.take()));
+///     let worker = cancelsim::spawn(async move {
+///         let _ = stopped.await;
+///         time::sleep(Duration::from_secs(3)).await; // draining
+///     });
+///     worker.await.unwrap();
+/// };
+/// Check::new(drains_in_3s).signal_at_every_await(true).run().assert_clean();
+/// ```
+pub fn set_grace_time(time: std::time::Duration) {
+    crate::world::try_with(|world| world.set_grace_time(crate::time::instant::nanos(time)));
+}

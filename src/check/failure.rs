@@ -182,6 +182,16 @@ pub(crate) fn group_key(violation: &Violation) -> (String, String) {
 /// Where a violation is, the same in every run that shows it (no task ids
 /// of unnamed tasks past the first, no await point ordinals, no times).
 pub(crate) fn violation_site(violation: &Violation) -> String {
+    site(violation, true)
+}
+
+/// A group's title: its site as the first run showed it (numbers kept, so
+/// that `no reload within 5s` reads as written).
+pub(crate) fn violation_title(violation: &Violation) -> String {
+    site(violation, false)
+}
+
+fn site(violation: &Violation, masked: bool) -> String {
     let task = match (&violation.task_name, violation.task) {
         (Some(name), _) => name.clone(),
         (None, Some(task)) => task.to_string(),
@@ -202,7 +212,7 @@ pub(crate) fn violation_site(violation: &Violation) -> String {
             let first: Vec<String> = first
                 .split(' ')
                 .map(|word| {
-                    if word.contains(".rs:") {
+                    if !masked || word.contains(".rs:") {
                         word.to_string()
                     } else {
                         word.chars()

@@ -108,10 +108,13 @@ where
     /// A check of `body` that runs the baseline only (seed 0, `Fifo`). The
     /// body runs on worker threads (one fresh world per run), so it is
     /// `Send + Sync + 'static`; the futures it returns need not be `Send`.
+    #[track_caller]
     pub fn new(body: F) -> Self {
+        let mut config = Config::default().max_steps(1_000_000);
+        config.root_location = Some(std::panic::Location::caller());
         Check {
             body: Arc::new(body),
-            config: Config::default().max_steps(1_000_000),
+            config,
             seeds: Seeds::List(vec![0]),
             scheduler: SchedulerKind::Fifo,
             explore: None,
@@ -212,9 +215,23 @@ where
         self
     }
 
+    /// How long a task may take to end after a cancel request or the
+    /// program's cancellation signal before it is `cancel-ignored` (default
+    /// 1 s of virtual time; [`Config::cancel_grace`] also sets the polls).
+    /// A service designed to drain in-flight work within 5 s says so here.
+    pub fn grace_time(mut self, time: std::time::Duration) -> Self {
+        self.config.grace_time = time;
+        self
+    }
+
     /// The base configuration of every run (budgets, grace, trace mode); its
-    /// seed and scheduler are replaced per run.
-    pub fn config(mut self, config: Config) -> Self {
+    /// seed and scheduler are replaced per run. The test's file and where
+    /// the body is written carry over unless `config` sets them.
+    pub fn config(mut self, mut config: Config) -> Self {
+        // What the check itself knows, unless the new configuration says
+        // otherwise: where its body is written.
+        config.test_file = config.test_file.or(self.config.test_file);
+        config.root_location = config.root_location.or(self.config.root_location);
         self.config = config;
         self
     }

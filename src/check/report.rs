@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde_json::json;
 
-use super::failure::{violation_site, FailureGroup};
+use super::failure::{violation_site, violation_title, FailureGroup};
 use super::junit;
 use super::seeds::Seeds;
 use super::{Failure, Repro};
@@ -388,7 +388,8 @@ impl fmt::Display for Report {
             writeln!(
                 f,
                 "  no cancellation signal swept: the body registered none \
-                 (call cancel::register_signal(|| token.cancel()) in the test)"
+                 (call cancel::register_signal(|| token.cancel()) in the test; with the tokio \
+                 facade, tokio::cancelsim::register_signal)"
             )?;
         }
         if let Some(bound) = self.pct_bound {
@@ -402,11 +403,16 @@ impl fmt::Display for Report {
         }
         for group in &self.groups {
             let first = &self.failures[group.first];
+            let title = first
+                .violations
+                .iter()
+                .find(|v| v.code() == group.code && violation_site(v) == group.site)
+                .map_or_else(|| group.site.clone(), violation_title);
             writeln!(
                 f,
                 "\n{} in {} ({} run{}{}):",
                 group.code,
-                group.site,
+                title,
                 group.runs,
                 if group.runs == 1 { "" } else { "s" },
                 if group.seeds > 1 {

@@ -243,7 +243,7 @@ impl World {
     /// still alive is dropped where it waits.
     fn shut_down(self: &Rc<World>) {
         let now = self.now().as_nanos();
-        let grace = nanos(self.config.grace_time);
+        let grace = self.grace_nanos();
         let live = self.core.borrow().tasks.keys();
         for key in live.iter().copied() {
             let violation = {

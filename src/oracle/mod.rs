@@ -274,6 +274,21 @@ impl Violation {
                 "this run injected nothing: the panic is the program's (or the test's) own, \
                  under this schedule; replay it and read the trace"
             }
+            ViolationCode::Panic
+                if !["Elapsed", "JoinError", "Cancelled", "unwrap()", "expect("]
+                    .iter()
+                    .any(|word| self.message.contains(word)) =>
+            {
+                "an assertion failed after the injection: the cancel (or expiry) at this await point \
+                 left the state it checks half-done; make the change atomic across the await (a \
+                 guard whose Drop restores it) or commit it only after the last await"
+            }
+            ViolationCode::Deadlock if self.injection.is_some() => {
+                "after the injection every task waits on something nobody will do any more: a \
+                 message the cancelled code would have sent, a lock or permit it held, a task it \
+                 would have woken; release and signal in Drop (RAII) so a cancel cannot strand \
+                 the others"
+            }
             _ => self.code.hint(),
         }
     }

@@ -143,6 +143,7 @@ impl<F> Timeout<F> {
     /// then is polled once more first (asyncio runs a step the task
     /// scheduled during that poll, a `sleep(0)`, before the callback),
     /// and the expiry follows if it is still pending.
+    #[cfg_attr(not(feature = "scenario"), allow(dead_code))]
     pub(crate) fn expiry_first(mut self) -> Self {
         self.expiry_first = true;
         self
@@ -152,6 +153,7 @@ impl<F> Timeout<F> {
     /// inner future goes first even if the deadline is due (the task woke
     /// itself before the deadline, and asyncio runs that step before the
     /// deadline's callback).
+    #[cfg_attr(not(feature = "scenario"), allow(dead_code))]
     pub(crate) fn inner_first_once(self: Pin<&mut Self>) {
         *self.project().inner_first = true;
     }

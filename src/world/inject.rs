@@ -467,17 +467,13 @@ impl World {
         }
         let now = self.now.get();
         let over_polls = slot.meta.polls.saturating_sub(polls) > self.config.grace_polls;
-        let over_time =
-            now.saturating_sub(since) > crate::time::instant::nanos(self.config.grace_time);
+        let over_time = now.saturating_sub(since) > self.grace_nanos();
         if over_polls || over_time {
             slot.meta.ignored_reported = true;
             let budget = if over_polls {
                 format!("{} polls", self.config.grace_polls)
             } else {
-                format!(
-                    "{} of virtual time",
-                    Instant(crate::time::instant::nanos(self.config.grace_time))
-                )
+                format!("{} of virtual time", Instant(self.grace_nanos()))
             };
             let what = if slot.meta.signalled {
                 "the cancellation signal fired at"

@@ -217,6 +217,10 @@ pub(crate) struct World {
     pub config: Config,
     /// `config.max_time` in nanoseconds.
     max_time: u64,
+    /// The grace time of a cancel request, in nanoseconds:
+    /// `config.grace_time` unless the program set its own
+    /// ([`cancel::set_grace_time`](crate::cancel::set_grace_time)).
+    grace_time: Cell<u64>,
     now: Cell<u64>,
     step: Cell<u64>,
     /// `work` calls so far: with `step`, what the step budgets count.
@@ -329,6 +333,7 @@ impl World {
             pending_scope: Cell::new(None),
             forced: RefCell::new(BTreeSet::new()),
             max_time: crate::time::instant::nanos(config.max_time),
+            grace_time: Cell::new(crate::time::instant::nanos(config.grace_time)),
             root_drop_requested: Cell::new(false),
             oracles: RefCell::new(OracleState::default()),
             heartbeat: std::cell::OnceCell::new(),
@@ -344,6 +349,16 @@ impl World {
 
     pub fn steps(&self) -> u64 {
         self.step.get()
+    }
+
+    /// The grace time of a cancel request or signal, in nanoseconds.
+    pub fn grace_nanos(&self) -> u64 {
+        self.grace_time.get()
+    }
+
+    /// Sets this run's grace time.
+    pub fn set_grace_time(&self, nanos: u64) {
+        self.grace_time.set(nanos);
     }
 
     /// Inlined (with the trace's `push` and encoder) so that each call

@@ -12,6 +12,8 @@ use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, Lit, LitBool, LitInt, LitStr, Meta, Path, Token};
 
+use crate::duration::duration_arg;
+
 /// Which attribute macro the arguments belong to. Decides the set of known
 /// arguments, the default crate path and the wording of messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +58,7 @@ impl MacroKind {
                 "explore",
                 "preset",
                 "crate",
+                "grace",
             ],
             MacroKind::TokioTest => &[
                 "flavor",
@@ -109,6 +112,7 @@ pub(crate) struct CancelsimTestArgs {
     max_runs: Option<Val<u64>>,
     explore: Option<Val<u64>>,
     preset: Option<Val<String>>,
+    grace: Option<Val<u64>>,
 }
 
 impl CancelsimTestArgs {
@@ -124,6 +128,7 @@ impl CancelsimTestArgs {
             max_runs: None,
             explore: None,
             preset: None,
+            grace: None,
         };
         let mut errors = Errors::default();
         for (name, value) in name_values(kind, attr, &mut errors)? {
@@ -138,6 +143,7 @@ impl CancelsimTestArgs {
                     one_of_arg(&name, &value, "preset", PRESETS).map(|v| args.preset = Some(v))
                 }
                 "timeouts" => bool_arg(&name, &value).map(|v| args.timeouts = Some(v)),
+                "grace" => duration_arg(&name, &value).map(|v| args.grace = Some(v)),
                 "crate" => crate_arg(&value).map(|p| args.krate = p),
                 _ => unreachable_known(&name),
             };
@@ -158,6 +164,12 @@ impl CancelsimTestArgs {
         let max_runs = opt(&self.max_runs, |v| int_lit(v, "usize"));
         let explore = opt(&self.explore, |v| int_lit(v, "u64"));
         let preset = opt(&self.preset, str_lit);
+        // Only when given: the expansion of a test without it stays as
+        // documented.
+        let grace = self.grace.as_ref().map(|v| {
+            let millis = int_lit(v, "u64");
+            quote!(grace_ms: ::core::option::Option::Some(#millis),)
+        });
         quote! {
             #krate::__private::TestArgs {
                 seeds: #seeds,
@@ -167,6 +179,7 @@ impl CancelsimTestArgs {
                 max_runs: #max_runs,
                 explore: #explore,
                 preset: #preset,
+                #grace
                 ..#krate::__private::TestArgs::DEFAULT
             }
         }
@@ -393,6 +406,7 @@ fn example(name: &str) -> &'static str {
         "preset" => "\"tokio\"",
         "flavor" => "\"multi_thread\"",
         "crate" => "\"path::to::crate\"",
+        "grace" => "\"5s\"",
         _ => "true",
     }
 }

@@ -74,6 +74,7 @@
 use proc_macro::TokenStream;
 
 mod args;
+mod duration;
 mod expand;
 
 /// Runs an `async fn` test under the cancelsim simulator: many seeded
@@ -109,6 +110,7 @@ mod expand;
 /// | `max_runs` | integer | an upper bound on the number of runs |
 /// | `explore` | integer | exploration budget |
 /// | `preset` | `"tokio"` or `"cancelsim"` | a bundle of defaults |
+/// | `grace` | a duration string (`"5s"`, `"250ms"`) | how long a cancelled task may take to end ([`Check::grace_time`](https://docs.rs/cancelsim/latest/cancelsim/struct.Check.html#method.grace_time); default 1 s) |
 /// | `crate` | a path as a string, e.g. `"::my::cancelsim"` | where `__private` is found (default `::cancelsim`) |
 ///
 /// Each argument may be given at most once.

@@ -475,6 +475,8 @@ fn cancelsim_test_errors_carry_hints() {
         (quote!(crate = "a::<T>"), quote!(async fn t() {}), "`crate` must be a path"),
         (quote!(crate = cancelsim), quote!(async fn t() {}), "`crate` must be a string literal"),
         (quote!(seeds = 1 scheduler = "fifo"), quote!(async fn t() {}), "arguments are written `name = value`, separated by commas"),
+        (quote!(grace = "5"), quote!(async fn t() {}), "`grace` is a duration string with a unit: `ms`, `s` or `m`, e.g. `grace = \"5s\"`"),
+        (quote!(grace = 5), quote!(async fn t() {}), "`grace` is a duration string with a unit"),
     ];
     for (attr, item, hint) in cases {
         let out = expand::cancelsim_test(attr.clone(), item.clone());

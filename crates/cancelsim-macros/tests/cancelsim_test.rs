@@ -27,6 +27,7 @@ pub mod __private {
         pub max_runs: Option<usize>,
         pub explore: Option<u64>,
         pub preset: Option<&'static str>,
+        pub grace_ms: Option<u64>,
         pub not_set_by_the_macro: u32,
     }
 
@@ -39,6 +40,7 @@ pub mod __private {
             max_runs: None,
             explore: None,
             preset: None,
+            grace_ms: None,
             not_set_by_the_macro: 7,
         };
     }
@@ -133,7 +135,8 @@ async fn yield_once() {
     timeouts = true,
     max_runs = 500,
     explore = 32,
-    preset = "tokio"
+    preset = "tokio",
+    grace = "1.5s"
 )]
 async fn all_arguments_arrive() {
     yield_once().await;
@@ -150,6 +153,7 @@ async fn all_arguments_arrive() {
             max_runs: Some(500),
             explore: Some(32),
             preset: Some("tokio"),
+            grace_ms: Some(1500),
             not_set_by_the_macro: 7,
         }
     );

@@ -49,6 +49,17 @@ pub fn register_signal(signal: impl FnOnce() + 'static) {
     drop(signal);
 }
 
+/// Sets this run's grace time: how long a task may take to end after the
+/// registered signal before the sweep calls it `cancel-ignored` (default
+/// 1 s). A service designed to drain in-flight work within 5 s says so,
+/// next to its [`register_signal`]. On real tokio: does nothing.
+pub fn set_grace_time(time: std::time::Duration) {
+    #[cfg(cancelsim)]
+    ::cancelsim::cancel::set_grace_time(time);
+    #[cfg(not(cancelsim))]
+    let _ = time;
+}
+
 /// Makes the pending and future `tokio::signal::ctrl_c()` of this
 /// simulation complete, as if the user pressed Ctrl-C (on unix, it is also
 /// a `SIGINT` for `signal::unix::signal(SignalKind::interrupt())`). Only

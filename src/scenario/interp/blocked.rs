@@ -66,7 +66,7 @@ impl Deadlines {
     pub(super) fn check(&self, start: u64, end: u64, worked: Option<StepAt>) {
         let Some((grace, task, name)) = crate::world::try_with(|world| {
             let task = world.current_id()?;
-            let grace = u64::try_from(world.config.grace_time.as_nanos()).unwrap_or(u64::MAX);
+            let grace = world.grace_nanos();
             Some((
                 grace,
                 task,

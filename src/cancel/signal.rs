@@ -55,6 +55,8 @@ pub fn register_signal(signal: impl FnOnce() + 'static) {
 /// test registers the signal. A call outside a simulation does nothing.
 ///
 /// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
 /// use std::time::Duration;
 /// use cancelsim::{cancel, time, Check};
 ///
@@ -62,12 +64,17 @@ pub fn register_signal(signal: impl FnOnce() + 'static) {
 /// let drains_in_3s = || async {
 ///     cancel::set_grace_time(Duration::from_secs(5));
 ///     let (stop, stopped) = futures::channel::oneshot::channel::<()>();
-///     let stop = std::cell::Cell::new(Some(stop));
-///     cancel::register_signal(move || drop(stop.take()));
+///     let stop = Rc::new(Cell::new(Some(stop)));
+///     cancel::register_signal({
+///         let stop = Rc::clone(&stop);
+///         move || drop(stop.take())
+///     });
 ///     let worker = cancelsim::spawn(async move {
 ///         let _ = stopped.await;
 ///         time::sleep(Duration::from_secs(3)).await; // draining
 ///     });
+///     time::sleep(Duration::from_millis(10)).await;
+///     drop(stop.take()); // the test's own shutdown
 ///     worker.await.unwrap();
 /// };
 /// Check::new(drains_in_3s).signal_at_every_await(true).run().assert_clean();

@@ -245,18 +245,43 @@ impl World {
         let now = self.now().as_nanos();
         let grace = self.grace_nanos();
         let live = self.core.borrow().tasks.keys();
-        for key in live.iter().copied() {
+        // Every task past its grace time counts as ignoring before any is
+        // reported, so one that only waits for another is excused whatever
+        // their order in the table.
+        let deaf: Vec<TaskKey> = {
+            let core = self.core.borrow();
+            live.iter()
+                .copied()
+                .filter(|&key| {
+                    core.tasks.get(key).is_some_and(|slot| {
+                        slot.meta.signalled
+                            && !slot.meta.ignored_reported
+                            && slot
+                                .meta
+                                .cancel_since
+                                .is_some_and(|(since, _)| now.saturating_sub(since) > grace)
+                    })
+                })
+                .collect()
+        };
+        {
+            let core = self.core.borrow();
+            for &key in &deaf {
+                let parent = core.tasks.get(key).and_then(|slot| slot.meta.parent);
+                self.mark_ignoring(key.id, parent);
+            }
+        }
+        for key in deaf {
             let violation = {
                 let mut core = self.core.borrow_mut();
                 let Some(slot) = core.tasks.get_mut(key) else {
                     continue;
                 };
+                if self.waits_for_an_ignorer(key.id, slot) {
+                    continue;
+                }
                 match slot.meta.cancel_since {
-                    Some((since, _))
-                        if slot.meta.signalled
-                            && !slot.meta.ignored_reported
-                            && now.saturating_sub(since) > grace =>
-                    {
+                    Some((since, _)) => {
                         slot.meta.ignored_reported = true;
                         Some(
                             Violation::new(

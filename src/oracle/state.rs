@@ -58,4 +58,12 @@ pub(crate) struct OracleState {
     pub test_timeout_step: Option<u64>,
     /// The root then failed in that poll: its assertion, not a bug.
     pub assertion_timeout: bool,
+    /// Tasks reported `cancel-ignored` in this run, or excused as only
+    /// waiting for such a task: one that overran its grace time only
+    /// waiting for one of them is not a second culprit.
+    pub ignoring: std::collections::BTreeSet<TaskId>,
+    /// The spawners of the tasks in `ignoring`: one waiting on something
+    /// that is not a plain join (a `JoinSet`, `join_all`) is taken to wait
+    /// for its children.
+    pub ignoring_parents: std::collections::BTreeSet<TaskId>,
 }

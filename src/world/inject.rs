@@ -8,7 +8,7 @@ use crate::oracle::{Violation, ViolationCode};
 use crate::task::table::{TaskKey, TaskKind, TaskSlot};
 use crate::task::TaskId;
 use crate::time::Instant;
-use crate::trace::{CancelVia, EventKind, SourceLocation, Wait};
+use crate::trace::{CancelVia, EventKind, SourceLocation, Wait, WaitKind};
 
 use super::World;
 
@@ -284,6 +284,21 @@ impl World {
         }
     }
 
+    /// A task spawned after the signal fired owes an exit by the same
+    /// deadline as those it found running: a shutdown waits for it too.
+    #[inline]
+    pub(super) fn inherit_signal(&self, key: TaskKey) {
+        let Some(fired) = self.oracles.borrow().signal_fired_at else {
+            return;
+        };
+        let mut core = self.core.borrow_mut();
+        if let Some(slot) = core.tasks.get_mut(key) {
+            slot.meta.signalled = true;
+            slot.meta.cancel_since = Some((fired, slot.meta.polls));
+            slot.cancel_pending = true;
+        }
+    }
+
     /// A user `abort` of a task that had ignored the cancellation signal
     /// (the shutdown "signal, wait, then abort"): the abort hides that the
     /// task never acted on the signal, so it is reported.
@@ -462,7 +477,7 @@ impl World {
         let Some((since, polls)) = slot.meta.cancel_since else {
             return;
         };
-        if slot.meta.ignored_reported {
+        if slot.meta.ignored_reported || self.waits_for_an_ignorer(key.id, slot) {
             return;
         }
         let now = self.now.get();
@@ -498,8 +513,37 @@ impl World {
             )
             .task(key.id, slot.meta.name.as_deref())
             .at_point(slot.meta.suspends, Some(slot.meta.last_wait));
+            self.mark_ignoring(key.id, slot.meta.parent);
             self.push_violation(key.id, violation);
         }
+    }
+
+    /// Notes a task that ignored the signal (or waits for one that did).
+    pub(crate) fn mark_ignoring(&self, task: TaskId, parent: Option<TaskId>) {
+        let mut oracles = self.oracles.borrow_mut();
+        oracles.ignoring.insert(task);
+        oracles.ignoring_parents.extend(parent);
+    }
+
+    /// Whether the task waits for a task that ignored the signal: a
+    /// service that honoured it and now joins a deaf handler (the handler
+    /// is the one to fix, and is reported). A join of such a task, or any
+    /// wait other than the task's own timers and cancellation primitives
+    /// (a `JoinSet`, `join_all`) while one of its children ignores it. The
+    /// excused task counts as ignoring for its own waiters.
+    pub(crate) fn waits_for_an_ignorer(&self, task: TaskId, slot: &TaskSlot) -> bool {
+        let excused = {
+            let oracles = self.oracles.borrow();
+            match slot.meta.last_wait.kind {
+                WaitKind::Join(joined) => oracles.ignoring.contains(&joined),
+                WaitKind::External => oracles.ignoring_parents.contains(&task),
+                _ => false,
+            }
+        };
+        if excused {
+            self.mark_ignoring(task, slot.meta.parent);
+        }
+        excused
     }
 
     /// Records a violation found during the run.

@@ -33,6 +33,9 @@ impl World {
                 completion,
             },
         );
+        if kind == TaskKind::User {
+            self.inherit_signal(key);
+        }
         if self.trace_on {
             if kind == TaskKind::Root {
                 self.trace.borrow_mut().set_root(key.id);

@@ -29,7 +29,8 @@
 //! dropped branches), `runtime` (`Runtime`, `Builder` — its thread and
 //! driver tuning accepted with no effect —, `Handle`, `enter`,
 //! `runtime_flavor`, `LocalRuntime`), `#[tokio::main]`, `#[tokio::test]`,
-//! `io::duplex` (with a seeded delivery delay), `fs` (`File` and the rest,
+//! `io::duplex` (with a seeded delivery delay), `sync::watch` (its
+//! receivers woken in a fixed order), `fs` (`File` and the rest,
 //! through cancelsim's blocking work on real files), `signal::ctrl_c` and `signal::unix` (fired by the test:
 //! [`cancelsim::fire_ctrl_c`], `cancelsim::fire_signal`). Passed through
 //! unchanged (runtime-agnostic): `sync`, `io`'s traits and utilities,

@@ -12,9 +12,7 @@ pub mod time;
 #[doc(hidden)]
 pub mod __private;
 
-/// tokio's synchronisation primitives, unchanged: their wakers are plain
-/// `Waker`s, so they work on the simulated executor.
-pub use tokio::sync;
+pub mod sync;
 pub use tokio::{join, pin, task_local, try_join};
 
 pub use cancelsim_macros::tokio_main as main;

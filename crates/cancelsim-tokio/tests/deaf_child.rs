@@ -1,0 +1,88 @@
+//! A service that honours its shutdown signal and then waits for a handler
+//! that does not: the handler is the one `cancel-ignored` names, once; the
+//! service waiting for it is not reported as a second culprit.
+#![cfg(cancelsim)]
+
+use std::time::Duration;
+
+use cancelsim::{Check, Report, ViolationCode};
+use cancelsim_tokio::sync::watch;
+
+async fn handler(deaf: bool, mut shutdown: watch::Receiver<bool>) {
+    for _ in 0..50 {
+        if deaf {
+            cancelsim_tokio::time::sleep(Duration::from_millis(100)).await;
+        } else {
+            cancelsim_tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = cancelsim_tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+        }
+    }
+}
+
+async fn service(deaf: bool, joinset: bool, mut shutdown: watch::Receiver<bool>) {
+    if joinset {
+        let mut set = cancelsim_tokio::task::JoinSet::new();
+        set.spawn(handler(deaf, shutdown.clone()));
+        let _ = shutdown.changed().await;
+        while set.join_next().await.is_some() {}
+    } else {
+        let worker = cancelsim_tokio::spawn(handler(deaf, shutdown.clone()));
+        let _ = shutdown.changed().await;
+        let _ = worker.await;
+    }
+}
+
+async fn shutdown_test(deaf: bool, joinset: bool) {
+    let (stop, shutdown) = watch::channel(false);
+    let stop = std::rc::Rc::new(stop);
+    cancelsim_tokio::cancelsim::register_signal({
+        let stop = std::rc::Rc::clone(&stop);
+        move || {
+            let _ = stop.send(true);
+        }
+    });
+    let server = cancelsim_tokio::spawn(service(deaf, joinset, shutdown));
+    cancelsim_tokio::time::sleep(Duration::from_millis(250)).await;
+    let _ = stop.send(true);
+    server.await.unwrap();
+}
+
+fn sweep(deaf: bool, joinset: bool) -> Report {
+    Check::new(move || shutdown_test(deaf, joinset))
+        .tokio_preset()
+        .seeds(0..2)
+        .run()
+}
+
+fn ignored_tasks(report: &Report) -> Vec<String> {
+    let mut names: Vec<String> = report
+        .failures()
+        .iter()
+        .flat_map(|failure| failure.violations())
+        .filter(|violation| violation.kind() == ViolationCode::CancelIgnored)
+        .map(|violation| violation.task_name().unwrap_or("?").to_string())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[test]
+fn only_the_deaf_handler_is_reported_not_the_service_awaiting_it() {
+    for joinset in [false, true] {
+        let report = sweep(true, joinset);
+        let names = ignored_tasks(&report);
+        println!("{report}");
+        assert_eq!(names.len(), 1, "joinset={joinset}: {names:?}\n{report}");
+        assert!(names[0].contains("deaf_child.rs:"), "{names:?}");
+    }
+}
+
+#[test]
+fn the_listening_handler_is_clean() {
+    for joinset in [false, true] {
+        sweep(false, joinset).assert_clean();
+    }
+}

@@ -62,14 +62,21 @@ pub struct Config {
     pub runtime_shutdown: bool,
     /// The file the test body is written in (set by `#[tokio::test]`,
     /// `#[cancelsim::test]`, [`Check::test_file`](crate::Check::test_file)).
-    /// A `timeout` called in this file by the root — the test's own
-    /// "must finish in time" — that an injection expires, and on whose
-    /// `Err(Elapsed)` the root then fails in the same poll (`.expect(..)`,
+    /// A `timeout` called in this file (within [`Config::test_lines`]) by
+    /// the root — the test's own "must finish in time" — that an injection
+    /// expires, and on whose `Err(Elapsed)` the root then fails (`.expect(..)`,
     /// `.unwrap()`, `assert!(r.is_ok())`, `assert_eq!(r, Ok(..))`), is the
     /// test's assertion: the run is counted, not reported. A test that tolerates the expiry (`let _ = timeout(..)`)
     /// and then checks the state is judged as usual, and so are timeouts
     /// in the code under test (other files, other tasks).
     pub test_file: Option<&'static str>,
+    /// The lines of the test function in [`Config::test_file`] (first,
+    /// last; set by `#[tokio::test]`, `#[cancelsim::test]`,
+    /// [`Check::test_lines`](crate::Check::test_lines)): only a `timeout`
+    /// called there is the test's own. Without them, the whole file is the
+    /// test's (code under test written beside its tests is then taken for
+    /// the test).
+    pub test_lines: Option<(u32, u32)>,
     /// The wall-clock limit of one poll (default 5 s; `None`: off). A poll
     /// that runs longer (a loop without an await, a blocking call) is a
     /// stuck poll: in a sweep a `stuck-poll` failure of that run, in
@@ -82,6 +89,17 @@ pub struct Config {
     /// started (a deadlock lists it). Default: where `block_on` was called;
     /// [`Check::new`](crate::Check::new) sets its caller, the test.
     pub root_location: Option<&'static std::panic::Location<'static>>,
+}
+
+impl Config {
+    /// Whether a `timeout` called at `at` is the test's own: in
+    /// [`Config::test_file`], within [`Config::test_lines`] when known.
+    pub fn is_test_code(&self, at: crate::trace::SourceLocation) -> bool {
+        self.test_file == Some(at.file())
+            && self
+                .test_lines
+                .is_none_or(|(first, last)| (first..=last).contains(&at.line()))
+    }
 }
 
 /// The default of [`Config::watchdog`].
@@ -102,6 +120,7 @@ impl Default for Config {
             drain_time: Duration::from_secs(3600),
             runtime_shutdown: false,
             test_file: None,
+            test_lines: None,
             watchdog: Some(DEFAULT_WATCHDOG),
             root_location: None,
         }

@@ -41,16 +41,24 @@ pub enum InjectionKind {
     /// registered with [`cancel::register_signal`](crate::cancel::register_signal):
     /// a `CancellationToken::cancel`, a shutdown channel's send).
     Signal,
+    /// The task's wait there does not end (its wakes are ignored) until
+    /// the program drops it: the drop of a task a timer aborts (a watchdog,
+    /// `abort_all` at a deadline), which comes at the deadline, wherever
+    /// the task then waits. If nothing else can run, the wait ends after
+    /// all (it was only slow).
+    Stall,
 }
 
 impl InjectionKind {
-    /// Short stable name: `cancel-drop`, `cancel-coop`, `timeout`, `signal`.
+    /// Short stable name: `cancel-drop`, `cancel-coop`, `timeout`, `signal`,
+    /// `stall`.
     pub fn name(self) -> &'static str {
         match self {
             InjectionKind::CancelDrop => "cancel-drop",
             InjectionKind::CancelCooperative => "cancel-coop",
             InjectionKind::Timeout => "timeout",
             InjectionKind::Signal => "signal",
+            InjectionKind::Stall => "stall",
         }
     }
 
@@ -61,6 +69,7 @@ impl InjectionKind {
             "cancel-coop" => Some(InjectionKind::CancelCooperative),
             "timeout" => Some(InjectionKind::Timeout),
             "signal" => Some(InjectionKind::Signal),
+            "stall" => Some(InjectionKind::Stall),
             _ => None,
         }
     }
@@ -134,6 +143,14 @@ pub struct AwaitPoint {
     ///
     /// [`Check::drop_only_abortable`]: crate::Check::drop_only_abortable
     pub abortable: bool,
+    /// Does a timer decide the program's abort of this task (a watchdog,
+    /// `abort_all` at a deadline)? The abort then comes at that time and no
+    /// earlier: [`Check::drop_only_abortable`] injects a
+    /// [`InjectionKind::Stall`] here, not a drop, and the program's own
+    /// abort drops the task where it waits.
+    ///
+    /// [`Check::drop_only_abortable`]: crate::Check::drop_only_abortable
+    pub aborted_at_deadline: bool,
 }
 
 impl AwaitPoint {

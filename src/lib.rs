@@ -118,5 +118,5 @@ pub fn simulation_id() -> Option<u64> {
 /// What `#[cancelsim::test]` expands to; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::test_attr::{build, test, TestArgs, TestOutput};
+    pub use crate::test_attr::{build, here, test, TestArgs, TestOutput};
 }

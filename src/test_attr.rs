@@ -33,6 +33,9 @@ pub struct TestArgs {
     /// The grace time of a cancel request or shutdown signal, in
     /// milliseconds (`grace = "5s"`; default 1 s, [`Config::cancel_grace`](crate::Config::cancel_grace)).
     pub grace_ms: Option<u64>,
+    /// Where the test function's body ends (its closing brace): with
+    /// where it starts, the lines whose `timeout`s are the test's own.
+    pub body_end: Option<&'static Location<'static>>,
 }
 
 impl TestArgs {
@@ -47,7 +50,15 @@ impl TestArgs {
         preset: None,
         flavor: None,
         grace_ms: None,
+        body_end: None,
     };
+}
+
+/// Where it is called: the macros call it at the test body's closing
+/// brace ([`TestArgs::body_end`]).
+#[track_caller]
+pub const fn here() -> &'static Location<'static> {
+    Location::caller()
 }
 
 /// What a test body may return: `()`, or a `Result` whose `Err` fails it.
@@ -97,6 +108,9 @@ where
         Box::pin(async move { future.await.finish(test) })
     };
     let mut check = Check::new(run).name(path).test_file(test.file());
+    if let Some(end) = args.body_end.filter(|end| end.file() == test.file()) {
+        check = check.test_lines(test.line(), end.line());
+    }
     // The schedules explored besides the baseline: a multi-thread tokio
     // runtime (or cancelsim's own sweep) reorders tasks, a current-thread
     // one runs them in wake order.

@@ -45,9 +45,10 @@ async fn one_of_each() {
     drop(at_the_end); // stopped as the test ends
 }
 
-fn abortable_by_task() -> Vec<(String, bool)> {
+/// Per task: (name, abortable, aborted at a deadline) at its await points.
+fn abortable_by_task() -> Vec<(String, bool, bool)> {
     let points = await_points(&one_of_each, &Config::default(), 0, SchedulerKind::Fifo);
-    let mut seen: Vec<(String, bool)> = points
+    let mut seen: Vec<(String, bool, bool)> = points
         .iter()
         .map(|point| {
             (
@@ -56,6 +57,7 @@ fn abortable_by_task() -> Vec<(String, bool)> {
                     .clone()
                     .unwrap_or_else(|| point.task.to_string()),
                 point.abortable,
+                point.aborted_at_deadline,
             )
         })
         .collect();
@@ -66,15 +68,23 @@ fn abortable_by_task() -> Vec<(String, bool)> {
 #[test]
 fn the_root_and_tasks_the_program_aborts_while_they_run_are_abortable() {
     let seen = abortable_by_task();
+    let marks = |name: &str| {
+        let (_, abortable, at_deadline) = seen
+            .iter()
+            .find(|(task, ..)| task == name)
+            .unwrap_or_else(|| panic!("{name} has an await point: {seen:?}"));
+        (*abortable, *at_deadline)
+    };
     let abortable = |name: &str| {
-        seen.iter()
-            .find(|(task, _)| task == name)
-            .unwrap_or_else(|| panic!("{name} has an await point: {seen:?}"))
-            .1
+        let (abortable, at_deadline) = marks(name);
+        abortable || at_deadline
     };
     assert!(abortable("main"), "{seen:?}");
     for name in ["aborted", "dropped"] {
         assert!(abortable(name), "{name}, aborted while it ran: {seen:?}");
+        // The body aborts them after its `sleep`: a timer decides when,
+        // so the sweep stalls them there rather than dropping them early.
+        assert_eq!(marks(name), (false, true), "{name}: {seen:?}");
     }
     // Never aborted (a handle that could is not an abort), cancelled
     // cooperatively, finished before its handle went, or stopped only as
@@ -238,4 +248,37 @@ fn an_abort_that_follows_from_the_tasks_own_output_comes_after_it() {
         .tokio_preset()
         .run()
         .assert_clean();
+}
+
+/// A timer-decided abort is swept as a stall: the handler waits where the
+/// injection holds it until its owner's abort, at 10 ms, drops it there;
+/// the repro replays it, the same trace each time.
+#[test]
+fn a_stall_replays_identically() {
+    let report = Check::new(|| counted_handler(false)).tokio_preset().run();
+    let failure = report
+        .failures()
+        .iter()
+        .find(|failure| {
+            failure
+                .repro()
+                .injections
+                .iter()
+                .any(|injection| injection.kind.name() == "stall")
+        })
+        .unwrap_or_else(|| panic!("a stall finds the counter: {report}"));
+    let trace = failure.trace().to_string();
+    assert!(trace.contains("injected stall at await point 1"), "{trace}");
+    let replay = || {
+        cancelsim::check::run_repro(
+            &|| counted_handler(false),
+            &Config::default(),
+            failure.repro(),
+        )
+        .trace
+        .to_string()
+    };
+    let first = replay();
+    assert!(first.contains("still counted in flight"), "{first}");
+    assert_eq!(replay(), first);
 }

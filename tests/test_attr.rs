@@ -203,3 +203,25 @@ async fn a_test_sets_its_grace_time() {
 async fn the_default_grace_time_is_one_second() {
     drains_for_3s().await;
 }
+
+/// Code under test beside its test: it unwraps its own timeout (a bug).
+async fn fetch_or_panic(rx: futures::channel::oneshot::Receiver<u32>) -> u32 {
+    cancelsim::time::timeout(ms(50), rx)
+        .await
+        .expect("fetch timed out")
+        .unwrap_or(0)
+}
+
+/// The macro passes the test function's lines: the `timeout` above is the
+/// code's, not the test's own, and its `expect` is found.
+#[cancelsim::test(preset = "tokio", explore = 0)]
+#[should_panic(expected = "fetch timed out")]
+async fn code_beside_its_test_is_still_code_under_test() {
+    let (tx, rx) = futures::channel::oneshot::channel();
+    let sender = cancelsim::spawn(async move {
+        sleep(ms(10)).await;
+        let _ = tx.send(1);
+    });
+    assert_eq!(fetch_or_panic(rx).await, 1);
+    sender.await.unwrap();
+}

@@ -171,3 +171,131 @@ fn an_injected_expiry_comes_at_the_deadline() {
     report.assert_clean();
     assert!(report.counts().fired_per_kind["timeout"] >= 2, "{report}");
 }
+
+/// Code under test written beside its test, in the same file: it unwraps
+/// its own timeout, a bug.
+async fn fetch_or_panic(rx: futures::channel::oneshot::Receiver<u32>) -> u32 {
+    timeout(Duration::from_millis(50), rx)
+        .await
+        .expect("fetch timed out")
+        .unwrap_or(0)
+}
+
+async fn test_of_fetch() {
+    let (tx, rx) = futures::channel::oneshot::channel();
+    let sender = cancelsim::spawn(async move {
+        sleep(Duration::from_millis(10)).await;
+        let _ = tx.send(1);
+    });
+    assert_eq!(fetch_or_panic(rx).await, 1);
+    sender.await.unwrap();
+}
+
+/// The line range of `test_of_fetch` (the test macros pass the test
+/// function's lines).
+fn test_of_fetch_lines() -> (u32, u32) {
+    let source = include_str!("tokio_preset_assertions.rs");
+    let first = source
+        .lines()
+        .position(|line| line.starts_with("async fn test_of_fetch()"))
+        .expect("the test function");
+    let last = first
+        + source
+            .lines()
+            .skip(first)
+            .position(|line| line == "}")
+            .expect("its end");
+    (first as u32 + 1, last as u32 + 1)
+}
+
+#[test]
+fn code_in_the_tests_file_but_outside_the_test_function_is_code_under_test() {
+    let (first, last) = test_of_fetch_lines();
+    let report = Check::new(test_of_fetch)
+        .tokio_preset()
+        .test_file(file!())
+        .test_lines(first, last)
+        .run();
+    let found = report.failures().iter().any(|failure| {
+        failure.violations().iter().any(|violation| {
+            violation.kind() == ViolationCode::Panic
+                && violation.message().contains("fetch timed out")
+        })
+    });
+    assert!(found, "{report}");
+    assert_eq!(report.counts().assertion_timeouts, 0, "{report}");
+}
+
+#[test]
+fn without_the_test_lines_the_whole_file_is_the_tests() {
+    // What the lines are for: the file alone takes the code's timeout for
+    // the test's own, and its unwrap for the test's assertion.
+    let report = Check::new(test_of_fetch)
+        .tokio_preset()
+        .test_file(file!())
+        .run();
+    report.assert_clean();
+    assert!(report.counts().assertion_timeouts > 0, "{report}");
+}
+
+/// A lookup whose only wait is its own short delay, under a generous
+/// timeout; the test asserts the happy path's value.
+async fn asserts_the_happy_path() {
+    let value = timeout(Duration::from_millis(50), async {
+        sleep(Duration::from_millis(5)).await;
+        7
+    })
+    .await
+    .unwrap_or(0);
+    assert_eq!(value, 7, "the lookup's value");
+}
+
+#[test]
+fn a_sleep_under_a_timeout_is_expired_by_default() {
+    // The sleep may stand for a slow dependency: the expiry is swept, and
+    // the happy-path assertion fails after it.
+    let report = Check::new(asserts_the_happy_path).tokio_preset().run();
+    let failure = report
+        .failures()
+        .first()
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(failure.violations()[0]
+        .message()
+        .contains("the lookup's value"));
+    assert_eq!(failure.repro().injections[0].kind.name(), "timeout");
+}
+
+#[test]
+fn timeouts_only_where_late_leaves_a_timeout_over_the_codes_own_sleep() {
+    let report = Check::new(asserts_the_happy_path)
+        .tokio_preset()
+        .timeouts_only_where_late(true)
+        .run();
+    report.assert_clean();
+    assert!(
+        !report.counts().per_kind.contains_key("timeout"),
+        "{report}"
+    );
+}
+
+#[test]
+fn timeouts_only_where_late_still_expires_a_wait_on_another_task() {
+    // The reply of a task can be late: the expiry is swept there.
+    let report = Check::new(|| async {
+        let (reply, replied) = futures::channel::oneshot::channel::<u32>();
+        let server = cancelsim::spawn(async move {
+            sleep(Duration::from_millis(5)).await;
+            let _ = reply.send(7);
+        });
+        let value = timeout(Duration::from_millis(50), replied)
+            .await
+            .map_or(0, |reply| reply.unwrap_or(0));
+        assert!(value == 7 || value == 0);
+        server.await.unwrap();
+    })
+    .tokio_preset()
+    .timeouts_only_where_late(true)
+    .run();
+    report.assert_clean();
+    assert!(report.counts().per_kind["timeout"] > 0, "{report}");
+}

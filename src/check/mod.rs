@@ -80,8 +80,12 @@ pub struct Check<F> {
     time_budget: Option<Duration>,
     shard: Option<(usize, usize)>,
     threads: Option<usize>,
+    /// The preset's default when neither the code nor the environment
+    /// sets `threads`.
+    preset_threads: Option<usize>,
     signal: bool,
     drop_only_abortable: bool,
+    timeouts_only_where_late: bool,
     name: Option<String>,
     replay_from_env: bool,
 }
@@ -126,8 +130,10 @@ where
             time_budget: None,
             shard: None,
             threads: None,
+            preset_threads: None,
             signal: false,
             drop_only_abortable: false,
+            timeouts_only_where_late: false,
             name: None,
             replay_from_env: true,
         }
@@ -137,6 +143,14 @@ where
     /// `#[cancelsim::test]` pass it): see [`Config::test_file`].
     pub fn test_file(mut self, file: &'static str) -> Self {
         self.config.test_file = Some(file);
+        self
+    }
+
+    /// The lines of the test function in its file, first and last (the
+    /// test macros pass them): a `timeout` there is the test's own, one
+    /// elsewhere in the file is code under test. See [`Config::test_lines`].
+    pub fn test_lines(mut self, first: u32, last: u32) -> Self {
+        self.config.test_lines = Some((first, last));
         self
     }
 
@@ -186,6 +200,22 @@ where
         self
     }
 
+    /// Expires a `timeout` only where its future waits on something that
+    /// can be late — another task, a channel, a lock, I/O — and not where
+    /// it waits on its own `sleep` or `Interval` tick: a timer shorter
+    /// than the timeout fires first in every run, however slow the world
+    /// is, and one as long fires the timeout anyway. Off by default, the
+    /// tokio preset's too: tests stand in for a slow dependency with a
+    /// `sleep` (`async { sleep(10ms).await; reply }`), and expiring the
+    /// timeout there is what finds the state a slow call leaves half-done.
+    /// Turn it on for code whose sleeps are only its own delays, when its
+    /// tests assert the happy path's result (`timeout(50ms, async {
+    /// sleep(5ms).await; 7 })` asserting 7).
+    pub fn timeouts_only_where_late(mut self, enabled: bool) -> Self {
+        self.timeouts_only_where_late = enabled;
+        self
+    }
+
     /// The sweep for tokio code, which raises no false alarm on correct
     /// tokio programs: drop cancellation at every await point where the
     /// program itself could drop the future — the root (the test body) and
@@ -204,11 +234,16 @@ where
     /// request is injected (tokio code cannot see one), and the end of the
     /// root is tokio's runtime shutdown ([`Config::runtime_shutdown`]):
     /// tasks still running are dropped, not reported as leaks, unless they
-    /// ignored the signal.
+    /// ignored the signal. The runs go one after another (tokio tests share
+    /// real files and statics); [`threads`](Check::threads) or
+    /// `CANCELSIM_THREADS` run them in parallel.
     pub fn tokio_preset(mut self) -> Self {
         self.cancel = Some(CancelMode::Drop);
         self.drop_only_abortable = true;
         self.timeouts = true;
+        // tokio tests share what one process has — real files, statics,
+        // environment variables — and runs at once would race on them.
+        self.preset_threads = Some(1);
         self.signal = true;
         self.explore = Some((SchedulerKind::CurrentThread, 16));
         self.config = self.config.runtime_shutdown(true);
@@ -231,6 +266,7 @@ where
         // What the check itself knows, unless the new configuration says
         // otherwise: where its body is written.
         config.test_file = config.test_file.or(self.config.test_file);
+        config.test_lines = config.test_lines.or(self.config.test_lines);
         config.root_location = config.root_location.or(self.config.root_location);
         self.config = config;
         self
@@ -327,8 +363,8 @@ where
         self
     }
 
-    /// Worker threads (default: `CANCELSIM_THREADS`, else all cores;
-    /// between 1 and 1024).
+    /// Worker threads (default: `CANCELSIM_THREADS`, else all cores — one
+    /// with the tokio preset; between 1 and 1024).
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads.clamp(1, env::MAX_THREADS));
         self
@@ -345,6 +381,7 @@ where
         let threads = self
             .threads
             .or(env.threads)
+            .or(self.preset_threads)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let replay = match (env.replay, &self.name) {
             (Some(repro), Some(name)) if repro.test.as_ref().is_some_and(|test| test != name) => {

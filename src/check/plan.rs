@@ -23,6 +23,7 @@ use super::Repro;
 use crate::inject::{AwaitPoint, CancelMode, InjectAt, Injection, InjectionKind};
 use crate::schedule::{SchedulerKind, SimRng};
 use crate::task::TaskId;
+use crate::trace::WaitKind;
 
 /// Which dimensions a sweep covers.
 #[derive(Clone, Debug)]
@@ -34,6 +35,9 @@ pub(crate) struct Dimensions {
     pub signal: bool,
     /// Drop only where the program could (`AwaitPoint::abortable`).
     pub drop_only_abortable: bool,
+    /// Expire a timeout only where its future waits on something that can
+    /// be late (`Check::timeouts_only_where_late`).
+    pub timeouts_only_where_late: bool,
 }
 
 impl Dimensions {
@@ -60,6 +64,9 @@ impl Dimensions {
         let drop = !self.drop_only_abortable || point.abortable;
         match self.cancel {
             Some(CancelMode::Drop) if drop => kinds.push(InjectionKind::CancelDrop),
+            Some(CancelMode::Drop) if point.aborted_at_deadline => {
+                kinds.push(InjectionKind::Stall);
+            }
             Some(CancelMode::Cooperative) => kinds.push(InjectionKind::CancelCooperative),
             Some(CancelMode::Both) => {
                 if drop {
@@ -69,7 +76,8 @@ impl Dimensions {
             }
             _ => {}
         }
-        if self.timeouts && point.timeout.is_some() {
+        let late = !self.timeouts_only_where_late || point.wait.kind != WaitKind::Sleep;
+        if self.timeouts && point.timeout.is_some() && late {
             kinds.push(InjectionKind::Timeout);
         }
         if self.signal && point.signal {
@@ -89,6 +97,10 @@ impl Dimensions {
         let mut out = Vec::new();
         for at in instants {
             for &kind in &kinds {
+                if kind == InjectionKind::Stall && at == InjectAt::Wake {
+                    // Stalling a woken task is stalling it where it waits.
+                    continue;
+                }
                 out.push(Injection {
                     task: point.task,
                     point: point.ordinal,

@@ -303,6 +303,7 @@ impl fmt::Display for Report {
             InjectionKind::CancelCooperative,
             InjectionKind::Timeout,
             InjectionKind::Signal,
+            InjectionKind::Stall,
         ]
         .iter()
         .filter_map(|kind| {

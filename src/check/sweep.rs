@@ -191,6 +191,7 @@ where
             on_wake: self.on_wake,
             signal: self.signal,
             drop_only_abortable: self.drop_only_abortable,
+            timeouts_only_where_late: self.timeouts_only_where_late,
         };
         report.counts.signal_unregistered = self.signal
             && !baselines

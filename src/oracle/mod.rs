@@ -123,9 +123,11 @@ impl ViolationCode {
                  cancelsim::work(cost) to model CPU time, and blocking(cost, f) for blocking calls"
             }
             ViolationCode::Nondeterminism => {
-                "the code under test reads something outside the simulation (wall clock `std::time::Instant`, \
-                 threads, HashMap order, an unseeded RNG, real tokio's `select!` in a crate compiled against \
-                 real tokio: build with RUSTFLAGS=\"--cfg cancelsim\")"
+                "the code under test reads something outside the simulation: state one run leaves to the \
+                 next or shares with runs in parallel (a real file, a `static`, an environment variable: \
+                 give each run its own, or run with CANCELSIM_THREADS=1), the wall clock \
+                 `std::time::Instant`, threads, HashMap order, an unseeded RNG, real tokio's `select!` in \
+                 a crate compiled against real tokio (build with RUSTFLAGS=\"--cfg cancelsim\")"
             }
         }
     }

@@ -53,9 +53,9 @@ pub(crate) struct OracleState {
     pub signal_registered: bool,
     /// When the signal fired (virtual nanoseconds).
     pub signal_fired_at: Option<u64>,
-    /// The step of the root's poll in which an injection expired the
-    /// test's own timeout (`Config::test_file`).
-    pub test_timeout_step: Option<u64>,
+    /// An injection expired the test's own timeout (`Config::test_file`,
+    /// `Config::test_lines`).
+    pub test_timeout_expired: bool,
     /// The root then failed in that poll: its assertion, not a bug.
     pub assertion_timeout: bool,
     /// Tasks reported `cancel-ignored` in this run, or excused as only

@@ -21,6 +21,22 @@ pub(crate) struct Abort {
     from_point: u32,
     /// Someone awaited the abort's `JoinError`.
     awaited: bool,
+    /// A timer woke the aborter: the abort comes at its deadline.
+    by_timer: bool,
+}
+
+/// Whether a panic message shows a `JoinError`: its `Debug`
+/// ("JoinError::Cancelled(..)") or its `Display` ("task 4 was cancelled",
+/// "task 4 panicked ...", cancelsim's and tokio's alike).
+fn shows_a_join_error(message: &str) -> bool {
+    message.contains("JoinError")
+        || message.match_indices("task ").any(|(at, _)| {
+            let rest = &message[at + "task ".len()..];
+            let id_len = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+            id_len > 0
+                && (rest[id_len..].starts_with(" was cancelled")
+                    || rest[id_len..].starts_with(" panicked"))
+        })
 }
 
 impl World {
@@ -59,6 +75,7 @@ impl World {
     /// sweep cannot inject at more than its budget of runs anyway).
     pub fn collect_points(&self, cap: usize) {
         *self.points.borrow_mut() = Some(Vec::new());
+        self.timer_woken.borrow_mut().clear();
         self.points_cap.set(cap);
         self.collecting.set(true);
     }
@@ -66,6 +83,13 @@ impl World {
     /// Notes that the current task woke `key` (collecting only).
     #[cold]
     pub(super) fn note_woke(&self, key: TaskKey) {
+        if let Ok(mut timer_woken) = self.timer_woken.try_borrow_mut() {
+            if self.timer_waking.get() {
+                timer_woken.insert(key.id);
+            } else {
+                timer_woken.remove(&key.id);
+            }
+        }
         let Some(current) = self.current.get() else {
             return;
         };
@@ -88,20 +112,27 @@ impl World {
     /// abort-on-drop handle dropped, a `JoinSet` aborting its tasks). If
     /// the task had woken the aborter (a value it sent, a beat), the abort
     /// followed from that: it can only come at the task's later await
-    /// points.
-    pub fn mark_abortable(&self, task: TaskId) {
+    /// points. If a timer woke the aborter (a watchdog, a deadline's
+    /// `abort_all`), the abort comes at that time and no earlier: only an
+    /// await point the task reached at this very instant is one it could
+    /// be dropped at (dropping it where it waited since earlier would move
+    /// the program's abort before its deadline).
+    pub fn mark_abortable(&self, key: TaskKey) {
         if !self.collecting.get() {
             return;
         }
-        let from_point = self
-            .current_id()
+        let task = key.id;
+        let aborter = self.current_id();
+        let from_point = aborter
             .and_then(|aborter| self.woke.borrow().get(&(task, aborter)).copied())
             .map_or(0, |suspends| suspends + 1);
+        let by_timer = aborter.is_some_and(|aborter| self.timer_woken.borrow().contains(&aborter));
         if let Ok(mut abortable) = self.abortable.try_borrow_mut() {
             abortable.push(Abort {
                 task,
                 step: self.steps(),
                 from_point,
+                by_timer,
                 awaited: false,
             });
         }
@@ -137,10 +168,14 @@ impl World {
         let mut points = self.points.borrow_mut().take().unwrap_or_default();
         let aborts = std::mem::take(&mut *self.abortable.borrow_mut());
         self.woke.borrow_mut().clear();
+        self.timer_woken.borrow_mut().clear();
         for point in &mut points {
-            point.abortable |= aborts
-                .iter()
-                .any(|abort| abort.task == point.task && point.ordinal >= abort.from_point);
+            point.abortable |= aborts.iter().any(|abort| {
+                !abort.by_timer && abort.task == point.task && point.ordinal >= abort.from_point
+            });
+            point.aborted_at_deadline = aborts.iter().any(|abort| {
+                abort.by_timer && abort.task == point.task && point.ordinal >= abort.from_point
+            });
         }
         points
     }
@@ -223,6 +258,7 @@ impl World {
                     return true;
                 }
                 InjectionKind::Signal => self.fire_signal(key.id),
+                InjectionKind::Stall => self.stall(key),
                 InjectionKind::CancelCooperative => {
                     self.request_cancel(key, CancelVia::Injection, None);
                 }
@@ -238,6 +274,47 @@ impl World {
             }
         }
         false
+    }
+
+    /// Holds `key` where it waits: marked queued without being in the
+    /// ready queue, its wakes add nothing until the program aborts it
+    /// ([`World::abort_later`]) or nothing else can run
+    /// ([`World::release_stalled`]).
+    fn stall(&self, key: TaskKey) {
+        self.ready.borrow_mut().retain(|queued| *queued != key);
+        if let Some(slot) = self.core.borrow_mut().tasks.get_mut(key) {
+            slot.queued = true;
+            self.stalled.borrow_mut().push(key);
+        }
+    }
+
+    /// Ends the stall of `key`, if it has one: it is no longer queued.
+    pub(super) fn unstall(&self, key: TaskKey) -> bool {
+        let mut stalled = self.stalled.borrow_mut();
+        let Some(index) = stalled.iter().position(|held| *held == key) else {
+            return false;
+        };
+        stalled.swap_remove(index);
+        if let Some(slot) = self.core.borrow_mut().tasks.get_mut(key) {
+            slot.queued = false;
+        }
+        true
+    }
+
+    /// Nothing else can run: the stalled waits end after all (they were
+    /// only slow), in the order they began; false when there were none.
+    pub(super) fn release_stalled(&self) -> bool {
+        let held = std::mem::take(&mut *self.stalled.borrow_mut());
+        let mut released = false;
+        for key in held {
+            if let Some(slot) = self.core.borrow_mut().tasks.get_mut(key) {
+                slot.queued = false;
+            } else {
+                continue;
+            }
+            released |= self.enqueue(key);
+        }
+        released
     }
 
     /// Registers the program's cancellation signal (the first registration
@@ -345,20 +422,20 @@ impl World {
     }
 
     /// An injection expired the `timeout` called at `at` for the current
-    /// task: if it is the test's own (the root, in the test's file), a
-    /// panic of the root in this poll is the test's assertion.
+    /// task: if it is the test's own (the root, in the test function), the
+    /// root's later failure on what it gave is the test's assertion.
     pub(crate) fn note_forced_expiry(&self, at: SourceLocation) {
-        let own = self.config.test_file == Some(at.file()) && self.current_id() == Some(TaskId(0));
+        let own = self.config.is_test_code(at) && self.current_id() == Some(TaskId(0));
         if own {
-            self.oracles.borrow_mut().test_timeout_step = Some(self.steps());
+            self.oracles.borrow_mut().test_timeout_expired = true;
         }
     }
 
-    /// Did the root just fail on the test's own timeout, expired by an
-    /// injection in the poll that panicked? Records it.
+    /// Did the root fail on the test's own timeout, expired by an
+    /// injection? Records it.
     pub(crate) fn root_failed_on_assertion_timeout(&self) -> bool {
         let mut oracles = self.oracles.borrow_mut();
-        let own = oracles.test_timeout_step == Some(self.steps());
+        let own = oracles.test_timeout_expired;
         oracles.assertion_timeout |= own;
         own
     }
@@ -368,13 +445,13 @@ impl World {
     /// Only a panic *on the `JoinError`* is excused: `task` awaited the
     /// error of a task the harness aborted (or of one that panicked only
     /// because of such an abort), and the panic message shows that error
-    /// (`unwrap()`, `expect(..)`, `{:?}`: "JoinError::Cancelled(..)"). Any
-    /// other panic of the same task — an assertion on state the abort left
-    /// half-done — is the code's bug and is reported.
+    /// (`unwrap()`, `expect(..)`, `{:?}`: "JoinError::Cancelled(..)"; `{}`:
+    /// "task 4 was cancelled"). Any other panic of the same task — an
+    /// assertion on state the abort left half-done — is the code's bug and
+    /// is reported.
     pub(crate) fn panic_is_consequence(&self, task: TaskId, message: &str) -> bool {
         let mut oracles = self.oracles.borrow_mut();
-        let consequence =
-            oracles.saw_injected_abort.contains(&task) && message.contains("JoinError");
+        let consequence = oracles.saw_injected_abort.contains(&task) && shows_a_join_error(message);
         if consequence {
             oracles.consequences += 1;
             oracles.consequence_panics.insert(task);
@@ -421,6 +498,7 @@ impl World {
                     injectable: matches!(slot.meta.kind, TaskKind::Root | TaskKind::User),
                     signal: self.oracles.borrow().signal_registered,
                     abortable: slot.meta.kind == TaskKind::Root,
+                    aborted_at_deadline: false,
                 });
             }
         }
@@ -565,5 +643,27 @@ impl World {
             },
         );
         self.oracles.borrow_mut().violations.push(violation);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shows_a_join_error;
+
+    #[test]
+    fn a_join_error_shows_in_its_debug_and_display_forms() {
+        assert!(shows_a_join_error(
+            "job failed: JoinError::Cancelled(Id(4))"
+        ));
+        assert!(shows_a_join_error("job failed: task 4 was cancelled"));
+        assert!(shows_a_join_error(
+            "called `Result::unwrap()` on an `Err` value: task 12 panicked with message \"boom\""
+        ));
+        assert!(shows_a_join_error("task #3 panicked: boom"));
+        assert!(!shows_a_join_error(
+            "assertion `left == right` failed: task count was 3"
+        ));
+        assert!(!shows_a_join_error("the task was cancelled"));
+        assert!(!shows_a_join_error("task  was cancelled"));
     }
 }

@@ -270,6 +270,12 @@ pub(crate) struct World {
     /// the other task, when collecting: an abort that follows such a wake
     /// cannot come before it.
     woke: RefCell<std::collections::BTreeMap<(TaskId, TaskId), u32>>,
+    /// Tasks an injected stall holds where they wait (see
+    /// [`InjectionKind::Stall`](crate::inject::InjectionKind::Stall)).
+    stalled: RefCell<Vec<TaskKey>>,
+    /// Tasks whose current poll a timer started, when collecting: an abort
+    /// they make comes at a time the program fixed.
+    timer_woken: RefCell<std::collections::BTreeSet<TaskId>>,
     /// `timeout` scopes being polled, innermost last.
     scopes: RefCell<Vec<(u32, SourceLocation)>>,
     next_scope: Cell<u32>,
@@ -327,6 +333,8 @@ impl World {
             collecting: Cell::new(false),
             abortable: RefCell::new(Vec::new()),
             woke: RefCell::new(std::collections::BTreeMap::new()),
+            timer_woken: RefCell::new(std::collections::BTreeSet::new()),
+            stalled: RefCell::new(Vec::new()),
             scopes: RefCell::new(Vec::new()),
             next_scope: Cell::new(0),
             next_group: Cell::new(0),

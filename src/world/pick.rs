@@ -139,6 +139,10 @@ impl World {
                 }
             }
             let next = self.core.borrow_mut().timers.next_deadline();
+            let idle = next.is_none_or(|deadline| deadline > horizon);
+            if idle && !self.stalled.borrow().is_empty() && self.release_stalled() {
+                continue;
+            }
             match next {
                 Some(deadline) if deadline > horizon => return Pick::Deadlock,
                 Some(deadline) => {

@@ -309,7 +309,7 @@ impl World {
     /// `at`: the call site that asked, when there is one.
     pub fn abort(self: &Rc<World>, key: TaskKey, at: Option<SourceLocation>) {
         if at.is_some() && self.is_alive(key) {
-            self.mark_abortable(key.id);
+            self.mark_abortable(key);
             self.check_abort_after_signal(key);
         }
         let by = self.current_id();
@@ -341,7 +341,7 @@ impl World {
     /// held while the task's destructors run.
     pub fn abort_later(self: &Rc<World>, key: TaskKey, at: Option<SourceLocation>) {
         if at.is_some() && self.is_alive(key) {
-            self.mark_abortable(key.id);
+            self.mark_abortable(key);
             self.check_abort_after_signal(key);
         }
         let by = self.current_id();
@@ -356,6 +356,7 @@ impl World {
             slot.abort_requested = true;
         }
         self.record(key.id, EventKind::Abort { by, at });
+        self.unstall(key);
         self.enqueue(key);
     }
 

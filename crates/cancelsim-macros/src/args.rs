@@ -155,7 +155,7 @@ impl CancelsimTestArgs {
 
     /// The `TestArgs { ... }` struct expression passed to
     /// `__private::test`.
-    pub(crate) fn to_struct_expr(&self) -> TokenStream2 {
+    pub(crate) fn to_struct_expr(&self, body_end: &TokenStream2) -> TokenStream2 {
         let krate = &self.krate;
         let seeds = opt(&self.seeds, |v| int_lit(v, "u64"));
         let scheduler = opt(&self.scheduler, str_lit);
@@ -180,6 +180,7 @@ impl CancelsimTestArgs {
                 explore: #explore,
                 preset: #preset,
                 #grace
+                body_end: #body_end,
                 ..#krate::__private::TestArgs::DEFAULT
             }
         }
@@ -271,7 +272,7 @@ impl TokioArgs {
 
     /// The `TokioTestArgs { ... }` struct expression passed to
     /// `__private::test`.
-    pub(crate) fn to_test_struct_expr(&self) -> TokenStream2 {
+    pub(crate) fn to_test_struct_expr(&self, body_end: &TokenStream2) -> TokenStream2 {
         let krate = &self.krate;
         let flavor = opt(&self.flavor, str_lit);
         let worker_threads = opt(&self.worker_threads, |v| int_lit(v, "usize"));
@@ -287,6 +288,7 @@ impl TokioArgs {
                 seeds: #seeds,
                 explore: #explore,
                 max_runs: #max_runs,
+                body_end: #body_end,
                 ..#krate::__private::TokioTestArgs::DEFAULT
             }
         }

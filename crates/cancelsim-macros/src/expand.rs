@@ -18,7 +18,10 @@ use crate::args::{CancelsimTestArgs, MacroKind, TokioArgs};
 pub(crate) fn cancelsim_test(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let kind = MacroKind::CancelsimTest;
     match both(CancelsimTestArgs::parse(attr), parse_fn(kind, item.clone())) {
-        Ok((args, func)) => expand_test(&func, &args.krate, args.to_struct_expr()),
+        Ok((args, func)) => {
+            let end = body_end(&func, &args.krate);
+            expand_test(&func, &args.krate, args.to_struct_expr(&end))
+        }
         Err(e) => with_error(item, e),
     }
 }
@@ -27,7 +30,10 @@ pub(crate) fn cancelsim_test(attr: TokenStream2, item: TokenStream2) -> TokenStr
 pub(crate) fn tokio_test(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let kind = MacroKind::TokioTest;
     match both(TokioArgs::parse(kind, attr), parse_fn(kind, item.clone())) {
-        Ok((args, func)) => expand_test(&func, &args.krate, args.to_test_struct_expr()),
+        Ok((args, func)) => {
+            let end = body_end(&func, &args.krate);
+            expand_test(&func, &args.krate, args.to_test_struct_expr(&end))
+        }
         Err(e) => with_error(item, e),
     }
 }
@@ -150,6 +156,23 @@ fn located_at(tokens: TokenStream2, at: Span) -> TokenStream2 {
             tt
         })
         .collect()
+}
+
+/// `Some(krate::__private::here())` located at the body's closing brace:
+/// at run time, the location of the test's last line.
+fn body_end(func: &ItemFn, krate: &syn::Path) -> TokenStream2 {
+    // Spanned with the brace's own context (absolute paths, so hygiene
+    // does not matter): a location with the macro's context would be
+    // reported at the attribute, where the expansion comes from.
+    let at = func.block.brace_token.span.close();
+    let krate: TokenStream2 = quote!(#krate)
+        .into_iter()
+        .map(|mut tt| {
+            tt.set_span(at);
+            tt
+        })
+        .collect();
+    quote::quote_spanned!(at=> ::core::option::Option::Some(#krate::__private::here()))
 }
 
 /// The span of the declared return type, or of the name when there is none.

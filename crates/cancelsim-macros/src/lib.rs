@@ -32,9 +32,12 @@
 //!         pub max_runs: Option<usize>,
 //!         pub explore: Option<u64>,
 //!         pub preset: Option<&'static str>,    // "tokio" | "cancelsim"
+//!         pub body_end: Option<&'static Location<'static>>, // the body's closing brace
 //!         // ... any further fields, filled from DEFAULT
 //!     }
 //!     impl TestArgs { pub const DEFAULT: TestArgs = /* ... */; }
+//!     // Where it is called (`Location::caller()`, `#[track_caller]`).
+//!     pub const fn here() -> &'static Location<'static>;
 //!     pub fn test<F, Fut>(module_path: &'static str, name: &'static str, args: TestArgs, body: F)
 //!     where F: Fn() -> Fut, Fut: Future /* Output = () or Result<(), E> */;
 //!
@@ -46,6 +49,7 @@
 //!         pub seeds: Option<u64>,
 //!         pub explore: Option<u64>,
 //!         pub max_runs: Option<usize>,
+//!         pub body_end: Option<&'static Location<'static>>,
 //!         // ... any further fields, filled from DEFAULT
 //!     }
 //!     impl TokioTestArgs { pub const DEFAULT: TokioTestArgs = /* ... */; }
@@ -133,6 +137,8 @@ mod expand;
 ///             max_runs: ::core::option::Option::None,
 ///             explore: ::core::option::Option::None,
 ///             preset: ::core::option::Option::None,
+///             // At the body's closing brace: where the test ends.
+///             body_end: ::core::option::Option::Some(::cancelsim::__private::here()),
 ///             ..::cancelsim::__private::TestArgs::DEFAULT
 ///         },
 ///         __cancelsim_body,
@@ -192,6 +198,8 @@ pub fn cancelsim_test(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///             seeds: ::core::option::Option::None,
 ///             explore: ::core::option::Option::None,
 ///             max_runs: ::core::option::Option::None,
+///             // At the body's closing brace: where the test ends.
+///             body_end: ::core::option::Option::Some(::tokio::__private::here()),
 ///             ..::tokio::__private::TokioTestArgs::DEFAULT
 ///         },
 ///         __cancelsim_body,

@@ -170,6 +170,7 @@ fn cancelsim_test_expands_to_the_documented_shape() {
                     max_runs: ::core::option::Option::Some(500usize),
                     explore: ::core::option::Option::Some(32u64),
                     preset: ::core::option::Option::Some("tokio"),
+                    body_end: ::core::option::Option::Some(::cancelsim::__private::here()),
                     ..::cancelsim::__private::TestArgs::DEFAULT
                 },
                 __cancelsim_body,
@@ -204,6 +205,7 @@ fn cancelsim_test_without_arguments_fills_none() {
                     max_runs: ::core::option::Option::None,
                     explore: ::core::option::Option::None,
                     preset: ::core::option::Option::None,
+                    body_end: ::core::option::Option::Some(::cancelsim::__private::here()),
                     ..::cancelsim::__private::TestArgs::DEFAULT
                 },
                 __cancelsim_body,
@@ -631,6 +633,7 @@ fn tokio_test_expands_to_the_documented_shape() {
                     seeds: ::core::option::Option::Some(8u64),
                     explore: ::core::option::Option::Some(2u64),
                     max_runs: ::core::option::Option::Some(100usize),
+                    body_end: ::core::option::Option::Some(::tokio::__private::here()),
                     ..::tokio::__private::TokioTestArgs::DEFAULT
                 },
                 __cancelsim_body,

@@ -28,7 +28,13 @@ pub mod __private {
         pub explore: Option<u64>,
         pub preset: Option<&'static str>,
         pub grace_ms: Option<u64>,
+        pub body_end: Option<&'static std::panic::Location<'static>>,
         pub not_set_by_the_macro: u32,
+    }
+
+    #[track_caller]
+    pub const fn here() -> &'static std::panic::Location<'static> {
+        std::panic::Location::caller()
     }
 
     impl TestArgs {
@@ -41,6 +47,7 @@ pub mod __private {
             explore: None,
             preset: None,
             grace_ms: None,
+            body_end: None,
             not_set_by_the_macro: 7,
         };
     }
@@ -154,14 +161,26 @@ async fn all_arguments_arrive() {
             explore: Some(32),
             preset: Some("tokio"),
             grace_ms: Some(1500),
+            body_end: call.args.body_end,
             not_set_by_the_macro: 7,
         }
     );
+    // The body ends at the closing brace, on the next line.
+    let end = call.args.body_end.expect("the macro passes the body's end");
+    assert_eq!((end.file(), end.line()), (file!(), line!() + 1));
 }
 
 #[cancelsim_test]
 async fn no_arguments_means_defaults() {
-    assert_eq!(__private::current().args, __private::TestArgs::DEFAULT);
+    let args = __private::current().args;
+    assert!(args.body_end.is_some());
+    assert_eq!(
+        __private::TestArgs {
+            body_end: None,
+            ..args
+        },
+        __private::TestArgs::DEFAULT
+    );
 }
 
 #[derive(Debug)]

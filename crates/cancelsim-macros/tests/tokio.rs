@@ -24,6 +24,7 @@ pub mod __private {
         pub seeds: Option<u64>,
         pub explore: Option<u64>,
         pub max_runs: Option<usize>,
+        pub body_end: Option<&'static std::panic::Location<'static>>,
         pub extra: bool,
     }
 
@@ -35,8 +36,14 @@ pub mod __private {
             seeds: None,
             explore: None,
             max_runs: None,
+            body_end: None,
             extra: true,
         };
+    }
+
+    #[track_caller]
+    pub const fn here() -> &'static std::panic::Location<'static> {
+        std::panic::Location::caller()
     }
 
     thread_local! {
@@ -106,7 +113,14 @@ pub mod __private {
 async fn plain() {
     let (name, args) = __private::current();
     assert_eq!(name, "plain");
-    assert_eq!(args, __private::TokioTestArgs::DEFAULT);
+    assert!(args.body_end.is_some());
+    assert_eq!(
+        __private::TokioTestArgs {
+            body_end: None,
+            ..args
+        },
+        __private::TokioTestArgs::DEFAULT
+    );
 }
 
 #[tokio_test(
@@ -127,11 +141,15 @@ async fn all_arguments_arrive() -> Result<(), String> {
             seeds: Some(8),
             explore: Some(2),
             max_runs: Some(100),
+            body_end: args.body_end,
             extra: true,
         }
     );
     let n: u8 = "7".parse().map_err(|e| format!("{e}"))?;
     assert_eq!(n, 7);
+    // The body ends at the closing brace, after `Ok(())`.
+    let end = args.body_end.expect("the macro passes the body's end");
+    assert_eq!((end.file(), end.line()), (file!(), line!() + 2));
     Ok(())
 }
 

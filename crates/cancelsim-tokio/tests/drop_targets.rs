@@ -112,3 +112,103 @@ fn a_task_its_owner_stops_as_the_test_ends_is_not_dropped_mid_way() {
     .run();
     report.assert_clean();
 }
+
+/// A watchdog aborts a hung task at 100 ms: the task cannot end before,
+/// so the sweep does not drop it where it waits since t = 0 (that would
+/// move the program's abort before its deadline).
+async fn watchdog(buggy: bool) {
+    let start = cancelsim_tokio::time::Instant::now();
+    let in_flight = Arc::new(AtomicU32::new(0));
+    let hung = cancelsim_tokio::spawn({
+        let in_flight = Arc::clone(&in_flight);
+        async move {
+            in_flight.fetch_add(1, Ordering::SeqCst);
+            std::future::pending::<()>().await;
+            in_flight.fetch_sub(1, Ordering::SeqCst); // never reached
+        }
+    });
+    let abort = hung.abort_handle();
+    let dog = async move {
+        cancelsim_tokio::time::sleep(ms(100)).await;
+        abort.abort();
+    };
+    let waiter = async move {
+        let ended = hung.await;
+        (ended.is_err(), start.elapsed())
+    };
+    let ((cancelled, at), ()) = cancelsim_tokio::join!(waiter, dog);
+    assert!(cancelled);
+    assert!(
+        at >= ms(100),
+        "the hung task ended at {at:?}, before its watchdog"
+    );
+    if buggy {
+        // The counter the aborted task left behind: found in the baseline.
+        assert_eq!(
+            in_flight.load(Ordering::SeqCst),
+            0,
+            "a call is still counted"
+        );
+    }
+}
+
+#[test]
+fn a_watchdogs_abort_is_not_moved_before_its_deadline() {
+    let report = Check::new(|| watchdog(false)).tokio_preset().run();
+    report.assert_clean();
+}
+
+#[test]
+fn what_a_watchdogs_abort_leaves_behind_is_still_found() {
+    let report = Check::new(|| watchdog(true)).tokio_preset().run();
+    assert!(
+        report.to_string().contains("a call is still counted"),
+        "{report}"
+    );
+}
+
+/// Collects a `JoinSet` until a deadline, then aborts the rest; a
+/// `JoinError` before the deadline can only be a crash, and fails the test
+/// with its `Display` ("task 2 was cancelled").
+async fn collect_until_deadline() -> Vec<u32> {
+    let mut set = cancelsim_tokio::task::JoinSet::new();
+    set.spawn(async {
+        cancelsim_tokio::time::sleep(ms(10)).await;
+        1
+    });
+    set.spawn(std::future::pending::<u32>()); // hung: aborted at the deadline
+    let deadline = cancelsim_tokio::time::Instant::now() + ms(100);
+    let mut out = Vec::new();
+    loop {
+        match cancelsim_tokio::time::timeout_at(deadline, set.join_next()).await {
+            Ok(Some(Ok(v))) => out.push(v),
+            Ok(Some(Err(e))) => panic!("job failed: {e}"),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    set.abort_all();
+    while set.join_next().await.is_some() {}
+    out
+}
+
+#[test]
+fn a_deadlines_abort_all_is_not_moved_before_the_deadline() {
+    let report = Check::new(|| async {
+        // What holds whether or not the sweep makes the fast job late (a
+        // timeout expiry at the `join_next`): no crash, nothing made up.
+        let out = collect_until_deadline().await;
+        assert!(out.iter().all(|&v| v == 1), "{out:?}");
+    })
+    .tokio_preset()
+    .run();
+    report.assert_clean();
+    // The hung job is stalled where it waits, and dropped at the deadline.
+    assert!(
+        report
+            .counts()
+            .fired_per_kind
+            .get("stall")
+            .is_some_and(|&n| n > 0),
+        "{report}"
+    );
+}

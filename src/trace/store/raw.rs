@@ -86,6 +86,9 @@ fn wait_kind(code: u8, task: u32) -> WaitKind {
 }
 
 fn injection_kind(code: u8) -> InjectionKind {
+    if code & 8 != 0 {
+        return InjectionKind::Stall;
+    }
     match code & 3 {
         0 => InjectionKind::CancelDrop,
         1 => InjectionKind::CancelCooperative,
@@ -270,6 +273,7 @@ impl Raw {
                     InjectionKind::CancelCooperative => 1,
                     InjectionKind::Timeout => 2,
                     InjectionKind::Signal => 3,
+                    InjectionKind::Stall => 8,
                 } | if at == InjectAt::Wake { 4 } else { 0 };
             }
             EventKind::Acquire { name, at } => {

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-pub use ::cancelsim::__private::TestOutput;
+pub use ::cancelsim::__private::{here, TestOutput};
 pub use tokio;
 
 /// `select!`'s start branch: a recorded choice at the `select!`'s location.
@@ -37,6 +37,9 @@ pub struct TokioTestArgs {
     pub explore: Option<u64>,
     /// At most this many injected runs.
     pub max_runs: Option<usize>,
+    /// Where the test function's body ends (see `cancelsim`'s
+    /// `TestArgs::body_end`).
+    pub body_end: Option<&'static std::panic::Location<'static>>,
 }
 
 impl TokioTestArgs {
@@ -48,6 +51,7 @@ impl TokioTestArgs {
         seeds: None,
         explore: None,
         max_runs: None,
+        body_end: None,
     };
 }
 
@@ -68,6 +72,7 @@ where
         max_runs: args.max_runs,
         preset: Some("tokio"),
         flavor: args.flavor,
+        body_end: args.body_end,
         ..::cancelsim::__private::TestArgs::DEFAULT
     };
     ::cancelsim::__private::test(module, name, args, body);

@@ -447,6 +447,20 @@ impl fmt::Display for Report {
             .first()
             .map_or(&self.failures[0], |group| &self.failures[group.first]);
         writeln!(f, "\ntrace of the first failing run ({}):", first.repro)?;
-        write!(f, "{}", first.trace)
+        let note = format!(
+            "the full trace: CANCELSIM_ARTIFACTS=<dir> writes it to a file, \
+             or replay the run with CANCELSIM_REPLAY='{}'",
+            first.repro
+        );
+        write!(f, "{}", first.trace.excerpt(TRACE_HEAD, TRACE_TAIL, &note))
     }
 }
+
+/// Events of the first failing run's trace a report shows from its start
+/// and from its end: a run that hit the step limit has millions, which a
+/// report must not print (the full trace stays in the artifacts and the
+/// replay).
+pub(crate) const TRACE_HEAD: usize = 200;
+
+/// See [`TRACE_HEAD`].
+pub(crate) const TRACE_TAIL: usize = 200;

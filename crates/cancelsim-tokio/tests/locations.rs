@@ -1,7 +1,8 @@
 //! Every location a trace shows is in the user's code, not in the facade's:
 //! where a `JoinSet` is waited on, who aborted its tasks and where (its
-//! `abort_all`, its `shutdown`, its drop), and where a `tokio::fs` call
-//! runs its blocking work.
+//! `abort_all`, its `shutdown`, its drop), where a `tokio::fs` call
+//! runs its blocking work, and where an `io::duplex` stream's delivery
+//! delays are chosen.
 #![cfg(cancelsim)]
 
 use std::time::Duration;
@@ -32,6 +33,16 @@ async fn body(path: std::path::PathBuf) {
     dropped.spawn(sleep(ms(50)));
     cancelsim_tokio::task::yield_now().await;
     drop(dropped);
+
+    use cancelsim_tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let (mut client, mut server) = cancelsim_tokio::io::duplex(64); // marker: duplex
+    let reader = cancelsim_tokio::spawn(async move {
+        let mut got = [0u8; 4];
+        server.read_exact(&mut got).await.unwrap();
+    });
+    cancelsim_tokio::task::yield_now().await;
+    client.write_all(b"ping").await.unwrap();
+    reader.await.unwrap();
 }
 
 /// `tests/locations.rs:LINE:` of the marked line.
@@ -81,6 +92,14 @@ fn a_joinset_and_fs_calls_show_the_users_locations() {
     for marker in ["abort_all", "shutdown", "made"] {
         line_with(&trace, &["aborted by main#0 at", &at(marker)]);
     }
+    // A stream's delivery delay: chosen where the stream was made.
+    line_with(&trace, &["choice 0 of 4 at", &at("duplex")]);
+    // A read waiting for the other end: a wait on the stream, where it was
+    // made.
+    line_with(
+        &trace,
+        &["suspend at await point 1 on external waker", &at("duplex")],
+    );
     // Nothing points into the facade.
     for line in trace.lines() {
         assert!(!line.contains("simulated/"), "{line}");

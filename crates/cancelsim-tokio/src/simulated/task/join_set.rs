@@ -28,6 +28,9 @@ pub struct JoinSet<T> {
     made_at: &'static Location<'static>,
 }
 
+/// A task of the set that ended: its id and how.
+type Joined<T> = (Id, Result<T, JoinError>);
+
 /// A task of a [`JoinSet`], joined with its id.
 struct Member<T> {
     handle: JoinHandle<T>,
@@ -97,7 +100,7 @@ impl<T> JoinSet<T> {
         &mut self,
         cx: &mut Context<'_>,
         at: &'static Location<'static>,
-    ) -> (Poll<Option<(Id, Result<T, JoinError>)>>, Option<Wait>) {
+    ) -> (Poll<Option<Joined<T>>>, Option<Wait>) {
         let wait = self
             .tasks
             .iter()
@@ -309,7 +312,7 @@ impl<'a, T: 'static> JoinNext<'a, T> {
 }
 
 impl<T: 'static> Future for JoinNext<'_, T> {
-    type Output = Option<(Id, Result<T, JoinError>)>;
+    type Output = Option<Joined<T>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;

@@ -38,6 +38,21 @@ where
     }
 }
 
+/// [`blocking`], reported at `at`: for a library that makes the work away
+/// from its user's call site (a simulated `tokio::fs` call captures it
+/// with `#[track_caller]`).
+pub fn blocking_located<R, F>(cost: Duration, f: F, at: &'static Location<'static>) -> Blocking<R>
+where
+    F: FnOnce() -> R + 'static,
+    R: 'static,
+{
+    Blocking {
+        start: Some((cost, Box::new(f))),
+        handle: None,
+        at,
+    }
+}
+
 type Work<R> = Box<dyn FnOnce() -> R>;
 
 /// The future of [`blocking`].

@@ -69,13 +69,13 @@ pub mod trace;
 mod watchdog;
 mod world;
 
-pub use blocking::{blocking, Blocking};
+pub use blocking::{blocking, blocking_located, Blocking};
 pub use check::{check, Check, Failure, Report, Repro};
 pub use config::{Config, TraceMode};
 pub use error::{BlockedTask, SimError};
 pub use inject::{AwaitPoint, CancelMode, InjectAt, Injection, InjectionKind};
 pub use oracle::{invariant, Violation, ViolationCode};
-pub use random::{choose, random, random_range, SimRandom};
+pub use random::{choose, choose_located, random, random_range, SimRandom};
 pub use schedule::{Decision, Schedule, Scheduler, SchedulerKind};
 pub use sim::Sim;
 pub use task::{
@@ -113,6 +113,35 @@ pub fn in_simulation() -> bool {
 /// the process), so simulated libraries can keep per-run state.
 pub fn simulation_id() -> Option<u64> {
     world::try_with(|world| world.id)
+}
+
+/// Notes, for traces and reports, what the current task's poll waits on
+/// (`suspend at await point 2 on join #3 (src/jobs.rs:40:24)`): for a
+/// simulated library whose future waits through futures of its own, so
+/// that the wait shown is at its user's call site. The first note of a
+/// poll wins: note before polling the inner futures (their own notes then
+/// lose), and [`retract_wait`] the same wait when the poll completes after
+/// all. Does nothing outside a simulation.
+///
+/// ```
+/// use cancelsim::trace::{Wait, WaitKind};
+/// # let mut sim = cancelsim::Sim::new(cancelsim::Config::default());
+/// # sim.block_on(async {
+/// let child = cancelsim::spawn(cancelsim::yield_now());
+/// let wait = Wait { kind: WaitKind::Join(child.id()), at: Some(std::panic::Location::caller()) };
+/// cancelsim::note_wait(wait);
+/// child.await.unwrap();
+/// # }).unwrap();
+/// ```
+pub fn note_wait(wait: trace::Wait) {
+    world::try_with(|world| world.note_wait(wait));
+}
+
+/// Withdraws a [`note_wait`] of the current poll (when the future that
+/// made it completed, or was dropped, in the same poll). A note of
+/// another wait stays.
+pub fn retract_wait(wait: trace::Wait) {
+    world::try_with(|world| world.retract_wait(wait));
 }
 
 /// What `#[cancelsim::test]` expands to; not a public API.

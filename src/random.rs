@@ -95,7 +95,17 @@ pub fn random_range(range: std::ops::Range<u64>) -> u64 {
 /// If `options` is 0 or over `u32::MAX`, or outside a simulation.
 #[track_caller]
 pub fn choose(options: usize) -> usize {
-    let at = std::panic::Location::caller();
+    choose_located(options, std::panic::Location::caller())
+}
+
+/// [`choose`], recorded at `at`: for a simulated library whose choice is
+/// made away from its user's call site (a simulated stream's delivery
+/// delay, made inside a read's poll), at a site of its user's it captured.
+///
+/// # Panics
+///
+/// As [`choose`].
+pub fn choose_located(options: usize, at: &'static std::panic::Location<'static>) -> usize {
     let options = u32::try_from(options)
         .ok()
         .filter(|options| *options > 0)

@@ -180,8 +180,18 @@ where
         } else {
             ""
         };
-        panic!(
-            "{report}\nreplay one of these runs: CANCELSIM_REPLAY='<its repro line>' {build}cargo test -- --exact {filter} --nocapture"
-        );
+        let command = format!("{build}cargo test -- --exact {filter} --nocapture");
+        // One group: its run's repro, so the line is ready to paste; more:
+        // the user picks the group.
+        match report.failure_groups() {
+            [group] => panic!(
+                "{report}\nreplay this run: CANCELSIM_REPLAY='{}' {command}",
+                report.failures()[group.first].repro()
+            ),
+            _ => panic!(
+                "{report}\nreplay one of these runs: CANCELSIM_REPLAY='<the repro of its group's \
+                 `replay:` line>' {command}"
+            ),
+        }
     }
 }

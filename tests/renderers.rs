@@ -310,6 +310,39 @@ fn a_busy_svg_of_50_tasks_and_10_000_events_aggregates_and_stays_small() {
 }
 
 #[test]
+fn an_excerpt_keeps_the_first_and_last_events_and_counts_the_rest() {
+    let trace = busy_trace(5, 60);
+    let full = trace.to_string();
+    let lines: Vec<&str> = full.lines().collect();
+    // Version, seed, column header, then one line per event.
+    let (header, events) = lines.split_at(3);
+    assert_eq!(events.len(), trace.len());
+    assert!(trace.len() > 500, "{}", trace.len());
+
+    let excerpt = trace.excerpt(10, 20, "see the artifacts").to_string();
+    let kept: Vec<&str> = excerpt.lines().collect();
+    assert_eq!(kept.len(), 3 + 10 + 1 + 20, "{excerpt}");
+    assert_eq!(kept[..3], header[..]);
+    assert_eq!(kept[3..13], events[..10]);
+    assert_eq!(
+        kept[13],
+        format!(
+            "     … {} events omitted (see the artifacts)",
+            trace.len() - 30
+        )
+    );
+    assert_eq!(kept[14..], events[events.len() - 20..]);
+
+    // Short enough: the whole trace, as `Display` writes it.
+    assert_eq!(trace.excerpt(trace.len(), 0, "x").to_string(), full);
+    assert_eq!(trace.excerpt(trace.len() - 10, 10, "x").to_string(), full);
+    assert_eq!(
+        failing_trace().excerpt(200, 200, "").to_string(),
+        failing_trace().to_string()
+    );
+}
+
+#[test]
 fn same_seed_gives_identical_renderings() {
     let (a, b) = (failing_trace(), failing_trace());
     assert_eq!(a.to_json_lines(), b.to_json_lines());

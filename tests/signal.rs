@@ -233,6 +233,34 @@ fn a_body_that_registers_no_signal_is_told_so() {
             .contains("no cancellation signal swept: the body registered none"),
         "{report}"
     );
+    // cancelsim's API, for a cancelsim check.
+    let text = report.to_string();
+    assert!(
+        text.contains("cancelsim::cancel::register_signal(|| token.cancel())")
+            && !text.contains("tokio::cancelsim"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_tokio_check_that_registers_no_signal_is_told_the_tokio_api_only() {
+    let report = Check::new(|| async {
+        let worker = cancelsim::spawn(sleep(ms(5)));
+        worker.await.unwrap();
+    })
+    .tokio_preset()
+    .run();
+    assert!(report.counts().signal_unregistered);
+    let text = report.to_string();
+    let line = text
+        .lines()
+        .find(|line| line.contains("no cancellation signal swept"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains("call tokio::cancelsim::register_signal(|| token.cancel()) in the test")
+            && !line.contains("cancelsim::cancel::"),
+        "{line}"
+    );
 }
 
 #[test]

@@ -43,6 +43,29 @@ async fn the_replay_hint_names_the_cargo_filter() {
     std::mem::forget(cancelsim::resource::acquire("db"));
 }
 
+/// One bug (one failure group): the footer's command is ready to paste.
+#[cancelsim::test(explore = 0)]
+#[should_panic(
+    expected = "\nreplay this run: CANCELSIM_REPLAY='cancelsim:v1 seed=0 scheduler=fifo \
+                test=test_attr::one_group_gets_a_ready_replay_command' \
+                cargo test -- --exact one_group_gets_a_ready_replay_command --nocapture"
+)]
+async fn one_group_gets_a_ready_replay_command() {
+    std::mem::forget(cancelsim::resource::acquire("db"));
+}
+
+/// Two bugs: the user picks the group whose run to replay.
+#[cancelsim::test(explore = 0)]
+#[should_panic(
+    expected = "\nreplay one of these runs: CANCELSIM_REPLAY='<the repro of its group's `replay:` line>' \
+                cargo test -- --exact several_groups_name_the_groups_replay_line --nocapture"
+)]
+async fn several_groups_name_the_groups_replay_line() {
+    std::mem::forget(cancelsim::resource::acquire("db"));
+    std::mem::forget(cancelsim::spawn(async { sleep(ms(5)).await }));
+    sleep(ms(1)).await;
+}
+
 #[cancelsim::test(explore = 0)]
 async fn an_ok_result_passes() -> Result<(), String> {
     sleep(ms(1)).await;

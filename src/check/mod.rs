@@ -413,6 +413,7 @@ where
             let mut report = self.report_base();
             report.replay = Some(repro.clone());
             report.counts.runs = 1;
+            report.counts.replayed = 1;
             report.seeds = Seeds::List(vec![repro.seed]);
             let failure = (!result.violations.is_empty())
                 .then(|| report::junit_failure(&repro, &result.violations));
@@ -462,6 +463,7 @@ where
             cases: Vec::new(),
             replay: None,
             name: self.name.clone(),
+            tokio: self.config.runtime_shutdown,
         }
     }
 }

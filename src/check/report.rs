@@ -18,6 +18,14 @@ use crate::oracle::Violation;
 pub struct Counts {
     /// Baseline runs (one per seed, plus explored schedules).
     pub baselines: usize,
+    /// Of the baselines, the schedules explored besides the seeds' own
+    /// ([`Check::explore_schedules`](super::Check::explore_schedules)).
+    pub explored: usize,
+    /// Baselines run a second time, to check that the same plan gives the
+    /// same run (a difference is a `nondeterminism` failure).
+    pub determinism_reruns: usize,
+    /// The one run of a `CANCELSIM_REPLAY` report (0 in a sweep's).
+    pub replayed: usize,
     /// Await points found over all baselines.
     pub await_points: usize,
     /// Injectable await points (in the code under test, not in harness work).
@@ -78,6 +86,44 @@ pub struct Counts {
     pub signal_unregistered: bool,
 }
 
+impl Counts {
+    /// Counts a baseline run (`explored`: of a schedule explored besides
+    /// the seeds' own), and its determinism re-run when it had one (a
+    /// stuck baseline has none).
+    pub(crate) fn add_baseline(&mut self, explored: bool, rerun: bool) {
+        self.baselines += 1;
+        self.explored += usize::from(explored);
+        self.determinism_reruns += usize::from(rerun);
+        self.runs += 1 + usize::from(rerun);
+    }
+
+    /// Counts an injected run: of a single injection of this kind, or of a
+    /// random plan (`None`).
+    pub(crate) fn add_injected(&mut self, kind: Option<&'static str>) {
+        self.runs += 1;
+        match kind {
+            Some(kind) => *self.per_kind.entry(kind).or_default() += 1,
+            None => self.random_plans += 1,
+        }
+    }
+
+    /// The runs of each kind, as the report's header names them: baselines,
+    /// determinism re-runs, each injection kind's, random plans. They add
+    /// up to [`Counts::runs`].
+    pub fn runs_by_kind(&self) -> Vec<(&'static str, usize)> {
+        let mut kinds = vec![
+            ("baseline", self.baselines),
+            ("determinism re-run", self.determinism_reruns),
+        ];
+        kinds.extend(self.per_kind.iter().map(|(kind, n)| (*kind, *n)));
+        kinds.push(("random plan", self.random_plans));
+        if self.replayed > 0 {
+            kinds.push(("replay", self.replayed));
+        }
+        kinds
+    }
+}
+
 /// The result of [`Check::run`](super::Check::run).
 #[derive(Clone, Debug)]
 pub struct Report {
@@ -94,6 +140,10 @@ pub struct Report {
     pub(crate) replay: Option<Repro>,
     /// What was checked (`Check::name`).
     pub(crate) name: Option<String>,
+    /// A check of tokio code (its root ends as a tokio runtime shuts
+    /// down, [`Check::tokio_preset`](super::Check::tokio_preset)): advice
+    /// names the tokio facade's API, not cancelsim's.
+    pub(crate) tokio: bool,
 }
 
 impl Report {
@@ -201,6 +251,8 @@ impl Report {
             "shard": self.shard.map(|(k, n)| json!({"index": k, "count": n})),
             "counts": {
                 "baselines": self.counts.baselines,
+                "explored": self.counts.explored,
+                "determinism_reruns": self.counts.determinism_reruns,
                 "await_points": self.counts.await_points,
                 "injectable_points": self.counts.injectable_points,
                 "runs": self.counts.runs,
@@ -298,30 +350,18 @@ impl fmt::Display for Report {
                 c.failed_runs, c.runs
             )?;
         }
-        let kinds: Vec<String> = [
-            InjectionKind::CancelDrop,
-            InjectionKind::CancelCooperative,
-            InjectionKind::Timeout,
-            InjectionKind::Signal,
-            InjectionKind::Stall,
-        ]
-        .iter()
-        .filter_map(|kind| {
-            c.per_kind
-                .get(kind.name())
-                .map(|n| format!("{} {n}", kind.name()))
-        })
-        .collect();
         writeln!(
             f,
-            "  {} await points ({} injectable) in {} baseline runs; runs: {} baseline, {}, {} random plans{}",
+            "  {} await points ({} injectable) in {} baseline runs; runs: {}{}",
             c.await_points,
             c.injectable_points,
-            c.baselines,
-            c.baselines,
-            if kinds.is_empty() { "no injections".to_string() } else { kinds.join(", ") },
-            c.random_plans,
-            if c.sampled_out > 0 { format!(" ({} more left out by the budget)", c.sampled_out) } else { String::new() },
+            c.baselines - c.explored,
+            runs_breakdown(c),
+            if c.sampled_out > 0 {
+                format!(" ({} more left out by the budget)", c.sampled_out)
+            } else {
+                String::new()
+            },
         )?;
         writeln!(
             f,
@@ -388,9 +428,13 @@ impl fmt::Display for Report {
         if c.signal_unregistered {
             writeln!(
                 f,
-                "  no cancellation signal swept: the body registered none \
-                 (call cancel::register_signal(|| token.cancel()) in the test; with the tokio \
-                 facade, tokio::cancelsim::register_signal)"
+                "  no cancellation signal swept: the body registered none (if the code has a \
+                 shutdown signal, call {}(|| token.cancel()) in the test)",
+                if self.tokio {
+                    "tokio::cancelsim::register_signal"
+                } else {
+                    "cancelsim::cancel::register_signal"
+                }
             )?;
         }
         if let Some(bound) = self.pct_bound {
@@ -448,6 +492,63 @@ impl fmt::Display for Report {
             .first()
             .map_or(&self.failures[0], |group| &self.failures[group.first]);
         writeln!(f, "\ntrace of the first failing run ({}):", first.repro)?;
-        write!(f, "{}", first.trace)
+        let note = format!(
+            "the full trace: CANCELSIM_ARTIFACTS=<dir> writes it to a file, \
+             or replay the run with CANCELSIM_REPLAY='{}'",
+            first.repro
+        );
+        write!(f, "{}", first.trace.excerpt(TRACE_HEAD, TRACE_TAIL, &note))
     }
 }
+
+/// The header's runs, every kind named, and their sum: `1 baseline,
+/// 1 determinism re-run, cancel-drop 6, 0 random plans (8 in all)`.
+fn runs_breakdown(c: &Counts) -> String {
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut parts = vec![if c.explored > 0 {
+        format!(
+            "{} baseline ({} for the seeds, {})",
+            c.baselines,
+            c.baselines - c.explored,
+            plural(c.explored, "explored schedule", "explored schedules")
+        )
+    } else {
+        format!("{} baseline", c.baselines)
+    }];
+    parts.push(plural(
+        c.determinism_reruns,
+        "determinism re-run",
+        "determinism re-runs",
+    ));
+    let kinds: Vec<String> = [
+        InjectionKind::CancelDrop,
+        InjectionKind::CancelCooperative,
+        InjectionKind::Timeout,
+        InjectionKind::Signal,
+        InjectionKind::Stall,
+    ]
+    .iter()
+    .filter_map(|kind| {
+        c.per_kind
+            .get(kind.name())
+            .map(|n| format!("{} {n}", kind.name()))
+    })
+    .collect();
+    if kinds.is_empty() {
+        parts.push("no injections".to_string());
+    } else {
+        parts.extend(kinds);
+    }
+    parts.push(format!("{} random plans", c.random_plans));
+    format!("{} ({} in all)", parts.join(", "), c.runs)
+}
+
+/// Events of the first failing run's trace a report shows from its start
+/// and from its end: a run that hit the step limit has millions, which a
+/// report must not print (the full trace stays in the artifacts and the
+/// replay).
+pub(crate) const TRACE_HEAD: usize = 200;
+
+/// See [`TRACE_HEAD`].
+pub(crate) const TRACE_TAIL: usize = 200;

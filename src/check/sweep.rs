@@ -127,8 +127,7 @@ where
                     return;
                 }
                 Ran::Stuck { .. } => {
-                    report.counts.baselines += 1;
-                    report.counts.runs += 1;
+                    report.counts.add_baseline(*index >= swept, false);
                     let label = self.baseline_label(repro);
                     let case = format!("baseline {repro}");
                     let stuck = Stuck {
@@ -140,8 +139,7 @@ where
                     return;
                 }
             };
-            report.counts.baselines += 1;
-            report.counts.runs += 2;
+            report.counts.add_baseline(*index >= swept, true);
             max_tasks = max_tasks.max(out.tasks);
             max_steps = max_steps.max(out.steps);
             let reported = self.shard.is_none_or(|(k, _)| k == 0);
@@ -232,7 +230,7 @@ where
                         return;
                     }
                     Ran::Stuck { .. } => {
-                        report.counts.runs += 1;
+                        report.counts.add_injected(injected_kind(run));
                         let expected = panics.get(&run.repro.seed).map_or(&[][..], Vec::as_slice);
                         let case = case_name(label.as_deref(), run);
                         let stuck = Stuck {
@@ -244,7 +242,7 @@ where
                         return;
                     }
                 };
-                report.counts.runs += 1;
+                report.counts.add_injected(injected_kind(run));
                 let kinds: std::collections::BTreeSet<&'static str> =
                     out.fired.iter().map(|i| i.kind.name()).collect();
                 for kind in kinds {
@@ -252,16 +250,6 @@ where
                 }
                 report.counts.abort_consequences += usize::from(out.consequences.0 > 0);
                 report.counts.assertion_timeouts += usize::from(out.consequences.1);
-                match run.point {
-                    Some(_) => {
-                        *report
-                            .counts
-                            .per_kind
-                            .entry(run.repro.injections[0].kind.name())
-                            .or_default() += 1;
-                    }
-                    None => report.counts.random_plans += 1,
-                }
                 planned.extend(plan::tuples_of(&run.repro.injections));
                 covered.extend(plan::tuples_of(&out.fired));
                 let case = case_name(label.as_deref(), run);
@@ -460,6 +448,12 @@ where
 }
 
 /// The testcase of an injected run: its await point × kind, or the plan.
+/// The kind a report counts an injected run under: its injection's, or
+/// none for a random plan.
+fn injected_kind(run: &PlannedRun) -> Option<&'static str> {
+    run.point.map(|_| run.repro.injections[0].kind.name())
+}
+
 fn case_name(label: Option<&str>, run: &PlannedRun) -> String {
     match (label, run.point) {
         (Some(label), Some(_)) => format!("{label} x {}", run.repro.injections[0].kind.name()),

@@ -285,6 +285,22 @@ impl Violation {
                  left the state it checks half-done; make the change atomic across the await (a \
                  guard whose Drop restores it) or commit it only after the last await"
             }
+            // The injection cancelled another task than the one looping:
+            // the loop likely waits on what that task would have done.
+            ViolationCode::StepLimit
+                if self.injection.is_some_and(|injection| {
+                    matches!(
+                        injection.kind,
+                        crate::inject::InjectionKind::CancelDrop
+                            | crate::inject::InjectionKind::CancelCooperative
+                    ) && Some(injection.task) != self.task
+                }) =>
+            {
+                "a loop that never finishes: it may be waiting on the task the injection cancelled \
+                 (polling a flag it would have set, retrying for a message it would have sent); a \
+                 real abort can come at that await point too, so stop waiting when that task ends \
+                 (await or select! on its JoinHandle), and bound the loop"
+            }
             ViolationCode::Deadlock if self.injection.is_some() => {
                 "after the injection every task waits on something nobody will do any more: a \
                  message the cancelled code would have sent, a lock or permit it held, a task it \

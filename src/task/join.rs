@@ -192,6 +192,17 @@ impl<T> JoinHandle<T> {
         }
     }
 
+    /// [`request_abort`](JoinHandle::request_abort), recorded as asked at
+    /// `at`: for a library whose abort runs away from its user's call site
+    /// (a set of tasks' `shutdown` aborts them when first polled, a dropped
+    /// set in its `Drop`), which captures that site with `#[track_caller]`.
+    pub fn request_abort_located(&self, at: &'static Location<'static>) {
+        if let Some(world) = self.world.upgrade() {
+            let _enter = Enter::new(&world);
+            world.abort_later(self.key, Some(at));
+        }
+    }
+
     /// `abort`, recorded as asked at `at` (none: not by a call site, as
     /// when a group or the harness aborts).
     pub(crate) fn abort_at(&self, at: Option<SourceLocation>) {

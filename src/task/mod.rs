@@ -28,4 +28,6 @@ pub fn current_id() -> Option<TaskId> {
     crate::world::try_with(|world| world.current_id()).flatten()
 }
 pub use join::{AbortHandle, AbortOnDropHandle, JoinHandle};
-pub use spawn::{spawn, spawn_named, spawn_named_by_site, yield_now, YieldNow};
+pub use spawn::{
+    spawn, spawn_named, spawn_named_by_site, spawn_named_by_site_located, yield_now, YieldNow,
+};

@@ -71,6 +71,21 @@ where
     spawn_as(future, TaskKind::User, Some(site_name(at)))
 }
 
+/// [`spawn_named_by_site`] with the site given: for a library whose
+/// futures spawn when first polled (a simulated `tokio::fs::read` spawns
+/// its blocking work then), which captures its user's call site with
+/// `#[track_caller]` when the future is made and spawns there.
+pub fn spawn_named_by_site_located<F>(
+    future: F,
+    at: &'static Location<'static>,
+) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn_at(future, TaskKind::User, Some(site_name(at)), at)
+}
+
 /// `file.rs:LINE` for a spawn site, made once per site and thread (a
 /// simulated `tokio::spawn` in a loop names a million tasks). The last
 /// site asked for is kept apart, so such a loop looks nothing up.
@@ -131,7 +146,21 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let at = Location::caller();
+    spawn_at(future, kind, name, Location::caller())
+}
+
+/// [`spawn_as`] at a given spawn site.
+#[inline]
+pub(crate) fn spawn_at<F>(
+    future: F,
+    kind: TaskKind,
+    name: Option<Rc<str>>,
+    at: &'static Location<'static>,
+) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
     // A handle to the world rather than a closure inside the thread-local:
     // returning the `JoinHandle` out of the closure went through memory and
     // stalled every spawn.

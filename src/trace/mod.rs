@@ -22,6 +22,7 @@ use std::panic::Location;
 pub use event::{CancelVia, Event, EventKind, Outcome, SourceLocation, Wait, WaitKind, WakeCause};
 pub use json::JSON_FORMAT_VERSION;
 pub use snapshot::redact_for_snapshot;
+pub use text::Excerpt;
 
 use crate::config::TraceMode;
 use crate::task::TaskId;

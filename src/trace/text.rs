@@ -21,6 +21,44 @@ use crate::time::Instant;
 
 impl fmt::Display for Trace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_text(f, None)
+    }
+}
+
+/// The text form of a trace with only its first and last events, the ones
+/// between replaced by one `… N events omitted` line: see
+/// [`Trace::excerpt`].
+#[derive(Clone, Copy, Debug)]
+pub struct Excerpt<'a> {
+    trace: &'a Trace,
+    head: usize,
+    tail: usize,
+    note: &'a str,
+}
+
+impl fmt::Display for Excerpt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.trace.write_text(f, Some(*self))
+    }
+}
+
+impl Trace {
+    /// The text form with the first `head` and the last `tail` events only
+    /// (all of them when there are no more than `head + tail`); the events
+    /// between are one line, `… N events omitted (note)` (no parenthesis
+    /// when `note` is empty). For a report that must stay readable however
+    /// long the run was (a livelock's million steps).
+    pub fn excerpt<'a>(&'a self, head: usize, tail: usize, note: &'a str) -> Excerpt<'a> {
+        Excerpt {
+            trace: self,
+            head,
+            tail,
+            note,
+        }
+    }
+
+    /// Writes the text form: every event, or an excerpt's.
+    fn write_text(&self, f: &mut fmt::Formatter<'_>, excerpt: Option<Excerpt<'_>>) -> fmt::Result {
         writeln!(f, "{}", super::TEXT_FORMAT_VERSION)?;
         writeln!(f, "seed {}, scheduler {}", self.seed(), self.scheduler())?;
         if !self.enabled {
@@ -35,7 +73,24 @@ impl fmt::Display for Trace {
             )?;
         }
         writeln!(f, "{:>6} {:>10}  {:<12} event", "step", "time", "task")?;
-        for event in self.events() {
+        let len = self.len();
+        let (head, omitted) = match excerpt {
+            Some(excerpt) if len > excerpt.head.saturating_add(excerpt.tail) => {
+                (excerpt.head, len - excerpt.head - excerpt.tail)
+            }
+            _ => (len, 0),
+        };
+        for event in self.events().take(head) {
+            writeln!(f, "{}", self.line(&event))?;
+        }
+        if omitted == 0 {
+            return Ok(());
+        }
+        match excerpt.map_or("", |excerpt| excerpt.note) {
+            "" => writeln!(f, "     … {omitted} events omitted")?,
+            note => writeln!(f, "     … {omitted} events omitted ({note})")?,
+        }
+        for event in self.events().skip(head + omitted) {
             writeln!(f, "{}", self.line(&event))?;
         }
         Ok(())

@@ -133,3 +133,30 @@ async fn shutdown_finishes_in_time() {
     .await
     .expect("shutdown finishes within a second");
 }
+
+/// A service that stops on SIGTERM (as on Kubernetes). `fire_signal` is
+/// part of the API the one dependency line (`features = ["full"]`) gives,
+/// in the normal build too, where it does nothing: this test compiles only
+/// because `full` turns on the facade's `signal` feature.
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_stops_the_ticker() {
+    use tokio::signal::unix::{signal, SignalKind};
+    tokio::cancelsim::register_signal(|| {
+        tokio::cancelsim::fire_signal(SignalKind::terminate());
+    });
+    let mut sigterm = signal(SignalKind::terminate()).expect("a SIGTERM listener");
+    let mut ticks = 0;
+    loop {
+        tokio::select! {
+            _ = sigterm.recv() => break,
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {
+                ticks += 1;
+                if ticks == 3 {
+                    break;
+                }
+            }
+        }
+    }
+    assert!(ticks <= 3);
+}

@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -34,22 +35,28 @@ pub struct DuplexStream {
     start: usize,
     /// The chunk arrives when this fires.
     arrival: Option<Pin<Box<::cancelsim::time::Sleep>>>,
+    /// Where the stream was made (`duplex`): its delivery delays, chosen
+    /// inside reads' polls, and its reads' waits are recorded there.
+    at: &'static Location<'static>,
 }
 
 /// A pair of connected in-memory streams (tokio's `io::duplex`), each with
 /// `max_buf_size` bytes of buffer.
+#[track_caller]
 pub fn duplex(max_buf_size: usize) -> (DuplexStream, DuplexStream) {
+    let at = Location::caller();
     let (a, b) = tokio::io::duplex(max_buf_size);
-    (DuplexStream::new(a), DuplexStream::new(b))
+    (DuplexStream::new(a, at), DuplexStream::new(b, at))
 }
 
 impl DuplexStream {
-    fn new(inner: tokio::io::DuplexStream) -> Self {
+    fn new(inner: tokio::io::DuplexStream, at: &'static Location<'static>) -> Self {
         DuplexStream {
             inner,
             held: Vec::new(),
             start: 0,
             arrival: None,
+            at,
         }
     }
 }
@@ -66,7 +73,16 @@ impl AsyncRead for DuplexStream {
             let mut chunk = vec![0u8; CHUNK];
             let mut chunk_buf = ReadBuf::new(&mut chunk);
             match Pin::new(&mut this.inner).poll_read(cx, &mut chunk_buf) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    // Waiting for the other end: a wait on this stream,
+                    // shown where it was made (the read's own call site is
+                    // in tokio's `AsyncReadExt` futures, not the user's).
+                    ::cancelsim::note_wait(::cancelsim::trace::Wait {
+                        kind: ::cancelsim::trace::WaitKind::External,
+                        at: Some(this.at),
+                    });
+                    return Poll::Pending;
+                }
                 Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
                 Poll::Ready(Ok(())) => {}
             }
@@ -77,7 +93,11 @@ impl AsyncRead for DuplexStream {
             chunk.truncate(filled);
             this.held = chunk;
             this.start = 0;
-            this.arrival = delivery_delay().map(|delay| Box::pin(::cancelsim::time::sleep(delay)));
+            let at = this.at;
+            this.arrival = delivery_delay(at).map(|delay| {
+                let deadline = ::cancelsim::time::Instant::now() + delay;
+                Box::pin(::cancelsim::time::sleep_until_located(deadline, at))
+            });
         }
         if let Some(arrival) = &mut this.arrival {
             if arrival.as_mut().poll(cx).is_pending() {
@@ -92,13 +112,14 @@ impl AsyncRead for DuplexStream {
     }
 }
 
-/// The delay of one chunk: a recorded choice, none outside a simulation.
-fn delivery_delay() -> Option<Duration> {
+/// The delay of one chunk: a recorded choice (at the stream's site `at`),
+/// none outside a simulation.
+fn delivery_delay(at: &'static Location<'static>) -> Option<Duration> {
     let max = MAX_DELAY.with(Cell::get);
     if max.is_zero() || !::cancelsim::in_simulation() {
         return None;
     }
-    let step = ::cancelsim::choose(DELAY_STEPS as usize) as u32;
+    let step = ::cancelsim::choose_located(DELAY_STEPS as usize, at) as u32;
     (step > 0).then(|| max * step / (DELAY_STEPS - 1))
 }
 

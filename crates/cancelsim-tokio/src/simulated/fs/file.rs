@@ -12,6 +12,7 @@ use std::fmt;
 use std::fs::{File as StdFile, Metadata, Permissions};
 use std::future::Future;
 use std::io::{self, Seek, SeekFrom};
+use std::panic::Location;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -22,13 +23,17 @@ use tokio::sync::Mutex;
 
 use super::buf::{Buf, DEFAULT_MAX_BUF_SIZE};
 use super::{blocking, OpenOptions};
-use crate::task::{spawn_blocking, JoinHandle};
+use crate::task::{spawn_blocking_located, JoinHandle};
 
 /// An open file (tokio's `fs::File`).
 pub struct File {
     std: Arc<StdFile>,
     inner: Mutex<Inner>,
     max_buf_size: usize,
+    /// Where the file was opened: its reads, writes and seeks (made inside
+    /// `AsyncRead`/`AsyncWrite` polls, with no call site of the user's)
+    /// are blocking work spawned there.
+    at: &'static Location<'static>,
 }
 
 struct Inner {
@@ -54,28 +59,35 @@ enum Operation {
 
 impl File {
     /// Opens `path` to read.
-    pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
-        File::options().read(true).open(path).await
+    #[track_caller]
+    pub fn open(path: impl AsRef<Path>) -> impl Future<Output = io::Result<File>> + Send + 'static {
+        File::options()
+            .read(true)
+            .open_located(path, Location::caller())
     }
 
     /// Opens `path` to write, creating or truncating it.
-    pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
+    #[track_caller]
+    pub fn create(
+        path: impl AsRef<Path>,
+    ) -> impl Future<Output = io::Result<File>> + Send + 'static {
         File::options()
             .write(true)
             .create(true)
             .truncate(true)
-            .open(path)
-            .await
+            .open_located(path, Location::caller())
     }
 
     /// Creates `path` to read and write; fails if it exists.
-    pub async fn create_new<P: AsRef<Path>>(path: P) -> io::Result<File> {
+    #[track_caller]
+    pub fn create_new<P: AsRef<Path>>(
+        path: P,
+    ) -> impl Future<Output = io::Result<File>> + Send + 'static {
         File::options()
             .read(true)
             .write(true)
             .create_new(true)
-            .open(path)
-            .await
+            .open_located(path, Location::caller())
     }
 
     /// Options to open a file with.
@@ -85,7 +97,13 @@ impl File {
     }
 
     /// A simulated file over an open `std` file.
+    #[track_caller]
     pub fn from_std(std: StdFile) -> File {
+        File::from_std_located(std, Location::caller())
+    }
+
+    /// [`File::from_std`], its operations spawned at `at`.
+    pub(super) fn from_std_located(std: StdFile, at: &'static Location<'static>) -> File {
         File {
             std: Arc::new(std),
             inner: Mutex::new(Inner {
@@ -94,27 +112,42 @@ impl File {
                 pos: 0,
             }),
             max_buf_size: DEFAULT_MAX_BUF_SIZE,
+            at,
         }
     }
 
     /// Writes what is in flight, then syncs data and metadata to disk.
-    pub async fn sync_all(&self) -> io::Result<()> {
-        let mut inner = self.inner.lock().await;
-        inner.complete_inflight().await;
-        let std = Arc::clone(&self.std);
-        blocking(move || std.sync_all()).await
+    #[track_caller]
+    pub fn sync_all(&self) -> impl Future<Output = io::Result<()>> + '_ {
+        let at = Location::caller();
+        async move {
+            let mut inner = self.inner.lock().await;
+            inner.complete_inflight().await;
+            let std = Arc::clone(&self.std);
+            blocking(at, move || std.sync_all()).await
+        }
     }
 
     /// Writes what is in flight, then syncs data to disk.
-    pub async fn sync_data(&self) -> io::Result<()> {
-        let mut inner = self.inner.lock().await;
-        inner.complete_inflight().await;
-        let std = Arc::clone(&self.std);
-        blocking(move || std.sync_data()).await
+    #[track_caller]
+    pub fn sync_data(&self) -> impl Future<Output = io::Result<()>> + '_ {
+        let at = Location::caller();
+        async move {
+            let mut inner = self.inner.lock().await;
+            inner.complete_inflight().await;
+            let std = Arc::clone(&self.std);
+            blocking(at, move || std.sync_data()).await
+        }
     }
 
     /// Truncates or extends the file to `size` bytes.
-    pub async fn set_len(&self, size: u64) -> io::Result<()> {
+    #[track_caller]
+    pub fn set_len(&self, size: u64) -> impl Future<Output = io::Result<()>> + '_ {
+        let at = Location::caller();
+        async move { self.set_len_at(size, at).await }
+    }
+
+    async fn set_len_at(&self, size: u64, at: &'static Location<'static>) -> io::Result<()> {
         let mut inner = self.inner.lock().await;
         inner.complete_inflight().await;
         let mut buf = match inner.state {
@@ -123,7 +156,7 @@ impl File {
         };
         let seek = (!buf.is_empty()).then(|| SeekFrom::Current(buf.discard_read()));
         let std = Arc::clone(&self.std);
-        inner.state = State::Busy(spawn_blocking(move || {
+        inner.state = State::Busy(spawn_blocking_located(at, move || {
             let res = match seek {
                 Some(seek) => (&*std).seek(seek).and_then(|_| std.set_len(size)),
                 None => std.set_len(size),
@@ -149,19 +182,24 @@ impl File {
     }
 
     /// The file's metadata.
-    pub async fn metadata(&self) -> io::Result<Metadata> {
+    #[track_caller]
+    pub fn metadata(&self) -> impl Future<Output = io::Result<Metadata>> + Send + 'static {
         let std = Arc::clone(&self.std);
-        blocking(move || std.metadata()).await
+        blocking(Location::caller(), move || std.metadata())
     }
 
     /// A second handle to the same open file.
-    pub async fn try_clone(&self) -> io::Result<File> {
-        self.inner.lock().await.complete_inflight().await;
-        let std = Arc::clone(&self.std);
-        let std_file = blocking(move || std.try_clone()).await?;
-        let mut file = File::from_std(std_file);
-        file.set_max_buf_size(self.max_buf_size);
-        Ok(file)
+    #[track_caller]
+    pub fn try_clone(&self) -> impl Future<Output = io::Result<File>> + '_ {
+        let at = Location::caller();
+        async move {
+            self.inner.lock().await.complete_inflight().await;
+            let std = Arc::clone(&self.std);
+            let std_file = blocking(at, move || std.try_clone()).await?;
+            let mut file = File::from_std_located(std_file, at);
+            file.set_max_buf_size(self.max_buf_size);
+            Ok(file)
+        }
     }
 
     /// The `std` file, once in-flight work is done.
@@ -187,9 +225,13 @@ impl File {
     }
 
     /// Changes the file's permissions.
-    pub async fn set_permissions(&self, perm: Permissions) -> io::Result<()> {
+    #[track_caller]
+    pub fn set_permissions(
+        &self,
+        perm: Permissions,
+    ) -> impl Future<Output = io::Result<()>> + Send + 'static {
         let std = Arc::clone(&self.std);
-        blocking(move || std.set_permissions(perm)).await
+        blocking(Location::caller(), move || std.set_permissions(perm))
     }
 
     /// The largest read or write of one blocking operation.
@@ -228,7 +270,7 @@ impl AsyncRead for File {
                     }
                     let std = Arc::clone(&me.std);
                     let max_buf_size = dst.remaining().min(me.max_buf_size);
-                    inner.state = State::Busy(spawn_blocking(move || {
+                    inner.state = State::Busy(spawn_blocking_located(me.at, move || {
                         let mut buf = buf;
                         let res = buf.read_from(&mut &*std, max_buf_size);
                         (Operation::Read(res), buf)
@@ -294,7 +336,7 @@ impl AsyncSeek for File {
                     }
                 };
                 let std = Arc::clone(&me.std);
-                inner.state = State::Busy(spawn_blocking(move || {
+                inner.state = State::Busy(spawn_blocking_located(me.at, move || {
                     let res = match extra_seek {
                         Some(extra_seek) => {
                             (&*std).seek(extra_seek).and_then(|_| (&*std).seek(pos))
@@ -387,7 +429,7 @@ impl File {
                     let seek = (!buf.is_empty()).then(|| SeekFrom::Current(buf.discard_read()));
                     let n = (fill.take().expect("filled once"))(&mut buf);
                     let std = Arc::clone(&self.std);
-                    inner.state = State::Busy(spawn_blocking(move || {
+                    inner.state = State::Busy(spawn_blocking_located(self.at, move || {
                         let res = match seek {
                             Some(seek) => (&*std).seek(seek).and_then(|_| buf.write_to(&mut &*std)),
                             None => buf.write_to(&mut &*std),

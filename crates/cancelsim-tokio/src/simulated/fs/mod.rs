@@ -10,7 +10,9 @@
 //! in parallel) see each other's files, so a test that writes should use a
 //! path of its own per run.
 
+use std::future::Future;
 use std::io;
+use std::panic::Location;
 use std::path::{Path, PathBuf};
 
 mod buf;
@@ -22,9 +24,14 @@ pub use file::File;
 pub use open_options::{DirBuilder, OpenOptions};
 pub use read_dir::{read_dir, DirEntry, ReadDir};
 
-/// Runs `f` as blocking work; a panic in it is resumed here.
-async fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
-    match crate::task::spawn_blocking(f).await {
+/// Runs `f` as blocking work spawned at `at` (the user's call site, which
+/// each function captures with `#[track_caller]`, as tokio's `async fn`s
+/// cannot), when first polled; a panic in it is resumed here.
+async fn blocking<R: Send + 'static>(
+    at: &'static Location<'static>,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> R {
+    match crate::task::spawn_blocking_located(at, f).await {
         Ok(value) => value,
         Err(error) => std::panic::resume_unwind(error.into_panic()),
     }
@@ -33,9 +40,14 @@ async fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> 
 macro_rules! path_fn {
     ($(#[$doc:meta] $name:ident($($arg:ident: $ty:ty),*) -> $out:ty = $std:path;)*) => {$(
         #[$doc]
-        pub async fn $name(path: impl AsRef<Path>, $($arg: $ty),*) -> io::Result<$out> {
+        #[track_caller]
+        pub fn $name(
+            path: impl AsRef<Path>,
+            $($arg: $ty),*
+        ) -> impl Future<Output = io::Result<$out>> + Send + 'static {
+            let at = Location::caller();
             let path: PathBuf = path.as_ref().to_owned();
-            blocking(move || $std(path, $($arg),*)).await
+            blocking(at, move || $std(path, $($arg),*))
         }
     )*};
 }
@@ -66,44 +78,77 @@ path_fn! {
 }
 
 /// `tokio::fs::set_permissions`.
-pub async fn set_permissions(path: impl AsRef<Path>, perm: std::fs::Permissions) -> io::Result<()> {
+#[track_caller]
+pub fn set_permissions(
+    path: impl AsRef<Path>,
+    perm: std::fs::Permissions,
+) -> impl Future<Output = io::Result<()>> + Send + 'static {
     let path = path.as_ref().to_owned();
-    blocking(move || std::fs::set_permissions(path, perm)).await
+    blocking(Location::caller(), move || {
+        std::fs::set_permissions(path, perm)
+    })
 }
 
 /// `tokio::fs::hard_link`.
-pub async fn hard_link(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+#[track_caller]
+pub fn hard_link(
+    original: impl AsRef<Path>,
+    link: impl AsRef<Path>,
+) -> impl Future<Output = io::Result<()>> + Send + 'static {
     let (original, link) = (original.as_ref().to_owned(), link.as_ref().to_owned());
-    blocking(move || std::fs::hard_link(original, link)).await
+    blocking(Location::caller(), move || {
+        std::fs::hard_link(original, link)
+    })
 }
 
 /// `tokio::fs::symlink` (unix).
 #[cfg(unix)]
-pub async fn symlink(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+#[track_caller]
+pub fn symlink(
+    original: impl AsRef<Path>,
+    link: impl AsRef<Path>,
+) -> impl Future<Output = io::Result<()>> + Send + 'static {
     let (original, link) = (original.as_ref().to_owned(), link.as_ref().to_owned());
-    blocking(move || std::os::unix::fs::symlink(original, link)).await
+    blocking(Location::caller(), move || {
+        std::os::unix::fs::symlink(original, link)
+    })
 }
 
 /// `tokio::fs::write`.
-pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<()> {
+#[track_caller]
+pub fn write(
+    path: impl AsRef<Path>,
+    contents: impl AsRef<[u8]>,
+) -> impl Future<Output = io::Result<()>> + Send + 'static {
     let (path, contents) = (path.as_ref().to_owned(), contents.as_ref().to_owned());
-    blocking(move || std::fs::write(path, contents)).await
+    blocking(Location::caller(), move || std::fs::write(path, contents))
 }
 
 /// `tokio::fs::rename`.
-pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
+#[track_caller]
+pub fn rename(
+    from: impl AsRef<Path>,
+    to: impl AsRef<Path>,
+) -> impl Future<Output = io::Result<()>> + Send + 'static {
     let (from, to) = (from.as_ref().to_owned(), to.as_ref().to_owned());
-    blocking(move || std::fs::rename(from, to)).await
+    blocking(Location::caller(), move || std::fs::rename(from, to))
 }
 
 /// `tokio::fs::copy`.
-pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u64> {
+#[track_caller]
+pub fn copy(
+    from: impl AsRef<Path>,
+    to: impl AsRef<Path>,
+) -> impl Future<Output = io::Result<u64>> + Send + 'static {
     let (from, to) = (from.as_ref().to_owned(), to.as_ref().to_owned());
-    blocking(move || std::fs::copy(from, to)).await
+    blocking(Location::caller(), move || std::fs::copy(from, to))
 }
 
 /// `tokio::fs::try_exists`.
-pub async fn try_exists(path: impl AsRef<Path>) -> io::Result<bool> {
+#[track_caller]
+pub fn try_exists(
+    path: impl AsRef<Path>,
+) -> impl Future<Output = io::Result<bool>> + Send + 'static {
     let path = path.as_ref().to_owned();
-    blocking(move || path.try_exists()).await
+    blocking(Location::caller(), move || path.try_exists())
 }

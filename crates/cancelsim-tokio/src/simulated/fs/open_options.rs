@@ -1,7 +1,9 @@
 //! `OpenOptions` and `DirBuilder`: std's builders, whose `open` / `create`
 //! is blocking work.
 
+use std::future::Future;
 use std::io;
+use std::panic::Location;
 use std::path::Path;
 
 use super::{blocking, File};
@@ -53,11 +55,27 @@ impl OpenOptions {
     }
 
     /// Opens `path` with these options (blocking work).
-    pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
+    #[track_caller]
+    pub fn open(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> impl Future<Output = io::Result<File>> + Send + 'static {
+        self.open_located(path, Location::caller())
+    }
+
+    /// [`OpenOptions::open`] at `at`: the file's blocking work is spawned
+    /// there.
+    pub(super) fn open_located(
+        &self,
+        path: impl AsRef<Path>,
+        at: &'static Location<'static>,
+    ) -> impl Future<Output = io::Result<File>> + Send + 'static {
         let path = path.as_ref().to_owned();
         let opts = self.0.clone();
-        let std = blocking(move || opts.open(path)).await?;
-        Ok(File::from_std(std))
+        async move {
+            let std = blocking(at, move || opts.open(path)).await?;
+            Ok(File::from_std_located(std, at))
+        }
     }
 
     /// The permission bits of a created file (unix).
@@ -115,7 +133,12 @@ impl DirBuilder {
     }
 
     /// Creates `path` (blocking work).
-    pub async fn create(&self, path: impl AsRef<Path>) -> io::Result<()> {
+    #[track_caller]
+    pub fn create(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> impl Future<Output = io::Result<()>> + Send + 'static {
+        let at = Location::caller();
         let path = path.as_ref().to_owned();
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(self.recursive);
@@ -123,6 +146,6 @@ impl DirBuilder {
         if let Some(mode) = self.mode {
             std::os::unix::fs::DirBuilderExt::mode(&mut builder, mode);
         }
-        blocking(move || builder.create(path)).await
+        blocking(at, move || builder.create(path))
     }
 }

@@ -6,34 +6,39 @@ use std::ffi::OsString;
 use std::fs::{FileType, Metadata};
 use std::future::Future;
 use std::io;
+use std::panic::Location;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use super::blocking;
-use crate::task::{spawn_blocking, JoinHandle};
+use crate::task::{spawn_blocking_located, JoinHandle};
 
 const CHUNK_SIZE: usize = 32;
 
 type Chunk = (VecDeque<io::Result<DirEntry>>, std::fs::ReadDir, bool);
 
 /// The entries of the directory at `path` (tokio's `fs::read_dir`).
-pub async fn read_dir(path: impl AsRef<Path>) -> io::Result<ReadDir> {
+#[track_caller]
+pub fn read_dir(
+    path: impl AsRef<Path>,
+) -> impl Future<Output = io::Result<ReadDir>> + Send + 'static {
+    let at = Location::caller();
     let path = path.as_ref().to_owned();
-    blocking(move || -> io::Result<ReadDir> {
+    blocking(at, move || -> io::Result<ReadDir> {
         let mut std = std::fs::read_dir(path)?;
         let mut buf = VecDeque::with_capacity(CHUNK_SIZE);
         let remain = ReadDir::next_chunk(&mut buf, &mut std);
-        Ok(ReadDir(State::Idle(Some((buf, std, remain)))))
+        Ok(ReadDir(State::Idle(Some((buf, std, remain))), at))
     })
-    .await
 }
 
-/// A directory's entries (tokio's `fs::ReadDir`).
+/// A directory's entries (tokio's `fs::ReadDir`), its chunks read as
+/// blocking work spawned where `read_dir` was called.
 #[derive(Debug)]
 #[must_use = "streams do nothing unless polled"]
-pub struct ReadDir(State);
+pub struct ReadDir(State, &'static Location<'static>);
 
 #[derive(Debug)]
 enum State {
@@ -59,7 +64,7 @@ impl ReadDir {
                         return Poll::Ready(Ok(None));
                     }
                     let (mut buf, mut std, _) = data.take().expect("checked above");
-                    self.0 = State::Pending(spawn_blocking(move || {
+                    self.0 = State::Pending(spawn_blocking_located(self.1, move || {
                         let remain = ReadDir::next_chunk(&mut buf, &mut std);
                         (buf, std, remain)
                     }));
@@ -109,18 +114,23 @@ impl DirEntry {
     }
 
     /// The entry's metadata (blocking work).
-    pub async fn metadata(&self) -> io::Result<Metadata> {
+    #[track_caller]
+    pub fn metadata(&self) -> impl Future<Output = io::Result<Metadata>> + Send + 'static {
         let std = Arc::clone(&self.std);
-        blocking(move || std.metadata()).await
+        blocking(Location::caller(), move || std.metadata())
     }
 
     /// The entry's file type (read with the entry where the OS gives it).
-    pub async fn file_type(&self) -> io::Result<FileType> {
-        if let Some(file_type) = self.file_type {
-            return Ok(file_type);
+    #[track_caller]
+    pub fn file_type(&self) -> impl Future<Output = io::Result<FileType>> + Send + 'static {
+        let at = Location::caller();
+        let (known, std) = (self.file_type, Arc::clone(&self.std));
+        async move {
+            if let Some(file_type) = known {
+                return Ok(file_type);
+            }
+            blocking(at, move || std.file_type()).await
         }
-        let std = Arc::clone(&self.std);
-        blocking(move || std.file_type()).await
     }
 
     /// The entry's inode number (unix).

@@ -145,6 +145,17 @@ impl<T> JoinHandle<T> {
         self.handle().request_abort();
     }
 
+    /// `abort`, recorded as asked at `at` (a call site of the user's that
+    /// a `JoinSet` captured).
+    pub(crate) fn abort_located(&self, at: &'static std::panic::Location<'static>) {
+        self.handle().request_abort_located(at);
+    }
+
+    /// The simulated task.
+    pub(crate) fn task(&self) -> ::cancelsim::TaskId {
+        self.handle().id()
+    }
+
     /// The task has ended.
     pub fn is_finished(&self) -> bool {
         self.handle().is_finished()

@@ -1,12 +1,22 @@
 //! `JoinSet`: tasks joined in the order they finish; dropping the set
 //! aborts them.
+//!
+//! Reports show the user's call sites: `join_next`, `shutdown` and
+//! `join_all` capture theirs with `#[track_caller]` when their future is
+//! made, a wait in them is noted as a join at that site
+//! ([`cancelsim::note_wait`]), and their aborts are recorded there; a
+//! dropped set's aborts are recorded where the set was made (the drop
+//! itself has no call site to capture).
 
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use ::futures::stream::{FuturesUnordered, StreamExt};
+use ::cancelsim::trace::{Wait, WaitKind};
+
+use ::futures::stream::{FuturesUnordered, StreamExt as _};
 
 use super::{spawn, spawn_blocking, AbortHandle, Id, JoinError, JoinHandle};
 
@@ -14,7 +24,12 @@ use super::{spawn, spawn_blocking, AbortHandle, Id, JoinError, JoinHandle};
 /// Dropping it aborts every task still in it.
 pub struct JoinSet<T> {
     tasks: FuturesUnordered<Member<T>>,
+    /// Where the set was made: its `Drop`'s aborts are recorded there.
+    made_at: &'static Location<'static>,
 }
+
+/// A task of the set that ended: its id and how.
+type Joined<T> = (Id, Result<T, JoinError>);
 
 /// A task of a [`JoinSet`], joined with its id.
 struct Member<T> {
@@ -34,6 +49,7 @@ impl<T> Future for Member<T> {
 }
 
 impl<T> Default for JoinSet<T> {
+    #[track_caller]
     fn default() -> Self {
         Self::new()
     }
@@ -47,9 +63,11 @@ impl<T> fmt::Debug for JoinSet<T> {
 
 impl<T> JoinSet<T> {
     /// An empty set.
+    #[track_caller]
     pub fn new() -> Self {
         JoinSet {
             tasks: FuturesUnordered::new(),
+            made_at: Location::caller(),
         }
     }
 
@@ -66,8 +84,45 @@ impl<T> JoinSet<T> {
     /// Aborts every task in the set (they stay in it until joined).
     #[track_caller]
     pub fn abort_all(&mut self) {
+        self.abort_all_located(Location::caller());
+    }
+
+    fn abort_all_located(&mut self, at: &'static Location<'static>) {
         for task in self.tasks.iter() {
-            task.handle.abort();
+            task.handle.abort_located(at);
+        }
+    }
+
+    /// Polls for the next task to finish, the poll noted as a wait at `at`
+    /// (on the first task of the set still running) when it is pending;
+    /// returns the wait noted.
+    fn poll_next_located(
+        &mut self,
+        cx: &mut Context<'_>,
+        at: &'static Location<'static>,
+    ) -> (Poll<Option<Joined<T>>>, Option<Wait>) {
+        let wait = self
+            .tasks
+            .iter()
+            .filter(|member| !member.handle.is_finished())
+            .map(|member| member.handle.task())
+            .min()
+            .map(|task| Wait {
+                kind: WaitKind::Join(task),
+                at: Some(at),
+            });
+        // Noted before the members are polled: their own notes (at their
+        // spawn sites) lose.
+        if let Some(wait) = wait {
+            ::cancelsim::note_wait(wait);
+        }
+        let next = self.tasks.poll_next_unpin(cx);
+        match (next.is_ready(), wait) {
+            (true, Some(wait)) => {
+                ::cancelsim::retract_wait(wait);
+                (next, None)
+            }
+            _ => (next, wait),
         }
     }
 
@@ -147,17 +202,24 @@ impl<T: 'static> JoinSet<T> {
         abort
     }
 
-    /// Waits for the next task to finish; `None` when the set is empty.
-    pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
-        self.tasks.next().await.map(|(_, result)| result)
+    /// Waits for the next task to finish; `None` when the set is empty
+    /// (tokio's `async fn join_next`).
+    #[track_caller]
+    pub fn join_next(&mut self) -> impl Future<Output = Option<Result<T, JoinError>>> + '_ {
+        let next = JoinNext::new(self, Location::caller());
+        async move { next.await.map(|(_, result)| result) }
     }
 
     /// Like `join_next`, with the task's id.
-    pub async fn join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
-        self.tasks
-            .next()
-            .await
-            .map(|(id, result)| result.map(|value| (id, value)))
+    #[track_caller]
+    pub fn join_next_with_id(
+        &mut self,
+    ) -> impl Future<Output = Option<Result<(Id, T), JoinError>>> + '_ {
+        let next = JoinNext::new(self, Location::caller());
+        async move {
+            next.await
+                .map(|(id, result)| result.map(|value| (id, value)))
+        }
     }
 
     /// A task that has finished already, if any (never waits).
@@ -168,59 +230,111 @@ impl<T: 'static> JoinSet<T> {
 
     /// Like `try_join_next`, with the task's id.
     pub fn try_join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
+        // Not a wait: nothing is noted.
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        match self.poll_join_next_with_id(&mut cx) {
-            Poll::Ready(result) => result,
+        match self.tasks.poll_next_unpin(&mut cx) {
+            Poll::Ready(next) => next.map(|(id, result)| result.map(|value| (id, value))),
             Poll::Pending => None,
         }
     }
 
     /// Polls for the next task to finish: `Ready(None)` when the set is
     /// empty.
+    #[track_caller]
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
-        self.poll_join_next_with_id(cx)
-            .map(|next| next.map(|result| result.map(|(_, value)| value)))
+        self.poll_next_located(cx, Location::caller())
+            .0
+            .map(|next| next.map(|(_, result)| result))
     }
 
     /// Like `poll_join_next`, with the task's id.
+    #[track_caller]
     pub fn poll_join_next_with_id(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<(Id, T), JoinError>>> {
-        self.tasks
-            .poll_next_unpin(cx)
+        self.poll_next_located(cx, Location::caller())
+            .0
             .map(|next| next.map(|(id, result)| result.map(|value| (id, value))))
     }
 
-    /// Aborts every task and waits until all have ended.
-    pub async fn shutdown(&mut self) {
-        self.abort_all();
-        while self.join_next().await.is_some() {}
+    /// Aborts every task and waits until all have ended (tokio's
+    /// `async fn shutdown`; the aborts are made when first polled).
+    #[track_caller]
+    pub fn shutdown(&mut self) -> impl Future<Output = ()> + '_ {
+        let at = Location::caller();
+        async move {
+            self.abort_all_located(at);
+            while JoinNext::new(self, at).await.is_some() {}
+        }
     }
 
-    /// Waits for every task, in the order they finish.
+    /// Waits for every task, in the order they finish (tokio's
+    /// `async fn join_all`).
     ///
     /// # Panics
     ///
     /// When a task panicked (resumed here) or was aborted.
-    pub async fn join_all(mut self) -> Vec<T> {
-        let mut out = Vec::with_capacity(self.len());
-        while let Some(result) = self.join_next().await {
-            match result {
-                Ok(value) => out.push(value),
-                Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-                Err(error) => panic!("{error}"),
+    #[track_caller]
+    pub fn join_all(mut self) -> impl Future<Output = Vec<T>> {
+        let at = Location::caller();
+        async move {
+            let mut out = Vec::with_capacity(self.len());
+            while let Some((_, result)) = JoinNext::new(&mut self, at).await {
+                match result {
+                    Ok(value) => out.push(value),
+                    Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                    Err(error) => panic!("{error}"),
+                }
             }
+            out
         }
-        out
+    }
+}
+
+/// The wait for a set's next task, at its user's call site.
+struct JoinNext<'a, T> {
+    set: &'a mut JoinSet<T>,
+    at: &'static Location<'static>,
+    /// The wait the last pending poll noted (withdrawn if dropped in the
+    /// same poll, as a lost `select!` branch is).
+    noted: Option<Wait>,
+}
+
+impl<'a, T: 'static> JoinNext<'a, T> {
+    fn new(set: &'a mut JoinSet<T>, at: &'static Location<'static>) -> Self {
+        JoinNext {
+            set,
+            at,
+            noted: None,
+        }
+    }
+}
+
+impl<T: 'static> Future for JoinNext<'_, T> {
+    type Output = Option<Joined<T>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let (next, noted) = this.set.poll_next_located(cx, this.at);
+        this.noted = noted;
+        next
+    }
+}
+
+impl<T> Drop for JoinNext<'_, T> {
+    fn drop(&mut self) {
+        if let Some(wait) = self.noted.take() {
+            ::cancelsim::retract_wait(wait);
+        }
     }
 }
 
 impl<T> Drop for JoinSet<T> {
     fn drop(&mut self) {
         for task in self.tasks.iter() {
-            if let Some(inner) = &task.handle.inner {
-                inner.request_abort();
+            if task.handle.inner.is_some() {
+                task.handle.abort_located(self.made_at);
             }
         }
     }

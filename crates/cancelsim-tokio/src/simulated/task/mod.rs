@@ -79,6 +79,21 @@ where
     JoinHandle::new(::cancelsim::task::spawn_named_by_site(blocking_work(f)))
 }
 
+/// [`spawn_blocking`] at `at`: for the facade's own futures that spawn
+/// when first polled (`fs`), at the call site they captured.
+pub(crate) fn spawn_blocking_located<F, R>(
+    at: &'static std::panic::Location<'static>,
+    f: F,
+) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    require_runtime();
+    let work = ::cancelsim::blocking_located(BLOCKING_COST.with(Cell::get), f, at);
+    JoinHandle::new(::cancelsim::task::spawn_named_by_site_located(work, at))
+}
+
 /// `f` as cancelsim blocking work of the configured cost.
 #[track_caller]
 pub(crate) fn blocking_work<F, R>(f: F) -> ::cancelsim::Blocking<R>

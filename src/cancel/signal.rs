@@ -65,7 +65,8 @@ pub fn register_signal(signal: impl FnOnce() + 'static) {
 ///     let stop = std::cell::Cell::new(Some(stop));
 ///     cancel::register_signal(move || drop(stop.take()));
 ///     let worker = cancelsim::spawn(async move {
-///         let _ = stopped.await;
+///         // Until the signal (or an hour, so that the baseline ends).
+///         let _ = time::timeout(Duration::from_secs(3600), stopped).await;
 ///         time::sleep(Duration::from_secs(3)).await; // draining
 ///     });
 ///     worker.await.unwrap();

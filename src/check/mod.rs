@@ -13,6 +13,7 @@
 
 mod artifacts;
 mod env;
+mod exhaustive;
 mod failure;
 pub(crate) mod junit;
 mod plan;
@@ -30,6 +31,7 @@ use std::time::Duration;
 
 pub use artifacts::ArtifactFormat;
 pub use env::{check_environment, EnvError};
+pub use exhaustive::Exploration;
 pub use failure::{Failure, FailureGroup};
 pub use report::{Counts, Report};
 pub use repro::{Repro, ReproParseError, REPRO_VERSION};
@@ -72,6 +74,7 @@ pub struct Check<F> {
     seeds: Seeds,
     scheduler: SchedulerKind,
     explore: Option<(SchedulerKind, u64)>,
+    exhaustive: Option<usize>,
     cancel: Option<CancelMode>,
     timeouts: bool,
     on_wake: bool,
@@ -91,6 +94,7 @@ impl<F> std::fmt::Debug for Check<F> {
         f.debug_struct("Check")
             .field("seeds", &self.seeds.describe())
             .field("scheduler", &self.scheduler)
+            .field("exhaustive", &self.exhaustive)
             .field("cancel", &self.cancel)
             .field("timeouts", &self.timeouts)
             .field("random_plans", &self.random_plans)
@@ -110,7 +114,7 @@ where
     /// `Send + Sync + 'static`; the futures it returns need not be `Send`.
     #[track_caller]
     pub fn new(body: F) -> Self {
-        let mut config = Config::default().max_steps(1_000_000);
+        let mut config = Config::sweep();
         config.root_location = Some(std::panic::Location::caller());
         Check {
             body: Arc::new(body),
@@ -118,6 +122,7 @@ where
             seeds: Seeds::List(vec![0]),
             scheduler: SchedulerKind::Fifo,
             explore: None,
+            exhaustive: None,
             cancel: None,
             timeouts: false,
             on_wake: true,
@@ -256,6 +261,58 @@ where
     /// with seeds `1..=count`, to find schedule-dependent bugs.
     pub fn explore_schedules(mut self, scheduler: SchedulerKind, count: u64) -> Self {
         self.explore = Some((scheduler, count));
+        self
+    }
+
+    /// Explores every schedule of the program, depth first, in which at
+    /// most `max_deviations` choices differ from the first option
+    /// ([`DfsExplorer`](crate::schedule::DfsExplorer); `usize::MAX`: no
+    /// bound) — something random schedules cannot promise.
+    ///
+    /// The programs explored are the sweep's: the baseline of each seed
+    /// (random numbers still come from the seed) and each injection plan
+    /// the other builder methods ask for, planned from the baselines' await
+    /// points as usual; every one of them runs under every schedule within
+    /// the bound, in place of its one run under [`scheduler`](Check::scheduler).
+    /// An injection plan under a schedule where its await point is never
+    /// reached is a run without that injection (the coverage line counts
+    /// what fired). The [`Report`] says whether every schedule of every
+    /// program was run ([`Report::exploration`]: "explored all N schedules
+    /// within k deviations") or which budget stopped it — the runs budget
+    /// ([`max_runs`](Check::max_runs)) counts every schedule run, in
+    /// program order, so the report is the same on any number of threads.
+    /// A failure's repro line replays its schedule (`scheduler=dfs:1.0.2`).
+    ///
+    /// A deviation runs another task (or timer, or `select!` branch) than
+    /// the first in line, a preemption of the `Fifo` order: most ordering
+    /// bugs need one or two, and the number of schedules grows
+    /// polynomially in the program's length under a bound, exponentially
+    /// without one. Meant for small programs.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use cancelsim::Check;
+    ///
+    /// let report = Check::new(|| async {
+    ///     let last = Rc::new(Cell::new(0));
+    ///     let tasks: Vec<_> = (1..=3)
+    ///         .map(|n| {
+    ///             let last = last.clone();
+    ///             cancelsim::spawn(async move { last.set(n) })
+    ///         })
+    ///         .collect();
+    ///     for task in tasks {
+    ///         task.await.unwrap();
+    ///     }
+    ///     assert_ne!(last.get(), 1, "task 1 ran last");
+    /// })
+    /// .explore_exhaustively(2)
+    /// .run();
+    /// assert!(!report.is_clean(), "some order runs task 1 last");
+    /// assert!(report.exploration().unwrap().is_exhausted());
+    /// ```
+    pub fn explore_exhaustively(mut self, max_deviations: usize) -> Self {
+        self.exhaustive = Some(max_deviations);
         self
     }
 
@@ -425,6 +482,7 @@ where
             cases: Vec::new(),
             replay: None,
             name: self.name.clone(),
+            exploration: None,
         }
     }
 }

@@ -495,8 +495,7 @@ fn replay_run(scenario: &Arc<Scenario>, repro: &str) -> Result<Replayed, Failed>
             scenario::run(Arc::clone(&model), record, false)
         }
     };
-    let outcome =
-        cancelsim::check::run_repro(&body, &Config::default().max_steps(1_000_000), &repro);
+    let outcome = cancelsim::check::run_repro(&body, &Config::sweep(), &repro);
     if let Some(first) = outcome.unfired.first() {
         let list: Vec<String> = outcome.unfired.iter().map(ToString::to_string).collect();
         return Err(Failed::usage(format!(

@@ -378,7 +378,7 @@ fn record_json(scenario: &Scenario, record: &RunRecord) -> serde_json::Value {
         .map(|task| {
             let (outcome, end) = match record.outcomes.get(task) {
                 Some((outcome, end)) => (outcome.clone(), Some(end.to_string())),
-                None => (scenario::Outcome::Running, None),
+                None => (scenario::TaskOutcome::Running, None),
             };
             (
                 task.clone(),

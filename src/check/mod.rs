@@ -384,8 +384,8 @@ where
         self
     }
 
-    /// Worker threads (default: `CANCELSIM_THREADS`, else all cores;
-    /// between 1 and 1024).
+    /// Worker threads (default: all cores; between 1 and 1024; overridden
+    /// by `CANCELSIM_THREADS`). The report is the same whatever their number.
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads.clamp(1, env::MAX_THREADS));
         self
@@ -399,11 +399,7 @@ where
     /// how to fix it).
     pub fn run(&self) -> Report {
         let env = env::read().unwrap_or_else(|error| panic!("cancelsim: {error}"));
-        let threads = self
-            .threads
-            .or(env.threads)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let replay = match (env.replay, &self.name) {
+        let replay = match (env.replay.clone(), &self.name) {
             (Some(repro), Some(name)) if repro.test.as_ref().is_some_and(|test| test != name) => {
                 eprintln!(
                     "cancelsim: CANCELSIM_REPLAY is for {}, not {name}: running {name}'s sweep",
@@ -451,16 +447,7 @@ where
             report.cases = cases.finish();
             return report;
         }
-        let budget = sweep::Budget {
-            threads,
-            max_runs: env.max_runs.or(self.max_runs).unwrap_or(DEFAULT_MAX_RUNS),
-            time: env
-                .time_budget
-                .or(self.time_budget)
-                .unwrap_or(DEFAULT_TIME_BUDGET),
-            watchdog: env.watchdog.unwrap_or(self.config.watchdog),
-        };
-        let report = self.sweep(budget, self.report_base());
+        let report = self.sweep(self.budget(&env), self.report_base());
         if let Some(dir) = &env.artifacts {
             let dir = dir.join(artifact_folder(self.name.as_deref()));
             if let Err(error) = report.write_artifacts(&dir, ArtifactFormat::ALL) {
@@ -468,6 +455,24 @@ where
             }
         }
         report
+    }
+
+    /// What the sweep may spend, by the one rule of [`env`]: a variable
+    /// set wins over the code (the builder, the [`Config`]), which wins
+    /// over the default.
+    fn budget(&self, env: &env::Env) -> sweep::Budget {
+        sweep::Budget {
+            threads: env
+                .threads
+                .or(self.threads)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            max_runs: env.max_runs.or(self.max_runs).unwrap_or(DEFAULT_MAX_RUNS),
+            time: env
+                .time_budget
+                .or(self.time_budget)
+                .unwrap_or(DEFAULT_TIME_BUDGET),
+            watchdog: env.watchdog.unwrap_or(self.config.watchdog),
+        }
     }
 
     fn report_base(&self) -> Report {
@@ -530,79 +535,4 @@ where
         .explore_schedules(SchedulerKind::Random, 16)
         .run()
         .assert_clean();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::env::from_vars;
-
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn bad_environment_values_are_errors_with_a_hint() {
-        let error = from_vars(vars(&[("CANCELSIM_THREADS", "many")])).unwrap_err();
-        assert!(
-            error.contains("CANCELSIM_THREADS") && error.contains("e.g."),
-            "{error}"
-        );
-        let error = from_vars(vars(&[("CANCELSIM_THREDS", "2")])).unwrap_err();
-        assert!(
-            error.contains("unknown") && error.contains("CANCELSIM_THREADS"),
-            "{error}"
-        );
-        let error = from_vars(vars(&[("CANCELSIM_REPLAY", "garbage")])).unwrap_err();
-        assert!(error.contains("not a cancelsim repro"), "{error}");
-        let error = from_vars(vars(&[("CANCELSIM_MAX_RUNS", "0")])).unwrap_err();
-        assert!(error.contains("at least 1"), "{error}");
-    }
-
-    #[test]
-    fn budgets_and_the_watchdog_are_read_from_the_environment() {
-        let env = from_vars(vars(&[
-            ("CANCELSIM_TIME_BUDGET", "90s"),
-            ("CANCELSIM_WATCHDOG", "off"),
-        ]))
-        .unwrap();
-        assert_eq!(env.time_budget, Some(std::time::Duration::from_secs(90)));
-        assert_eq!(env.watchdog, Some(None));
-        let env = from_vars(vars(&[
-            ("CANCELSIM_TIME_BUDGET", "10m"),
-            ("CANCELSIM_WATCHDOG", "500ms"),
-        ]))
-        .unwrap();
-        assert_eq!(env.time_budget, Some(std::time::Duration::from_secs(600)));
-        assert_eq!(
-            env.watchdog,
-            Some(Some(std::time::Duration::from_millis(500)))
-        );
-        for (key, value) in [
-            ("CANCELSIM_TIME_BUDGET", "10"),
-            ("CANCELSIM_TIME_BUDGET", "-1s"),
-            ("CANCELSIM_TIME_BUDGET", "0s"),
-            ("CANCELSIM_WATCHDOG", "soon"),
-            ("CANCELSIM_WATCHDOG", "1e99h"),
-        ] {
-            let error = from_vars(vars(&[(key, value)])).unwrap_err();
-            assert!(error.contains(key) && error.contains("e.g."), "{error}");
-        }
-    }
-
-    #[test]
-    fn good_environment_values_are_read() {
-        let env = from_vars(vars(&[
-            ("CANCELSIM_THREADS", "3"),
-            (
-                "CANCELSIM_REPLAY",
-                "cancelsim:v1 seed=2 scheduler=pct:3 inject=timeout@1:2/wake",
-            ),
-        ]))
-        .unwrap();
-        assert_eq!(env.threads, Some(3));
-        assert_eq!(env.replay.unwrap().seed, 2);
-    }
 }

@@ -275,3 +275,25 @@ fn explore_exhaustively_cut_by_the_budget_says_so() {
     );
     assert!(text.contains("max_runs"), "{text}");
 }
+
+/// A runs budget that cuts the exploration in the middle of its injection
+/// plans: which runs count is decided in program order, so one thread or
+/// several give the same report.
+#[test]
+fn explore_exhaustively_cut_by_the_budget_gives_the_same_report_on_any_threads() {
+    let run = |threads: usize| {
+        let report = Check::new(fails_in_order(3, &[3, 2, 1]))
+            .cancel_at_every_await(CancelMode::Both)
+            .explore_exhaustively(2)
+            .max_runs(7)
+            .threads(threads)
+            .run();
+        let exploration = report.exploration().unwrap().clone();
+        assert!(!exploration.is_exhausted(), "{report}");
+        assert_eq!(exploration.schedules(), 7, "{report}");
+        (report.to_string(), report.to_json(), exploration)
+    };
+    let first = run(1);
+    assert_eq!(run(2), first);
+    assert_eq!(run(4), first);
+}

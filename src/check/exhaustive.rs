@@ -8,19 +8,21 @@
 //! * one job per program (one DFS tree), run on one worker from its first
 //!   schedule to its last, since each next path depends on the run before;
 //!   programs run in parallel;
-//! * the runs budget is spent in program order when results are folded: a
-//!   tree job runs at most the whole budget, and the fold takes of its runs
-//!   what the budget has left. Which runs count, and so the report, do not
-//!   depend on the number of threads (the time budget, as everywhere, does
-//!   depend on the machine);
+//! * the runs budget is spent in program order when results are folded: the
+//!   fold takes of a tree's runs what the budget has left after the trees
+//!   before it. A tree job stops once it has run what the budget had left
+//!   when it last looked (never less than the fold will take, since only
+//!   the trees before it were folded by then). Which runs count, and so the
+//!   report, do not depend on the number of threads (the time budget, as
+//!   everywhere, does depend on the machine);
 //! * a program whose tree was cut (the runs budget, the time budget, a
 //!   stuck poll) or never started is not explored, and the report says the
 //!   exploration is not exhausted: never a silently partial "all".
 
-use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -212,14 +214,29 @@ pub(super) struct Programs<'a> {
     pub max_runs: usize,
 }
 
-/// Runs `tree` depth first: at most `cap` runs, none started past
-/// `deadline`.
+/// The runs budget of an exploration: its size, and how much of it the
+/// trees folded so far took.
+struct RunsBudget {
+    max: usize,
+    spent: AtomicUsize,
+}
+
+impl RunsBudget {
+    /// What is left after the trees folded so far: at least what the fold
+    /// will give any tree not folded yet.
+    fn left(&self) -> usize {
+        self.max.saturating_sub(self.spent.load(Ordering::Relaxed))
+    }
+}
+
+/// Runs `tree` depth first while the budget has runs left for it, none
+/// started past `deadline`.
 fn explore_tree<F, Fut>(
     body: &F,
     config: &Config,
     tree: &Tree,
     bound: Option<u32>,
-    cap: usize,
+    budget: &RunsBudget,
     deadline: Option<Instant>,
     expected: &[TaskId],
 ) -> TreeOut
@@ -230,7 +247,9 @@ where
     let mut explorer = DfsExplorer::new(bound);
     let mut runs = Vec::new();
     while let Some(path) = explorer.next_path() {
-        if runs.len() >= cap || deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+        if runs.len() >= budget.left()
+            || deadline.is_some_and(|deadline| Instant::now() >= deadline)
+        {
             return TreeOut {
                 runs,
                 finished: false,
@@ -288,26 +307,30 @@ where
         };
         let sampled = programs.plan.select(Some(programs.max_runs), self.shard);
         let total = programs.seeds.len() + in_shard;
-        // Runs the budget has left, in fold order; trees past it are not
-        // started (those already started are folded as taking none).
-        let left = Cell::new(programs.max_runs);
+        // Trees past the budget are not started (those already started
+        // are folded as taking none).
+        let budget = Arc::new(RunsBudget {
+            max: programs.max_runs,
+            spent: AtomicUsize::new(0),
+        });
         let mut jobs = baseline_trees
             .chain(sampled.map(|run: PlannedRun| Tree::new(run.repro, run.point)))
-            .take_while(|_| left.get() > 0);
+            .take_while(|_| budget.left() > 0);
         let work = {
-            let (body, quiet, panics) = (
+            let (body, quiet, panics, budget) = (
                 Arc::clone(&self.body),
                 Arc::clone(quiet),
                 Arc::clone(&programs.panics),
+                Arc::clone(&budget),
             );
-            let (cap, deadline) = (programs.max_runs, limits.deadline);
+            let deadline = limits.deadline;
             Arc::new(move |tree: &Tree| {
                 let expected = if tree.repro.injections.is_empty() {
                     &[][..]
                 } else {
                     panics.get(&tree.repro.seed).map_or(&[][..], Vec::as_slice)
                 };
-                explore_tree(&*body, &quiet, tree, bound, cap, deadline, expected)
+                explore_tree(&*body, &quiet, tree, bound, &budget, deadline, expected)
             })
         };
         let (mut schedules, mut explored, mut cut) = (0usize, 0usize, false);
@@ -363,8 +386,8 @@ where
                     return;
                 }
             };
-            let take = out.runs.len().min(left.get());
-            left.set(left.get() - take);
+            let take = out.runs.len().min(budget.left());
+            budget.spent.fetch_add(take, Ordering::Relaxed);
             if out.finished && take == out.runs.len() {
                 explored += 1;
             } else {

@@ -287,7 +287,10 @@ where
     /// the first in line, a preemption of the `Fifo` order: most ordering
     /// bugs need one or two, and the number of schedules grows
     /// polynomially in the program's length under a bound, exponentially
-    /// without one. Meant for small programs.
+    /// without one. Meant for small programs. Every order of ready tasks
+    /// is explored, as on a multi-thread runtime: a test that relies on
+    /// tokio's current-thread order (a spawned task has run after a
+    /// `yield_now`) may fail under orders that runtime never takes.
     ///
     /// ```
     /// use std::{cell::Cell, rc::Rc};

@@ -102,6 +102,9 @@ impl Config {
     }
 }
 
+/// The step budget of each run of a sweep ([`Config::sweep`]).
+const SWEEP_MAX_STEPS: u64 = 1_000_000;
+
 /// The default of [`Config::watchdog`].
 pub const DEFAULT_WATCHDOG: Duration = Duration::from_secs(5);
 
@@ -128,6 +131,15 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The configuration every run of a sweep starts from ([`Check`](crate::Check),
+    /// `strategy`'s runs, scenario sweeps): the default
+    /// with a step budget of 1,000,000 (a [`Sim`](crate::Sim) of its own
+    /// has 10,000,000), so a livelocked run among thousands ends soon as a
+    /// `step-limit` failure.
+    pub fn sweep() -> Config {
+        Config::default().max_steps(SWEEP_MAX_STEPS)
+    }
+
     /// Sets the seed.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;

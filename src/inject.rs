@@ -86,6 +86,7 @@ pub enum InjectAt {
 
 /// One injection: a kind, at an await point, at an instant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub struct Injection {
     /// The task.
     pub task: TaskId,
@@ -95,6 +96,27 @@ pub struct Injection {
     pub kind: InjectionKind,
     /// When.
     pub at: InjectAt,
+}
+
+impl Injection {
+    /// `kind` at await point `point` (1-based) of `task`, at `at`.
+    ///
+    /// ```
+    /// use cancelsim::{check::await_points, Config, InjectAt, Injection, InjectionKind, SchedulerKind};
+    ///
+    /// let body = || async { cancelsim::yield_now().await };
+    /// let point = &await_points(&body, &Config::default(), 0, SchedulerKind::Fifo)[0];
+    /// let injection = Injection::new(point.task, point.ordinal, InjectionKind::CancelDrop, InjectAt::Wake);
+    /// assert_eq!(injection.to_string(), "cancel-drop@0:1/wake");
+    /// ```
+    pub fn new(task: TaskId, point: u32, kind: InjectionKind, at: InjectAt) -> Self {
+        Injection {
+            task,
+            point,
+            kind,
+            at,
+        }
+    }
 }
 
 impl fmt::Display for Injection {
@@ -111,6 +133,7 @@ impl fmt::Display for Injection {
 
 /// An await point as found by a run, with what it waited on.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AwaitPoint {
     /// The task.
     pub task: TaskId,

@@ -90,6 +90,8 @@ pub use trace::Trace;
 /// random schedules); arguments: `seeds = N`, `scheduler = "fifo" |
 /// "random" | "pct:N"`, `cancel = "drop" | "coop" | "both" | "none"`,
 /// `timeouts = bool`, `max_runs = N`, `explore = N` (random schedules),
+/// `exhaustive = K` (every schedule within K deviations,
+/// [`Check::explore_exhaustively`], in place of the random ones),
 /// `preset = "tokio"` ([`Check::tokio_preset`]). A failing sweep fails the
 /// test with the report; its repro lines name the test.
 ///

@@ -56,10 +56,6 @@ use crate::schedule::SchedulerKind;
 /// The most injections [`arb_plan`] puts in one plan.
 pub const MAX_INJECTIONS: usize = 3;
 
-/// The verdict of one run of a plan: violations and trace. See
-/// [`RunOutcome::check`].
-pub type RunVerdict = RunOutcome;
-
 /// The built-in schedulers, shrinking toward `Fifo`: `Fifo`, `Random`,
 /// `Pct` with a depth of 1 to 4.
 pub fn arb_scheduler() -> impl Strategy<Value = SchedulerKind> {
@@ -155,30 +151,19 @@ where
     F: Fn() -> Fut,
     Fut: Future,
 {
-    crate::check::await_points(body, &default_config(), seed, scheduler)
+    crate::check::await_points(body, &Config::sweep(), seed, scheduler)
 }
 
 /// Runs `body` once in a fresh world under `repro`, with the budgets
-/// `Check` uses, and returns the verdict; `.check()?` it inside `proptest!`.
-pub fn run_plan<F, Fut>(body: &F, repro: &Repro) -> RunVerdict
+/// `Check` uses ([`Config::sweep`]), and returns the outcome; `.check()?`
+/// it inside `proptest!`. For other budgets,
+/// [`check::run_repro`](crate::check::run_repro) takes a [`Config`].
+pub fn run_plan<F, Fut>(body: &F, repro: &Repro) -> RunOutcome
 where
     F: Fn() -> Fut,
     Fut: Future,
 {
-    crate::check::run_repro(body, &default_config(), repro)
-}
-
-/// [`run_plan`] with the budgets (steps, time, grace, trace mode) of `config`.
-pub fn run_plan_with<F, Fut>(body: &F, config: &Config, repro: &Repro) -> RunVerdict
-where
-    F: Fn() -> Fut,
-    Fut: Future,
-{
-    crate::check::run_repro(body, config, repro)
-}
-
-fn default_config() -> Config {
-    Config::default().max_steps(1_000_000)
+    crate::check::run_repro(body, &Config::sweep(), repro)
 }
 
 impl RunOutcome {

@@ -21,8 +21,12 @@ pub struct TestArgs {
     pub timeouts: Option<bool>,
     /// At most this many injected runs.
     pub max_runs: Option<usize>,
-    /// Random schedules explored besides the baseline (default 16).
+    /// Random schedules explored besides the baseline (default 16; none
+    /// when `exhaustive` is given without it).
     pub explore: Option<u64>,
+    /// Every schedule within this many deviations
+    /// ([`Check::explore_exhaustively`]).
+    pub exhaustive: Option<usize>,
     /// `cancelsim` (the default) or `tokio` ([`Check::tokio_preset`]).
     pub preset: Option<&'static str>,
     /// The tokio runtime flavor the test asks for: `current_thread` (the
@@ -47,6 +51,7 @@ impl TestArgs {
         timeouts: None,
         max_runs: None,
         explore: None,
+        exhaustive: None,
         preset: None,
         flavor: None,
         grace_ms: None,
@@ -151,8 +156,14 @@ where
     if let Some(max) = args.max_runs {
         check = check.max_runs(max);
     }
-    if let Some(count) = args.explore {
-        check = check.explore_schedules(explored, count);
+    match (args.explore, args.exhaustive) {
+        (Some(count), _) => check = check.explore_schedules(explored, count),
+        // Every schedule within the bound: random ones add nothing.
+        (None, Some(_)) => check = check.explore_schedules(explored, 0),
+        (None, None) => {}
+    }
+    if let Some(bound) = args.exhaustive {
+        check = check.explore_exhaustively(bound);
     }
     check
 }

@@ -212,7 +212,7 @@ fn the_baseline_misses_a_bug_behind_a_choice_and_exploration_finds_it() {
         &Config::default(),
         failure.repro(),
     );
-    assert!(again.has("leaked-resource"), "{}", again.trace);
+    assert!(again.has(ViolationCode::LeakedResource), "{}", again.trace);
     // The fixed twin is clean under the same exploration.
     Check::new(|| leaks_on_the_second_alternative(true))
         .explore_schedules(SchedulerKind::Random, 16)

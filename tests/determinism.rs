@@ -1,6 +1,7 @@
 //! Determinism: same seed, same trace; recorded schedules replay exactly;
 //! divergence is reported, not crashed on; the seeded streams are pinned.
 
+use cancelsim::ViolationCode;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
@@ -476,7 +477,11 @@ fn a_repro_replay_whose_drain_ends_with_recorded_decisions_left_is_nondeterminis
     // Two draws: the root (1 poll) and `background` (2 polls that draw and
     // yield, a third that ends) make 4 steps, and decision 2 is left.
     let short = run_repro(&detached_draws(2), &Config::default(), &replay);
-    assert!(short.has("nondeterminism"), "{:?}", short.violations);
+    assert!(
+        short.has(ViolationCode::Nondeterminism),
+        "{:?}",
+        short.violations
+    );
     let message = short
         .violations
         .iter()

@@ -140,7 +140,10 @@ fn a_drop_that_panics_at_teardown_of_a_left_over_task_is_a_panic_violation() {
 #[test]
 fn the_quiet_twin_at_teardown_has_no_panic_violation() {
     let report = Check::new(|| deadlocked_with_a_guard(QuietGuard)).run();
-    assert!(report.failures()[0].has("deadlock"), "{report}");
+    assert!(
+        report.failures()[0].has(ViolationCode::Deadlock),
+        "{report}"
+    );
     assert!(teardown_violation(&report).is_none(), "{report}");
 }
 

@@ -3,6 +3,7 @@
 //! group, a dropped group aborts its children; clean under every injection;
 //! deterministic.
 
+use cancelsim::ViolationCode;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -390,7 +391,7 @@ fn a_joiner_swallowing_the_groups_cancel_is_flagged() {
     assert!(report
         .failures()
         .iter()
-        .any(|failure| failure.has("cancel-swallowed")));
+        .any(|failure| failure.has(ViolationCode::CancelSwallowed)));
 }
 
 /// Workers that race through a group, each step a yield or a random sleep.

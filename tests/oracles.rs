@@ -3,6 +3,7 @@
 //! await point, and its fixed twin that must pass the full sweep (both cancel
 //! modes and timeouts at every await point, plus schedules where they matter).
 
+use cancelsim::ViolationCode;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, VecDeque};
 use std::future::Future;
@@ -1120,7 +1121,11 @@ fn a_capped_trace_names_the_task_of_a_late_violation() {
             &cancelsim::Config::default().trace(mode),
             &cancelsim::Repro::baseline(0, cancelsim::SchedulerKind::Fifo),
         );
-        assert!(outcome.has("unobserved-panic"), "{:?}", outcome.violations);
+        assert!(
+            outcome.has(ViolationCode::UnobservedPanic),
+            "{:?}",
+            outcome.violations
+        );
         let text = outcome.trace.to_string();
         assert!(
             text.lines()

@@ -3,6 +3,7 @@
 
 #![cfg(feature = "proptest")]
 
+use cancelsim::ViolationCode;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 
@@ -82,7 +83,7 @@ fn only_one_await_point_of_one_worker_leaks() {
         .failures()
         .iter()
         .map(|failure| {
-            assert!(failure.has("leaked-resource"), "{failure:?}");
+            assert!(failure.has(ViolationCode::LeakedResource), "{failure:?}");
             let injection = failure.repro().injections[0];
             (injection.task, injection.point)
         })
@@ -136,17 +137,16 @@ fn proptest_shrinks_to_the_one_injection_fifo_seed_zero() {
     );
     assert_eq!(
         minimal,
-        Repro {
-            seed: 0,
-            scheduler: SchedulerKind::Fifo,
-            injections: vec![Injection {
-                task: buggy_task(),
-                point: 2,
-                kind: InjectionKind::CancelDrop,
-                at: InjectAt::Suspend,
-            }],
-            test: None,
-        },
+        Repro::new(
+            0,
+            SchedulerKind::Fifo,
+            vec![Injection::new(
+                buggy_task(),
+                2,
+                InjectionKind::CancelDrop,
+                InjectAt::Suspend
+            )],
+        ),
         "shrunk to {minimal}"
     );
     assert_eq!(
@@ -169,7 +169,11 @@ fn a_persisted_plan_replays_the_same_trace() {
     assert_eq!(first.trace.to_string(), second.trace.to_string());
     assert_eq!(first.trace.to_json_lines(), second.trace.to_json_lines());
     assert_eq!(first.violations, second.violations);
-    assert!(first.has("leaked-resource"), "{}", first.failure_text());
+    assert!(
+        first.has(ViolationCode::LeakedResource),
+        "{}",
+        first.failure_text()
+    );
 }
 
 proptest! {

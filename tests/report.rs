@@ -5,7 +5,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use cancelsim::time::sleep;
-use cancelsim::{spawn_named, CancelMode, Check, Config, Report};
+use cancelsim::{spawn_named, CancelMode, Check, Config, Report, ViolationCode};
 
 mod common;
 use common::ms;
@@ -62,7 +62,7 @@ fn a_step_limit_report_prints_the_ends_of_its_trace_and_names_the_cancelled_task
     let failure = report
         .failures()
         .iter()
-        .find(|failure| failure.has("step-limit"))
+        .find(|failure| failure.has(ViolationCode::StepLimit))
         .expect("a step-limit failure");
     let violation = &failure.violations()[0];
     let injected = violation.injection().expect("an injected run");

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use cancelsim::scenario::{self, Baseline, Outcome, RunRecord, SweepOptions};
+use cancelsim::scenario::{self, Baseline, RunRecord, SweepOptions, TaskOutcome};
 use cancelsim::{Config, SchedulerKind, Sim};
 use scenario_common::{baseline, load_text};
 
@@ -25,7 +25,7 @@ fn logs(baseline: &Baseline) -> Vec<String> {
         .collect()
 }
 
-fn ended(baseline: &Baseline, task: &str) -> (Outcome, String) {
+fn ended(baseline: &Baseline, task: &str) -> (TaskOutcome, String) {
     let (outcome, end) = &baseline.record.outcomes[task];
     (outcome.clone(), end.to_string())
 }
@@ -55,7 +55,7 @@ fn a_timeout_tied_with_its_body_is_never_a_crash_under_any_schedule() {
 #[test]
 fn the_deadline_armed_first_wins_the_tie_in_the_baseline_as_in_asyncio() {
     let run = baseline(TIE);
-    assert_eq!(ended(&run, "main"), (Outcome::Timeout, "2.000s".into()));
+    assert_eq!(ended(&run, "main"), (TaskOutcome::Timeout, "2.000s".into()));
 }
 
 /// The tie is a recorded decision: random schedules take both orders, and
@@ -80,16 +80,16 @@ fn random_schedules_explore_both_orders_of_the_tie_and_replay_them() {
         let outcome = record.borrow().outcome("main");
         (outcome, trace)
     };
-    let outcomes: Vec<Outcome> = (0..16)
+    let outcomes: Vec<TaskOutcome> = (0..16)
         .map(|seed| {
             let (outcome, trace) = main_under(seed);
             assert_eq!((outcome.clone(), trace), main_under(seed), "seed {seed}");
             outcome
         })
         .collect();
-    assert!(outcomes.contains(&Outcome::Timeout), "{outcomes:?}");
+    assert!(outcomes.contains(&TaskOutcome::Timeout), "{outcomes:?}");
     assert!(
-        outcomes.contains(&Outcome::Value("in-time".into())),
+        outcomes.contains(&TaskOutcome::Value("in-time".into())),
         "{outcomes:?}"
     );
 }
@@ -149,7 +149,10 @@ task worker {
 "#,
     );
     assert_eq!(logs(&run), ["1.100s worker: cleanup done"]);
-    assert_eq!(ended(&run, "worker"), (Outcome::Cancelled, "1.100s".into()));
+    assert_eq!(
+        ended(&run, "worker"),
+        (TaskOutcome::Cancelled, "1.100s".into())
+    );
 }
 
 #[test]
@@ -176,7 +179,10 @@ task worker {
 "#,
     );
     assert!(logs(&run).is_empty(), "{:?}", logs(&run));
-    assert_eq!(ended(&run, "worker"), (Outcome::Cancelled, "1.050s".into()));
+    assert_eq!(
+        ended(&run, "worker"),
+        (TaskOutcome::Cancelled, "1.050s".into())
+    );
 }
 
 #[test]
@@ -216,7 +222,7 @@ task inner {
     );
     assert_eq!(
         ended(&run, "outer"),
-        (Outcome::Value("outer-value".into()), "1.000s".into())
+        (TaskOutcome::Value("outer-value".into()), "1.000s".into())
     );
 }
 
@@ -246,7 +252,7 @@ task inner {
     assert_eq!(logs(&run), ["2.000s main: no timeout error"]);
     assert_eq!(
         ended(&run, "inner"),
-        (Outcome::Value("late".into()), "2.000s".into())
+        (TaskOutcome::Value("late".into()), "2.000s".into())
     );
 }
 
@@ -275,7 +281,10 @@ task watchdog {
 "#,
     );
     assert!(logs(&run).is_empty(), "{:?}", logs(&run));
-    assert_eq!(ended(&run, "main"), (Outcome::Cancelled, "1.000s".into()));
+    assert_eq!(
+        ended(&run, "main"),
+        (TaskOutcome::Cancelled, "1.000s".into())
+    );
 }
 
 #[test]
@@ -306,7 +315,10 @@ task watchdog {
         logs(&run),
         ["1.000s main: the shield raised CancelledError"]
     );
-    assert_eq!(ended(&run, "main"), (Outcome::Cancelled, "1.000s".into()));
+    assert_eq!(
+        ended(&run, "main"),
+        (TaskOutcome::Cancelled, "1.000s".into())
+    );
 }
 
 #[test]
@@ -331,7 +343,10 @@ task worker {
 "#,
     );
     assert_eq!(logs(&run), ["0.000s main: done"]);
-    assert_eq!(ended(&run, "worker"), (Outcome::Cancelled, "0.000s".into()));
+    assert_eq!(
+        ended(&run, "worker"),
+        (TaskOutcome::Cancelled, "0.000s".into())
+    );
 }
 
 #[test]

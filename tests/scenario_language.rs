@@ -11,7 +11,7 @@ mod scenario_common;
 
 use std::path::PathBuf;
 
-use cancelsim::scenario::{self, Baseline, Outcome};
+use cancelsim::scenario::{self, Baseline, TaskOutcome};
 use scenario_common::{differences_from_cpython, load_file};
 
 fn programs() -> Vec<PathBuf> {
@@ -98,7 +98,7 @@ fn handlers_match_by_type_and_a_bare_raise_re_raises() {
     );
     assert_eq!(
         run.record.outcome("main"),
-        Outcome::Error("AppError: the end 1".into())
+        TaskOutcome::Error("AppError: the end 1".into())
     );
 }
 
@@ -114,7 +114,9 @@ fn except_star_splits_a_task_groups_exception_group() {
     );
     assert_eq!(
         run.record.outcome("main"),
-        Outcome::Error("ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)".into())
+        TaskOutcome::Error(
+            "ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)".into()
+        )
     );
 }
 
@@ -123,7 +125,7 @@ fn tasks_take_parameters_and_pass_values_out_of_joins_results_and_shields() {
     let run = run("probes_and_values");
     assert_eq!(
         run.record.outcome("main"),
-        Outcome::Value("alpha-done+from the shield alpha-done".into())
+        TaskOutcome::Value("alpha-done+from the shield alpha-done".into())
     );
     assert!(logs(&run).contains(&"0.050s w2: beta cancelled".to_string()));
 }
@@ -193,17 +195,20 @@ fn gather_wait_and_wait_for_return_what_asyncio_returns() {
 fn cancelling_a_gather_cancels_its_children_and_raises_even_if_one_swallows() {
     let run = run("cancel_through_gather_and_wait_for");
     assert!(logs(&run).contains(&"0.010s g: gather raised CancelledError".to_string()));
-    assert_eq!(run.record.outcome("b"), Outcome::Value("b-value".into()));
+    assert_eq!(
+        run.record.outcome("b"),
+        TaskOutcome::Value("b-value".into())
+    );
 }
 
 #[test]
 fn asyncio_run_cancels_leftovers_once_and_waits_for_blocking_work() {
     let run = run("self_cancel_shutdown_blocking");
-    assert_eq!(run.record.outcome("self-canceller"), Outcome::Cancelled);
+    assert_eq!(run.record.outcome("self-canceller"), TaskOutcome::Cancelled);
     let (outcome, end) = &run.record.outcomes["stubborn"];
     assert_eq!(
         (outcome, end.to_string()),
-        (&Outcome::Value("none".into()), "2.030s".into())
+        (&TaskOutcome::Value("none".into()), "2.030s".into())
     );
     assert!(logs(&run).contains(&"0.030s blocker: blocking done !".to_string()));
 }

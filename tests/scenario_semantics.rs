@@ -9,7 +9,7 @@ mod scenario_common;
 
 use std::sync::Arc;
 
-use cancelsim::scenario::{self, Baseline, Outcome, SweepOptions};
+use cancelsim::scenario::{self, Baseline, SweepOptions, TaskOutcome};
 
 fn run(text: &str) -> Baseline {
     scenario_common::baseline(text)
@@ -46,7 +46,7 @@ task worker {
 "#);
     assert_eq!(
         baseline.record.outcome("worker"),
-        Outcome::Value("second-sleep-not-interrupted".into())
+        TaskOutcome::Value("second-sleep-not-interrupted".into())
     );
     assert_eq!(baseline.record.main_end.unwrap().to_string(), "2.000s");
 }
@@ -60,7 +60,7 @@ task main {
     }
 }
 "#);
-    assert_eq!(baseline.record.outcome("main"), Outcome::Timeout);
+    assert_eq!(baseline.record.outcome("main"), TaskOutcome::Timeout);
     assert_eq!(baseline.record.main_end.unwrap().to_string(), "1.000s");
 }
 
@@ -82,7 +82,7 @@ task main {
 "#);
     assert_eq!(
         baseline.record.outcome("main"),
-        Outcome::Value("scope-ended-normally".into())
+        TaskOutcome::Value("scope-ended-normally".into())
     );
     assert_eq!(baseline.record.main_end.unwrap().to_string(), "3.000s");
 }
@@ -102,7 +102,7 @@ task worker {
     }
 }
 "#);
-    assert_eq!(baseline.record.outcome("worker"), Outcome::Cancelled);
+    assert_eq!(baseline.record.outcome("worker"), TaskOutcome::Cancelled);
 }
 
 #[test]
@@ -124,7 +124,7 @@ task txn {
     log "after the shield"
 }
 "#);
-    assert_eq!(baseline.record.outcome("txn"), Outcome::Cancelled);
+    assert_eq!(baseline.record.outcome("txn"), TaskOutcome::Cancelled);
     assert_eq!(
         logs(&baseline),
         ["0.100s txn cancelled", "1.000s committed"]
@@ -164,7 +164,7 @@ task worker {
 }
 "#);
     assert_eq!(baseline.record.main_end.unwrap().to_string(), "0.100s");
-    assert_eq!(baseline.record.outcome("worker"), Outcome::Cancelled);
+    assert_eq!(baseline.record.outcome("worker"), TaskOutcome::Cancelled);
     assert_eq!(
         logs(&baseline),
         [
@@ -195,7 +195,7 @@ task slow {
     let (outcome, end) = &baseline.record.outcomes["slow"];
     assert_eq!(
         (outcome, end.to_string()),
-        (&Outcome::Cancelled, "0.100s".into())
+        (&TaskOutcome::Cancelled, "0.100s".into())
     );
 }
 
@@ -223,10 +223,12 @@ task slow {
     }
 }
 "#);
-    assert_eq!(baseline.record.outcome("slow"), Outcome::Cancelled);
+    assert_eq!(baseline.record.outcome("slow"), TaskOutcome::Cancelled);
     assert_eq!(
         baseline.record.outcome("main"),
-        Outcome::Error("ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)".into())
+        TaskOutcome::Error(
+            "ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)".into()
+        )
     );
     assert_eq!(logs(&baseline), ["0.150s slow cleaned up"]);
     assert_eq!(baseline.record.main_end.unwrap().to_string(), "0.150s");
@@ -267,7 +269,7 @@ task crunch {
 }
 "#);
     assert_eq!(logs(&baseline), ["2.050s work done"]);
-    assert_eq!(baseline.record.outcome("crunch"), Outcome::Cancelled);
+    assert_eq!(baseline.record.outcome("crunch"), TaskOutcome::Cancelled);
 }
 
 #[test]

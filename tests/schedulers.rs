@@ -5,24 +5,23 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use cancelsim::schedule::{Random, RandomScheduler, Scheduler};
+use cancelsim::schedule::{Random, Scheduler};
 use cancelsim::{spawn_named, yield_now, Check, Config, SchedulerKind, Sim};
 
 fn ms(millis: u64) -> std::time::Duration {
     std::time::Duration::from_millis(millis)
 }
 
-/// DESIGN names the strategy `Random`; the older `RandomScheduler` still
-/// names the same type, so code written against either builds.
+/// DESIGN names the strategy `Random` (its one name: the former alias
+/// `RandomScheduler` is gone); the same seed gives the same stream.
 #[test]
-fn random_is_the_random_strategy_and_random_scheduler_still_names_it() {
-    let mut by_new_name: Random = Random::new(5);
-    let mut by_old_name: RandomScheduler = RandomScheduler::new(5);
-    let new_stream: Vec<u64> = (0..8).map(|_| by_new_name.next_u64().unwrap()).collect();
-    let old_stream: Vec<u64> = (0..8).map(|_| by_old_name.next_u64().unwrap()).collect();
-    assert_eq!(new_stream, old_stream);
-    let same_type: Random = by_old_name;
-    assert!(format!("{same_type:?}").starts_with("Random"));
+fn random_is_the_random_strategy() {
+    let mut by_name: Random = Random::new(5);
+    let mut again = Random::new(5);
+    let new_stream: Vec<u64> = (0..8).map(|_| by_name.next_u64().unwrap()).collect();
+    let again_stream: Vec<u64> = (0..8).map(|_| again.next_u64().unwrap()).collect();
+    assert_eq!(new_stream, again_stream);
+    assert!(format!("{by_name:?}").starts_with("Random"));
 
     // `SchedulerKind::Random` is this strategy: a world under it hands out
     // the strategy's stream from the same seed.

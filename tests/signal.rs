@@ -349,7 +349,7 @@ fn a_signal_repro_replays_the_same_failure_with_an_identical_trace() {
     let body = || ticker(false);
     let first = run_repro(&body, &Config::default(), &repro);
     let second = run_repro(&body, &Config::default(), &repro);
-    assert!(first.has("cancel-ignored"));
+    assert!(first.has(ViolationCode::CancelIgnored));
     assert_eq!(first.violations, second.violations);
     assert_eq!(first.trace.to_string(), second.trace.to_string());
     assert_eq!(first.trace.to_string(), failure.trace().to_string());

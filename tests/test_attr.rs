@@ -248,3 +248,38 @@ async fn code_beside_its_test_is_still_code_under_test() {
     assert_eq!(fetch_or_panic(rx).await, 1);
     sender.await.unwrap();
 }
+
+/// Three tasks logging their number; the body breaks when task 1 runs
+/// last (orders 2-3-1 and 3-2-1: 2 of the 6).
+async fn three_tasks_fail_when_task_1_runs_last(bug: bool) {
+    let last = std::rc::Rc::new(std::cell::Cell::new(0));
+    let (done, all_ran) = futures::channel::oneshot::channel::<()>();
+    let done = std::rc::Rc::new(std::cell::RefCell::new(Some(done)));
+    let ran = std::rc::Rc::new(std::cell::Cell::new(0));
+    for n in 1..=3 {
+        let (last, done, ran) = (last.clone(), done.clone(), ran.clone());
+        cancelsim::spawn(async move {
+            last.set(n);
+            ran.set(ran.get() + 1);
+            if ran.get() == 3 {
+                let _ = done.borrow_mut().take().unwrap().send(());
+            }
+        })
+        .detach();
+    }
+    all_ran.await.unwrap();
+    assert!(!bug || last.get() != 1, "task 1 ran last");
+}
+
+/// `exhaustive = 2` runs every order of the three tasks (2 deviations
+/// reach them all) in place of random schedules, and finds the bad ones.
+#[cancelsim::test(exhaustive = 2, cancel = "none", timeouts = false)]
+#[should_panic(expected = "scheduler=dfs:")]
+async fn exhaustive_finds_the_order_that_breaks() {
+    three_tasks_fail_when_task_1_runs_last(true).await;
+}
+
+#[cancelsim::test(exhaustive = 2, cancel = "none", timeouts = false)]
+async fn exhaustive_passes_the_fixed_twin() {
+    three_tasks_fail_when_task_1_runs_last(false).await;
+}

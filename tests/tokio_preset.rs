@@ -120,7 +120,7 @@ fn a_task_that_ignored_the_signal_past_its_grace_time_at_shutdown_is_cancel_igno
     assert!(!report
         .failures()
         .iter()
-        .any(|failure| failure.has("leaked-task")));
+        .any(|failure| failure.has(ViolationCode::LeakedTask)));
 }
 
 #[test]
@@ -384,10 +384,7 @@ fn a_repro_with_its_test_round_trips_through_display_and_from_str() {
     let repro: Repro = lines[0].parse().unwrap();
     assert_eq!(repro.test.as_deref(), Some("my_crate::tests::shutdown"));
     assert_eq!(repro.injections[1].kind, cancelsim::InjectionKind::Signal);
-    let built = Repro {
-        test: Some("x::y".to_string()),
-        ..Repro::baseline(5, SchedulerKind::Random)
-    };
+    let built = Repro::baseline(5, SchedulerKind::Random).test("x::y");
     assert_eq!(
         built.to_string(),
         "cancelsim:v1 seed=5 scheduler=random test=x::y"

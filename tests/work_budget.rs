@@ -3,6 +3,7 @@
 //! `Config::max_steps`, at `Config::max_time`, and at the drain's budget,
 //! instead of running on unbounded.
 
+use cancelsim::ViolationCode;
 use std::time::Duration;
 
 use cancelsim::{spawn_named, work, Check, Config, SchedulerKind, Sim, SimError};
@@ -77,7 +78,7 @@ fn a_work_loop_in_detached_work_is_stopped_by_the_drain_budget_and_reported() {
     // calls; with it the drain stops after 1000 steps and the task is still
     // alive: a leak.
     let failure = &report.failures()[0];
-    assert!(failure.has("leaked-task"), "{report}");
+    assert!(failure.has(ViolationCode::LeakedTask), "{report}");
 }
 
 #[test]
@@ -96,11 +97,11 @@ fn a_sweep_reports_a_step_limit_with_a_repro_and_the_same_trace_twice() {
         .run();
     assert!(!report.is_clean());
     let failure = &report.failures()[0];
-    assert!(failure.has("step-limit"), "{report}");
+    assert!(failure.has(ViolationCode::StepLimit), "{report}");
     let one =
         cancelsim::check::run_repro(&body, &Config::default().max_steps(5000), failure.repro());
     let two =
         cancelsim::check::run_repro(&body, &Config::default().max_steps(5000), failure.repro());
-    assert!(one.has("step-limit"));
+    assert!(one.has(ViolationCode::StepLimit));
     assert_eq!(one.trace.to_string(), two.trace.to_string());
 }

@@ -70,7 +70,8 @@ pub fn register_signal(signal: impl FnOnce() + 'static) {
 ///         move || drop(stop.take())
 ///     });
 ///     let worker = cancelsim::spawn(async move {
-///         let _ = stopped.await;
+///         // Until the signal (or an hour, so that the baseline ends).
+///         let _ = time::timeout(Duration::from_secs(3600), stopped).await;
 ///         time::sleep(Duration::from_secs(3)).await; // draining
 ///     });
 ///     time::sleep(Duration::from_millis(10)).await;

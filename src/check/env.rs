@@ -3,11 +3,16 @@
 //! | variable | meaning |
 //! | --- | --- |
 //! | `CANCELSIM_REPLAY` | a repro line: run exactly that plan and print its trace |
-//! | `CANCELSIM_THREADS` | worker threads for the sweep (default: all cores) |
+//! | `CANCELSIM_THREADS` | worker threads for the sweep (default: all cores; overrides `threads`) |
 //! | `CANCELSIM_MAX_RUNS` | cap on the runs of every sweep (overrides `max_runs`) |
 //! | `CANCELSIM_ARTIFACTS` | directory where failing runs' traces are written, a folder per test |
 //! | `CANCELSIM_TIME_BUDGET` | wall-clock budget of every sweep (`90s`, `10m`; overrides `time_budget`) |
 //! | `CANCELSIM_WATCHDOG` | wall-clock limit of one poll (`5s`, `500ms`) or `off` (overrides `Config::watchdog` in sweeps) |
+//!
+//! One precedence rule: a variable that is set wins over what the code says
+//! (the `Check` builder, the `Config`), which wins over the default — so CI
+//! can change every sweep without editing a test. `Check::run` reads them
+//! once, here.
 //!
 //! Any other `CANCELSIM_*` name, or a bad value, is an error: a typo must not
 //! silently fall back to a default.
@@ -162,4 +167,111 @@ fn duration(text: &str) -> Option<std::time::Duration> {
     };
     (seconds.is_finite() && seconds > 0.0 && seconds < 1e9)
         .then(|| std::time::Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::from_vars;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn bad_environment_values_are_errors_with_a_hint() {
+        let error = from_vars(vars(&[("CANCELSIM_THREADS", "many")])).unwrap_err();
+        assert!(
+            error.contains("CANCELSIM_THREADS") && error.contains("e.g."),
+            "{error}"
+        );
+        let error = from_vars(vars(&[("CANCELSIM_THREDS", "2")])).unwrap_err();
+        assert!(
+            error.contains("unknown") && error.contains("CANCELSIM_THREADS"),
+            "{error}"
+        );
+        let error = from_vars(vars(&[("CANCELSIM_REPLAY", "garbage")])).unwrap_err();
+        assert!(error.contains("not a cancelsim repro"), "{error}");
+        let error = from_vars(vars(&[("CANCELSIM_MAX_RUNS", "0")])).unwrap_err();
+        assert!(error.contains("at least 1"), "{error}");
+    }
+
+    #[test]
+    fn budgets_and_the_watchdog_are_read_from_the_environment() {
+        let env = from_vars(vars(&[
+            ("CANCELSIM_TIME_BUDGET", "90s"),
+            ("CANCELSIM_WATCHDOG", "off"),
+        ]))
+        .unwrap();
+        assert_eq!(env.time_budget, Some(std::time::Duration::from_secs(90)));
+        assert_eq!(env.watchdog, Some(None));
+        let env = from_vars(vars(&[
+            ("CANCELSIM_TIME_BUDGET", "10m"),
+            ("CANCELSIM_WATCHDOG", "500ms"),
+        ]))
+        .unwrap();
+        assert_eq!(env.time_budget, Some(std::time::Duration::from_secs(600)));
+        assert_eq!(
+            env.watchdog,
+            Some(Some(std::time::Duration::from_millis(500)))
+        );
+        for (key, value) in [
+            ("CANCELSIM_TIME_BUDGET", "10"),
+            ("CANCELSIM_TIME_BUDGET", "-1s"),
+            ("CANCELSIM_TIME_BUDGET", "0s"),
+            ("CANCELSIM_WATCHDOG", "soon"),
+            ("CANCELSIM_WATCHDOG", "1e99h"),
+        ] {
+            let error = from_vars(vars(&[(key, value)])).unwrap_err();
+            assert!(error.contains(key) && error.contains("e.g."), "{error}");
+        }
+    }
+
+    /// One precedence rule for every budget: the environment, then the
+    /// code, then the default.
+    #[test]
+    fn the_environment_wins_over_the_code_which_wins_over_the_default() {
+        let check = crate::Check::new(|| async {})
+            .threads(2)
+            .max_runs(5)
+            .time_budget(std::time::Duration::from_secs(7))
+            .config(crate::Config::sweep().watchdog(None));
+        let code = check.budget(&from_vars(Vec::new()).unwrap());
+        assert_eq!(code.threads, 2);
+        assert_eq!(code.max_runs, 5);
+        assert_eq!(code.time, std::time::Duration::from_secs(7));
+        assert_eq!(code.watchdog, None);
+        let env = from_vars(vars(&[
+            ("CANCELSIM_THREADS", "3"),
+            ("CANCELSIM_MAX_RUNS", "9"),
+            ("CANCELSIM_TIME_BUDGET", "11s"),
+            ("CANCELSIM_WATCHDOG", "2s"),
+        ]))
+        .unwrap();
+        let overridden = check.budget(&env);
+        assert_eq!(overridden.threads, 3);
+        assert_eq!(overridden.max_runs, 9);
+        assert_eq!(overridden.time, std::time::Duration::from_secs(11));
+        assert_eq!(overridden.watchdog, Some(std::time::Duration::from_secs(2)));
+        let defaults = crate::Check::new(|| async {}).budget(&from_vars(Vec::new()).unwrap());
+        assert_eq!(defaults.max_runs, crate::check::DEFAULT_MAX_RUNS);
+        assert_eq!(defaults.time, crate::check::DEFAULT_TIME_BUDGET);
+        assert_eq!(defaults.watchdog, Some(crate::config::DEFAULT_WATCHDOG));
+    }
+
+    #[test]
+    fn good_environment_values_are_read() {
+        let env = from_vars(vars(&[
+            ("CANCELSIM_THREADS", "3"),
+            (
+                "CANCELSIM_REPLAY",
+                "cancelsim:v1 seed=2 scheduler=pct:3 inject=timeout@1:2/wake",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(env.threads, Some(3));
+        assert_eq!(env.replay.unwrap().seed, 2);
+    }
 }

@@ -50,8 +50,15 @@ impl Failure {
     }
 
     /// Does any violation have this code?
-    pub fn has(&self, code: &str) -> bool {
-        self.violations.iter().any(|v| v.code() == code)
+    ///
+    /// ```
+    /// use cancelsim::{Check, ViolationCode};
+    ///
+    /// let report = Check::new(|| async { std::mem::forget(cancelsim::resource::acquire("db")) }).run();
+    /// assert!(report.failures()[0].has(ViolationCode::LeakedResource));
+    /// ```
+    pub fn has(&self, code: ViolationCode) -> bool {
+        self.violations.iter().any(|v| v.kind() == code)
     }
 }
 

@@ -13,6 +13,7 @@
 
 mod artifacts;
 mod env;
+mod exhaustive;
 mod failure;
 pub(crate) mod junit;
 mod plan;
@@ -30,6 +31,7 @@ use std::time::Duration;
 
 pub use artifacts::ArtifactFormat;
 pub use env::{check_environment, EnvError};
+pub use exhaustive::Exploration;
 pub use failure::{Failure, FailureGroup};
 pub use report::{Counts, Report};
 pub use repro::{Repro, ReproParseError, REPRO_VERSION};
@@ -72,6 +74,7 @@ pub struct Check<F> {
     seeds: Seeds,
     scheduler: SchedulerKind,
     explore: Option<(SchedulerKind, u64)>,
+    exhaustive: Option<usize>,
     cancel: Option<CancelMode>,
     timeouts: bool,
     on_wake: bool,
@@ -95,6 +98,7 @@ impl<F> std::fmt::Debug for Check<F> {
         f.debug_struct("Check")
             .field("seeds", &self.seeds.describe())
             .field("scheduler", &self.scheduler)
+            .field("exhaustive", &self.exhaustive)
             .field("cancel", &self.cancel)
             .field("timeouts", &self.timeouts)
             .field("random_plans", &self.random_plans)
@@ -114,7 +118,7 @@ where
     /// `Send + Sync + 'static`; the futures it returns need not be `Send`.
     #[track_caller]
     pub fn new(body: F) -> Self {
-        let mut config = Config::default().max_steps(1_000_000);
+        let mut config = Config::sweep();
         config.root_location = Some(std::panic::Location::caller());
         Check {
             body: Arc::new(body),
@@ -122,6 +126,7 @@ where
             seeds: Seeds::List(vec![0]),
             scheduler: SchedulerKind::Fifo,
             explore: None,
+            exhaustive: None,
             cancel: None,
             timeouts: false,
             on_wake: true,
@@ -295,6 +300,61 @@ where
         self
     }
 
+    /// Explores every schedule of the program, depth first, in which at
+    /// most `max_deviations` choices differ from the first option
+    /// ([`DfsExplorer`](crate::schedule::DfsExplorer); `usize::MAX`: no
+    /// bound) — something random schedules cannot promise.
+    ///
+    /// The programs explored are the sweep's: the baseline of each seed
+    /// (random numbers still come from the seed) and each injection plan
+    /// the other builder methods ask for, planned from the baselines' await
+    /// points as usual; every one of them runs under every schedule within
+    /// the bound, in place of its one run under [`scheduler`](Check::scheduler).
+    /// An injection plan under a schedule where its await point is never
+    /// reached is a run without that injection (the coverage line counts
+    /// what fired). The [`Report`] says whether every schedule of every
+    /// program was run ([`Report::exploration`]: "explored all N schedules
+    /// within k deviations") or which budget stopped it — the runs budget
+    /// ([`max_runs`](Check::max_runs)) counts every schedule run, in
+    /// program order, so the report is the same on any number of threads.
+    /// A failure's repro line replays its schedule (`scheduler=dfs:1.0.2`).
+    ///
+    /// A deviation runs another task (or timer, or `select!` branch) than
+    /// the first in line, a preemption of the `Fifo` order: most ordering
+    /// bugs need one or two, and the number of schedules grows
+    /// polynomially in the program's length under a bound, exponentially
+    /// without one. Meant for small programs. Every order of ready tasks
+    /// is explored, as on a multi-thread runtime: a test that relies on
+    /// tokio's current-thread order (a spawned task has run after a
+    /// `yield_now`) may fail under orders that runtime never takes.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use cancelsim::Check;
+    ///
+    /// let report = Check::new(|| async {
+    ///     let last = Rc::new(Cell::new(0));
+    ///     let tasks: Vec<_> = (1..=3)
+    ///         .map(|n| {
+    ///             let last = last.clone();
+    ///             cancelsim::spawn(async move { last.set(n) })
+    ///         })
+    ///         .collect();
+    ///     for task in tasks {
+    ///         task.await.unwrap();
+    ///     }
+    ///     assert_ne!(last.get(), 1, "task 1 ran last");
+    /// })
+    /// .explore_exhaustively(2)
+    /// .run();
+    /// assert!(!report.is_clean(), "some order runs task 1 last");
+    /// assert!(report.exploration().unwrap().is_exhausted());
+    /// ```
+    pub fn explore_exhaustively(mut self, max_deviations: usize) -> Self {
+        self.exhaustive = Some(max_deviations);
+        self
+    }
+
     /// Injects no cancellation (the default; undoes a preset's).
     pub fn without_cancellation(mut self) -> Self {
         self.cancel = None;
@@ -363,8 +423,9 @@ where
         self
     }
 
-    /// Worker threads (default: `CANCELSIM_THREADS`, else all cores — one
-    /// with the tokio preset; between 1 and 1024).
+    /// Worker threads (default: all cores, one with the tokio preset;
+    /// between 1 and 1024; overridden by `CANCELSIM_THREADS`). The report
+    /// is the same whatever their number.
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads.clamp(1, env::MAX_THREADS));
         self
@@ -378,12 +439,7 @@ where
     /// how to fix it).
     pub fn run(&self) -> Report {
         let env = env::read().unwrap_or_else(|error| panic!("cancelsim: {error}"));
-        let threads = self
-            .threads
-            .or(env.threads)
-            .or(self.preset_threads)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let replay = match (env.replay, &self.name) {
+        let replay = match (env.replay.clone(), &self.name) {
             (Some(repro), Some(name)) if repro.test.as_ref().is_some_and(|test| test != name) => {
                 eprintln!(
                     "cancelsim: CANCELSIM_REPLAY is for {}, not {name}: running {name}'s sweep",
@@ -432,16 +488,7 @@ where
             report.cases = cases.finish();
             return report;
         }
-        let budget = sweep::Budget {
-            threads,
-            max_runs: env.max_runs.or(self.max_runs).unwrap_or(DEFAULT_MAX_RUNS),
-            time: env
-                .time_budget
-                .or(self.time_budget)
-                .unwrap_or(DEFAULT_TIME_BUDGET),
-            watchdog: env.watchdog.unwrap_or(self.config.watchdog),
-        };
-        let report = self.sweep(budget, self.report_base());
+        let report = self.sweep(self.budget(&env), self.report_base());
         if let Some(dir) = &env.artifacts {
             let dir = dir.join(artifact_folder(self.name.as_deref()));
             if let Err(error) = report.write_artifacts(&dir, ArtifactFormat::ALL) {
@@ -449,6 +496,25 @@ where
             }
         }
         report
+    }
+
+    /// What the sweep may spend, by the one rule of [`env`]: a variable
+    /// set wins over the code (the builder, the [`Config`]), which wins
+    /// over the default.
+    fn budget(&self, env: &env::Env) -> sweep::Budget {
+        sweep::Budget {
+            threads: env
+                .threads
+                .or(self.threads)
+                .or(self.preset_threads)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            max_runs: env.max_runs.or(self.max_runs).unwrap_or(DEFAULT_MAX_RUNS),
+            time: env
+                .time_budget
+                .or(self.time_budget)
+                .unwrap_or(DEFAULT_TIME_BUDGET),
+            watchdog: env.watchdog.unwrap_or(self.config.watchdog),
+        }
     }
 
     fn report_base(&self) -> Report {
@@ -464,6 +530,7 @@ where
             replay: None,
             name: self.name.clone(),
             tokio: self.config.runtime_shutdown,
+            exploration: None,
         }
     }
 }
@@ -511,79 +578,4 @@ where
         .explore_schedules(SchedulerKind::Random, 16)
         .run()
         .assert_clean();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::env::from_vars;
-
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn bad_environment_values_are_errors_with_a_hint() {
-        let error = from_vars(vars(&[("CANCELSIM_THREADS", "many")])).unwrap_err();
-        assert!(
-            error.contains("CANCELSIM_THREADS") && error.contains("e.g."),
-            "{error}"
-        );
-        let error = from_vars(vars(&[("CANCELSIM_THREDS", "2")])).unwrap_err();
-        assert!(
-            error.contains("unknown") && error.contains("CANCELSIM_THREADS"),
-            "{error}"
-        );
-        let error = from_vars(vars(&[("CANCELSIM_REPLAY", "garbage")])).unwrap_err();
-        assert!(error.contains("not a cancelsim repro"), "{error}");
-        let error = from_vars(vars(&[("CANCELSIM_MAX_RUNS", "0")])).unwrap_err();
-        assert!(error.contains("at least 1"), "{error}");
-    }
-
-    #[test]
-    fn budgets_and_the_watchdog_are_read_from_the_environment() {
-        let env = from_vars(vars(&[
-            ("CANCELSIM_TIME_BUDGET", "90s"),
-            ("CANCELSIM_WATCHDOG", "off"),
-        ]))
-        .unwrap();
-        assert_eq!(env.time_budget, Some(std::time::Duration::from_secs(90)));
-        assert_eq!(env.watchdog, Some(None));
-        let env = from_vars(vars(&[
-            ("CANCELSIM_TIME_BUDGET", "10m"),
-            ("CANCELSIM_WATCHDOG", "500ms"),
-        ]))
-        .unwrap();
-        assert_eq!(env.time_budget, Some(std::time::Duration::from_secs(600)));
-        assert_eq!(
-            env.watchdog,
-            Some(Some(std::time::Duration::from_millis(500)))
-        );
-        for (key, value) in [
-            ("CANCELSIM_TIME_BUDGET", "10"),
-            ("CANCELSIM_TIME_BUDGET", "-1s"),
-            ("CANCELSIM_TIME_BUDGET", "0s"),
-            ("CANCELSIM_WATCHDOG", "soon"),
-            ("CANCELSIM_WATCHDOG", "1e99h"),
-        ] {
-            let error = from_vars(vars(&[(key, value)])).unwrap_err();
-            assert!(error.contains(key) && error.contains("e.g."), "{error}");
-        }
-    }
-
-    #[test]
-    fn good_environment_values_are_read() {
-        let env = from_vars(vars(&[
-            ("CANCELSIM_THREADS", "3"),
-            (
-                "CANCELSIM_REPLAY",
-                "cancelsim:v1 seed=2 scheduler=pct:3 inject=timeout@1:2/wake",
-            ),
-        ]))
-        .unwrap();
-        assert_eq!(env.threads, Some(3));
-        assert_eq!(env.replay.unwrap().seed, 2);
-    }
 }

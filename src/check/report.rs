@@ -9,12 +9,13 @@ use serde_json::json;
 use super::failure::{violation_site, violation_title, FailureGroup};
 use super::junit;
 use super::seeds::Seeds;
-use super::{Failure, Repro};
+use super::{Exploration, Failure, Repro};
 use crate::inject::InjectionKind;
 use crate::oracle::Violation;
 
 /// Counts of a sweep.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Counts {
     /// Baseline runs (one per seed, plus explored schedules).
     pub baselines: usize,
@@ -144,6 +145,8 @@ pub struct Report {
     /// down, [`Check::tokio_preset`](super::Check::tokio_preset)): advice
     /// names the tokio facade's API, not cancelsim's.
     pub(crate) tokio: bool,
+    /// Set by a bounded-exhaustive sweep.
+    pub(crate) exploration: Option<Exploration>,
 }
 
 impl Report {
@@ -170,6 +173,13 @@ impl Report {
     /// The counts.
     pub fn counts(&self) -> &Counts {
         &self.counts
+    }
+
+    /// For a bounded-exhaustive sweep
+    /// ([`Check::explore_exhaustively`](super::Check::explore_exhaustively)):
+    /// how many schedules it ran and whether that was all of them.
+    pub fn exploration(&self) -> Option<&Exploration> {
+        self.exploration.as_ref()
     }
 
     /// For PCT: the probability bound `1/(n·k^(d-1))` per run of finding a
@@ -265,6 +275,14 @@ impl Report {
                 "tuples_covered": self.counts.tuples_covered,
             },
             "pct_bound": self.pct_bound,
+            "exploration": self.exploration.as_ref().map(|e| json!({
+                "exhausted": e.is_exhausted(),
+                "schedules": e.schedules(),
+                "max_deviations": e.max_deviations(),
+                "programs": e.programs(),
+                "programs_explored": e.programs_explored(),
+                "stopped_by": e.stopped_by(),
+            })),
             "groups": self.groups_json(),
             "failures": failures,
         })
@@ -386,6 +404,9 @@ impl fmt::Display for Report {
                 c.tuples_planned,
                 c.tuples_total
             )?;
+        }
+        if let Some(exploration) = &self.exploration {
+            writeln!(f, "  exhaustive: {exploration}")?;
         }
         if let Some(reason) = c.stopped {
             writeln!(

@@ -22,6 +22,7 @@ pub const REPRO_VERSION: &str = "cancelsim:v1";
 /// (proptest's "minimal failing input", a failed `assert_eq!`) is a line
 /// `CANCELSIM_REPLAY` takes as it is.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Repro {
     /// The seed.
     pub seed: u64,
@@ -35,6 +36,37 @@ pub struct Repro {
 }
 
 impl Repro {
+    /// A run under `seed` and `scheduler` with `injections`, of no named
+    /// check ([`Repro::test`] names one).
+    ///
+    /// ```
+    /// use cancelsim::{check::await_points, Config, InjectAt, Injection, InjectionKind, Repro, SchedulerKind};
+    ///
+    /// let body = || async { cancelsim::yield_now().await };
+    /// let point = &await_points(&body, &Config::default(), 0, SchedulerKind::Fifo)[0];
+    /// let cancel = Injection::new(point.task, point.ordinal, InjectionKind::CancelDrop, InjectAt::Suspend);
+    /// let repro = Repro::new(3, SchedulerKind::Random, vec![cancel]).test("tests::fetch");
+    /// assert_eq!(
+    ///     repro.to_string(),
+    ///     "cancelsim:v1 seed=3 scheduler=random inject=cancel-drop@0:1 test=tests::fetch"
+    /// );
+    /// ```
+    pub fn new(seed: u64, scheduler: SchedulerKind, injections: Vec<Injection>) -> Self {
+        Repro {
+            seed,
+            scheduler,
+            injections,
+            test: None,
+        }
+    }
+
+    /// The same run, of the check named `name` (`Check::name`, a test's
+    /// path): `CANCELSIM_REPLAY` with its line replays only that check.
+    pub fn test(mut self, name: impl Into<String>) -> Self {
+        self.test = Some(name.into());
+        self
+    }
+
     /// A run with no injection.
     pub fn baseline(seed: u64, scheduler: SchedulerKind) -> Self {
         Repro {

@@ -11,7 +11,7 @@ use super::run::run_once;
 use super::Repro;
 use crate::config::Config;
 use crate::inject::{AwaitPoint, Injection};
-use crate::oracle::Violation;
+use crate::oracle::{Violation, ViolationCode};
 use crate::schedule::{Schedule, SchedulerKind};
 use crate::trace::Trace;
 
@@ -41,9 +41,9 @@ impl RunOutcome {
         self.violations.is_empty()
     }
 
-    /// Does any violation have this code (e.g. `leaked-resource`)?
-    pub fn has(&self, code: &str) -> bool {
-        self.violations.iter().any(|v| v.code() == code)
+    /// Does any violation have this code (e.g. [`ViolationCode::LeakedResource`])?
+    pub fn has(&self, code: ViolationCode) -> bool {
+        self.violations.iter().any(|v| v.kind() == code)
     }
 }
 

@@ -13,6 +13,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::exhaustive::{Exploration, Programs, Sink};
 use super::failure::Collector;
 use super::junit::CaseList;
 use super::plan::{self, Baseline, Dimensions, Plan, PlannedRun, Tuples};
@@ -40,10 +41,10 @@ pub(crate) struct Budget {
 }
 
 /// Where a stuck run goes.
-struct Stuck<'a> {
-    collector: &'a mut Collector,
-    cases: &'a mut CaseList,
-    config: &'a Config,
+pub(super) struct Stuck<'a> {
+    pub collector: &'a mut Collector,
+    pub cases: &'a mut CaseList,
+    pub config: &'a Config,
 }
 
 /// What a baseline run left for the sweep.
@@ -208,7 +209,31 @@ where
         report.counts.sampled_out = total - total.min(budget.max_runs);
         report.counts.tuples_total = plan.tuples();
         let mut jobs = plan.select(Some(budget.max_runs), self.shard);
-        if stop.is_some() {
+        if let (Some(bound), None) = (self.exhaustive, stop) {
+            drop(jobs);
+            let reported = self.shard.is_none_or(|(k, _)| k == 0);
+            let programs = Programs {
+                seeds: if reported {
+                    swept_seeds.iter().collect()
+                } else {
+                    Vec::new()
+                },
+                baselines: &baselines,
+                plan: &plan,
+                panics: Arc::new(baseline_panics),
+                max_runs: budget.max_runs,
+            };
+            let sink = Sink {
+                report: &mut report,
+                collector: &mut collector,
+                cases: &mut cases,
+                traced: &traced_config,
+            };
+            stop = self.explore_programs(bound, limits, &quiet, programs, sink);
+        } else if stop.is_some() {
+            if self.exhaustive.is_some() {
+                report.exploration = Some(Exploration::not_started(self.exhaustive, stop));
+            }
             report.counts.not_run += jobs.count();
         } else {
             let panics = Arc::new(baseline_panics);
@@ -290,7 +315,7 @@ where
 
     /// How a report names a baseline: by its seed, and by its scheduler
     /// when it is one of the explored schedules.
-    fn baseline_label(&self, repro: &Repro) -> String {
+    pub(super) fn baseline_label(&self, repro: &Repro) -> String {
         if repro.scheduler == self.scheduler {
             format!("baseline (seed {})", repro.seed)
         } else {
@@ -301,7 +326,7 @@ where
     /// Adds a run the watchdog stopped: a `stuck-poll` failure whose
     /// trace is the same run again, stopped right before the stuck poll
     /// (which also names the task).
-    fn stuck<T>(
+    pub(super) fn stuck<T>(
         &self,
         to: Stuck<'_>,
         repro: &Repro,
@@ -454,7 +479,7 @@ fn injected_kind(run: &PlannedRun) -> Option<&'static str> {
     run.point.map(|_| run.repro.injections[0].kind.name())
 }
 
-fn case_name(label: Option<&str>, run: &PlannedRun) -> String {
+pub(super) fn case_name(label: Option<&str>, run: &PlannedRun) -> String {
     match (label, run.point) {
         (Some(label), Some(_)) => format!("{label} x {}", run.repro.injections[0].kind.name()),
         _ => format!("random plan {}", run.repro),
@@ -462,7 +487,7 @@ fn case_name(label: Option<&str>, run: &PlannedRun) -> String {
 }
 
 /// `fetch#1 await point 3 on sleep (src/fetch.rs:12:5)`.
-fn point_label(point: &AwaitPoint) -> String {
+pub(super) fn point_label(point: &AwaitPoint) -> String {
     struct Wait<'a>(&'a crate::trace::Wait);
     impl std::fmt::Display for Wait<'_> {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

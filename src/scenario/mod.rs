@@ -5,29 +5,29 @@
 //! the sweep must find. [`load`] reads and validates a file;
 //! [`sweep`] runs it at every await point and compares.
 
-mod check;
 mod error;
 mod exceptions;
-mod expect;
 mod export;
 mod interp;
 mod model;
 mod output;
 mod parse;
 mod render;
+mod sweep;
+mod validate;
 
-pub use check::check;
 pub use error::ScenarioError;
-pub use expect::{baseline, sweep, Baseline, SweepOptions, Verdict};
 pub use export::{export_python, time_unit, PythonRun, PythonTaskOutcome};
 pub use interp::{run, Located, LogLine, RootEnd, RunRecord};
 pub use model::{
-    Block, Cond, Expect, ExpectedOutcome, Handler, JoinExpect, Outcome, Primitive, PrimitiveKind,
-    Resolution, ReturnWhen, Scenario, Step, StepKind, TaskDef, Text, TextPart,
+    Block, Cond, Expect, ExpectedOutcome, Handler, JoinExpect, Primitive, PrimitiveKind,
+    Resolution, ReturnWhen, Scenario, Step, StepKind, TaskDef, TaskOutcome, Text, TextPart,
 };
 pub use output::{verdicts_json, verdicts_junit};
 pub use parse::{parse, parse_duration, STEP_KEYWORDS};
 pub use render::{explain, render_trace};
+pub use sweep::{baseline, sweep, Baseline, SweepOptions, Verdict};
+pub use validate::validate;
 
 /// Parses and validates `text` as the scenario file `path`.
 ///
@@ -43,7 +43,7 @@ pub fn load_str(path: &str, text: &str) -> Result<Scenario, ScenarioError> {
             .stack_size(STACK)
             .spawn_scoped(scope, || {
                 let scenario = parse(path, text)?;
-                check(&scenario)?;
+                validate(&scenario)?;
                 Ok(scenario)
             })
             .map_err(|e| ScenarioError::io(path, &e))?

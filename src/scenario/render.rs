@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, VecDeque};
 use super::error::line_column;
 use super::interp::located::{Note, SpawnKind, StepAt};
 use super::interp::RunRecord;
-use super::model::{Outcome, Scenario};
+use super::model::{Scenario, TaskOutcome};
 use crate::trace::{display_location, CancelVia, EventKind, Outcome as End, Trace};
 use crate::{TaskId, Violation, ViolationCode};
 
@@ -22,16 +22,16 @@ fn kdl(scenario: &Scenario, step: StepAt) -> String {
 }
 
 /// How a task's end reads.
-fn ended(outcome: &Outcome) -> String {
+fn ended(outcome: &TaskOutcome) -> String {
     match outcome {
-        Outcome::Value(value) => format!("completed: returned {value:?}"),
-        Outcome::Cancelled => "completed: cancelled".to_string(),
-        Outcome::Timeout => "completed: raised TimeoutError".to_string(),
-        Outcome::Error(detail) if detail.contains(": ") || !detail.contains(' ') => {
+        TaskOutcome::Value(value) => format!("completed: returned {value:?}"),
+        TaskOutcome::Cancelled => "completed: cancelled".to_string(),
+        TaskOutcome::Timeout => "completed: raised TimeoutError".to_string(),
+        TaskOutcome::Error(detail) if detail.contains(": ") || !detail.contains(' ') => {
             format!("completed: raised {detail}")
         }
-        Outcome::Error(detail) => format!("completed: raised RuntimeError: {detail}"),
-        Outcome::Running => "completed".to_string(),
+        TaskOutcome::Error(detail) => format!("completed: raised RuntimeError: {detail}"),
+        TaskOutcome::Running => "completed".to_string(),
     }
 }
 
@@ -48,7 +48,7 @@ struct Index {
     work: BTreeMap<TaskId, Queue>,
     acquired: BTreeMap<TaskId, VecDeque<(usize, Option<StepAt>, String)>>,
     timeouts: BTreeMap<u32, (usize, Option<StepAt>)>,
-    completed: BTreeMap<TaskId, (usize, Outcome)>,
+    completed: BTreeMap<TaskId, (usize, TaskOutcome)>,
     released: BTreeMap<TaskId, Queue>,
     /// Deliveries that interrupt a cleanup: the `try` and the block.
     interrupting: BTreeMap<usize, (StepAt, &'static str)>,

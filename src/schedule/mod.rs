@@ -31,7 +31,7 @@ pub use current_thread::CurrentThread;
 pub use dfs::{Dfs, DfsExplorer, DfsPath, ParseDfsPathError};
 pub use fifo::Fifo;
 pub use pct::Pct;
-pub use random::{Random, RandomScheduler};
+pub use random::Random;
 pub use replay::Replay;
 pub use rng::SimRng;
 pub use schedule_text::ParseScheduleError;
@@ -515,8 +515,10 @@ impl From<Vec<Decision>> for Schedule {
     }
 }
 
-/// A replayed run asked a question the recording did not answer that way.
+/// A replayed run asked a question the recording did not answer that way
+/// (or a scheduler of one's own cannot answer: [`Divergence::new`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Divergence {
     /// Index of the decision at which the runs parted.
     pub decision: usize,
@@ -524,6 +526,25 @@ pub struct Divergence {
     pub expected: String,
     /// What the run asked.
     pub found: String,
+}
+
+impl Divergence {
+    /// At the `decision`-th decision, the recording (or the scheduler's
+    /// plan) holds `expected` and the run asked for `found`.
+    ///
+    /// ```
+    /// use cancelsim::schedule::Divergence;
+    ///
+    /// let divergence = Divergence::new(4, "a choice among 2 ready tasks", "a random number");
+    /// assert!(divergence.to_string().starts_with("decision 4: the recording holds a choice"));
+    /// ```
+    pub fn new(decision: usize, expected: impl Into<String>, found: impl Into<String>) -> Self {
+        Divergence {
+            decision,
+            expected: expected.into(),
+            found: found.into(),
+        }
+    }
 }
 
 impl fmt::Display for Divergence {

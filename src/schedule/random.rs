@@ -20,9 +20,6 @@ pub struct Random {
     rng: SimRng,
 }
 
-/// The former name of [`Random`], kept so that existing code still builds.
-pub type RandomScheduler = Random;
-
 impl Random {
     /// A random scheduler determined by `seed`.
     pub fn new(seed: u64) -> Self {

@@ -17,6 +17,7 @@ pub type SourceLocation = &'static Location<'static>;
 
 /// One thing that happened in a run.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct Event {
     /// The executor step (number of polls so far) at which it happened.
     pub step: u32,

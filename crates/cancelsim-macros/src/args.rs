@@ -59,6 +59,7 @@ impl MacroKind {
                 "preset",
                 "crate",
                 "grace",
+                "exhaustive",
             ],
             MacroKind::TokioTest => &[
                 "flavor",
@@ -111,6 +112,7 @@ pub(crate) struct CancelsimTestArgs {
     timeouts: Option<Val<bool>>,
     max_runs: Option<Val<u64>>,
     explore: Option<Val<u64>>,
+    exhaustive: Option<Val<u64>>,
     preset: Option<Val<String>>,
     grace: Option<Val<u64>>,
 }
@@ -127,6 +129,7 @@ impl CancelsimTestArgs {
             timeouts: None,
             max_runs: None,
             explore: None,
+            exhaustive: None,
             preset: None,
             grace: None,
         };
@@ -136,6 +139,9 @@ impl CancelsimTestArgs {
                 "seeds" => int_arg(&name, &value, 1, "u64").map(|v| args.seeds = Some(v)),
                 "max_runs" => int_arg(&name, &value, 0, "usize").map(|v| args.max_runs = Some(v)),
                 "explore" => int_arg(&name, &value, 0, "u64").map(|v| args.explore = Some(v)),
+                "exhaustive" => {
+                    int_arg(&name, &value, 0, "usize").map(|v| args.exhaustive = Some(v))
+                }
                 "scheduler" => scheduler_arg(&value).map(|v| args.scheduler = Some(v)),
                 "cancel" => one_of_arg(&name, &value, "cancellation mode", CANCEL_MODES)
                     .map(|v| args.cancel = Some(v)),
@@ -170,6 +176,10 @@ impl CancelsimTestArgs {
             let millis = int_lit(v, "u64");
             quote!(grace_ms: ::core::option::Option::Some(#millis),)
         });
+        let exhaustive = self.exhaustive.as_ref().map(|v| {
+            let bound = int_lit(v, "usize");
+            quote!(exhaustive: ::core::option::Option::Some(#bound),)
+        });
         quote! {
             #krate::__private::TestArgs {
                 seeds: #seeds,
@@ -181,6 +191,7 @@ impl CancelsimTestArgs {
                 preset: #preset,
                 #grace
                 body_end: #body_end,
+                #exhaustive
                 ..#krate::__private::TestArgs::DEFAULT
             }
         }
@@ -402,6 +413,7 @@ fn example(name: &str) -> &'static str {
         "seeds" => "16",
         "max_runs" => "500",
         "explore" => "32",
+        "exhaustive" => "2",
         "worker_threads" => "4",
         "scheduler" => "\"random\"",
         "cancel" => "\"both\"",

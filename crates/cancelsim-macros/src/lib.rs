@@ -113,6 +113,7 @@ mod expand;
 /// | `timeouts` | `true` / `false` | whether timeouts are injected |
 /// | `max_runs` | integer | an upper bound on the number of runs |
 /// | `explore` | integer | exploration budget |
+/// | `exhaustive` | integer | every schedule within this many deviations ([`Check::explore_exhaustively`](https://docs.rs/cancelsim/latest/cancelsim/struct.Check.html#method.explore_exhaustively)), in place of the 16 random ones unless `explore` is given |
 /// | `preset` | `"tokio"` or `"cancelsim"` | a bundle of defaults |
 /// | `grace` | a duration string (`"5s"`, `"250ms"`) | how long a cancelled task may take to end ([`Check::grace_time`](https://docs.rs/cancelsim/latest/cancelsim/struct.Check.html#method.grace_time); default 1 s) |
 /// | `crate` | a path as a string, e.g. `"::my::cancelsim"` | where `__private` is found (default `::cancelsim`) |

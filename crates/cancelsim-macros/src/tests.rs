@@ -282,6 +282,37 @@ fn cancelsim_test_accepts_every_scheduler_cancel_mode_and_preset() {
 }
 
 #[test]
+fn cancelsim_test_passes_the_exhaustive_bound_only_when_given() {
+    let out = expand::cancelsim_test(
+        quote!(exhaustive = 2),
+        quote!(
+            async fn t() {}
+        ),
+    );
+    let s = out.to_string();
+    assert!(
+        s.contains("exhaustive : :: core :: option :: Option :: Some (2usize)"),
+        "{s}"
+    );
+    let out = expand::cancelsim_test(
+        quote!(),
+        quote!(
+            async fn t() {}
+        ),
+    );
+    assert!(!out.to_string().contains("exhaustive"), "{out}");
+    assert_error(
+        &expand::cancelsim_test(
+            quote!(exhaustive = "all"),
+            quote!(
+                async fn t() {}
+            ),
+        ),
+        "`exhaustive` must be a non-negative integer literal, e.g. `exhaustive = 2`",
+    );
+}
+
+#[test]
 fn integer_literals_may_carry_the_matching_suffix_and_separators() {
     let out = expand::cancelsim_test(
         quote!(seeds = 1_000u64, max_runs = 5usize, explore = 0x10),

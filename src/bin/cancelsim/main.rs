@@ -378,7 +378,7 @@ fn record_json(scenario: &Scenario, record: &RunRecord) -> serde_json::Value {
         .map(|task| {
             let (outcome, end) = match record.outcomes.get(task) {
                 Some((outcome, end)) => (outcome.clone(), Some(end.to_string())),
-                None => (scenario::Outcome::Running, None),
+                None => (scenario::TaskOutcome::Running, None),
             };
             (
                 task.clone(),
@@ -495,8 +495,7 @@ fn replay_run(scenario: &Arc<Scenario>, repro: &str) -> Result<Replayed, Failed>
             scenario::run(Arc::clone(&model), record, false)
         }
     };
-    let outcome =
-        cancelsim::check::run_repro(&body, &Config::default().max_steps(1_000_000), &repro);
+    let outcome = cancelsim::check::run_repro(&body, &Config::sweep(), &repro);
     if let Some(first) = outcome.unfired.first() {
         let list: Vec<String> = outcome.unfired.iter().map(ToString::to_string).collect();
         return Err(Failed::usage(format!(

@@ -20,7 +20,7 @@ use miette::SourceSpan;
 
 use super::blocked::Deadlines;
 use super::RunRecord;
-use crate::scenario::model::Outcome;
+use crate::scenario::model::TaskOutcome;
 use crate::task::TaskId;
 use crate::time::Instant;
 
@@ -123,7 +123,7 @@ pub(crate) enum Note {
     /// A task ended with `outcome`.
     Complete {
         task: TaskId,
-        outcome: Outcome,
+        outcome: TaskOutcome,
     },
 }
 

@@ -57,7 +57,7 @@ use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::model::{Outcome, Scenario};
+use super::model::{Scenario, TaskOutcome};
 use crate::time::Instant;
 
 pub use self::located::Located;
@@ -80,7 +80,7 @@ pub struct LogLine {
 #[derive(Clone, Debug, Default)]
 pub struct RunRecord {
     /// How each task ended, and when (the last instance of each name).
-    pub outcomes: BTreeMap<String, (Outcome, Instant)>,
+    pub outcomes: BTreeMap<String, (TaskOutcome, Instant)>,
     /// Every `log` line, in order.
     pub logs: Vec<LogLine>,
     /// When `main` ended.
@@ -98,10 +98,10 @@ pub struct RunRecord {
 
 impl RunRecord {
     /// The outcome of `task` (`Running` if it never ended).
-    pub fn outcome(&self, task: &str) -> Outcome {
+    pub fn outcome(&self, task: &str) -> TaskOutcome {
         self.outcomes
             .get(task)
-            .map_or(Outcome::Running, |(outcome, _)| outcome.clone())
+            .map_or(TaskOutcome::Running, |(outcome, _)| outcome.clone())
     }
 }
 
@@ -109,7 +109,7 @@ impl RunRecord {
 #[derive(Debug)]
 pub struct RootEnd {
     /// How `main` ended.
-    pub outcome: Outcome,
+    pub outcome: TaskOutcome,
     _end: TaskEnd,
 }
 

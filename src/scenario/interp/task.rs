@@ -28,7 +28,7 @@ use super::values::{Value, Vars};
 use super::{LogLine, RunRecord};
 use crate::cancel::{checkpoint, Cancelled};
 use crate::resource::Guard;
-use crate::scenario::model::{Block, Outcome, Scenario};
+use crate::scenario::model::{Block, Scenario, TaskOutcome};
 use crate::task::table::TaskKey;
 use crate::time::Instant;
 use crate::trace::{CancelVia, SourceLocation};
@@ -144,12 +144,12 @@ impl TaskResult {
         }
     }
 
-    pub(super) fn outcome(&self) -> Outcome {
+    pub(super) fn outcome(&self) -> TaskOutcome {
         match self {
-            TaskResult::Value(value) => Outcome::Value(value.clone()),
-            TaskResult::Cancelled(_) => Outcome::Cancelled,
-            TaskResult::Error(exc) if exc.is_timeout() => Outcome::Timeout,
-            TaskResult::Error(exc) => Outcome::Error(exc.detail()),
+            TaskResult::Value(value) => TaskOutcome::Value(value.clone()),
+            TaskResult::Cancelled(_) => TaskOutcome::Cancelled,
+            TaskResult::Error(exc) if exc.is_timeout() => TaskOutcome::Timeout,
+            TaskResult::Error(exc) => TaskOutcome::Error(exc.detail()),
         }
     }
 }

@@ -144,21 +144,21 @@ impl JoinExpect {
     }
 
     /// Does `outcome` satisfy it?
-    pub fn accepts(self, outcome: &Outcome) -> bool {
+    pub fn accepts(self, outcome: &TaskOutcome) -> bool {
         matches!(
             (self, outcome),
             (JoinExpect::Any, _)
-                | (JoinExpect::Value, Outcome::Value(_))
-                | (JoinExpect::Cancelled, Outcome::Cancelled)
-                | (JoinExpect::Timeout, Outcome::Timeout)
-                | (JoinExpect::Error, Outcome::Error(_))
+                | (JoinExpect::Value, TaskOutcome::Value(_))
+                | (JoinExpect::Cancelled, TaskOutcome::Cancelled)
+                | (JoinExpect::Timeout, TaskOutcome::Timeout)
+                | (JoinExpect::Error, TaskOutcome::Error(_))
         )
     }
 }
 
 /// How a task ended.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Outcome {
+pub enum TaskOutcome {
     /// It returned this value (`none` without `return`).
     Value(String),
     /// It ended with a cancellation.
@@ -171,29 +171,29 @@ pub enum Outcome {
     Running,
 }
 
-impl Outcome {
+impl TaskOutcome {
     /// `value`, `cancelled`, `timeout`, `error`, `running`.
     pub fn kind(&self) -> &'static str {
         match self {
-            Outcome::Value(_) => "value",
-            Outcome::Cancelled => "cancelled",
-            Outcome::Timeout => "timeout",
-            Outcome::Error(_) => "error",
-            Outcome::Running => "running",
+            TaskOutcome::Value(_) => "value",
+            TaskOutcome::Cancelled => "cancelled",
+            TaskOutcome::Timeout => "timeout",
+            TaskOutcome::Error(_) => "error",
+            TaskOutcome::Running => "running",
         }
     }
 
     /// The value or the error message.
     pub fn detail(&self) -> Option<&str> {
         match self {
-            Outcome::Value(value) => Some(value),
-            Outcome::Error(message) => Some(message),
+            TaskOutcome::Value(value) => Some(value),
+            TaskOutcome::Error(message) => Some(message),
             _ => None,
         }
     }
 }
 
-impl fmt::Display for Outcome {
+impl fmt::Display for TaskOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.detail() {
             Some(detail) => write!(f, "{} {detail:?}", self.kind()),
@@ -228,7 +228,7 @@ pub struct ExpectedOutcome {
 
 impl ExpectedOutcome {
     /// Does `outcome` match?
-    pub fn matches(&self, outcome: &Outcome) -> bool {
+    pub fn matches(&self, outcome: &TaskOutcome) -> bool {
         self.kind == outcome.kind()
             && self
                 .detail

@@ -85,7 +85,7 @@ pub const STEP_KEYWORDS: [&str; 38] = [
 ];
 
 /// Parses `text` (the contents of `path`) into a scenario, without the
-/// static checks of [`check`](super::check).
+/// static checks of [`validate`](super::validate).
 pub fn parse(path: &str, text: &str) -> Result<Scenario, ScenarioError> {
     limits::check(path, text)?;
     let source = Arc::new(text.to_string());

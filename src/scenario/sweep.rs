@@ -49,7 +49,7 @@ pub struct Baseline {
 /// Runs the baseline of `scenario` under `seed`.
 pub fn baseline(scenario: &Arc<Scenario>, seed: u64) -> Baseline {
     let record = Rc::new(RefCell::new(RunRecord::default()));
-    let mut sim = Sim::new(Config::default().seed(seed).max_steps(1_000_000));
+    let mut sim = Sim::new(Config::sweep().seed(seed));
     let (main, after) = phases(Arc::clone(scenario), Rc::clone(&record));
     let mut error = sim.block_on(main).err();
     if let (None, Some(shutdown)) = (&error, after.shutdown()) {

@@ -18,7 +18,7 @@ use super::model::{PrimitiveKind, Scenario};
 use walk::{walk_task, Uses};
 
 /// Validates `scenario`; the first problem found, in file order.
-pub fn check(scenario: &Scenario) -> Result<(), ScenarioError> {
+pub fn validate(scenario: &Scenario) -> Result<(), ScenarioError> {
     let error = |span: SourceSpan, message: String, label: &str, help: String| {
         ScenarioError::new(&scenario.path, &scenario.source, span, message, label, help)
     };

@@ -66,6 +66,7 @@ pub mod task;
 mod test_attr;
 pub mod time;
 pub mod trace;
+mod vocab;
 mod watchdog;
 mod world;
 

@@ -98,7 +98,7 @@ impl Sim {
         let mut future = std::pin::pin!(Some(future));
         // Polls and `work` calls count against the step budget.
         let start = world.budget_used();
-        let max_time = crate::time::instant::nanos(world.config.max_time);
+        let max_time = crate::vocab::nanos(world.config.max_time);
         world.set_budget(Budget {
             steps_until: start.saturating_add(world.config.max_steps),
             time_until: max_time,

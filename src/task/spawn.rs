@@ -6,9 +6,9 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::table::TaskKind;
 use super::JoinHandle;
 use crate::trace::{Wait, WaitKind};
+use crate::vocab::TaskKind;
 use crate::world;
 
 /// Spawns a task on the current world. The future need not be `Send`.

@@ -7,10 +7,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::timers::TimerKey;
 use super::Instant;
 use crate::trace::{Wait, WaitKind};
 use crate::world;
+use crate::world::TimerKey;
 
 /// Waits until `duration` of virtual time has passed (counted from this call).
 ///

@@ -11,7 +11,7 @@ use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use super::Event;
-use crate::task::TaskId;
+use crate::vocab::TaskId;
 
 /// A fixed hasher: no per-map random keys to draw (a sweep makes a trace
 /// per run), and the texts are the program's own.

@@ -22,16 +22,28 @@
 
 mod budget;
 mod cancel;
+mod cancelled;
+mod end;
 mod inject;
+mod join_slot;
+mod oracle_state;
 mod pick;
-mod ready;
-
-pub(crate) use budget::{is_budget_stop, Budget};
-pub(crate) use ready::ReadyQueue;
 mod run;
 mod spare;
 mod spawn;
+mod task_body;
+mod task_table;
+mod timer_queue;
 mod timers;
+mod waker;
+
+pub(crate) use budget::{is_budget_stop, Budget};
+pub use cancelled::Cancelled;
+pub(crate) use join_slot::{Finished, JoinSlot};
+pub(crate) use oracle_state::OracleState;
+pub(crate) use task_body::TaskBody;
+pub(crate) use task_table::{Completion, NewTask, TaskFuture, TaskSlot, TaskTable, NO_POINT};
+pub(crate) use timer_queue::{Target, TimerKey, Timers};
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
@@ -42,13 +54,10 @@ use std::task::Waker;
 use crate::config::Config;
 use crate::error::SimError;
 use crate::inject::{AwaitPoint, InjectionPlan};
-use crate::oracle::OracleState;
+use crate::schedule::ReadyQueue;
 use crate::schedule::{Divergence, Schedule, Scheduler};
-use crate::task::table::{TaskKey, TaskTable};
-use crate::task::TaskId;
-use crate::time::timers::Timers;
-use crate::time::Instant;
 use crate::trace::{Event, EventKind, SourceLocation, Trace, Wait, WakeCause};
+use crate::vocab::{Instant, TaskId, TaskKey};
 
 thread_local! {
     /// The world of the simulation running on this thread. `ManuallyDrop`
@@ -219,7 +228,7 @@ pub(crate) struct World {
     max_time: u64,
     /// The grace time of a cancel request, in nanoseconds:
     /// `config.grace_time` unless the program set its own
-    /// ([`cancel::set_grace_time`](crate::cancel::set_grace_time)).
+    /// (`cancel::set_grace_time`).
     grace_time: Cell<u64>,
     now: Cell<u64>,
     step: Cell<u64>,
@@ -238,7 +247,7 @@ pub(crate) struct World {
     /// as one record with the polled task's suspension.
     unrecorded: Cell<u64>,
     pub core: RefCell<Core>,
-    ready: RefCell<ready::ReadyQueue>,
+    ready: RefCell<ReadyQueue>,
     trace: RefCell<Trace>,
     trace_on: bool,
     scheduler: RefCell<Box<dyn Scheduler>>,
@@ -247,7 +256,7 @@ pub(crate) struct World {
     schedule: RefCell<Schedule>,
     divergence: RefCell<Option<(u64, Divergence)>>,
     diverged_flag: Cell<bool>,
-    due_targets: RefCell<Vec<crate::time::timers::Target>>,
+    due_targets: RefCell<Vec<Target>>,
     /// The waker of the task being polled, as (data, vtable) addresses
     /// (compared, never followed): lets a timer armed with a task's own
     /// waker name the task instead of cloning the waker.
@@ -332,8 +341,8 @@ impl World {
             next_group: Cell::new(0),
             pending_scope: Cell::new(None),
             forced: RefCell::new(BTreeSet::new()),
-            max_time: crate::time::instant::nanos(config.max_time),
-            grace_time: Cell::new(crate::time::instant::nanos(config.grace_time)),
+            max_time: crate::vocab::nanos(config.max_time),
+            grace_time: Cell::new(crate::vocab::nanos(config.grace_time)),
             root_drop_requested: Cell::new(false),
             oracles: RefCell::new(OracleState::default()),
             heartbeat: std::cell::OnceCell::new(),

@@ -1,12 +1,13 @@
 //! Wakes, the ready queue and the scheduler's choice of the next task (and
 //! of random values), with the divergence checks of a replay.
 
+use super::task_table::PREFETCH_FROM_TASKS;
+use super::waker;
 use crate::error::SimError;
 use crate::schedule::{Decision, Divergence};
-use crate::task::table::{TaskKey, PREFETCH_FROM_TASKS};
-use crate::task::waker;
-use crate::time::Instant;
 use crate::trace::{EventKind, SourceLocation, WakeCause};
+use crate::vocab::Instant;
+use crate::vocab::TaskKey;
 
 use super::{Pick, World};
 

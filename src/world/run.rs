@@ -4,13 +4,14 @@
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use super::waker;
+use super::TaskFuture;
 use crate::error::BlockedTask;
 use crate::inject::InjectAt;
 use crate::panic;
-use crate::task::table::{TaskFuture, TaskKey, TaskKind};
-use crate::task::waker;
-use crate::task::JoinError;
 use crate::trace::{EventKind, Outcome, SourceLocation};
+use crate::vocab::{JoinError, Violation, ViolationCode};
+use crate::vocab::{TaskKey, TaskKind};
 
 use super::World;
 
@@ -285,8 +286,8 @@ impl World {
         } else {
             format!("at its await point {point}")
         };
-        let violation = crate::oracle::Violation::new(
-            crate::oracle::ViolationCode::Panic,
+        let violation = Violation::new(
+            ViolationCode::Panic,
             format!(
                 "a Drop panicked while the task's future was dropped {place} ({why}): {}",
                 caught.message
@@ -410,8 +411,8 @@ impl World {
                     .map_or((0, crate::trace::Wait::EXTERNAL), |slot| {
                         (slot.meta.suspends, slot.meta.last_wait)
                     });
-                let violation = crate::oracle::Violation::new(
-                    crate::oracle::ViolationCode::Panic,
+                let violation = Violation::new(
+                    ViolationCode::Panic,
                     format!(
                         "a Drop panicked while the root's future was dropped at its await point \
                          {point} (an injected cancellation): {}",

@@ -10,10 +10,10 @@
 
 use std::cell::RefCell;
 
-use super::ready::ReadyQueue;
+use super::TaskTable;
+use super::{Target, Timers};
+use crate::schedule::ReadyQueue;
 use crate::schedule::Schedule;
-use crate::task::table::TaskTable;
-use crate::time::timers::{Target, Timers};
 
 /// Containers larger than this many entries are not kept (a world that once
 /// ran a million tasks should not pin their memory for the rest of the

@@ -4,12 +4,12 @@
 use std::num::NonZeroU32;
 use std::task::Waker;
 
+use super::task_table::PREFETCH_FROM_TASKS;
+use super::waker;
+use super::{Target, TimerKey};
 use crate::error::SimError;
 use crate::schedule::Decision;
-use crate::task::table::PREFETCH_FROM_TASKS;
-use crate::task::waker;
-use crate::time::timers::{Target, TimerKey};
-use crate::time::Instant;
+use crate::vocab::Instant;
 
 use super::World;
 

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Wake;
 
-use super::table::TaskKey;
+use crate::vocab::TaskKey;
 use crate::world;
 
 pub(crate) struct TaskWaker {

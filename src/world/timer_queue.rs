@@ -16,7 +16,7 @@ use std::num::NonZeroU32;
 use std::task::Waker;
 
 use crate::prefetch::prefetch;
-use crate::task::table::TaskKey;
+use crate::vocab::TaskKey;
 
 /// Names one registration of a timer: its instant, its place in that
 /// instant's list, and a sequence number that no other registration has.

@@ -13,21 +13,8 @@ use std::sync::Arc;
 use std::task::Waker;
 
 use super::waker::TaskWaker;
-use super::TaskId;
 use crate::prefetch::prefetch;
-use crate::trace::{SourceLocation, Wait};
-
-/// Where a task lives in the table, plus its id to detect reuse.
-///
-/// Aligned as one word, so that it is stored and loaded as one: built from
-/// two 4-byte stores and copied on as one 8-byte load, a key stalled the
-/// copy (a store-forwarding failure) wherever it went through memory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(C, align(8))]
-pub(crate) struct TaskKey {
-    pub index: u32,
-    pub id: TaskId,
-}
+use crate::vocab::{JoinError, SourceLocation, TaskId, TaskKey, TaskKind, Wait};
 
 /// The boxed future of a spawned task (it writes its output to its join slot).
 pub(crate) type TaskFuture = Pin<Box<dyn TaskRun>>;
@@ -39,23 +26,10 @@ pub(crate) trait TaskRun: Future<Output = ()> {
     fn prefetch(&self);
 }
 
-/// What kind of work a task is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TaskKind {
-    /// The future given to `block_on`.
-    Root,
-    /// `spawn` / `spawn_named`.
-    User,
-    /// The work inside `shield`.
-    Shield,
-    /// The work inside `blocking`.
-    Blocking,
-}
-
 /// Learns how a task ended when its future could not say so itself.
 pub(crate) trait Completion {
     /// The task was aborted or panicked.
-    fn fail(&self, error: super::JoinError);
+    fn fail(&self, error: JoinError);
 }
 
 /// `TaskMeta::point_index` when the task is not at a logged await point.

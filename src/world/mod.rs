@@ -23,6 +23,7 @@
 mod budget;
 mod cancel;
 mod cancelled;
+mod decider;
 mod end;
 mod inject;
 mod join_slot;
@@ -55,9 +56,10 @@ use crate::config::Config;
 use crate::error::SimError;
 use crate::inject::{AwaitPoint, InjectionPlan};
 use crate::schedule::ReadyQueue;
-use crate::schedule::{Divergence, Schedule, Scheduler};
+use crate::schedule::Schedule;
 use crate::trace::{Event, EventKind, SourceLocation, Trace, Wait, WakeCause};
 use crate::vocab::{Instant, TaskId, TaskKey};
+use decider::Decider;
 
 thread_local! {
     /// The world of the simulation running on this thread. `ManuallyDrop`
@@ -250,12 +252,8 @@ pub(crate) struct World {
     ready: RefCell<ReadyQueue>,
     trace: RefCell<Trace>,
     trace_on: bool,
-    scheduler: RefCell<Box<dyn Scheduler>>,
-    /// The scheduler is the built-in `Fifo` (whose task choice is always 0).
-    fifo: bool,
-    schedule: RefCell<Schedule>,
-    divergence: RefCell<Option<(u64, Divergence)>>,
-    diverged_flag: Cell<bool>,
+    /// Asks the scheduler, records the decisions, keeps a divergence.
+    decider: Decider,
     due_targets: RefCell<Vec<Target>>,
     /// The waker of the task being polled, as (data, vtable) addresses
     /// (compared, never followed): lets a timer armed with a task's own
@@ -320,11 +318,11 @@ impl World {
             ready: RefCell::new(std::mem::take(&mut spare.ready)),
             trace_on: trace.is_enabled(),
             trace: RefCell::new(trace),
-            scheduler: RefCell::new(scheduler),
-            fifo: matches!(config.scheduler, crate::schedule::SchedulerKind::Fifo),
-            schedule: RefCell::new(std::mem::take(&mut spare.schedule)),
-            divergence: RefCell::new(None),
-            diverged_flag: Cell::new(false),
+            decider: Decider::new(
+                scheduler,
+                matches!(config.scheduler, crate::schedule::SchedulerKind::Fifo),
+                std::mem::take(&mut spare.schedule),
+            ),
             due_targets: RefCell::new(std::mem::take(&mut spare.due_targets)),
             spare: Cell::new(Some(spare)),
             current_waker: Cell::new((std::ptr::null(), std::ptr::null())),
@@ -553,7 +551,7 @@ impl World {
     }
 
     pub fn schedule(&self) -> Schedule {
-        self.schedule.borrow().clone()
+        self.decider.schedule()
     }
 
     /// Spends `nanos` of CPU time inside the current poll (`work` called

@@ -81,7 +81,7 @@ impl super::World {
             self.core.try_borrow_mut(),
             self.ready.try_borrow_mut(),
             self.due_targets.try_borrow_mut(),
-            self.schedule.try_borrow_mut(),
+            self.decider.schedule_container().ok_or(()),
         ) else {
             return;
         };

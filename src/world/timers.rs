@@ -8,7 +8,6 @@ use super::task_table::PREFETCH_FROM_TASKS;
 use super::waker;
 use super::{Target, TimerKey};
 use crate::error::SimError;
-use crate::schedule::Decision;
 use crate::vocab::Instant;
 
 use super::World;
@@ -58,24 +57,14 @@ impl World {
             let mut index = 0;
             while targets.len() - index > 1 {
                 let options = targets.len() - index;
-                let chosen = if self.fifo {
-                    // `Fifo::next_timer` answers 0, always.
-                    0
-                } else {
-                    let answer = self.scheduler.borrow_mut().next_timer(options);
-                    match self.checked_choice(answer, options) {
-                        Ok(chosen) => chosen,
-                        Err(divergence) => {
-                            targets.clear();
-                            *self.due_targets.borrow_mut() = targets;
-                            return Err(self.diverged(divergence));
-                        }
+                let chosen = match self.decider.next_timer(options) {
+                    Ok(chosen) => chosen,
+                    Err(divergence) => {
+                        targets.clear();
+                        *self.due_targets.borrow_mut() = targets;
+                        return Err(self.diverged(divergence));
                     }
                 };
-                self.schedule.borrow_mut().push(Decision::Timer {
-                    options: options as u32,
-                    chosen: chosen as u32,
-                });
                 if chosen > 0 {
                     // The picked timer goes first, the others keep their
                     // order (a remove and an insert moved the whole tail
@@ -96,20 +85,7 @@ impl World {
     /// Two things fell due at the same instant (a timeout and what it guards):
     /// the scheduler picks which happens first; 0 is the natural order.
     pub fn choose_race(&self, options: usize) -> usize {
-        let answer = self.scheduler.borrow_mut().next_timer(options);
-        match self.checked_choice(answer, options) {
-            Ok(index) => {
-                self.schedule.borrow_mut().push(Decision::Timer {
-                    options: options as u32,
-                    chosen: index as u32,
-                });
-                index
-            }
-            Err(divergence) => {
-                self.note_divergence(divergence);
-                0
-            }
-        }
+        self.decider.race(options, self.steps())
     }
 
     // ----- timers ---------------------------------------------------------------

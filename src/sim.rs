@@ -258,7 +258,7 @@ impl Drop for Sim {
             let at = oracles.violations.len() - panicked;
             oracles.violations.split_off(at).into_iter().next()
         });
-        self.world.keep_spare();
+        self.world.keep_containers();
         if let Some(Some(violation)) = first {
             if !std::thread::panicking() {
                 panic!(

@@ -5,20 +5,18 @@
 //! the sweep must find. [`load`] reads and validates a file;
 //! [`sweep`] runs it at every await point and compares.
 
-mod check;
 mod error;
 mod exceptions;
-mod expect;
 mod export;
 mod interp;
 mod model;
 mod output;
 mod parse;
 mod render;
+mod sweep;
+mod validate;
 
-pub use check::check;
 pub use error::ScenarioError;
-pub use expect::{baseline, sweep, Baseline, SweepOptions, Verdict};
 pub use export::{export_python, time_unit, PythonRun, PythonTaskOutcome};
 pub use interp::{run, Located, LogLine, RootEnd, RunRecord};
 pub use model::{
@@ -28,6 +26,8 @@ pub use model::{
 pub use output::{verdicts_json, verdicts_junit};
 pub use parse::{parse, parse_duration, STEP_KEYWORDS};
 pub use render::{explain, render_trace};
+pub use sweep::{baseline, sweep, Baseline, SweepOptions, Verdict};
+pub use validate::check;
 
 /// Parses and validates `text` as the scenario file `path`.
 ///

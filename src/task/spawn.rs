@@ -132,9 +132,8 @@ where
     F::Output: 'static,
 {
     let at = Location::caller();
-    // A handle to the world rather than a closure inside the thread-local:
-    // returning the `JoinHandle` out of the closure went through memory and
-    // stalled every spawn.
+    // A handle to the world rather than a closure inside the thread-local
+    // (docs/performance.md, "Moving through memory").
     let world = world::current();
     let (key, slot) = world.spawn(future, kind, name, at);
     JoinHandle::new(key, slot, &world, at)

@@ -9,12 +9,12 @@
 
 pub mod chrome;
 mod event;
+mod interner;
 pub mod json;
 mod snapshot;
 mod store;
 pub mod svg;
 mod text;
-mod texts;
 
 use std::borrow::Cow;
 
@@ -25,8 +25,8 @@ pub use snapshot::redact_for_snapshot;
 
 use crate::config::TraceMode;
 use crate::vocab::TaskId;
+use interner::Interner;
 use store::EventStore;
-use texts::Texts;
 
 /// The name of a root task (the future given to `block_on`).
 pub(crate) const ROOT_NAME: &str = "main";
@@ -44,7 +44,7 @@ pub struct Trace {
     enabled: bool,
     /// Task names and messages; none until the first (an empty world,
     /// or a run of unnamed tasks, allocates nothing for them).
-    texts: Option<Box<Texts>>,
+    texts: Option<Box<Interner>>,
     /// The first root task (`main`), kept out of `texts`: every run has
     /// one, and a map entry cost two allocations per world.
     first_root: Option<TaskId>,

@@ -32,9 +32,8 @@ impl fmt::Display for TaskId {
 
 /// Where a task lives in the table, plus its id to detect reuse.
 ///
-/// Aligned as one word, so that it is stored and loaded as one: built from
-/// two 4-byte stores and copied on as one 8-byte load, a key stalled the
-/// copy (a store-forwarding failure) wherever it went through memory.
+/// Aligned as one word, so that it is stored and loaded as one (see
+/// docs/performance.md, "Whole words").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C, align(8))]
 pub(crate) struct TaskKey {

@@ -371,8 +371,8 @@ impl World {
     /// Bookkeeping when a task (or the root) returned `Pending`; returns the
     /// await point's ordinal.
     ///
-    /// Inlined into the executor: returning the `Wait` from a call went
-    /// through memory and stalled every poll.
+    /// Inlined into the executor (docs/performance.md, "Moving through
+    /// memory").
     #[inline(always)]
     pub(super) fn suspended(&self, key: TaskKey, slot: &mut TaskSlot) -> (u32, Wait) {
         let wait = self.pending_wait.take().unwrap_or(Wait::EXTERNAL);

@@ -27,10 +27,10 @@ mod decider;
 mod end;
 mod inject;
 mod join_slot;
+mod kept_containers;
 mod oracle_state;
 mod pick;
 mod run;
-mod spare;
 mod spawn;
 mod task_body;
 mod task_table;
@@ -63,10 +63,8 @@ use decider::Decider;
 
 thread_local! {
     /// The world of the simulation running on this thread. `ManuallyDrop`
-    /// spares every access the check that the thread-local is still alive
-    /// (a type with drop glue registers a destructor on first use, and each
-    /// access tests for it). Nothing is leaked: `Enter` puts back what was
-    /// there before, so a thread never ends with a world here.
+    /// (docs/performance.md, "Inlining") leaks nothing: `Enter` puts back
+    /// what was there before, so a thread never ends with a world here.
     static CURRENT: std::mem::ManuallyDrop<RefCell<Option<Rc<World>>>> =
         const { std::mem::ManuallyDrop::new(RefCell::new(None)) };
 }
@@ -119,10 +117,8 @@ pub(crate) fn current() -> Rc<World> {
 }
 
 /// The current world's handle, if any. The thread-local is only read here,
-/// with the smallest closure: its accessor is then inlined into every
-/// caller (with the caller's work inside the closure, the compiler often
-/// kept it out of line, an indirect call per access), and no borrow of it
-/// is held while the caller works.
+/// with the smallest closure (docs/performance.md, "Inlining"), and no
+/// borrow of it is held while the caller works.
 #[inline(always)]
 fn try_current() -> Option<Rc<World>> {
     CURRENT.with(|current| match current.try_borrow() {
@@ -289,7 +285,7 @@ pub(crate) struct World {
     pub root_drop_requested: Cell<bool>,
     pub oracles: RefCell<OracleState>,
     /// The box this world's containers came in, kept to hand them on in.
-    spare: Cell<Option<Box<spare::Spare>>>,
+    kept: Cell<Option<Box<kept_containers::KeptContainers>>>,
     /// The thread's heartbeat, once a run armed the watchdog.
     heartbeat: std::cell::OnceCell<std::sync::Arc<crate::watchdog::Heartbeat>>,
 }
@@ -299,7 +295,7 @@ impl World {
         let id = NEXT_WORLD_ID.fetch_add(1, Ordering::Relaxed);
         let scheduler = config.scheduler.build(config.seed, config.pct_horizon);
         let trace = Trace::new(config.trace, config.seed, config.scheduler.name(), 0);
-        let mut spare = spare::Spare::take(id);
+        let mut kept = kept_containers::KeptContainers::take(id);
         Rc::new(World {
             id,
             now: Cell::new(0),
@@ -312,19 +308,19 @@ impl World {
             pending_wait: Cell::new(None),
             unrecorded: Cell::new(NOTHING_UNRECORDED),
             core: RefCell::new(Core {
-                tasks: std::mem::take(&mut spare.tasks),
-                timers: std::mem::take(&mut spare.timers),
+                tasks: std::mem::take(&mut kept.tasks),
+                timers: std::mem::take(&mut kept.timers),
             }),
-            ready: RefCell::new(std::mem::take(&mut spare.ready)),
+            ready: RefCell::new(std::mem::take(&mut kept.ready)),
             trace_on: trace.is_enabled(),
             trace: RefCell::new(trace),
             decider: Decider::new(
                 scheduler,
                 matches!(config.scheduler, crate::schedule::SchedulerKind::Fifo),
-                std::mem::take(&mut spare.schedule),
+                std::mem::take(&mut kept.schedule),
             ),
-            due_targets: RefCell::new(std::mem::take(&mut spare.due_targets)),
-            spare: Cell::new(Some(spare)),
+            due_targets: RefCell::new(std::mem::take(&mut kept.due_targets)),
+            kept: Cell::new(Some(kept)),
             current_waker: Cell::new((std::ptr::null(), std::ptr::null())),
             earliest_timer: Cell::new(u64::MAX),
             plan: RefCell::new(InjectionPlan::default()),

@@ -16,12 +16,8 @@ pin_project_lite::pin_project! {
     ///
     /// A struct rather than an `async` block: the block kept the user's
     /// future twice (the captured value and the awaited one), doubling the
-    /// task's allocation, and its state byte sat past both, so a poll of a
-    /// task touched a cache line more than the future itself needs.
-    ///
-    /// `repr(C)`: the writer sits at the end, so that hinting the struct
-    /// and its writer covers the first and the last cache line of a small
-    /// future (see [`TaskRun::prefetch`]).
+    /// task's allocation. `repr(C)`, the writer last: see
+    /// docs/performance.md, "Cache lines", and [`TaskRun::prefetch`].
     #[repr(C)]
     pub(crate) struct TaskBody<F: Future> {
         #[pin]

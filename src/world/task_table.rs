@@ -37,12 +37,10 @@ pub(crate) const NO_POINT: u32 = u32::MAX;
 
 /// Everything the world knows about a live task besides its future.
 ///
-/// `repr(C)`: what every poll and suspension touches comes first and, with
-/// the head of [`TaskSlot`], fills the slot's first cache line exactly, so
-/// that a wake, a poll and a suspension touch that line only (with
-/// thousands of tasks, one cache line per task fewer streams through the
-/// cache at each step); the rest is touched only when collecting await
-/// points, on a timeout scope, on spawn, cancel and finish.
+/// `repr(C)`: what every wake, poll and suspension touches comes first
+/// (docs/performance.md, "Cache lines"); the rest is touched only when
+/// collecting await points, on a timeout scope, on spawn, cancel and
+/// finish.
 #[repr(C)]
 pub(crate) struct TaskMeta {
     /// What the task waits on at its current await point.
@@ -265,9 +263,8 @@ impl TaskSlot {
     }
 }
 
-/// Slots are not `Option`s: an empty slot has the id [`VACANT`], so that a
-/// look-up reads the slot's first cache line only (an `Option`'s
-/// discriminant sat in the second).
+/// Slots are not `Option`s: an empty slot has the id [`VACANT`]
+/// (docs/performance.md, "Cache lines").
 #[derive(Default)]
 pub(crate) struct TaskTable {
     slots: Vec<TaskSlot>,
@@ -310,9 +307,8 @@ impl TaskTable {
     }
 
     /// Puts a new task of `world` in a free slot, queued, filling the slot
-    /// field by field where it lies: a slot built elsewhere and moved in
-    /// was copied with wide loads right after the narrow stores that built
-    /// it, and the copy stalled on them.
+    /// field by field where it lies (docs/performance.md, "Moving through
+    /// memory").
     ///
     /// # Panics
     ///

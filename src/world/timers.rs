@@ -45,7 +45,7 @@ impl World {
             targets.insert(0, first);
             let core = self.core.borrow();
             if core.tasks.len() >= PREFETCH_FROM_TASKS {
-                // Their slots' misses overlap here rather than one per wake.
+                // Hinted together (docs/performance.md, "Prefetching").
                 for target in &targets {
                     if let Target::Task(key) = target {
                         core.tasks.prefetch_slot(*key);

@@ -6,7 +6,9 @@
 //! one-line hint at the usual fix. Checks run in two places: while the run
 //! goes (a swallowed cancel when its task returns, an ignored cancel when its
 //! grace budget runs out) and at the end of the run (leaks, panics,
-//! invariants), after the world has drained.
+//! invariants), after the world has drained. The checks are part of the
+//! world (they read its end state); this module holds what users name:
+//! [`invariant`], [`Violation`] and [`ViolationCode`].
 
 mod invariant;
 

@@ -72,14 +72,23 @@ impl Decider {
 
     /// Which of `options` (more than one) timers due at the same instant
     /// fires first: its index in registration order.
-    #[inline]
+    #[inline(always)]
     pub fn next_timer(&self, options: usize) -> Result<usize, Divergence> {
-        let index = if self.answers_first {
-            0
-        } else {
-            let answer = self.scheduler.borrow_mut().next_timer(options);
-            self.checked(answer, options)?
-        };
+        if self.answers_first {
+            self.schedule.borrow_mut().push(Decision::Timer {
+                options: options as u32,
+                chosen: 0,
+            });
+            return Ok(0);
+        }
+        self.ask_timer(options)
+    }
+
+    /// [`Decider::next_timer`] of a scheduler that is asked.
+    #[inline(never)]
+    fn ask_timer(&self, options: usize) -> Result<usize, Divergence> {
+        let answer = self.scheduler.borrow_mut().next_timer(options);
+        let index = self.checked(answer, options)?;
         self.schedule.borrow_mut().push(Decision::Timer {
             options: options as u32,
             chosen: index as u32,

@@ -7,18 +7,27 @@
 //!   into the world at any time. A waker touches `ready`, `trace` and its
 //!   task's slot (the `queued` flag), each only with `try_borrow`: when one is
 //!   busy, the wake goes to the world's inbox, drained before the clock moves.
-//! * Every choice goes through `scheduler` and, when it had more than one
-//!   option, is appended to `schedule`; so is the end of every root future,
-//!   which the scheduler is told of (a replay checks its recording agrees).
+//! * Every choice goes through the `decider` (the only caller of the
+//!   scheduler) and, when it had more than one option, is recorded; so is
+//!   the end of every root future (a replay checks its recording agrees).
 //! * Virtual time only moves forward: when nothing is ready (to the next timer)
 //!   and through `work`.
 //!
-//! This file holds the `World` itself, the thread-local that makes one current,
-//! and time and trace access; the rest of `impl World` lives in one child
-//! module per concept: `spawn` (new tasks), `pick` (the ready queue and the
-//! scheduler's choices), `timers`, `run` (polling and ending tasks), `cancel`
-//! (cooperative cancellation) and `inject` (injections, await points, grace
-//! budgets and violations).
+//! The world is the runtime layer: the user-facing modules (`task`, `time`,
+//! `cancel`, `oracle`, ...) call into it, and it depends only on the layers
+//! below (`vocab`, `schedule`, `trace`, `config`, `error`), never on them.
+//! This file holds the `World` itself, the thread-local that makes one
+//! current, and time and trace access. Its components: `task_table` (the
+//! live tasks), `task_body`, `join_slot` and `waker` (what a task is made
+//! of), `timer_queue`, `decider` (every scheduling decision), `record`
+//! (how events reach the trace),
+//! `oracle_state` (what the oracles accumulate), `cancelled` (the tracked
+//! `Cancelled` value) and `kept_containers` (storage handed on to the next
+//! world of the thread). The rest of `impl World` lives in one child module
+//! per concept: `spawn` (new tasks), `pick` (the ready queue and the next
+//! task), `timers`, `run` (polling and ending tasks), `cancel` (cooperative
+//! cancellation), `inject` (injections, await points, grace budgets and
+//! violations) and `end` (the end-of-run checks and the drain).
 
 mod budget;
 mod cancel;
@@ -30,6 +39,7 @@ mod join_slot;
 mod kept_containers;
 mod oracle_state;
 mod pick;
+mod record;
 mod run;
 mod spawn;
 mod task_body;
@@ -57,7 +67,7 @@ use crate::error::SimError;
 use crate::inject::{AwaitPoint, InjectionPlan};
 use crate::schedule::ReadyQueue;
 use crate::schedule::Schedule;
-use crate::trace::{Event, EventKind, SourceLocation, Trace, Wait, WakeCause};
+use crate::trace::{EventKind, SourceLocation, Trace, Wait};
 use crate::vocab::{Instant, TaskId, TaskKey};
 use decider::Decider;
 
@@ -70,18 +80,6 @@ thread_local! {
 }
 
 static NEXT_WORLD_ID: AtomicU64 = AtomicU64::new(1);
-
-/// A task id no task has: "none" in [`World::unrecorded`].
-const NO_TASK: u32 = u32::MAX;
-/// [`World::unrecorded`] when nothing is noted.
-const NOTHING_UNRECORDED: u64 = u64::MAX;
-
-/// [`World::unrecorded`]: the polled task in the low half, the task it woke
-/// in the high half.
-#[inline(always)]
-fn noted(polled: u32, woken: u32) -> u64 {
-    u64::from(polled) | (u64::from(woken) << 32)
-}
 
 /// Runs `f` with the world of the current simulation.
 ///
@@ -306,7 +304,7 @@ impl World {
             current: Cell::new(None),
             timer_waking: Cell::new(false),
             pending_wait: Cell::new(None),
-            unrecorded: Cell::new(NOTHING_UNRECORDED),
+            unrecorded: Cell::new(record::NOTHING_UNRECORDED),
             core: RefCell::new(Core {
                 tasks: std::mem::take(&mut kept.tasks),
                 timers: std::mem::take(&mut kept.timers),
@@ -362,155 +360,6 @@ impl World {
     /// Sets this run's grace time.
     pub fn set_grace_time(&self, nanos: u64) {
         self.grace_time.set(nanos);
-    }
-
-    /// Inlined (with the trace's `push` and encoder) so that each call
-    /// site folds to the encoding of its own kind.
-    #[inline(always)]
-    pub fn record(&self, task: TaskId, kind: EventKind) {
-        if self.trace_on {
-            let event = Event {
-                step: self.step32(),
-                time: self.now(),
-                task,
-                kind,
-            };
-            if let Ok(mut trace) = self.trace.try_borrow_mut() {
-                let noted = self.unrecorded.replace(NOTHING_UNRECORDED);
-                let (polled, woken) = (noted as u32, (noted >> 32) as u32);
-                if polled == task.0 && woken == NO_TASK {
-                    // The first record since the poll, of the polled task:
-                    // one record for both.
-                    trace.store().push_polled(event);
-                } else if polled == task.0 {
-                    // The polled task woke another, then this: one record
-                    // for the three when it has room.
-                    trace.store().push_polled_woke(event, TaskId(woken));
-                } else if woken == NO_TASK
-                    && polled != NO_TASK
-                    && matches!(kind, EventKind::Wake { by: WakeCause::Task(by) } if by.0 == polled)
-                {
-                    // A wake by the polled task given as an event (the
-                    // executor records wakes through `record_wake`).
-                    trace.store().push_polled(event);
-                } else {
-                    self.write_unrecorded(&mut trace, noted);
-                    trace.store().push(event);
-                }
-            }
-        }
-    }
-
-    /// Notes the poll of `task` (an `EventKind::Poll`). It reaches the trace
-    /// with the next record: most polls end in a suspension with nothing
-    /// recorded in between (or only a wake, see `record_wake`), written
-    /// then as one record with the poll folded in, without touching the
-    /// trace twice. The clock does not move while a poll is unrecorded (see
-    /// [`World::flush_unrecorded`]), so the poll's time is the next
-    /// record's.
-    #[inline(always)]
-    pub fn record_poll(&self, task: TaskId) {
-        if self.trace_on {
-            // Every poll ends in a record (a suspension or the end), which
-            // takes what it noted.
-            debug_assert_eq!(self.unrecorded.get(), NOTHING_UNRECORDED);
-            self.unrecorded.set(noted(task.0, NO_TASK));
-        }
-    }
-
-    /// Records what is noted and unrecorded, if anything, at the current
-    /// time: called before the clock moves.
-    #[inline]
-    pub fn flush_unrecorded(&self) {
-        if self.unrecorded.get() != NOTHING_UNRECORDED {
-            self.write_unrecorded_now();
-        }
-    }
-
-    #[inline(never)]
-    fn write_unrecorded_now(&self) {
-        if let Ok(mut trace) = self.trace.try_borrow_mut() {
-            let noted = self.unrecorded.replace(NOTHING_UNRECORDED);
-            self.write_unrecorded(&mut trace, noted);
-        }
-    }
-
-    /// Writes `noted` (taken from [`World::unrecorded`]) to `trace`: a poll,
-    /// or a poll and the wake it made as one record.
-    #[inline(always)]
-    fn write_unrecorded(&self, trace: &mut Trace, noted: u64) {
-        if noted == NOTHING_UNRECORDED {
-            return;
-        }
-        let (polled, woken) = (noted as u32, (noted >> 32) as u32);
-        let step = || self.step32();
-        if woken == NO_TASK {
-            trace.store().push_poll(step, self.now(), TaskId(polled));
-        } else {
-            trace
-                .store()
-                .push_polled_wake(step, self.now(), TaskId(woken), TaskId(polled));
-        }
-    }
-
-    /// `record(task, EventKind::Suspend { .. })` without building an
-    /// `EventKind`: the executor records one per suspension.
-    #[inline(always)]
-    pub fn record_suspend(&self, task: TaskId, ordinal: u32, wait: Wait) {
-        if self.trace_on {
-            if let Ok(mut trace) = self.trace.try_borrow_mut() {
-                let now = self.now();
-                let step = || self.step32();
-                let noted = self.unrecorded.replace(NOTHING_UNRECORDED);
-                if noted as u32 == task.0 {
-                    let woken = (noted >> 32) as u32;
-                    if woken == NO_TASK {
-                        // Polled, nothing recorded since, and suspended:
-                        // one record for both.
-                        trace
-                            .store()
-                            .push_suspend(step, now, task, ordinal, wait, true);
-                    } else {
-                        // Polled, woke a task, and suspended.
-                        trace.store().push_polled_wake_suspend(
-                            step,
-                            now,
-                            task,
-                            TaskId(woken),
-                            ordinal,
-                            wait,
-                        );
-                    }
-                } else {
-                    self.write_unrecorded(&mut trace, noted);
-                    trace
-                        .store()
-                        .push_suspend(step, now, task, ordinal, wait, false);
-                }
-            }
-        }
-    }
-
-    /// `record(task, EventKind::Wake { by })` without building an `Event`:
-    /// every wake inside the world is recorded. The first wake a poll makes
-    /// is only noted, and reaches the trace with the next record.
-    #[inline(always)]
-    pub fn record_wake(&self, task: TaskId, by: WakeCause) {
-        if self.trace_on {
-            if let WakeCause::Task(by) = by {
-                if self.unrecorded.get() == noted(by.0, NO_TASK) {
-                    self.unrecorded.set(noted(by.0, task.0));
-                    return;
-                }
-            }
-            if let Ok(mut trace) = self.trace.try_borrow_mut() {
-                let noted = self.unrecorded.replace(NOTHING_UNRECORDED);
-                self.write_unrecorded(&mut trace, noted);
-                trace
-                    .store()
-                    .push_wake(|| self.step32(), self.now(), task, by);
-            }
-        }
     }
 
     fn step32(&self) -> u32 {

@@ -113,7 +113,7 @@ pub fn in_simulation() -> bool {
 /// A number that identifies the simulation the caller runs in (unique in
 /// the process), so simulated libraries can keep per-run state.
 pub fn simulation_id() -> Option<u64> {
-    world::try_with(|world| world.id)
+    world::try_with(|world| world.id())
 }
 
 /// What `#[cancelsim::test]` expands to; not a public API.

@@ -41,6 +41,7 @@ mod oracle_state;
 mod pick;
 mod record;
 mod run;
+mod run_api;
 mod spawn;
 mod task_body;
 mod task_table;
@@ -218,8 +219,8 @@ pub(crate) enum Pick {
 
 /// All state of one simulation.
 pub(crate) struct World {
-    pub id: u64,
-    pub config: Config,
+    id: u64,
+    config: Config,
     /// `config.max_time` in nanoseconds.
     max_time: u64,
     /// The grace time of a cancel request, in nanoseconds:
@@ -242,7 +243,7 @@ pub(crate) struct World {
     /// when none). They reach the trace with the next record, most often
     /// as one record with the polled task's suspension.
     unrecorded: Cell<u64>,
-    pub core: RefCell<Core>,
+    core: RefCell<Core>,
     ready: RefCell<ReadyQueue>,
     trace: RefCell<Trace>,
     trace_on: bool,
@@ -257,10 +258,10 @@ pub(crate) struct World {
     /// most steps skip the timer queue entirely).
     earliest_timer: Cell<u64>,
     /// Injections of this run; `has_plan` keeps the hot path to one load.
-    pub plan: RefCell<InjectionPlan>,
+    plan: RefCell<InjectionPlan>,
     has_plan: Cell<bool>,
     /// Every await point of the run, when collecting (baseline runs).
-    pub points: RefCell<Option<Vec<AwaitPoint>>>,
+    points: RefCell<Option<Vec<AwaitPoint>>>,
     /// At most this many are recorded.
     points_cap: Cell<usize>,
     collecting: Cell<bool>,
@@ -280,8 +281,8 @@ pub(crate) struct World {
     /// Timeout scopes forced to expire by an injection; their timers.
     forced: RefCell<BTreeSet<u32>>,
     /// The root's future must be dropped (a drop injection hit the root).
-    pub root_drop_requested: Cell<bool>,
-    pub oracles: RefCell<OracleState>,
+    root_drop_requested: Cell<bool>,
+    oracles: RefCell<OracleState>,
     /// The box this world's containers came in, kept to hand them on in.
     kept: Cell<Option<Box<kept_containers::KeptContainers>>>,
     /// The thread's heartbeat, once a run armed the watchdog.

@@ -19,12 +19,14 @@ pub(crate) struct JoinSlot<T> {
 }
 
 impl<T> JoinSlot<T> {
+    #[inline]
     pub fn new() -> Self {
         JoinSlot {
             state: RefCell::new(JoinState::Running(None)),
         }
     }
 
+    #[inline]
     pub fn complete(&self, result: Result<T, JoinError>) {
         let previous = std::mem::replace(&mut *self.state.borrow_mut(), JoinState::Done(result));
         if let JoinState::Running(Some(waker)) = previous {
@@ -32,10 +34,12 @@ impl<T> JoinSlot<T> {
         }
     }
 
+    #[inline]
     pub fn is_done(&self) -> bool {
         !matches!(*self.state.borrow(), JoinState::Running(_))
     }
 
+    #[inline]
     pub fn poll(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
         let mut state = self.state.borrow_mut();
         match &mut *state {

@@ -19,6 +19,7 @@ impl World {
     }
 
     /// The configuration the world was made with.
+    #[inline(always)]
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -30,6 +31,7 @@ impl World {
 
     /// Whether a drop injection hit the root (its owner drops its future);
     /// the request is taken.
+    #[inline(always)]
     pub fn take_root_drop_request(&self) -> bool {
         self.root_drop_requested.take()
     }

@@ -8,10 +8,11 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::task::table::TaskKind;
 use crate::task::JoinHandle;
-use crate::time::{instant::nanos, Sleep};
+use crate::time::Sleep;
 use crate::trace::{EventKind, WaitKind};
+use crate::vocab::nanos;
+use crate::vocab::TaskKind;
 use crate::world;
 
 /// Runs `f` as blocking work taking `cost` of virtual time on a simulated

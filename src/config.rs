@@ -94,7 +94,7 @@ pub struct Config {
 impl Config {
     /// Whether a `timeout` called at `at` is the test's own: in
     /// [`Config::test_file`], within [`Config::test_lines`] when known.
-    pub fn is_test_code(&self, at: crate::trace::SourceLocation) -> bool {
+    pub fn is_test_code(&self, at: crate::vocab::SourceLocation) -> bool {
         self.test_file == Some(at.file())
             && self
                 .test_lines

@@ -3,9 +3,7 @@
 use std::fmt;
 
 use crate::schedule::Divergence;
-use crate::task::TaskId;
-use crate::time::Instant;
-use crate::trace::{display_location, SourceLocation, Wait, WaitKind};
+use crate::vocab::{display_location, Instant, SourceLocation, TaskId, Wait};
 
 /// A task that could not make progress when the world deadlocked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,23 +42,7 @@ impl fmt::Display for BlockedTask {
     }
 }
 
-pub(crate) fn write_wait(f: &mut fmt::Formatter<'_>, wait: &Wait) -> fmt::Result {
-    match wait.kind {
-        WaitKind::Yield => f.write_str("yield")?,
-        WaitKind::Sleep => f.write_str("sleep")?,
-        WaitKind::Timeout => f.write_str("timeout")?,
-        WaitKind::Join(task) => write!(f, "join {task}")?,
-        WaitKind::Checkpoint => f.write_str("checkpoint")?,
-        WaitKind::CancelSignal => f.write_str("cancelled()")?,
-        WaitKind::Shield(task) => write!(f, "shield {task}")?,
-        WaitKind::Blocking(task) => write!(f, "blocking {task}")?,
-        WaitKind::External => f.write_str("external waker")?,
-    }
-    if let Some(at) = wait.at {
-        write!(f, " ({})", display_location(at))?;
-    }
-    Ok(())
-}
+pub(crate) use crate::vocab::write_wait;
 
 /// Why [`Sim::block_on`](crate::Sim::block_on) returned without a value.
 #[derive(Debug)]

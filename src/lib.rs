@@ -66,6 +66,7 @@ pub mod task;
 mod test_attr;
 pub mod time;
 pub mod trace;
+mod vocab;
 mod watchdog;
 mod world;
 
@@ -114,7 +115,7 @@ pub fn in_simulation() -> bool {
 /// A number that identifies the simulation the caller runs in (unique in
 /// the process), so simulated libraries can keep per-run state.
 pub fn simulation_id() -> Option<u64> {
-    world::try_with(|world| world.id)
+    world::try_with(|world| world.id())
 }
 
 /// Notes, for traces and reports, what the current task's poll waits on

@@ -26,7 +26,7 @@ fn install_hook() {
                 let message = payload_message(info.payload());
                 let text = match info.location() {
                     Some(at) => {
-                        format!("{message} at {}", crate::trace::display_path(at.file()))
+                        format!("{message} at {}", crate::vocab::display_path(at.file()))
                             + &format!(":{}:{}", at.line(), at.column())
                     }
                     None => message,

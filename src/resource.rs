@@ -31,7 +31,7 @@ pub fn acquire(name: &str) -> Guard {
     world::with(|world| {
         let id = world.acquire_resource(name, at);
         Guard {
-            world: world.id,
+            world: world.id(),
             id,
             name: name.to_string(),
         }
@@ -62,7 +62,7 @@ impl Drop for Guard {
     fn drop(&mut self) {
         let (world_id, id) = (self.world, self.id);
         world::try_with(|world| {
-            if world.id == world_id {
+            if world.id() == world_id {
                 world.release_resource(id);
             }
         });

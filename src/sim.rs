@@ -94,13 +94,13 @@ impl Sim {
         let _enter = Enter::new(&world);
         world.arm_watchdog();
         let _done = world.polls_done();
-        let root = world.spawn_root(world.config.root_location.unwrap_or(at));
+        let root = world.spawn_root(world.config().root_location.unwrap_or(at));
         let mut future = std::pin::pin!(Some(future));
         // Polls and `work` calls count against the step budget.
         let start = world.budget_used();
-        let max_time = crate::time::instant::nanos(world.config.max_time);
+        let max_time = crate::vocab::nanos(world.config().max_time);
         world.set_budget(Budget {
-            steps_until: start.saturating_add(world.config.max_steps),
+            steps_until: start.saturating_add(world.config().max_steps),
             time_until: max_time,
         });
         drop(world.take_divergence());
@@ -117,14 +117,14 @@ impl Sim {
                     next_deadline: world.now(),
                 });
             }
-            if world.root_drop_requested.take() {
+            if world.take_root_drop_request() {
                 world.drop_root(root, || future.set(None));
                 if let Some(error) = world.take_divergence() {
                     return RootRun::Stopped(error);
                 }
                 return RootRun::Dropped;
             }
-            if world.budget_used() - start >= world.config.max_steps {
+            if world.budget_used() - start >= world.config().max_steps {
                 world.finish_root(root, Outcome::Aborted);
                 return RootRun::Stopped(SimError::StepLimit {
                     steps: world.budget_used() - start,
@@ -232,12 +232,12 @@ impl Sim {
     /// API: it lets tests check that memory stays flat.
     #[doc(hidden)]
     pub fn task_slots(&self) -> usize {
-        self.world.core.borrow().tasks.slot_count()
+        self.world.task_slots()
     }
 
     /// The configuration.
     pub fn config(&self) -> &Config {
-        &self.world.config
+        self.world.config()
     }
 }
 
@@ -253,12 +253,9 @@ impl Drop for Sim {
             let _enter = Enter::try_new(&self.world);
             self.world.drop_all_tasks()
         };
-        let first = (panicked > 0).then(|| {
-            let mut oracles = self.world.oracles.borrow_mut();
-            let at = oracles.violations.len() - panicked;
-            oracles.violations.split_off(at).into_iter().next()
-        });
-        self.world.keep_spare();
+        let first =
+            (panicked > 0).then(|| self.world.take_last_violations(panicked).into_iter().next());
+        self.world.keep_containers();
         if let Some(Some(violation)) = first {
             if !std::thread::panicking() {
                 panic!(
@@ -276,7 +273,7 @@ impl fmt::Debug for Sim {
             .field("now", &self.now())
             .field("steps", &self.steps())
             .field("live_tasks", &self.live_tasks())
-            .field("config", &self.world.config)
+            .field("config", self.world.config())
             .finish()
     }
 }

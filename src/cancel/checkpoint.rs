@@ -5,9 +5,9 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::Cancelled;
 use crate::trace::{Wait, WaitKind};
 use crate::world;
+use crate::world::Cancelled;
 
 /// An await point that delivers a pending cancel request: suspends once
 /// (letting other tasks run, like `asyncio.sleep(0)` or trio's checkpoint) and

@@ -6,8 +6,8 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::Cancelled;
 use crate::world;
+use crate::world::Cancelled;
 
 /// Makes any future cancellable by the current task's cancel requests.
 pub trait OrCancel: Future + Sized {

@@ -7,11 +7,11 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::Cancelled;
-use crate::task::table::TaskKind;
 use crate::task::JoinHandle;
 use crate::trace::WaitKind;
+use crate::vocab::TaskKind;
 use crate::world;
+use crate::world::Cancelled;
 
 /// Protects `future` from cancellation of the task that awaits it (asyncio's
 /// `shield`): the work runs as its own task and always runs to completion,

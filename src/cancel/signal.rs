@@ -81,5 +81,5 @@ pub fn register_signal(signal: impl FnOnce() + 'static) {
 /// Check::new(drains_in_3s).signal_at_every_await(true).run().assert_clean();
 /// ```
 pub fn set_grace_time(time: std::time::Duration) {
-    crate::world::try_with(|world| world.set_grace_time(crate::time::instant::nanos(time)));
+    crate::world::try_with(|world| world.set_grace_time(crate::vocab::nanos(time)));
 }

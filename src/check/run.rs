@@ -121,7 +121,7 @@ where
     sim.lend_trace();
     let world = std::rc::Rc::clone(sim.world());
     world.set_plan(&repro.injections);
-    world.oracles.borrow_mut().baseline_panics = baseline_panics.iter().copied().collect();
+    world.set_baseline_panics(baseline_panics.iter().copied());
     if let Some(cap) = collect {
         world.collect_points(cap);
     }
@@ -181,7 +181,7 @@ where
                 {
                     world.push_violation(TaskId(0), violation);
                 }
-                violations.extend(std::mem::take(&mut world.oracles.borrow_mut().violations));
+                violations.extend(world.take_violations());
             }
             Some(violation) => {
                 world.push_violation(TaskId(0), violation);
@@ -196,16 +196,13 @@ where
         // Teardown, while the trace still records: tasks left alive are
         // dropped now, and a `Drop` that panics is a violation of this run.
         if world.drop_all_tasks() > 0 {
-            violations.extend(std::mem::take(&mut world.oracles.borrow_mut().violations));
+            violations.extend(world.take_violations());
         }
     }
-    let plan = world.plan.borrow().clone();
+    let plan = world.plan();
     let points = world.take_points();
-    let panicked = std::mem::take(&mut world.oracles.borrow_mut().panicked_tasks);
-    let consequences = (
-        world.oracles.borrow().consequences,
-        world.oracles.borrow().assertion_timeout,
-    );
+    let panicked = world.take_panicked_tasks();
+    let consequences = world.consequences();
     let result = RunResult {
         violations,
         trace: world.take_trace(),
@@ -228,14 +225,14 @@ where
 /// messages; false when no task panicked. As at the end of a run, an
 /// injected run leaves out the panics its baseline has.
 fn report_stuck_panics(world: &crate::world::World, stopped: &Violation) -> bool {
-    let panics = std::mem::take(&mut world.oracles.borrow_mut().panics);
+    let panics = world.take_panics();
     if panics.is_empty() {
         return false;
     }
     let injected = world.first_injection().is_some();
     for (task, panicked) in panics {
-        world.oracles.borrow_mut().panicked_tasks.push(task);
-        if injected && world.oracles.borrow().baseline_panics.contains(&task) {
+        world.note_panicked(task);
+        if injected && world.is_baseline_panic(task) {
             continue;
         }
         let violation = Violation::new(

@@ -1,7 +1,7 @@
 //! Single runs outside a sweep: one plan, or one baseline's await points.
 //!
 //! These are the building blocks for property tests
-//! ([`strategy`](crate::strategy)): a property picks a [`Repro`], runs it in
+//! (`cancelsim::strategy`, feature `proptest`): a property picks a [`Repro`], runs it in
 //! a fresh world with [`run_repro`] and looks at the outcome. The same
 //! `Repro` and `Config` always give the same outcome, trace included.
 

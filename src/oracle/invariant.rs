@@ -25,11 +25,5 @@ use crate::world;
 #[track_caller]
 pub fn invariant(name: &str, check: impl Fn() -> bool + 'static) {
     let at = Location::caller();
-    world::with(|world| {
-        world
-            .oracles
-            .borrow_mut()
-            .invariants
-            .push((name.to_string(), Box::new(check), at));
-    });
+    world::with(|world| world.add_invariant(name.to_string(), Box::new(check), at));
 }

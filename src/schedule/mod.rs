@@ -18,6 +18,7 @@ mod dfs;
 mod fifo;
 mod pct;
 mod random;
+mod ready;
 mod replay;
 mod rng;
 mod schedule_text;
@@ -32,45 +33,11 @@ pub use dfs::{Dfs, DfsExplorer, DfsPath, ParseDfsPathError};
 pub use fifo::Fifo;
 pub use pct::Pct;
 pub use random::Random;
+pub(crate) use ready::ReadyQueue;
+pub use ready::ReadyTasks;
 pub use replay::Replay;
 pub use rng::SimRng;
 pub use schedule_text::ParseScheduleError;
-
-use crate::task::TaskId;
-use crate::world::ReadyQueue;
-
-/// The tasks ready to run, in the order they were woken.
-#[derive(Clone, Copy, Debug)]
-pub struct ReadyTasks<'a> {
-    queue: &'a ReadyQueue,
-}
-
-impl<'a> ReadyTasks<'a> {
-    pub(crate) fn new(queue: &'a ReadyQueue) -> Self {
-        ReadyTasks { queue }
-    }
-
-    /// Number of ready tasks.
-    pub fn len(&self) -> usize {
-        self.queue.len()
-    }
-
-    /// No task is ready.
-    pub fn is_empty(&self) -> bool {
-        self.queue.is_empty()
-    }
-
-    /// The `index`-th ready task.
-    pub fn get(&self, index: usize) -> Option<TaskId> {
-        self.queue.get(index).map(|key| key.id)
-    }
-
-    /// The ready tasks in wake order.
-    pub fn iter(&self) -> impl Iterator<Item = TaskId> + 'a {
-        let queue: &'a ReadyQueue = self.queue;
-        queue.iter().map(|key| key.id)
-    }
-}
 
 /// A scheduling strategy. One value drives one run.
 ///
@@ -563,6 +530,7 @@ impl fmt::Display for Divergence {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::TaskId;
 
     fn task(chosen: u32, options: u32) -> Decision {
         Decision::Task { options, chosen }
@@ -600,7 +568,7 @@ mod tests {
     fn two_ready() -> ReadyQueue {
         let mut queue = ReadyQueue::default();
         for n in 0..2 {
-            queue.push_back(crate::task::table::TaskKey {
+            queue.push_back(crate::vocab::TaskKey {
                 index: n,
                 id: TaskId(n),
             });

@@ -30,7 +30,7 @@
 use std::collections::BTreeSet;
 
 use super::{Divergence, ReadyTasks, Scheduler, SimRng};
-use crate::task::TaskId;
+use crate::vocab::TaskId;
 
 /// Steps in a row a task may be chosen while others are ready before it is
 /// demoted (see the module's "Fairness").
@@ -182,8 +182,8 @@ impl Scheduler for Pct {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::task::table::TaskKey;
-    use crate::world::ReadyQueue;
+    use crate::schedule::ReadyQueue;
+    use crate::vocab::TaskKey;
 
     /// `tasks` ready, in wake order.
     fn ready(tasks: &[u32]) -> ReadyQueue {

@@ -17,7 +17,7 @@
 //!   the first one first.
 //! * **A cancelled joiner cancels the group.** When a cooperative cancel
 //!   request of the task awaiting `join` is delivered (at one of `join`'s
-//!   suspensions, like [`or_cancel`](crate::cancel::OrCancel::or_cancel)), the
+//!   suspensions, like [`or_cancel`](super::super::cancel::OrCancel::or_cancel)), the
 //!   group asks every unfinished child to cancel, waits for all of them, and
 //!   returns [`GroupError::Cancelled`] carrying the delivered
 //!   [`Cancelled`](struct@Cancelled), which the joiner must propagate (the
@@ -41,11 +41,11 @@ use std::task::{Context, Poll};
 
 use super::group_error::{ChildFailure, GroupError};
 use super::spawn::spawn_as;
-use super::table::{TaskKey, TaskKind};
 use super::{JoinError, JoinHandle, TaskId};
-use crate::cancel::Cancelled;
 use crate::trace::{CancelVia, SourceLocation, Wait, WaitKind};
+use crate::vocab::{TaskKey, TaskKind};
 use crate::world;
+use crate::world::Cancelled;
 
 /// A set of tasks that succeed together or fail together (asyncio's
 /// `TaskGroup`, trio's nursery).

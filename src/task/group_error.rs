@@ -9,7 +9,7 @@
 use std::fmt;
 
 use super::{JoinError, TaskId};
-use crate::cancel::Cancelled;
+use crate::world::Cancelled;
 
 /// The error of [`TaskGroup::join`](super::TaskGroup::join).
 ///

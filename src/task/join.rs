@@ -1,76 +1,16 @@
 //! Join handles.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
-use super::table::{Completion, TaskKey};
 use super::{JoinError, TaskId};
 use crate::trace::{CancelVia, SourceLocation, Wait, WaitKind};
-use crate::world::{Enter, World};
-
-enum JoinState<T> {
-    Running(Option<Waker>),
-    Done(Result<T, JoinError>),
-    Taken,
-}
-
-/// Where a task's result goes; shared by the task and its handle.
-pub(crate) struct JoinSlot<T> {
-    state: RefCell<JoinState<T>>,
-}
-
-impl<T> JoinSlot<T> {
-    pub fn new() -> Self {
-        JoinSlot {
-            state: RefCell::new(JoinState::Running(None)),
-        }
-    }
-
-    pub fn complete(&self, result: Result<T, JoinError>) {
-        let previous = std::mem::replace(&mut *self.state.borrow_mut(), JoinState::Done(result));
-        if let JoinState::Running(Some(waker)) = previous {
-            waker.wake();
-        }
-    }
-
-    fn is_done(&self) -> bool {
-        !matches!(*self.state.borrow(), JoinState::Running(_))
-    }
-
-    fn poll(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
-        let mut state = self.state.borrow_mut();
-        match &mut *state {
-            JoinState::Running(waker) => {
-                match waker {
-                    Some(waker) if waker.will_wake(cx.waker()) => {}
-                    _ => *waker = Some(cx.waker().clone()),
-                }
-                Poll::Pending
-            }
-            JoinState::Done(_) => match std::mem::replace(&mut *state, JoinState::Taken) {
-                JoinState::Done(result) => Poll::Ready(result),
-                _ => unreachable!("matched Done above"),
-            },
-            JoinState::Taken => panic!("cancelsim: JoinHandle polled after it returned its result"),
-        }
-    }
-}
-
-/// Whether a task has ended, without knowing its output type.
-trait Finished {
-    fn finished(&self) -> bool;
-}
-
-impl<T> Finished for JoinSlot<T> {
-    fn finished(&self) -> bool {
-        self.is_done()
-    }
-}
+use crate::vocab::TaskKey;
+use crate::world::{Enter, Finished, JoinSlot, World};
 
 /// A clonable permission to abort a task, without joining it (tokio's
 /// `AbortHandle`): from [`JoinHandle::abort_handle`].
@@ -117,12 +57,6 @@ impl fmt::Debug for AbortHandle {
             .field("id", &self.key.id)
             .field("finished", &self.is_finished())
             .finish()
-    }
-}
-
-impl<T> Completion for JoinSlot<T> {
-    fn fail(&self, error: JoinError) {
-        self.complete(Err(error));
     }
 }
 

@@ -5,23 +5,16 @@
 //! on, and is reported as leaked if still alive when the root ends);
 //! [`JoinHandle::abort`] drops the task's future at its current await point,
 //! running its `Drop`s at once; [`JoinHandle::cancel`] makes a cooperative
-//! request instead (see [`crate::cancel`]).
+//! request instead (see [`cancel`](super::cancel)).
 
-pub(crate) mod body;
-mod error;
 mod group;
 mod group_error;
 pub(crate) mod join;
 mod spawn;
-pub(crate) mod table;
-pub(crate) mod waker;
 
-mod id;
-
-pub use error::JoinError;
+pub use crate::vocab::{JoinError, TaskId};
 pub use group::{GroupJoin, TaskGroup};
 pub use group_error::{ChildFailure, GroupError};
-pub use id::TaskId;
 
 /// The id of the task being polled, inside a simulation.
 pub fn current_id() -> Option<TaskId> {

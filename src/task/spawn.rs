@@ -6,9 +6,9 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::table::TaskKind;
 use super::JoinHandle;
 use crate::trace::{Wait, WaitKind};
+use crate::vocab::TaskKind;
 use crate::world;
 
 /// Spawns a task on the current world. The future need not be `Send`.
@@ -161,9 +161,8 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    // A handle to the world rather than a closure inside the thread-local:
-    // returning the `JoinHandle` out of the closure went through memory and
-    // stalled every spawn.
+    // A handle to the world rather than a closure inside the thread-local
+    // (docs/performance.md, "Moving through memory").
     let world = world::current();
     let (key, slot) = world.spawn(future, kind, name, at);
     JoinHandle::new(key, slot, &world, at)

@@ -9,7 +9,7 @@
 pub(crate) mod instant;
 mod sleep;
 mod timeout;
-pub(crate) mod timers;
+
 mod work;
 
 pub use instant::Instant;

@@ -7,10 +7,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::timers::TimerKey;
 use super::Instant;
 use crate::trace::{Wait, WaitKind};
 use crate::world;
+use crate::world::TimerKey;
 
 /// Waits until `duration` of virtual time has passed (counted from this call).
 ///
@@ -40,10 +40,9 @@ pub fn sleep_until_located(deadline: Instant, at: &'static Location<'static>) ->
 
 /// The future of [`sleep`] and [`sleep_until`]. Dropping it cancels the timer.
 ///
-/// 32 bytes: it lives inside the task's future, and with thousands of
-/// sleeping tasks every cache line of a future counts (the timer's key is
-/// kept as its parts, without a second copy of the deadline, and the wait
-/// kind as a flag).
+/// 32 bytes, inside the task's future (docs/performance.md, "Cache
+/// lines"): the timer's key is kept as its parts, without a second copy of
+/// the deadline, and the wait kind as a flag.
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
@@ -115,8 +114,8 @@ impl Future for Sleep {
             let fired = match this.place {
                 None if world.now() >= this.deadline => true,
                 None => {
-                    // Written in place: returning the key went through
-                    // memory and stalled every sleep.
+                    // Written in place (docs/performance.md, "Moving
+                    // through memory").
                     world.insert_timer(this.deadline, cx.waker(), &mut this.seq, &mut this.place);
                     false
                 }

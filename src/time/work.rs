@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::instant::nanos;
+use crate::vocab::nanos;
 use crate::world;
 
 /// Spends `cost` of CPU time inside the current poll, without yielding: the

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::{EventKind, Outcome, Trace};
-use crate::task::TaskId;
+use crate::vocab::TaskId;
 
 /// The shortest slice drawn, in nanoseconds of virtual time.
 const MIN_SLICE_NANOS: u64 = 1_000;

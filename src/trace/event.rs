@@ -4,16 +4,11 @@
 //! several per poll, so recording must stay cheap. Strings (task names, panic
 //! messages) live once in the [`Trace`](super::Trace) and events refer to them.
 
-use std::panic::Location;
 use std::time::Duration;
 
-use crate::inject::{InjectAt, InjectionKind};
-use crate::oracle::ViolationCode;
-use crate::task::TaskId;
-use crate::time::Instant;
-
-/// A source location captured with `#[track_caller]` at a cancelsim primitive.
-pub type SourceLocation = &'static Location<'static>;
+use crate::vocab::{
+    InjectAt, InjectionKind, Instant, SourceLocation, TaskId, ViolationCode, Wait, WaitKind,
+};
 
 /// One thing that happened in a run.
 #[derive(Clone, Copy, Debug)]
@@ -27,47 +22,6 @@ pub struct Event {
     pub task: TaskId,
     /// What happened.
     pub kind: EventKind,
-}
-
-/// What a suspended task is waiting on, as far as cancelsim can tell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum WaitKind {
-    /// `yield_now()`.
-    Yield,
-    /// `sleep` / `sleep_until`.
-    Sleep,
-    /// The timer of a `timeout` (the inner future was pending too).
-    Timeout,
-    /// A `JoinHandle` of the given task.
-    Join(TaskId),
-    /// `checkpoint()`.
-    Checkpoint,
-    /// `cancelled()`.
-    CancelSignal,
-    /// `shield(...)` running as the given task.
-    Shield(TaskId),
-    /// `blocking(...)` running as the given task.
-    Blocking(TaskId),
-    /// A waker from outside cancelsim (a channel, a lock, ...).
-    External,
-}
-
-/// Where a task is suspended: what it waits on and the caller's location.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Wait {
-    /// What the task waits on.
-    pub kind: WaitKind,
-    /// Source location of the cancelsim primitive, when known.
-    pub at: Option<SourceLocation>,
-}
-
-impl Wait {
-    /// A wait on something outside cancelsim.
-    pub const EXTERNAL: Wait = Wait {
-        kind: WaitKind::External,
-        at: None,
-    };
 }
 
 /// Who or what woke a task.
@@ -220,7 +174,7 @@ pub enum EventKind {
         at: SourceLocation,
     },
     /// The harness fired the program's registered cancellation signal
-    /// ([`cancel::register_signal`](crate::cancel::register_signal)); every
+    /// (`cancel::register_signal`); every
     /// task alive now must finish within the grace budget.
     SignalFired,
     /// The task ended.

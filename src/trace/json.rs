@@ -59,8 +59,8 @@
 use serde::Serialize;
 
 use super::{display_location, CancelVia, Event, EventKind, Outcome, Trace, WaitKind, WakeCause};
-use crate::inject::InjectAt;
-use crate::task::TaskId;
+use crate::vocab::InjectAt;
+use crate::vocab::TaskId;
 
 /// The version in the header line of [`Trace::to_json_lines`].
 /// Version 2: `cancel_requested` can be `via` a `timeout` scope (a scenario's

@@ -9,25 +9,25 @@
 
 pub mod chrome;
 mod event;
+mod interner;
 pub mod json;
 mod snapshot;
 mod store;
 pub mod svg;
 mod text;
-mod texts;
 
 use std::borrow::Cow;
-use std::panic::Location;
 
-pub use event::{CancelVia, Event, EventKind, Outcome, SourceLocation, Wait, WaitKind, WakeCause};
+pub use crate::vocab::{display_location, display_path, SourceLocation, Wait, WaitKind};
+pub use event::{CancelVia, Event, EventKind, Outcome, WakeCause};
 pub use json::JSON_FORMAT_VERSION;
 pub use snapshot::redact_for_snapshot;
 pub use text::Excerpt;
 
 use crate::config::TraceMode;
-use crate::task::TaskId;
+use crate::vocab::TaskId;
+use interner::Interner;
 use store::EventStore;
-use texts::Texts;
 
 /// The name of a root task (the future given to `block_on`).
 pub(crate) const ROOT_NAME: &str = "main";
@@ -45,7 +45,7 @@ pub struct Trace {
     enabled: bool,
     /// Task names and messages; none until the first (an empty world,
     /// or a run of unnamed tasks, allocates nothing for them).
-    texts: Option<Box<Texts>>,
+    texts: Option<Box<Interner>>,
     /// The first root task (`main`), kept out of `texts`: every run has
     /// one, and a map entry cost two allocations per world.
     first_root: Option<TaskId>,
@@ -191,99 +191,5 @@ impl Trace {
     }
 }
 
-/// A source path as it should appear in traces and reports: relative paths
-/// (the package's own files) unchanged; absolute paths (dependencies) cut to
-/// the crate directory, e.g. `tokio-1.0.0/src/sync/mpsc.rs`.
-pub fn display_path(file: &str) -> &str {
-    let path = std::path::Path::new(file);
-    if !path.is_absolute() {
-        return file;
-    }
-    // Keep from the component before the last `src`.
-    let parts: Vec<&str> = file.split(['/', '\\']).collect();
-    match parts.iter().rposition(|part| *part == "src") {
-        Some(src) if src >= 1 => {
-            let keep = parts[src - 1..].join("/");
-            let start = file.len() - keep.len();
-            if file[start..].replace('\\', "/") == keep {
-                &file[start..]
-            } else {
-                parts.last().copied().unwrap_or(file)
-            }
-        }
-        _ => parts.last().copied().unwrap_or(file),
-    }
-}
-
-/// `file:line:column` with [`display_path`].
-pub fn display_location(at: &Location<'_>) -> String {
-    format!("{}:{}:{}", display_path(at.file()), at.line(), at.column())
-}
-
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use crate::config::TraceMode;
-    use crate::time::sleep;
-    use crate::{resource, spawn_named, Config, Sim};
-
-    /// A long run of named tasks and tracked resources: spawns `workers`
-    /// tasks called `worker` and `jobs` with a name of their own, each
-    /// taking and releasing the resource `db`, while `keeper` (spawned
-    /// first) sleeps through all of it and then finishes.
-    fn long_run(mode: TraceMode, workers: u32, jobs: u32) -> Sim {
-        let mut sim = Sim::new(Config::default().seed(1).trace(mode));
-        sim.block_on(async move {
-            let keeper = spawn_named("keeper", sleep(Duration::from_secs(1)));
-            for _ in 0..workers {
-                spawn_named("worker", async { resource::acquire("db").release() })
-                    .await
-                    .unwrap();
-            }
-            for job in 0..jobs {
-                spawn_named(&format!("job-{job}"), async {}).await.unwrap();
-            }
-            keeper.await.unwrap();
-        })
-        .unwrap();
-        sim
-    }
-
-    /// A capped trace keeps the names its kept events need (and those of
-    /// tasks still running), not one per task ever spawned; resource names
-    /// are kept once.
-    #[test]
-    fn a_capped_trace_does_not_pile_up_names_and_messages() {
-        let sim = long_run(TraceMode::Last(100), 20_000, 5_000);
-        let trace = sim.trace();
-        let (names, distinct, messages) = trace.text_counts();
-        assert!(names <= 1_200, "{names} names kept");
-        assert!(distinct <= 1_200, "{distinct} distinct names kept");
-        assert_eq!(messages, 1, "`db`, once");
-        assert_eq!(trace.message(0), Some("db"));
-        // The keeper's spawn fell out of the ring long ago; it still has
-        // its name where its last events are shown.
-        let text = trace.to_string();
-        assert!(text.contains("keeper#1     completed: returned"), "{text}");
-        assert!(text.contains("main#0"), "{text}");
-        for line in text.lines().skip(3) {
-            let task = line.split_whitespace().nth(2).unwrap_or("");
-            assert!(
-                !task.starts_with('#') && !line.contains("by #") && !line.contains("spawn #"),
-                "an unnamed task in: {line}"
-            );
-        }
-    }
-
-    /// The full trace keeps every name (all its events stay), each distinct
-    /// text once.
-    #[test]
-    fn a_full_trace_keeps_every_name() {
-        let sim = long_run(TraceMode::Full, 2_000, 500);
-        let (names, distinct, messages) = sim.trace().text_counts();
-        assert_eq!(names, 1 + 2_000 + 500);
-        assert_eq!(distinct, 1 + 1 + 500);
-        assert_eq!(messages, 1);
-    }
-}
+mod tests;

@@ -16,8 +16,8 @@ use std::fmt;
 use super::{
     display_location, CancelVia, Event, EventKind, Outcome, SourceLocation, Trace, WakeCause,
 };
-use crate::error::write_wait;
-use crate::time::Instant;
+use crate::vocab::write_wait;
+use crate::vocab::Instant;
 
 impl fmt::Display for Trace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -232,7 +232,7 @@ impl fmt::Display for Describe<'_> {
             EventKind::Deadlock => f.write_str("deadlock: no task can run, no timer pending"),
             EventKind::Injected { kind, point, at } => {
                 write!(f, "injected {} at await point {point}", kind.name())?;
-                if at == crate::inject::InjectAt::Wake {
+                if at == crate::vocab::InjectAt::Wake {
                     f.write_str(" (woken, before its poll)")?;
                 }
                 Ok(())

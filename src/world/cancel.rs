@@ -3,9 +3,9 @@
 
 use std::task::Waker;
 
-use crate::cancel::Cancelled;
-use crate::task::table::TaskKey;
+use super::Cancelled;
 use crate::trace::{CancelVia, EventKind, SourceLocation};
+use crate::vocab::TaskKey;
 
 use super::World;
 

@@ -3,12 +3,13 @@
 
 use std::rc::Rc;
 
+use super::TaskSlot;
 use crate::inject::{AwaitPoint, InjectAt, Injection, InjectionKind, InjectionPlan};
-use crate::oracle::{Violation, ViolationCode};
-use crate::task::table::{TaskKey, TaskKind, TaskSlot};
-use crate::task::TaskId;
-use crate::time::Instant;
 use crate::trace::{CancelVia, EventKind, SourceLocation, Wait, WaitKind};
+use crate::vocab::Instant;
+use crate::vocab::TaskId;
+use crate::vocab::{TaskKey, TaskKind};
+use crate::vocab::{Violation, ViolationCode};
 
 use super::World;
 
@@ -462,8 +463,8 @@ impl World {
     /// Bookkeeping when a task (or the root) returned `Pending`; returns the
     /// await point's ordinal.
     ///
-    /// Inlined into the executor: returning the `Wait` from a call went
-    /// through memory and stalled every poll.
+    /// Inlined into the executor (docs/performance.md, "Moving through
+    /// memory").
     #[inline(always)]
     pub(super) fn suspended(&self, key: TaskKey, slot: &mut TaskSlot) -> (u32, Wait) {
         let wait = self.pending_wait.take().unwrap_or(Wait::EXTERNAL);
@@ -486,8 +487,7 @@ impl World {
     ) {
         if let Ok(mut points) = self.points.try_borrow_mut() {
             if let Some(points) = points.as_mut().filter(|p| p.len() < self.points_cap.get()) {
-                slot.meta.point_index =
-                    u32::try_from(points.len()).unwrap_or(crate::task::table::NO_POINT);
+                slot.meta.point_index = u32::try_from(points.len()).unwrap_or(super::NO_POINT);
                 points.push(AwaitPoint {
                     task: key.id,
                     task_name: slot.meta.name.as_deref().map(str::to_string),
@@ -517,8 +517,8 @@ impl World {
 
     /// Marks the logged await point `slot` is at as resumed.
     fn resume_point(&self, slot: &mut TaskSlot) {
-        let index = std::mem::replace(&mut slot.meta.point_index, crate::task::table::NO_POINT);
-        if index != crate::task::table::NO_POINT {
+        let index = std::mem::replace(&mut slot.meta.point_index, super::NO_POINT);
+        if index != super::NO_POINT {
             let index = index as usize;
             if let Ok(mut points) = self.points.try_borrow_mut() {
                 if let Some(point) = points.as_mut().and_then(|points| points.get_mut(index)) {

@@ -7,31 +7,55 @@
 //!   into the world at any time. A waker touches `ready`, `trace` and its
 //!   task's slot (the `queued` flag), each only with `try_borrow`: when one is
 //!   busy, the wake goes to the world's inbox, drained before the clock moves.
-//! * Every choice goes through `scheduler` and, when it had more than one
-//!   option, is appended to `schedule`; so is the end of every root future,
-//!   which the scheduler is told of (a replay checks its recording agrees).
+//! * Every choice goes through the `decider` (the only caller of the
+//!   scheduler) and, when it had more than one option, is recorded; so is
+//!   the end of every root future (a replay checks its recording agrees).
 //! * Virtual time only moves forward: when nothing is ready (to the next timer)
 //!   and through `work`.
 //!
-//! This file holds the `World` itself, the thread-local that makes one current,
-//! and time and trace access; the rest of `impl World` lives in one child
-//! module per concept: `spawn` (new tasks), `pick` (the ready queue and the
-//! scheduler's choices), `timers`, `run` (polling and ending tasks), `cancel`
-//! (cooperative cancellation) and `inject` (injections, await points, grace
-//! budgets and violations).
+//! The world is the runtime layer: the user-facing modules (`task`, `time`,
+//! `cancel`, `oracle`, ...) call into it, and it depends only on the layers
+//! below (`vocab`, `schedule`, `trace`, `config`, `error`), never on them.
+//! This file holds the `World` itself, the thread-local that makes one
+//! current, and time and trace access. Its components: `task_table` (the
+//! live tasks), `task_body`, `join_slot` and `waker` (what a task is made
+//! of), `timer_queue`, `decider` (every scheduling decision), `record`
+//! (how events reach the trace),
+//! `oracle_state` (what the oracles accumulate), `cancelled` (the tracked
+//! `Cancelled` value) and `kept_containers` (storage handed on to the next
+//! world of the thread). The rest of `impl World` lives in one child module
+//! per concept: `spawn` (new tasks), `pick` (the ready queue and the next
+//! task), `timers`, `run` (polling and ending tasks), `cancel` (cooperative
+//! cancellation), `inject` (injections, await points, grace budgets and
+//! violations) and `end` (the end-of-run checks and the drain).
 
 mod budget;
 mod cancel;
+mod cancelled;
+mod decider;
+mod end;
 mod inject;
+mod join_slot;
+mod kept_containers;
+mod oracle_state;
 mod pick;
-mod ready;
+mod record;
+mod run;
+mod run_api;
+mod spawn;
+mod task_body;
+mod task_table;
+mod timer_queue;
+mod timers;
+mod waker;
 
 pub(crate) use budget::{is_budget_stop, Budget};
-pub(crate) use ready::ReadyQueue;
-mod run;
-mod spare;
-mod spawn;
-mod timers;
+pub use cancelled::Cancelled;
+pub(crate) use join_slot::{Finished, JoinSlot};
+pub(crate) use oracle_state::OracleState;
+pub(crate) use task_body::TaskBody;
+pub(crate) use task_table::{Completion, NewTask, TaskFuture, TaskSlot, TaskTable, NO_POINT};
+pub(crate) use timer_queue::{Target, TimerKey, Timers};
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
@@ -42,37 +66,21 @@ use std::task::Waker;
 use crate::config::Config;
 use crate::error::SimError;
 use crate::inject::{AwaitPoint, InjectionPlan};
-use crate::oracle::OracleState;
-use crate::schedule::{Divergence, Schedule, Scheduler};
-use crate::task::table::{TaskKey, TaskTable};
-use crate::task::TaskId;
-use crate::time::timers::Timers;
-use crate::time::Instant;
-use crate::trace::{Event, EventKind, SourceLocation, Trace, Wait, WakeCause};
+use crate::schedule::ReadyQueue;
+use crate::schedule::Schedule;
+use crate::trace::{EventKind, SourceLocation, Trace, Wait};
+use crate::vocab::{Instant, TaskId, TaskKey};
+use decider::Decider;
 
 thread_local! {
     /// The world of the simulation running on this thread. `ManuallyDrop`
-    /// spares every access the check that the thread-local is still alive
-    /// (a type with drop glue registers a destructor on first use, and each
-    /// access tests for it). Nothing is leaked: `Enter` puts back what was
-    /// there before, so a thread never ends with a world here.
+    /// (docs/performance.md, "Inlining") leaks nothing: `Enter` puts back
+    /// what was there before, so a thread never ends with a world here.
     static CURRENT: std::mem::ManuallyDrop<RefCell<Option<Rc<World>>>> =
         const { std::mem::ManuallyDrop::new(RefCell::new(None)) };
 }
 
 static NEXT_WORLD_ID: AtomicU64 = AtomicU64::new(1);
-
-/// A task id no task has: "none" in [`World::unrecorded`].
-const NO_TASK: u32 = u32::MAX;
-/// [`World::unrecorded`] when nothing is noted.
-const NOTHING_UNRECORDED: u64 = u64::MAX;
-
-/// [`World::unrecorded`]: the polled task in the low half, the task it woke
-/// in the high half.
-#[inline(always)]
-fn noted(polled: u32, woken: u32) -> u64 {
-    u64::from(polled) | (u64::from(woken) << 32)
-}
 
 /// Runs `f` with the world of the current simulation.
 ///
@@ -108,10 +116,8 @@ pub(crate) fn current() -> Rc<World> {
 }
 
 /// The current world's handle, if any. The thread-local is only read here,
-/// with the smallest closure: its accessor is then inlined into every
-/// caller (with the caller's work inside the closure, the compiler often
-/// kept it out of line, an indirect call per access), and no borrow of it
-/// is held while the caller works.
+/// with the smallest closure (docs/performance.md, "Inlining"), and no
+/// borrow of it is held while the caller works.
 #[inline(always)]
 fn try_current() -> Option<Rc<World>> {
     CURRENT.with(|current| match current.try_borrow() {
@@ -213,13 +219,13 @@ pub(crate) enum Pick {
 
 /// All state of one simulation.
 pub(crate) struct World {
-    pub id: u64,
-    pub config: Config,
+    id: u64,
+    config: Config,
     /// `config.max_time` in nanoseconds.
     max_time: u64,
     /// The grace time of a cancel request, in nanoseconds:
     /// `config.grace_time` unless the program set its own
-    /// ([`cancel::set_grace_time`](crate::cancel::set_grace_time)).
+    /// (`cancel::set_grace_time`).
     grace_time: Cell<u64>,
     now: Cell<u64>,
     step: Cell<u64>,
@@ -237,17 +243,13 @@ pub(crate) struct World {
     /// when none). They reach the trace with the next record, most often
     /// as one record with the polled task's suspension.
     unrecorded: Cell<u64>,
-    pub core: RefCell<Core>,
-    ready: RefCell<ready::ReadyQueue>,
+    core: RefCell<Core>,
+    ready: RefCell<ReadyQueue>,
     trace: RefCell<Trace>,
     trace_on: bool,
-    scheduler: RefCell<Box<dyn Scheduler>>,
-    /// The scheduler is the built-in `Fifo` (whose task choice is always 0).
-    fifo: bool,
-    schedule: RefCell<Schedule>,
-    divergence: RefCell<Option<(u64, Divergence)>>,
-    diverged_flag: Cell<bool>,
-    due_targets: RefCell<Vec<crate::time::timers::Target>>,
+    /// Asks the scheduler, records the decisions, keeps a divergence.
+    decider: Decider,
+    due_targets: RefCell<Vec<Target>>,
     /// The waker of the task being polled, as (data, vtable) addresses
     /// (compared, never followed): lets a timer armed with a task's own
     /// waker name the task instead of cloning the waker.
@@ -256,10 +258,10 @@ pub(crate) struct World {
     /// most steps skip the timer queue entirely).
     earliest_timer: Cell<u64>,
     /// Injections of this run; `has_plan` keeps the hot path to one load.
-    pub plan: RefCell<InjectionPlan>,
+    plan: RefCell<InjectionPlan>,
     has_plan: Cell<bool>,
     /// Every await point of the run, when collecting (baseline runs).
-    pub points: RefCell<Option<Vec<AwaitPoint>>>,
+    points: RefCell<Option<Vec<AwaitPoint>>>,
     /// At most this many are recorded.
     points_cap: Cell<usize>,
     collecting: Cell<bool>,
@@ -285,10 +287,10 @@ pub(crate) struct World {
     /// Timeout scopes forced to expire by an injection; their timers.
     forced: RefCell<BTreeSet<u32>>,
     /// The root's future must be dropped (a drop injection hit the root).
-    pub root_drop_requested: Cell<bool>,
-    pub oracles: RefCell<OracleState>,
+    root_drop_requested: Cell<bool>,
+    oracles: RefCell<OracleState>,
     /// The box this world's containers came in, kept to hand them on in.
-    spare: Cell<Option<Box<spare::Spare>>>,
+    kept: Cell<Option<Box<kept_containers::KeptContainers>>>,
     /// The thread's heartbeat, once a run armed the watchdog.
     heartbeat: std::cell::OnceCell<std::sync::Arc<crate::watchdog::Heartbeat>>,
 }
@@ -298,7 +300,7 @@ impl World {
         let id = NEXT_WORLD_ID.fetch_add(1, Ordering::Relaxed);
         let scheduler = config.scheduler.build(config.seed, config.pct_horizon);
         let trace = Trace::new(config.trace, config.seed, config.scheduler.name(), 0);
-        let mut spare = spare::Spare::take(id);
+        let mut kept = kept_containers::KeptContainers::take(id);
         Rc::new(World {
             id,
             now: Cell::new(0),
@@ -309,21 +311,21 @@ impl World {
             current: Cell::new(None),
             timer_waking: Cell::new(false),
             pending_wait: Cell::new(None),
-            unrecorded: Cell::new(NOTHING_UNRECORDED),
+            unrecorded: Cell::new(record::NOTHING_UNRECORDED),
             core: RefCell::new(Core {
-                tasks: std::mem::take(&mut spare.tasks),
-                timers: std::mem::take(&mut spare.timers),
+                tasks: std::mem::take(&mut kept.tasks),
+                timers: std::mem::take(&mut kept.timers),
             }),
-            ready: RefCell::new(std::mem::take(&mut spare.ready)),
+            ready: RefCell::new(std::mem::take(&mut kept.ready)),
             trace_on: trace.is_enabled(),
             trace: RefCell::new(trace),
-            scheduler: RefCell::new(scheduler),
-            fifo: matches!(config.scheduler, crate::schedule::SchedulerKind::Fifo),
-            schedule: RefCell::new(std::mem::take(&mut spare.schedule)),
-            divergence: RefCell::new(None),
-            diverged_flag: Cell::new(false),
-            due_targets: RefCell::new(std::mem::take(&mut spare.due_targets)),
-            spare: Cell::new(Some(spare)),
+            decider: Decider::new(
+                scheduler,
+                matches!(config.scheduler, crate::schedule::SchedulerKind::Fifo),
+                std::mem::take(&mut kept.schedule),
+            ),
+            due_targets: RefCell::new(std::mem::take(&mut kept.due_targets)),
+            kept: Cell::new(Some(kept)),
             current_waker: Cell::new((std::ptr::null(), std::ptr::null())),
             earliest_timer: Cell::new(u64::MAX),
             plan: RefCell::new(InjectionPlan::default()),
@@ -340,8 +342,8 @@ impl World {
             next_group: Cell::new(0),
             pending_scope: Cell::new(None),
             forced: RefCell::new(BTreeSet::new()),
-            max_time: crate::time::instant::nanos(config.max_time),
-            grace_time: Cell::new(crate::time::instant::nanos(config.grace_time)),
+            max_time: crate::vocab::nanos(config.max_time),
+            grace_time: Cell::new(crate::vocab::nanos(config.grace_time)),
             root_drop_requested: Cell::new(false),
             oracles: RefCell::new(OracleState::default()),
             heartbeat: std::cell::OnceCell::new(),
@@ -367,155 +369,6 @@ impl World {
     /// Sets this run's grace time.
     pub fn set_grace_time(&self, nanos: u64) {
         self.grace_time.set(nanos);
-    }
-
-    /// Inlined (with the trace's `push` and encoder) so that each call
-    /// site folds to the encoding of its own kind.
-    #[inline(always)]
-    pub fn record(&self, task: TaskId, kind: EventKind) {
-        if self.trace_on {
-            let event = Event {
-                step: self.step32(),
-                time: self.now(),
-                task,
-                kind,
-            };
-            if let Ok(mut trace) = self.trace.try_borrow_mut() {
-                let noted = self.unrecorded.replace(NOTHING_UNRECORDED);
-                let (polled, woken) = (noted as u32, (noted >> 32) as u32);
-                if polled == task.0 && woken == NO_TASK {
-                    // The first record since the poll, of the polled task:
-                    // one record for both.
-                    trace.store().push_polled(event);
-                } else if polled == task.0 {
-                    // The polled task woke another, then this: one record
-                    // for the three when it has room.
-                    trace.store().push_polled_woke(event, TaskId(woken));
-                } else if woken == NO_TASK
-                    && polled != NO_TASK
-                    && matches!(kind, EventKind::Wake { by: WakeCause::Task(by) } if by.0 == polled)
-                {
-                    // A wake by the polled task given as an event (the
-                    // executor records wakes through `record_wake`).
-                    trace.store().push_polled(event);
-                } else {
-                    self.write_unrecorded(&mut trace, noted);
-                    trace.store().push(event);
-                }
-            }
-        }
-    }
-
-    /// Notes the poll of `task` (an `EventKind::Poll`). It reaches the trace
-    /// with the next record: most polls end in a suspension with nothing
-    /// recorded in between (or only a wake, see `record_wake`), written
-    /// then as one record with the poll folded in, without touching the
-    /// trace twice. The clock does not move while a poll is unrecorded (see
-    /// [`World::flush_unrecorded`]), so the poll's time is the next
-    /// record's.
-    #[inline(always)]
-    pub fn record_poll(&self, task: TaskId) {
-        if self.trace_on {
-            // Every poll ends in a record (a suspension or the end), which
-            // takes what it noted.
-            debug_assert_eq!(self.unrecorded.get(), NOTHING_UNRECORDED);
-            self.unrecorded.set(noted(task.0, NO_TASK));
-        }
-    }
-
-    /// Records what is noted and unrecorded, if anything, at the current
-    /// time: called before the clock moves.
-    #[inline]
-    pub fn flush_unrecorded(&self) {
-        if self.unrecorded.get() != NOTHING_UNRECORDED {
-            self.write_unrecorded_now();
-        }
-    }
-
-    #[inline(never)]
-    fn write_unrecorded_now(&self) {
-        if let Ok(mut trace) = self.trace.try_borrow_mut() {
-            let noted = self.unrecorded.replace(NOTHING_UNRECORDED);
-            self.write_unrecorded(&mut trace, noted);
-        }
-    }
-
-    /// Writes `noted` (taken from [`World::unrecorded`]) to `trace`: a poll,
-    /// or a poll and the wake it made as one record.
-    #[inline(always)]
-    fn write_unrecorded(&self, trace: &mut Trace, noted: u64) {
-        if noted == NOTHING_UNRECORDED {
-            return;
-        }
-        let (polled, woken) = (noted as u32, (noted >> 32) as u32);
-        let step = || self.step32();
-        if woken == NO_TASK {
-            trace.store().push_poll(step, self.now(), TaskId(polled));
-        } else {
-            trace
-                .store()
-                .push_polled_wake(step, self.now(), TaskId(woken), TaskId(polled));
-        }
-    }
-
-    /// `record(task, EventKind::Suspend { .. })` without building an
-    /// `EventKind`: the executor records one per suspension.
-    #[inline(always)]
-    pub fn record_suspend(&self, task: TaskId, ordinal: u32, wait: Wait) {
-        if self.trace_on {
-            if let Ok(mut trace) = self.trace.try_borrow_mut() {
-                let now = self.now();
-                let step = || self.step32();
-                let noted = self.unrecorded.replace(NOTHING_UNRECORDED);
-                if noted as u32 == task.0 {
-                    let woken = (noted >> 32) as u32;
-                    if woken == NO_TASK {
-                        // Polled, nothing recorded since, and suspended:
-                        // one record for both.
-                        trace
-                            .store()
-                            .push_suspend(step, now, task, ordinal, wait, true);
-                    } else {
-                        // Polled, woke a task, and suspended.
-                        trace.store().push_polled_wake_suspend(
-                            step,
-                            now,
-                            task,
-                            TaskId(woken),
-                            ordinal,
-                            wait,
-                        );
-                    }
-                } else {
-                    self.write_unrecorded(&mut trace, noted);
-                    trace
-                        .store()
-                        .push_suspend(step, now, task, ordinal, wait, false);
-                }
-            }
-        }
-    }
-
-    /// `record(task, EventKind::Wake { by })` without building an `Event`:
-    /// every wake inside the world is recorded. The first wake a poll makes
-    /// is only noted, and reaches the trace with the next record.
-    #[inline(always)]
-    pub fn record_wake(&self, task: TaskId, by: WakeCause) {
-        if self.trace_on {
-            if let WakeCause::Task(by) = by {
-                if self.unrecorded.get() == noted(by.0, NO_TASK) {
-                    self.unrecorded.set(noted(by.0, task.0));
-                    return;
-                }
-            }
-            if let Ok(mut trace) = self.trace.try_borrow_mut() {
-                let noted = self.unrecorded.replace(NOTHING_UNRECORDED);
-                self.write_unrecorded(&mut trace, noted);
-                trace
-                    .store()
-                    .push_wake(|| self.step32(), self.now(), task, by);
-            }
-        }
     }
 
     fn step32(&self) -> u32 {
@@ -552,7 +405,7 @@ impl World {
     }
 
     pub fn schedule(&self) -> Schedule {
-        self.schedule.borrow().clone()
+        self.decider.schedule()
     }
 
     /// Spends `nanos` of CPU time inside the current poll (`work` called

@@ -1,12 +1,13 @@
 //! Wakes, the ready queue and the scheduler's choice of the next task (and
 //! of random values), with the divergence checks of a replay.
 
+use super::task_table::PREFETCH_FROM_TASKS;
+use super::waker;
 use crate::error::SimError;
-use crate::schedule::{Decision, Divergence};
-use crate::task::table::{TaskKey, PREFETCH_FROM_TASKS};
-use crate::task::waker;
-use crate::time::Instant;
+use crate::schedule::Divergence;
 use crate::trace::{EventKind, SourceLocation, WakeCause};
+use crate::vocab::Instant;
+use crate::vocab::TaskKey;
 
 use super::{Pick, World};
 
@@ -99,7 +100,7 @@ impl World {
     #[inline(always)]
     pub fn pick(&self) -> Pick {
         // The common step: no divergence pending, no timer due, a task ready.
-        if !self.diverged_flag.get() && self.earliest_timer.get() > self.now.get() {
+        if !self.has_diverged() && self.earliest_timer.get() > self.now.get() {
             match self.take_ready() {
                 Ready::Run(key) => return Pick::Run(key),
                 Ready::Diverged(divergence) => return Pick::Stop(self.diverged(*divergence)),
@@ -115,7 +116,7 @@ impl World {
     #[inline(never)]
     pub fn pick_until(&self, horizon: u64) -> Pick {
         loop {
-            if self.diverged_flag.get() {
+            if self.has_diverged() {
                 if let Some(stop) = self.take_divergence() {
                     return Pick::Stop(stop);
                 }
@@ -166,34 +167,13 @@ impl World {
     #[inline(always)]
     fn take_ready(&self) -> Ready {
         let mut ready = self.ready.borrow_mut();
-        let options = ready.len();
-        if options <= 1 {
+        if ready.len() <= 1 {
             return ready.pop_front().map_or(Ready::Empty, Ready::Run);
         }
-        let index = if self.fifo {
-            // `Fifo::next_task` answers 0, always: the same answer without
-            // a dynamic call on every step.
-            0
-        } else {
-            let choice = self
-                .scheduler
-                .borrow_mut()
-                .next_task(crate::schedule::ReadyTasks::new(&ready));
-            // The in-range answer is matched here, field by field: handing
-            // the whole `Result` to `checked_choice` copied it through
-            // memory on every step (a store-forwarding stall).
-            match choice {
-                Ok(index) if index < options => index,
-                other => match self.checked_choice(other, options) {
-                    Ok(index) => index,
-                    Err(divergence) => return Ready::Diverged(Box::new(divergence)),
-                },
-            }
+        let index = match self.decider.next_task(&ready) {
+            Ok(index) => index,
+            Err(divergence) => return Ready::Diverged(Box::new(divergence)),
         };
-        self.schedule.borrow_mut().push(Decision::Task {
-            options: options as u32,
-            chosen: index as u32,
-        });
         let key = if index == 0 {
             ready.pop_front()
         } else {
@@ -204,64 +184,28 @@ impl World {
 
     /// A divergence noted inside user code (a replayed `random()`), if any.
     pub fn take_divergence(&self) -> Option<SimError> {
-        self.diverged_flag.set(false);
-        self.divergence
-            .borrow_mut()
-            .take()
+        self.decider
+            .take_divergence()
             .map(|(step, divergence)| SimError::Nondeterminism { step, divergence })
     }
 
-    /// The scheduler's answer to a choice among `options`; an index out of
-    /// range is a divergence too.
-    pub(super) fn checked_choice(
-        &self,
-        answer: Result<usize, Divergence>,
-        options: usize,
-    ) -> Result<usize, Divergence> {
-        match answer {
-            Ok(index) if index < options => Ok(index),
-            Ok(index) => Err(Divergence {
-                decision: self.schedule.borrow().len(),
-                expected: format!("an index below {options}"),
-                found: format!("index {index}"),
-            }),
-            Err(divergence) => Err(divergence),
-        }
-    }
-
-    /// A divergence met inside user code, which has no error channel:
-    /// remembered, and reported by the next `pick`.
-    pub(super) fn note_divergence(&self, divergence: Divergence) {
-        self.divergence
-            .borrow_mut()
-            .get_or_insert((self.steps(), divergence));
-        self.diverged_flag.set(true);
-    }
-
     /// A divergence is noted and not yet reported.
+    #[inline(always)]
     pub(crate) fn has_diverged(&self) -> bool {
-        self.diverged_flag.get()
+        self.decider.has_diverged()
     }
 
     /// Notes again a divergence that stopped a `pick` whose caller cannot
     /// report it (the drain after the root): the end of the run does.
     pub(crate) fn keep_divergence(&self, step: u64, divergence: Divergence) {
-        self.divergence
-            .borrow_mut()
-            .get_or_insert((step, divergence));
-        self.diverged_flag.set(true);
+        self.decider.note(step, divergence);
     }
 
-    /// The root future ended: marks it in the schedule, and asks the
-    /// scheduler whether its recording agrees (a replay with decisions left
-    /// for this root diverges here). A divergence is noted, for `block_on`
-    /// or the end of the run to report.
+    /// The root future ended: marks it in the schedule; a replay with
+    /// decisions left for this root diverges here (noted, for `block_on`
+    /// or the end of the run to report).
     pub(super) fn root_finished(&self) {
-        self.schedule.borrow_mut().push_root_end();
-        let answer = self.scheduler.borrow_mut().root_finished();
-        if let Err(divergence) = answer {
-            self.note_divergence(divergence);
-        }
+        self.decider.root_finished(self.steps());
     }
 
     /// The run is over (the root ended and the drain ran): a divergence
@@ -270,7 +214,7 @@ impl World {
         if let Some(stop) = self.take_divergence() {
             return Some(stop);
         }
-        let answer = self.scheduler.borrow_mut().run_finished();
+        let answer = self.decider.run_finished();
         answer.err().map(|divergence| self.diverged(divergence))
     }
 
@@ -290,24 +234,7 @@ impl World {
         if options <= 1 {
             return 0;
         }
-        let chosen = match self.scheduler.borrow_mut().next_choice(options) {
-            Ok(chosen) if chosen < options => chosen,
-            Ok(chosen) => {
-                self.note_divergence(Divergence {
-                    decision: self.schedule.borrow().len(),
-                    expected: format!("an index below {options}"),
-                    found: format!("the scheduler's answer {chosen}"),
-                });
-                0
-            }
-            Err(divergence) => {
-                self.note_divergence(divergence);
-                0
-            }
-        };
-        self.schedule
-            .borrow_mut()
-            .push(Decision::Choice { options, chosen });
+        let chosen = self.decider.choice(options, self.steps());
         if let Some(task) = self.current_id() {
             self.record(
                 task,
@@ -347,14 +274,7 @@ impl World {
     }
 
     pub fn next_random(&self, at: SourceLocation) -> u64 {
-        let value = match self.scheduler.borrow_mut().next_u64() {
-            Ok(value) => value,
-            Err(divergence) => {
-                self.note_divergence(divergence);
-                0
-            }
-        };
-        self.schedule.borrow_mut().push(Decision::Random(value));
+        let value = self.decider.random(self.steps());
         if let Some(task) = self.current_id() {
             self.record(task, EventKind::Random { value, at });
         }

@@ -2,15 +2,16 @@
 //! (dropping the future, telling the joiner), aborts, and the end of a run.
 
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
+use super::waker;
+use super::TaskFuture;
 use crate::error::BlockedTask;
 use crate::inject::InjectAt;
 use crate::panic;
-use crate::task::table::{TaskFuture, TaskKey, TaskKind};
-use crate::task::waker;
-use crate::task::JoinError;
-use crate::trace::{EventKind, Outcome, SourceLocation};
+use crate::trace::{EventKind, Outcome, SourceLocation, Wait};
+use crate::vocab::{JoinError, Violation, ViolationCode};
+use crate::vocab::{TaskKey, TaskKind};
 
 use super::World;
 
@@ -51,14 +52,7 @@ impl World {
         let Some((mut future, waker, resumed_from)) = taken else {
             return;
         };
-        self.step.set(self.step.get() + 1);
-        self.current.set(Some(key));
-        self.set_current_waker(Some(&waker));
-        self.record_poll(key.id);
-        self.beat_enter(key.id.0, resumed_from);
-        let result = panic::catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
-        self.current.set(None);
-        self.set_current_waker(None);
+        let result = self.poll_as(key, &waker, resumed_from, |cx| future.as_mut().poll(cx));
         match result {
             Ok(Poll::Pending) => {
                 let mut core = self.core.borrow_mut();
@@ -77,10 +71,7 @@ impl World {
                 slot.future = Some(future);
                 slot.waker = Some(waker);
                 drop(core);
-                self.record_suspend(key.id, ordinal, wait);
-                if self.has_plan.get() {
-                    self.inject(key, InjectAt::Suspend);
-                }
+                self.suspension_recorded(key, ordinal, wait);
             }
             Ok(Poll::Ready(())) => {
                 // Our reference to the waker goes first, so that `finish`
@@ -133,14 +124,7 @@ impl World {
             )
         };
         let (waker, resumed_from) = waker;
-        self.step.set(self.step.get() + 1);
-        self.current.set(Some(key));
-        self.set_current_waker(Some(&waker));
-        self.record_poll(key.id);
-        self.beat_enter(key.id.0, resumed_from);
-        let result = panic::catch(|| poll(&mut Context::from_waker(&waker)));
-        self.current.set(None);
-        self.set_current_waker(None);
+        let result = self.poll_as(key, &waker, resumed_from, poll);
         let mut core = self.core.borrow_mut();
         let slot = core
             .tasks
@@ -151,10 +135,7 @@ impl World {
             let (ordinal, wait) = self.suspended(key, slot);
             self.check_grace(key, slot);
             drop(core);
-            self.record_suspend(key.id, ordinal, wait);
-            if self.has_plan.get() {
-                self.inject(key, InjectAt::Suspend);
-            }
+            self.suspension_recorded(key, ordinal, wait);
         } else {
             slot.meta.returning = true;
             self.pending_wait.take();
@@ -164,6 +145,47 @@ impl World {
             // that can happen while the task is still needed.
             self.forget_abortable_since(self.steps());
         }
+        result
+    }
+
+    /// One poll of task `key` (its waker `waker`, resumed from await point
+    /// `resumed_from`): the step counted, the task current while `poll`
+    /// runs, a panic caught. The executor's only poll, for the root and
+    /// for every spawned task.
+    #[inline(always)]
+    fn poll_as<R>(
+        &self,
+        key: TaskKey,
+        waker: &Waker,
+        resumed_from: u32,
+        poll: impl FnOnce(&mut Context<'_>) -> Poll<R>,
+    ) -> Result<Poll<R>, panic::Caught> {
+        self.step.set(self.step.get() + 1);
+        self.current.set(Some(key));
+        self.set_current_waker(Some(waker));
+        self.record_poll(key.id);
+        self.beat_enter(key.id.0, resumed_from);
+        let result = panic::catch(|| poll(&mut Context::from_waker(waker)));
+        self.current.set(None);
+        self.set_current_waker(None);
+        result
+    }
+
+    /// After a suspension's bookkeeping (the task's slot put back): records
+    /// it, and fires the injections due there.
+    #[inline(always)]
+    fn suspension_recorded(self: &Rc<World>, key: TaskKey, ordinal: u32, wait: Wait) {
+        self.record_suspend(key.id, ordinal, wait);
+        if self.has_plan.get() {
+            self.inject(key, InjectAt::Suspend);
+        }
+    }
+
+    /// Runs `f` (a future's drop) with task `key` current; a panic caught.
+    fn as_current<R>(&self, key: TaskKey, f: impl FnOnce() -> R) -> Result<R, panic::Caught> {
+        let previous = self.current.replace(Some(key));
+        let result = panic::catch(f);
+        self.current.set(previous);
         result
     }
 
@@ -255,7 +277,7 @@ impl World {
         key: TaskKey,
         future: TaskFuture,
         name: Option<&str>,
-        at: (u32, crate::trace::Wait),
+        at: (u32, Wait),
     ) {
         self.drop_future_reporting(key, future, name, at, "aborted, cancelled or shut down");
     }
@@ -268,13 +290,10 @@ impl World {
         key: TaskKey,
         future: TaskFuture,
         name: Option<&str>,
-        (point, wait): (u32, crate::trace::Wait),
+        (point, wait): (u32, Wait),
         why: &str,
     ) -> bool {
-        let previous = self.current.replace(Some(key));
-        let dropped = panic::catch(move || drop(future));
-        self.current.set(previous);
-        let Err(caught) = dropped else {
+        let Err(caught) = self.as_current(key, move || drop(future)) else {
             return false;
         };
         if super::is_budget_stop(&*caught.payload) {
@@ -285,16 +304,29 @@ impl World {
         } else {
             format!("at its await point {point}")
         };
-        let violation = crate::oracle::Violation::new(
-            crate::oracle::ViolationCode::Panic,
-            format!(
-                "a Drop panicked while the task's future was dropped {place} ({why}): {}",
-                caught.message
-            ),
-        )
-        .task(key.id, name)
-        .at_point(point, Some(wait));
-        let index = self.trace.borrow_mut().add_message(caught.message);
+        let message = format!(
+            "a Drop panicked while the task's future was dropped {place} ({why}): {}",
+            caught.message
+        );
+        self.report_drop_panic(key, name, (point, wait), message, caught.message);
+        true
+    }
+
+    /// A `Drop` panicked while task `key`'s future was dropped at its await
+    /// point `point`: a `panic` violation with `message`, and the task's
+    /// end recorded as panicked with `panic`.
+    fn report_drop_panic(
+        &self,
+        key: TaskKey,
+        name: Option<&str>,
+        (point, wait): (u32, Wait),
+        message: String,
+        panic: String,
+    ) {
+        let violation = Violation::new(ViolationCode::Panic, message)
+            .task(key.id, name)
+            .at_point(point, Some(wait));
+        let index = self.add_message(panic);
         self.record(
             key.id,
             EventKind::Complete {
@@ -302,7 +334,6 @@ impl World {
             },
         );
         self.push_violation(key.id, violation);
-        true
     }
 
     /// Drops a task's future at its current await point (`JoinHandle::abort`);
@@ -397,10 +428,7 @@ impl World {
     /// root current, then the root ends as aborted.
     pub fn drop_root(self: &Rc<World>, key: TaskKey, drop_future: impl FnOnce()) {
         self.record(key.id, EventKind::Abort { by: None, at: None });
-        let previous = self.current.replace(Some(key));
-        let dropped = panic::catch(drop_future);
-        self.current.set(previous);
-        if let Err(caught) = dropped {
+        if let Err(caught) = self.as_current(key, drop_future) {
             if !super::is_budget_stop(&*caught.payload) {
                 // A panicking `Drop` is a violation here as in any task.
                 let (point, wait) = self
@@ -408,27 +436,16 @@ impl World {
                     .borrow()
                     .tasks
                     .get(key)
-                    .map_or((0, crate::trace::Wait::EXTERNAL), |slot| {
+                    .map_or((0, Wait::EXTERNAL), |slot| {
                         (slot.meta.suspends, slot.meta.last_wait)
                     });
-                let violation = crate::oracle::Violation::new(
-                    crate::oracle::ViolationCode::Panic,
-                    format!(
-                        "a Drop panicked while the root's future was dropped at its await point \
-                         {point} (an injected cancellation): {}",
-                        caught.message
-                    ),
-                )
-                .task(key.id, Some(crate::trace::ROOT_NAME))
-                .at_point(point, Some(wait));
-                let index = self.add_message(caught.message);
-                self.record(
-                    key.id,
-                    EventKind::Complete {
-                        outcome: Outcome::Panicked(index),
-                    },
+                let message = format!(
+                    "a Drop panicked while the root's future was dropped at its await point \
+                     {point} (an injected cancellation): {}",
+                    caught.message
                 );
-                self.push_violation(key.id, violation);
+                let name = Some(crate::trace::ROOT_NAME);
+                self.report_drop_panic(key, name, (point, wait), message, caught.message);
             }
         }
         self.finish_root(key, Outcome::Aborted);

@@ -3,9 +3,10 @@
 use std::future::Future;
 use std::rc::Rc;
 
-use crate::task::body::TaskBody;
-use crate::task::table::{Completion, NewTask, TaskFuture, TaskKey, TaskKind};
+use super::TaskBody;
+use super::{Completion, NewTask, TaskFuture};
 use crate::trace::{EventKind, SourceLocation};
+use crate::vocab::{TaskKey, TaskKind};
 
 use super::World;
 
@@ -60,12 +61,12 @@ impl World {
         kind: TaskKind,
         name: Option<Rc<str>>,
         at: SourceLocation,
-    ) -> (TaskKey, Rc<crate::task::join::JoinSlot<F::Output>>)
+    ) -> (TaskKey, Rc<super::JoinSlot<F::Output>>)
     where
         F: Future + 'static,
         F::Output: 'static,
     {
-        let slot = Rc::new(crate::task::join::JoinSlot::new());
+        let slot = Rc::new(super::JoinSlot::new());
         let writer = Rc::clone(&slot);
         let boxed: TaskFuture = Box::pin(TaskBody::new(future, writer));
         let completion: Rc<dyn Completion> = slot.clone();

@@ -4,12 +4,11 @@
 use std::num::NonZeroU32;
 use std::task::Waker;
 
+use super::task_table::PREFETCH_FROM_TASKS;
+use super::waker;
+use super::{Target, TimerKey};
 use crate::error::SimError;
-use crate::schedule::Decision;
-use crate::task::table::PREFETCH_FROM_TASKS;
-use crate::task::waker;
-use crate::time::timers::{Target, TimerKey};
-use crate::time::Instant;
+use crate::vocab::Instant;
 
 use super::World;
 
@@ -46,7 +45,7 @@ impl World {
             targets.insert(0, first);
             let core = self.core.borrow();
             if core.tasks.len() >= PREFETCH_FROM_TASKS {
-                // Their slots' misses overlap here rather than one per wake.
+                // Hinted together (docs/performance.md, "Prefetching").
                 for target in &targets {
                     if let Target::Task(key) = target {
                         core.tasks.prefetch_slot(*key);
@@ -58,24 +57,14 @@ impl World {
             let mut index = 0;
             while targets.len() - index > 1 {
                 let options = targets.len() - index;
-                let chosen = if self.fifo {
-                    // `Fifo::next_timer` answers 0, always.
-                    0
-                } else {
-                    let answer = self.scheduler.borrow_mut().next_timer(options);
-                    match self.checked_choice(answer, options) {
-                        Ok(chosen) => chosen,
-                        Err(divergence) => {
-                            targets.clear();
-                            *self.due_targets.borrow_mut() = targets;
-                            return Err(self.diverged(divergence));
-                        }
+                let chosen = match self.decider.next_timer(options) {
+                    Ok(chosen) => chosen,
+                    Err(divergence) => {
+                        targets.clear();
+                        *self.due_targets.borrow_mut() = targets;
+                        return Err(self.diverged(divergence));
                     }
                 };
-                self.schedule.borrow_mut().push(Decision::Timer {
-                    options: options as u32,
-                    chosen: chosen as u32,
-                });
                 if chosen > 0 {
                     // The picked timer goes first, the others keep their
                     // order (a remove and an insert moved the whole tail
@@ -96,20 +85,7 @@ impl World {
     /// Two things fell due at the same instant (a timeout and what it guards):
     /// the scheduler picks which happens first; 0 is the natural order.
     pub fn choose_race(&self, options: usize) -> usize {
-        let answer = self.scheduler.borrow_mut().next_timer(options);
-        match self.checked_choice(answer, options) {
-            Ok(index) => {
-                self.schedule.borrow_mut().push(Decision::Timer {
-                    options: options as u32,
-                    chosen: index as u32,
-                });
-                index
-            }
-            Err(divergence) => {
-                self.note_divergence(divergence);
-                0
-            }
-        }
+        self.decider.race(options, self.steps())
     }
 
     // ----- timers ---------------------------------------------------------------

@@ -29,9 +29,9 @@ use super::{LogLine, RunRecord};
 use crate::cancel::{checkpoint, Cancelled};
 use crate::resource::Guard;
 use crate::scenario::model::{Block, Scenario, TaskOutcome};
-use crate::task::table::TaskKey;
 use crate::time::Instant;
 use crate::trace::{CancelVia, SourceLocation};
+use crate::vocab::TaskKey;
 use crate::JoinHandle;
 
 /// What every task of one run shares.

@@ -16,9 +16,9 @@ use std::cell::RefCell;
 
 use super::locations::Locations;
 use super::raw::{join, split, Raw, POLL, SUSPEND, WAKE};
-use crate::task::TaskId;
-use crate::time::Instant;
 use crate::trace::{Event, EventKind, WakeCause};
+use crate::vocab::Instant;
+use crate::vocab::TaskId;
 
 /// Chunks a thread keeps from dropped traces for reuse (64 MiB): a long run
 /// writes tens of MiB of trace, and fresh pages cost more than the writes.

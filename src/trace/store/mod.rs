@@ -34,8 +34,8 @@ mod tests;
 use std::collections::VecDeque;
 
 use super::{Event, EventKind, Wait, WakeCause};
-use crate::task::TaskId;
-use crate::time::Instant;
+use crate::vocab::Instant;
+use crate::vocab::TaskId;
 use encoded::{fresh_encoder, recycle_encoder, Encoded, HEAD_POLL};
 use raw::Raw;
 

@@ -5,11 +5,11 @@
 //! straight from the world's arguments, on the hot path) and back.
 
 use super::locations::{Locations, NO_LOCATION};
-use crate::inject::{InjectAt, InjectionKind};
-use crate::oracle::ViolationCode;
-use crate::task::TaskId;
-use crate::time::Instant;
 use crate::trace::{CancelVia, Event, EventKind, Outcome, Wait, WaitKind, WakeCause};
+use crate::vocab::Instant;
+use crate::vocab::TaskId;
+use crate::vocab::ViolationCode;
+use crate::vocab::{InjectAt, InjectionKind};
 
 /// One event, flattened: what [`Encoded`](super::encoded::Encoded) writes as bytes.
 #[derive(Clone, Copy, Debug)]

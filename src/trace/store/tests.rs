@@ -4,12 +4,12 @@
 use super::encoded::{CHUNK_WORDS, ENCODER_POOL};
 use super::EventStore;
 use crate::inject::{InjectAt, InjectionKind};
-use crate::oracle::ViolationCode;
-use crate::task::TaskId;
-use crate::time::Instant;
 use crate::trace::{
     CancelVia, Event, EventKind, Outcome, SourceLocation, Wait, WaitKind, WakeCause,
 };
+use crate::vocab::Instant;
+use crate::vocab::TaskId;
+use crate::vocab::ViolationCode;
 
 /// A cloned trace's encoder (its chunk cut to length) is kept like any
 /// other, and the next trace still writes and reads back across chunks.

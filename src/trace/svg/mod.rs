@@ -23,7 +23,7 @@ use std::fmt::Write;
 
 use self::labels::{escape, tick_step, time_label, truncate};
 use super::{EventKind, Outcome, Trace};
-use crate::task::TaskId;
+use crate::vocab::TaskId;
 
 /// Lanes drawn; tasks beyond `MAX_LANES - 1` share one folded lane.
 pub const MAX_LANES: usize = 60;

@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::join::JoinSlot;
-use super::table::TaskRun;
+use super::join_slot::JoinSlot;
+use super::task_table::TaskRun;
 use crate::prefetch::prefetch;
 use crate::world;
 
@@ -16,12 +16,8 @@ pin_project_lite::pin_project! {
     ///
     /// A struct rather than an `async` block: the block kept the user's
     /// future twice (the captured value and the awaited one), doubling the
-    /// task's allocation, and its state byte sat past both, so a poll of a
-    /// task touched a cache line more than the future itself needs.
-    ///
-    /// `repr(C)`: the writer sits at the end, so that hinting the struct
-    /// and its writer covers the first and the last cache line of a small
-    /// future (see [`TaskRun::prefetch`]).
+    /// task's allocation. `repr(C)`, the writer last: see
+    /// docs/performance.md, "Cache lines", and [`TaskRun::prefetch`].
     #[repr(C)]
     pub(crate) struct TaskBody<F: Future> {
         #[pin]
@@ -81,7 +77,7 @@ mod tests {
         }
         let big = [7u8; 200];
         let future = async move {
-            crate::time::sleep(std::time::Duration::from_secs(1)).await;
+            std::future::ready(()).await;
             big.len()
         };
         let user = std::mem::size_of_val(&future);

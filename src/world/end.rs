@@ -9,13 +9,14 @@
 
 use std::rc::Rc;
 
-use super::state::{Held, Panicked};
-use super::{Violation, ViolationCode};
+use super::oracle_state::{Held, Panicked};
+use super::TaskSlot;
 use crate::error::SimError;
 use crate::panic;
-use crate::task::table::{TaskKey, TaskKind, TaskSlot};
-use crate::time::instant::nanos;
 use crate::trace::{display_location, EventKind, Outcome, SourceLocation};
+use crate::vocab::nanos;
+use crate::vocab::{Instant, TaskId, TaskKey, TaskKind};
+use crate::vocab::{Violation, ViolationCode};
 use crate::world::{Pick, World};
 
 impl World {
@@ -64,7 +65,7 @@ impl World {
     }
 
     /// A panic of task `task` reached whoever awaited its handle.
-    pub(crate) fn observe_panic(&self, task: crate::task::TaskId) {
+    pub(crate) fn observe_panic(&self, task: TaskId) {
         if let Some(panicked) = self.oracles.borrow_mut().panics.get_mut(&task) {
             panicked.observed = true;
         }
@@ -195,7 +196,7 @@ impl World {
                     .task(task, held.holder_name.as_deref())
                     .at_point(point, None);
             }
-            self.push_violation(held.holder.unwrap_or(crate::task::TaskId(0)), violation);
+            self.push_violation(held.holder.unwrap_or(TaskId(0)), violation);
         }
         let panics = std::mem::take(&mut self.oracles.borrow_mut().panics);
         for (task, panicked) in panics {
@@ -233,7 +234,7 @@ impl World {
                 Err(caught) => format!("invariant `{name}` panicked: {}", caught.message),
             };
             let violation = Violation::new(ViolationCode::Invariant, failure).located(at);
-            self.push_violation(crate::task::TaskId(0), violation);
+            self.push_violation(TaskId(0), violation);
         }
         std::mem::take(&mut self.oracles.borrow_mut().violations)
     }
@@ -288,8 +289,8 @@ impl World {
                                 ViolationCode::CancelIgnored,
                                 format!(
                                     "ignored the cancellation signal fired at {}: still running {} later, when the runtime shut down",
-                                    crate::time::Instant(since),
-                                    crate::time::Instant(now - since)
+                                    Instant(since),
+                                    Instant(now - since)
                                 ),
                             )
                             .task(key.id, slot.meta.name.as_deref())
@@ -339,7 +340,7 @@ impl World {
 
     /// Runs on after the root ended until every detached task has finished,
     /// the world is idle, or the drain budget is spent.
-    fn drain(self: &Rc<World>, root_end: crate::time::Instant) {
+    fn drain(self: &Rc<World>, root_end: Instant) {
         let detached: Vec<TaskKey> = {
             let core = self.core.borrow();
             core.tasks

@@ -13,21 +13,8 @@ use std::sync::Arc;
 use std::task::Waker;
 
 use super::waker::TaskWaker;
-use super::TaskId;
 use crate::prefetch::prefetch;
-use crate::trace::{SourceLocation, Wait};
-
-/// Where a task lives in the table, plus its id to detect reuse.
-///
-/// Aligned as one word, so that it is stored and loaded as one: built from
-/// two 4-byte stores and copied on as one 8-byte load, a key stalled the
-/// copy (a store-forwarding failure) wherever it went through memory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(C, align(8))]
-pub(crate) struct TaskKey {
-    pub index: u32,
-    pub id: TaskId,
-}
+use crate::vocab::{JoinError, SourceLocation, TaskId, TaskKey, TaskKind, Wait};
 
 /// The boxed future of a spawned task (it writes its output to its join slot).
 pub(crate) type TaskFuture = Pin<Box<dyn TaskRun>>;
@@ -39,23 +26,10 @@ pub(crate) trait TaskRun: Future<Output = ()> {
     fn prefetch(&self);
 }
 
-/// What kind of work a task is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TaskKind {
-    /// The future given to `block_on`.
-    Root,
-    /// `spawn` / `spawn_named`.
-    User,
-    /// The work inside `shield`.
-    Shield,
-    /// The work inside `blocking`.
-    Blocking,
-}
-
 /// Learns how a task ended when its future could not say so itself.
 pub(crate) trait Completion {
     /// The task was aborted or panicked.
-    fn fail(&self, error: super::JoinError);
+    fn fail(&self, error: JoinError);
 }
 
 /// `TaskMeta::point_index` when the task is not at a logged await point.
@@ -63,12 +37,10 @@ pub(crate) const NO_POINT: u32 = u32::MAX;
 
 /// Everything the world knows about a live task besides its future.
 ///
-/// `repr(C)`: what every poll and suspension touches comes first and, with
-/// the head of [`TaskSlot`], fills the slot's first cache line exactly, so
-/// that a wake, a poll and a suspension touch that line only (with
-/// thousands of tasks, one cache line per task fewer streams through the
-/// cache at each step); the rest is touched only when collecting await
-/// points, on a timeout scope, on spawn, cancel and finish.
+/// `repr(C)`: what every wake, poll and suspension touches comes first
+/// (docs/performance.md, "Cache lines"); the rest is touched only when
+/// collecting await points, on a timeout scope, on spawn, cancel and
+/// finish.
 #[repr(C)]
 pub(crate) struct TaskMeta {
     /// What the task waits on at its current await point.
@@ -291,9 +263,8 @@ impl TaskSlot {
     }
 }
 
-/// Slots are not `Option`s: an empty slot has the id [`VACANT`], so that a
-/// look-up reads the slot's first cache line only (an `Option`'s
-/// discriminant sat in the second).
+/// Slots are not `Option`s: an empty slot has the id [`VACANT`]
+/// (docs/performance.md, "Cache lines").
 #[derive(Default)]
 pub(crate) struct TaskTable {
     slots: Vec<TaskSlot>,
@@ -336,9 +307,8 @@ impl TaskTable {
     }
 
     /// Puts a new task of `world` in a free slot, queued, filling the slot
-    /// field by field where it lies: a slot built elsewhere and moved in
-    /// was copied with wide loads right after the narrow stores that built
-    /// it, and the copy stalled on them.
+    /// field by field where it lies (docs/performance.md, "Moving through
+    /// memory").
     ///
     /// # Panics
     ///

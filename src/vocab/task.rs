@@ -1,4 +1,5 @@
-//! Task identity.
+//! Task identity: the public [`TaskId`], and the key and kind the world
+//! keeps a task under.
 
 use std::fmt;
 
@@ -27,4 +28,28 @@ impl fmt::Display for TaskId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{}", self.0)
     }
+}
+
+/// Where a task lives in the table, plus its id to detect reuse.
+///
+/// Aligned as one word, so that it is stored and loaded as one (see
+/// docs/performance.md, "Whole words").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, align(8))]
+pub(crate) struct TaskKey {
+    pub index: u32,
+    pub id: TaskId,
+}
+
+/// What kind of work a task is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TaskKind {
+    /// The future given to `block_on`.
+    Root,
+    /// `spawn` / `spawn_named`.
+    User,
+    /// The work inside `shield`.
+    Shield,
+    /// The work inside `blocking`.
+    Blocking,
 }

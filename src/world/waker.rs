@@ -7,15 +7,14 @@
 //! inbox that the world drains when it has nothing else to run. The waker
 //! itself is immutable: whether its task is already queued is the `queued`
 //! flag of the task's slot, so that neither a wake nor a poll writes to the
-//! waker's memory (one cache line fewer per step with many tasks), and a
-//! task sits in the ready queue at most once.
+//! waker's memory, and a task sits in the ready queue at most once.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Wake;
 
-use super::table::TaskKey;
+use crate::vocab::TaskKey;
 use crate::world;
 
 pub(crate) struct TaskWaker {

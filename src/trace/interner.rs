@@ -11,7 +11,7 @@ use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use super::Event;
-use crate::task::TaskId;
+use crate::vocab::TaskId;
 
 /// A fixed hasher: no per-map random keys to draw (a sweep makes a trace
 /// per run), and the texts are the program's own.
@@ -22,7 +22,7 @@ type Fixed = BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
 const NAMES_PRUNED_AFTER: usize = 1024;
 
 #[derive(Clone, Debug, Default)]
-pub(super) struct Texts {
+pub(super) struct Interner {
     /// Task names by task id, in id order. Tasks are named as they are
     /// spawned, so a name is almost always appended (a map paid a search
     /// and a node insert per named spawn: a third of a simulated
@@ -38,7 +38,7 @@ pub(super) struct Texts {
     message_index: HashMap<Arc<str>, u32, Fixed>,
 }
 
-impl Texts {
+impl Interner {
     pub fn set_name(&mut self, task: TaskId, name: &str) {
         let name = match &self.last_name {
             Some(last) if **last == *name => Arc::clone(last),

@@ -10,10 +10,10 @@
 
 use std::cell::RefCell;
 
-use super::ready::ReadyQueue;
+use super::TaskTable;
+use super::{Target, Timers};
+use crate::schedule::ReadyQueue;
 use crate::schedule::Schedule;
-use crate::task::table::TaskTable;
-use crate::time::timers::{Target, Timers};
 
 /// Containers larger than this many entries are not kept (a world that once
 /// ran a million tasks should not pin their memory for the rest of the
@@ -22,7 +22,7 @@ const KEEP_AT_MOST: usize = 4096;
 
 /// The reusable containers of one world, empty.
 #[derive(Default)]
-pub(crate) struct Spare {
+pub(crate) struct KeptContainers {
     pub tasks: TaskTable,
     pub timers: Timers,
     pub ready: ReadyQueue,
@@ -32,18 +32,17 @@ pub(crate) struct Spare {
 
 thread_local! {
     /// Boxed, and handed around as a box: the containers are moved out of
-    /// it and back field by field, where a `Spare` returned by value was
-    /// copied through the stack (and the copy stalled on the stores that
-    /// had just written it).
-    static SPARE: RefCell<Option<Box<Spare>>> = const { RefCell::new(None) };
+    /// it and back field by field (see docs/performance.md, "Moving
+    /// through memory").
+    static KEPT: RefCell<Option<Box<KeptContainers>>> = const { RefCell::new(None) };
 }
 
-impl Spare {
+impl KeptContainers {
     /// The containers kept from the last world dropped on this thread, or
     /// new ones; ready for world number `world`. The world keeps the box
-    /// (emptied) for [`World::keep_spare`](super::World::keep_spare).
-    pub fn take(world: u64) -> Box<Spare> {
-        let kept = SPARE
+    /// (emptied) for [`World::keep_containers`](super::World::keep_containers).
+    pub fn take(world: u64) -> Box<KeptContainers> {
+        let kept = KEPT
             .try_with(|spare| spare.try_borrow_mut().ok()?.take())
             .ok()
             .flatten();
@@ -64,7 +63,7 @@ impl Spare {
         if self.due_targets.capacity() > KEEP_AT_MOST {
             self.due_targets = Vec::new();
         }
-        let _ = SPARE.try_with(|spare| {
+        let _ = KEPT.try_with(|spare| {
             if let Ok(mut spare) = spare.try_borrow_mut() {
                 *spare = Some(self);
             }
@@ -76,25 +75,25 @@ impl super::World {
     /// Hands this world's containers to the next world of the thread. Called
     /// when its `Sim` is dropped, after every task was dropped; a world with
     /// a task still alive (or borrowed) keeps its containers.
-    pub fn keep_spare(&self) {
+    pub fn keep_containers(&self) {
         let (Ok(mut core), Ok(mut ready), Ok(mut due_targets), Ok(mut schedule)) = (
             self.core.try_borrow_mut(),
             self.ready.try_borrow_mut(),
             self.due_targets.try_borrow_mut(),
-            self.schedule.try_borrow_mut(),
+            self.decider.schedule_container().ok_or(()),
         ) else {
             return;
         };
         if core.tasks.len() > 0 {
             return;
         }
-        let mut spare = self.spare.take().unwrap_or_default();
-        std::mem::swap(&mut spare.tasks, &mut core.tasks);
-        std::mem::swap(&mut spare.timers, &mut core.timers);
-        std::mem::swap(&mut spare.ready, &mut *ready);
-        std::mem::swap(&mut spare.due_targets, &mut *due_targets);
-        std::mem::swap(&mut spare.schedule, &mut *schedule);
+        let mut kept = self.kept.take().unwrap_or_default();
+        std::mem::swap(&mut kept.tasks, &mut core.tasks);
+        std::mem::swap(&mut kept.timers, &mut core.timers);
+        std::mem::swap(&mut kept.ready, &mut *ready);
+        std::mem::swap(&mut kept.due_targets, &mut *due_targets);
+        std::mem::swap(&mut kept.schedule, &mut *schedule);
         drop((core, ready, due_targets, schedule));
-        spare.keep();
+        kept.keep();
     }
 }

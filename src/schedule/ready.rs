@@ -3,10 +3,9 @@
 //! A ring buffer whose capacity is a power of two, so that queueing and
 //! taking a task are a few instructions inlined into the executor (the
 //! standard `VecDeque`'s `push_back` stayed an out-of-line call). The
-//! scheduler sees it through [`crate::schedule::ReadyTasks`].
+//! scheduler sees it through [`ReadyTasks`].
 
-use crate::task::table::TaskKey;
-use crate::task::TaskId;
+use crate::vocab::{TaskId, TaskKey};
 
 /// Filler of unused places.
 const NONE: TaskKey = TaskKey {
@@ -104,6 +103,39 @@ impl ReadyQueue {
         }
         self.buf = buf;
         self.head = 0;
+    }
+}
+
+/// The tasks ready to run, in the order they were woken.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadyTasks<'a> {
+    queue: &'a ReadyQueue,
+}
+
+impl<'a> ReadyTasks<'a> {
+    pub(crate) fn new(queue: &'a ReadyQueue) -> Self {
+        ReadyTasks { queue }
+    }
+
+    /// Number of ready tasks.
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// No task is ready.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// The `index`-th ready task.
+    pub fn get(&self, index: usize) -> Option<TaskId> {
+        self.queue.get(index).map(|key| key.id)
+    }
+
+    /// The ready tasks in wake order.
+    pub fn iter(&self) -> impl Iterator<Item = TaskId> + 'a {
+        let queue: &'a ReadyQueue = self.queue;
+        queue.iter().map(|key| key.id)
     }
 }
 

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::Violation;
-use crate::task::TaskId;
 use crate::trace::SourceLocation;
+use crate::vocab::TaskId;
+use crate::vocab::Violation;
 
 /// A tracked resource currently held.
 pub(crate) struct Held {

@@ -1,0 +1,31 @@
+//! The vocabulary every layer of a simulation speaks: task ids and keys,
+//! virtual instants, source locations, what a suspended task waits on, await
+//! points and injections, violations and their codes, and the error a join
+//! returns.
+//!
+//! A leaf: it depends on nothing else in the crate, so the world, the
+//! scheduler, the trace and the user-facing modules (`task`, `time`,
+//! `cancel`, `oracle`, `inject`) can all use these types without depending
+//! on one another. The public types are re-exported where users find them
+//! (`task::TaskId`, `time::Instant`, `trace::Wait`, `oracle::Violation`,
+//! `inject::Injection`, ...).
+
+mod injection;
+mod instant;
+mod join_error;
+mod location;
+mod task;
+mod violation;
+mod wait;
+
+pub(crate) use injection::InjectionPlan;
+pub use injection::{AwaitPoint, CancelMode, InjectAt, Injection, InjectionKind};
+pub(crate) use instant::nanos;
+pub use instant::Instant;
+pub use join_error::JoinError;
+pub use location::{display_location, display_path, SourceLocation};
+pub use task::TaskId;
+pub(crate) use task::{TaskKey, TaskKind};
+pub use violation::{Violation, ViolationCode};
+pub(crate) use wait::write_wait;
+pub use wait::{Wait, WaitKind};

@@ -1,0 +1,341 @@
+//! What the oracles report: a [`Violation`] and its stable [`ViolationCode`].
+
+use std::fmt;
+
+use super::{display_location, Injection, SourceLocation, TaskId, Wait};
+
+/// The stable codes of violations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum ViolationCode {
+    /// A tracked resource is still held when the run ends.
+    LeakedResource,
+    /// A task is still alive when it should not be.
+    LeakedTask,
+    /// A delivered `Cancelled` was dropped and the task returned normally.
+    CancelSwallowed,
+    /// A cancel request was not honoured within the grace budget.
+    CancelIgnored,
+    /// A task panicked and nobody observed it.
+    UnobservedPanic,
+    /// The root, or an awaited task in an injected run, panicked.
+    Panic,
+    /// No task can run and no timer is pending.
+    Deadlock,
+    /// The run exceeded its step or virtual-time budget.
+    StepLimit,
+    /// A user invariant returned false.
+    Invariant,
+    /// A re-run took a different path than recorded.
+    Nondeterminism,
+    /// A poll ran longer than the watchdog's wall-clock limit (a loop
+    /// without an await, a blocking call): the run could not finish.
+    StuckPoll,
+}
+
+impl ViolationCode {
+    /// Every code, in table order.
+    pub const ALL: [ViolationCode; 11] = [
+        ViolationCode::LeakedResource,
+        ViolationCode::LeakedTask,
+        ViolationCode::CancelSwallowed,
+        ViolationCode::CancelIgnored,
+        ViolationCode::UnobservedPanic,
+        ViolationCode::Panic,
+        ViolationCode::Deadlock,
+        ViolationCode::StepLimit,
+        ViolationCode::Invariant,
+        ViolationCode::Nondeterminism,
+        ViolationCode::StuckPoll,
+    ];
+
+    /// The stable text code, e.g. `leaked-resource`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ViolationCode::LeakedResource => "leaked-resource",
+            ViolationCode::LeakedTask => "leaked-task",
+            ViolationCode::CancelSwallowed => "cancel-swallowed",
+            ViolationCode::CancelIgnored => "cancel-ignored",
+            ViolationCode::UnobservedPanic => "unobserved-panic",
+            ViolationCode::Panic => "panic",
+            ViolationCode::Deadlock => "deadlock",
+            ViolationCode::StepLimit => "step-limit",
+            ViolationCode::Invariant => "invariant",
+            ViolationCode::Nondeterminism => "nondeterminism",
+            ViolationCode::StuckPoll => "stuck-poll",
+        }
+    }
+
+    /// Parses [`ViolationCode::as_str`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|code| code.as_str() == name)
+    }
+
+    /// The usual fix, in one line.
+    pub fn hint(self) -> &'static str {
+        match self {
+            ViolationCode::LeakedResource => {
+                "release it in a Drop guard (RAII) or in cleanup that also runs on cancellation, not only on the success path"
+            }
+            ViolationCode::LeakedTask => {
+                "join it, cancel and drain it when its owner ends (abort_on_drop, TaskGroup), or detach() it if it is meant to outlive its owner"
+            }
+            ViolationCode::CancelSwallowed => {
+                "after cleanup, propagate the Cancelled (`?` or return Err(cancelled)) instead of dropping it and carrying on"
+            }
+            ViolationCode::CancelIgnored => {
+                "reach an await point that observes cancellation (checkpoint().await?, or_cancel) inside long CPU loops and waits"
+            }
+            ViolationCode::UnobservedPanic => {
+                "await the JoinHandle (or use a TaskGroup) so that a panic reaches someone"
+            }
+            ViolationCode::Panic => {
+                "handle Err(Elapsed) / Err(Cancelled) / JoinError instead of unwrap(): an injected timeout or cancel is a normal outcome"
+            }
+            ViolationCode::Deadlock => {
+                "take locks in one global order, and make sure every wait has someone to wake it (a live sender, a timeout)"
+            }
+            ViolationCode::StepLimit => {
+                "a loop that never finishes (retrying forever, or ignoring a cancel): bound it and stop on cancel"
+            }
+            ViolationCode::Invariant => {
+                "a cancel at this await point breaks the invariant: make the state change atomic across await points or roll it back on cancel"
+            }
+            ViolationCode::StuckPoll => {
+                "a poll must return: put an await point (yield_now, checkpoint) in long loops, use \
+                 cancelsim::work(cost) to model CPU time, and blocking(cost, f) for blocking calls"
+            }
+            ViolationCode::Nondeterminism => {
+                "the code under test reads something outside the simulation: state one run leaves to the \
+                 next or shares with runs in parallel (a real file, a `static`, an environment variable: \
+                 give each run its own, or run with CANCELSIM_THREADS=1), the wall clock \
+                 `std::time::Instant`, threads, HashMap order, an unseeded RNG, real tokio's `select!` in \
+                 a crate compiled against real tokio (build with RUSTFLAGS=\"--cfg cancelsim\")"
+            }
+        }
+    }
+}
+
+impl fmt::Display for ViolationCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One thing an oracle found wrong in a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub(crate) code: ViolationCode,
+    pub(crate) task: Option<TaskId>,
+    pub(crate) task_name: Option<String>,
+    pub(crate) await_point: Option<u32>,
+    pub(crate) wait: Option<Wait>,
+    pub(crate) location: Option<SourceLocation>,
+    pub(crate) injection: Option<Injection>,
+    pub(crate) message: String,
+}
+
+impl Violation {
+    pub(crate) fn new(code: ViolationCode, message: impl Into<String>) -> Self {
+        Violation {
+            code,
+            task: None,
+            task_name: None,
+            await_point: None,
+            wait: None,
+            location: None,
+            injection: None,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn task(mut self, task: TaskId, name: Option<&str>) -> Self {
+        self.task = Some(task);
+        self.task_name = name.map(str::to_string);
+        self
+    }
+
+    /// Names the await point (none for 0: the task was never polled).
+    pub(crate) fn at_point(mut self, point: u32, wait: Option<Wait>) -> Self {
+        if point > 0 {
+            self.await_point = Some(point);
+            self.wait = wait;
+        }
+        self
+    }
+
+    pub(crate) fn located(mut self, at: SourceLocation) -> Self {
+        self.location = Some(at);
+        self
+    }
+
+    /// The stable code (`leaked-resource`, `cancel-swallowed`, ...).
+    pub fn code(&self) -> &'static str {
+        self.code.as_str()
+    }
+
+    /// The code as an enum.
+    pub fn kind(&self) -> ViolationCode {
+        self.code
+    }
+
+    /// The task concerned, if any.
+    pub fn task_id(&self) -> Option<TaskId> {
+        self.task
+    }
+
+    /// The name of the task concerned (`main` for the root).
+    pub fn task_name(&self) -> Option<&str> {
+        self.task_name.as_deref()
+    }
+
+    /// `name#id` or `#id` of the task concerned.
+    pub fn task_label(&self) -> Option<String> {
+        self.task.map(|task| match &self.task_name {
+            Some(name) => format!("{name}{task}"),
+            None => format!("{task}"),
+        })
+    }
+
+    /// The await point of the task concerned (1-based ordinal), if known.
+    pub fn await_point(&self) -> Option<u32> {
+        self.await_point
+    }
+
+    /// What the task waited on at that await point.
+    pub fn wait(&self) -> Option<Wait> {
+        self.wait
+    }
+
+    /// Source location most relevant to the violation (where the resource
+    /// was acquired, the task spawned, the cancel delivered, ...), as
+    /// `file:line:column`.
+    pub fn location(&self) -> Option<String> {
+        self.location.map(display_location)
+    }
+
+    /// The injection in force in the run (the first one of its plan).
+    pub fn injection(&self) -> Option<Injection> {
+        self.injection
+    }
+
+    /// What happened, in a sentence.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The usual fix (for this violation: a cancellation signal ignored,
+    /// a panic without any injection, read differently).
+    pub fn hint(&self) -> &'static str {
+        let signal = self
+            .injection
+            .is_some_and(|injection| injection.kind == super::InjectionKind::Signal);
+        match self.code {
+            ViolationCode::CancelIgnored if signal => {
+                "the task went on after the program's own cancellation signal: listen for it wherever \
+                 the task waits (`select!` on `token.cancelled()`), inside long jobs too"
+            }
+            ViolationCode::Panic
+                if self.message.contains("there is no reactor running")
+                    // The facade's own message (called outside a runtime)
+                    // says what to do itself; a panic's location may name
+                    // the facade's directory, so match its words.
+                    && !self.message.contains("cancelsim-tokio: this is the simulation build") =>
+            {
+                // cancelsim is compiled with the same RUSTFLAGS as the code
+                // under test: in a simulation build the `--cfg` is set
+                // already, and only a dependency on real tokio is left.
+                if cfg!(cancelsim) {
+                    REAL_TOKIO_IN_SIMULATION_BUILD
+                } else {
+                    REAL_TOKIO_IN_NORMAL_BUILD
+                }
+            }
+            ViolationCode::Panic if self.message.starts_with("a Drop panicked") => {
+                "a Drop must not panic: it runs whenever the future holding it is dropped (an abort, \
+                 a lost select! branch, a timeout, a shutdown); log or record the failure instead"
+            }
+            ViolationCode::Panic if self.injection.is_none() => {
+                "this run injected nothing: the panic is the program's (or the test's) own, \
+                 under this schedule; replay it and read the trace"
+            }
+            ViolationCode::Panic
+                if !["Elapsed", "JoinError", "Cancelled", "unwrap()", "expect("]
+                    .iter()
+                    .any(|word| self.message.contains(word)) =>
+            {
+                "an assertion failed after the injection: the cancel (or expiry) at this await point \
+                 left the state it checks half-done; make the change atomic across the await (a \
+                 guard whose Drop restores it) or commit it only after the last await"
+            }
+            // The injection cancelled another task than the one looping:
+            // the loop likely waits on what that task would have done.
+            ViolationCode::StepLimit
+                if self.injection.is_some_and(|injection| {
+                    matches!(
+                        injection.kind,
+                        super::InjectionKind::CancelDrop
+                            | super::InjectionKind::CancelCooperative
+                    ) && Some(injection.task) != self.task
+                }) =>
+            {
+                "a loop that never finishes: it may be waiting on the task the injection cancelled \
+                 (polling a flag it would have set, retrying for a message it would have sent); a \
+                 real abort can come at that await point too, so stop waiting when that task ends \
+                 (await or select! on its JoinHandle), and bound the loop"
+            }
+            ViolationCode::Deadlock if self.injection.is_some() => {
+                "after the injection every task waits on something nobody will do any more: a \
+                 message the cancelled code would have sent, a lock or permit it held, a task it \
+                 would have woken; release and signal in Drop (RAII) so a cancel cannot strand \
+                 the others"
+            }
+            _ => self.code.hint(),
+        }
+    }
+}
+
+/// The hint for real tokio's "no reactor" panic in a simulation build
+/// (`--cfg cancelsim`): the facade is in use, so a dependency built
+/// against real tokio called its runtime.
+const REAL_TOKIO_IN_SIMULATION_BUILD: &str =
+    "real tokio was called inside the simulation: a dependency compiled against real tokio \
+     (not the `cancelsim-tokio` facade) spawned a task or made a timer on tokio's runtime, which \
+     does not exist here. Likely culprits: tokio-util's `TaskTracker`, `DelayQueue` or \
+     `AbortOnDropHandle` (depend on `tokio-util = { package = \"cancelsim-tokio-util\" }`, which \
+     simulates them); tokio's own `mpsc::Sender::send_timeout` (write \
+     `tokio::time::timeout(d, tx.send(v))`); another crate with its own `tokio` dependency (keep \
+     it out of the simulated test)";
+
+/// The hint for real tokio's "no reactor" panic in a normal build: the
+/// code under test may not use the facade at all yet.
+const REAL_TOKIO_IN_NORMAL_BUILD: &str =
+    "real tokio was called inside the simulation: a crate compiled against real tokio (not \
+     through the `tokio = { package = \"cancelsim-tokio\" }` dependency) spawned a task or made a \
+     timer. If you are not already building with RUSTFLAGS=\"--cfg cancelsim\", do, so the whole \
+     graph uses the facade; if a dependency still calls real tokio (tokio-util's `TaskTracker` or \
+     `DelayQueue`: use `cancelsim-tokio-util`; `mpsc::Sender::send_timeout`: write \
+     `tokio::time::timeout(d, tx.send(v))`), keep it out of the simulated test";
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)?;
+        if let Some(task) = self.task_label() {
+            write!(f, "\n    task: {task}")?;
+            if let Some(point) = self.await_point {
+                write!(f, ", await point {point}")?;
+                if let Some(wait) = &self.wait {
+                    f.write_str(" on ")?;
+                    super::write_wait(f, wait)?;
+                }
+            }
+        }
+        if let Some(at) = self.location() {
+            write!(f, "\n    at: {at}")?;
+        }
+        if let Some(injection) = self.injection {
+            write!(f, "\n    injected: {injection}")?;
+        }
+        write!(f, "\n    hint: {}", self.hint())
+    }
+}

@@ -657,7 +657,14 @@ fn sweep_bench(quick: bool) {
     let mut single = None;
     for threads in [1usize, 2] {
         let start = Instant::now();
+        // The tasks do not check for cooperative cancellation: a request
+        // at their first sleep is honoured only as they end, 100 sleeps
+        // later, past the default budget of 100 polls. The workload is
+        // about speed, so the budget covers it.
+        let mut config = cancelsim::Config::default();
+        config.grace_polls = 4 * sleeps as u32;
         let report = cancelsim::Check::new(body)
+            .config(config)
             .cancel_at_every_await(cancelsim::CancelMode::Both)
             .timeout_at_every_await(true)
             .inject_on_wake(false)

@@ -263,6 +263,13 @@ fn a_sleep_under_a_timeout_is_expired_by_default() {
         .message()
         .contains("the lookup's value"));
     assert_eq!(failure.repro().injections[0].kind.name(), "timeout");
+    // The hint tells a happy-path assertion from state left half-done.
+    let hint = failure.violations()[0].hint();
+    assert!(
+        hint.contains("the test assumes the timeout never fires"),
+        "{hint}"
+    );
+    assert!(hint.contains("left it half-done"), "{hint}");
 }
 
 #[test]

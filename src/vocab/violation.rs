@@ -260,6 +260,21 @@ impl Violation {
                  under this schedule; replay it and read the trace"
             }
             ViolationCode::Panic
+                if self
+                    .injection
+                    .is_some_and(|injection| injection.kind == super::InjectionKind::Timeout)
+                    && !["Elapsed", "JoinError", "Cancelled", "unwrap()", "expect("]
+                        .iter()
+                        .any(|word| self.message.contains(word)) =>
+            {
+                "an assertion failed after the sweep expired this timeout (as a slow dependency \
+                 would): if it checks state (a counter, a balance, a queue), the expiry left it \
+                 half-done — make the change atomic across the await (a guard whose Drop restores \
+                 it); if it checks the result the timeout decides (a value, a count of successes, \
+                 a duration), the test assumes the timeout never fires — assert what holds either \
+                 way"
+            }
+            ViolationCode::Panic
                 if !["Elapsed", "JoinError", "Cancelled", "unwrap()", "expect("]
                     .iter()
                     .any(|word| self.message.contains(word)) =>

@@ -1,15 +1,15 @@
 //! Fault injection and await-point bookkeeping: the injection plan, timeout
-//! scopes, what a suspended task waits on, grace budgets and violations.
+//! scopes, what a suspended task waits on, consequences of injections and
+//! violations (the signal and grace budgets: `grace.rs`).
 
 use std::rc::Rc;
 
 use super::TaskSlot;
 use crate::inject::{AwaitPoint, InjectAt, Injection, InjectionKind, InjectionPlan};
-use crate::trace::{CancelVia, EventKind, SourceLocation, Wait, WaitKind};
-use crate::vocab::Instant;
+use crate::trace::{CancelVia, EventKind, SourceLocation, Wait};
 use crate::vocab::TaskId;
+use crate::vocab::Violation;
 use crate::vocab::{TaskKey, TaskKind};
-use crate::vocab::{Violation, ViolationCode};
 
 use super::World;
 
@@ -318,95 +318,6 @@ impl World {
         released
     }
 
-    /// Registers the program's cancellation signal (the first registration
-    /// of a run wins).
-    pub fn register_signal(&self, signal: Box<dyn FnOnce()>) {
-        let mut oracles = self.oracles.borrow_mut();
-        if !oracles.signal_registered {
-            oracles.signal_registered = true;
-            oracles.signal = Some(signal);
-        }
-    }
-
-    /// Fires the registered signal (at `task`'s await point): every user
-    /// task alive now owes an exit within the grace budget.
-    fn fire_signal(&self, task: TaskId) {
-        let Some(signal) = self.oracles.borrow_mut().signal.take() else {
-            return;
-        };
-        let now = self.now.get();
-        self.oracles.borrow_mut().signal_fired_at = Some(now);
-        self.record(task, EventKind::SignalFired);
-        {
-            let mut core = self.core.borrow_mut();
-            for key in core.tasks.keys() {
-                if let Some(slot) = core.tasks.get_mut(key) {
-                    if slot.meta.kind == TaskKind::User && slot.meta.cancel_since.is_none() {
-                        slot.meta.signalled = true;
-                        slot.meta.cancel_since = Some((now, slot.meta.polls));
-                        slot.cancel_pending = true;
-                    }
-                }
-            }
-        }
-        if let Err(caught) = crate::panic::catch(signal) {
-            let violation = Violation::new(
-                ViolationCode::Panic,
-                format!(
-                    "the registered cancellation signal panicked: {}",
-                    caught.message
-                ),
-            )
-            .task(task, None);
-            self.push_violation(task, violation);
-        }
-    }
-
-    /// A task spawned after the signal fired owes an exit by the same
-    /// deadline as those it found running: a shutdown waits for it too.
-    #[inline]
-    pub(super) fn inherit_signal(&self, key: TaskKey) {
-        let Some(fired) = self.oracles.borrow().signal_fired_at else {
-            return;
-        };
-        let mut core = self.core.borrow_mut();
-        if let Some(slot) = core.tasks.get_mut(key) {
-            slot.meta.signalled = true;
-            slot.meta.cancel_since = Some((fired, slot.meta.polls));
-            slot.cancel_pending = true;
-        }
-    }
-
-    /// A user `abort` of a task that had ignored the cancellation signal
-    /// (the shutdown "signal, wait, then abort"): the abort hides that the
-    /// task never acted on the signal, so it is reported.
-    pub(super) fn check_abort_after_signal(&self, key: TaskKey) {
-        let violation = {
-            let mut core = self.core.borrow_mut();
-            let Some(slot) = core.tasks.get_mut(key) else {
-                return;
-            };
-            let Some((since, _)) = slot.meta.cancel_since else {
-                return;
-            };
-            if !slot.meta.signalled || slot.meta.ignored_reported || self.now.get() <= since {
-                return;
-            }
-            slot.meta.ignored_reported = true;
-            Violation::new(
-                ViolationCode::CancelIgnored,
-                format!(
-                    "ignored the cancellation signal fired at {}: still running {} later, when it was aborted",
-                    Instant(since),
-                    Instant(self.now.get() - since)
-                ),
-            )
-            .task(key.id, slot.meta.name.as_deref())
-            .at_point(slot.meta.suspends, Some(slot.meta.last_wait))
-        };
-        self.push_violation(key.id, violation);
-    }
-
     /// The current task awaited the `JoinError` of `task`, cancelled or
     /// panicked: if `task` was aborted by the harness (or panicked only
     /// because of such an abort), a panic of the current task *on that
@@ -526,102 +437,6 @@ impl World {
                 }
             }
         }
-    }
-
-    /// Checks the grace budget of an outstanding cancel request.
-    #[inline(always)]
-    pub(crate) fn check_grace(&self, key: TaskKey, slot: &mut TaskSlot) {
-        if slot.cancel_pending {
-            self.check_grace_budget(key, slot, false);
-        }
-    }
-
-    /// Checks the grace budget of an outstanding cancel request as its task
-    /// ends by itself (returns or panics), when nothing showed the task
-    /// responded: a fired signal (the harness cannot see a task act on it,
-    /// only end, as a runtime's shutdown waits for it to), or a cooperative
-    /// request never delivered. A task that ends past its budget ignored it
-    /// as much as one still running, however its wait was split (one long
-    /// sleep or many short ones). A delivered `Cancelled` was seen: what the
-    /// task does with it is the swallow and leak oracles' business.
-    pub(crate) fn check_grace_at_end(&self, key: TaskKey, slot: &mut TaskSlot) {
-        if slot.cancel_pending && (slot.meta.signalled || slot.meta.cancel_delivered == 0) {
-            self.check_grace_budget(key, slot, true);
-        }
-    }
-
-    #[cold]
-    fn check_grace_budget(&self, key: TaskKey, slot: &mut TaskSlot, ended: bool) {
-        let Some((since, polls)) = slot.meta.cancel_since else {
-            return;
-        };
-        if slot.meta.ignored_reported || self.waits_for_an_ignorer(key.id, slot) {
-            return;
-        }
-        let now = self.now.get();
-        let over_polls = slot.meta.polls.saturating_sub(polls) > self.config.grace_polls;
-        let over_time = now.saturating_sub(since) > self.grace_nanos();
-        if over_polls || over_time {
-            slot.meta.ignored_reported = true;
-            let budget = if over_polls {
-                format!("{} polls", self.config.grace_polls)
-            } else {
-                format!("{} of virtual time", Instant(self.grace_nanos()))
-            };
-            let what = if slot.meta.signalled {
-                "the cancellation signal fired at"
-            } else {
-                "cancel requested at"
-            };
-            let state = if ended {
-                format!(
-                    "the task ended only {} later, after {} polls",
-                    Instant(now - since),
-                    slot.meta.polls.saturating_sub(polls)
-                )
-            } else {
-                "task still running".to_string()
-            };
-            let violation = Violation::new(
-                ViolationCode::CancelIgnored,
-                format!(
-                    "{what} {} still not honoured after {budget} ({state})",
-                    Instant(since)
-                ),
-            )
-            .task(key.id, slot.meta.name.as_deref())
-            .at_point(slot.meta.suspends, Some(slot.meta.last_wait));
-            self.mark_ignoring(key.id, slot.meta.parent);
-            self.push_violation(key.id, violation);
-        }
-    }
-
-    /// Notes a task that ignored the signal (or waits for one that did).
-    pub(crate) fn mark_ignoring(&self, task: TaskId, parent: Option<TaskId>) {
-        let mut oracles = self.oracles.borrow_mut();
-        oracles.ignoring.insert(task);
-        oracles.ignoring_parents.extend(parent);
-    }
-
-    /// Whether the task waits for a task that ignored the signal: a
-    /// service that honoured it and now joins a deaf handler (the handler
-    /// is the one to fix, and is reported). A join of such a task, or any
-    /// wait other than the task's own timers and cancellation primitives
-    /// (a `JoinSet`, `join_all`) while one of its children ignores it. The
-    /// excused task counts as ignoring for its own waiters.
-    pub(crate) fn waits_for_an_ignorer(&self, task: TaskId, slot: &TaskSlot) -> bool {
-        let excused = {
-            let oracles = self.oracles.borrow();
-            match slot.meta.last_wait.kind {
-                WaitKind::Join(joined) => oracles.ignoring.contains(&joined),
-                WaitKind::External => oracles.ignoring_parents.contains(&task),
-                _ => false,
-            }
-        };
-        if excused {
-            self.mark_ignoring(task, slot.meta.parent);
-        }
-        excused
     }
 
     /// Records a violation found during the run.

@@ -34,6 +34,7 @@ mod cancel;
 mod cancelled;
 mod decider;
 mod end;
+mod grace;
 mod inject;
 mod join_slot;
 mod kept_containers;

@@ -31,8 +31,9 @@ pub enum InjectionKind {
     /// The task's wait there does not end (its wakes are ignored) until
     /// the program drops it: the drop of a task a timer aborts (a watchdog,
     /// `abort_all` at a deadline), which comes at the deadline, wherever
-    /// the task then waits. If nothing else can run, the wait ends after
-    /// all (it was only slow).
+    /// the task then waits. If nothing else can run, or after a minute of
+    /// virtual time (an aborter that polls for the task's own progress),
+    /// the wait ends after all: it was only slow.
     Stall,
 }
 

@@ -13,6 +13,12 @@ use crate::vocab::{TaskKey, TaskKind};
 
 use super::World;
 
+/// The longest an injected stall holds a task (virtual time): a program
+/// whose own abort has not come by then was not waiting for a deadline
+/// (an aborter polling a flag the stalled task would set), and the wait
+/// ends after all, as a slow one does.
+pub const STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// An abort of a running task the program made in a baseline.
 pub(crate) struct Abort {
     task: TaskId,
@@ -279,35 +285,45 @@ impl World {
 
     /// Holds `key` where it waits: marked queued without being in the
     /// ready queue, its wakes add nothing until the program aborts it
-    /// ([`World::abort_later`]) or nothing else can run
-    /// ([`World::release_stalled`]).
+    /// ([`World::abort_later`]), nothing else can run, or it has been held
+    /// for [`STALL_LIMIT`] ([`World::release_stalled`]).
     fn stall(&self, key: TaskKey) {
         self.ready.borrow_mut().retain(|queued| *queued != key);
         if let Some(slot) = self.core.borrow_mut().tasks.get_mut(key) {
             slot.queued = true;
-            self.stalled.borrow_mut().push(key);
+            self.stalled.borrow_mut().push((key, self.now.get()));
         }
+    }
+
+    /// When the oldest stall ends by itself: [`STALL_LIMIT`] after it
+    /// began.
+    pub(super) fn stall_limit(&self) -> Option<u64> {
+        let stalled = self.stalled.borrow();
+        stalled
+            .first()
+            .map(|(_, since)| since.saturating_add(STALL_LIMIT.as_nanos() as u64))
     }
 
     /// Ends the stall of `key`, if it has one: it is no longer queued.
     pub(super) fn unstall(&self, key: TaskKey) -> bool {
         let mut stalled = self.stalled.borrow_mut();
-        let Some(index) = stalled.iter().position(|held| *held == key) else {
+        let Some(index) = stalled.iter().position(|(held, _)| *held == key) else {
             return false;
         };
-        stalled.swap_remove(index);
+        stalled.remove(index);
         if let Some(slot) = self.core.borrow_mut().tasks.get_mut(key) {
             slot.queued = false;
         }
         true
     }
 
-    /// Nothing else can run: the stalled waits end after all (they were
-    /// only slow), in the order they began; false when there were none.
+    /// Nothing else can run, or the oldest stall reached its limit: the
+    /// stalled waits end after all (they were only slow), in the order
+    /// they began; false when there were none.
     pub(super) fn release_stalled(&self) -> bool {
         let held = std::mem::take(&mut *self.stalled.borrow_mut());
         let mut released = false;
-        for key in held {
+        for (key, _) in held {
             if let Some(slot) = self.core.borrow_mut().tasks.get_mut(key) {
                 slot.queued = false;
             } else {

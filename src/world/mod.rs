@@ -275,7 +275,8 @@ pub(crate) struct World {
     woke: RefCell<std::collections::BTreeMap<(TaskId, TaskId), u32>>,
     /// Tasks an injected stall holds where they wait (see
     /// [`InjectionKind::Stall`](crate::inject::InjectionKind::Stall)).
-    stalled: RefCell<Vec<TaskKey>>,
+    /// Each with when its stall began (virtual nanoseconds).
+    stalled: RefCell<Vec<(TaskKey, u64)>>,
     /// Tasks whose current poll a timer started, when collecting: an abort
     /// they make comes at a time the program fixed.
     timer_woken: RefCell<std::collections::BTreeSet<TaskId>>,

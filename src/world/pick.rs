@@ -141,8 +141,11 @@ impl World {
             }
             let next = self.core.borrow_mut().timers.next_deadline();
             let idle = next.is_none_or(|deadline| deadline > horizon);
-            if idle && !self.stalled.borrow().is_empty() && self.release_stalled() {
-                continue;
+            if let Some(limit) = self.stall_limit() {
+                let past_limit = next.is_none_or(|deadline| deadline > limit);
+                if (idle || past_limit) && self.release_stalled() {
+                    continue;
+                }
             }
             match next {
                 Some(deadline) if deadline > horizon => return Pick::Deadlock,

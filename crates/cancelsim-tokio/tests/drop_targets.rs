@@ -212,3 +212,42 @@ fn a_deadlines_abort_all_is_not_moved_before_the_deadline() {
         "{report}"
     );
 }
+
+/// The aborter polls a flag the task sets (nothing wakes it but its own
+/// 1 ms timer): a stall of the task would hold it for ever, the aborter
+/// polling on; the stall ends by itself after a minute of virtual time,
+/// as a slow wait does, and the program finishes.
+#[test]
+fn a_stall_ends_when_the_aborter_waits_for_the_task_itself() {
+    let report = Check::new(|| async {
+        let busy = Arc::new(AtomicU32::new(0));
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let task = cancelsim_tokio::spawn({
+            let (busy, done) = (Arc::clone(&busy), Arc::clone(&done));
+            async move {
+                busy.fetch_add(1, Ordering::SeqCst);
+                cancelsim_tokio::time::sleep(ms(1)).await;
+                busy.fetch_sub(1, Ordering::SeqCst);
+                done.store(true, Ordering::SeqCst);
+                std::future::pending::<()>().await;
+            }
+        });
+        while !done.load(Ordering::SeqCst) {
+            cancelsim_tokio::time::sleep(ms(1)).await;
+        }
+        task.abort();
+        let _ = task.await;
+        assert_eq!(busy.load(Ordering::SeqCst), 0);
+    })
+    .tokio_preset()
+    .run();
+    report.assert_clean();
+    assert!(
+        report
+            .counts()
+            .fired_per_kind
+            .get("stall")
+            .is_some_and(|&n| n > 0),
+        "{report}"
+    );
+}

@@ -263,9 +263,7 @@ impl Violation {
                 if self
                     .injection
                     .is_some_and(|injection| injection.kind == super::InjectionKind::Timeout)
-                    && !["Elapsed", "JoinError", "Cancelled", "unwrap()", "expect("]
-                        .iter()
-                        .any(|word| self.message.contains(word)) =>
+                    && self.is_an_assertion() =>
             {
                 "an assertion failed after the sweep expired this timeout (as a slow dependency \
                  would): if it checks state (a counter, a balance, a queue), the expiry left it \
@@ -274,11 +272,7 @@ impl Violation {
                  a duration), the test assumes the timeout never fires — assert what holds either \
                  way"
             }
-            ViolationCode::Panic
-                if !["Elapsed", "JoinError", "Cancelled", "unwrap()", "expect("]
-                    .iter()
-                    .any(|word| self.message.contains(word)) =>
-            {
+            ViolationCode::Panic if self.is_an_assertion() => {
                 "an assertion failed after the injection: the cancel (or expiry) at this await point \
                  left the state it checks half-done; make the change atomic across the await (a \
                  guard whose Drop restores it) or commit it only after the last await"
@@ -331,6 +325,17 @@ const REAL_TOKIO_IN_NORMAL_BUILD: &str =
      graph uses the facade; if a dependency still calls real tokio (tokio-util's `TaskTracker` or \
      `DelayQueue`: use `cancelsim-tokio-util`; `mpsc::Sender::send_timeout`: write \
      `tokio::time::timeout(d, tx.send(v))`), keep it out of the simulated test";
+
+impl Violation {
+    /// A panic that is an assertion on the program's state, not an
+    /// unwrap of the injected outcome (`Elapsed`, a `JoinError`, a
+    /// `Cancelled`).
+    fn is_an_assertion(&self) -> bool {
+        !["Elapsed", "JoinError", "Cancelled", "unwrap()", "expect("]
+            .iter()
+            .any(|word| self.message.contains(word))
+    }
+}
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

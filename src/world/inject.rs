@@ -305,16 +305,14 @@ impl World {
     }
 
     /// Ends the stall of `key`, if it has one: it is no longer queued.
-    pub(super) fn unstall(&self, key: TaskKey) -> bool {
+    pub(super) fn unstall(&self, key: TaskKey) {
         let mut stalled = self.stalled.borrow_mut();
-        let Some(index) = stalled.iter().position(|(held, _)| *held == key) else {
-            return false;
-        };
-        stalled.remove(index);
-        if let Some(slot) = self.core.borrow_mut().tasks.get_mut(key) {
-            slot.queued = false;
+        if let Some(index) = stalled.iter().position(|(held, _)| *held == key) {
+            stalled.remove(index);
+            if let Some(slot) = self.core.borrow_mut().tasks.get_mut(key) {
+                slot.queued = false;
+            }
         }
-        true
     }
 
     /// Nothing else can run, or the oldest stall reached its limit: the

@@ -102,19 +102,19 @@ impl<T> Receiver<T> {
         &mut self,
         mut f: impl FnMut(&T) -> bool,
     ) -> Result<Ref<'_, T>, error::RecvError> {
-        let mut closed = false;
+        let mut closed = None;
         loop {
             let matched = {
                 let value = self.inner.borrow_and_update();
-                (!closed || value.has_changed()) && f(&value)
+                (closed.is_none() || value.has_changed()) && f(&value)
             };
             if matched {
                 break;
             }
-            if closed {
-                return Err(closed_error());
+            if let Some(error) = closed {
+                return Err(error);
             }
-            closed = self.changed().await.is_err();
+            closed = self.changed().await.err();
         }
         Ok(self.inner.borrow())
     }
@@ -141,14 +141,6 @@ impl<T> Receiver<T> {
             Ok(_) => None,
         }
     }
-}
-
-/// The error of a closed channel (its field is private to tokio).
-fn closed_error() -> error::RecvError {
-    let (_, receiver) = tokio::sync::watch::channel(());
-    receiver
-        .has_changed()
-        .expect_err("a channel whose sender is gone is closed")
 }
 
 impl<T> Clone for Receiver<T> {

@@ -179,6 +179,19 @@ where
     Fut::Output: TestOutput,
 {
     let report = build(module, name, args, body).run();
+    if let Some(repro) = report.replayed() {
+        // The replay printed the run's trace and violations already: the
+        // panic points there instead of repeating them, and offers no
+        // command to replay the run it replays.
+        if !report.is_clean() {
+            panic!(
+                "cancelsim replay of {repro}: FAILED ({} violations; the run's trace and each \
+                 violation with its hint are printed above)",
+                report.failures().iter().map(|f| f.violations().len()).sum::<usize>()
+            );
+        }
+        return;
+    }
     if !report.is_clean() {
         // The path `cargo test` filters on leaves out the crate's name.
         let filter = module

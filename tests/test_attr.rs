@@ -151,6 +151,45 @@ async fn replay_target() {
     sleep(ms(1)).await;
 }
 
+/// A failing test a child process replays; a fixture, not a plain test.
+#[cancelsim::test(cancel = "drop", explore = 0)]
+#[ignore = "run by the test below, in a child process"]
+async fn failing_replay_target() {
+    sleep(ms(1)).await;
+    panic!("FIXTURE_BOOM");
+}
+
+/// A replay prints the run's trace and its violations once: the failing
+/// test's panic says where they are instead of repeating them, and offers
+/// no replay command for the run it is replaying.
+#[test]
+fn a_failing_replay_prints_its_violation_once() {
+    let out = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "failing_replay_target",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(
+            "CANCELSIM_REPLAY",
+            "cancelsim:v1 seed=0 scheduler=fifo test=test_attr::failing_replay_target",
+        )
+        .output()
+        .expect("the child runs");
+    assert!(!out.status.success(), "{out:?}");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("cancelsim: replaying cancelsim:v1 seed=0"), "{all}");
+    assert_eq!(all.matches("the root panicked: FIXTURE_BOOM").count(), 1, "{all}");
+    assert!(all.contains("printed above"), "{all}");
+    assert!(!all.contains("replay this run:"), "{all}");
+}
+
 fn child(replay: &str) -> (String, String) {
     let out = Command::new(std::env::current_exe().expect("the test binary"))
         .args([

@@ -155,6 +155,12 @@ impl Report {
         self.failures.is_empty()
     }
 
+    /// The run this report replayed (`CANCELSIM_REPLAY`), or `None` for a
+    /// sweep's report.
+    pub fn replayed(&self) -> Option<&Repro> {
+        self.replay.as_ref()
+    }
+
     /// The failing runs the report keeps, in plan order, each with its
     /// trace: every one of the first 100, then the first of each new group
     /// (memory stays bounded however many runs fail; [`Counts::failed_runs`]

@@ -17,7 +17,7 @@ use crate::trace::{display_location, EventKind, Outcome, SourceLocation};
 use crate::vocab::nanos;
 use crate::vocab::{Instant, TaskId, TaskKey, TaskKind};
 use crate::vocab::{Violation, ViolationCode};
-use crate::world::{Pick, World};
+use crate::world::{Halt, Limits, Until, World};
 
 impl World {
     /// Checks made as a task ends (before its slot is dropped).
@@ -165,7 +165,7 @@ impl World {
                 // Polls cannot grow any more: only the elapsed time decides. A
                 // request younger than its grace time is part of a leak, which
                 // the leak check reports.
-                self.check_grace(key, slot);
+                self.on_poll_end(key, slot, super::grace::PollEnd::Suspended);
             }
         }
         let resources: Vec<Held> = std::mem::take(&mut self.oracles.borrow_mut().resources)
@@ -363,22 +363,17 @@ impl World {
             steps_until: start.saturating_add(self.config.drain_steps),
             time_until: deadline,
         });
-        while detached.iter().any(|key| self.is_alive(*key)) {
-            if self.budget_used() - start >= self.config.drain_steps
-                || self.now().as_nanos() > deadline
-                || self.take_budget_stop(start).is_some()
-            {
-                break;
-            }
-            match self.pick_until(deadline) {
-                Pick::Run(key) => self.run_task(key),
-                Pick::Stop(SimError::Nondeterminism { step, divergence }) => {
-                    // Reported when the run ends.
-                    self.keep_divergence(step, divergence);
-                    break;
-                }
-                Pick::Deadlock | Pick::Stop(_) => break,
-            }
+        let limits = Limits {
+            start,
+            max_steps: self.config.drain_steps,
+            time_until: deadline,
+            horizon: deadline,
+        };
+        if let Halt::Stop(SimError::Nondeterminism { step, divergence }) =
+            self.run_until(Until::Ended(&detached), limits)
+        {
+            // Reported when the run ends.
+            self.keep_divergence(step, divergence);
         }
         drop(self.take_budget_stop(start));
         self.set_budget(outer);

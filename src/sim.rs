@@ -1,8 +1,10 @@
-//! `Sim`: one world, and the loop that runs it.
+//! `Sim`: one world, and `block_on`, which runs it.
 //!
-//! Each step the loop fires due timers, asks the scheduler which ready task
-//! runs, polls it once, and records what happened. When nothing is ready the
-//! clock jumps to the next timer; when there is no timer either, the world is
+//! `block_on` makes its future the root task (`main#0`) and runs the
+//! world's loop (`World::run_until`) until that task ends. Each step the
+//! loop fires due timers, asks the scheduler which ready task runs, polls
+//! it once, and records what happened. When nothing is ready the clock
+//! jumps to the next timer; when there is no timer either, the world is
 //! deadlocked. `block_on` returns as soon as its root future finishes.
 
 use std::fmt;

@@ -113,7 +113,7 @@ impl World {
     /// (`end`: suspended at an await point, or the task ended by itself,
     /// returned or panicked). It checks the grace budget of an outstanding
     /// cancel request (`cancel-ignored`, DESIGN.md). The oracles over the
-    /// end state (`crate::oracle`) run once the run is over.
+    /// end state (the `oracle` module) run once the run is over.
     ///
     /// Ending by itself, a task is checked when nothing showed it
     /// responded: a fired signal (the harness cannot see a task act on it,

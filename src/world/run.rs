@@ -1,6 +1,8 @@
 //! Polling tasks and ending them: one poll of a task or the root, finishing
 //! (dropping the future, telling the joiner), aborts, and the end of a run.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
@@ -69,10 +71,11 @@ impl World {
         let Some((mut body, waker, resumed_from)) = taken else {
             return;
         };
-        let result = self.poll_as(key, &waker, resumed_from, |cx| match &mut body {
-            Body::Task(future) => future.as_mut().poll(cx),
-            Body::Root(root) => root.future.as_mut().poll(cx),
-        });
+        let future: Pin<&mut dyn Future<Output = ()>> = match &mut body {
+            Body::Task(future) => future.as_mut(),
+            Body::Root(root) => root.future.as_mut(),
+        };
+        let result = self.poll_as(key, &waker, resumed_from, |cx| future.poll(cx));
         if let Ok(Poll::Pending) = result {
             let mut core = self.core.borrow_mut();
             let slot = core

@@ -1,22 +1,52 @@
-//! `Sim`: one world, and the loop that runs it.
+//! `Sim`: one world, and `block_on`, which runs it.
 //!
-//! Each step the loop fires due timers, asks the scheduler which ready task
-//! runs, polls it once, and records what happened. When nothing is ready the
-//! clock jumps to the next timer; when there is no timer either, the world is
+//! `block_on` makes its future the root task (`main#0`) and runs the
+//! world's loop (`World::run_until`) until that task ends. Each step the
+//! loop fires due timers, asks the scheduler which ready task runs, polls
+//! it once, and records what happened. When nothing is ready the clock
+//! jumps to the next timer; when there is no timer either, the world is
 //! deadlocked. `block_on` returns as soon as its root future finishes.
 
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
+use std::pin::Pin;
 use std::rc::Rc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use crate::config::Config;
 use crate::error::SimError;
 use crate::schedule::Schedule;
 use crate::time::Instant;
 use crate::trace::{Outcome, Trace};
-use crate::world::{is_budget_stop, Budget, Enter, Pick, World};
+use crate::world::{Budget, Enter, Halt, Limits, RootEnd, RootTask, Until, World};
+
+/// The future given to `block_on` as the root task's body: polls it and
+/// keeps its output for `block_on` to return.
+struct RootBody<'a, F: Future> {
+    future: Pin<&'a mut Option<F>>,
+    output: &'a mut Option<F::Output>,
+}
+
+impl<F: Future> Future for RootBody<'_, F> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let future = this
+            .future
+            .as_mut()
+            .as_pin_mut()
+            .expect("the root future is present until it ends");
+        match future.poll(cx) {
+            Poll::Ready(value) => {
+                *this.output = Some(value);
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
 
 /// How a root future ended.
 pub(crate) enum RootRun<T> {
@@ -94,8 +124,9 @@ impl Sim {
         let _enter = Enter::new(&world);
         world.arm_watchdog();
         let _done = world.polls_done();
-        let root = world.spawn_root(world.config().root_location.unwrap_or(at));
+        let key = world.spawn_root(world.config().root_location.unwrap_or(at));
         let mut future = std::pin::pin!(Some(future));
+        let mut output = None;
         // Polls and `work` calls count against the step budget.
         let start = world.budget_used();
         let max_time = crate::vocab::nanos(world.config().max_time);
@@ -104,81 +135,49 @@ impl Sim {
             time_until: max_time,
         });
         drop(world.take_divergence());
-        loop {
-            if let Some(error) = world.take_budget_stop(start) {
-                // A `work` loop inside a poll ran past the budget.
-                world.finish_root(root, Outcome::Aborted);
-                return RootRun::Stopped(error);
+        let limits = Limits {
+            start,
+            max_steps: world.config().max_steps,
+            time_until: max_time,
+            horizon: u64::MAX,
+        };
+        let (halt, end) = {
+            let mut body = RootBody {
+                future: future.as_mut(),
+                output: &mut output,
+            };
+            let body: Pin<&mut RootBody<'_, F>> = Pin::new(&mut body);
+            let mut root = RootTask::new(key, body);
+            let halt = world.run_until(Until::RootEnds(&mut root), limits);
+            (halt, root.take_end())
+        };
+        match (halt, end) {
+            // A replay that went off its recording first explains the
+            // root's end (a panic, most likely): the divergence is the news.
+            (Halt::Reached, end) => match (world.take_divergence(), end) {
+                (Some(error), _) => RootRun::Stopped(error),
+                (None, Some(RootEnd::Panicked(message))) => RootRun::Panicked(message),
+                (None, _) => RootRun::Returned(output.expect("a returned root left its output")),
+            },
+            (Halt::RootDropRequested, _) => {
+                world.drop_root(key, || future.set(None));
+                match world.take_divergence() {
+                    Some(error) => RootRun::Stopped(error),
+                    None => RootRun::Dropped,
+                }
             }
-            if world.now().as_nanos() > max_time {
-                world.finish_root(root, Outcome::Aborted);
-                return RootRun::Stopped(SimError::TimeLimit {
+            (Halt::Deadlock, _) => {
+                world.record_deadlock(key);
+                let blocked = world.blocked_tasks();
+                world.finish_root(key, Outcome::Aborted);
+                RootRun::Stopped(SimError::Deadlock {
                     time: world.now(),
-                    next_deadline: world.now(),
-                });
+                    blocked,
+                })
             }
-            if world.take_root_drop_request() {
-                world.drop_root(root, || future.set(None));
-                if let Some(error) = world.take_divergence() {
-                    return RootRun::Stopped(error);
-                }
-                return RootRun::Dropped;
-            }
-            if world.budget_used() - start >= world.config().max_steps {
-                world.finish_root(root, Outcome::Aborted);
-                return RootRun::Stopped(SimError::StepLimit {
-                    steps: world.budget_used() - start,
-                    time: world.now(),
-                });
-            }
-            match world.pick() {
-                Pick::Run(key) if key == root => {
-                    let polled = world.poll_root(root, |cx| {
-                        future
-                            .as_mut()
-                            .as_pin_mut()
-                            .expect("the root future is present until it ends")
-                            .poll(cx)
-                    });
-                    match polled {
-                        Ok(Poll::Ready(value)) => {
-                            // Ending the root checks a replay's recording
-                            // ended it here too (a divergence if not).
-                            world.finish_root(root, Outcome::Returned);
-                            if let Some(error) = world.take_divergence() {
-                                return RootRun::Stopped(error);
-                            }
-                            return RootRun::Returned(value);
-                        }
-                        Ok(Poll::Pending) => {}
-                        // Stopped by the budget: the loop's next turn says so.
-                        Err(caught) if is_budget_stop(&*caught.payload) => {}
-                        Err(caught) => {
-                            let index = world.add_message(caught.message.clone());
-                            world.finish_root(root, Outcome::Panicked(index));
-                            // A replay that went off its recording first
-                            // explains the panic: the divergence is the news.
-                            if let Some(error) = world.take_divergence() {
-                                return RootRun::Stopped(error);
-                            }
-                            return RootRun::Panicked(caught.message);
-                        }
-                    }
-                }
-                Pick::Run(key) => world.run_task(key),
-                Pick::Deadlock => {
-                    world.record_deadlock(root);
-                    let blocked = world.blocked_tasks();
-                    world.finish_root(root, Outcome::Aborted);
-                    return RootRun::Stopped(SimError::Deadlock {
-                        time: world.now(),
-                        blocked,
-                    });
-                }
-                Pick::Stop(error) => {
-                    world.finish_root(root, Outcome::Aborted);
-                    return RootRun::Stopped(error);
-                }
+            (Halt::Limit(error) | Halt::Stop(error), _) => {
+                world.finish_root(key, Outcome::Aborted);
+                RootRun::Stopped(error)
             }
         }
     }

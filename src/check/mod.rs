@@ -12,6 +12,7 @@
 //!    of threads.
 
 mod artifacts;
+mod end_run;
 mod env;
 mod exhaustive;
 mod failure;

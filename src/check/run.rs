@@ -185,11 +185,11 @@ where
             }
             Some(violation) => {
                 world.push_violation(TaskId(0), violation);
-                violations.extend(world.end_run());
+                violations.extend(super::end_run::end_run(&world));
                 violations.extend(replay_left_over(&world));
             }
             None => {
-                violations.extend(world.end_run());
+                violations.extend(super::end_run::end_run(&world));
                 violations.extend(replay_left_over(&world));
             }
         }

@@ -1,7 +1,7 @@
 //! The vocabulary every layer of a simulation speaks: task ids and keys,
 //! virtual instants, source locations, what a suspended task waits on, await
-//! points and injections, violations and their codes, and the error a join
-//! returns.
+//! points and injections, violations and their codes, the error a join
+//! returns, and the end state of a run that the oracles judge.
 //!
 //! A leaf: it depends on nothing else in the crate, so the world, the
 //! scheduler, the trace and the user-facing modules (`task`, `time`,
@@ -10,6 +10,7 @@
 //! (`task::TaskId`, `time::Instant`, `trace::Wait`, `oracle::Violation`,
 //! `inject::Injection`, ...).
 
+mod end_state;
 mod injection;
 mod instant;
 mod join_error;
@@ -18,6 +19,9 @@ mod task;
 mod violation;
 mod wait;
 
+pub(crate) use end_state::{
+    CancelRequest, EndState, Held, InvariantCheck, LiveTask, Moment, Panicked,
+};
 pub(crate) use injection::InjectionPlan;
 pub use injection::{AwaitPoint, CancelMode, InjectAt, Injection, InjectionKind};
 pub(crate) use instant::nanos;

@@ -1,23 +1,27 @@
-//! The oracles' side of the world: what is checked when a task ends and
-//! when the run ends.
+//! The oracles' side of the world: what is checked when a task ends, what
+//! the run's oracles accumulate (resources, panics), and the end of a run:
+//! the runtime's shutdown, the drain and the end state the oracles judge.
 //!
-//! End of a run (DESIGN.md): when the root finishes (or is dropped), live
-//! tasks that were not detached are leaks; then the world drains — runs on
-//! within its budget — so detached work (shields, blocking work, detached
-//! tasks) can finish; detached work still alive after that is a leak too;
-//! then held resources, unobserved panics and user invariants are checked.
+//! End of a run (DESIGN.md; sequenced by `check::end_run`): when the root
+//! finishes (or is dropped), live tasks that were not detached are leaks;
+//! then the world drains — runs on within its budget — so detached work
+//! (shields, blocking work, detached tasks) can finish; detached work still
+//! alive after that is a leak too; then held resources, unobserved panics
+//! and user invariants are checked. The checks are functions of an
+//! [`EndState`] in the `oracle` module; the world builds the state and records
+//! what they find.
 
 use std::rc::Rc;
 
 use super::oracle_state::{Held, Panicked};
 use super::TaskSlot;
 use crate::error::SimError;
-use crate::panic;
 use crate::trace::{display_location, EventKind, Outcome, SourceLocation};
 use crate::vocab::nanos;
+use crate::vocab::{CancelRequest, EndState, LiveTask, Moment};
 use crate::vocab::{Instant, TaskId, TaskKey, TaskKind};
 use crate::vocab::{Violation, ViolationCode};
-use crate::world::{Pick, World};
+use crate::world::{Halt, Limits, Until, World};
 
 impl World {
     /// Checks made as a task ends (before its slot is dropped).
@@ -118,125 +122,113 @@ impl World {
         }
     }
 
-    /// Ends the run: leak check, drain, then the end-of-run oracles. Returns
-    /// every violation of the run, in the order found.
-    pub(crate) fn end_run(self: &Rc<World>) -> Vec<Violation> {
+    /// What the oracles see of the run at `moment` (see
+    /// the `oracle` module): the live tasks; after the drain, also the
+    /// resources still held, the panics not reported yet and the user
+    /// invariants, taken from the world (each panic noted as one of the
+    /// run's).
+    pub(crate) fn end_state(&self, moment: Moment) -> EndState {
+        let tasks = {
+            let core = self.core.borrow();
+            core.tasks
+                .keys()
+                .into_iter()
+                .filter_map(|key| core.tasks.get(key))
+                .map(|slot| self.live_task(slot))
+                .collect()
+        };
+        let mut oracles = self.oracles.borrow_mut();
+        let drained = moment == Moment::Drained;
+        let panics: Vec<(TaskId, Panicked)> = if drained {
+            std::mem::take(&mut oracles.panics).into_iter().collect()
+        } else {
+            Vec::new()
+        };
+        oracles
+            .panicked_tasks
+            .extend(panics.iter().map(|(task, _)| *task));
+        EndState {
+            moment,
+            now: self.now.get(),
+            grace_polls: self.config.grace_polls,
+            grace_nanos: self.grace_nanos(),
+            tasks,
+            resources: if drained {
+                std::mem::take(&mut oracles.resources)
+                    .into_values()
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            panics,
+            invariants: if drained {
+                std::mem::take(&mut oracles.invariants)
+            } else {
+                Vec::new()
+            },
+            first_injection: self.first_injection(),
+            baseline_panics: oracles.baseline_panics.clone(),
+            ignoring: oracles.ignoring.clone(),
+            ignoring_parents: oracles.ignoring_parents.clone(),
+        }
+    }
+
+    fn live_task(&self, slot: &TaskSlot) -> LiveTask {
+        let meta = &slot.meta;
+        LiveTask {
+            id: slot.id,
+            name: meta.name.as_deref().map(str::to_string),
+            kind: meta.kind,
+            detached: meta.detached,
+            parent: meta.parent,
+            spawner: match meta.parent {
+                Some(parent) => self.trace().task_label(parent),
+                None => "the harness".to_string(),
+            },
+            spawned_at: meta.spawned_at,
+            point: meta.suspends,
+            wait: meta.last_wait,
+            cancel: meta.cancel_since.map(|(since, polls)| CancelRequest {
+                since,
+                polls: meta.polls.saturating_sub(polls),
+                signalled: meta.signalled,
+                pending: slot.cancel_pending,
+                reported: meta.ignored_reported,
+            }),
+        }
+    }
+
+    /// Reports what the end-of-run oracles found, in order. A task
+    /// reported `cancel-ignored` is not reported again (by an abort
+    /// while the world is torn down).
+    pub(crate) fn report_end(&self, violations: Vec<Violation>) {
+        for violation in violations {
+            let task = violation.task.unwrap_or(TaskId(0));
+            if violation.code == ViolationCode::CancelIgnored {
+                let mut core = self.core.borrow_mut();
+                let parent = core
+                    .tasks
+                    .keys()
+                    .into_iter()
+                    .find(|key| key.id == task)
+                    .and_then(|key| core.tasks.get_mut(key))
+                    .and_then(|slot| {
+                        slot.meta.ignored_reported = true;
+                        slot.meta.parent
+                    });
+                drop(core);
+                self.mark_ignoring(task, parent);
+            }
+            self.push_violation(task, violation);
+        }
+    }
+
+    /// When the run's program is a tokio runtime (`Config::runtime_shutdown`),
+    /// its shutdown as the root ended (see [`World::shut_down`]).
+    pub(crate) fn shut_down_if_configured(self: &Rc<World>) {
         if self.config.runtime_shutdown {
             self.shut_down();
         }
-        let root_end = self.now();
-        // Leaks at the moment the root ended.
-        let live = self.core.borrow().tasks.keys();
-        for key in live {
-            let core = self.core.borrow();
-            let slot = core.tasks.get(key).expect("listed live");
-            if slot.meta.kind == TaskKind::User && !slot.meta.detached {
-                let violation = self.leak(key, slot, "is still alive when the root finished");
-                drop(core);
-                self.push_violation(key.id, violation);
-            }
-        }
-        self.drain(root_end);
-        if self.has_diverged() {
-            // The drain went off its recording: what is left is not the end
-            // state of the recorded run. The run reports the divergence.
-            return std::mem::take(&mut self.oracles.borrow_mut().violations);
-        }
-        // Detached work that did not finish, and requests never honoured.
-        let live = self.core.borrow().tasks.keys();
-        for key in live {
-            let mut core = self.core.borrow_mut();
-            let slot = core.tasks.get_mut(key).expect("listed live");
-            let violation = if slot.meta.detached {
-                Some(self.leak(
-                    key,
-                    slot,
-                    "is detached work still running after the drain budget",
-                ))
-            } else {
-                None
-            };
-            drop(core);
-            if let Some(violation) = violation {
-                self.push_violation(key.id, violation);
-            }
-            let mut core = self.core.borrow_mut();
-            if let Some(slot) = core.tasks.get_mut(key) {
-                // Polls cannot grow any more: only the elapsed time decides. A
-                // request younger than its grace time is part of a leak, which
-                // the leak check reports.
-                self.check_grace(key, slot);
-            }
-        }
-        let resources: Vec<Held> = std::mem::take(&mut self.oracles.borrow_mut().resources)
-            .into_values()
-            .collect();
-        for held in resources {
-            let holder = match (held.holder, &held.holder_name) {
-                (Some(task), Some(name)) => format!("{name}{task}"),
-                (Some(task), None) => format!("{task}"),
-                (None, _) => "the harness".to_string(),
-            };
-            let mut violation = Violation::new(
-                ViolationCode::LeakedResource,
-                format!(
-                    "resource `{}` acquired by {holder} is still held when the run ended",
-                    held.name
-                ),
-            )
-            .located(held.at);
-            if let Some(task) = held.holder {
-                // Where the holder was cancelled, if an injection hit it;
-                // else where it acquired the resource.
-                let point = self
-                    .first_injection()
-                    .filter(|injection| injection.task == task)
-                    .map_or(held.point, |injection| injection.point);
-                violation = violation
-                    .task(task, held.holder_name.as_deref())
-                    .at_point(point, None);
-            }
-            self.push_violation(held.holder.unwrap_or(TaskId(0)), violation);
-        }
-        let panics = std::mem::take(&mut self.oracles.borrow_mut().panics);
-        for (task, panicked) in panics {
-            self.oracles.borrow_mut().panicked_tasks.push(task);
-            let injected = self.first_injection().is_some();
-            let expected = self.oracles.borrow().baseline_panics.contains(&task);
-            // The baseline judges the panics it has itself; an injected run
-            // reports only the panics it caused.
-            let (code, text) = if injected && expected {
-                continue;
-            } else if !panicked.observed {
-                (
-                    ViolationCode::UnobservedPanic,
-                    "panicked and nobody awaited its JoinHandle",
-                )
-            } else if injected {
-                (
-                    ViolationCode::Panic,
-                    "panicked in an injected run (it does not in the baseline)",
-                )
-            } else {
-                continue;
-            };
-            let violation = Violation::new(code, format!("{text}: {}", panicked.message))
-                .task(task, panicked.name.as_deref())
-                .at_point(panicked.point, None);
-            self.push_violation(task, violation);
-        }
-        let invariants = std::mem::take(&mut self.oracles.borrow_mut().invariants);
-        for (name, check, at) in invariants {
-            let verdict = panic::catch(&check);
-            let failure = match verdict {
-                Ok(true) => continue,
-                Ok(false) => format!("invariant `{name}` does not hold at the end of the run"),
-                Err(caught) => format!("invariant `{name}` panicked: {}", caught.message),
-            };
-            let violation = Violation::new(ViolationCode::Invariant, failure).located(at);
-            self.push_violation(TaskId(0), violation);
-        }
-        std::mem::take(&mut self.oracles.borrow_mut().violations)
     }
 
     /// A tokio runtime's shutdown when the root ended: a task that ignored
@@ -317,30 +309,9 @@ impl World {
         }
     }
 
-    fn leak(&self, key: TaskKey, slot: &TaskSlot, what: &str) -> Violation {
-        let spawner = match slot.meta.parent {
-            Some(parent) => self.trace().task_label(parent),
-            None => "the harness".to_string(),
-        };
-        let label = match &slot.meta.name {
-            Some(name) => format!("{name}{}", key.id),
-            None => format!("{}", key.id),
-        };
-        Violation::new(
-            ViolationCode::LeakedTask,
-            format!(
-                "task {label} {what} (spawned by {spawner} at {})",
-                display_location(slot.meta.spawned_at)
-            ),
-        )
-        .task(key.id, slot.meta.name.as_deref())
-        .at_point(slot.meta.suspends, Some(slot.meta.last_wait))
-        .located(slot.meta.spawned_at)
-    }
-
     /// Runs on after the root ended until every detached task has finished,
     /// the world is idle, or the drain budget is spent.
-    fn drain(self: &Rc<World>, root_end: Instant) {
+    pub(crate) fn drain(self: &Rc<World>, root_end: Instant) {
         let detached: Vec<TaskKey> = {
             let core = self.core.borrow();
             core.tasks
@@ -363,22 +334,17 @@ impl World {
             steps_until: start.saturating_add(self.config.drain_steps),
             time_until: deadline,
         });
-        while detached.iter().any(|key| self.is_alive(*key)) {
-            if self.budget_used() - start >= self.config.drain_steps
-                || self.now().as_nanos() > deadline
-                || self.take_budget_stop(start).is_some()
-            {
-                break;
-            }
-            match self.pick_until(deadline) {
-                Pick::Run(key) => self.run_task(key),
-                Pick::Stop(SimError::Nondeterminism { step, divergence }) => {
-                    // Reported when the run ends.
-                    self.keep_divergence(step, divergence);
-                    break;
-                }
-                Pick::Deadlock | Pick::Stop(_) => break,
-            }
+        let limits = Limits {
+            start,
+            max_steps: self.config.drain_steps,
+            time_until: deadline,
+            horizon: deadline,
+        };
+        if let Halt::Stop(SimError::Nondeterminism { step, divergence }) =
+            self.run_until(Until::Ended(&detached), limits)
+        {
+            // Reported when the run ends.
+            self.keep_divergence(step, divergence);
         }
         drop(self.take_budget_stop(start));
         self.set_budget(outer);

@@ -3,6 +3,15 @@
 //! per deaf task, not for the tasks only waiting for it.
 
 use super::{TaskSlot, World};
+
+/// How a poll of a task ended, for [`World::on_poll_end`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum PollEnd {
+    /// It returned `Pending` at an await point.
+    Suspended,
+    /// The task ended by itself: it returned or panicked.
+    Ended,
+}
 use crate::trace::{EventKind, WaitKind};
 use crate::vocab::Instant;
 use crate::vocab::TaskId;
@@ -99,25 +108,34 @@ impl World {
         self.push_violation(key.id, violation);
     }
 
-    /// Checks the grace budget of an outstanding cancel request.
-    #[inline(always)]
-    pub(crate) fn check_grace(&self, key: TaskKey, slot: &mut TaskSlot) {
-        if slot.cancel_pending {
-            self.check_grace_budget(key, slot, false);
-        }
-    }
-
-    /// Checks the grace budget of an outstanding cancel request as its task
-    /// ends by itself (returns or panics), when nothing showed the task
+    /// The injector's mid-run hook: the one place where an oracle judges
+    /// a task while the run goes on, called as each poll of a task ends
+    /// (`end`: suspended at an await point, or the task ended by itself,
+    /// returned or panicked). It checks the grace budget of an outstanding
+    /// cancel request (`cancel-ignored`, DESIGN.md). The oracles over the
+    /// end state (the `oracle` module) run once the run is over.
+    ///
+    /// Ending by itself, a task is checked when nothing showed it
     /// responded: a fired signal (the harness cannot see a task act on it,
     /// only end, as a runtime's shutdown waits for it to), or a cooperative
-    /// request never delivered. A task that ends past its budget ignored it
-    /// as much as one still running, however its wait was split (one long
-    /// sleep or many short ones). A delivered `Cancelled` was seen: what the
-    /// task does with it is the swallow and leak oracles' business.
-    pub(crate) fn check_grace_at_end(&self, key: TaskKey, slot: &mut TaskSlot) {
-        if slot.cancel_pending && (slot.meta.signalled || slot.meta.cancel_delivered == 0) {
-            self.check_grace_budget(key, slot, true);
+    /// request never delivered. A task that ends past its budget ignored
+    /// it as much as one still running, however its wait was split (one
+    /// long sleep or many short ones). A delivered `Cancelled` was seen:
+    /// what the task does with it is the swallow and leak oracles'
+    /// business.
+    #[inline(always)]
+    pub(crate) fn on_poll_end(&self, key: TaskKey, slot: &mut TaskSlot, end: PollEnd) {
+        match end {
+            PollEnd::Suspended if slot.cancel_pending => {
+                self.check_grace_budget(key, slot, false);
+            }
+            PollEnd::Ended
+                if slot.cancel_pending
+                    && (slot.meta.signalled || slot.meta.cancel_delivered == 0) =>
+            {
+                self.check_grace_budget(key, slot, true);
+            }
+            _ => {}
         }
     }
 

@@ -25,9 +25,13 @@
 //! `Cancelled` value) and `kept_containers` (storage handed on to the next
 //! world of the thread). The rest of `impl World` lives in one child module
 //! per concept: `spawn` (new tasks), `pick` (the ready queue and the next
-//! task), `timers`, `run` (polling and ending tasks), `cancel` (cooperative
-//! cancellation), `inject` (injections, await points, grace budgets and
-//! violations) and `end` (the end-of-run checks and the drain).
+//! task), `timers`, `run_loop` (the executor's one loop, `run_until`,
+//! serving `block_on` and the drain), `run` (polling and ending tasks: one
+//! poll path, the root's included), `cancel` (cooperative cancellation),
+//! `inject` (injections, await points and violations), `grace` (the
+//! signal, and the grace budget checked as each poll ends: the injector's
+//! mid-run hook `on_poll_end`) and `end` (the runtime's shutdown, the drain
+//! and the end state the oracles judge).
 
 mod budget;
 mod cancel;
@@ -43,6 +47,7 @@ mod pick;
 mod record;
 mod run;
 mod run_api;
+mod run_loop;
 mod spawn;
 mod task_body;
 mod task_table;
@@ -54,6 +59,7 @@ pub(crate) use budget::{is_budget_stop, Budget};
 pub use cancelled::Cancelled;
 pub(crate) use join_slot::{Finished, JoinSlot};
 pub(crate) use oracle_state::OracleState;
+pub(crate) use run_loop::{Halt, Limits, RootEnd, RootTask, Until};
 pub(crate) use task_body::TaskBody;
 pub(crate) use task_table::{Completion, NewTask, TaskFuture, TaskSlot, TaskTable, NO_POINT};
 pub(crate) use timer_queue::{Target, TimerKey, Timers};

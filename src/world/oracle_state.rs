@@ -2,28 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::trace::SourceLocation;
 use crate::vocab::TaskId;
 use crate::vocab::Violation;
-
-/// A tracked resource currently held.
-pub(crate) struct Held {
-    pub name: String,
-    pub holder: Option<TaskId>,
-    pub holder_name: Option<String>,
-    pub at: SourceLocation,
-    pub point: u32,
-}
-
-/// A task that panicked.
-pub(crate) struct Panicked {
-    pub name: Option<String>,
-    pub message: String,
-    pub observed: bool,
-    pub point: u32,
-}
-
-pub(crate) type InvariantCheck = (String, Box<dyn Fn() -> bool>, SourceLocation);
+pub(crate) use crate::vocab::{Held, InvariantCheck, Panicked};
 
 #[derive(Default)]
 pub(crate) struct OracleState {

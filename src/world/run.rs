@@ -1,9 +1,13 @@
 //! Polling tasks and ending them: one poll of a task or the root, finishing
 //! (dropping the future, telling the joiner), aborts, and the end of a run.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+use super::grace::PollEnd;
+use super::run_loop::{RootEnd, RootTask};
 use super::waker;
 use super::TaskFuture;
 use crate::error::BlockedTask;
@@ -15,11 +19,20 @@ use crate::vocab::{TaskKey, TaskKind};
 
 use super::World;
 
+/// What a poll polls: a spawned task's own future, or the root's, lent by
+/// the run loop.
+enum Body<'r, 'a> {
+    Task(TaskFuture),
+    Root(&'r mut RootTask<'a>),
+}
+
 impl World {
     // ----- polling ----------------------------------------------------------------
 
-    /// Polls a spawned task once and settles what followed.
-    pub fn run_task(self: &Rc<World>, key: TaskKey) {
+    /// Polls task `key` once and settles what followed: the executor's one
+    /// poll path, for spawned tasks and for the root (whose body `root`
+    /// lends, see [`RootTask`]).
+    pub(super) fn run_task(self: &Rc<World>, key: TaskKey, root: Option<&mut RootTask<'_>>) {
         if self.has_plan.get() && self.inject(key, InjectAt::Wake) {
             return;
         }
@@ -35,33 +48,43 @@ impl World {
                     self.finish(key, future, Outcome::Aborted, None);
                     return;
                 }
-                Some(slot) => match slot.future.take() {
-                    Some(future) => {
-                        self.polling(slot);
-                        Some((
-                            future,
-                            slot.waker.take().expect("a live task has its waker"),
-                            slot.meta.suspends,
-                        ))
+                Some(slot) => {
+                    let body = match slot.future.take() {
+                        Some(future) => Some(Body::Task(future)),
+                        None => root.filter(|root| root.key == key).map(Body::Root),
+                    };
+                    match body {
+                        Some(body) => {
+                            self.polling(slot);
+                            Some((
+                                body,
+                                slot.waker.take().expect("a live task has its waker"),
+                                slot.meta.suspends,
+                            ))
+                        }
+                        None => None,
                     }
-                    None => None,
-                },
+                }
                 None => None,
             }
         };
-        let Some((mut future, waker, resumed_from)) = taken else {
+        let Some((mut body, waker, resumed_from)) = taken else {
             return;
         };
-        let result = self.poll_as(key, &waker, resumed_from, |cx| future.as_mut().poll(cx));
-        match result {
-            Ok(Poll::Pending) => {
-                let mut core = self.core.borrow_mut();
-                let slot = core
-                    .tasks
-                    .get_mut(key)
-                    .expect("a polled task stays in the table");
-                let (ordinal, wait) = self.suspended(key, slot);
-                self.check_grace(key, slot);
+        let future: Pin<&mut dyn Future<Output = ()>> = match &mut body {
+            Body::Task(future) => future.as_mut(),
+            Body::Root(root) => root.future.as_mut(),
+        };
+        let result = self.poll_as(key, &waker, resumed_from, |cx| future.poll(cx));
+        if let Ok(Poll::Pending) = result {
+            let mut core = self.core.borrow_mut();
+            let slot = core
+                .tasks
+                .get_mut(key)
+                .expect("a polled task stays in the table");
+            let (ordinal, wait) = self.suspended(key, slot);
+            self.on_poll_end(key, slot, PollEnd::Suspended);
+            if let Body::Task(future) = body {
                 if slot.abort_requested {
                     drop(core);
                     drop(waker);
@@ -69,10 +92,18 @@ impl World {
                     return;
                 }
                 slot.future = Some(future);
-                slot.waker = Some(waker);
-                drop(core);
-                self.suspension_recorded(key, ordinal, wait);
             }
+            slot.waker = Some(waker);
+            drop(core);
+            self.suspension_recorded(key, ordinal, wait);
+            return;
+        }
+        let future = match body {
+            Body::Task(future) => future,
+            Body::Root(root) => return self.root_polled(root, waker, result),
+        };
+        match result {
+            Ok(Poll::Pending) => unreachable!("a suspension is settled above"),
             Ok(Poll::Ready(())) => {
                 // Our reference to the waker goes first, so that `finish`
                 // can recycle it.
@@ -101,51 +132,47 @@ impl World {
         }
     }
 
-    /// Polls the root future of `block_on` once. Injections due at the root
-    /// that drop it set `root_drop_requested` instead (`block_on` owns it).
-    pub fn poll_root<T>(
+    /// The root's poll returned or unwound: it ends (returned or panicked,
+    /// noted in `root` for `block_on`), or, stopped by the budget, stays
+    /// for the run loop to stop.
+    #[inline(never)]
+    fn root_polled(
         self: &Rc<World>,
-        key: TaskKey,
-        poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
-    ) -> Result<Poll<T>, panic::Caught> {
-        if self.has_plan.get() && self.inject(key, InjectAt::Wake) {
-            return Ok(Poll::Pending);
-        }
-        let waker = {
+        root: &mut RootTask<'_>,
+        waker: Waker,
+        result: Result<Poll<()>, panic::Caught>,
+    ) {
+        let key = root.key;
+        {
             let mut core = self.core.borrow_mut();
             let slot = core
                 .tasks
                 .get_mut(key)
                 .expect("the root is alive while polled");
-            self.polling(slot);
-            (
-                slot.waker.take().expect("the root has its waker"),
-                slot.meta.suspends,
-            )
-        };
-        let (waker, resumed_from) = waker;
-        let result = self.poll_as(key, &waker, resumed_from, poll);
-        let mut core = self.core.borrow_mut();
-        let slot = core
-            .tasks
-            .get_mut(key)
-            .expect("the root is alive while polled");
-        slot.waker = Some(waker);
-        if let Ok(Poll::Pending) = result {
-            let (ordinal, wait) = self.suspended(key, slot);
-            self.check_grace(key, slot);
-            drop(core);
-            self.suspension_recorded(key, ordinal, wait);
-        } else {
+            slot.waker = Some(waker);
             slot.meta.returning = true;
-            self.pending_wait.take();
-            drop(core);
-            // Aborts made as the root ends (its locals' `Drop`s: an owner
-            // stopping its task) are the end of the test, not something
-            // that can happen while the task is still needed.
-            self.forget_abortable_since(self.steps());
         }
-        result
+        self.pending_wait.take();
+        // Aborts made as the root ends (its locals' `Drop`s: an owner
+        // stopping its task) are the end of the test, not something that
+        // can happen while the task is still needed.
+        self.forget_abortable_since(self.steps());
+        match result {
+            Ok(Poll::Pending) => unreachable!("a suspension is settled by `run_task`"),
+            Ok(Poll::Ready(())) => {
+                // Ending the root checks a replay's recording ended it
+                // here too (a divergence if not).
+                self.finish_root(key, Outcome::Returned);
+                root.ended = Some(RootEnd::Returned);
+            }
+            // Stopped by the budget: the run loop's next turn says so.
+            Err(caught) if super::is_budget_stop(&*caught.payload) => {}
+            Err(caught) => {
+                let index = self.add_message(caught.message.clone());
+                self.finish_root(key, Outcome::Panicked(index));
+                root.ended = Some(RootEnd::Panicked(caught.message));
+            }
+        }
     }
 
     /// One poll of task `key` (its waker `waker`, resumed from await point
@@ -161,12 +188,10 @@ impl World {
         poll: impl FnOnce(&mut Context<'_>) -> Poll<R>,
     ) -> Result<Poll<R>, panic::Caught> {
         self.step.set(self.step.get() + 1);
-        self.current.set(Some(key));
         self.set_current_waker(Some(waker));
         self.record_poll(key.id);
         self.beat_enter(key.id.0, resumed_from);
-        let result = panic::catch(|| poll(&mut Context::from_waker(waker)));
-        self.current.set(None);
+        let result = self.as_current(key, || poll(&mut Context::from_waker(waker)));
         self.set_current_waker(None);
         result
     }
@@ -181,7 +206,10 @@ impl World {
         }
     }
 
-    /// Runs `f` (a future's drop) with task `key` current; a panic caught.
+    /// Runs `f` (a poll, a future's drop) with task `key` current, a panic
+    /// caught, and the current task restored after: the one place that
+    /// makes a task current.
+    #[inline(always)]
     fn as_current<R>(&self, key: TaskKey, f: impl FnOnce() -> R) -> Result<R, panic::Caught> {
         let previous = self.current.replace(Some(key));
         let result = panic::catch(f);
@@ -242,7 +270,8 @@ impl World {
         let slot = self.core.borrow_mut().tasks.remove(key);
         let Some(mut slot) = slot else { return };
         if !matches!(outcome, Outcome::Aborted) {
-            self.check_grace_at_end(key, &mut slot);
+            // Returned or panicked: the end of the task's last poll.
+            self.on_poll_end(key, &mut slot, PollEnd::Ended);
         }
         self.settle(key, &slot, outcome);
         let future = future.or_else(|| slot.future.take());

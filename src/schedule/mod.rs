@@ -14,6 +14,7 @@
 //! [`Replay`]; a user's own plugs in as [`SchedulerKind::custom`].
 
 mod current_thread;
+mod determinism_check;
 mod dfs;
 mod fifo;
 mod pct;
@@ -29,6 +30,7 @@ use std::panic::RefUnwindSafe;
 use std::sync::Arc;
 
 pub use current_thread::CurrentThread;
+pub(crate) use determinism_check::{DeterminismCheck, DeterminismRole, RunView};
 pub use dfs::{Dfs, DfsExplorer, DfsPath, ParseDfsPathError};
 pub use fifo::Fifo;
 pub use pct::Pct;
@@ -493,6 +495,9 @@ pub struct Divergence {
     pub expected: String,
     /// What the run asked.
     pub found: String,
+    /// Found by the determinism check: `expected` is what the first of two
+    /// runs of one plan was offered, `found` what the second was.
+    between_runs: bool,
 }
 
 impl Divergence {
@@ -510,12 +515,40 @@ impl Divergence {
             decision,
             expected: expected.into(),
             found: found.into(),
+            between_runs: false,
         }
+    }
+
+    /// The determinism check's difference: at the `decision`-th decision
+    /// the first run `first` (`could run [#1, #2] (step 3, at 0.000s)`),
+    /// this run `this`.
+    pub(crate) fn between_runs(
+        decision: usize,
+        first: impl Into<String>,
+        this: impl Into<String>,
+    ) -> Self {
+        Divergence {
+            between_runs: true,
+            ..Divergence::new(decision, first, this)
+        }
+    }
+
+    /// Found by the determinism check (two runs of one plan), not by a
+    /// replay.
+    pub fn is_between_runs(&self) -> bool {
+        self.between_runs
     }
 }
 
 impl fmt::Display for Divergence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.between_runs {
+            return write!(
+                f,
+                "at decision {} the first run {} and this run {}",
+                self.decision, self.expected, self.found
+            );
+        }
         write!(
             f,
             "decision {}: the recording holds {}, the run asked for {} \

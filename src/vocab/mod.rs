@@ -15,7 +15,7 @@ mod instant;
 mod join_error;
 mod location;
 mod task;
-mod violation;
+pub(crate) mod violation;
 mod wait;
 
 pub(crate) use injection::InjectionPlan;

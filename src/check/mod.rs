@@ -12,6 +12,7 @@
 //!    of threads.
 
 mod artifacts;
+mod determinism;
 mod env;
 mod exhaustive;
 mod failure;

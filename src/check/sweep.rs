@@ -19,7 +19,7 @@ use super::junit::CaseList;
 use super::plan::{self, Baseline, Dimensions, Plan, PlannedRun, Tuples};
 use super::pool::{self, Limits, Ran, Stop};
 use super::report::junit_failure;
-use super::run::{run_collecting, run_once, run_until_stuck, run_with_baseline, RunResult};
+use super::run::{run_collecting, run_once, run_until_stuck, run_with_baseline};
 use super::{Check, Report, Repro};
 use crate::config::{Config, TraceMode};
 use crate::inject::{AwaitPoint, Injection};
@@ -27,7 +27,6 @@ use crate::oracle::{Violation, ViolationCode};
 use crate::schedule::{DeterminismRole, SchedulerKind};
 use crate::task::TaskId;
 use crate::trace::Trace;
-use crate::vocab::violation::{PARTED, SAME_SCHEDULE};
 
 /// What a sweep may spend, and on how many threads.
 #[derive(Clone, Copy, Debug)]
@@ -432,7 +431,7 @@ where
         .unwrap_or_default();
     config.determinism = Some(DeterminismRole::Check(Arc::new(recording)));
     let second = run_once(body, &config, repro, false);
-    let difference = difference(&first, &second);
+    let difference = super::determinism::difference(&first, &second);
     let mut violations = first.violations;
     violations.extend(difference);
     BaselineOut {
@@ -442,90 +441,6 @@ where
         tasks: first.tasks,
         panicked: first.panicked,
     }
-}
-
-/// The `nondeterminism` violation of a baseline whose second run differs
-/// from its first, naming what differs; `None` when nothing does.
-fn difference(first: &RunResult, second: &RunResult) -> Option<Violation> {
-    let (outcome, first) = (first, &first.violations[..]);
-    // The check stopped the second run where its questions parted.
-    if let Some(parted) = second.violations.iter().find(|violation| {
-        violation.kind() == ViolationCode::Nondeterminism && !first.contains(violation)
-    }) {
-        let message = parted.message();
-        let message = message.strip_prefix("nondeterminism ").unwrap_or(message);
-        return Some(Violation::new(
-            ViolationCode::Nondeterminism,
-            format!("{PARTED} {message}"),
-        ));
-    }
-    let same_schedule = outcome.schedule == second.schedule;
-    let mut differs = Vec::new();
-    if !same_schedule {
-        // A run that stopped early (a deadlock, a step limit) is not asked
-        // whether it took every recorded decision: compare the lists.
-        let taken = second.schedule.decisions();
-        let parted_at = outcome
-            .schedule
-            .decisions()
-            .iter()
-            .zip(&taken)
-            .position(|(a, b)| a != b)
-            .unwrap_or(outcome.schedule.len().min(taken.len()));
-        differs.push(format!(
-            "the first run took {} decisions, this run {}, parting at decision {parted_at}",
-            outcome.schedule.len(),
-            taken.len()
-        ));
-    }
-    if outcome.steps != second.steps {
-        differs.push(format!(
-            "the first run took {} steps, this run {}",
-            outcome.steps, second.steps
-        ));
-    }
-    if outcome.end_time != second.end_time {
-        differs.push(format!(
-            "the first run ended at {}, this run at {}",
-            outcome.end_time, second.end_time
-        ));
-    }
-    let only = |of: &[Violation], not_in: &[Violation]| -> Vec<String> {
-        of.iter()
-            .filter(|violation| !not_in.contains(violation))
-            .map(|violation| format!("`{}: {}`", violation.code(), violation.message()))
-            .collect()
-    };
-    let only_first = only(first, &second.violations);
-    let only_second = only(&second.violations, first);
-    if !only_first.is_empty() {
-        differs.push(format!("only the first run had {}", only_first.join(", ")));
-    }
-    if !only_second.is_empty() {
-        differs.push(format!("only this run had {}", only_second.join(", ")));
-    }
-    if differs.is_empty() {
-        return None;
-    }
-    // Only the violations differ: the runs did the same thing and judged
-    // it differently, so state outlived the first run.
-    let lead =
-        if same_schedule && outcome.steps == second.steps && outcome.end_time == second.end_time {
-            let decisions = match outcome.schedule.len() {
-                1 => "1 decision".to_string(),
-                n => format!("{n} decisions"),
-            };
-            format!(
-                "{SAME_SCHEDULE} ({decisions}, {} steps, ending at {}), not the same violations",
-                outcome.steps, outcome.end_time
-            )
-        } else {
-            PARTED.to_string()
-        };
-    Some(Violation::new(
-        ViolationCode::Nondeterminism,
-        format!("{lead}: {}", differs.join("; ")),
-    ))
 }
 
 /// One injected run.

@@ -32,7 +32,7 @@ pub enum SchedulerKind {
     /// Follow a recorded schedule exactly ([`Replay`]).
     Replay(Arc<Schedule>),
     /// Follow a path of choices, then the first option ([`Dfs`]): one run
-    /// of a bounded-exhaustive exploration ([`DfsExplorer`]).
+    /// of a bounded-exhaustive exploration ([`DfsExplorer`](super::DfsExplorer)).
     Dfs(Arc<DfsPath>),
     /// A scheduler of your own ([`SchedulerKind::custom`]).
     Custom(CustomScheduler),

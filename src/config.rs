@@ -89,6 +89,10 @@ pub struct Config {
     /// started (a deadlock lists it). Default: where `block_on` was called;
     /// [`Check::new`](crate::Check::new) sets its caller, the test.
     pub root_location: Option<&'static std::panic::Location<'static>>,
+    /// The determinism check's part in this run (a sweep's baselines, run
+    /// twice): record every question, or check each against the first
+    /// run's. `None` outside them.
+    pub(crate) determinism: Option<crate::schedule::DeterminismRole>,
 }
 
 impl Config {
@@ -126,6 +130,7 @@ impl Default for Config {
             test_lines: None,
             watchdog: Some(DEFAULT_WATCHDOG),
             root_location: None,
+            determinism: None,
         }
     }
 }

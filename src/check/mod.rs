@@ -12,6 +12,7 @@
 //!    of threads.
 
 mod artifacts;
+mod determinism;
 mod end_run;
 mod env;
 mod exhaustive;

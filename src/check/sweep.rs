@@ -24,7 +24,7 @@ use super::{Check, Report, Repro};
 use crate::config::{Config, TraceMode};
 use crate::inject::{AwaitPoint, Injection};
 use crate::oracle::{Violation, ViolationCode};
-use crate::schedule::SchedulerKind;
+use crate::schedule::{DeterminismRole, SchedulerKind};
 use crate::task::TaskId;
 use crate::trace::Trace;
 
@@ -408,32 +408,32 @@ where
 
 /// One baseline, twice: its first `collect` await points, its
 /// violations, and a `nondeterminism` violation when the two runs differ.
+///
+/// The second run goes under the determinism check
+/// ([`DeterminismCheck`](crate::schedule::DeterminismCheck)): each of its
+/// questions is compared with the first run's as it is asked, and the run
+/// stops at the first difference. Runs whose questions all agree are then
+/// compared by outcome: violations, steps, end time.
 fn baseline_run<F, Fut>(body: &F, quiet: &Config, repro: &Repro, collect: usize) -> BaselineOut
 where
     F: Fn() -> Fut,
     Fut: Future,
 {
-    let first = run_collecting(body, quiet, repro, collect);
-    let second = run_once(body, quiet, repro, false);
-    let differs = first.schedule != second.schedule
-        || first.steps != second.steps
-        || first.end_time != second.end_time
-        || first.violations != second.violations;
+    let (role, slot) = DeterminismRole::record();
+    let mut config = quiet.clone();
+    config.determinism = Some(role);
+    let first = run_collecting(body, &config, repro, collect);
+    // The first run's world is dropped: its recording is in the slot.
+    let recording = slot
+        .lock()
+        .ok()
+        .and_then(|mut slot| slot.take())
+        .unwrap_or_default();
+    config.determinism = Some(DeterminismRole::Check(Arc::new(recording)));
+    let second = run_once(body, &config, repro, false);
+    let difference = super::determinism::difference(&first, &second);
     let mut violations = first.violations;
-    if differs {
-        violations.push(Violation::new(
-            ViolationCode::Nondeterminism,
-            format!(
-                "two runs of the same plan differ ({} vs {} steps, {} vs {} decisions, end at {} vs {})",
-                first.steps,
-                second.steps,
-                first.schedule.len(),
-                second.schedule.len(),
-                first.end_time,
-                second.end_time
-            ),
-        ));
-    }
+    violations.extend(difference);
     BaselineOut {
         violations,
         points: first.points,

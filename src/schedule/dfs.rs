@@ -155,6 +155,7 @@ impl Dfs {
                 decision: index,
                 expected: format!("option {choice} (the DFS path {})", self.path),
                 found: format!("a choice among {options} {what}"),
+                between_runs: false,
             })
         }
     }
@@ -199,6 +200,7 @@ impl Scheduler for Dfs {
                     self.path
                 ),
                 found: "the end of the run".to_string(),
+                between_runs: false,
             });
         }
         Ok(())

@@ -137,6 +137,12 @@ impl<'a> ReadyTasks<'a> {
         let queue: &'a ReadyQueue = self.queue;
         queue.iter().map(|key| key.id)
     }
+
+    /// The ready tasks' keys in wake order.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = TaskKey> + 'a {
+        let queue: &'a ReadyQueue = self.queue;
+        queue.iter()
+    }
 }
 
 #[cfg(test)]

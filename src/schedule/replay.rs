@@ -83,6 +83,7 @@ impl Replay {
                     decision,
                     expected: self.root_end_text(end),
                     found: describe(found),
+                    between_runs: false,
                 })
             }
         };
@@ -98,6 +99,7 @@ impl Replay {
                 decision,
                 expected: describe(recorded),
                 found: describe(found),
+                between_runs: false,
             });
         }
         self.advance();
@@ -134,6 +136,7 @@ impl Scheduler for Replay {
                 decision: self.cursor - 1,
                 expected: format!("{other:?}"),
                 found: format!("a choice among {options} ready tasks"),
+                between_runs: false,
             }),
         }
     }
@@ -146,6 +149,7 @@ impl Scheduler for Replay {
                 decision: self.cursor - 1,
                 expected: format!("{other:?}"),
                 found: format!("a choice among {options} due timers"),
+                between_runs: false,
             }),
         }
     }
@@ -164,6 +168,7 @@ impl Scheduler for Replay {
                 decision: self.cursor - 1,
                 expected: format!("{other:?}"),
                 found: format!("a choice among {options} alternatives"),
+                between_runs: false,
             }),
         }
     }
@@ -191,6 +196,7 @@ impl Scheduler for Replay {
                         "the end of its root future, with {} of this `block_on` not taken",
                         decisions(end - decision)
                     ),
+                    between_runs: false,
                 })
             }
             _ => Ok(()),
@@ -207,6 +213,7 @@ impl Scheduler for Replay {
                     "the end of the run, with {} not taken",
                     decisions(self.schedule.len() - decision)
                 ),
+                between_runs: false,
             }),
             None => Ok(()),
         }

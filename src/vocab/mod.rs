@@ -16,7 +16,7 @@ mod instant;
 mod join_error;
 mod location;
 mod task;
-mod violation;
+pub(crate) mod violation;
 mod wait;
 
 pub(crate) use end_state::{

@@ -108,9 +108,10 @@ impl ViolationCode {
             ViolationCode::Nondeterminism => {
                 "the code under test reads something outside the simulation: state one run leaves to the \
                  next or shares with runs in parallel (a real file, a `static`, an environment variable: \
-                 give each run its own, or run with CANCELSIM_THREADS=1), the wall clock \
-                 `std::time::Instant`, threads, HashMap order, an unseeded RNG, real tokio's `select!` in \
-                 a crate compiled against real tokio (build with RUSTFLAGS=\"--cfg cancelsim\")"
+                 give each run its own; CANCELSIM_THREADS=1 only stops runs in parallel from sharing it, \
+                 not one run from leaving it to the next), the wall clock `std::time::Instant`, threads, \
+                 HashMap order, an unseeded RNG, real tokio's `select!` in a crate compiled against real \
+                 tokio (build with RUSTFLAGS=\"--cfg cancelsim\")"
             }
         }
     }
@@ -299,10 +300,41 @@ impl Violation {
                  would have woken; release and signal in Drop (RAII) so a cancel cannot strand \
                  the others"
             }
+            ViolationCode::Nondeterminism if self.message.starts_with(SAME_SCHEDULE) => {
+                SHARED_STATE_HINT
+            }
+            ViolationCode::Nondeterminism if self.message.starts_with(PARTED) => PARTED_HINT,
             _ => self.code.hint(),
         }
     }
 }
+
+/// How the determinism check's message starts when the two runs of a
+/// plan parted: a question asked differently, or a different step count or
+/// end time.
+pub(crate) const PARTED: &str = "two runs of the same plan differ";
+
+/// How the determinism check's message starts when the two runs of a plan
+/// did the same thing and only their violations differ.
+pub(crate) const SAME_SCHEDULE: &str = "two runs of the same plan took the same decisions";
+
+/// The hint of [`PARTED`].
+const PARTED_HINT: &str =
+    "the program chose differently in the second run with the same seed: it reads something \
+     the simulation does not control — an unseeded RNG (`rand::thread_rng`, `RandomState`), \
+     HashMap/HashSet iteration order, the wall clock (`std::time::Instant`, `SystemTime`), real \
+     threads, real tokio (a crate compiled against it: build with RUSTFLAGS=\"--cfg cancelsim\"), \
+     or a `static` (counter, cache, OnceLock) that decides what to spawn or which branch to take; \
+     draw from `cancelsim::random`, use BTreeMap or a fixed hasher, and reset statics at the \
+     start of the test";
+
+/// The hint of [`SAME_SCHEDULE`].
+const SHARED_STATE_HINT: &str =
+    "both runs did the same thing, but an assertion or oracle judged them differently: state \
+     outlives a run and the second starts from what the first left — a `static` (a counter, \
+     a OnceLock, a cache), a file, an environment variable. Reset it at the start of the test \
+     (or keep it in the test's own values), use a temp dir per run; CANCELSIM_THREADS=1 does \
+     not help, a `static` outlives a run on one thread too";
 
 /// The hint for real tokio's "no reactor" panic in a simulation build
 /// (`--cfg cancelsim`): the facade is in use, so a dependency built

@@ -165,11 +165,11 @@ impl Decider {
     ) -> Result<usize, Divergence> {
         match answer {
             Ok(index) if index < options => Ok(index),
-            Ok(index) => Err(Divergence {
-                decision: self.schedule.borrow().len(),
-                expected: format!("an index below {options}"),
-                found: format!("the scheduler's answer {index}"),
-            }),
+            Ok(index) => Err(Divergence::new(
+                self.schedule.borrow().len(),
+                format!("an index below {options}"),
+                format!("the scheduler's answer {index}"),
+            )),
             Err(divergence) => Err(divergence),
         }
     }

@@ -48,6 +48,7 @@ mod record;
 mod run;
 mod run_api;
 mod run_loop;
+mod run_view;
 mod spawn;
 mod task_body;
 mod task_table;
@@ -306,7 +307,18 @@ pub(crate) struct World {
 impl World {
     pub fn new(config: Config) -> Rc<World> {
         let id = NEXT_WORLD_ID.fetch_add(1, Ordering::Relaxed);
-        let scheduler = config.scheduler.build(config.seed, config.pct_horizon);
+        let mut scheduler = config.scheduler.build(config.seed, config.pct_horizon);
+        // The built-in `Fifo` answers 0 without being asked, unless the
+        // determinism check wraps it: the check must see every question.
+        let mut answers_first = matches!(config.scheduler, crate::schedule::SchedulerKind::Fifo);
+        if let Some(role) = &config.determinism {
+            scheduler = Box::new(crate::schedule::DeterminismCheck::new(
+                scheduler,
+                role.clone(),
+                Box::new(run_view::CurrentRun),
+            ));
+            answers_first = false;
+        }
         let trace = Trace::new(config.trace, config.seed, config.scheduler.name(), 0);
         let mut kept = kept_containers::KeptContainers::take(id);
         Rc::new(World {
@@ -327,11 +339,7 @@ impl World {
             ready: RefCell::new(std::mem::take(&mut kept.ready)),
             trace_on: trace.is_enabled(),
             trace: RefCell::new(trace),
-            decider: Decider::new(
-                scheduler,
-                matches!(config.scheduler, crate::schedule::SchedulerKind::Fifo),
-                std::mem::take(&mut kept.schedule),
-            ),
+            decider: Decider::new(scheduler, answers_first, std::mem::take(&mut kept.schedule)),
             due_targets: RefCell::new(std::mem::take(&mut kept.due_targets)),
             kept: Cell::new(Some(kept)),
             current_waker: Cell::new((std::ptr::null(), std::ptr::null())),

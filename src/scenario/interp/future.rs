@@ -9,7 +9,8 @@ use std::rc::Rc;
 use std::task::{Poll, Waker};
 
 use super::exc::{Exc, Raise};
-use super::task::{Awaiting, Ctx};
+use super::task::Awaiting;
+use super::task_run::Ctx;
 use crate::cancel::OrCancel;
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,8 @@ use super::exc::{CancelledError, Exc, Raise, GROUP_MESSAGE};
 use super::future::{await_future, Fut};
 use super::located::{current_step, enter_step, StepAt};
 use super::step::{exec_block, Exec, Flow};
-use super::task::{Ctx, TaskCell, TaskResult};
+use super::task::{TaskCell, TaskResult};
+use super::task_run::Ctx;
 use crate::scenario::model::Block;
 
 /// asyncio.TaskGroup's state.

@@ -8,7 +8,8 @@ use std::rc::Rc;
 
 use super::exc::{CancelledError, Exc, Raise};
 use super::future::{await_future, Fut};
-use super::task::{Awaiting, Ctx, TaskCell, TaskResult};
+use super::task::{Awaiting, TaskCell, TaskResult};
+use super::task_run::Ctx;
 use crate::cancel::OrCancel;
 use crate::scenario::model::{JoinExpect, ReturnWhen};
 

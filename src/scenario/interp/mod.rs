@@ -47,6 +47,7 @@ mod primitives;
 mod shutdown;
 mod step;
 mod task;
+mod task_run;
 mod timeout;
 mod try_handlers;
 mod values;
@@ -63,7 +64,8 @@ use crate::time::Instant;
 pub use self::located::Located;
 use self::located::Tracked;
 use self::shutdown::{shut_down, Shutdown};
-use self::task::{run_main, Shared, TaskEnd};
+use self::task::Shared;
+use self::task_run::{run_main, TaskEnd};
 
 /// One `log` line of a run.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use super::exc::{CancelledError, Exc, Raise};
 use super::future::{await_future, Fut, Lock};
-use super::task::Ctx;
+use super::task_run::Ctx;
 use crate::scenario::model::{Primitive, PrimitiveKind};
 
 /// The declared primitives of a run, by name.

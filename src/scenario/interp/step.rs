@@ -14,7 +14,7 @@ use super::gather::{gather, wait, wait_for};
 use super::group::run_group;
 use super::join::{join, shield_join, shielded, wait_first};
 use super::located::{enter_step, note, waking_itself, working, Note, SpawnKind};
-use super::task::{shield_task, spawn_task, Ctx};
+use super::task_run::{shield_task, spawn_task, Ctx};
 use super::timeout::run_timeout;
 use super::try_handlers::{reraise, run_try};
 use super::values::Value;

@@ -14,7 +14,7 @@ use futures::future::LocalBoxFuture;
 use super::exc::{Exc, Raise};
 use super::located::{current_step, enter_step, note, woke_itself, Note};
 use super::step::{exec_block, Exec};
-use super::task::Ctx;
+use super::task_run::Ctx;
 use crate::scenario::model::Block;
 use crate::time::{self, Instant};
 

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use super::exc::{Exc, Raise};
 use super::located::current_step;
 use super::step::{exec_block, Exec, Flow};
-use super::task::{Ctx, Handling};
+use super::task_run::{Ctx, Handling};
 use super::values::Value;
 use crate::scenario::exceptions::is_instance;
 use crate::scenario::model::{Block, Handler, Resolution};

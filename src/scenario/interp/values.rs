@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::exc::{Exc, Raise};
-use super::task::{Ctx, TaskCell};
+use super::task::TaskCell;
+use super::task_run::Ctx;
 use crate::scenario::model::{Cond, Text, TextPart};
 
 /// A variable's value.

@@ -4,6 +4,8 @@
 #![allow(dead_code, unused_macros)]
 
 use std::sync::{Arc, Mutex};
+#[cfg(cancelsim)]
+use std::time::Duration;
 
 /// What a program logged: (virtual milliseconds since its start, event).
 pub type Log = Arc<Mutex<Vec<(u128, String)>>>;
@@ -56,4 +58,51 @@ macro_rules! note {
             $log.lock().unwrap().push(line);
         }
     };
+}
+
+/// `text` with every run of digits replaced by `#`: task ids differ
+/// between the two runtimes (tokio's are process-wide).
+pub fn without_numbers(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_number = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !in_number {
+                out.push('#');
+            }
+            in_number = true;
+        } else {
+            out.push(c);
+            in_number = false;
+        }
+    }
+    out
+}
+
+/// The text of a panic payload, or a description of its type.
+pub fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        format!("&str {text:?}")
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        format!("String {text:?}")
+    } else if let Some(n) = payload.downcast_ref::<u32>() {
+        format!("u32 {n}")
+    } else {
+        "other".to_string()
+    }
+}
+
+/// Runs `f` with the facade's `spawn_blocking` cost set to `cost`, then
+/// restores the default (1 ms).
+#[cfg(cancelsim)]
+pub fn with_blocking_cost<R>(cost: Duration, f: impl FnOnce() -> R) -> R {
+    cancelsim_tokio::cancelsim::set_blocking_cost(cost);
+    let out = f();
+    cancelsim_tokio::cancelsim::set_blocking_cost(Duration::from_millis(1));
+    out
+}
+
+/// `lines` as an owned log.
+pub fn log_of(lines: &[(u128, &str)]) -> Vec<(u128, String)> {
+    lines.iter().map(|(t, s)| (*t, s.to_string())).collect()
 }

@@ -6,6 +6,8 @@
 //! the same program yields the same items at the same instants; only the
 //! timer (`sleep_until`, `Instant`) is the `cancelsim-tokio` facade's.
 
+mod expired;
+mod key;
 mod storage;
 
 use std::cmp;
@@ -17,6 +19,8 @@ use std::task::{self, ready, Poll, Waker};
 use cancelsim_tokio::time::{sleep_until, Duration, Instant, Sleep};
 
 use super::wheel::{self, Wheel};
+pub use expired::Expired;
+pub use key::Key;
 use storage::{Data, SlabStorage, Stack};
 
 /// A queue of delayed elements (tokio-util's `DelayQueue`), on the
@@ -56,35 +60,6 @@ pub struct DelayQueue<T> {
     /// Because we lazily create the timer when the first entry is created, we
     /// need to awaken any poller that polled us before that point.
     waker: Option<Waker>,
-}
-
-/// An entry in `DelayQueue` that has expired and been removed.
-///
-/// Values are returned by [`DelayQueue::poll_expired`].
-///
-/// [`DelayQueue::poll_expired`]: method@DelayQueue::poll_expired
-#[derive(Debug)]
-pub struct Expired<T> {
-    /// The data stored in the queue
-    data: T,
-
-    /// The expiration time
-    deadline: Instant,
-
-    /// The key associated with the entry
-    key: Key,
-}
-
-/// Token to a value stored in a `DelayQueue`.
-///
-/// Instances of `Key` are returned by [`DelayQueue::insert`]. See [`DelayQueue`]
-/// documentation for more details.
-///
-/// [`DelayQueue`]: struct@DelayQueue
-/// [`DelayQueue::insert`]: method@DelayQueue::insert
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Key {
-    index: usize,
 }
 
 /// Maximum number of entries the queue can handle
@@ -578,38 +553,5 @@ impl<T> futures_core::Stream for DelayQueue<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Option<Self::Item>> {
         DelayQueue::poll_expired(self.get_mut(), cx)
-    }
-}
-
-impl Key {
-    pub(crate) fn new(index: usize) -> Key {
-        Key { index }
-    }
-}
-
-impl<T> Expired<T> {
-    /// Returns a reference to the inner value.
-    pub fn get_ref(&self) -> &T {
-        &self.data
-    }
-
-    /// Returns a mutable reference to the inner value.
-    pub fn get_mut(&mut self) -> &mut T {
-        &mut self.data
-    }
-
-    /// Consumes `self` and returns the inner value.
-    pub fn into_inner(self) -> T {
-        self.data
-    }
-
-    /// Returns the deadline that the expiration was set to.
-    pub fn deadline(&self) -> Instant {
-        self.deadline
-    }
-
-    /// Returns the key that the expiration is indexed by.
-    pub fn key(&self) -> Key {
-        self.key
     }
 }

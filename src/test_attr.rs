@@ -37,6 +37,10 @@ pub struct TestArgs {
     /// The grace time of a cancel request or shutdown signal, in
     /// milliseconds (`grace = "5s"`; default 1 s, [`Config::cancel_grace`](crate::Config::cancel_grace)).
     pub grace_ms: Option<u64>,
+    /// Whether a timeout expiry the test fails the same way without is
+    /// excused (`excuse_timeouts = false`; default true,
+    /// [`Check::excuse_timeout_results`]).
+    pub excuse_timeouts: Option<bool>,
     /// Where the test function's body ends (its closing brace): with
     /// where it starts, the lines whose `timeout`s are the test's own.
     pub body_end: Option<&'static Location<'static>>,
@@ -55,6 +59,7 @@ impl TestArgs {
         preset: None,
         flavor: None,
         grace_ms: None,
+        excuse_timeouts: None,
         body_end: None,
     };
 }
@@ -152,6 +157,9 @@ where
     }
     if let Some(ms) = args.grace_ms {
         check = check.grace_time(std::time::Duration::from_millis(ms));
+    }
+    if let Some(excuse) = args.excuse_timeouts {
+        check = check.excuse_timeout_results(excuse);
     }
     if let Some(max) = args.max_runs {
         check = check.max_runs(max);

@@ -322,3 +322,28 @@ async fn exhaustive_finds_the_order_that_breaks() {
 async fn exhaustive_passes_the_fixed_twin() {
     three_tasks_fail_when_task_1_runs_last(false).await;
 }
+
+/// A lookup that falls back to 0 when its 5 ms backend misses the 50 ms
+/// deadline.
+async fn lookup_with_fallback() -> u32 {
+    cancelsim::time::timeout(ms(50), async {
+        sleep(ms(5)).await;
+        7
+    })
+    .await
+    .unwrap_or(0)
+}
+
+/// The test checks the result the timeout decides: its expiries fail it
+/// the same way when the lookup never started, and are excused.
+#[cancelsim::test(cancel = "none", explore = 0)]
+async fn an_expiry_the_test_fails_the_same_way_without_is_excused() {
+    assert_eq!(lookup_with_fallback().await, 7);
+}
+
+/// ... unless `excuse_timeouts = false` makes it a failure again.
+#[cancelsim::test(cancel = "none", explore = 0, excuse_timeouts = false)]
+#[should_panic(expected = "the test assumes the timeout never fires")]
+async fn excuse_timeouts_false_makes_it_a_failure() {
+    assert_eq!(lookup_with_fallback().await, 7);
+}

@@ -253,8 +253,23 @@ async fn asserts_the_happy_path() {
 #[test]
 fn a_sleep_under_a_timeout_is_expired_by_default() {
     // The sleep may stand for a slow dependency: the expiry is swept, and
-    // the happy-path assertion fails after it.
+    // the happy-path assertion fails after it — the same way as when the
+    // timeout expires before the lookup starts, so the run is excused,
+    // counted and shown, not failed.
     let report = Check::new(asserts_the_happy_path).tokio_preset().run();
+    report.assert_clean();
+    assert!(report.counts().fired_per_kind["timeout"] > 0, "{report}");
+    assert!(report.counts().timeout_results_excused > 0, "{report}");
+    assert!(
+        report.to_string().contains("timeout expiries excused")
+            && report.to_string().contains("the lookup's value"),
+        "{report}"
+    );
+    // Made failures again, they say what the counterfactual found.
+    let report = Check::new(asserts_the_happy_path)
+        .tokio_preset()
+        .excuse_timeout_results(false)
+        .run();
     let failure = report
         .failures()
         .first()
@@ -263,13 +278,13 @@ fn a_sleep_under_a_timeout_is_expired_by_default() {
         .message()
         .contains("the lookup's value"));
     assert_eq!(failure.repro().injections[0].kind.name(), "timeout");
-    // The hint tells a happy-path assertion from state left half-done.
+    assert_eq!(report.counts().timeout_results_excused, 0);
     let hint = failure.violations()[0].hint();
     assert!(
         hint.contains("the test assumes the timeout never fires"),
         "{hint}"
     );
-    assert!(hint.contains("left it half-done"), "{hint}");
+    assert!(hint.contains("fails the same way"), "{hint}");
 }
 
 #[test]

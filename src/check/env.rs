@@ -8,6 +8,7 @@
 //! | `CANCELSIM_ARTIFACTS` | directory where failing runs' traces are written, a folder per test |
 //! | `CANCELSIM_TIME_BUDGET` | wall-clock budget of every sweep (`90s`, `10m`; overrides `time_budget`) |
 //! | `CANCELSIM_WATCHDOG` | wall-clock limit of one poll (`5s`, `500ms`) or `off` (overrides `Config::watchdog` in sweeps) |
+//! | `CANCELSIM_TIMEOUT_RESULTS` | `fail` or `excuse`: whether a timeout expiry the test fails the same way without is a failure (overrides `excuse_timeout_results`) |
 //!
 //! One precedence rule: a variable that is set wins over what the code says
 //! (the `Check` builder, the `Config`), which wins over the default — so CI
@@ -35,15 +36,19 @@ pub(crate) struct Env {
     pub time_budget: Option<std::time::Duration>,
     /// `CANCELSIM_WATCHDOG`: the limit of a poll (`Some(None)`: off).
     pub watchdog: Option<Option<std::time::Duration>>,
+    /// `CANCELSIM_TIMEOUT_RESULTS`: excuse (`excuse`) or fail (`fail`)
+    /// the runs `Check::excuse_timeout_results` is about.
+    pub excuse_timeout_results: Option<bool>,
 }
 
-const KNOWN: [&str; 6] = [
+const KNOWN: [&str; 7] = [
     "CANCELSIM_REPLAY",
     "CANCELSIM_THREADS",
     "CANCELSIM_MAX_RUNS",
     "CANCELSIM_ARTIFACTS",
     "CANCELSIM_TIME_BUDGET",
     "CANCELSIM_WATCHDOG",
+    "CANCELSIM_TIMEOUT_RESULTS",
 ];
 
 /// A bad `CANCELSIM_*` environment variable: an unknown name, or a value
@@ -141,6 +146,19 @@ pub(crate) fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Res
                     })?)
                 });
             }
+            "CANCELSIM_TIMEOUT_RESULTS" => {
+                env.excuse_timeout_results = Some(match value.trim() {
+                    "excuse" => true,
+                    "fail" => false,
+                    _ => {
+                        return Err(format!(
+                            "{key}={value:?} is not valid: expected `fail` (a timeout expiry the \
+                             test fails the same way without is a failure) or `excuse` (it is \
+                             counted, not failed), e.g. {key}=fail"
+                        ))
+                    }
+                });
+            }
             _ => {
                 return Err(format!(
                     "unknown environment variable {key}: cancelsim reads {} (a typo?)",
@@ -196,6 +214,13 @@ mod tests {
         assert!(error.contains("not a cancelsim repro"), "{error}");
         let error = from_vars(vars(&[("CANCELSIM_MAX_RUNS", "0")])).unwrap_err();
         assert!(error.contains("at least 1"), "{error}");
+        let error = from_vars(vars(&[("CANCELSIM_TIMEOUT_RESULTS", "no")])).unwrap_err();
+        assert!(
+            error.contains("e.g. CANCELSIM_TIMEOUT_RESULTS=fail"),
+            "{error}"
+        );
+        let env = from_vars(vars(&[("CANCELSIM_TIMEOUT_RESULTS", "fail")])).unwrap();
+        assert_eq!(env.excuse_timeout_results, Some(false));
     }
 
     #[test]

@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::counterfactual::{judge_expiry, Judged};
 use super::failure::Collector;
 use super::junit::CaseList;
 use super::plan::{self, Baseline, Plan, PlannedRun, Tuples};
@@ -187,6 +188,8 @@ struct Explored {
     violations: Vec<Violation>,
     fired: Vec<Injection>,
     consequences: (u32, bool),
+    /// Its counterfactual, if it had one.
+    judged: Judged,
 }
 
 /// A tree's runs in DFS order, and whether they are all of it.
@@ -212,6 +215,8 @@ pub(super) struct Programs<'a> {
     pub panics: Arc<BTreeMap<u64, Vec<TaskId>>>,
     /// Runs of the whole exploration.
     pub max_runs: usize,
+    /// See [`Check::excuse_timeout_results`].
+    pub excuse_timeout_results: bool,
 }
 
 /// The runs budget of an exploration: its size, and how much of it the
@@ -231,6 +236,7 @@ impl RunsBudget {
 
 /// Runs `tree` depth first while the budget has runs left for it, none
 /// started past `deadline`.
+#[allow(clippy::too_many_arguments)]
 fn explore_tree<F, Fut>(
     body: &F,
     config: &Config,
@@ -239,6 +245,7 @@ fn explore_tree<F, Fut>(
     budget: &RunsBudget,
     deadline: Option<Instant>,
     expected: &[TaskId],
+    excuse: bool,
 ) -> TreeOut
 where
     F: Fn() -> Fut,
@@ -257,13 +264,15 @@ where
         }
         let repro = tree.at(path.clone());
         *tree.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(repro.clone());
-        let result = run_with_baseline(body, config, &repro, false, expected);
+        let mut result = run_with_baseline(body, config, &repro, false, expected);
         explorer.explored(&result.schedule);
+        let judged = judge_expiry(body, config, &repro, expected, &mut result, excuse);
         runs.push(Explored {
             path: (!result.violations.is_empty()).then_some(path),
             violations: result.violations,
             fired: result.fired,
             consequences: result.consequences,
+            judged,
         });
     }
     TreeOut {
@@ -324,13 +333,16 @@ where
                 Arc::clone(&budget),
             );
             let deadline = limits.deadline;
+            let excuse = programs.excuse_timeout_results;
             Arc::new(move |tree: &Tree| {
                 let expected = if tree.repro.injections.is_empty() {
                     &[][..]
                 } else {
                     panics.get(&tree.repro.seed).map_or(&[][..], Vec::as_slice)
                 };
-                explore_tree(&*body, &quiet, tree, bound, &budget, deadline, expected)
+                explore_tree(
+                    &*body, &quiet, tree, bound, &budget, deadline, expected, excuse,
+                )
             })
         };
         let (mut schedules, mut explored, mut cut) = (0usize, 0usize, false);
@@ -418,6 +430,7 @@ where
                     }
                     report.counts.abort_consequences += usize::from(run.consequences.0 > 0);
                     report.counts.assertion_timeouts += usize::from(run.consequences.1);
+                    report.counts.judged(run.judged);
                     covered.extend(plan::tuples_of(&run.fired));
                 }
                 if run.violations.is_empty() {

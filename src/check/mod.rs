@@ -12,6 +12,7 @@
 //!    of threads.
 
 mod artifacts;
+mod counterfactual;
 mod determinism;
 mod end_run;
 mod env;
@@ -91,6 +92,7 @@ pub struct Check<F> {
     signal: bool,
     drop_only_abortable: bool,
     timeouts_only_where_late: bool,
+    excuse_timeout_results: bool,
     name: Option<String>,
     replay_from_env: bool,
 }
@@ -141,6 +143,7 @@ where
             signal: false,
             drop_only_abortable: false,
             timeouts_only_where_late: false,
+            excuse_timeout_results: true,
             name: None,
             replay_from_env: true,
         }
@@ -215,11 +218,35 @@ where
     /// tokio preset's too: tests stand in for a slow dependency with a
     /// `sleep` (`async { sleep(10ms).await; reply }`), and expiring the
     /// timeout there is what finds the state a slow call leaves half-done.
-    /// Turn it on for code whose sleeps are only its own delays, when its
-    /// tests assert the happy path's result (`timeout(50ms, async {
-    /// sleep(5ms).await; 7 })` asserting 7).
+    /// Turn it on for code whose sleeps are only its own delays, so that
+    /// no run expires a timeout there at all. (A test that asserts the
+    /// happy path's result, `timeout(50ms, async { sleep(5ms).await; 7 })`
+    /// asserting 7, passes without it too: its expiries fail the same way
+    /// when the operation never started, and are excused, see
+    /// [`excuse_timeout_results`](Check::excuse_timeout_results).)
     pub fn timeouts_only_where_late(mut self, enabled: bool) -> Self {
         self.timeouts_only_where_late = enabled;
+        self
+    }
+
+    /// Whether a failing timeout expiry that the test fails the same way
+    /// without is excused (default: yes). When a run with an injected
+    /// expiry ([`timeout_at_every_await`](Check::timeout_at_every_await))
+    /// fails, the sweep runs it once more with that timeout expired before
+    /// its operation started (its future never polled). If that run fails
+    /// the same way — same code, task, message and location — the failure
+    /// does not come from state the expiry left half-done: the test checks
+    /// the result the timeout decides (`assert_eq!(lookup().await, 7)`
+    /// where `lookup` falls back to a default on `Elapsed`), which real
+    /// tokio would fail too the day that timeout fires. Such runs are
+    /// counted ([`Counts::timeout_results_excused`]) and shown in the
+    /// report, not failed; `false` makes them failures, with a hint saying
+    /// that the test assumes the timeout never fires. Either way a failure
+    /// the counterfactual does not repeat stands, and its hint says the
+    /// expiry left state half-done. `CANCELSIM_TIMEOUT_RESULTS=fail`
+    /// overrides it for every sweep.
+    pub fn excuse_timeout_results(mut self, enabled: bool) -> Self {
+        self.excuse_timeout_results = enabled;
         self
     }
 
@@ -463,6 +490,10 @@ where
                 }
             }
             let mut result = run_once(&*self.body, &self.config, &repro, false);
+            // The same verdict as in the sweep, for the hints (a replayed
+            // run is shown, never excused).
+            let quiet = self.config.clone().trace(crate::config::TraceMode::Off);
+            counterfactual::judge_expiry(&*self.body, &quiet, &repro, &[], &mut result, false);
             result.violations.extend(unfired_violation(&result.unfired));
             println!("cancelsim: replaying {repro}\n{}", result.trace);
             for violation in &result.violations {
@@ -516,6 +547,9 @@ where
                 .or(self.time_budget)
                 .unwrap_or(DEFAULT_TIME_BUDGET),
             watchdog: env.watchdog.unwrap_or(self.config.watchdog),
+            excuse_timeout_results: env
+                .excuse_timeout_results
+                .unwrap_or(self.excuse_timeout_results),
         }
     }
 

@@ -62,6 +62,19 @@ pub struct Counts {
     /// (`.expect("finishes in time")`, `assert!(r.is_ok())`): the test's
     /// own assertion about time, not a bug of the code, so not a failure.
     pub assertion_timeouts: usize,
+    /// Injected runs whose timeout expiry failed the test, but which fail
+    /// the same way when that timeout expires before its operation starts:
+    /// the test checks the result the timeout decides, not state the
+    /// expiry left half-done, so not a failure
+    /// ([`Check::excuse_timeout_results`](super::Check::excuse_timeout_results)).
+    pub timeout_results_excused: usize,
+    /// The first of those, for the report: its failure's message, under
+    /// the timeout at `file:line`.
+    pub timeout_result_example: Option<String>,
+    /// Counterfactual runs made: failing timeout injections run again with
+    /// that timeout expired before its operation started (counted in
+    /// [`Counts::runs`]).
+    pub counterfactual_runs: usize,
     /// Injection kinds the check asked for by name (its cancel modes).
     pub requested: Vec<&'static str>,
     /// Runs in which an injection of each kind fired.
@@ -108,6 +121,18 @@ impl Counts {
         }
     }
 
+    /// Counts the counterfactual of a failing timeout injection (if it
+    /// had one) and the excuse it gave; the first excuse is the report's
+    /// example.
+    pub(crate) fn judged(&mut self, judged: super::counterfactual::Judged) {
+        self.counterfactual_runs += usize::from(judged.ran);
+        self.runs += usize::from(judged.ran);
+        if let Some(example) = judged.excused {
+            self.timeout_results_excused += 1;
+            self.timeout_result_example.get_or_insert(example);
+        }
+    }
+
     /// The runs of each kind, as the report's header names them: baselines,
     /// determinism re-runs, each injection kind's, random plans. They add
     /// up to [`Counts::runs`].
@@ -118,6 +143,9 @@ impl Counts {
         ];
         kinds.extend(self.per_kind.iter().map(|(kind, n)| (*kind, *n)));
         kinds.push(("random plan", self.random_plans));
+        if self.counterfactual_runs > 0 {
+            kinds.push(("counterfactual", self.counterfactual_runs));
+        }
         if self.replayed > 0 {
             kinds.push(("replay", self.replayed));
         }
@@ -279,6 +307,11 @@ impl Report {
                 "seeds_left_out": self.counts.seeds_left_out,
                 "tuples_planned": self.counts.tuples_planned,
                 "tuples_covered": self.counts.tuples_covered,
+                "abort_consequences": self.counts.abort_consequences,
+                "assertion_timeouts": self.counts.assertion_timeouts,
+                "counterfactual_runs": self.counts.counterfactual_runs,
+                "timeout_results_excused": self.counts.timeout_results_excused,
+                "timeout_result_example": self.counts.timeout_result_example,
             },
             "pct_bound": self.pct_bound,
             "exploration": self.exploration.as_ref().map(|e| json!({
@@ -452,6 +485,21 @@ impl fmt::Display for Report {
                 c.assertion_timeouts
             )?;
         }
+        if c.timeout_results_excused > 0 {
+            writeln!(
+                f,
+                "  {} timeout expir{} excused: the test fails the same way when the timed-out \
+                 operation never started (it checks the timeout's result, not state the expiry \
+                 left half-done), e.g. {}",
+                c.timeout_results_excused,
+                if c.timeout_results_excused == 1 {
+                    "y"
+                } else {
+                    "ies"
+                },
+                c.timeout_result_example.as_deref().unwrap_or("?")
+            )?;
+        }
         if c.signal_unregistered {
             writeln!(
                 f,
@@ -568,6 +616,13 @@ fn runs_breakdown(c: &Counts) -> String {
         parts.extend(kinds);
     }
     parts.push(format!("{} random plans", c.random_plans));
+    if c.counterfactual_runs > 0 {
+        parts.push(plural(
+            c.counterfactual_runs,
+            "counterfactual timeout run",
+            "counterfactual timeout runs",
+        ));
+    }
     format!("{} ({} in all)", parts.join(", "), c.runs)
 }
 

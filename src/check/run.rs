@@ -32,6 +32,9 @@ pub(crate) struct RunResult {
     /// Panics that followed only from an injected abort; whether the root
     /// failed on the test's own timeout expired by an injection.
     pub consequences: (u32, bool),
+    /// The timeout scope the run's timeout injection forced to expire,
+    /// and where its `timeout` was called.
+    pub forced_scope: Option<(u32, crate::trace::SourceLocation)>,
 }
 
 /// Runs `body` once under `repro`, then the oracles.
@@ -54,7 +57,7 @@ where
     F: Fn() -> Fut,
     Fut: Future,
 {
-    run_inner(body, base, repro, Some(cap), &[], None)
+    run_inner(body, base, repro, Some(cap), &[], None, None)
 }
 
 /// Like `run_once`, knowing which tasks panicked in the plan's baseline.
@@ -76,6 +79,33 @@ where
         collect.then_some(usize::MAX),
         baseline_panics,
         None,
+        None,
+    )
+}
+
+/// The counterfactual of `repro`'s one timeout injection: the same seed
+/// and scheduler, with timeout `scope` (the one the injection forced)
+/// expired from its first poll, so the operation it times never starts.
+pub(crate) fn run_expired_from_start<F, Fut>(
+    body: &F,
+    base: &Config,
+    repro: &Repro,
+    baseline_panics: &[TaskId],
+    scope: u32,
+) -> RunResult
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+{
+    let injection = repro.injections[0];
+    run_inner(
+        body,
+        base,
+        repro,
+        None,
+        baseline_panics,
+        None,
+        Some((scope, injection)),
     )
 }
 
@@ -98,7 +128,16 @@ where
         .clone()
         .max_steps(steps)
         .drain_budget(0, std::time::Duration::ZERO);
-    run_inner(body, &config, repro, None, baseline_panics, Some(stuck)).trace
+    run_inner(
+        body,
+        &config,
+        repro,
+        None,
+        baseline_panics,
+        Some(stuck),
+        None,
+    )
+    .trace
 }
 
 fn run_inner<F, Fut>(
@@ -108,6 +147,7 @@ fn run_inner<F, Fut>(
     collect: Option<usize>,
     baseline_panics: &[TaskId],
     stuck: Option<Violation>,
+    expired_from_start: Option<(u32, crate::inject::Injection)>,
 ) -> RunResult
 where
     F: Fn() -> Fut,
@@ -120,7 +160,10 @@ where
     let mut sim = Sim::new(config);
     sim.lend_trace();
     let world = std::rc::Rc::clone(sim.world());
-    world.set_plan(&repro.injections);
+    match expired_from_start {
+        Some((scope, injection)) => world.expire_from_start(scope, injection),
+        None => world.set_plan(&repro.injections),
+    }
     world.set_baseline_panics(baseline_panics.iter().copied());
     if let Some(cap) = collect {
         world.collect_points(cap);
@@ -203,6 +246,7 @@ where
     let points = world.take_points();
     let panicked = world.take_panicked_tasks();
     let consequences = world.consequences();
+    let forced_scope = world.forced_by_injection();
     let result = RunResult {
         violations,
         trace: world.take_trace(),
@@ -215,6 +259,7 @@ where
         fired: plan.fired().to_vec(),
         unfired: plan.unfired().to_vec(),
         consequences,
+        forced_scope,
     };
     drop(sim);
     result

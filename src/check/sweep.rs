@@ -13,6 +13,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::counterfactual::{judge_expiry, Judged};
 use super::exhaustive::{Exploration, Programs, Sink};
 use super::failure::Collector;
 use super::junit::CaseList;
@@ -38,6 +39,10 @@ pub(crate) struct Budget {
     pub time: Duration,
     /// The watchdog's limit per poll.
     pub watchdog: Option<Duration>,
+    /// Whether a timeout expiry the test fails the same way without is
+    /// excused (the code's choice, or `CANCELSIM_TIMEOUT_RESULTS`): what
+    /// the failing runs of timeout injections spend a second run on.
+    pub excuse_timeout_results: bool,
 }
 
 /// Where a stuck run goes.
@@ -61,6 +66,8 @@ struct InjectedOut {
     violations: Vec<Violation>,
     fired: Vec<Injection>,
     consequences: (u32, bool),
+    /// Its counterfactual, if it had one (see `counterfactual`).
+    judged: Judged,
 }
 
 impl<F, Fut> Check<F>
@@ -213,6 +220,7 @@ where
             drop(jobs);
             let reported = self.shard.is_none_or(|(k, _)| k == 0);
             let programs = Programs {
+                excuse_timeout_results: budget.excuse_timeout_results,
                 seeds: if reported {
                     swept_seeds.iter().collect()
                 } else {
@@ -243,7 +251,8 @@ where
                     Arc::clone(&quiet),
                     Arc::clone(&panics),
                 );
-                Arc::new(move |run: &PlannedRun| injected_run(&*body, &quiet, &panics, run))
+                let excuse = budget.excuse_timeout_results;
+                Arc::new(move |run: &PlannedRun| injected_run(&*body, &quiet, &panics, run, excuse))
             };
             let (mut planned, mut covered) = (Tuples::new(), Tuples::new());
             stop = pool::run(limits, &mut jobs, work, |run, ran| {
@@ -275,6 +284,7 @@ where
                 }
                 report.counts.abort_consequences += usize::from(out.consequences.0 > 0);
                 report.counts.assertion_timeouts += usize::from(out.consequences.1);
+                report.counts.judged(out.judged);
                 planned.extend(plan::tuples_of(&run.repro.injections));
                 covered.extend(plan::tuples_of(&out.fired));
                 let case = case_name(label.as_deref(), run);
@@ -449,6 +459,7 @@ fn injected_run<F, Fut>(
     quiet: &Config,
     panics: &BTreeMap<u64, Vec<TaskId>>,
     run: &PlannedRun,
+    excuse: bool,
 ) -> InjectedOut
 where
     F: Fn() -> Fut,
@@ -456,6 +467,7 @@ where
 {
     let expected = panics.get(&run.repro.seed).map_or(&[][..], Vec::as_slice);
     let mut result = run_with_baseline(body, quiet, &run.repro, false, expected);
+    let judged = judge_expiry(body, quiet, &run.repro, expected, &mut result, excuse);
     if run.repro.injections.len() == 1 && !result.unfired.is_empty() {
         result.violations.push(Violation::new(
             ViolationCode::Nondeterminism,
@@ -469,6 +481,7 @@ where
         violations: result.violations,
         fired: result.fired,
         consequences: result.consequences,
+        judged,
     }
 }
 

@@ -185,6 +185,15 @@ impl InjectionPlan {
         }
     }
 
+    /// A plan whose one injection counts as fired before the run starts
+    /// (a counterfactual run: its effect is set up by other means).
+    pub fn already_fired(injection: Injection) -> Self {
+        InjectionPlan {
+            pending: Vec::new(),
+            fired: vec![injection],
+        }
+    }
+
     #[inline]
     /// Removes and returns the injections due for `task` at `point`, `at`.
     pub fn take(&mut self, task: TaskId, point: u32, at: InjectAt) -> Vec<Injection> {

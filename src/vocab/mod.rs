@@ -30,6 +30,7 @@ pub use join_error::JoinError;
 pub use location::{display_location, display_path, SourceLocation};
 pub use task::TaskId;
 pub(crate) use task::{TaskKey, TaskKind};
+pub(crate) use violation::ExpiryVerdict;
 pub use violation::{Violation, ViolationCode};
 pub(crate) use wait::write_wait;
 pub use wait::{Wait, WaitKind};

@@ -134,6 +134,20 @@ pub struct Violation {
     pub(crate) location: Option<SourceLocation>,
     pub(crate) injection: Option<Injection>,
     pub(crate) message: String,
+    /// Under an injected timeout expiry: what the counterfactual run (the
+    /// same timeout expired before its operation started) said.
+    pub(crate) expiry: Option<ExpiryVerdict>,
+}
+
+/// What the counterfactual of a failing timeout injection found: the same
+/// run with that timeout expired before its operation started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExpiryVerdict {
+    /// It did not fail this way: the expiry left state half-done.
+    HalfDone,
+    /// It failed the same way: the test checks the result the timeout
+    /// decides (reported only when such runs are not excused).
+    ResultChecked,
 }
 
 impl Violation {
@@ -147,6 +161,7 @@ impl Violation {
             location: None,
             injection: None,
             message: message.into(),
+            expiry: None,
         }
     }
 
@@ -259,6 +274,19 @@ impl Violation {
             ViolationCode::Panic if self.injection.is_none() => {
                 "this run injected nothing: the panic is the program's (or the test's) own, \
                  under this schedule; replay it and read the trace"
+            }
+            ViolationCode::Panic | ViolationCode::Invariant
+                if self.expiry == Some(ExpiryVerdict::HalfDone) =>
+            {
+                "expiring this timeout before its operation started does not fail this way: the \
+                 expiry at this await point left state half-done — make the change atomic across \
+                 the await (a guard whose Drop restores it) or commit it only after the last await"
+            }
+            _ if self.expiry == Some(ExpiryVerdict::ResultChecked) => {
+                "the test fails the same way when this timeout expires before its operation \
+                 starts: it checks the result the timeout decides, so the test assumes the timeout \
+                 never fires — assert what holds either way (a failure only because the check \
+                 does not excuse such runs: excuse_timeout_results(false))"
             }
             ViolationCode::Panic
                 if self

@@ -221,6 +221,26 @@ impl World {
         self.forced.borrow_mut().remove(&scope)
     }
 
+    /// The timeout scope an injection of this run forced to expire, and
+    /// where its `timeout` was called.
+    pub(crate) fn forced_by_injection(&self) -> Option<(u32, SourceLocation)> {
+        self.forced_by_injection.get()
+    }
+
+    /// The counterfactual of a timeout injection: `scope` expires from its
+    /// first poll (its inner future is never polled; `Err(Elapsed)` at the
+    /// deadline), and nothing else is injected. Scope numbers are given
+    /// out in the order timeouts are first polled, which is the baseline's
+    /// order up to that poll, so `scope` is the same timeout that
+    /// `injection` expired. The run counts as injected by `injection` (its
+    /// oracles judge it as they judged that run, and its violations name
+    /// it).
+    pub(crate) fn expire_from_start(&self, scope: u32, injection: Injection) {
+        self.forced.borrow_mut().insert(scope);
+        *self.plan.borrow_mut() = InjectionPlan::already_fired(injection);
+        self.has_plan.set(false);
+    }
+
     /// The first injection of the plan, for violation reports.
     pub fn first_injection(&self) -> Option<Injection> {
         let plan = self.plan.borrow();
@@ -274,8 +294,9 @@ impl World {
                     // the timeout stops polling its inner future, and its
                     // own timer expires it at the deadline, whatever else
                     // wakes the task meanwhile.
-                    if let Some((scope, _)) = scope {
+                    if let Some((scope, at)) = scope {
                         self.forced.borrow_mut().insert(scope);
+                        self.forced_by_injection.set(Some((scope, at)));
                     }
                 }
             }

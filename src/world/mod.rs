@@ -295,6 +295,9 @@ pub(crate) struct World {
     pending_scope: Cell<Option<(u32, SourceLocation)>>,
     /// Timeout scopes forced to expire by an injection; their timers.
     forced: RefCell<BTreeSet<u32>>,
+    /// The scope the last timeout injection forced, and where its
+    /// `timeout` was called (what a counterfactual run expires instead).
+    forced_by_injection: Cell<Option<(u32, SourceLocation)>>,
     /// The root's future must be dropped (a drop injection hit the root).
     root_drop_requested: Cell<bool>,
     oracles: RefCell<OracleState>,
@@ -358,6 +361,7 @@ impl World {
             next_group: Cell::new(0),
             pending_scope: Cell::new(None),
             forced: RefCell::new(BTreeSet::new()),
+            forced_by_injection: Cell::new(None),
             max_time: crate::vocab::nanos(config.max_time),
             grace_time: Cell::new(crate::vocab::nanos(config.grace_time)),
             root_drop_requested: Cell::new(false),

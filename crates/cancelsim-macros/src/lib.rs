@@ -116,6 +116,7 @@ mod expand;
 /// | `exhaustive` | integer | every schedule within this many deviations ([`Check::explore_exhaustively`](https://docs.rs/cancelsim/latest/cancelsim/struct.Check.html#method.explore_exhaustively)), in place of the 16 random ones unless `explore` is given |
 /// | `preset` | `"tokio"` or `"cancelsim"` | a bundle of defaults |
 /// | `grace` | a duration string (`"5s"`, `"250ms"`) | how long a cancelled task may take to end ([`Check::grace_time`](https://docs.rs/cancelsim/latest/cancelsim/struct.Check.html#method.grace_time); default 1 s) |
+/// | `excuse_timeouts` | `true` / `false` | whether an injected timeout expiry the test fails the same way without (it checks the timeout's result) is counted instead of failed ([`Check::excuse_timeout_results`](https://docs.rs/cancelsim/latest/cancelsim/struct.Check.html#method.excuse_timeout_results); default true) |
 /// | `crate` | a path as a string, e.g. `"::my::cancelsim"` | where `__private` is found (default `::cancelsim`) |
 ///
 /// Each argument may be given at most once.

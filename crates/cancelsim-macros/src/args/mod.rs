@@ -62,6 +62,7 @@ impl MacroKind {
                 "crate",
                 "grace",
                 "exhaustive",
+                "excuse_timeouts",
             ],
             MacroKind::TokioTest => &[
                 "flavor",
@@ -117,6 +118,7 @@ pub(crate) struct CancelsimTestArgs {
     exhaustive: Option<Val<u64>>,
     preset: Option<Val<String>>,
     grace: Option<Val<u64>>,
+    excuse_timeouts: Option<Val<bool>>,
 }
 
 impl CancelsimTestArgs {
@@ -134,6 +136,7 @@ impl CancelsimTestArgs {
             exhaustive: None,
             preset: None,
             grace: None,
+            excuse_timeouts: None,
         };
         let mut errors = Errors::default();
         for (name, value) in name_values(kind, attr, &mut errors)? {
@@ -152,6 +155,9 @@ impl CancelsimTestArgs {
                 }
                 "timeouts" => bool_arg(&name, &value).map(|v| args.timeouts = Some(v)),
                 "grace" => duration_arg(&name, &value).map(|v| args.grace = Some(v)),
+                "excuse_timeouts" => {
+                    bool_arg(&name, &value).map(|v| args.excuse_timeouts = Some(v))
+                }
                 "crate" => crate_arg(&value).map(|p| args.krate = p),
                 _ => unreachable_known(&name),
             };
@@ -178,6 +184,10 @@ impl CancelsimTestArgs {
             let millis = int_lit(v, "u64");
             quote!(grace_ms: ::core::option::Option::Some(#millis),)
         });
+        let excuse_timeouts = self.excuse_timeouts.as_ref().map(|v| {
+            let excuse = bool_lit(v);
+            quote!(excuse_timeouts: ::core::option::Option::Some(#excuse),)
+        });
         let exhaustive = self.exhaustive.as_ref().map(|v| {
             let bound = int_lit(v, "usize");
             quote!(exhaustive: ::core::option::Option::Some(#bound),)
@@ -192,6 +202,7 @@ impl CancelsimTestArgs {
                 explore: #explore,
                 preset: #preset,
                 #grace
+                #excuse_timeouts
                 body_end: #body_end,
                 #exhaustive
                 ..#krate::__private::TestArgs::DEFAULT

@@ -1,0 +1,141 @@
+//! The counterfactual of a failing timeout injection: is the failure
+//! caused by what the operation had half-done when the timeout expired, or
+//! does the test check the result the timeout decides?
+//!
+//! An injected expiry ([`InjectionKind::Timeout`]) at await point P of a
+//! `timeout` stops its inner future at P and gives `Err(Elapsed)` at the
+//! deadline. When that run fails, the same seed and scheduler run once
+//! more with that timeout expired from its first poll instead: its inner
+//! future never starts. If that run fails the same way (the same code,
+//! task, message and source location for each violation, whatever
+//! injection or await point they name), nothing the operation did up to P
+//! matters: the test fails on the timeout's result itself, as it would on
+//! real tokio the day the timeout fires (`assert_eq!(lookup().await, 7)`
+//! around `timeout(..).await.unwrap_or(0)`). Such a run is excused — not
+//! a failure, but counted in the report — unless the check says otherwise
+//! ([`Check::excuse_timeout_results`](super::Check::excuse_timeout_results)).
+//! If it passes or fails differently, the failure stands, and its
+//! violations say that the expiry at P left state half-done.
+//!
+//! A panic on the `Elapsed` itself (`.unwrap()` or `.expect(..)` of the
+//! timeout's result) is never excused: handling the expiry is the code's
+//! job, and the counterfactual is not run for it.
+//!
+//! Only failing runs of a single timeout injection pay for the extra run.
+//! Timeout scopes are numbered in the order timeouts are first polled,
+//! which the injected run shares with its baseline up to P, so the scope
+//! number the injection forced names the same timeout in the
+//! counterfactual run.
+
+use std::future::Future;
+
+use super::run::{run_expired_from_start, RunResult};
+use super::Repro;
+use crate::config::Config;
+use crate::inject::InjectionKind;
+use crate::oracle::{Violation, ViolationCode};
+use crate::task::TaskId;
+use crate::vocab::{display_path, ExpiryVerdict};
+
+/// What judging a run took and gave.
+#[derive(Debug, Default)]
+pub(crate) struct Judged {
+    /// The counterfactual run was made.
+    pub ran: bool,
+    /// The run is excused: its first violation's message, under the
+    /// timeout at `file:line` (for the report's example).
+    pub excused: Option<String>,
+}
+
+/// Judges a failing run of a single timeout injection by its
+/// counterfactual (see the module docs). When the counterfactual fails
+/// the same way and `excuse` is set, the run is excused: its violations
+/// are cleared; otherwise they are marked with the verdict (for their
+/// hints). Any other run is left alone, without an extra run.
+pub(crate) fn judge_expiry<F, Fut>(
+    body: &F,
+    config: &Config,
+    repro: &Repro,
+    baseline_panics: &[TaskId],
+    result: &mut RunResult,
+    excuse: bool,
+) -> Judged
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+{
+    let [injection] = repro.injections[..] else {
+        return Judged::default();
+    };
+    if injection.kind != InjectionKind::Timeout
+        || result.violations.is_empty()
+        || result.fired != [injection]
+        || result.violations.iter().any(unwraps_the_elapsed)
+    {
+        return Judged::default();
+    }
+    let Some((scope, at)) = result.forced_scope else {
+        return Judged::default();
+    };
+    let counterfactual = run_expired_from_start(body, config, repro, baseline_panics, scope);
+    let ran = Judged {
+        ran: true,
+        excused: None,
+    };
+    if normalised(&counterfactual.violations) != normalised(&result.violations) {
+        mark(&mut result.violations, ExpiryVerdict::HalfDone);
+        return ran;
+    }
+    if !excuse {
+        mark(&mut result.violations, ExpiryVerdict::ResultChecked);
+        return ran;
+    }
+    let message = result.violations[0]
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    result.violations.clear();
+    Judged {
+        ran: true,
+        excused: Some(format!(
+            "{message} under timeout at {}:{}",
+            display_path(at.file()),
+            at.line()
+        )),
+    }
+}
+
+/// A panic on the timeout's error itself (`.unwrap()`, `.expect(..)` on
+/// `Err(Elapsed)`): a bug wherever it is — the code must handle the
+/// expiry — so never excused, whatever the counterfactual says (the
+/// test's own `timeout(..).await.expect(..)` is its assertion, and no
+/// violation at all: [`Counts::assertion_timeouts`](super::Counts::assertion_timeouts)).
+fn unwraps_the_elapsed(violation: &Violation) -> bool {
+    matches!(
+        violation.kind(),
+        ViolationCode::Panic | ViolationCode::UnobservedPanic
+    ) && violation.message().contains("Elapsed")
+}
+
+fn mark(violations: &mut [Violation], verdict: ExpiryVerdict) {
+    for violation in violations {
+        violation.expiry = Some(verdict);
+    }
+}
+
+/// What "fails the same way" compares: each violation's code, task,
+/// message and source location, in a fixed order — not the injection or
+/// await point it names, which differ between the two runs by design.
+fn normalised(
+    violations: &[Violation],
+) -> Vec<(&'static str, Option<TaskId>, &str, Option<String>)> {
+    let mut keys: Vec<_> = violations
+        .iter()
+        .map(|v| (v.code(), v.task_id(), v.message(), v.location()))
+        .collect();
+    keys.sort();
+    keys
+}

@@ -1,0 +1,298 @@
+//! Timeout expiries and the counterfactual that judges them: a failing
+//! run of an injected expiry is run again with that timeout expired before
+//! its operation started. A test that fails the same way checks the result
+//! the timeout decides (excused, counted, shown); one that does not was
+//! failed by state the expiry left half-done (the failure stands, and its
+//! hint says so). Each correct program has a buggy twin.
+
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
+
+use cancelsim::time::{sleep, timeout};
+use cancelsim::{Check, Report, Violation, ViolationCode};
+use futures::channel::mpsc;
+use futures::StreamExt;
+
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+/// The tokio preset's sweep of `body`.
+fn sweep<F, Fut>(body: F) -> Report
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future,
+{
+    Check::new(body).tokio_preset().run()
+}
+
+/// Asserts that `report` is clean with excused expiries shown.
+fn excused(report: &Report) {
+    report.assert_clean();
+    assert!(report.counts().timeout_results_excused > 0, "{report}");
+    let text = report.to_string();
+    assert!(
+        text.contains("excused: the test fails the same way"),
+        "{text}"
+    );
+    assert!(
+        text.contains("under timeout at tests/timeout_results.rs:"),
+        "{text}"
+    );
+}
+
+/// The one violation of the report's first failure, which must be under an
+/// injected expiry of the root's await point `point`.
+fn the_violation(report: &Report, point: u32) -> Violation {
+    let failure = report
+        .failures()
+        .first()
+        .unwrap_or_else(|| panic!("expected a failure: {report}"));
+    let injection = failure.repro().injections[0];
+    assert_eq!(injection.kind.name(), "timeout", "{report}");
+    assert_eq!(
+        injection.to_string(),
+        format!("timeout@0:{point}"),
+        "{report}"
+    );
+    assert_eq!(report.counts().timeout_results_excused, 0, "{report}");
+    failure.violations()[0].clone()
+}
+
+fn half_done(violation: &Violation) {
+    assert_eq!(violation.kind(), ViolationCode::Panic);
+    assert_eq!(violation.task_name(), Some("main"));
+    assert!(
+        violation.hint().starts_with(
+            "expiring this timeout before its operation started does not fail this way"
+        ),
+        "{}",
+        violation.hint()
+    );
+}
+
+// ----- a lookup with a fallback ---------------------------------------------------
+
+/// Correct: the backend is slow only past the deadline, and then the
+/// caller gets the default.
+async fn lookup() -> u32 {
+    timeout(ms(50), async {
+        sleep(ms(5)).await;
+        7
+    })
+    .await
+    .unwrap_or(0)
+}
+
+#[test]
+fn a_test_of_a_lookups_value_is_excused() {
+    excused(&sweep(|| async { assert_eq!(lookup().await, 7) }));
+}
+
+/// Buggy twin: the lookup counts itself in flight across its await.
+async fn counted_lookup(in_flight: &Cell<u32>) -> u32 {
+    timeout(ms(50), async {
+        in_flight.set(in_flight.get() + 1);
+        sleep(ms(5)).await;
+        in_flight.set(in_flight.get() - 1);
+        7
+    })
+    .await
+    .unwrap_or(0)
+}
+
+#[test]
+fn a_counter_the_expiry_leaves_at_one_is_found() {
+    let report = sweep(|| async {
+        let in_flight = Cell::new(0);
+        let _ = counted_lookup(&in_flight).await;
+        assert_eq!(in_flight.get(), 0, "in flight");
+    });
+    let violation = the_violation(&report, 1);
+    assert!(violation.message().contains("left: 1"), "{violation}");
+    half_done(&violation);
+}
+
+// ----- a drain with a deadline ------------------------------------------------------
+
+#[test]
+fn a_drain_counting_what_it_aborted_is_excused() {
+    excused(&sweep(|| async {
+        let mut pending = vec![cancelsim::spawn(sleep(ms(1)))];
+        let drained = timeout(Duration::from_secs(5), async {
+            while let Some(job) = pending.last_mut() {
+                let _ = job.await;
+                pending.pop();
+            }
+        })
+        .await;
+        let mut aborted = 0;
+        if drained.is_err() {
+            aborted = pending.len();
+            for job in pending {
+                job.abort();
+            }
+        }
+        assert_eq!(aborted, 0);
+    }));
+}
+
+// ----- a collector ------------------------------------------------------------------
+
+#[test]
+fn a_collector_asserting_its_results_is_excused() {
+    excused(&sweep(|| async {
+        let mut job = cancelsim::spawn(async {
+            sleep(ms(10)).await;
+            1
+        });
+        let mut results = Vec::new();
+        if let Ok(Ok(value)) = timeout(ms(100), &mut job).await {
+            results.push(value);
+        }
+        assert_eq!(results, vec![1]);
+    }));
+}
+
+// ----- a cache updated in two halves ------------------------------------------------
+
+#[derive(Default)]
+struct Cache {
+    key: Cell<u32>,
+    value: Cell<u32>,
+}
+
+/// Buggy: half the entry is written before the fetch's await.
+async fn refresh_in_halves(cache: &Cache, version: u32) {
+    cache.key.set(version);
+    sleep(ms(5)).await;
+    cache.value.set(version);
+}
+
+/// Fixed: the entry is written after the last await, at once.
+async fn refresh_at_once(cache: &Cache, version: u32) {
+    sleep(ms(5)).await;
+    cache.key.set(version);
+    cache.value.set(version);
+}
+
+#[test]
+fn a_cache_written_half_before_the_await_is_found() {
+    // The counterfactual fails the same assertion, with another message
+    // (`(0, 0)` against the expiry's `(1, 0)`): not the same failure.
+    let report = sweep(|| async {
+        let cache = Cache::default();
+        let _ = timeout(ms(50), refresh_in_halves(&cache, 1)).await;
+        assert_eq!((cache.key.get(), cache.value.get()), (1, 1));
+    });
+    let violation = the_violation(&report, 1);
+    assert!(violation.message().contains("left: (1, 0)"), "{violation}");
+    half_done(&violation);
+}
+
+#[test]
+fn a_cache_written_at_once_is_excused() {
+    excused(&sweep(|| async {
+        let cache = Cache::default();
+        let _ = timeout(ms(50), refresh_at_once(&cache, 1)).await;
+        assert_eq!((cache.key.get(), cache.value.get()), (1, 1));
+    }));
+}
+
+// ----- an item taken from a channel -------------------------------------------------
+
+/// Buggy: the item is held in a local across the await, and lost when the
+/// expiry drops the future.
+async fn forward_late(rx: &mut mpsc::UnboundedReceiver<u32>, out: &RefCell<Vec<u32>>) {
+    if let Some(item) = rx.next().await {
+        sleep(ms(5)).await;
+        out.borrow_mut().push(item);
+    }
+}
+
+/// Fixed: the item is stored before the await.
+async fn forward_first(rx: &mut mpsc::UnboundedReceiver<u32>, out: &RefCell<Vec<u32>>) {
+    if let Some(item) = rx.next().await {
+        out.borrow_mut().push(item);
+        sleep(ms(5)).await;
+    }
+}
+
+/// Sends one item, forwards it under a timeout, and asserts that it is
+/// either forwarded or still in the channel.
+async fn nothing_lost(late: bool) {
+    let (tx, mut rx) = mpsc::unbounded();
+    tx.unbounded_send(1).expect("receiver alive");
+    let out = RefCell::new(Vec::new());
+    let _ = if late {
+        timeout(ms(50), forward_late(&mut rx, &out)).await
+    } else {
+        timeout(ms(50), forward_first(&mut rx, &out)).await
+    };
+    let mut seen = out.take();
+    while let Ok(item) = rx.try_recv() {
+        seen.push(item);
+    }
+    assert_eq!(seen, vec![1], "an item was lost");
+}
+
+#[test]
+fn an_item_lost_from_a_local_buffer_is_found() {
+    let report = sweep(|| nothing_lost(true));
+    let violation = the_violation(&report, 1);
+    assert!(
+        violation.message().contains("an item was lost"),
+        "{violation}"
+    );
+    half_done(&violation);
+}
+
+#[test]
+fn an_item_stored_before_the_await_is_not_lost() {
+    sweep(|| nothing_lost(false)).assert_clean();
+}
+
+// ----- what the rule leaves alone -----------------------------------------------------
+
+#[test]
+fn an_unwrap_of_the_elapsed_in_the_code_is_never_excused() {
+    let report = sweep(|| async {
+        let job = cancelsim::spawn(async {
+            timeout(ms(50), sleep(ms(5)))
+                .await
+                .expect("the job's deadline");
+        });
+        let _ = job.await;
+    });
+    assert!(!report.is_clean(), "{report}");
+    assert_eq!(report.counts().timeout_results_excused, 0, "{report}");
+}
+
+#[test]
+fn excused_runs_can_be_made_failures_again() {
+    let report = Check::new(|| async { assert_eq!(lookup().await, 7) })
+        .tokio_preset()
+        .excuse_timeout_results(false)
+        .run();
+    let violation = the_violation(&report, 1);
+    assert!(
+        violation.hint().contains("fails the same way"),
+        "{violation}"
+    );
+}
+
+#[test]
+fn same_seed_same_report_excused_count_included() {
+    let body = || async {
+        let cache = Cache::default();
+        let _ = timeout(ms(50), refresh_at_once(&cache, 1)).await;
+        let _ = timeout(ms(50), refresh_in_halves(&cache, 2)).await;
+        assert_eq!(lookup().await, 7);
+    };
+    let first = Check::new(body).tokio_preset().seeds(0..3).run();
+    let second = Check::new(body).tokio_preset().seeds(0..3).run();
+    assert!(first.counts().timeout_results_excused > 0, "{first}");
+    assert_eq!(first.counts(), second.counts());
+    assert_eq!(first.to_string(), second.to_string());
+    assert_eq!(first.to_json(), second.to_json());
+}

@@ -195,35 +195,44 @@ where
             panic!(
                 "cancelsim replay of {repro}: FAILED ({} violations; the run's trace and each \
                  violation with its hint are printed above)",
-                report.failures().iter().map(|f| f.violations().len()).sum::<usize>()
+                report
+                    .failures()
+                    .iter()
+                    .map(|f| f.violations().len())
+                    .sum::<usize>()
             );
         }
         return;
     }
-    if !report.is_clean() {
-        // The path `cargo test` filters on leaves out the crate's name.
-        let filter = module
-            .split_once("::")
-            .map_or(name.to_string(), |(_, rest)| format!("{rest}::{name}"));
-        // A tokio test runs simulated only in the simulation build: the
-        // command must build it again, or it replays on real tokio.
-        let build = if args.preset == Some("tokio") {
-            "RUSTFLAGS=\"--cfg cancelsim\" RUSTDOCFLAGS=\"--cfg cancelsim\" CARGO_TARGET_DIR=target/sim "
-        } else {
-            ""
-        };
-        let command = format!("{build}cargo test -- --exact {filter} --nocapture");
-        // One group: its run's repro, so the line is ready to paste; more:
-        // the user picks the group.
-        match report.failure_groups() {
-            [group] => panic!(
-                "{report}\nreplay this run: CANCELSIM_REPLAY='{}' {command}",
-                report.failures()[group.first].repro()
-            ),
-            _ => panic!(
-                "{report}\nreplay one of these runs: CANCELSIM_REPLAY='<the repro of its group's \
-                 `replay:` line>' {command}"
-            ),
-        }
+    if report.is_clean() {
+        // What a clean sweep ran, excused and did not sweep (timeout
+        // expiries excused, no signal registered): on stdout, which the
+        // test harness shows with `--nocapture` or `--show-output`.
+        print!("{report}");
+        return;
+    }
+    // The path `cargo test` filters on leaves out the crate's name.
+    let filter = module
+        .split_once("::")
+        .map_or(name.to_string(), |(_, rest)| format!("{rest}::{name}"));
+    // A tokio test runs simulated only in the simulation build: the
+    // command must build it again, or it replays on real tokio.
+    let build = if args.preset == Some("tokio") {
+        "RUSTFLAGS=\"--cfg cancelsim\" RUSTDOCFLAGS=\"--cfg cancelsim\" CARGO_TARGET_DIR=target/sim "
+    } else {
+        ""
+    };
+    let command = format!("{build}cargo test -- --exact {filter} --nocapture");
+    // One group: its run's repro, so the line is ready to paste; more:
+    // the user picks the group.
+    match report.failure_groups() {
+        [group] => panic!(
+            "{report}\nreplay this run: CANCELSIM_REPLAY='{}' {command}",
+            report.failures()[group.first].repro()
+        ),
+        _ => panic!(
+            "{report}\nreplay one of these runs: CANCELSIM_REPLAY='<the repro of its group's \
+             `replay:` line>' {command}"
+        ),
     }
 }

@@ -184,8 +184,15 @@ fn a_failing_replay_prints_its_violation_once() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(all.contains("cancelsim: replaying cancelsim:v1 seed=0"), "{all}");
-    assert_eq!(all.matches("the root panicked: FIXTURE_BOOM").count(), 1, "{all}");
+    assert!(
+        all.contains("cancelsim: replaying cancelsim:v1 seed=0"),
+        "{all}"
+    );
+    assert_eq!(
+        all.matches("the root panicked: FIXTURE_BOOM").count(),
+        1,
+        "{all}"
+    );
     assert!(all.contains("printed above"), "{all}");
     assert!(!all.contains("replay this run:"), "{all}");
 }
@@ -346,4 +353,28 @@ async fn an_expiry_the_test_fails_the_same_way_without_is_excused() {
 #[should_panic(expected = "the test assumes the timeout never fires")]
 async fn excuse_timeouts_false_makes_it_a_failure() {
     assert_eq!(lookup_with_fallback().await, 7);
+}
+
+/// A clean sweep prints its report on stdout (the harness shows it with
+/// `--nocapture`): what ran, and what was excused or not swept.
+#[test]
+fn a_clean_sweep_prints_its_report() {
+    let out = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "raii_cleanup_is_clean_under_the_default_sweep",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env_remove("CANCELSIM_REPLAY")
+        .output()
+        .expect("the child runs");
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "cancelsim check test_attr::raii_cleanup_is_clean_under_the_default_sweep: clean ("
+        ),
+        "{stdout}"
+    );
 }

@@ -27,7 +27,8 @@
 //! per concept: `spawn` (new tasks), `pick` (the ready queue and the next
 //! task), `timers`, `run` (polling and ending tasks), `cancel` (cooperative
 //! cancellation), `inject` (injections, await points, grace budgets and
-//! violations) and `end` (the end-of-run checks and the drain).
+//! violations), `race` (`select!` races with a timer branch as timeout
+//! scopes) and `end` (the end-of-run checks and the drain).
 
 mod budget;
 mod cancel;
@@ -40,6 +41,7 @@ mod join_slot;
 mod kept_containers;
 mod oracle_state;
 mod pick;
+mod race;
 mod record;
 mod run;
 mod run_api;
@@ -282,6 +284,9 @@ pub(crate) struct World {
     timer_woken: RefCell<std::collections::BTreeSet<TaskId>>,
     /// `timeout` scopes being polled, innermost last.
     scopes: RefCell<Vec<(u32, SourceLocation)>>,
+    /// Branch polls of `select!` races in progress, innermost last (see
+    /// `race.rs`).
+    branch_polls: RefCell<Vec<race::BranchPoll>>,
     next_scope: Cell<u32>,
     /// Task groups created so far (their ids in traces: `via group N`).
     next_group: Cell<u32>,
@@ -340,6 +345,7 @@ impl World {
             timer_woken: RefCell::new(std::collections::BTreeSet::new()),
             stalled: RefCell::new(Vec::new()),
             scopes: RefCell::new(Vec::new()),
+            branch_polls: RefCell::new(Vec::new()),
             next_scope: Cell::new(0),
             next_group: Cell::new(0),
             pending_scope: Cell::new(None),

@@ -53,9 +53,12 @@ async fn race<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Output> 
     .await
 }
 
+/// A channel's state: the items, closed, the receiver's waker.
+type ChannelState = (VecDeque<u32>, bool, Option<Waker>);
+
 /// A channel from outside cancelsim: it notes no wait.
 #[derive(Clone, Default)]
-struct Channel(Rc<RefCell<(VecDeque<u32>, bool, Option<Waker>)>>);
+struct Channel(Rc<RefCell<ChannelState>>);
 
 impl Channel {
     fn send(&self, item: u32) {
@@ -232,7 +235,7 @@ async fn collector(buggy: bool) {
         };
         match race(sleep_until(next_tick), pair).await {
             Either::Left(()) => {
-                next_tick = next_tick + period;
+                next_tick += period;
                 flushed.append(&mut buffer);
             }
             Either::Right(Some((first, second))) => buffer.extend([first, second]),

@@ -42,6 +42,8 @@
 //! assert!(trace.contains("branch 1 won; dropped pending branch 0 (waiting at await point 1)"), "{trace}");
 //! ```
 
+use std::task::Poll;
+
 /// The branch a fair race of `branches` futures polls first: a recorded
 /// choice ([`choose`](crate::choose)); 0 in the `Fifo` baseline, explored
 /// under `Random`/`Pct`, replayed from a schedule. A race of one branch asks
@@ -108,4 +110,239 @@ pub fn won_in_poll(branch: usize, dropped: u64, poll: u32) {
     let at = std::panic::Location::caller();
     let branch = u32::try_from(branch).unwrap_or(u32::MAX);
     crate::world::try_with(|world| world.select_won(branch, dropped as u32, poll <= 1, at));
+}
+
+/// One race (a `select!`) as a timeout scope for its branches: a branch
+/// that is a timer — a [`sleep`](crate::time::sleep), a reused
+/// [`Sleep`](crate::time::Sleep), an interval's tick, a future that only
+/// waits on one — is found while the race runs (the timer reports itself
+/// to the branch poll it is in), and then the race acts as a
+/// [`timeout`](crate::time::timeout) around its other branches: their
+/// await points carry the race's scope
+/// ([`AwaitPoint::timeout`](crate::AwaitPoint::timeout)), so a sweep
+/// injects an expiry ([`InjectionKind::Timeout`](crate::InjectionKind::Timeout))
+/// there. An injected expiry means "what the other branches wait on is not
+/// done before the timer's deadline": from then on only the timer branches
+/// are polled, the first of them wins at its own deadline (never earlier),
+/// and the other branches are dropped where they wait, as the race drops
+/// them. A race without a timer branch, or with nothing but timers, is no
+/// scope and changes nothing.
+///
+/// A branch counts as a timer while every poll of it polls a timer
+/// directly (not inside a `timeout` or a race of its own) and ends as
+/// that timer did (pending while it is pending, ready when it fired); one
+/// poll that does otherwise makes it a branch that waits on something else
+/// for the rest of the race.
+///
+/// The calls, in each poll of the race: [`begin_poll`](Race::begin_poll),
+/// [`poll_branch`](Race::poll_branch) for each branch polled, [`won`](Race::won)
+/// for the winner (in place of [`won_in_poll`]), [`end_poll`](Race::end_poll); after the race,
+/// [`handler`](Race::handler) while the winner's handler runs.
+///
+/// ```
+/// use std::future::Future;
+/// use std::task::Poll;
+/// use std::time::Duration;
+/// use cancelsim::{select, time, Config, Sim};
+///
+/// let mut sim = Sim::new(Config::default());
+/// let got = sim.block_on(async move {
+///     let reply = cancelsim::spawn(async {
+///         time::sleep(Duration::from_secs(2)).await;
+///         7
+///     });
+///     let mut race = select::Race::new();
+///     let mut reply = std::pin::pin!(reply);
+///     let mut timer = std::pin::pin!(time::sleep(Duration::from_secs(1)));
+///     std::future::poll_fn(|cx| {
+///         race.begin_poll(0);
+///         if let Poll::Ready(reply) = race.poll_branch(0, || reply.as_mut().poll(cx)) {
+///             race.won(0, 0b10, 1);
+///             race.end_poll();
+///             return Poll::Ready(reply.ok());
+///         }
+///         if race.poll_branch(1, || timer.as_mut().poll(cx)).is_ready() {
+///             race.won(1, 0b01, 1);
+///             race.end_poll();
+///             return Poll::Ready(None);
+///         }
+///         race.end_poll();
+///         Poll::Pending
+///     })
+///     .await
+/// });
+/// assert_eq!(got.unwrap(), None);
+/// ```
+#[derive(Debug)]
+pub struct Race {
+    at: &'static std::panic::Location<'static>,
+    /// The race's scope number, once it acted as a scope.
+    scope: Option<u32>,
+    /// Branches that are timers so far.
+    timers: u64,
+    /// Branches that waited on something else.
+    others: u64,
+    /// An injection expired the race: only its timers are polled.
+    forced: bool,
+    /// The task's await point where the expiry came.
+    forced_at: Option<u32>,
+    /// The wait the task noted in this poll came from a timer branch.
+    noted_by_timer: bool,
+    /// A timer branch won an expired race.
+    expired: bool,
+}
+
+impl Default for Race {
+    #[track_caller]
+    fn default() -> Self {
+        Race::new()
+    }
+}
+
+impl Race {
+    /// The race at the caller's location.
+    #[track_caller]
+    pub fn new() -> Race {
+        Race {
+            at: std::panic::Location::caller(),
+            scope: None,
+            timers: 0,
+            others: 0,
+            forced: false,
+            forced_at: None,
+            noted_by_timer: false,
+            expired: false,
+        }
+    }
+
+    fn bit(branch: usize) -> u64 {
+        1u64.checked_shl(u32::try_from(branch).unwrap_or(u32::MAX))
+            .unwrap_or(0)
+    }
+
+    /// Starts a poll of the race; bit `i` of `disabled` is set for each
+    /// branch that is no longer polled (a precondition, a finished branch).
+    /// Takes an expiry injected at the race's last await point.
+    pub fn begin_poll(&mut self, disabled: u64) {
+        self.noted_by_timer = false;
+        if let (Some(scope), false) = (self.scope, self.forced) {
+            crate::world::try_with(|world| {
+                if world.take_forced(scope) {
+                    self.forced = true;
+                    self.forced_at = Some(world.current_point());
+                }
+            });
+        }
+        if self.forced && self.timers & !disabled == 0 {
+            // No timer left to win: the race runs as it would.
+            self.forced = false;
+        }
+    }
+
+    /// Polls branch `branch` with `poll`, inside the race's scope; an
+    /// expired race does not poll a branch that is not a timer (it stays
+    /// pending until the timer wins).
+    pub fn poll_branch<T>(&mut self, branch: usize, poll: impl FnOnce() -> Poll<T>) -> Poll<T> {
+        let bit = Race::bit(branch);
+        if self.forced && self.timers & bit == 0 {
+            return Poll::Pending;
+        }
+        let Some(world) = crate::world::try_with(std::rc::Rc::clone) else {
+            return poll();
+        };
+        let (polled, seen) = world.poll_race_branch(self.at, poll);
+        if seen.timer == Some(polled.is_ready()) && self.others & bit == 0 {
+            self.timers |= bit;
+        } else {
+            self.timers &= !bit;
+            self.others |= bit;
+        }
+        if seen.noted {
+            self.noted_by_timer = self.timers & bit != 0;
+        }
+        polled
+    }
+
+    /// Branch `branch` won the race in poll `poll` of it (1: the first),
+    /// dropping the pending branches whose bits are set in `dropped`: the
+    /// trace says so as [`won_in_poll`] does (call before
+    /// [`end_poll`](Race::end_poll)). When an injection expired the race,
+    /// this is its timer's win: the trace says the timeout fired, and that
+    /// the dropped branches wait where the expiry came (they were not
+    /// polled since).
+    pub fn won(&mut self, branch: usize, dropped: u64, poll: u32) {
+        let at = self.at;
+        let expired = self.forced && self.timers & Race::bit(branch) != 0;
+        crate::world::try_with(|world| {
+            if let (true, Some(scope)) = (expired, self.scope) {
+                self.expired = true;
+                world.race_expired(scope, at);
+            }
+            let branch = u32::try_from(branch).unwrap_or(u32::MAX);
+            let waiting_at = if self.forced { self.forced_at } else { None };
+            world.race_won(branch, dropped as u32, poll <= 1, waiting_at, at);
+        });
+    }
+
+    /// Ends a poll of the race: the await point the task reached in it is
+    /// inside the race's scope when the race has a timer branch and another
+    /// to expire, else inside the scope around the race.
+    pub fn end_poll(&mut self) {
+        let at = self.at;
+        let acting = self.timers != 0 && self.others != 0;
+        crate::world::try_with(|world| {
+            let scope = if acting {
+                Some((*self.scope.get_or_insert_with(|| world.new_scope()), at))
+            } else {
+                None
+            };
+            world.settle_race_poll(scope, self.noted_by_timer);
+        });
+    }
+
+    /// Is `branch` a timer branch?
+    pub fn is_timer(&self, branch: usize) -> bool {
+        self.timers & Race::bit(branch) != 0
+    }
+
+    /// The race's scope number, once it acted as a scope (what
+    /// [`EventKind::TimeoutFired`](crate::trace::EventKind::TimeoutFired)
+    /// names).
+    pub fn scope(&self) -> Option<u32> {
+        self.scope
+    }
+
+    /// Hold this while the winner's handler runs: a panic in the handler
+    /// of the timer that won the test's own race expired by an injection
+    /// (`_ = sleep(5s) => panic!("timed out")`, in the test function) is
+    /// the test's assertion on its timeout, not a bug of the code under
+    /// test (as `timeout(..).await.expect(..)` is).
+    pub fn handler(&self, branch: usize) -> RaceHandler {
+        RaceHandler {
+            expired_at: (self.expired && self.is_timer(branch)).then_some(self.at),
+        }
+    }
+}
+
+impl Drop for Race {
+    fn drop(&mut self) {
+        if let Some(scope) = self.scope {
+            crate::world::try_with(|world| world.end_scope(scope));
+        }
+    }
+}
+
+/// Held while the winner of a [`Race`] runs its handler ([`Race::handler`]).
+#[derive(Debug)]
+#[must_use = "hold it while the handler runs"]
+pub struct RaceHandler {
+    expired_at: Option<&'static std::panic::Location<'static>>,
+}
+
+impl Drop for RaceHandler {
+    fn drop(&mut self) {
+        if let (Some(at), true) = (self.expired_at, std::thread::panicking()) {
+            crate::world::try_with(|world| world.expired_race_handler_panicked(at));
+        }
+    }
 }

@@ -106,6 +106,8 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.done {
+            // A `select!` branch that is this timer is ready again.
+            world::try_with(|world| world.note_timer_polled(true));
             return Poll::Ready(());
         }
         let this = &mut *self;
@@ -132,6 +134,8 @@ impl Future for Sleep {
             if !fired {
                 world.note_wait(this.wait());
             }
+            // A `select!` polling a branch learns that it is a timer.
+            world.note_timer_polled(fired);
             fired
         });
         if fired {

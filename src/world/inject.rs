@@ -58,6 +58,7 @@ impl World {
                     .ok()
                     .and_then(|s| s.last().copied()),
             );
+            self.note_branch_wait();
         }
     }
 

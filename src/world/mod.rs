@@ -28,9 +28,10 @@
 //! task), `timers`, `run_loop` (the executor's one loop, `run_until`,
 //! serving `block_on` and the drain), `run` (polling and ending tasks: one
 //! poll path, the root's included), `cancel` (cooperative cancellation),
-//! `inject` (injections, await points and violations), `grace` (the
-//! signal, and the grace budget checked as each poll ends: the injector's
-//! mid-run hook `on_poll_end`) and `end` (the runtime's shutdown, the drain
+//! `inject` (injections, await points and violations), `race` (`select!`
+//! races with a timer branch as timeout scopes), `grace` (the signal, and
+//! the grace budget checked as each poll ends: the injector's mid-run hook
+//! `on_poll_end`) and `end` (the runtime's shutdown, the drain
 //! and the end state the oracles judge).
 
 mod budget;
@@ -44,6 +45,7 @@ mod join_slot;
 mod kept_containers;
 mod oracle_state;
 mod pick;
+mod race;
 mod record;
 mod run;
 mod run_api;
@@ -289,6 +291,9 @@ pub(crate) struct World {
     timer_woken: RefCell<std::collections::BTreeSet<TaskId>>,
     /// `timeout` scopes being polled, innermost last.
     scopes: RefCell<Vec<(u32, SourceLocation)>>,
+    /// Branch polls of `select!` races in progress, innermost last (see
+    /// `race.rs`).
+    branch_polls: RefCell<Vec<race::BranchPoll>>,
     next_scope: Cell<u32>,
     /// Task groups created so far (their ids in traces: `via group N`).
     next_group: Cell<u32>,
@@ -357,6 +362,7 @@ impl World {
             timer_woken: RefCell::new(std::collections::BTreeSet::new()),
             stalled: RefCell::new(Vec::new()),
             scopes: RefCell::new(Vec::new()),
+            branch_polls: RefCell::new(Vec::new()),
             next_scope: Cell::new(0),
             next_group: Cell::new(0),
             pending_scope: Cell::new(None),

@@ -39,6 +39,9 @@ pub(crate) struct OracleState {
     pub test_timeout_expired: bool,
     /// The root then failed in that poll: its assertion, not a bug.
     pub assertion_timeout: bool,
+    /// The timer handler of the test's own `select!`, expired by an
+    /// injection, panicked: the test's assertion, not a bug.
+    pub race_handler_panicked: bool,
     /// Tasks reported `cancel-ignored` in this run, or excused as only
     /// waiting for such a task: one that overran its grace time only
     /// waiting for one of them is not a second culprit.

@@ -3,19 +3,13 @@
 use std::future::Future;
 
 pub use ::cancelsim::__private::{here, TestOutput};
+pub use ::cancelsim::select::Race;
 pub use tokio;
 
 /// `select!`'s start branch: a recorded choice at the `select!`'s location.
 #[track_caller]
 pub fn select_start(branches: u32) -> u32 {
     ::cancelsim::select::start(branches as usize) as u32
-}
-
-/// `select!`'s winner, the pending branches it drops, and which poll of
-/// the `select!` decided it (1: the first).
-#[track_caller]
-pub fn select_won(branch: u32, dropped: u64, poll: u32) {
-    ::cancelsim::select::won_in_poll(branch as usize, dropped, poll);
 }
 
 /// The arguments of the simulated `#[tokio::test(...)]`.

@@ -6,7 +6,11 @@
 /// `select!` polls first is a recorded scheduling decision (0 under the
 /// `Fifo` baseline, explored under random schedules, replayed from a repro
 /// line), and the trace says which branch won at which `file:line` and
-/// which pending branches were dropped, at which await point.
+/// which pending branches were dropped, at which await point. A branch
+/// that is a timer (`sleep`, `sleep_until`, a reused `&mut sleep`,
+/// `interval.tick()`) makes the `select!` a timeout around the others
+/// ([`cancelsim::select::Race`]): a sweep expires it at every await point
+/// they reach, and the timer then wins at its deadline.
 #[macro_export]
 macro_rules! select {
     (@ {
@@ -29,6 +33,9 @@ macro_rules! select {
         // Polls of this `select!` so far: the losers of a race decided in
         // its first poll never waited at an await point.
         let mut polls: u32 = 0;
+        // A timer branch makes the race a timeout scope for the others:
+        // a sweep expires it at their await points.
+        let mut race = $crate::__private::Race::new();
 
         $(
             if !$c {
@@ -48,6 +55,7 @@ macro_rules! select {
                 let mut is_pending = false;
                 polls = polls.saturating_add(1);
                 let start = $start;
+                race.begin_poll(disabled as u64);
 
                 for i in 0..BRANCHES {
                     let branch;
@@ -68,7 +76,7 @@ macro_rules! select {
                                 // on this frame, and are never moved (as in
                                 // tokio's own `select!`).
                                 let fut = unsafe { ::core::pin::Pin::new_unchecked(fut) };
-                                let out = match ::core::future::Future::poll(fut, cx) {
+                                let out = match race.poll_branch(branch as usize, || ::core::future::Future::poll(fut, cx)) {
                                     ::core::task::Poll::Ready(out) => out,
                                     ::core::task::Poll::Pending => {
                                         is_pending = true;
@@ -84,7 +92,8 @@ macro_rules! select {
                                     $crate::__private::tokio::select_priv_clean_pattern!($bind) => {}
                                     _ => continue,
                                 }
-                                $crate::__private::select_won(branch, pending & !(disabled as u64), polls);
+                                race.won(branch as usize, pending & !(disabled as u64), polls);
+                                race.end_poll();
                                 return ::core::task::Poll::Ready($crate::__private::tokio::select_variant!(__tokio_select_util::Out, ($($skip)*))(out));
                             }
                         )*
@@ -92,6 +101,7 @@ macro_rules! select {
                     }
                 }
 
+                race.end_poll();
                 if is_pending {
                     ::core::task::Poll::Pending
                 } else {
@@ -102,7 +112,10 @@ macro_rules! select {
 
         match output {
             $(
-                $crate::__private::tokio::select_variant!(__tokio_select_util::Out, ($($skip)*) ($bind)) => $handle,
+                $crate::__private::tokio::select_variant!(__tokio_select_util::Out, ($($skip)*) ($bind)) => {
+                    let _handler = race.handler($crate::__private::tokio::count!( $($skip)* ));
+                    $handle
+                }
             )*
             __tokio_select_util::Out::Disabled => $else,
             _ => unreachable!("failed to match bind"),

@@ -1,0 +1,234 @@
+//! `select!` races as timeout scopes: which branch polled a timer of its
+//! own, and the scope an await point reached in a race belongs to (the
+//! user-facing side: [`crate::select::Race`]).
+//!
+//! While a race polls a branch, the world keeps a frame for that branch
+//! poll: a [`Sleep`](crate::time::Sleep) polled directly in it (not inside
+//! a `timeout` or a race nested in the branch) reports itself there, and
+//! the first wait noted in the poll marks it. A placeholder scope is on the
+//! scope stack meanwhile, so a wait noted in any branch belongs to the race;
+//! once every branch was polled, the race settles the placeholder: its own
+//! scope when it has a timer branch and another branch to expire, else the
+//! enclosing scope.
+
+use crate::trace::{SourceLocation, WaitKind};
+use crate::vocab::TaskId;
+
+use super::World;
+
+/// The scope a wait noted while a race polls its branches belongs to until
+/// the race settles it ([`World::settle_race_poll`]).
+const RACE_PLACEHOLDER: u32 = u32::MAX;
+
+/// One branch poll of a race in progress.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BranchPoll {
+    /// The length of the scope stack inside the branch: a timer polled at
+    /// another depth is inside a `timeout` of the branch.
+    depth: usize,
+    /// Whether a timer was polled directly in the branch, and whether it
+    /// was ready (the last one).
+    timer: Option<bool>,
+    /// The poll noted what the task waits on (the first note of the task's
+    /// poll).
+    noted: bool,
+}
+
+/// What a branch poll of a race saw.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct BranchSeen {
+    /// A timer polled directly in the branch, and whether it was ready.
+    pub timer: Option<bool>,
+    /// The branch noted what the task waits on.
+    pub noted: bool,
+}
+
+/// Pops the frames of a branch poll, also when the branch panics.
+struct BranchGuard<'a> {
+    world: &'a World,
+    popped: bool,
+}
+
+impl BranchGuard<'_> {
+    fn pop(&mut self) -> BranchSeen {
+        self.popped = true;
+        let mut seen = BranchSeen::default();
+        if let Some(frame) = self.world.branch_polls.borrow_mut().pop() {
+            seen = BranchSeen {
+                timer: frame.timer,
+                noted: frame.noted,
+            };
+        }
+        self.world.scopes.borrow_mut().pop();
+        if seen.noted {
+            // A race nested in a branch: its note is the outer branch's too.
+            if let Some(parent) = self.world.branch_polls.borrow_mut().last_mut() {
+                parent.noted = true;
+            }
+        }
+        seen
+    }
+}
+
+impl Drop for BranchGuard<'_> {
+    fn drop(&mut self) {
+        if !self.popped {
+            self.pop();
+        }
+    }
+}
+
+impl World {
+    /// Polls one branch of the race at `at` with `poll`, inside the race's
+    /// placeholder scope; returns what the branch saw.
+    pub(crate) fn poll_race_branch<R>(
+        &self,
+        at: SourceLocation,
+        poll: impl FnOnce() -> R,
+    ) -> (R, BranchSeen) {
+        let depth = {
+            let mut scopes = self.scopes.borrow_mut();
+            scopes.push((RACE_PLACEHOLDER, at));
+            scopes.len()
+        };
+        self.branch_polls.borrow_mut().push(BranchPoll {
+            depth,
+            timer: None,
+            noted: false,
+        });
+        let mut guard = BranchGuard {
+            world: self,
+            popped: false,
+        };
+        let result = poll();
+        let seen = guard.pop();
+        (result, seen)
+    }
+
+    /// A timer was polled (ready or not): a branch poll of a race it is
+    /// directly in notes it.
+    #[inline]
+    pub(crate) fn note_timer_polled(&self, ready: bool) {
+        let Ok(mut polls) = self.branch_polls.try_borrow_mut() else {
+            return;
+        };
+        let Some(top) = polls.last_mut() else {
+            return;
+        };
+        if self.scopes.try_borrow().is_ok_and(|s| s.len() == top.depth) {
+            top.timer = Some(ready);
+        }
+    }
+
+    /// The first wait of the task's poll was noted: the branch poll in
+    /// progress, if any, made it.
+    #[inline]
+    pub(super) fn note_branch_wait(&self) {
+        if let Ok(mut polls) = self.branch_polls.try_borrow_mut() {
+            if let Some(top) = polls.last_mut() {
+                top.noted = true;
+            }
+        }
+    }
+
+    /// After a race polled its branches: a wait noted in them belongs to
+    /// `scope` (the race acts as a timeout), or, with `None`, to the scope
+    /// enclosing the race. `by_timer`: the race's timer noted it: with a
+    /// scope, the task waits on the race's deadline, as on a `timeout`'s
+    /// own timer.
+    pub fn settle_race_poll(&self, scope: Option<(u32, SourceLocation)>, by_timer: bool) {
+        let Some((RACE_PLACEHOLDER, _)) = self.pending_scope.get() else {
+            return;
+        };
+        match scope {
+            Some(scope) => {
+                self.pending_scope.set(Some(scope));
+                if by_timer {
+                    if let Some(mut wait) = self.pending_wait.get() {
+                        if wait.kind == WaitKind::Sleep {
+                            wait.kind = WaitKind::Timeout;
+                            self.pending_wait.set(Some(wait));
+                        }
+                    }
+                }
+            }
+            None => {
+                let enclosing = self
+                    .scopes
+                    .try_borrow()
+                    .ok()
+                    .and_then(|s| s.last().copied());
+                self.pending_scope.set(enclosing);
+            }
+        }
+    }
+
+    /// The current task's await point count (the point it resumed from).
+    pub(crate) fn current_point(&self) -> u32 {
+        let Some(key) = self.current_key() else {
+            return 0;
+        };
+        self.core
+            .borrow()
+            .tasks
+            .get(key)
+            .map_or(0, |slot| slot.meta.suspends)
+    }
+
+    /// [`World::select_won`], naming `waiting_at` as where the dropped
+    /// branches waited when it is known (an expired race stopped polling
+    /// them there).
+    pub(crate) fn race_won(
+        &self,
+        branch: u32,
+        dropped: u32,
+        first_poll: bool,
+        waiting_at: Option<u32>,
+        at: SourceLocation,
+    ) {
+        match (waiting_at, self.current_id()) {
+            (Some(point), Some(task)) if dropped != 0 => self.record(
+                task,
+                crate::trace::EventKind::SelectWon {
+                    branch,
+                    dropped,
+                    point,
+                    at,
+                },
+            ),
+            _ => self.select_won(branch, dropped, first_poll, at),
+        }
+    }
+
+    /// A race at `at` expired by an injection ended with its timer branch:
+    /// the trace says so, and a race in the test's own code counts as the
+    /// test's own timeout (see [`World::note_forced_expiry`]).
+    pub fn race_expired(&self, scope: u32, at: SourceLocation) {
+        if let Some(task) = self.current_id() {
+            self.record(task, crate::trace::EventKind::TimeoutFired { scope, at });
+        }
+        self.note_forced_expiry(at);
+        self.end_scope(scope);
+    }
+
+    /// The handler of the timer branch of the test's own race at `at`,
+    /// expired by an injection, panicked (`_ = sleep(5s) => panic!("timed
+    /// out")`): the test's assertion, not a bug of the code under test.
+    pub fn expired_race_handler_panicked(&self, at: SourceLocation) {
+        let own = self.config.is_test_code(at) && self.current_id() == Some(TaskId(0));
+        if own {
+            if let Ok(mut oracles) = self.oracles.try_borrow_mut() {
+                oracles.race_handler_panicked = true;
+            }
+        }
+    }
+
+    /// Did the root fail in the timer handler of the test's own race,
+    /// expired by an injection? Records it as an assertion on a timeout.
+    pub(crate) fn root_failed_in_expired_race_handler(&self) -> bool {
+        let mut oracles = self.oracles.borrow_mut();
+        let own = oracles.race_handler_panicked;
+        oracles.assertion_timeout |= own;
+        own
+    }
+}

@@ -190,6 +190,8 @@ pub struct Race {
     noted_by_timer: bool,
     /// A timer branch won an expired race.
     expired: bool,
+    /// The race's number in the run, once polled.
+    number: Option<u64>,
 }
 
 impl Default for Race {
@@ -212,6 +214,7 @@ impl Race {
             forced_at: None,
             noted_by_timer: false,
             expired: false,
+            number: None,
         }
     }
 
@@ -225,11 +228,30 @@ impl Race {
     /// Takes an expiry injected at the race's last await point.
     pub fn begin_poll(&mut self, disabled: u64) {
         self.noted_by_timer = false;
+        if self.number.is_none() {
+            crate::world::try_with(|world| {
+                let (number, from_start) = world.first_race_poll();
+                self.number = Some(number);
+                if let Some(branches) = from_start {
+                    // The counterfactual of an expiry of this race: its
+                    // other branches never start.
+                    self.timers = branches.timers;
+                    self.others = branches.others;
+                    self.forced = true;
+                    self.forced_at = Some(world.current_point());
+                }
+            });
+        }
         if let (Some(scope), false) = (self.scope, self.forced) {
             crate::world::try_with(|world| {
                 if world.take_forced(scope) {
                     self.forced = true;
                     self.forced_at = Some(world.current_point());
+                    world.note_race_forced(crate::world::RaceBranches {
+                        race: self.number.unwrap_or(0),
+                        timers: self.timers,
+                        others: self.others,
+                    });
                 }
             });
         }

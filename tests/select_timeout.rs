@@ -343,3 +343,39 @@ fn an_expired_race_replays_the_same_way() {
     assert!(!first.is_clean());
     assert_eq!(first.trace.to_string(), again.trace.to_string());
 }
+
+/// A lookup that races its backend against a 50 ms deadline and falls
+/// back to 0, and a test asserting the backend's answer: when the sweep
+/// expires the race, the test fails the same way with the backend never
+/// started, so it checks the race's result — excused and counted, as for
+/// a `timeout` (the counterfactual names the race by its number, since
+/// its scope number comes only after its first poll).
+async fn lookup_then_assert() {
+    let backend = async {
+        cancelsim::yield_now().await;
+        sleep(Duration::from_millis(5)).await;
+        7
+    };
+    let value = match race(backend, sleep(Duration::from_millis(50))).await {
+        Either::Left(value) => value,
+        Either::Right(()) => 0,
+    };
+    assert_eq!(value, 7);
+}
+
+#[test]
+fn a_race_whose_result_the_test_asserts_is_excused_and_counted() {
+    let report = timeouts_only(lookup_then_assert);
+    assert!(report.is_clean(), "{report}");
+    assert!(timeout_runs(&report) > 0, "{report}");
+    assert!(report.counts().timeout_results_excused > 0, "{report}");
+    assert!(report.to_string().contains("timeout expir"), "{report}");
+}
+
+#[test]
+fn a_counter_left_by_a_race_is_not_excused_and_says_half_done() {
+    let report = timeouts_only(|| counter(false));
+    assert!(!report.is_clean(), "{report}");
+    let hint = report.failures()[0].violations()[0].hint();
+    assert!(hint.contains("before its operation started"), "{hint}");
+}

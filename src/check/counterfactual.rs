@@ -77,7 +77,14 @@ where
     let Some((scope, at)) = result.forced_scope else {
         return Judged::default();
     };
-    let counterfactual = run_expired_from_start(body, config, repro, baseline_panics, scope);
+    let counterfactual = run_expired_from_start(
+        body,
+        config,
+        repro,
+        baseline_panics,
+        scope,
+        result.forced_race,
+    );
     let ran = Judged {
         ran: true,
         excused: None,

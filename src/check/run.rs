@@ -35,6 +35,8 @@ pub(crate) struct RunResult {
     /// The timeout scope the run's timeout injection forced to expire,
     /// and where its `timeout` was called.
     pub forced_scope: Option<(u32, crate::trace::SourceLocation)>,
+    /// When that scope was a race's (`select!` against a timer): the race.
+    pub forced_race: Option<crate::world::RaceBranches>,
 }
 
 /// Runs `body` once under `repro`, then the oracles.
@@ -92,6 +94,7 @@ pub(crate) fn run_expired_from_start<F, Fut>(
     repro: &Repro,
     baseline_panics: &[TaskId],
     scope: u32,
+    race: Option<crate::world::RaceBranches>,
 ) -> RunResult
 where
     F: Fn() -> Fut,
@@ -105,7 +108,7 @@ where
         None,
         baseline_panics,
         None,
-        Some((scope, injection)),
+        Some((scope, race, injection)),
     )
 }
 
@@ -147,7 +150,11 @@ fn run_inner<F, Fut>(
     collect: Option<usize>,
     baseline_panics: &[TaskId],
     stuck: Option<Violation>,
-    expired_from_start: Option<(u32, crate::inject::Injection)>,
+    expired_from_start: Option<(
+        u32,
+        Option<crate::world::RaceBranches>,
+        crate::inject::Injection,
+    )>,
 ) -> RunResult
 where
     F: Fn() -> Fut,
@@ -161,7 +168,7 @@ where
     sim.lend_trace();
     let world = std::rc::Rc::clone(sim.world());
     match expired_from_start {
-        Some((scope, injection)) => world.expire_from_start(scope, injection),
+        Some((scope, race, injection)) => world.expire_from_start(scope, race, injection),
         None => world.set_plan(&repro.injections),
     }
     world.set_baseline_panics(baseline_panics.iter().copied());
@@ -251,6 +258,7 @@ where
     let panicked = world.take_panicked_tasks();
     let consequences = world.consequences();
     let forced_scope = world.forced_by_injection();
+    let forced_race = world.forced_race();
     let result = RunResult {
         violations,
         trace: world.take_trace(),
@@ -264,6 +272,7 @@ where
         unfired: plan.unfired().to_vec(),
         consequences,
         forced_scope,
+        forced_race,
     };
     drop(sim);
     result

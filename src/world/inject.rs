@@ -236,8 +236,21 @@ impl World {
     /// `injection` expired. The run counts as injected by `injection` (its
     /// oracles judge it as they judged that run, and its violations name
     /// it).
-    pub(crate) fn expire_from_start(&self, scope: u32, injection: Injection) {
-        self.forced.borrow_mut().insert(scope);
+    /// A race (`select!` against a timer) is named by its number instead,
+    /// since its scope number is given out only after its first poll: it
+    /// then polls only its timer branches from the first poll on.
+    pub(crate) fn expire_from_start(
+        &self,
+        scope: u32,
+        race: Option<super::RaceBranches>,
+        injection: Injection,
+    ) {
+        match race {
+            Some(race) => self.race_from_start.set(Some(race)),
+            None => {
+                self.forced.borrow_mut().insert(scope);
+            }
+        }
         *self.plan.borrow_mut() = InjectionPlan::already_fired(injection);
         self.has_plan.set(false);
     }

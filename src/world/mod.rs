@@ -62,6 +62,7 @@ pub(crate) use budget::{is_budget_stop, Budget};
 pub use cancelled::Cancelled;
 pub(crate) use join_slot::{Finished, JoinSlot};
 pub(crate) use oracle_state::OracleState;
+pub(crate) use race::RaceBranches;
 pub(crate) use run_loop::{Halt, Limits, RootEnd, RootTask, Until};
 pub(crate) use task_body::TaskBody;
 pub(crate) use task_table::{Completion, NewTask, TaskFuture, TaskSlot, TaskTable, NO_POINT};
@@ -303,6 +304,12 @@ pub(crate) struct World {
     /// The scope the last timeout injection forced, and where its
     /// `timeout` was called (what a counterfactual run expires instead).
     forced_by_injection: Cell<Option<(u32, SourceLocation)>>,
+    /// Races (`select!`) first polled so far, and the one an injection
+    /// expired (its number, timer and other branches); the counterfactual
+    /// of that injection expires that race from its first poll instead.
+    races: Cell<u64>,
+    forced_race: Cell<Option<RaceBranches>>,
+    race_from_start: Cell<Option<RaceBranches>>,
     /// The root's future must be dropped (a drop injection hit the root).
     root_drop_requested: Cell<bool>,
     oracles: RefCell<OracleState>,
@@ -368,6 +375,9 @@ impl World {
             pending_scope: Cell::new(None),
             forced: RefCell::new(BTreeSet::new()),
             forced_by_injection: Cell::new(None),
+            races: Cell::new(0),
+            forced_race: Cell::new(None),
+            race_from_start: Cell::new(None),
             max_time: crate::vocab::nanos(config.max_time),
             grace_time: Cell::new(crate::vocab::nanos(config.grace_time)),
             root_drop_requested: Cell::new(false),

@@ -20,6 +20,16 @@ use super::World;
 /// the race settles it ([`World::settle_race_poll`]).
 const RACE_PLACEHOLDER: u32 = u32::MAX;
 
+/// A race's number (races are numbered as they are first polled, the
+/// same in every run of a plan up to its first injection) and its timer
+/// and other branches, as bit sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RaceBranches {
+    pub race: u64,
+    pub timers: u64,
+    pub others: u64,
+}
+
 /// One branch poll of a race in progress.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct BranchPoll {
@@ -161,6 +171,33 @@ impl World {
                 self.pending_scope.set(enclosing);
             }
         }
+    }
+
+    /// The number of a race polled for the first time; with the branches
+    /// to expire it with when this run is the counterfactual of an
+    /// expiry of that race (it then expires from this first poll: only
+    /// its timer branches are polled).
+    pub(crate) fn first_race_poll(&self) -> (u64, Option<RaceBranches>) {
+        let race = self.races.get();
+        self.races.set(race + 1);
+        let from_start = self
+            .race_from_start
+            .get()
+            .filter(|branches| branches.race == race);
+        (race, from_start)
+    }
+
+    /// An injection expired race `branches.race`: what its counterfactual
+    /// expires from the start.
+    pub(crate) fn note_race_forced(&self, branches: RaceBranches) {
+        if self.forced_race.get().is_none() {
+            self.forced_race.set(Some(branches));
+        }
+    }
+
+    /// The race an injection of this run expired, if it was a race.
+    pub(crate) fn forced_race(&self) -> Option<RaceBranches> {
+        self.forced_race.get()
     }
 
     /// The current task's await point count (the point it resumed from).

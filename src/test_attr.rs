@@ -209,6 +209,21 @@ where
         // expiries excused, no signal registered): on stdout, which the
         // test harness shows with `--nocapture` or `--show-output`.
         print!("{report}");
+        let excused = report.counts().timeout_results_excused;
+        if excused > 0 {
+            // Past the harness's capture (it takes `print!`/`eprint!`
+            // only): a clean test whose sweep excused runs says so in a
+            // plain `cargo test` too.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "cancelsim: {module}::{name}: {excused} timeout expir{} excused (the test checks the \
+                 result a timeout decides; `--nocapture` shows the report; \
+                 strict_timeout_results() in the test or CANCELSIM_TIMEOUT_RESULTS=fail makes them \
+                 failures)",
+                if excused == 1 { "y" } else { "ies" }
+            );
+        }
         return;
     }
     // The path `cargo test` filters on leaves out the crate's name.

@@ -378,3 +378,27 @@ fn a_clean_sweep_prints_its_report() {
         "{stdout}"
     );
 }
+
+/// A clean test whose sweep excused timeout expiries says so on stderr
+/// even when the harness captures its output (a plain `cargo test`).
+#[test]
+fn excused_expiries_are_named_without_nocapture() {
+    let out = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "an_expiry_the_test_fails_the_same_way_without_is_excused",
+            "--test-threads=1",
+        ])
+        .env_remove("CANCELSIM_REPLAY")
+        .env_remove("CANCELSIM_TIMEOUT_RESULTS")
+        .output()
+        .expect("the child runs");
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "cancelsim: test_attr::an_expiry_the_test_fails_the_same_way_without_is_excused: "
+        ) && stderr.contains("excused (the test checks the result a timeout decides"),
+        "{stderr}"
+    );
+}

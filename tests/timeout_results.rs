@@ -296,3 +296,70 @@ fn same_seed_same_report_excused_count_included() {
     assert_eq!(first.to_string(), second.to_string());
     assert_eq!(first.to_json(), second.to_json());
 }
+
+// ----- a test whose assertions are invariants -------------------------------------
+
+/// A collector that returns what it gathered only if its timeout does not
+/// fire (T4-MB1 of the tokio-user trial): on expiry every item gathered
+/// is lost, and the never-started re-run loses them too, so the sweep
+/// excuses the failure by default. A test that says its assertion is an
+/// invariant (`time::strict_timeout_results()`) gets it as a failure.
+async fn collect_all(strict: bool) {
+    if strict {
+        cancelsim::time::strict_timeout_results();
+    }
+    let (tx, mut rx) = mpsc::unbounded::<u32>();
+    let sent = std::rc::Rc::new(Cell::new(0));
+    let producer = cancelsim::spawn({
+        let sent = std::rc::Rc::clone(&sent);
+        async move {
+            for item in 0..3 {
+                sleep(ms(5)).await;
+                tx.unbounded_send(item).expect("the collector is alive");
+                sent.set(sent.get() + 1);
+            }
+        }
+    });
+    let got = timeout(ms(1000), async {
+        let mut got = Vec::new();
+        while let Some(item) = rx.next().await {
+            got.push(item);
+        }
+        got
+    })
+    .await
+    .unwrap_or_default();
+    producer.await.expect("the producer ends");
+    assert_eq!(got.len(), sent.get(), "every item sent was collected");
+}
+
+#[test]
+fn a_collector_losing_what_it_gathered_is_excused_unless_the_test_is_strict() {
+    let lenient = Check::new(|| collect_all(false))
+        .without_cancellation()
+        .timeout_at_every_await(true)
+        .run();
+    lenient.assert_clean();
+    assert!(lenient.counts().timeout_results_excused > 0, "{lenient}");
+    let strict = Check::new(|| collect_all(true))
+        .without_cancellation()
+        .timeout_at_every_await(true)
+        .run();
+    assert!(!strict.is_clean(), "{strict}");
+    assert_eq!(strict.counts().timeout_results_excused, 0, "{strict}");
+    let violation = &strict.failures()[0].violations()[0];
+    assert_eq!(violation.kind(), ViolationCode::Panic, "{strict}");
+    assert!(
+        violation
+            .message()
+            .contains("every item sent was collected"),
+        "{strict}"
+    );
+    assert!(
+        violation
+            .hint()
+            .contains("how the code handles the expiry itself"),
+        "{}",
+        violation.hint()
+    );
+}

@@ -93,7 +93,7 @@ where
         mark(&mut result.violations, ExpiryVerdict::HalfDone);
         return ran;
     }
-    if !excuse {
+    if !excuse || result.strict_timeouts {
         mark(&mut result.violations, ExpiryVerdict::ResultChecked);
         return ran;
     }

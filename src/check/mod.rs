@@ -13,6 +13,7 @@
 
 mod artifacts;
 mod counterfactual;
+mod counts;
 mod determinism;
 mod end_run;
 mod env;
@@ -21,6 +22,7 @@ mod failure;
 pub(crate) mod junit;
 mod plan;
 mod pool;
+mod replay;
 mod report;
 mod repro;
 mod run;
@@ -33,18 +35,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use artifacts::ArtifactFormat;
+pub use counts::Counts;
 pub use env::{check_environment, EnvError};
 pub use exhaustive::Exploration;
 pub use failure::{Failure, FailureGroup};
-pub use report::{Counts, Report};
+pub use report::Report;
 pub use repro::{Repro, ReproParseError, REPRO_VERSION};
 pub use single::{await_points, run_repro, RunOutcome};
 
 use crate::config::Config;
 use crate::inject::CancelMode;
 use crate::schedule::SchedulerKind;
-use run::run_once;
-pub(crate) use run::unfired_violation;
 use seeds::Seeds;
 
 /// The default budget of injected runs of a sweep (also the most seeds it
@@ -479,47 +480,8 @@ where
             (_, _) if !self.replay_from_env => None,
             (replay, _) => replay,
         };
-        if let Some(mut repro) = replay {
-            // A custom scheduler comes back from a repro line as a name:
-            // this check's own scheduler of that name replays it.
-            if let (SchedulerKind::Custom(named), SchedulerKind::Custom(own)) =
-                (&repro.scheduler, &self.scheduler)
-            {
-                if named.is_named_only() && named.name() == own.name() {
-                    repro.scheduler = self.scheduler.clone();
-                }
-            }
-            let mut result = run_once(&*self.body, &self.config, &repro, false);
-            // The same verdict as in the sweep, for the hints (a replayed
-            // run is shown, never excused).
-            let quiet = self.config.clone().trace(crate::config::TraceMode::Off);
-            counterfactual::judge_expiry(&*self.body, &quiet, &repro, &[], &mut result, false);
-            result.violations.extend(unfired_violation(&result.unfired));
-            println!("cancelsim: replaying {repro}\n{}", result.trace);
-            for violation in &result.violations {
-                println!("{violation}");
-            }
-            let mut report = self.report_base();
-            report.replay = Some(repro.clone());
-            report.counts.runs = 1;
-            report.counts.replayed = 1;
-            report.seeds = Seeds::List(vec![repro.seed]);
-            let failure = (!result.violations.is_empty())
-                .then(|| report::junit_failure(&repro, &result.violations));
-            let mut collector = failure::Collector::default();
-            if failure.is_some() {
-                collector.add(&repro, result.violations, Some(result.trace), None);
-            }
-            let (failures, groups, failed, _) = collector.finish();
-            report.failures = failures;
-            report.groups = groups;
-            report.counts.failed_runs = failed;
-            let mut cases = junit::CaseList::default();
-            cases.add(format!("replay {repro}"), failure.is_some(), || {
-                failure.expect("failed")
-            });
-            report.cases = cases.finish();
-            return report;
+        if let Some(repro) = replay {
+            return self.replay(repro);
         }
         let report = self.sweep(self.budget(&env), self.report_base());
         if let Some(dir) = &env.artifacts {

@@ -37,6 +37,8 @@ pub(crate) struct RunResult {
     pub forced_scope: Option<(u32, crate::trace::SourceLocation)>,
     /// When that scope was a race's (`select!` against a timer): the race.
     pub forced_race: Option<crate::world::RaceBranches>,
+    /// The body called [`crate::time::strict_timeout_results`].
+    pub strict_timeouts: bool,
 }
 
 /// Runs `body` once under `repro`, then the oracles.
@@ -259,6 +261,7 @@ where
     let consequences = world.consequences();
     let forced_scope = world.forced_by_injection();
     let forced_race = world.forced_race();
+    let strict_timeouts = world.strict_timeout_results();
     let result = RunResult {
         violations,
         trace: world.take_trace(),
@@ -273,6 +276,7 @@ where
         consequences,
         forced_scope,
         forced_race,
+        strict_timeouts,
     };
     drop(sim);
     result

@@ -238,6 +238,9 @@ pub(crate) struct World {
     /// `config.grace_time` unless the program set its own
     /// (`cancel::set_grace_time`).
     grace_time: Cell<u64>,
+    /// The body asked that timeout results not be excused
+    /// ([`crate::time::strict_timeout_results`]).
+    strict_timeout_results: Cell<bool>,
     now: Cell<u64>,
     step: Cell<u64>,
     /// `work` calls so far: with `step`, what the step budgets count.
@@ -380,6 +383,7 @@ impl World {
             race_from_start: Cell::new(None),
             max_time: crate::vocab::nanos(config.max_time),
             grace_time: Cell::new(crate::vocab::nanos(config.grace_time)),
+            strict_timeout_results: Cell::new(false),
             root_drop_requested: Cell::new(false),
             oracles: RefCell::new(OracleState::default()),
             heartbeat: std::cell::OnceCell::new(),
@@ -405,6 +409,16 @@ impl World {
     /// Sets this run's grace time.
     pub fn set_grace_time(&self, nanos: u64) {
         self.grace_time.set(nanos);
+    }
+
+    /// The body asks that its failing timeout expiries not be excused.
+    pub fn set_strict_timeout_results(&self) {
+        self.strict_timeout_results.set(true);
+    }
+
+    /// Did the body ask that its failing timeout expiries not be excused?
+    pub(crate) fn strict_timeout_results(&self) -> bool {
+        self.strict_timeout_results.get()
     }
 
     fn step32(&self) -> u32 {

@@ -1,9 +1,9 @@
 //! `select!` races as timeout scopes: which branch polled a timer of its
 //! own, and the scope an await point reached in a race belongs to (the
-//! user-facing side: [`crate::select::Race`]).
+//! user-facing side: `select::Race`).
 //!
 //! While a race polls a branch, the world keeps a frame for that branch
-//! poll: a [`Sleep`](crate::time::Sleep) polled directly in it (not inside
+//! poll: a `time::Sleep` polled directly in it (not inside
 //! a `timeout` or a race nested in the branch) reports itself there, and
 //! the first wait noted in the poll marks it. A placeholder scope is on the
 //! scope stack meanwhile, so a wait noted in any branch belongs to the race;

@@ -60,6 +60,20 @@ pub fn set_grace_time(time: std::time::Duration) {
     let _ = time;
 }
 
+/// Says that this test's assertions must hold whatever a timeout decides:
+/// a failing injected timeout expiry is then a failure even when the test
+/// fails the same way with the timed-out operation never started (which
+/// the sweep otherwise excuses as a test checking the timeout's result —
+/// `assert_eq!(lookup().await, 7)` around a `timeout(..).unwrap_or(0)`).
+/// Call it first in a `#[tokio::test]` whose assertions are invariants
+/// (nothing lost, every finished job recorded); for this test only, where
+/// `CANCELSIM_TIMEOUT_RESULTS=fail` is for every test. On real tokio: does
+/// nothing.
+pub fn strict_timeout_results() {
+    #[cfg(cancelsim)]
+    ::cancelsim::time::strict_timeout_results();
+}
+
 /// Makes the pending and future `tokio::signal::ctrl_c()` of this
 /// simulation complete, as if the user pressed Ctrl-C (on unix, it is also
 /// a `SIGINT` for `signal::unix::signal(SignalKind::interrupt())`). Only

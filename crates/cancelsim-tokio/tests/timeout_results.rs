@@ -203,3 +203,12 @@ fn same_seed_same_report() {
     assert_eq!(first.to_string(), second.to_string());
     assert_eq!(first.to_json(), second.to_json());
 }
+
+/// The collector test again, but its assertion is declared an invariant:
+/// the expiry that loses the result is then a failure, for this test only.
+#[cancelsim_tokio::test(crate = "cancelsim_tokio")]
+#[should_panic(expected = "how the code handles the expiry itself")]
+async fn a_strict_test_fails_on_the_result_a_timeout_decides() {
+    cancelsim_tokio::cancelsim::strict_timeout_results();
+    assert_eq!(collect().await, vec![1]);
+}

@@ -11,7 +11,7 @@ use super::Key;
 ///
 /// Values are returned by [`DelayQueue::poll_expired`].
 ///
-/// [`DelayQueue::poll_expired`]: method@DelayQueue::poll_expired
+/// [`DelayQueue::poll_expired`]: method@super::DelayQueue::poll_expired
 #[derive(Debug)]
 pub struct Expired<T> {
     /// The data stored in the queue

@@ -8,8 +8,8 @@
 /// Instances of `Key` are returned by [`DelayQueue::insert`]. See [`DelayQueue`]
 /// documentation for more details.
 ///
-/// [`DelayQueue`]: struct@DelayQueue
-/// [`DelayQueue::insert`]: method@DelayQueue::insert
+/// [`DelayQueue`]: struct@super::DelayQueue
+/// [`DelayQueue::insert`]: method@super::DelayQueue::insert
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
     pub(super) index: usize,

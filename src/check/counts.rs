@@ -24,7 +24,7 @@ pub struct Counts {
     /// Runs made in all (baselines included).
     pub runs: usize,
     /// Runs that failed, in all (the report keeps the first of each group
-    /// and the first 100 with their traces, see [`Report::failures`]).
+    /// and the first 100 with their traces, see [`Report::failures`](super::Report::failures)).
     pub failed_runs: usize,
     /// Failing runs whose violations belong to no group the report tells
     /// apart (past 1,000 groups).

@@ -3,7 +3,7 @@
 //! ChaCha8 (from `rand_chacha`, whose output is specified by the algorithm,
 //! not by the crate version) seeded with `seed_from_u64`, and our own bounded
 //! sampling (Lemire's multiply-and-reject), so a seed gives the same stream on
-//! every machine and every release. `tests/determinism.rs` snapshots the
+//! every machine and every release. `tests/determinism/pinned.rs` snapshots the
 //! first values to guard this.
 
 use rand::{RngCore, SeedableRng};

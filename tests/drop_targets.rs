@@ -269,6 +269,11 @@ fn a_stall_replays_identically() {
         .unwrap_or_else(|| panic!("a stall finds the counter: {report}"));
     let trace = failure.trace().to_string();
     assert!(trace.contains("injected stall at await point 1"), "{trace}");
+    let hint = failure.violations()[0].hint();
+    assert!(
+        hint.contains("held this task's wait here until your own deadline aborted it"),
+        "{hint}"
+    );
     let replay = || {
         cancelsim::check::run_repro(
             &|| counted_handler(false),

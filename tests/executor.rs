@@ -307,7 +307,7 @@ fn abort_on_drop_handle_still_joins() {
 /// What `Sim` does with a task alive when the root ends: it keeps it, and the
 /// next `block_on` runs it on. A task whose handle was merely dropped does the
 /// same here; telling the two apart is the `leaked-task` oracle's job (see
-/// `tests/oracles.rs`, "background work: detached, or its handle just
+/// `tests/oracles/leaked_tasks.rs`, "background work: detached, or its handle just
 /// dropped").
 #[test]
 fn a_detached_task_outlives_the_root_and_runs_on_in_the_next_block_on() {

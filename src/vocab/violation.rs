@@ -305,6 +305,20 @@ impl Violation {
                  a duration), the test assumes the timeout never fires — assert what holds either \
                  way"
             }
+            // A stall: the wait did not end, and the program's own
+            // deadline (a watchdog, `abort_all` at a deadline) aborted the
+            // task there.
+            _ if self
+                .injection
+                .is_some_and(|injection| injection.kind == super::InjectionKind::Stall) =>
+            {
+                "the sweep held this task's wait here until your own deadline aborted it (a \
+                 watchdog, `abort_all` or `JoinSet` drop at a deadline), as a slow dependency \
+                 would: the abort dropped the task at this await point and left what the check \
+                 sees half-done; make the change atomic across the await (a guard whose Drop \
+                 restores it, or commit only after the last await), or let the deadline signal \
+                 the task and wait for it instead of aborting"
+            }
             ViolationCode::Panic if self.is_an_assertion() => {
                 "an assertion failed after the injection: the cancel (or expiry) at this await point \
                  left the state it checks half-done; make the change atomic across the await (a \

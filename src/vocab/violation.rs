@@ -280,7 +280,10 @@ impl Violation {
             {
                 "expiring this timeout before its operation started does not fail this way: the \
                  expiry at this await point left state half-done — make the change atomic across \
-                 the await (a guard whose Drop restores it) or commit it only after the last await"
+                 the await (a guard whose Drop restores it) or commit it only after the last await. \
+                 (If the assertion checks a result that depends on how far the operation got — \
+                 the jobs a drain still had to abort, the items gathered before the deadline — \
+                 the test assumes the timeout never fires: assert what holds either way.)"
             }
             _ if self.expiry == Some(ExpiryVerdict::ResultChecked) => {
                 "the test fails the same way when this timeout expires before its operation \

@@ -298,6 +298,9 @@ pub(crate) struct World {
     /// Branch polls of `select!` races in progress, innermost last (see
     /// `race.rs`).
     branch_polls: RefCell<Vec<race::BranchPoll>>,
+    /// How many branch polls are in progress (`branch_polls`' length,
+    /// read without a borrow on every wait and timer poll).
+    racing: Cell<u32>,
     next_scope: Cell<u32>,
     /// Task groups created so far (their ids in traces: `via group N`).
     next_group: Cell<u32>,
@@ -373,6 +376,7 @@ impl World {
             stalled: RefCell::new(Vec::new()),
             scopes: RefCell::new(Vec::new()),
             branch_polls: RefCell::new(Vec::new()),
+            racing: Cell::new(0),
             next_scope: Cell::new(0),
             next_group: Cell::new(0),
             pending_scope: Cell::new(None),

@@ -63,6 +63,9 @@ impl BranchGuard<'_> {
     fn pop(&mut self) -> BranchSeen {
         self.popped = true;
         let mut seen = BranchSeen::default();
+        self.world
+            .racing
+            .set(self.world.racing.get().saturating_sub(1));
         if let Some(frame) = self.world.branch_polls.borrow_mut().pop() {
             seen = BranchSeen {
                 timer: frame.timer,
@@ -106,6 +109,7 @@ impl World {
             timer: None,
             noted: false,
         });
+        self.racing.set(self.racing.get() + 1);
         let mut guard = BranchGuard {
             world: self,
             popped: false,
@@ -116,9 +120,16 @@ impl World {
     }
 
     /// A timer was polled (ready or not): a branch poll of a race it is
-    /// directly in notes it.
-    #[inline]
+    /// directly in notes it. Outside a race, one load.
+    #[inline(always)]
     pub(crate) fn note_timer_polled(&self, ready: bool) {
+        if self.racing.get() != 0 {
+            self.note_timer_in_race(ready);
+        }
+    }
+
+    #[inline(never)]
+    fn note_timer_in_race(&self, ready: bool) {
         let Ok(mut polls) = self.branch_polls.try_borrow_mut() else {
             return;
         };
@@ -131,9 +142,16 @@ impl World {
     }
 
     /// The first wait of the task's poll was noted: the branch poll in
-    /// progress, if any, made it.
-    #[inline]
+    /// progress, if any, made it. Outside a race, one load.
+    #[inline(always)]
     pub(super) fn note_branch_wait(&self) {
+        if self.racing.get() != 0 {
+            self.note_wait_in_race();
+        }
+    }
+
+    #[inline(never)]
+    fn note_wait_in_race(&self) {
         if let Ok(mut polls) = self.branch_polls.try_borrow_mut() {
             if let Some(top) = polls.last_mut() {
                 top.noted = true;

@@ -93,16 +93,33 @@ pub(crate) enum Halt {
 impl World {
     /// Runs the world until `until` or a limit of `limits`, whichever
     /// comes first. The caller sets the budget `work` calls are held to.
-    pub(crate) fn run_until(self: &Rc<World>, mut until: Until<'_, '_>, limits: Limits) -> Halt {
+    pub(crate) fn run_until(self: &Rc<World>, until: Until<'_, '_>, limits: Limits) -> Halt {
+        // One loop, compiled once per goal: `block_on`'s has no drain
+        // check and waits for every timer; the drain's has no root.
+        match until {
+            Until::RootEnds(root) => self.turns::<true>(Some(root), &[], limits),
+            Until::Ended(tasks) => self.turns::<false>(None, tasks, limits),
+        }
+    }
+
+    /// The loop of [`World::run_until`]: `ROOT` when it runs until the
+    /// root task ends (`root` is then given), else until `tasks` ended.
+    #[inline(always)]
+    fn turns<const ROOT: bool>(
+        self: &Rc<World>,
+        mut root: Option<&mut RootTask<'_>>,
+        tasks: &[TaskKey],
+        limits: Limits,
+    ) -> Halt {
         loop {
-            let root = match &mut until {
-                Until::RootEnds(root) if root.ended.is_some() => return Halt::Reached,
-                Until::RootEnds(root) => Some(&mut **root),
-                Until::Ended(tasks) if !tasks.iter().any(|key| self.is_alive(*key)) => {
-                    return Halt::Reached
-                }
-                Until::Ended(_) => None,
+            let reached = if ROOT {
+                root.as_ref().is_none_or(|root| root.ended.is_some())
+            } else {
+                !tasks.iter().any(|key| self.is_alive(*key))
             };
+            if reached {
+                return Halt::Reached;
+            }
             if let Some(error) = self.take_budget_stop(limits.start) {
                 // A `work` loop inside a poll ran past the budget.
                 return Halt::Limit(error);
@@ -113,7 +130,7 @@ impl World {
                     next_deadline: self.now(),
                 });
             }
-            if root.is_some() && self.take_root_drop_request() {
+            if ROOT && self.take_root_drop_request() {
                 return Halt::RootDropRequested;
             }
             if self.budget_used() - limits.start >= limits.max_steps {
@@ -128,7 +145,7 @@ impl World {
                 self.pick_until(limits.horizon)
             };
             match pick {
-                Pick::Run(key) => self.run_task(key, root),
+                Pick::Run(key) => self.run_task(key, root.as_deref_mut()),
                 Pick::Deadlock => return Halt::Deadlock,
                 Pick::Stop(error) => return Halt::Stop(error),
             }

@@ -239,7 +239,7 @@ pub(crate) struct World {
     /// (`cancel::set_grace_time`).
     grace_time: Cell<u64>,
     /// The body asked that timeout results not be excused
-    /// ([`crate::time::strict_timeout_results`]).
+    /// (`time::strict_timeout_results`).
     strict_timeout_results: Cell<bool>,
     now: Cell<u64>,
     step: Cell<u64>,

@@ -379,3 +379,45 @@ fn a_counter_left_by_a_race_is_not_excused_and_says_half_done() {
     let hint = report.failures()[0].violations()[0].hint();
     assert!(hint.contains("before its operation started"), "{hint}");
 }
+
+/// The await point of an expired race is named by what the dropped
+/// branch waited on (here a join), not by the race's timer, whichever
+/// branch the seed polls first: that wait is what the expiry cut short.
+#[test]
+fn an_expired_race_names_the_dropped_branchs_wait() {
+    let report = Check::new(|| async {
+        let busy = Rc::new(Cell::new(0));
+        let job = cancelsim::spawn(async {
+            sleep(Duration::from_millis(10)).await;
+            7
+        });
+        let work = async {
+            busy.set(busy.get() + 1);
+            let value = job.await;
+            busy.set(busy.get() - 1);
+            value
+        };
+        let _ = race(work, sleep(Duration::from_secs(1))).await;
+        assert_eq!(busy.get(), 0, "a job is still counted");
+    })
+    .without_cancellation()
+    .timeout_at_every_await(true)
+    .scheduler(SchedulerKind::Random)
+    .seeds(0..8)
+    .run();
+    assert!(!report.is_clean(), "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("first found at main#0 await point 1 on join #1"),
+        "{report}"
+    );
+    for failure in report.failures() {
+        let trace = failure.trace().to_string();
+        let suspend = trace
+            .lines()
+            .find(|line| line.contains("main#0       suspend at await point 1"))
+            .unwrap_or_else(|| panic!("the root suspends: {trace}"));
+        assert!(suspend.contains("on join #1"), "{suspend}");
+    }
+}

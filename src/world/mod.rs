@@ -301,6 +301,9 @@ pub(crate) struct World {
     /// How many branch polls are in progress (`branch_polls`' length,
     /// read without a borrow on every wait and timer poll).
     racing: Cell<u32>,
+    /// A wait a race's timer branch noted, held back so that a wait of
+    /// another branch names the await point (restored when none does).
+    race_timer_note: Cell<Option<(Wait, Option<(u32, SourceLocation)>)>>,
     next_scope: Cell<u32>,
     /// Task groups created so far (their ids in traces: `via group N`).
     next_group: Cell<u32>,
@@ -377,6 +380,7 @@ impl World {
             scopes: RefCell::new(Vec::new()),
             branch_polls: RefCell::new(Vec::new()),
             racing: Cell::new(0),
+            race_timer_note: Cell::new(None),
             next_scope: Cell::new(0),
             next_group: Cell::new(0),
             pending_scope: Cell::new(None),

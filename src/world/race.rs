@@ -116,6 +116,15 @@ impl World {
         };
         let result = poll();
         let seen = guard.pop();
+        if seen.noted && seen.timer.is_some() && self.race_timer_note.get().is_none() {
+            // The timer branch noted the task's wait: another branch's
+            // wait, if one notes it, names the await point instead (what
+            // an expiry there drops is that branch, not the timer).
+            if let Some(wait) = self.pending_wait.take() {
+                self.race_timer_note
+                    .set(Some((wait, self.pending_scope.take())));
+            }
+        }
         (result, seen)
     }
 
@@ -165,6 +174,12 @@ impl World {
     /// scope, the task waits on the race's deadline, as on a `timeout`'s
     /// own timer.
     pub fn settle_race_poll(&self, scope: Option<(u32, SourceLocation)>, by_timer: bool) {
+        if let Some((wait, noted_in)) = self.race_timer_note.take() {
+            if self.pending_wait.get().is_none() {
+                self.pending_wait.set(Some(wait));
+                self.pending_scope.set(noted_in);
+            }
+        }
         let Some((RACE_PLACEHOLDER, _)) = self.pending_scope.get() else {
             return;
         };

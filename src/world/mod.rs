@@ -63,6 +63,9 @@ pub use cancelled::Cancelled;
 pub(crate) use join_slot::{Finished, JoinSlot};
 pub(crate) use oracle_state::OracleState;
 pub(crate) use race::RaceBranches;
+
+/// A noted wait and the timeout scope it was noted in.
+type NotedWait = (Wait, Option<(u32, SourceLocation)>);
 pub(crate) use run_loop::{Halt, Limits, RootEnd, RootTask, Until};
 pub(crate) use task_body::TaskBody;
 pub(crate) use task_table::{Completion, NewTask, TaskFuture, TaskSlot, TaskTable, NO_POINT};
@@ -303,7 +306,7 @@ pub(crate) struct World {
     racing: Cell<u32>,
     /// A wait a race's timer branch noted, held back so that a wait of
     /// another branch names the await point (restored when none does).
-    race_timer_note: Cell<Option<(Wait, Option<(u32, SourceLocation)>)>>,
+    race_timer_note: Cell<Option<NotedWait>>,
     next_scope: Cell<u32>,
     /// Task groups created so far (their ids in traces: `via group N`).
     next_group: Cell<u32>,

@@ -115,25 +115,34 @@ fn a_counter_the_expiry_leaves_at_one_is_found() {
 
 // ----- a drain with a deadline ------------------------------------------------------
 
+/// Spawns jobs of these durations (ms), joins them (the last first) for up
+/// to 5 s, then aborts the rest: how many it aborted.
+async fn drain(jobs: &[u64]) -> usize {
+    let mut pending: Vec<_> = jobs
+        .iter()
+        .map(|&n| cancelsim::spawn(sleep(ms(n))))
+        .collect();
+    let drained = timeout(Duration::from_secs(5), async {
+        while let Some(job) = pending.last_mut() {
+            let _ = job.await;
+            pending.pop();
+        }
+    })
+    .await;
+    let mut aborted = 0;
+    if drained.is_err() {
+        aborted = pending.len();
+        for job in pending {
+            job.abort();
+        }
+    }
+    aborted
+}
+
 #[test]
 fn a_drain_counting_what_it_aborted_is_excused() {
     excused(&sweep(|| async {
-        let mut pending = vec![cancelsim::spawn(sleep(ms(1)))];
-        let drained = timeout(Duration::from_secs(5), async {
-            while let Some(job) = pending.last_mut() {
-                let _ = job.await;
-                pending.pop();
-            }
-        })
-        .await;
-        let mut aborted = 0;
-        if drained.is_err() {
-            aborted = pending.len();
-            for job in pending {
-                job.abort();
-            }
-        }
-        assert_eq!(aborted, 0);
+        assert_eq!(drain(&[1]).await, 0);
     }));
 }
 
@@ -372,25 +381,7 @@ fn a_collector_losing_what_it_gathered_is_excused_unless_the_test_is_strict() {
 #[test]
 fn a_drain_of_staggered_jobs_is_reported_with_both_readings() {
     let report = sweep(|| async {
-        let mut pending: Vec<_> = [30, 20, 10]
-            .into_iter()
-            .map(|n| cancelsim::spawn(sleep(ms(n))))
-            .collect();
-        let drained = timeout(Duration::from_secs(5), async {
-            while let Some(job) = pending.last_mut() {
-                let _ = job.await;
-                pending.pop();
-            }
-        })
-        .await;
-        let mut aborted = 0;
-        if drained.is_err() {
-            aborted = pending.len();
-            for job in pending {
-                job.abort();
-            }
-        }
-        assert_eq!(aborted, 0, "nothing aborted");
+        assert_eq!(drain(&[30, 20, 10]).await, 0, "nothing aborted");
     });
     assert!(!report.is_clean(), "{report}");
     let violation = report

@@ -106,8 +106,7 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.done {
-            // A `select!` branch that is this timer is ready again.
-            world::try_with(|world| world.note_timer_polled(true));
+            polled_again();
             return Poll::Ready(());
         }
         let this = &mut *self;
@@ -145,6 +144,14 @@ impl Future for Sleep {
             Poll::Pending
         }
     }
+}
+
+/// A `Sleep` polled after it returned: a `select!` branch that is this
+/// timer is ready again. Out of line: the first polls stay lean.
+#[cold]
+#[inline(never)]
+fn polled_again() {
+    world::try_with(|world| world.note_timer_polled(true));
 }
 
 impl Drop for Sleep {

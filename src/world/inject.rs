@@ -58,7 +58,6 @@ impl World {
                     .ok()
                     .and_then(|s| s.last().copied()),
             );
-            self.note_branch_wait();
         }
     }
 

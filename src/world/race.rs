@@ -40,8 +40,13 @@ pub(crate) struct BranchPoll {
     /// was ready (the last one).
     timer: Option<bool>,
     /// The poll noted what the task waits on (the first note of the task's
-    /// poll).
+    /// poll), as a race nested in it says.
     noted: bool,
+    /// The task's poll had noted its wait before this branch poll: the
+    /// branch cannot make the first note (told by comparing the note
+    /// before and after the branch, so that noting a wait costs nothing
+    /// for races).
+    noted_before: bool,
 }
 
 /// What a branch poll of a race saw.
@@ -69,7 +74,8 @@ impl BranchGuard<'_> {
         if let Some(frame) = self.world.branch_polls.borrow_mut().pop() {
             seen = BranchSeen {
                 timer: frame.timer,
-                noted: frame.noted,
+                noted: frame.noted
+                    || (!frame.noted_before && self.world.pending_wait.get().is_some()),
             };
         }
         self.world.scopes.borrow_mut().pop();
@@ -108,6 +114,7 @@ impl World {
             depth,
             timer: None,
             noted: false,
+            noted_before: self.pending_wait.get().is_some(),
         });
         self.racing.set(self.racing.get() + 1);
         let mut guard = BranchGuard {
@@ -147,24 +154,6 @@ impl World {
         };
         if self.scopes.try_borrow().is_ok_and(|s| s.len() == top.depth) {
             top.timer = Some(ready);
-        }
-    }
-
-    /// The first wait of the task's poll was noted: the branch poll in
-    /// progress, if any, made it. Outside a race, one load.
-    #[inline(always)]
-    pub(super) fn note_branch_wait(&self) {
-        if self.racing.get() != 0 {
-            self.note_wait_in_race();
-        }
-    }
-
-    #[inline(never)]
-    fn note_wait_in_race(&self) {
-        if let Ok(mut polls) = self.branch_polls.try_borrow_mut() {
-            if let Some(top) = polls.last_mut() {
-                top.noted = true;
-            }
         }
     }
 

@@ -1,13 +1,12 @@
 //! Polling tasks and ending them: one poll of a task or the root, finishing
 //! (dropping the future, telling the joiner), aborts, and the end of a run.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use super::grace::PollEnd;
 use super::run_loop::{RootEnd, RootTask};
+use super::task_table::TaskSlot;
 use super::waker;
 use super::TaskFuture;
 use crate::error::BlockedTask;
@@ -19,20 +18,98 @@ use crate::vocab::{TaskKey, TaskKind};
 
 use super::World;
 
-/// What a poll polls: a spawned task's own future, or the root's, lent by
-/// the run loop.
-enum Body<'r, 'a> {
-    Task(TaskFuture),
-    Root(&'r mut RootTask<'a>),
+/// What a poll polls: a spawned task's own future, taken from its slot
+/// and put back, or the root's, lent by the run loop ([`RootTask`]).
+/// [`World::run_task`] is compiled once per kind: the spawned task's path
+/// holds nothing of the root's.
+pub(super) trait PollBody: Sized {
+    /// The body of task `key` for this poll, from its slot or from what
+    /// the run loop lent; `None` when there is nothing to poll.
+    fn take(slot: &mut TaskSlot, key: TaskKey, lent: Option<Self>) -> Option<Self>;
+
+    /// Polls it once.
+    fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+
+    /// After a suspension: a task's future goes back to its slot, unless
+    /// an abort came during the poll (then it is returned, to be dropped).
+    fn suspend(self, slot: &mut TaskSlot) -> Option<TaskFuture>;
+
+    /// After the poll returned or unwound.
+    fn settle(
+        self,
+        world: &Rc<World>,
+        key: TaskKey,
+        waker: Waker,
+        result: Result<Poll<()>, panic::Caught>,
+    );
+}
+
+impl PollBody for TaskFuture {
+    #[inline(always)]
+    fn take(slot: &mut TaskSlot, _: TaskKey, _: Option<Self>) -> Option<Self> {
+        slot.future.take()
+    }
+
+    #[inline(always)]
+    fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.as_mut().poll(cx)
+    }
+
+    #[inline(always)]
+    fn suspend(self, slot: &mut TaskSlot) -> Option<TaskFuture> {
+        if slot.abort_requested {
+            return Some(self);
+        }
+        slot.future = Some(self);
+        None
+    }
+
+    #[inline(always)]
+    fn settle(
+        self,
+        world: &Rc<World>,
+        key: TaskKey,
+        waker: Waker,
+        result: Result<Poll<()>, panic::Caught>,
+    ) {
+        world.task_polled(key, self, waker, result);
+    }
+}
+
+impl PollBody for &mut RootTask<'_> {
+    fn take(_: &mut TaskSlot, key: TaskKey, lent: Option<Self>) -> Option<Self> {
+        lent.filter(|root| root.key == key)
+    }
+
+    fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.future.as_mut().poll(cx)
+    }
+
+    fn suspend(self, _: &mut TaskSlot) -> Option<TaskFuture> {
+        // The root's slot holds no future: the run loop keeps its body.
+        None
+    }
+
+    fn settle(
+        self,
+        world: &Rc<World>,
+        _: TaskKey,
+        waker: Waker,
+        result: Result<Poll<()>, panic::Caught>,
+    ) {
+        world.root_polled(self, waker, result);
+    }
 }
 
 impl World {
     // ----- polling ----------------------------------------------------------------
 
     /// Polls task `key` once and settles what followed: the executor's one
-    /// poll path, for spawned tasks and for the root (whose body `root`
-    /// lends, see [`RootTask`]).
-    pub(super) fn run_task(self: &Rc<World>, key: TaskKey, root: Option<&mut RootTask<'_>>) {
+    /// poll path, for spawned tasks (`B` = [`TaskFuture`], `lent` = `None`)
+    /// and for the root (`B` = `&mut RootTask`, its body lent by the run
+    /// loop).
+    #[inline(never)]
+    pub(super) fn run_task<B: PollBody>(self: &Rc<World>, key: TaskKey, lent: Option<B>) {
         if self.has_plan.get() && self.inject(key, InjectAt::Wake) {
             return;
         }
@@ -48,34 +125,24 @@ impl World {
                     self.finish(key, future, Outcome::Aborted, None);
                     return;
                 }
-                Some(slot) => {
-                    let body = match slot.future.take() {
-                        Some(future) => Some(Body::Task(future)),
-                        None => root.filter(|root| root.key == key).map(Body::Root),
-                    };
-                    match body {
-                        Some(body) => {
-                            self.polling(slot);
-                            Some((
-                                body,
-                                slot.waker.take().expect("a live task has its waker"),
-                                slot.meta.suspends,
-                            ))
-                        }
-                        None => None,
+                Some(slot) => match B::take(slot, key, lent) {
+                    Some(body) => {
+                        self.polling(slot);
+                        Some((
+                            body,
+                            slot.waker.take().expect("a live task has its waker"),
+                            slot.meta.suspends,
+                        ))
                     }
-                }
+                    None => None,
+                },
                 None => None,
             }
         };
         let Some((mut body, waker, resumed_from)) = taken else {
             return;
         };
-        let future: Pin<&mut dyn Future<Output = ()>> = match &mut body {
-            Body::Task(future) => future.as_mut(),
-            Body::Root(root) => root.future.as_mut(),
-        };
-        let result = self.poll_as(key, &waker, resumed_from, |cx| future.poll(cx));
+        let result = self.poll_as(key, &waker, resumed_from, |cx| body.poll_body(cx));
         if let Ok(Poll::Pending) = result {
             let mut core = self.core.borrow_mut();
             let slot = core
@@ -84,26 +151,33 @@ impl World {
                 .expect("a polled task stays in the table");
             let (ordinal, wait) = self.suspended(key, slot);
             self.on_poll_end(key, slot, PollEnd::Suspended);
-            if let Body::Task(future) = body {
-                if slot.abort_requested {
-                    drop(core);
-                    drop(waker);
-                    self.finish(key, Some(future), Outcome::Aborted, None);
-                    return;
-                }
-                slot.future = Some(future);
+            if let Some(future) = body.suspend(slot) {
+                drop(core);
+                drop(waker);
+                self.finish(key, Some(future), Outcome::Aborted, None);
+                return;
             }
             slot.waker = Some(waker);
             drop(core);
             self.suspension_recorded(key, ordinal, wait);
             return;
         }
-        let future = match body {
-            Body::Task(future) => future,
-            Body::Root(root) => return self.root_polled(root, waker, result),
-        };
+        body.settle(self, key, waker, result);
+    }
+
+    /// A spawned task's poll returned or unwound: it ends (returned or
+    /// panicked), or, stopped by the budget, stays for the loop in force
+    /// to stop.
+    #[inline(always)]
+    fn task_polled(
+        self: &Rc<World>,
+        key: TaskKey,
+        future: TaskFuture,
+        waker: Waker,
+        result: Result<Poll<()>, panic::Caught>,
+    ) {
         match result {
-            Ok(Poll::Pending) => unreachable!("a suspension is settled above"),
+            Ok(Poll::Pending) => unreachable!("a suspension is settled by `run_task`"),
             Ok(Poll::Ready(())) => {
                 // Our reference to the waker goes first, so that `finish`
                 // can recycle it.

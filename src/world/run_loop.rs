@@ -1,5 +1,6 @@
 //! The executor's one loop: `run_until(goal)` picks the next task, polls it
-//! once ([`World::run_task`]) and stops at the goal or a limit. It serves
+//! once ([`World::run_task`], compiled apart for the root's body and a
+//! spawned task's) and stops at the goal or a limit. It serves
 //! `block_on` (until the root task ends) and the drain after the root
 //! (until every detached task has ended).
 //!
@@ -18,7 +19,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use super::{Pick, World};
+use super::{Pick, TaskFuture, World};
 use crate::error::SimError;
 use crate::vocab::TaskKey;
 
@@ -145,7 +146,10 @@ impl World {
                 self.pick_until(limits.horizon)
             };
             match pick {
-                Pick::Run(key) => self.run_task(key, root.as_deref_mut()),
+                Pick::Run(key) => match root.as_deref_mut() {
+                    Some(root) if ROOT && root.key == key => self.run_task(key, Some(root)),
+                    _ => self.run_task::<TaskFuture>(key, None),
+                },
                 Pick::Deadlock => return Halt::Deadlock,
                 Pick::Stop(error) => return Halt::Stop(error),
             }

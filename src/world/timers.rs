@@ -115,6 +115,7 @@ impl World {
 
     /// Has the timer `key`, due at `deadline`, fired? While armed, it now
     /// wakes `waker` (or the polling task, when it is that task's own).
+    #[inline(always)]
     pub fn poll_timer(&self, key: TimerKey, deadline: Instant, waker: &Waker) -> bool {
         if deadline.0 < self.earliest_timer.get() {
             // No armed timer is due before `earliest_timer`: this one is

@@ -298,7 +298,7 @@ impl Race {
         crate::world::try_with(|world| {
             if let (true, Some(scope)) = (expired, self.scope) {
                 self.expired = true;
-                world.race_expired(scope, at);
+                world.race_expired(scope, self.number.unwrap_or(0), at);
             }
             let branch = u32::try_from(branch).unwrap_or(u32::MAX);
             let waiting_at = if self.forced { self.forced_at } else { None };

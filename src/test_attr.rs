@@ -237,7 +237,10 @@ where
     } else {
         ""
     };
-    let command = format!("{build}cargo test -- --exact {filter} --nocapture");
+    // `RUST_BACKTRACE=0`: the replay panics again with the report, and a
+    // backtrace of the harness (what a shell with RUST_BACKTRACE=1 adds)
+    // says nothing about the code under test. Only the command sets it.
+    let command = format!("RUST_BACKTRACE=0 {build}cargo test -- --exact {filter} --nocapture");
     // One group: its run's repro, so the line is ready to paste; more:
     // the user picks the group.
     match report.failure_groups() {

@@ -5,7 +5,8 @@
 //! whose assertions do not is named by the differing violation, with the
 //! shared-state hint. Each bug has its deterministic twin.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use cancelsim::{spawn_named, yield_now, Check, Report, Violation};
 
@@ -181,4 +182,66 @@ fn the_same_seed_gives_the_same_report_of_a_differing_assertion() {
         .collect();
     assert!(!reports[0].is_empty());
     assert_eq!(reports[0], reports[1]);
+}
+
+// ----- the other groups of a sweep whose runs share state -------------------------
+
+/// Bug (trial m4b): a connection count in a `static` that every run of the
+/// sweep increments; the assertion holds in the first run only.
+async fn counts_connections_in_a_static(connections: &'static AtomicUsize) {
+    connections.fetch_add(1, Ordering::SeqCst);
+    cancelsim::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(connections.load(Ordering::SeqCst), 1, "one connection");
+}
+
+/// The panics of later runs (a baseline of another seed, which injected
+/// nothing) are the `static`'s doing too: their hint says it may be state
+/// kept from an earlier run, not only the program's own panic.
+#[test]
+fn a_panic_without_injection_after_state_kept_points_at_that_state() {
+    static CONNECTIONS: AtomicUsize = AtomicUsize::new(0);
+    CONNECTIONS.store(0, Ordering::SeqCst);
+    let report = Check::new(|| counts_connections_in_a_static(&CONNECTIONS))
+        .seeds(0..4)
+        .threads(1)
+        .run();
+    assert!(!nondeterminism(&report).is_empty(), "{report}");
+    let uninjected: Vec<&Violation> = report
+        .failures()
+        .iter()
+        .flat_map(|failure| failure.violations())
+        .filter(|v| v.code() == "panic" && v.injection().is_none())
+        .collect();
+    assert!(!uninjected.is_empty(), "{report}");
+    for violation in uninjected {
+        let hint = violation.hint();
+        assert!(
+            hint.contains("the panic is the program's (or the test's) own — or state kept from an earlier run of the sweep"),
+            "{hint}"
+        );
+        assert!(
+            hint.contains("see the nondeterminism in this report"),
+            "{hint}"
+        );
+    }
+}
+
+/// The twin: a panic without injection in a sweep whose runs share
+/// nothing keeps the plain hint.
+#[test]
+fn a_panic_without_injection_and_no_state_kept_keeps_the_plain_hint() {
+    let report = Check::new(|| async {
+        cancelsim::time::sleep(Duration::from_millis(1)).await;
+        panic!("the program's own");
+    })
+    .run();
+    assert!(nondeterminism(&report).is_empty(), "{report}");
+    let violation = &report.failures()[0].violations()[0];
+    assert!(violation.injection().is_none(), "{report}");
+    let hint = violation.hint();
+    assert!(
+        hint.contains("the panic is the program's (or the test's) own, under this schedule"),
+        "{hint}"
+    );
+    assert!(!hint.contains("state kept"), "{hint}");
 }

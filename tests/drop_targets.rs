@@ -274,6 +274,15 @@ fn a_stall_replays_identically() {
         hint.contains("held this task's wait here until your own deadline aborted it"),
         "{hint}"
     );
+    // What a stall is, not the generic "the cancel (or expiry) at this
+    // await point".
+    assert!(
+        hint.contains(
+            "a stall: the sweep made the operation at this await point much slower than usual"
+        ),
+        "{hint}"
+    );
+    assert!(!hint.contains("the cancel (or expiry)"), "{hint}");
     let replay = || {
         cancelsim::check::run_repro(
             &|| counted_handler(false),
@@ -286,4 +295,55 @@ fn a_stall_replays_identically() {
     let first = replay();
     assert!(first.contains("still counted in flight"), "{first}");
     assert_eq!(replay(), first);
+}
+
+/// The aborter polls a flag the task sets (trial c7), under a step budget
+/// smaller than the stall's minute of virtual time: the stalled task never
+/// sets it in time, the loop hits the budget, and the hint says the loop
+/// waits on the stalled task's progress (not the generic loop advice).
+async fn aborts_after_polling_a_flag() {
+    let done = Rc::new(Cell::new(false));
+    let flag = Rc::clone(&done);
+    let worker = cancelsim::spawn(async move {
+        sleep(ms(1)).await;
+        flag.set(true);
+        std::future::pending::<()>().await;
+    });
+    while !done.get() {
+        sleep(ms(1)).await;
+    }
+    worker.abort();
+    let _ = worker.await;
+}
+
+#[test]
+fn a_loop_waiting_on_a_stalled_task_is_told_so() {
+    let report = Check::new(aborts_after_polling_a_flag)
+        .config(Config::default().max_steps(5_000))
+        .tokio_preset()
+        .run();
+    let failure = report
+        .failures()
+        .iter()
+        .find(|failure| failure.has(ViolationCode::StepLimit))
+        .unwrap_or_else(|| panic!("the stall outlasts the step budget: {report}"));
+    assert_eq!(
+        failure.repro().injections[0].kind.name(),
+        "stall",
+        "{report}"
+    );
+    let violation = failure
+        .violations()
+        .iter()
+        .find(|v| v.kind() == ViolationCode::StepLimit)
+        .unwrap();
+    let hint = violation.hint();
+    assert!(
+        hint.contains("a loop that never finishes while a task's wait was stalled"),
+        "{hint}"
+    );
+    assert!(
+        hint.contains("waits for what the stalled task would do"),
+        "{hint}"
+    );
 }

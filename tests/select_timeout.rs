@@ -158,7 +158,7 @@ fn a_counter_left_by_a_race_against_a_sleep_is_found_with_its_await_point() {
     assert_eq!(injection.to_string(), "timeout@0:1");
     let trace = failure.trace().to_string();
     assert!(
-        trace.contains("timeout #0 fired (tests/select_timeout.rs:"),
+        trace.contains("select! #0's timer branch won (tests/select_timeout.rs:"),
         "{trace}"
     );
     assert!(
@@ -166,7 +166,10 @@ fn a_counter_left_by_a_race_against_a_sleep_is_found_with_its_await_point() {
         "{trace}"
     );
     // Never before the deadline.
-    let fired = trace.lines().find(|l| l.contains("fired")).unwrap();
+    let fired = trace
+        .lines()
+        .find(|l| l.contains("timer branch won"))
+        .unwrap();
     assert!(fired.contains(" 1.000s "), "{fired}");
 }
 
@@ -190,7 +193,7 @@ fn the_race_timer_is_a_deadline_where_only_late_waits_are_expired() {
     assert!(!report.is_clean(), "{report}");
     let text = report.to_string();
     assert!(
-        text.contains("on timeout (tests/select_timeout.rs:"),
+        text.contains("on select! (tests/select_timeout.rs:"),
         "{text}"
     );
 }
@@ -420,4 +423,91 @@ fn an_expired_race_names_the_dropped_branchs_wait() {
             .unwrap_or_else(|| panic!("the root suspends: {trace}"));
         assert!(suspend.contains("on join #1"), "{suspend}");
     }
+}
+
+// ----- the report speaks of a `select!`, not of a timeout ----------------------
+
+/// A race's loss gets the advice for a `select!` (cancel-safe branches, the
+/// operation polled by `&mut`, the rest in the branch body), not the
+/// generic "make the change atomic"; the report names the race as a
+/// `select!` wherever a `timeout` would be named.
+#[test]
+fn a_race_loss_gets_select_advice_and_is_called_a_select() {
+    let report = timeouts_only(|| counter(false));
+    assert!(!report.is_clean(), "{report}");
+    let violation = &report.failures()[0].violations()[0];
+    let hint = violation.hint();
+    assert!(
+        hint.contains("the timer branch winning this select! earlier"),
+        "{hint}"
+    );
+    assert!(
+        hint.contains("Keep only cancel-safe futures in the select!"),
+        "{hint}"
+    );
+    assert!(hint.contains("poll it by `&mut`"), "{hint}");
+    assert!(hint.contains("do the rest in the branch body"), "{hint}");
+    assert!(!hint.contains("expiring this timeout"), "{hint}");
+    let text = report.to_string();
+    assert!(!text.contains("timeout #0 fired"), "{text}");
+    assert!(!text.contains(" on timeout ("), "{text}");
+    // The JSON trace keeps its event name and says which race it was.
+    let json = report.failures()[0].trace().to_json_lines();
+    let fired = json
+        .lines()
+        .find(|line| line.contains("timeout_fired"))
+        .unwrap_or_else(|| panic!("{json}"));
+    assert!(fired.contains("\"select\":0"), "{fired}");
+}
+
+/// The same counter under a `timeout` keeps the timeout's words.
+#[test]
+fn the_same_counter_under_a_timeout_keeps_the_timeout_words() {
+    let report = timeouts_only(|| async {
+        let busy = Rc::new(Cell::new(0));
+        let work = async {
+            busy.set(busy.get() + 1);
+            sleep(Duration::from_millis(10)).await;
+            busy.set(busy.get() - 1);
+        };
+        let _ = cancelsim::time::timeout(Duration::from_secs(1), work).await;
+        assert_eq!(busy.get(), 0, "a job is still counted");
+    });
+    assert!(!report.is_clean(), "{report}");
+    let hint = report.failures()[0].violations()[0].hint();
+    assert!(hint.contains("expiring this timeout"), "{hint}");
+    assert!(!hint.contains("select!"), "{hint}");
+    let trace = report.failures()[0].trace().to_string();
+    assert!(trace.contains("timeout #0 fired ("), "{trace}");
+}
+
+/// An excused race names itself as a `select!` in the report's example.
+#[test]
+fn an_excused_race_is_named_a_select() {
+    let report = timeouts_only(lookup_then_assert);
+    assert!(report.is_clean(), "{report}");
+    let example = report.counts().timeout_result_example.clone();
+    let example = example.unwrap_or_default();
+    assert!(
+        example.contains("under select! at tests/select_timeout.rs:"),
+        "{example}"
+    );
+}
+
+/// Not excused (the check says so): a race whose result the test asserts
+/// is told that it assumes the timer never wins, in `select!` words.
+#[test]
+fn a_race_whose_result_is_checked_is_told_so_in_select_words() {
+    let report = Check::new(lookup_then_assert)
+        .without_cancellation()
+        .timeout_at_every_await(true)
+        .excuse_timeout_results(false)
+        .run();
+    assert!(!report.is_clean(), "{report}");
+    let hint = report.failures()[0].violations()[0].hint();
+    assert!(
+        hint.contains("this select!'s timer branch wins before its operation starts"),
+        "{hint}"
+    );
+    assert!(hint.contains("assumes the timer never wins"), "{hint}");
 }

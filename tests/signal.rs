@@ -216,9 +216,19 @@ fn the_root_owes_no_exit() {
     .assert_clean();
 }
 
+/// A ticker that runs until its owner stops it: long-lived work a
+/// shutdown signal would stop.
+async fn endless_ticker() {
+    loop {
+        sleep(ms(1)).await;
+    }
+}
+
 #[test]
 fn a_body_that_registers_no_signal_is_told_so() {
+    // The ticker outlives the body: its owner aborts it as the body ends.
     let report = Check::new(|| async {
+        let _ticker = cancelsim::spawn(endless_ticker()).abort_on_drop();
         let worker = cancelsim::spawn(sleep(ms(5)));
         worker.await.unwrap();
     })
@@ -244,7 +254,10 @@ fn a_body_that_registers_no_signal_is_told_so() {
 
 #[test]
 fn a_tokio_check_that_registers_no_signal_is_told_the_tokio_api_only() {
+    // The ticker is still alive when the body ends (the runtime's shutdown
+    // drops it).
     let report = Check::new(|| async {
+        drop(cancelsim::spawn(endless_ticker()));
         let worker = cancelsim::spawn(sleep(ms(5)));
         worker.await.unwrap();
     })
@@ -260,6 +273,66 @@ fn a_tokio_check_that_registers_no_signal_is_told_the_tokio_api_only() {
         line.contains("call tokio::cancelsim::register_signal(|| token.cancel()) in the test")
             && !line.contains("cancelsim::cancel::"),
         "{line}"
+    );
+}
+
+/// Short-lived work only (every spawned task ends before the body
+/// does): a shutdown signal has nothing to stop, and the report says
+/// nothing about one, in a cancelsim check and a tokio one alike.
+#[test]
+fn a_body_with_only_short_lived_work_is_not_told_about_a_signal() {
+    for tokio in [false, true] {
+        let check = Check::new(|| async {
+            let worker = cancelsim::spawn(sleep(ms(5)));
+            worker.await.unwrap();
+            let _ = cancelsim::spawn(async {}).await;
+        });
+        let report = if tokio {
+            check.tokio_preset().run()
+        } else {
+            check.signal_at_every_await(true).run()
+        };
+        assert!(report.is_clean(), "{report}");
+        // No signal was registered, and none swept ...
+        assert!(report.counts().signal_unregistered);
+        assert_eq!(report.counts().long_lived_baselines, 0, "{report}");
+        // ... but nothing outlived the body for one to stop.
+        assert!(
+            !report.to_string().contains("no cancellation signal"),
+            "{report}"
+        );
+    }
+}
+
+/// A long-lived loop the body leaves running (a tokio test's runtime
+/// drops it at shutdown): the note is printed, and counted per baseline.
+#[test]
+fn a_body_that_leaves_a_long_lived_loop_is_told_about_a_signal() {
+    let report = Check::new(|| async {
+        drop(cancelsim::spawn(endless_ticker()));
+        sleep(ms(5)).await;
+    })
+    .tokio_preset()
+    .seeds(0..3)
+    .run();
+    assert!(report.is_clean(), "{report}");
+    // Every baseline: the seeds' and the schedules the preset explores.
+    let baselines = report.counts().baselines;
+    assert!(baselines >= 3, "{report}");
+    assert_eq!(report.counts().long_lived_baselines, baselines, "{report}");
+    let text = report.to_string();
+    assert!(
+        text.contains(
+            "no cancellation signal swept: the body registered none, and a spawned task outlived it"
+        ),
+        "{text}"
+    );
+    assert!(
+        report
+            .to_json()
+            .contains(&format!("\"long_lived_baselines\": {baselines}")),
+        "{}",
+        report.to_json()
     );
 }
 

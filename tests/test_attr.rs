@@ -48,7 +48,7 @@ async fn the_replay_hint_names_the_cargo_filter() {
 #[should_panic(
     expected = "\nreplay this run: CANCELSIM_REPLAY='cancelsim:v1 seed=0 scheduler=fifo \
                 test=test_attr::one_group_gets_a_ready_replay_command' \
-                cargo test -- --exact one_group_gets_a_ready_replay_command --nocapture"
+                RUST_BACKTRACE=0 cargo test -- --exact one_group_gets_a_ready_replay_command --nocapture"
 )]
 async fn one_group_gets_a_ready_replay_command() {
     std::mem::forget(cancelsim::resource::acquire("db"));
@@ -58,7 +58,7 @@ async fn one_group_gets_a_ready_replay_command() {
 #[cancelsim::test(explore = 0)]
 #[should_panic(
     expected = "\nreplay one of these runs: CANCELSIM_REPLAY='<the repro of its group's `replay:` line>' \
-                cargo test -- --exact several_groups_name_the_groups_replay_line --nocapture"
+                RUST_BACKTRACE=0 cargo test -- --exact several_groups_name_the_groups_replay_line --nocapture"
 )]
 async fn several_groups_name_the_groups_replay_line() {
     std::mem::forget(cancelsim::resource::acquire("db"));

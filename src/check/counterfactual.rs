@@ -108,7 +108,12 @@ where
     Judged {
         ran: true,
         excused: Some(format!(
-            "{message} under timeout at {}:{}",
+            "{message} under {} at {}:{}",
+            if result.forced_race.is_some() {
+                "select!"
+            } else {
+                "timeout"
+            },
             display_path(at.file()),
             at.line()
         )),

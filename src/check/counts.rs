@@ -59,7 +59,8 @@ pub struct Counts {
     /// ([`Check::excuse_timeout_results`](super::Check::excuse_timeout_results)).
     pub timeout_results_excused: usize,
     /// The first of those, for the report: its failure's message, under
-    /// the timeout at `file:line`.
+    /// the timeout at `file:line` (`under select! at file:line` for a
+    /// `select!` against a timer).
     pub timeout_result_example: Option<String>,
     /// Counterfactual runs made: failing timeout injections run again with
     /// that timeout expired before its operation started (counted in
@@ -88,6 +89,12 @@ pub struct Counts {
     /// Signal injections were asked for, but no baseline registered a
     /// signal (`cancel::register_signal`): cooperative shutdown was not swept.
     pub signal_unregistered: bool,
+    /// Baselines in which a spawned task outlived the test body: still
+    /// alive when the root ended, or stopped by the root's own locals as
+    /// it ended (an abort-on-drop handle, a `JoinSet` dropped). Long-lived
+    /// work (a service loop, a background ticker) that a shutdown signal
+    /// would stop: the report mentions an unswept signal only then.
+    pub long_lived_baselines: usize,
 }
 
 impl Counts {

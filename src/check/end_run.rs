@@ -17,6 +17,7 @@ use crate::world::World;
 /// Ends the run of `world`, whose root has ended: every violation of the
 /// run, in the order found.
 pub(crate) fn end_run(world: &Rc<World>) -> Vec<Violation> {
+    world.note_tasks_outliving_root();
     world.shut_down_if_configured();
     let root_end = world.now();
     world.report_end(oracle::at_root_end(&world.end_state(Moment::RootEnded)));

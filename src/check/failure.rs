@@ -182,6 +182,22 @@ impl Collector {
     }
 }
 
+/// When the determinism check found state that outlives a run (a
+/// `static` counter, a file), marks every failure's violations so that a
+/// failure without an injection does not point only at the program: the
+/// state a previous run of the sweep left may be what fails it.
+pub(crate) fn note_state_kept(failures: &mut [Failure]) {
+    let kept = failures
+        .iter()
+        .flat_map(|failure| &failure.violations)
+        .any(crate::vocab::violation::shows_state_kept);
+    if kept {
+        for violation in failures.iter_mut().flat_map(|f| &mut f.violations) {
+            violation.state_kept = true;
+        }
+    }
+}
+
 pub(crate) fn group_key(violation: &Violation) -> (String, String) {
     (violation.code().to_string(), violation_site(violation))
 }

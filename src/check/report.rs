@@ -172,6 +172,7 @@ impl Report {
                 "counterfactual_runs": self.counts.counterfactual_runs,
                 "timeout_results_excused": self.counts.timeout_results_excused,
                 "timeout_result_example": self.counts.timeout_result_example,
+                "long_lived_baselines": self.counts.long_lived_baselines,
             },
             "pct_bound": self.pct_bound,
             "exploration": self.exploration.as_ref().map(|e| json!({
@@ -360,11 +361,14 @@ impl fmt::Display for Report {
                 c.timeout_result_example.as_deref().unwrap_or("?")
             )?;
         }
-        if c.signal_unregistered {
+        // Only where a signal could matter: a spawned task outlived the
+        // body (a service loop a shutdown signal would have to stop).
+        if c.signal_unregistered && c.long_lived_baselines > 0 {
             writeln!(
                 f,
-                "  no cancellation signal swept: the body registered none (if the code has a \
-                 shutdown signal, call {}(|| token.cancel()) in the test)",
+                "  no cancellation signal swept: the body registered none, and a spawned task \
+                 outlived it (if the code has a shutdown signal, call {}(|| token.cancel()) in \
+                 the test)",
                 if self.tokio {
                     "tokio::cancelsim::register_signal"
                 } else {

@@ -39,6 +39,8 @@ pub(crate) struct RunResult {
     pub forced_race: Option<crate::world::RaceBranches>,
     /// The body called [`crate::time::strict_timeout_results`].
     pub strict_timeouts: bool,
+    /// A spawned task outlived the root (see `World::outlived_root`).
+    pub outlived_root: bool,
 }
 
 /// Runs `body` once under `repro`, then the oracles.
@@ -261,7 +263,20 @@ where
     let consequences = world.consequences();
     let forced_scope = world.forced_by_injection();
     let forced_race = world.forced_race();
+    if forced_race.is_some() {
+        // The timeout injection expired a race: its violations say
+        // `select!`, not `timeout`.
+        for violation in &mut violations {
+            if violation
+                .injection()
+                .is_some_and(|injection| injection.kind == crate::inject::InjectionKind::Timeout)
+            {
+                violation.select = true;
+            }
+        }
+    }
     let strict_timeouts = world.strict_timeout_results();
+    let outlived_root = world.outlived_root();
     let result = RunResult {
         violations,
         trace: world.take_trace(),
@@ -277,6 +292,7 @@ where
         forced_scope,
         forced_race,
         strict_timeouts,
+        outlived_root,
     };
     drop(sim);
     result

@@ -59,6 +59,8 @@ struct BaselineOut {
     steps: u64,
     tasks: u32,
     panicked: Vec<TaskId>,
+    /// A spawned task outlived the root.
+    outlived_root: bool,
 }
 
 /// What an injected run left for the report.
@@ -148,6 +150,7 @@ where
                 }
             };
             report.counts.add_baseline(*index >= swept, true);
+            report.counts.long_lived_baselines += usize::from(out.outlived_root);
             max_tasks = max_tasks.max(out.tasks);
             max_steps = max_steps.max(out.steps);
             let reported = self.shard.is_none_or(|(k, _)| k == 0);
@@ -314,7 +317,8 @@ where
             Stop::TimeBudget => "the time budget ran out",
             Stop::Stuck => "a poll got stuck",
         });
-        let (failures, groups, failed, ungrouped) = collector.finish();
+        let (mut failures, groups, failed, ungrouped) = collector.finish();
+        super::failure::note_state_kept(&mut failures);
         report.failures = failures;
         report.groups = groups;
         report.counts.failed_runs = failed;
@@ -450,6 +454,7 @@ where
         steps: first.steps,
         tasks: first.tasks,
         panicked: first.panicked,
+        outlived_root: first.outlived_root,
     }
 }
 

@@ -294,7 +294,7 @@ pub fn render_trace(scenario: &Scenario, trace: &Trace, record: &RunRecord) -> S
                 matched = children.get(&event.task).map(|step| (usize::MAX, *step));
             }
             EventKind::Release { .. } => matched = pop(&mut index.released, event.task),
-            EventKind::TimeoutFired { scope, at } => {
+            EventKind::TimeoutFired { scope, at, .. } => {
                 rust_at = Some(at);
                 matched = index.timeouts.get(&scope).copied();
             }

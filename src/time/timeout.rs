@@ -235,7 +235,14 @@ impl<F: Future> Future for Timeout<F> {
         if expired {
             world::with(|world| {
                 if let Some(task) = world.current_id() {
-                    world.record(task, EventKind::TimeoutFired { scope, at });
+                    world.record(
+                        task,
+                        EventKind::TimeoutFired {
+                            scope,
+                            race: None,
+                            at,
+                        },
+                    );
                 }
                 world.end_scope(scope);
             });

@@ -127,6 +127,9 @@ impl Trace {
                 EventKind::Abort { .. } => "abort".to_string(),
                 EventKind::BlockingStart { .. } => "blocking start".to_string(),
                 EventKind::BlockingEnd => "blocking end".to_string(),
+                EventKind::TimeoutFired { race: Some(_), .. } => {
+                    "select! timer branch won".to_string()
+                }
                 EventKind::TimeoutFired { .. } => "timeout fired".to_string(),
                 EventKind::SelectWon { branch, .. } => format!("select! branch {branch} won"),
                 EventKind::SignalFired => "signal fired".to_string(),

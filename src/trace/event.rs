@@ -136,7 +136,11 @@ pub enum EventKind {
         /// were first polled); a cancel request it causes names it
         /// ([`CancelVia::Timeout`]).
         scope: u32,
-        /// Where `timeout` was called.
+        /// When the scope was a `select!` race against a timer (its timer
+        /// branch won): the race's number (races are numbered in the
+        /// order they are first polled, as are timeouts).
+        race: Option<u32>,
+        /// Where `timeout` (or the `select!`) was called.
         at: SourceLocation,
     },
     /// The task drew a random number.

@@ -144,6 +144,10 @@ pub(super) struct Line<'a> {
     group: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     scope: Option<u32>,
+    /// The `select!` race whose timer branch won (a `timeout_fired` of a
+    /// race).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    select: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cost_ns: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -178,6 +182,7 @@ pub(crate) fn wait_name(kind: WaitKind) -> (&'static str, Option<TaskId>) {
         WaitKind::Yield => ("yield", None),
         WaitKind::Sleep => ("sleep", None),
         WaitKind::Timeout => ("timeout", None),
+        WaitKind::Select => ("select", None),
         WaitKind::Join(task) => ("join", Some(task)),
         WaitKind::Checkpoint => ("checkpoint", None),
         WaitKind::CancelSignal => ("cancelled", None),
@@ -284,8 +289,9 @@ impl Trace {
                 line.at = at.map(display_location);
             }
             EventKind::CancelDelivered { at } => line.at = Some(display_location(at)),
-            EventKind::TimeoutFired { scope, at } => {
+            EventKind::TimeoutFired { scope, race, at } => {
                 line.scope = Some(scope);
+                line.select = race;
                 line.at = Some(display_location(at));
             }
             EventKind::Abort { by, at } => {

@@ -177,7 +177,16 @@ impl fmt::Display for Describe<'_> {
                 display_location(at)
             ),
             EventKind::BlockingEnd => f.write_str("blocking work finished"),
-            EventKind::TimeoutFired { scope, at } => {
+            EventKind::TimeoutFired {
+                race: Some(race),
+                at,
+                ..
+            } => write!(
+                f,
+                "select! #{race}'s timer branch won ({})",
+                display_location(at)
+            ),
+            EventKind::TimeoutFired { scope, at, .. } => {
                 write!(f, "timeout #{scope} fired ({})", display_location(at))
             }
             EventKind::Random { value, at } => {

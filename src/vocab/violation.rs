@@ -137,6 +137,12 @@ pub struct Violation {
     /// Under an injected timeout expiry: what the counterfactual run (the
     /// same timeout expired before its operation started) said.
     pub(crate) expiry: Option<ExpiryVerdict>,
+    /// The sweep's determinism check found state that outlives a run (a
+    /// `static`, a file): a failure without an injection may come from it.
+    pub(crate) state_kept: bool,
+    /// The run's timeout injection expired a `select!` race (its timer
+    /// branch won, its other branches were dropped), not a `timeout`.
+    pub(crate) select: bool,
 }
 
 /// What the counterfactual of a failing timeout injection found: the same
@@ -162,6 +168,8 @@ impl Violation {
             injection: None,
             message: message.into(),
             expiry: None,
+            state_kept: false,
+            select: false,
         }
     }
 
@@ -271,9 +279,42 @@ impl Violation {
                 "a Drop must not panic: it runs whenever the future holding it is dropped (an abort, \
                  a lost select! branch, a timeout, a shutdown); log or record the failure instead"
             }
+            ViolationCode::Panic if self.injection.is_none() && self.state_kept => {
+                "this run injected nothing: the panic is the program's (or the test's) own — or \
+                 state kept from an earlier run of the sweep (a `static`, a file, an environment \
+                 variable): see the nondeterminism in this report, reset that state at the start \
+                 of the test, and replay this run"
+            }
+            ViolationCode::Invariant if self.injection.is_none() && self.state_kept => {
+                "this run injected nothing: the invariant may be broken by state kept from an \
+                 earlier run of the sweep (a `static`, a file, an environment variable): see the \
+                 nondeterminism in this report and reset that state at the start of the test"
+            }
             ViolationCode::Panic if self.injection.is_none() => {
                 "this run injected nothing: the panic is the program's (or the test's) own, \
                  under this schedule; replay it and read the trace"
+            }
+            ViolationCode::Panic | ViolationCode::Invariant
+                if self.expiry == Some(ExpiryVerdict::HalfDone) && self.select =>
+            {
+                "the timer branch winning this select! earlier, before its operation started, \
+                 does not fail this way: the branch dropped at this await point left state \
+                 half-done. Keep only cancel-safe futures in the select! (ones that hold no \
+                 half-done state when dropped, e.g. `recv()` on a channel); create the \
+                 long-running operation once, outside the loop, and poll it by `&mut` \
+                 (`tokio::pin!(op)`, then `_ = &mut op =>`) so that losing a round does not \
+                 drop it; or do the rest in the branch body, which runs only for the winner. \
+                 (If the assertion checks a result that depends on how far the branch got, the \
+                 test assumes the timer never wins: assert what holds either way.)"
+            }
+            _ if self.expiry == Some(ExpiryVerdict::ResultChecked) && self.select => {
+                "the test fails the same way when this select!'s timer branch wins before its \
+                 operation starts: what fails is how the code handles the timer winning, not \
+                 state left half-done by the branch dropped at this await point. If the \
+                 assertion expects the other branch's result, the test assumes the timer never \
+                 wins — assert what holds either way; if it is an invariant (nothing lost), keep \
+                 what was gathered outside the select!'s branches. (A failure because the test \
+                 asked for strict timeout results or the check does not excuse such runs.)"
             }
             ViolationCode::Panic | ViolationCode::Invariant
                 if self.expiry == Some(ExpiryVerdict::HalfDone) =>
@@ -295,6 +336,15 @@ impl Violation {
                  (A failure because the test asked for strict timeout results or the check does \
                  not excuse such runs.)"
             }
+            ViolationCode::Panic if self.select && self.is_an_assertion() => {
+                "an assertion failed after the sweep let this select!'s timer branch win (as a \
+                 slow dependency would) and drop the pending branch at this await point: if it \
+                 checks state (a counter, a buffer, a queue), that branch left it half-done — \
+                 keep only cancel-safe futures in the select! (e.g. `recv()` on a channel), \
+                 create the long-running operation once outside the loop and poll it by `&mut`, \
+                 or do the rest in the branch body; if it checks the result the race decides, \
+                 the test assumes the timer never wins — assert what holds either way"
+            }
             ViolationCode::Panic
                 if self
                     .injection
@@ -308,19 +358,29 @@ impl Violation {
                  a duration), the test assumes the timeout never fires — assert what holds either \
                  way"
             }
+            // A stall that ended by itself while a loop waited for the
+            // stalled task's progress.
+            ViolationCode::StepLimit if self.stalled() => {
+                "a loop that never finishes while a task's wait was stalled: the sweep made the \
+                 operation that task waited on much slower than usual (its wakes held back, as a \
+                 slow peer, disk or lock would), for up to a minute of virtual time. The loop \
+                 likely waits for what the stalled task would do (polls a flag it sets, retries \
+                 for its message): wait on something that wakes you (a channel, its JoinHandle) \
+                 and bound the wait with a deadline"
+            }
             // A stall: the wait did not end, and the program's own
             // deadline (a watchdog, `abort_all` at a deadline) aborted the
             // task there.
-            _ if self
-                .injection
-                .is_some_and(|injection| injection.kind == super::InjectionKind::Stall) =>
-            {
-                "the sweep held this task's wait here until your own deadline aborted it (a \
-                 watchdog, `abort_all` or `JoinSet` drop at a deadline), as a slow dependency \
-                 would: the abort dropped the task at this await point and left what the check \
-                 sees half-done; make the change atomic across the await (a guard whose Drop \
-                 restores it, or commit only after the last await), or let the deadline signal \
-                 the task and wait for it instead of aborting"
+            _ if self.stalled() => {
+                "a stall: the sweep made the operation at this await point much slower than \
+                 usual (its wakes held back, as a slow peer, disk or lock would) and held this \
+                 task's wait here until your own deadline aborted it (a watchdog, `abort_all` or \
+                 a `JoinSet` dropped at a deadline) — had nothing aborted it, the wait would have \
+                 ended after a minute of virtual time, or once nothing else could run. The abort \
+                 dropped the task at this await point and left what the check sees half-done: \
+                 make the change atomic across the await (a guard whose Drop restores it, or \
+                 commit only after the last await), or let the deadline signal the task and wait \
+                 for it to stop instead of aborting it"
             }
             ViolationCode::Panic if self.is_an_assertion() => {
                 "an assertion failed after the injection: the cancel (or expiry) at this await point \
@@ -367,6 +427,13 @@ pub(crate) const PARTED: &str = "two runs of the same plan differ";
 /// did the same thing and only their violations differ.
 pub(crate) const SAME_SCHEDULE: &str = "two runs of the same plan took the same decisions";
 
+/// Does this `nondeterminism` violation say that state outlives a run
+/// (the determinism check's two runs did the same and were judged
+/// differently)?
+pub(crate) fn shows_state_kept(violation: &Violation) -> bool {
+    violation.code == ViolationCode::Nondeterminism && violation.message.starts_with(SAME_SCHEDULE)
+}
+
 /// The hint of [`PARTED`].
 const PARTED_HINT: &str =
     "the program chose differently in the second run with the same seed: it reads something \
@@ -408,6 +475,12 @@ const REAL_TOKIO_IN_NORMAL_BUILD: &str =
      `tokio::time::timeout(d, tx.send(v))`), keep it out of the simulated test";
 
 impl Violation {
+    /// The run's injection was a stall ([`InjectionKind::Stall`](super::InjectionKind::Stall)).
+    fn stalled(&self) -> bool {
+        self.injection
+            .is_some_and(|injection| injection.kind == super::InjectionKind::Stall)
+    }
+
     /// A panic that is an assertion on the program's state, not an
     /// unwrap of the injected outcome (`Elapsed`, a `JoinError`, a
     /// `Cancelled`).

@@ -26,6 +26,9 @@ pub enum WaitKind {
     Blocking(TaskId),
     /// A waker from outside cancelsim (a channel, a lock, ...).
     External,
+    /// The timer branch of a `select!` (its other branches were pending
+    /// too: the race acts as a timeout around them).
+    Select,
 }
 
 /// Where a task is suspended: what it waits on and the caller's location.
@@ -51,6 +54,7 @@ pub(crate) fn write_wait(f: &mut fmt::Formatter<'_>, wait: &Wait) -> fmt::Result
         WaitKind::Yield => f.write_str("yield")?,
         WaitKind::Sleep => f.write_str("sleep")?,
         WaitKind::Timeout => f.write_str("timeout")?,
+        WaitKind::Select => f.write_str("select!")?,
         WaitKind::Join(task) => write!(f, "join {task}")?,
         WaitKind::Checkpoint => f.write_str("checkpoint")?,
         WaitKind::CancelSignal => f.write_str("cancelled()")?,

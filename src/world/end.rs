@@ -225,6 +225,29 @@ impl World {
 
     /// When the run's program is a tokio runtime (`Config::runtime_shutdown`),
     /// its shutdown as the root ended (see [`World::shut_down`]).
+    /// Notes a spawned task still alive as the root ends (before a
+    /// runtime's shutdown drops it).
+    pub(crate) fn note_tasks_outliving_root(&self) {
+        let core = self.core.borrow();
+        let alive = core.tasks.keys().into_iter().any(|key| {
+            core.tasks
+                .get(key)
+                .is_some_and(|slot| slot.meta.kind == TaskKind::User)
+        });
+        if alive {
+            self.outlived_root.set(true);
+        }
+    }
+
+    /// Did a spawned task outlive the root: alive when the root ended, or
+    /// (in a run collecting its await points: a baseline) aborted by the
+    /// root's last poll, its locals' `Drop`s stopping it as the test ended?
+    /// Long-lived work (a service loop, a background ticker) that a
+    /// shutdown signal would stop.
+    pub(crate) fn outlived_root(&self) -> bool {
+        self.outlived_root.get()
+    }
+
     pub(crate) fn shut_down_if_configured(self: &Rc<World>) {
         if self.config.runtime_shutdown {
             self.shut_down();

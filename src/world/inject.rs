@@ -169,6 +169,16 @@ impl World {
         }
     }
 
+    /// Did the program abort a running task from step `step` on (when
+    /// collecting)?
+    pub(super) fn aborted_since(&self, step: u64) -> bool {
+        self.collecting.get()
+            && self
+                .abortable
+                .try_borrow()
+                .is_ok_and(|aborts| aborts.iter().any(|abort| abort.step >= step))
+    }
+
     /// The await points recorded, each told whether its task turned out
     /// abortable there.
     pub fn take_points(&self) -> Vec<AwaitPoint> {

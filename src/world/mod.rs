@@ -289,6 +289,10 @@ pub(crate) struct World {
     /// the other task, when collecting: an abort that follows such a wake
     /// cannot come before it.
     woke: RefCell<std::collections::BTreeMap<(TaskId, TaskId), u32>>,
+    /// A spawned task outlived the root: alive when it ended, or stopped
+    /// by the root's own locals as it ended (see
+    /// [`World::outlived_root`]).
+    outlived_root: Cell<bool>,
     /// Tasks an injected stall holds where they wait (see
     /// [`InjectionKind::Stall`](crate::inject::InjectionKind::Stall)).
     /// Each with when its stall began (virtual nanoseconds).
@@ -380,6 +384,7 @@ impl World {
             woke: RefCell::new(std::collections::BTreeMap::new()),
             timer_woken: RefCell::new(std::collections::BTreeSet::new()),
             stalled: RefCell::new(Vec::new()),
+            outlived_root: Cell::new(false),
             scopes: RefCell::new(Vec::new()),
             branch_polls: RefCell::new(Vec::new()),
             racing: Cell::new(0),

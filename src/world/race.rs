@@ -178,7 +178,7 @@ impl World {
                 if by_timer {
                     if let Some(mut wait) = self.pending_wait.get() {
                         if wait.kind == WaitKind::Sleep {
-                            wait.kind = WaitKind::Timeout;
+                            wait.kind = WaitKind::Select;
                             self.pending_wait.set(Some(wait));
                         }
                     }
@@ -262,9 +262,13 @@ impl World {
     /// A race at `at` expired by an injection ended with its timer branch:
     /// the trace says so, and a race in the test's own code counts as the
     /// test's own timeout (see [`World::note_forced_expiry`]).
-    pub fn race_expired(&self, scope: u32, at: SourceLocation) {
+    pub fn race_expired(&self, scope: u32, race: u64, at: SourceLocation) {
         if let Some(task) = self.current_id() {
-            self.record(task, crate::trace::EventKind::TimeoutFired { scope, at });
+            let race = Some(u32::try_from(race).unwrap_or(u32::MAX));
+            self.record(
+                task,
+                crate::trace::EventKind::TimeoutFired { scope, race, at },
+            );
         }
         self.note_forced_expiry(at);
         self.end_scope(scope);

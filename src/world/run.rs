@@ -230,6 +230,9 @@ impl World {
         // Aborts made as the root ends (its locals' `Drop`s: an owner
         // stopping its task) are the end of the test, not something that
         // can happen while the task is still needed.
+        if self.aborted_since(self.steps()) {
+            self.outlived_root.set(true);
+        }
         self.forget_abortable_since(self.steps());
         match result {
             Ok(Poll::Pending) => unreachable!("a suspension is settled by `run_task`"),

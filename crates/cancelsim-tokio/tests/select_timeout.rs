@@ -87,12 +87,19 @@ fn a_counter_left_counted_by_a_select_against_a_sleep_is_found() {
     // The trace: the timer won at its deadline, the work was dropped where
     // it waited.
     let trace = failure.trace().to_string();
-    let fired = format!("timeout #0 fired ({}:", file!());
+    let fired = format!("select! #0's timer branch won ({}:", file!());
     assert!(trace.contains(&fired), "{trace}");
     assert!(
         trace.contains("branch 1 won; dropped pending branch 0 (waiting at await point 1)"),
         "{trace}"
     );
+    // The advice is the select!'s, not the generic "make the change atomic".
+    let hint = violation.hint();
+    assert!(
+        hint.contains("Keep only cancel-safe futures in the select!"),
+        "{hint}"
+    );
+    assert!(!text.contains(" on timeout ("), "{text}");
 }
 
 #[test]

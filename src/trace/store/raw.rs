@@ -63,6 +63,7 @@ fn wait_code(kind: WaitKind) -> (u8, u32) {
         WaitKind::Shield(_) => 6,
         WaitKind::Blocking(_) => 7,
         WaitKind::External => 8,
+        WaitKind::Select => 9,
     };
     let task = match kind {
         WaitKind::Join(task) | WaitKind::Shield(task) | WaitKind::Blocking(task) => task.0,
@@ -81,6 +82,7 @@ fn wait_kind(code: u8, task: u32) -> WaitKind {
         5 => WaitKind::CancelSignal,
         6 => WaitKind::Shield(TaskId(task)),
         7 => WaitKind::Blocking(TaskId(task)),
+        9 => WaitKind::Select,
         _ => WaitKind::External,
     }
 }
@@ -225,9 +227,13 @@ impl Raw {
                 raw.loc = locations.intern(at);
             }
             EventKind::BlockingEnd => raw.tag = BLOCKING_END,
-            EventKind::TimeoutFired { scope, at } => {
+            EventKind::TimeoutFired { scope, race, at } => {
                 raw.tag = TIMEOUT_FIRED;
                 raw.a = scope;
+                (raw.aux, raw.b) = match race {
+                    Some(race) => (1, race),
+                    None => (0, 0),
+                };
                 raw.loc = locations.intern(at);
             }
             EventKind::Random { value, at } => {
@@ -345,6 +351,7 @@ impl Raw {
             BLOCKING_END => EventKind::BlockingEnd,
             TIMEOUT_FIRED => EventKind::TimeoutFired {
                 scope: self.a,
+                race: (self.aux == 1).then_some(self.b),
                 at: loc(),
             },
             RANDOM => EventKind::Random {

@@ -298,6 +298,12 @@ fn word_stream_round_trips_every_kind() {
         },
         EventKind::TimeoutFired {
             scope: u32::MAX,
+            race: None,
+            at: here,
+        },
+        EventKind::TimeoutFired {
+            scope: 3,
+            race: Some(u32::MAX),
             at: here,
         },
         EventKind::Complete {

@@ -5,7 +5,7 @@
 //! straight from the world's arguments, on the hot path) and back.
 
 use super::locations::{Locations, NO_LOCATION};
-use crate::trace::{CancelVia, Event, EventKind, Outcome, Wait, WaitKind, WakeCause};
+use crate::trace::{CancelVia, Event, EventKind, IoWait, Outcome, Wait, WaitKind, WakeCause};
 use crate::vocab::Instant;
 use crate::vocab::TaskId;
 use crate::vocab::ViolationCode;
@@ -63,6 +63,10 @@ fn wait_code(kind: WaitKind) -> (u8, u32) {
         WaitKind::Shield(_) => 6,
         WaitKind::Blocking(_) => 7,
         WaitKind::External => 8,
+        WaitKind::Io(IoWait::DuplexRead) => 9,
+        WaitKind::Io(IoWait::DuplexWrite) => 10,
+        WaitKind::Io(IoWait::SimplexRead) => 11,
+        WaitKind::Io(IoWait::SimplexWrite) => 12,
     };
     let task = match kind {
         WaitKind::Join(task) | WaitKind::Shield(task) | WaitKind::Blocking(task) => task.0,
@@ -81,6 +85,10 @@ fn wait_kind(code: u8, task: u32) -> WaitKind {
         5 => WaitKind::CancelSignal,
         6 => WaitKind::Shield(TaskId(task)),
         7 => WaitKind::Blocking(TaskId(task)),
+        9 => WaitKind::Io(IoWait::DuplexRead),
+        10 => WaitKind::Io(IoWait::DuplexWrite),
+        11 => WaitKind::Io(IoWait::SimplexRead),
+        12 => WaitKind::Io(IoWait::SimplexWrite),
         _ => WaitKind::External,
     }
 }

@@ -55,22 +55,20 @@ fn line_of(marker: &str) -> usize {
         + 1
 }
 
-fn program() -> impl Future<Output = ()> {
-    async {
-        let (ready, waker) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(None::<Waker>)));
-        let writer = {
-            let (ready, waker) = (ready.clone(), waker.clone());
-            cancelsim::spawn_named("writer", async move {
-                cancelsim::yield_now().await;
-                ready.set(true);
-                if let Some(waker) = waker.take() {
-                    waker.wake();
-                }
-            })
-        };
-        read(&ready, &waker, IoWait::DuplexRead).await; // marker: read
-        writer.await.unwrap();
-    }
+async fn program() {
+    let (ready, waker) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(None::<Waker>)));
+    let writer = {
+        let (ready, waker) = (ready.clone(), waker.clone());
+        cancelsim::spawn_named("writer", async move {
+            cancelsim::yield_now().await;
+            ready.set(true);
+            if let Some(waker) = waker.take() {
+                waker.wake();
+            }
+        })
+    };
+    read(&ready, &waker, IoWait::DuplexRead).await; // marker: read
+    writer.await.unwrap();
 }
 
 #[test]

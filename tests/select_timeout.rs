@@ -318,6 +318,39 @@ fn a_branch_that_sleeps_first_and_then_waits_is_not_a_timer() {
     assert!(!report.is_clean(), "{report}");
 }
 
+/// A library's own delay (a stream's chunk on its way), polled with
+/// `Sleep::poll_delay`, is no timer: a race of it and a channel gets no
+/// timeout injection, where the same race on the sleep's `poll` does.
+#[test]
+fn a_librarys_delay_polled_with_poll_delay_is_not_a_timer() {
+    let body = |as_delay: bool| {
+        move || async move {
+            let channel = Channel::default();
+            cancelsim::spawn({
+                let channel = channel.clone();
+                async move {
+                    sleep(Duration::from_millis(5)).await;
+                    channel.send(1);
+                }
+            });
+            let mut delay = pin!(sleep(Duration::from_millis(20)));
+            let delivery = poll_fn(move |cx| {
+                if as_delay {
+                    delay.as_mut().poll_delay(cx)
+                } else {
+                    delay.as_mut().poll(cx)
+                }
+            });
+            let _ = race(delivery, channel.recv()).await;
+        }
+    };
+    let as_delay = timeouts_only(body(true));
+    as_delay.assert_clean();
+    assert_eq!(timeout_runs(&as_delay), 0, "{as_delay}");
+    let as_timer = timeouts_only(body(false));
+    assert!(timeout_runs(&as_timer) > 0, "{as_timer}");
+}
+
 // ----- determinism -------------------------------------------------------------------
 
 fn traced(seed: u64) -> String {

@@ -101,12 +101,21 @@ impl Sleep {
     }
 }
 
-impl Future for Sleep {
-    type Output = ();
+impl Sleep {
+    /// Polls as [`Future::poll`] does, but as a library's own delay, not
+    /// its user's timer: a `select!` branch that polls it is not made a
+    /// timer branch by it (the tokio facade's streams wait out a chunk's
+    /// delivery delay with it, inside the user's read).
+    pub fn poll_delay(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll_timer(cx, false)
+    }
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    #[inline(always)]
+    fn poll_timer(mut self: Pin<&mut Self>, cx: &mut Context<'_>, race_timer: bool) -> Poll<()> {
         if self.done {
-            polled_again();
+            if race_timer {
+                polled_again();
+            }
             return Poll::Ready(());
         }
         let this = &mut *self;
@@ -134,7 +143,9 @@ impl Future for Sleep {
                 world.note_wait(this.wait());
             }
             // A `select!` polling a branch learns that it is a timer.
-            world.note_timer_polled(fired);
+            if race_timer {
+                world.note_timer_polled(fired);
+            }
             fired
         });
         if fired {
@@ -143,6 +154,15 @@ impl Future for Sleep {
         } else {
             Poll::Pending
         }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll_timer(cx, true)
     }
 }
 

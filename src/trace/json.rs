@@ -32,7 +32,7 @@
 //! | --- | --- |
 //! | `spawn` | `child` (task id), `child_name`, `at` |
 //! | `poll` | — |
-//! | `suspend` | `ordinal` (await point, from 1), `wait` (`yield`, `sleep`, `timeout`, `join`, `checkpoint`, `cancelled`, `shield`, `blocking`, `external`), `wait_task` (for `join`, `shield`, `blocking`), `at` |
+//! | `suspend` | `ordinal` (await point, from 1), `wait` (`yield`, `sleep`, `timeout`, `join`, `checkpoint`, `cancelled`, `shield`, `blocking`, `external`, `duplex-read`, `duplex-write`, `simplex-read`, `simplex-write`), `wait_task` (for `join`, `shield`, `blocking`), `at` |
 //! | `wake` | `by` (`task`, `timer`, `outside`), `by_task` |
 //! | `cancel_requested` | `by_task`, `via` (`handle`, `group`, `injection`, `timeout`), `group`, `scope` (the timeout's), `at` (when a call site asked) |
 //! | `cancel_delivered` | `at` |
@@ -58,7 +58,9 @@
 
 use serde::Serialize;
 
-use super::{display_location, CancelVia, Event, EventKind, Outcome, Trace, WaitKind, WakeCause};
+use super::{
+    display_location, CancelVia, Event, EventKind, IoWait, Outcome, Trace, WaitKind, WakeCause,
+};
 use crate::vocab::InjectAt;
 use crate::vocab::TaskId;
 
@@ -189,6 +191,10 @@ pub(crate) fn wait_name(kind: WaitKind) -> (&'static str, Option<TaskId>) {
         WaitKind::Shield(task) => ("shield", Some(task)),
         WaitKind::Blocking(task) => ("blocking", Some(task)),
         WaitKind::External => ("external", None),
+        WaitKind::Io(IoWait::DuplexRead) => ("duplex-read", None),
+        WaitKind::Io(IoWait::DuplexWrite) => ("duplex-write", None),
+        WaitKind::Io(IoWait::SimplexRead) => ("simplex-read", None),
+        WaitKind::Io(IoWait::SimplexWrite) => ("simplex-write", None),
     }
 }
 

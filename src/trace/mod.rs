@@ -18,7 +18,7 @@ mod text;
 
 use std::borrow::Cow;
 
-pub use crate::vocab::{display_location, display_path, SourceLocation, Wait, WaitKind};
+pub use crate::vocab::{display_location, display_path, IoWait, SourceLocation, Wait, WaitKind};
 pub use event::{CancelVia, Event, EventKind, Outcome, WakeCause};
 pub use json::JSON_FORMAT_VERSION;
 pub use snapshot::redact_for_snapshot;

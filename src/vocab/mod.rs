@@ -33,4 +33,4 @@ pub(crate) use task::{TaskKey, TaskKind};
 pub(crate) use violation::ExpiryVerdict;
 pub use violation::{Violation, ViolationCode};
 pub(crate) use wait::write_wait;
-pub use wait::{Wait, WaitKind};
+pub use wait::{IoWait, Wait, WaitKind};

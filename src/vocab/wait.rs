@@ -29,6 +29,39 @@ pub enum WaitKind {
     /// The timer branch of a `select!` (its other branches were pending
     /// too: the race acts as a timeout around them).
     Select,
+    /// A read from, or a write to, a simulated in-memory stream: the
+    /// tokio facade's `io::duplex` and `io::simplex`, read or written at
+    /// the wait's location.
+    Io(IoWait),
+}
+
+/// Which simulated stream operation an [`WaitKind::Io`] wait is: shown as
+/// `duplex read`, `simplex write`, ...
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IoWait {
+    /// A read from a duplex stream whose peer has sent nothing (more), or
+    /// whose next chunk is still on its way.
+    DuplexRead,
+    /// A write to a duplex stream whose buffer is full.
+    DuplexWrite,
+    /// A read from a simplex stream whose writer has sent nothing (more),
+    /// or whose next chunk is still on its way.
+    SimplexRead,
+    /// A write to a simplex stream whose buffer is full.
+    SimplexWrite,
+}
+
+impl IoWait {
+    /// The wait's name in traces and reports: `duplex read`.
+    pub fn name(self) -> &'static str {
+        match self {
+            IoWait::DuplexRead => "duplex read",
+            IoWait::DuplexWrite => "duplex write",
+            IoWait::SimplexRead => "simplex read",
+            IoWait::SimplexWrite => "simplex write",
+        }
+    }
 }
 
 /// Where a task is suspended: what it waits on and the caller's location.
@@ -61,6 +94,7 @@ pub(crate) fn write_wait(f: &mut fmt::Formatter<'_>, wait: &Wait) -> fmt::Result
         WaitKind::Shield(task) => write!(f, "shield {task}")?,
         WaitKind::Blocking(task) => write!(f, "blocking {task}")?,
         WaitKind::External => f.write_str("external waker")?,
+        WaitKind::Io(io) => f.write_str(io.name())?,
     }
     if let Some(at) = wait.at {
         write!(f, " ({})", display_location(at))?;

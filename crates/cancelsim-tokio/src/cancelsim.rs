@@ -115,7 +115,7 @@ pub fn set_blocking_cost(cost: std::time::Duration) {
     let _ = cost;
 }
 
-/// The largest delivery delay of a simulated `io::duplex` chunk (default
+/// The largest delivery delay of a simulated `io::duplex` or `io::simplex` chunk (default
 /// 1 ms; zero turns delays off). Each chunk's delay is a recorded choice:
 /// none in the `Fifo` baseline, explored under random schedules. On real
 /// tokio: does nothing.

@@ -29,7 +29,10 @@
 //! dropped branches), `runtime` (`Runtime`, `Builder` — its thread and
 //! driver tuning accepted with no effect —, `Handle`, `enter`,
 //! `runtime_flavor`, `LocalRuntime`), `#[tokio::main]`, `#[tokio::test]`,
-//! `io::duplex` (with a seeded delivery delay), `sync::watch` (its
+//! `io::duplex` and `io::simplex` (with a seeded delivery delay; a wait
+//! on one is a `duplex read` at the user's `read_exact`, `write_all`, ...:
+//! the facade's `AsyncReadExt`, `AsyncWriteExt`, `AsyncBufReadExt` and
+//! `copy` run tokio's futures at their caller's location), `sync::watch` (its
 //! receivers woken in a fixed order), `fs` (`File` and the rest,
 //! through cancelsim's blocking work on real files), `signal::ctrl_c` and `signal::unix` (fired by the test:
 //! [`cancelsim::fire_ctrl_c`], `cancelsim::fire_signal`). Passed through

@@ -1,8 +1,8 @@
 //! Every location a trace shows is in the user's code, not in the facade's:
 //! where a `JoinSet` is waited on, who aborted its tasks and where (its
 //! `abort_all`, its `shutdown`, its drop), where a `tokio::fs` call
-//! runs its blocking work, and where an `io::duplex` stream's delivery
-//! delays are chosen.
+//! runs its blocking work, where an `io::duplex` stream's delivery
+//! delays are chosen, and where a read on it waits.
 #![cfg(cancelsim)]
 
 use std::time::Duration;
@@ -38,7 +38,7 @@ async fn body(path: std::path::PathBuf) {
     let (mut client, mut server) = cancelsim_tokio::io::duplex(64); // marker: duplex
     let reader = cancelsim_tokio::spawn(async move {
         let mut got = [0u8; 4];
-        server.read_exact(&mut got).await.unwrap();
+        server.read_exact(&mut got).await.unwrap(); // marker: read_exact
     });
     cancelsim_tokio::task::yield_now().await;
     client.write_all(b"ping").await.unwrap();
@@ -94,11 +94,10 @@ fn a_joinset_and_fs_calls_show_the_users_locations() {
     }
     // A stream's delivery delay: chosen where the stream was made.
     line_with(&trace, &["choice 0 of 4 at", &at("duplex")]);
-    // A read waiting for the other end: a wait on the stream, where it was
-    // made.
+    // A read waiting for the other end: a duplex read, at the read.
     line_with(
         &trace,
-        &["suspend at await point 1 on external waker", &at("duplex")],
+        &["suspend at await point 1 on duplex read", &at("read_exact")],
     );
     // Nothing points into the facade.
     for line in trace.lines() {

@@ -5,7 +5,7 @@
 //! straight from the world's arguments, on the hot path) and back.
 
 use super::locations::{Locations, NO_LOCATION};
-use crate::trace::{CancelVia, Event, EventKind, Outcome, Wait, WaitKind, WakeCause};
+use crate::trace::{CancelVia, Event, EventKind, IoWait, Outcome, Wait, WaitKind, WakeCause};
 use crate::vocab::Instant;
 use crate::vocab::TaskId;
 use crate::vocab::ViolationCode;
@@ -64,6 +64,10 @@ fn wait_code(kind: WaitKind) -> (u8, u32) {
         WaitKind::Blocking(_) => 7,
         WaitKind::External => 8,
         WaitKind::Select => 9,
+        WaitKind::Io(IoWait::DuplexRead) => 10,
+        WaitKind::Io(IoWait::DuplexWrite) => 11,
+        WaitKind::Io(IoWait::SimplexRead) => 12,
+        WaitKind::Io(IoWait::SimplexWrite) => 13,
     };
     let task = match kind {
         WaitKind::Join(task) | WaitKind::Shield(task) | WaitKind::Blocking(task) => task.0,
@@ -83,6 +87,10 @@ fn wait_kind(code: u8, task: u32) -> WaitKind {
         6 => WaitKind::Shield(TaskId(task)),
         7 => WaitKind::Blocking(TaskId(task)),
         9 => WaitKind::Select,
+        10 => WaitKind::Io(IoWait::DuplexRead),
+        11 => WaitKind::Io(IoWait::DuplexWrite),
+        12 => WaitKind::Io(IoWait::SimplexRead),
+        13 => WaitKind::Io(IoWait::SimplexWrite),
         _ => WaitKind::External,
     }
 }

@@ -1,0 +1,256 @@
+//! `duplex` and `simplex`: tokio's in-memory pipes, each chunk a reader
+//! takes in arriving after a seeded, recorded delivery delay, and each
+//! wait on one named (`duplex read`, `simplex write`) at its user's call.
+//!
+//! Invariants: data not yet handed to a read stays in the stream (as in a
+//! socket's buffer), so a dropped read future loses nothing by itself; a
+//! delay is chosen only when a chunk is taken in, inside a read's poll, and
+//! recorded where the stream was made; a wait is noted before the stream
+//! polls its own delay timer, so the task waits on the read, not on a
+//! sleep, and the delay never makes a `select!` branch a timer branch.
+
+use std::cell::Cell;
+use std::io::IoSlice;
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use ::cancelsim::trace::{IoWait, Wait, WaitKind};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf, WriteHalf};
+
+use super::call_site;
+
+thread_local! {
+    /// The largest delivery delay of one chunk.
+    pub(crate) static MAX_DELAY: Cell<Duration> = const { Cell::new(Duration::from_millis(1)) };
+}
+
+/// Delays a chunk may take: 0, a third, two thirds or all of the maximum.
+const DELAY_STEPS: u32 = 4;
+
+/// Bytes read ahead from the inner stream per chunk.
+const CHUNK: usize = 8 * 1024;
+
+/// One end of an in-memory byte stream (tokio's `DuplexStream`). Each chunk
+/// the reader takes in arrives after a delay that is a recorded choice of
+/// the schedule: none in the `Fifo` baseline; under random schedules up to
+/// [`set_io_delay`](crate::cancelsim::set_io_delay) (default 1 ms). Data
+/// that has not been handed to a read yet stays in the stream, as in a
+/// socket's buffer, so a dropped read future loses nothing by itself. A
+/// task waiting to read (or to write into a full buffer) waits on a
+/// `duplex read` (`duplex write`) at the call that waits: the
+/// [`AsyncReadExt`](super::AsyncReadExt) method, or where the stream was
+/// made when a library polls it directly.
+#[derive(Debug)]
+pub struct DuplexStream(Pipe<tokio::io::DuplexStream>);
+
+/// A pair of connected in-memory streams (tokio's `io::duplex`), each with
+/// `max_buf_size` bytes of buffer.
+#[track_caller]
+pub fn duplex(max_buf_size: usize) -> (DuplexStream, DuplexStream) {
+    let at = Location::caller();
+    let (a, b) = tokio::io::duplex(max_buf_size);
+    let pipe = |inner| Pipe::new(inner, at, IoWait::DuplexRead, IoWait::DuplexWrite);
+    (DuplexStream(pipe(a)), DuplexStream(pipe(b)))
+}
+
+/// A one-way in-memory byte stream (tokio's `SimplexStream`): what is
+/// written is read back, each chunk after a recorded delivery delay, as a
+/// [`DuplexStream`]'s; its waits are `simplex read` and `simplex write`.
+#[derive(Debug)]
+pub struct SimplexStream(Pipe<tokio::io::SimplexStream>);
+
+impl SimplexStream {
+    /// A simplex stream with `max_buf_size` bytes of buffer, not split
+    /// (tokio's `SimplexStream::new_unsplit`).
+    #[track_caller]
+    pub fn new_unsplit(max_buf_size: usize) -> SimplexStream {
+        SimplexStream(Pipe::new(
+            tokio::io::SimplexStream::new_unsplit(max_buf_size),
+            Location::caller(),
+            IoWait::SimplexRead,
+            IoWait::SimplexWrite,
+        ))
+    }
+}
+
+/// A one-way in-memory pipe (tokio's `io::simplex`): its reading half and
+/// its writing half, with `max_buf_size` bytes of buffer.
+#[track_caller]
+pub fn simplex(max_buf_size: usize) -> (ReadHalf<SimplexStream>, WriteHalf<SimplexStream>) {
+    tokio::io::split(SimplexStream::new_unsplit(max_buf_size))
+}
+
+/// A stream of tokio's, with the delivery delay and the named waits.
+#[derive(Debug)]
+struct Pipe<S> {
+    inner: S,
+    /// A chunk taken from `inner`, not yet handed to a read.
+    held: Vec<u8>,
+    start: usize,
+    /// The chunk arrives when this fires.
+    arrival: Option<Pin<Box<::cancelsim::time::Sleep>>>,
+    /// Where the stream was made: its delivery delays are recorded there,
+    /// and its waits shown there when no call site is known.
+    at: &'static Location<'static>,
+    read: IoWait,
+    write: IoWait,
+}
+
+impl<S> Pipe<S> {
+    fn new(inner: S, at: &'static Location<'static>, read: IoWait, write: IoWait) -> Self {
+        Pipe {
+            inner,
+            held: Vec::new(),
+            start: 0,
+            arrival: None,
+            at,
+            read,
+            write,
+        }
+    }
+
+    /// A wait of kind `op`, at the call that waits.
+    fn wait(&self, op: IoWait) -> Wait {
+        Wait {
+            kind: WaitKind::Io(op),
+            at: Some(call_site::current().unwrap_or(self.at)),
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> Pipe<S> {
+    fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.start == self.held.len() {
+            // Take the next chunk in, and decide when it arrives.
+            let mut chunk = vec![0u8; CHUNK];
+            let mut chunk_buf = ReadBuf::new(&mut chunk);
+            match Pin::new(&mut self.inner).poll_read(cx, &mut chunk_buf) {
+                Poll::Pending => {
+                    ::cancelsim::note_wait(self.wait(self.read));
+                    return Poll::Pending;
+                }
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Ready(Ok(())) => {}
+            }
+            let filled = chunk_buf.filled().len();
+            if filled == 0 {
+                return Poll::Ready(Ok(())); // end of stream
+            }
+            chunk.truncate(filled);
+            self.held = chunk;
+            self.start = 0;
+            let at = self.at;
+            self.arrival = delivery_delay(at).map(|delay| {
+                let deadline = ::cancelsim::time::Instant::now() + delay;
+                Box::pin(::cancelsim::time::sleep_until_located(deadline, at))
+            });
+        }
+        if let Some(arrival) = &mut self.arrival {
+            // The task waits on the read, not on the delay's timer: noted
+            // first, the timer's own note loses.
+            let wait = Wait {
+                kind: WaitKind::Io(self.read),
+                at: Some(call_site::current().unwrap_or(self.at)),
+            };
+            ::cancelsim::note_wait(wait);
+            if arrival.as_mut().poll_delay(cx).is_pending() {
+                return Poll::Pending;
+            }
+            ::cancelsim::retract_wait(wait);
+            self.arrival = None;
+        }
+        let n = buf.remaining().min(self.held.len() - self.start);
+        buf.put_slice(&self.held[self.start..self.start + n]);
+        self.start += n;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncWrite + Unpin> Pipe<S> {
+    /// `written`, noting a wait when the buffer is full.
+    fn noted<T>(&self, written: Poll<std::io::Result<T>>) -> Poll<std::io::Result<T>> {
+        if written.is_pending() {
+            ::cancelsim::note_wait(self.wait(self.write));
+        }
+        written
+    }
+}
+
+/// The delay of one chunk: a recorded choice (at the stream's site `at`),
+/// none outside a simulation.
+fn delivery_delay(at: &'static Location<'static>) -> Option<Duration> {
+    let max = MAX_DELAY.with(Cell::get);
+    if max.is_zero() || !::cancelsim::in_simulation() {
+        return None;
+    }
+    let step = ::cancelsim::choose_located(DELAY_STEPS as usize, at) as u32;
+    (step > 0).then(|| max * step / (DELAY_STEPS - 1))
+}
+
+/// `AsyncRead` and `AsyncWrite` for a public stream type over its `Pipe`.
+macro_rules! pipe_stream {
+    ($name:ident) => {
+        impl AsyncRead for $name {
+            fn poll_read(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<std::io::Result<()>> {
+                self.0.poll_read(cx, buf)
+            }
+        }
+
+        impl AsyncWrite for $name {
+            fn poll_write(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<std::io::Result<usize>> {
+                let pipe = &mut self.0;
+                let written = Pin::new(&mut pipe.inner).poll_write(cx, buf);
+                pipe.noted(written)
+            }
+
+            fn poll_write_vectored(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<std::io::Result<usize>> {
+                let pipe = &mut self.0;
+                let written = Pin::new(&mut pipe.inner).poll_write_vectored(cx, bufs);
+                pipe.noted(written)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                self.0.inner.is_write_vectored()
+            }
+
+            fn poll_flush(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+            ) -> Poll<std::io::Result<()>> {
+                let pipe = &mut self.0;
+                let flushed = Pin::new(&mut pipe.inner).poll_flush(cx);
+                pipe.noted(flushed)
+            }
+
+            fn poll_shutdown(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+            ) -> Poll<std::io::Result<()>> {
+                let pipe = &mut self.0;
+                let shut = Pin::new(&mut pipe.inner).poll_shutdown(cx);
+                pipe.noted(shut)
+            }
+        }
+    };
+}
+
+pipe_stream!(DuplexStream);
+pipe_stream!(SimplexStream);

@@ -39,6 +39,9 @@ pub enum WaitKind {
 /// `duplex read`, `simplex write`, ...
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+// As wide as a task id, so that a `WaitKind` keeps one layout (a tag and
+// a 32-bit payload), copied and matched as one word on every suspension.
+#[repr(u32)]
 pub enum IoWait {
     /// A read from a duplex stream whose peer has sent nothing (more), or
     /// whose next chunk is still on its way.

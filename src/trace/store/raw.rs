@@ -64,10 +64,9 @@ fn wait_code(kind: WaitKind) -> (u8, u32) {
         WaitKind::Blocking(_) => 7,
         WaitKind::External => 8,
         WaitKind::Select => 9,
-        WaitKind::Io(IoWait::DuplexRead) => 10,
-        WaitKind::Io(IoWait::DuplexWrite) => 11,
-        WaitKind::Io(IoWait::SimplexRead) => 12,
-        WaitKind::Io(IoWait::SimplexWrite) => 13,
+        // 10 to 13, in `IoWait`'s declaration order: a cast, not a
+        // second match.
+        WaitKind::Io(io) => 10 + io as u8,
     };
     let task = match kind {
         WaitKind::Join(task) | WaitKind::Shield(task) | WaitKind::Blocking(task) => task.0,

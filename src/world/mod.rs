@@ -27,7 +27,8 @@
 //! per concept: `spawn` (new tasks), `pick` (the ready queue and the next
 //! task), `timers`, `run_loop` (the executor's one loop, `run_until`,
 //! serving `block_on` and the drain), `run` (polling and ending tasks: one
-//! poll path, the root's included), `cancel` (cooperative cancellation),
+//! poll path, the root's included), `poll_body` (what a poll polls: a
+//! task's future or the root's), `cancel` (cooperative cancellation),
 //! `inject` (injections, await points and violations), `race` (`select!`
 //! races with a timer branch as timeout scopes), `grace` (the signal, and
 //! the grace budget checked as each poll ends: the injector's mid-run hook
@@ -45,6 +46,7 @@ mod join_slot;
 mod kept_containers;
 mod oracle_state;
 mod pick;
+mod poll_body;
 mod race;
 mod record;
 mod run;

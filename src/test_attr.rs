@@ -202,6 +202,14 @@ where
                     .sum::<usize>()
             );
         }
+        // Past the harness's capture, as below: a replay that does not
+        // fail says so in a plain `cargo test` too.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "cancelsim: {module}::{name}: replayed {repro}: {}",
+            crate::check::CLEAN_REPLAY
+        );
         return;
     }
     if report.is_clean() {

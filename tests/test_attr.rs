@@ -229,6 +229,27 @@ fn a_replay_line_for_this_test_replays_one_run_of_it() {
     assert_eq!(stdout.matches("REPLAY_TARGET_RAN").count(), 1, "{stdout}");
 }
 
+/// A replay whose run is clean says so on stderr, past the harness's
+/// capture: the failure it was asked for did not come back.
+#[test]
+fn a_clean_replay_says_its_failure_does_not_reproduce() {
+    let out = Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["--exact", "replay_target", "--test-threads=1"])
+        .env(
+            "CANCELSIM_REPLAY",
+            "cancelsim:v1 seed=0 scheduler=fifo test=test_attr::replay_target",
+        )
+        .output()
+        .expect("the child runs");
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cancelsim: test_attr::replay_target: replayed cancelsim:v1 seed=0")
+            && stderr.contains("the replayed run is clean: its failure does not reproduce"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_replay_line_for_another_test_is_ignored_and_the_sweep_runs() {
     let (stdout, stderr) = child("cancelsim:v1 seed=0 scheduler=fifo test=other::test");

@@ -23,6 +23,7 @@ pub(crate) mod junit;
 mod plan;
 mod pool;
 mod replay;
+pub(crate) use replay::CLEAN_REPLAY;
 mod report;
 mod repro;
 mod run;

@@ -8,6 +8,13 @@ use super::seeds::Seeds;
 use super::{counterfactual, failure, junit, report, Check, Report, Repro};
 use crate::schedule::SchedulerKind;
 
+/// What a replay that found nothing says: a replay is asked for to see a
+/// failure, and one that does not come back is news, not a pass to keep
+/// quiet about.
+pub(crate) const CLEAN_REPLAY: &str = "the replayed run is clean: its failure does not \
+     reproduce here (fixed since, or it depended on state outside the run: a `static`, a file, \
+     the wall clock, an environment variable)";
+
 impl<F, Fut> Check<F>
 where
     F: Fn() -> Fut + Send + Sync + 'static,
@@ -33,6 +40,9 @@ where
         println!("cancelsim: replaying {repro}\n{}", result.trace);
         for violation in &result.violations {
             println!("{violation}");
+        }
+        if result.violations.is_empty() {
+            println!("cancelsim: {CLEAN_REPLAY}");
         }
         let mut report = self.report_base();
         report.replay = Some(repro.clone());

@@ -244,7 +244,12 @@ fn site(violation: &Violation, masked: bool) -> String {
                     }
                 })
                 .collect();
-            let first = first.join(" ");
+            let mut first = first.join(" ");
+            if !masked && first.matches('`').count() % 2 == 1 {
+                // Cut at its first line, a message quoting code leaves a
+                // quote open (`` `left == right` `` on the next line).
+                first.push('`');
+            }
             format!("{task}: {first}")
         }
         _ => {
@@ -255,5 +260,31 @@ fn site(violation: &Violation, masked: bool) -> String {
                 .map_or_else(|| "?".to_string(), crate::trace::display_location);
             format!("{task} at {at}")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::violation_title;
+    use crate::oracle::{Violation, ViolationCode};
+
+    /// A title cut at the first line of a message that quotes code
+    /// closes the quote it leaves open (trial 5: the nondeterminism of
+    /// a test with a `static`).
+    #[test]
+    fn a_title_cut_at_its_first_line_closes_its_quote() {
+        let violation = Violation::new(
+            ViolationCode::Nondeterminism,
+            "only the first run had `panic: the root panicked: assertion `left == right` \
+             failed\n  left: 3\n right: 1 at src/minimal.rs:84:9`",
+        );
+        let title = violation_title(&violation);
+        assert_eq!(title.matches('`').count() % 2, 0, "{title}");
+        assert!(title.ends_with("failed`"), "{title}");
+        let plain = Violation::new(ViolationCode::Panic, "assertion `a == b` failed\nleft: 1");
+        assert_eq!(
+            violation_title(&plain),
+            "the run: assertion `a == b` failed"
+        );
     }
 }

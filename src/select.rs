@@ -44,6 +44,8 @@
 
 use std::task::Poll;
 
+use crate::trace::{SourceLocation, Wait, WaitKind};
+
 /// The branch a fair race of `branches` futures polls first: a recorded
 /// choice ([`choose`](crate::choose)); 0 in the `Fifo` baseline, explored
 /// under `Random`/`Pct`, replayed from a schedule. A race of one branch asks
@@ -192,6 +194,9 @@ pub struct Race {
     expired: bool,
     /// The race's number in the run, once polled.
     number: Option<u64>,
+    /// In this poll: the first pending branch that is not a timer and
+    /// noted no located wait, at its expression ([`Race::poll_branch_at`]).
+    branch_wait: Option<Wait>,
 }
 
 impl Default for Race {
@@ -215,6 +220,7 @@ impl Race {
             noted_by_timer: false,
             expired: false,
             number: None,
+            branch_wait: None,
         }
     }
 
@@ -228,6 +234,7 @@ impl Race {
     /// Takes an expiry injected at the race's last await point.
     pub fn begin_poll(&mut self, disabled: u64) {
         self.noted_by_timer = false;
+        self.branch_wait = None;
         if self.number.is_none() {
             crate::world::try_with(|world| {
                 let (number, from_start) = world.first_race_poll();
@@ -265,6 +272,67 @@ impl Race {
     /// expired race does not poll a branch that is not a timer (it stays
     /// pending until the timer wins).
     pub fn poll_branch<T>(&mut self, branch: usize, poll: impl FnOnce() -> Poll<T>) -> Poll<T> {
+        self.poll_located_branch(branch, None, poll)
+    }
+
+    /// [`poll_branch`](Race::poll_branch), for a branch whose future is
+    /// written at `at` in the race (the first token of its expression;
+    /// the tokio facade's `select!` passes it). When the race has a timer
+    /// branch and this branch waits on something that notes no located
+    /// wait (a channel's `recv()`, a lock, a `Notify`, any future of its
+    /// own), the await point is named at the branch,
+    /// `on select! branch 0 (src/lib.rs:12:17)`, rather than at the timer
+    /// (which is not what an expiry there drops).
+    ///
+    /// ```
+    /// use std::future::Future;
+    /// use std::task::Poll;
+    /// use std::time::Duration;
+    /// use cancelsim::{select, time, Config, Sim};
+    ///
+    /// let mut sim = Sim::new(Config::default());
+    /// sim.block_on(async move {
+    ///     let mut race = select::Race::new();
+    ///     // A future that waits on something cancelsim does not know.
+    ///     let mut work = std::pin::pin!(std::future::pending::<()>());
+    ///     let work_at = std::panic::Location::caller();
+    ///     let mut timer = std::pin::pin!(time::sleep(Duration::from_secs(1)));
+    ///     std::future::poll_fn(|cx| {
+    ///         race.begin_poll(0);
+    ///         if race.poll_branch_at(0, work_at, || work.as_mut().poll(cx)).is_ready() {
+    ///             race.won(0, 0b10, 1);
+    ///             race.end_poll();
+    ///             return Poll::Ready(());
+    ///         }
+    ///         if race.poll_branch(1, || timer.as_mut().poll(cx)).is_ready() {
+    ///             race.won(1, 0b01, 1);
+    ///             race.end_poll();
+    ///             return Poll::Ready(());
+    ///         }
+    ///         race.end_poll();
+    ///         Poll::Pending
+    ///     })
+    ///     .await
+    /// })
+    /// .unwrap();
+    /// let trace = sim.trace().to_string();
+    /// assert!(trace.contains("on select! branch 0 ("), "{trace}");
+    /// ```
+    pub fn poll_branch_at<T>(
+        &mut self,
+        branch: usize,
+        at: SourceLocation,
+        poll: impl FnOnce() -> Poll<T>,
+    ) -> Poll<T> {
+        self.poll_located_branch(branch, Some(at), poll)
+    }
+
+    fn poll_located_branch<T>(
+        &mut self,
+        branch: usize,
+        at: Option<SourceLocation>,
+        poll: impl FnOnce() -> Poll<T>,
+    ) -> Poll<T> {
         let bit = Race::bit(branch);
         if self.forced && self.timers & bit == 0 {
             return Poll::Pending;
@@ -272,7 +340,7 @@ impl Race {
         let Some(world) = crate::world::try_with(std::rc::Rc::clone) else {
             return poll();
         };
-        let (polled, seen) = world.poll_race_branch(self.at, poll);
+        let (polled, seen) = world.poll_race_branch(self.at, self.others & bit != 0, poll);
         if seen.timer == Some(polled.is_ready()) && self.others & bit == 0 {
             self.timers |= bit;
         } else {
@@ -281,6 +349,14 @@ impl Race {
         }
         if seen.noted {
             self.noted_by_timer = self.timers & bit != 0;
+        }
+        if let (Some(at), None, true) = (at, self.branch_wait, polled.is_pending()) {
+            if self.timers & bit == 0 && (!seen.noted || seen.unlocated) {
+                self.branch_wait = Some(Wait {
+                    kind: WaitKind::SelectBranch(u32::try_from(branch).unwrap_or(u32::MAX)),
+                    at: Some(at),
+                });
+            }
         }
         polled
     }
@@ -318,7 +394,7 @@ impl Race {
             } else {
                 None
             };
-            world.settle_race_poll(scope, self.noted_by_timer);
+            world.settle_race_poll(scope, self.noted_by_timer, self.branch_wait);
         });
     }
 

@@ -29,7 +29,9 @@ pub(crate) fn check(state: &EndState) -> Vec<Violation> {
         };
         let excused = match task.wait.kind {
             WaitKind::Join(joined) => ignoring.contains(&joined),
-            WaitKind::External | WaitKind::Io(_) => ignoring_parents.contains(&task.id),
+            WaitKind::External | WaitKind::Io(_) | WaitKind::SelectBranch(_) => {
+                ignoring_parents.contains(&task.id)
+            }
             _ => false,
         };
         let over_polls = request.polls > state.grace_polls;

@@ -32,7 +32,7 @@
 //! | --- | --- |
 //! | `spawn` | `child` (task id), `child_name`, `at` |
 //! | `poll` | — |
-//! | `suspend` | `ordinal` (await point, from 1), `wait` (`yield`, `sleep`, `timeout`, `join`, `checkpoint`, `cancelled`, `shield`, `blocking`, `external`, `duplex-read`, `duplex-write`, `simplex-read`, `simplex-write`), `wait_task` (for `join`, `shield`, `blocking`), `at` |
+//! | `suspend` | `ordinal` (await point, from 1), `wait` (`yield`, `sleep`, `timeout`, `join`, `checkpoint`, `cancelled`, `shield`, `blocking`, `external`, `duplex-read`, `duplex-write`, `simplex-read`, `simplex-write`, `select-branch`), `wait_task` (for `join`, `shield`, `blocking`), `branch` (for `select-branch`), `at` |
 //! | `wake` | `by` (`task`, `timer`, `outside`), `by_task` |
 //! | `cancel_requested` | `by_task`, `via` (`handle`, `group`, `injection`, `timeout`), `group`, `scope` (the timeout's), `at` (when a call site asked) |
 //! | `cancel_delivered` | `at` |
@@ -195,6 +195,7 @@ pub(crate) fn wait_name(kind: WaitKind) -> (&'static str, Option<TaskId>) {
         WaitKind::Io(IoWait::DuplexWrite) => ("duplex-write", None),
         WaitKind::Io(IoWait::SimplexRead) => ("simplex-read", None),
         WaitKind::Io(IoWait::SimplexWrite) => ("simplex-write", None),
+        WaitKind::SelectBranch(_) => ("select-branch", None),
     }
 }
 
@@ -270,6 +271,9 @@ impl Trace {
                 line.ordinal = Some(ordinal);
                 line.wait = Some(name);
                 line.wait_task = task.map(TaskId::as_u32);
+                if let WaitKind::SelectBranch(branch) = wait.kind {
+                    line.branch = Some(branch);
+                }
                 line.at = wait.at.map(display_location);
             }
             EventKind::Wake { by } => {

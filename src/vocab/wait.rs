@@ -33,6 +33,11 @@ pub enum WaitKind {
     /// tokio facade's `io::duplex` and `io::simplex`, read or written at
     /// the wait's location.
     Io(IoWait),
+    /// The future of the given branch of a `select!` that races a timer,
+    /// at the branch's expression: the branch waits on something that
+    /// notes no located wait of its own (a channel's `recv()`, a lock, a
+    /// `Notify`), and it is what an expiry of the race drops.
+    SelectBranch(u32),
 }
 
 /// Which simulated stream operation an [`WaitKind::Io`] wait is: shown as
@@ -98,6 +103,7 @@ pub(crate) fn write_wait(f: &mut fmt::Formatter<'_>, wait: &Wait) -> fmt::Result
         WaitKind::Blocking(task) => write!(f, "blocking {task}")?,
         WaitKind::External => f.write_str("external waker")?,
         WaitKind::Io(io) => f.write_str(io.name())?,
+        WaitKind::SelectBranch(branch) => write!(f, "select! branch {branch}")?,
     }
     if let Some(at) = wait.at {
         write!(f, " ({})", display_location(at))?;

@@ -203,7 +203,9 @@ impl World {
             let oracles = self.oracles.borrow();
             match slot.meta.last_wait.kind {
                 WaitKind::Join(joined) => oracles.ignoring.contains(&joined),
-                WaitKind::External | WaitKind::Io(_) => oracles.ignoring_parents.contains(&task),
+                WaitKind::External | WaitKind::Io(_) | WaitKind::SelectBranch(_) => {
+                    oracles.ignoring_parents.contains(&task)
+                }
                 _ => false,
             }
         };

@@ -11,7 +11,7 @@
 //! scope when it has a timer branch and another branch to expire, else the
 //! enclosing scope.
 
-use crate::trace::{SourceLocation, WaitKind};
+use crate::trace::{SourceLocation, Wait, WaitKind};
 use crate::vocab::TaskId;
 
 use super::World;
@@ -56,6 +56,8 @@ pub(crate) struct BranchSeen {
     pub timer: Option<bool>,
     /// The branch noted what the task waits on.
     pub noted: bool,
+    /// What it noted has no location (a wait outside cancelsim).
+    pub unlocated: bool,
 }
 
 /// Pops the frames of a branch poll, also when the branch panics.
@@ -72,10 +74,12 @@ impl BranchGuard<'_> {
             .racing
             .set(self.world.racing.get().saturating_sub(1));
         if let Some(frame) = self.world.branch_polls.borrow_mut().pop() {
+            let pending = self.world.pending_wait.get();
+            let noted = frame.noted || (!frame.noted_before && pending.is_some());
             seen = BranchSeen {
                 timer: frame.timer,
-                noted: frame.noted
-                    || (!frame.noted_before && self.world.pending_wait.get().is_some()),
+                noted,
+                unlocated: noted && pending.is_some_and(|wait| wait.at.is_none()),
             };
         }
         self.world.scopes.borrow_mut().pop();
@@ -99,10 +103,13 @@ impl Drop for BranchGuard<'_> {
 
 impl World {
     /// Polls one branch of the race at `at` with `poll`, inside the race's
-    /// placeholder scope; returns what the branch saw.
+    /// placeholder scope; returns what the branch saw. `other`: the race
+    /// knows the branch waits on something else than a timer (a sleep in
+    /// it is its own, not the race's timer).
     pub(crate) fn poll_race_branch<R>(
         &self,
         at: SourceLocation,
+        other: bool,
         poll: impl FnOnce() -> R,
     ) -> (R, BranchSeen) {
         let depth = {
@@ -123,7 +130,7 @@ impl World {
         };
         let result = poll();
         let seen = guard.pop();
-        if seen.noted && seen.timer.is_some() && self.race_timer_note.get().is_none() {
+        if seen.noted && seen.timer.is_some() && !other && self.race_timer_note.get().is_none() {
             // The timer branch noted the task's wait: another branch's
             // wait, if one notes it, names the await point instead (what
             // an expiry there drops is that branch, not the timer).
@@ -161,12 +168,32 @@ impl World {
     /// `scope` (the race acts as a timeout), or, with `None`, to the scope
     /// enclosing the race. `by_timer`: the race's timer noted it: with a
     /// scope, the task waits on the race's deadline, as on a `timeout`'s
-    /// own timer.
-    pub fn settle_race_poll(&self, scope: Option<(u32, SourceLocation)>, by_timer: bool) {
+    /// own timer. `branch_wait`: a pending branch that is not a timer and
+    /// noted no located wait, at its expression in the race: where the
+    /// task waits in place of the timer's note (what an expiry of the race
+    /// drops is that branch, not the timer).
+    pub fn settle_race_poll(
+        &self,
+        scope: Option<(u32, SourceLocation)>,
+        by_timer: bool,
+        branch_wait: Option<Wait>,
+    ) {
         if let Some((wait, noted_in)) = self.race_timer_note.take() {
-            if self.pending_wait.get().is_none() {
-                self.pending_wait.set(Some(wait));
-                self.pending_scope.set(noted_in);
+            let pending = self.pending_wait.get();
+            if pending.is_none() || pending.is_some_and(|p| p.at.is_none()) {
+                match (branch_wait, pending) {
+                    (Some(branch_wait), _) => {
+                        self.pending_wait.set(Some(branch_wait));
+                        if pending.is_none() {
+                            self.pending_scope.set(noted_in);
+                        }
+                    }
+                    (None, None) => {
+                        self.pending_wait.set(Some(wait));
+                        self.pending_scope.set(noted_in);
+                    }
+                    (None, Some(_)) => {}
+                }
             }
         }
         let Some((RACE_PLACEHOLDER, _)) = self.pending_scope.get() else {

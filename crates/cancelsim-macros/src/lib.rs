@@ -1,6 +1,6 @@
 //! Attribute macros of cancelsim.
 //!
-//! This crate is not meant to be used directly. Its three macros are
+//! This crate is not meant to be used directly. Its macros are
 //! re-exported by other crates:
 //!
 //! | macro | re-exported as | by |
@@ -8,6 +8,7 @@
 //! | [`macro@cancelsim_test`] | `#[cancelsim::test]` | `cancelsim` |
 //! | [`macro@tokio_test`] | `#[tokio::test]` | `cancelsim-tokio` (simulation build, depended on as `tokio`) |
 //! | [`macro@tokio_main`] | `#[tokio::main]` | `cancelsim-tokio` (simulation build, depended on as `tokio`) |
+//! | `branch_location!` (hidden) | used by `select!` | `cancelsim-tokio` (simulation build) |
 //!
 //! All three wrap an `async fn` without parameters. The user's body and
 //! return type are kept in an inner `async fn`, so `?` and `return` behave
@@ -80,6 +81,7 @@ use proc_macro::TokenStream;
 mod args;
 mod duration;
 mod expand;
+mod located;
 
 /// Runs an `async fn` test under the cancelsim simulator: many seeded
 /// schedules, with cancellation injected at await points. Re-exported as
@@ -246,6 +248,21 @@ pub fn tokio_test(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn tokio_main(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::tokio_main(attr.into(), item.into()).into()
+}
+
+/// Where the expression it is given starts (`&'static
+/// Location<'static>`, at run time): the simulated `select!` of
+/// `cancelsim-tokio` locates each branch's future with it. Not a public
+/// API.
+///
+/// ```ignore
+/// // `branch_location!(rx.recv())` expands to, spanned at `rx`:
+/// ::core::panic::Location::caller()
+/// ```
+#[doc(hidden)]
+#[proc_macro]
+pub fn branch_location(input: TokenStream) -> TokenStream {
+    located::branch_location(input.into()).into()
 }
 
 #[cfg(test)]

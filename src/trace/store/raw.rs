@@ -67,9 +67,11 @@ fn wait_code(kind: WaitKind) -> (u8, u32) {
         // 10 to 13, in `IoWait`'s declaration order: a cast, not a
         // second match.
         WaitKind::Io(io) => 10 + io as u8,
+        WaitKind::SelectBranch(_) => 14,
     };
     let task = match kind {
         WaitKind::Join(task) | WaitKind::Shield(task) | WaitKind::Blocking(task) => task.0,
+        WaitKind::SelectBranch(branch) => branch,
         _ => 0,
     };
     (code, task)
@@ -90,6 +92,7 @@ fn wait_kind(code: u8, task: u32) -> WaitKind {
         11 => WaitKind::Io(IoWait::DuplexWrite),
         12 => WaitKind::Io(IoWait::SimplexRead),
         13 => WaitKind::Io(IoWait::SimplexWrite),
+        14 => WaitKind::SelectBranch(task),
         _ => WaitKind::External,
     }
 }

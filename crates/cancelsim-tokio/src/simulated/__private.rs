@@ -4,6 +4,7 @@ use std::future::Future;
 
 pub use ::cancelsim::__private::{here, TestOutput};
 pub use ::cancelsim::select::Race;
+pub use cancelsim_macros::branch_location;
 pub use tokio;
 
 /// `select!`'s start branch: a recorded choice at the `select!`'s location.

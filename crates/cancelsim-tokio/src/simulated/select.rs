@@ -76,7 +76,10 @@ macro_rules! select {
                                 // on this frame, and are never moved (as in
                                 // tokio's own `select!`).
                                 let fut = unsafe { ::core::pin::Pin::new_unchecked(fut) };
-                                let out = match race.poll_branch(branch as usize, || ::core::future::Future::poll(fut, cx)) {
+                                // Where the branch's future is written: its await point is
+                                // named there when its wait is one cancelsim cannot locate.
+                                let at = $crate::__private::branch_location!($fut);
+                                let out = match race.poll_branch_at(branch as usize, at, || ::core::future::Future::poll(fut, cx)) {
                                     ::core::task::Poll::Ready(out) => out,
                                     ::core::task::Poll::Pending => {
                                         is_pending = true;

@@ -195,6 +195,22 @@ impl World {
                     (None, Some(_)) => {}
                 }
             }
+        } else if let Some(branch_wait) = branch_wait {
+            // A race without a timer note: a wait no branch located (a
+            // channel, a `Notify`, a token of another crate) is named by
+            // the first pending branch that noted nothing better.
+            match (self.pending_wait.get(), branch_wait.at) {
+                (Some(pending), _) if pending.at.is_none() => {
+                    self.pending_wait.set(Some(branch_wait));
+                }
+                (None, Some(at)) => {
+                    // Nothing noted: the wait belongs to the race, as a
+                    // noted one would (settled just below).
+                    self.pending_wait.set(Some(branch_wait));
+                    self.pending_scope.set(Some((RACE_PLACEHOLDER, at)));
+                }
+                _ => {}
+            }
         }
         let Some((RACE_PLACEHOLDER, _)) = self.pending_scope.get() else {
             return;

@@ -260,3 +260,53 @@ fn a_sleep_inside_the_dropped_branch_keeps_its_name() {
     sweep(|| counted_sleep_in_branch(true)).assert_clean();
     assert!(!sweep(|| counted_sleep_in_branch(false)).is_clean());
 }
+
+/// A race without a timer branch whose branches wait on nothing cancelsim
+/// locates (a channel and a `Notify`): the task's wait is named at the
+/// first pending branch, not "external waker" without a place.
+async fn recv_or_shutdown() {
+    let (tx, mut rx) = mpsc::channel::<u32>(1);
+    let shutdown = std::sync::Arc::new(Notify::new());
+    cancelsim_tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            sleep(ms(10)).await;
+            tx.send(1).await.expect("the receiver is alive");
+            sleep(ms(10)).await;
+            shutdown.notify_one();
+        }
+    });
+    loop {
+        cancelsim_tokio::select! {
+            got = rx.recv() => { if got.is_none() { break; } } // marker: plain recv
+            () = shutdown.notified() => break,
+        }
+    }
+}
+
+#[test]
+fn a_race_without_a_timer_names_its_wait_at_the_first_pending_branch() {
+    let mut sim = Sim::new(Config::default());
+    sim.block_on(recv_or_shutdown()).unwrap();
+    let trace = sim.trace().to_string();
+    let recv = at("plain recv", column_of("plain recv", "rx.recv()"));
+    assert!(
+        has_line(
+            &trace,
+            &[
+                "main#0",
+                "suspend at await point 1 on select! branch 0 (",
+                &format!("{recv})")
+            ]
+        ),
+        "{recv}\n{trace}"
+    );
+    assert!(
+        !trace.contains("main#0       suspend at await point 1 on external waker"),
+        "{trace}"
+    );
+    // The same seed gives the same trace.
+    let mut again = Sim::new(Config::default());
+    again.block_on(recv_or_shutdown()).unwrap();
+    assert_eq!(trace, again.trace().to_string());
+}

@@ -6,12 +6,37 @@
 use std::sync::Arc;
 
 use cancelsim::check::run_repro;
+use cancelsim::schedule::Divergence;
 use cancelsim::{
     random, spawn_named, yield_now, Check, Config, Repro, Schedule, SchedulerKind, Sim, SimError,
     ViolationCode,
 };
 
 use crate::{draws, racy_program, recorded_draws, replaying, run, yielding_program};
+
+/// The divergence a run stopped at, which must be `nondeterminism` at step
+/// `step` with a message starting with `start`; with the message.
+fn diverged<T: std::fmt::Debug>(
+    result: Result<T, SimError>,
+    step: u64,
+    start: &str,
+) -> (String, Divergence) {
+    let error = match result {
+        Err(error @ SimError::Nondeterminism { .. }) => error,
+        other => panic!("expected Nondeterminism, got {other:?}"),
+    };
+    let text = error.to_string();
+    assert!(text.starts_with(start), "{text}");
+    let SimError::Nondeterminism {
+        step: at,
+        divergence,
+    } = error
+    else {
+        unreachable!()
+    };
+    assert_eq!(at, step);
+    (text, divergence)
+}
 
 #[test]
 fn replaying_a_schedule_against_a_different_program_is_nondeterminism() {
@@ -25,31 +50,20 @@ fn replaying_a_schedule_against_a_different_program_is_nondeterminism() {
     // Step 1 polls the root alone (no choice): it spawns three workers and
     // waits. The first choice, decision 0, is then among those three, where
     // the racy program's root had spawned four. The run stops before step 2.
-    match result {
-        Err(error @ SimError::Nondeterminism { .. }) => {
-            assert_eq!(error.code(), "nondeterminism");
-            let text = error.to_string();
-            assert!(
-                text.starts_with(
-                    "nondeterminism at step 1: decision 0: the recording holds a choice \
-                     among 4 ready tasks, the run asked for a choice among 3 ready tasks"
-                ),
-                "{text}"
-            );
-            assert!(
-                text.contains("is the code under test fully deterministic?"),
-                "{text}"
-            );
-            let SimError::Nondeterminism { step, divergence } = error else {
-                unreachable!()
-            };
-            assert_eq!(step, 1);
-            assert_eq!(divergence.decision, 0);
-            assert_eq!(divergence.expected, "a choice among 4 ready tasks");
-            assert_eq!(divergence.found, "a choice among 3 ready tasks");
-        }
-        other => panic!("expected Nondeterminism, got {other:?}"),
-    }
+    assert!(matches!(&result, Err(error) if error.code() == "nondeterminism"));
+    let (text, divergence) = diverged(
+        result,
+        1,
+        "nondeterminism at step 1: decision 0: the recording holds a choice among 4 ready \
+         tasks, the run asked for a choice among 3 ready tasks",
+    );
+    assert!(
+        text.contains("is the code under test fully deterministic?"),
+        "{text}"
+    );
+    assert_eq!(divergence.decision, 0);
+    assert_eq!(divergence.expected, "a choice among 4 ready tasks");
+    assert_eq!(divergence.found, "a choice among 3 ready tasks");
 }
 
 #[test]
@@ -59,25 +73,14 @@ fn a_run_that_outgrows_its_recording_is_nondeterminism() {
     let result = sim.block_on(racy_program());
     // Step 1 polls the root alone; the first question, which of the four
     // workers runs, is already past the (empty) recording.
-    match result {
-        Err(error @ SimError::Nondeterminism { .. }) => {
-            let text = error.to_string();
-            assert!(
-                text.starts_with(
-                    "nondeterminism at step 1: decision 0: the recording holds the end of \
-                     the recording, the run asked for a choice among 4 ready tasks"
-                ),
-                "{text}"
-            );
-            let SimError::Nondeterminism { step, divergence } = error else {
-                unreachable!()
-            };
-            assert_eq!(step, 1);
-            assert_eq!(divergence.decision, 0);
-            assert_eq!(divergence.expected, "the end of the recording");
-        }
-        other => panic!("expected Nondeterminism, got {other:?}"),
-    }
+    let (_, divergence) = diverged(
+        result,
+        1,
+        "nondeterminism at step 1: decision 0: the recording holds the end of the recording, \
+         the run asked for a choice among 4 ready tasks",
+    );
+    assert_eq!(divergence.decision, 0);
+    assert_eq!(divergence.expected, "the end of the recording");
 }
 
 #[test]
@@ -89,26 +92,15 @@ fn a_random_number_where_a_task_choice_was_recorded_is_nondeterminism() {
     // child is then the only ready task (no choice) and step 2 polls it. Its
     // `random()` is the first question, decision 0, noted inside step 2 and
     // reported before step 3.
-    match result {
-        Err(error @ SimError::Nondeterminism { .. }) => {
-            let text = error.to_string();
-            assert!(
-                text.starts_with(
-                    "nondeterminism at step 2: decision 0: the recording holds a choice \
-                     among 2 ready tasks, the run asked for a random number"
-                ),
-                "{text}"
-            );
-            let SimError::Nondeterminism { step, divergence } = error else {
-                unreachable!()
-            };
-            assert_eq!(step, 2);
-            assert_eq!(divergence.decision, 0);
-            assert_eq!(divergence.expected, "a choice among 2 ready tasks");
-            assert_eq!(divergence.found, "a random number");
-        }
-        other => panic!("expected Nondeterminism, got {other:?}"),
-    }
+    let (_, divergence) = diverged(
+        result,
+        2,
+        "nondeterminism at step 2: decision 0: the recording holds a choice among 2 ready \
+         tasks, the run asked for a random number",
+    );
+    assert_eq!(divergence.decision, 0);
+    assert_eq!(divergence.expected, "a choice among 2 ready tasks");
+    assert_eq!(divergence.found, "a random number");
 }
 
 /// A replay that diverges and then panics (the wrong answer broke the

@@ -178,38 +178,24 @@ impl World {
         by_timer: bool,
         branch_wait: Option<Wait>,
     ) {
-        if let Some((wait, noted_in)) = self.race_timer_note.take() {
-            let pending = self.pending_wait.get();
-            if pending.is_none() || pending.is_some_and(|p| p.at.is_none()) {
-                match (branch_wait, pending) {
-                    (Some(branch_wait), _) => {
-                        self.pending_wait.set(Some(branch_wait));
-                        if pending.is_none() {
-                            self.pending_scope.set(noted_in);
-                        }
-                    }
-                    (None, None) => {
-                        self.pending_wait.set(Some(wait));
-                        self.pending_scope.set(noted_in);
-                    }
-                    (None, Some(_)) => {}
+        // A wait no branch located (none, or a channel's, a `Notify`'s, a
+        // token's of another crate) is named by the first pending branch
+        // that noted nothing better, else by the timer branch's held-back
+        // note; a wait newly set belongs to the race (settled just below).
+        let timer_note = self.race_timer_note.take();
+        let pending = self.pending_wait.get();
+        if pending.is_none_or(|p| p.at.is_none()) {
+            let named = match (branch_wait, timer_note) {
+                (Some(wait), Some((_, noted_in))) => Some((wait, noted_in)),
+                (Some(wait), None) => wait.at.map(|at| (wait, Some((RACE_PLACEHOLDER, at)))),
+                (None, Some(note)) if pending.is_none() => Some(note),
+                _ => None,
+            };
+            if let Some((wait, noted_in)) = named {
+                self.pending_wait.set(Some(wait));
+                if pending.is_none() {
+                    self.pending_scope.set(noted_in);
                 }
-            }
-        } else if let Some(branch_wait) = branch_wait {
-            // A race without a timer note: a wait no branch located (a
-            // channel, a `Notify`, a token of another crate) is named by
-            // the first pending branch that noted nothing better.
-            match (self.pending_wait.get(), branch_wait.at) {
-                (Some(pending), _) if pending.at.is_none() => {
-                    self.pending_wait.set(Some(branch_wait));
-                }
-                (None, Some(at)) => {
-                    // Nothing noted: the wait belongs to the race, as a
-                    // noted one would (settled just below).
-                    self.pending_wait.set(Some(branch_wait));
-                    self.pending_scope.set(Some((RACE_PLACEHOLDER, at)));
-                }
-                _ => {}
             }
         }
         let Some((RACE_PLACEHOLDER, _)) = self.pending_scope.get() else {

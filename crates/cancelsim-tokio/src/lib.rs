@@ -37,8 +37,11 @@
 //! through cancelsim's blocking work on real files), `signal::ctrl_c` and `signal::unix` (fired by the test:
 //! [`cancelsim::fire_ctrl_c`], `cancelsim::fire_signal`). Passed through
 //! unchanged (runtime-agnostic): `sync`, `io`'s traits and utilities,
-//! `join!`, `try_join!`, `pin!`, `task_local!`. Not simulated: `net` (it
-//! fails to compile with a message saying what to use instead), `process`.
+//! `join!`, `try_join!`, `pin!`, `task_local!`. `process::Command`'s
+//! `output` and `status` run the real program and wait for it as blocking
+//! work at the caller's line. Not simulated: `net` and
+//! `process::Command::spawn` (they fail to compile with a message saying
+//! what to use instead).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

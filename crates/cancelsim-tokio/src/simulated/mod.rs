@@ -3,6 +3,7 @@
 pub mod fs;
 pub mod io;
 pub mod net;
+pub mod process;
 pub mod runtime;
 mod select;
 pub mod signal;

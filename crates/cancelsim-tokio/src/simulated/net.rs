@@ -1,6 +1,13 @@
 //! `tokio::net` is not simulated yet: code that uses it fails to compile
 //! with a message that says what to do, instead of opening real sockets
 //! inside the simulation.
+//!
+//! ```compile_fail,E0277
+//! # async fn f() {
+//! use cancelsim_tokio as tokio;
+//! let _listener = tokio::net::TcpListener::bind("127.0.0.1:0").await;
+//! # }
+//! ```
 
 use std::marker::PhantomData;
 

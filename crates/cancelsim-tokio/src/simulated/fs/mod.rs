@@ -24,18 +24,7 @@ pub use file::File;
 pub use open_options::{DirBuilder, OpenOptions};
 pub use read_dir::{read_dir, DirEntry, ReadDir};
 
-/// Runs `f` as blocking work spawned at `at` (the user's call site, which
-/// each function captures with `#[track_caller]`, as tokio's `async fn`s
-/// cannot), when first polled; a panic in it is resumed here.
-async fn blocking<R: Send + 'static>(
-    at: &'static Location<'static>,
-    f: impl FnOnce() -> R + Send + 'static,
-) -> R {
-    match crate::task::spawn_blocking_located(at, f).await {
-        Ok(value) => value,
-        Err(error) => std::panic::resume_unwind(error.into_panic()),
-    }
-}
+use crate::task::blocking_at as blocking;
 
 macro_rules! path_fn {
     ($(#[$doc:meta] $name:ident($($arg:ident: $ty:ty),*) -> $out:ty = $std:path;)*) => {$(

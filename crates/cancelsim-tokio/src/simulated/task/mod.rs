@@ -94,6 +94,20 @@ where
     JoinHandle::new(::cancelsim::task::spawn_named_by_site_located(work, at))
 }
 
+/// Runs `f` as blocking work spawned at `at` (the user's call site, which
+/// the facade's functions capture with `#[track_caller]`, as tokio's `async
+/// fn`s cannot), when first polled; a panic in it is resumed here. For
+/// `fs` and `process`, whose futures await their blocking work.
+pub(crate) async fn blocking_at<R: Send + 'static>(
+    at: &'static std::panic::Location<'static>,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> R {
+    match spawn_blocking_located(at, f).await {
+        Ok(value) => value,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
+}
+
 /// `f` as cancelsim blocking work of the configured cost.
 #[track_caller]
 pub(crate) fn blocking_work<F, R>(f: F) -> ::cancelsim::Blocking<R>

@@ -222,6 +222,37 @@ fn a_select_of_timers_only_gets_no_timeout_injection() {
     assert_eq!(timeout_runs(&report), 0, "{report}");
 }
 
+/// A branch that first waits on a timer and then on something else (a
+/// `Notify`) is taken for a timer branch until it does; an expiry injected
+/// meanwhile must not leave the race polling nothing: once no branch is a
+/// timer, the race runs as it would (no hang, no stall on correct code).
+async fn timer_then_notify() {
+    let (tx, mut rx) = mpsc::channel::<u32>(1);
+    let ready = Arc::new(cancelsim_tokio::sync::Notify::new());
+    let notifier = Arc::clone(&ready);
+    cancelsim_tokio::spawn(async move {
+        sleep(Duration::from_millis(50)).await;
+        notifier.notify_one();
+        sleep(Duration::from_millis(50)).await;
+        let _ = tx.send(1).await;
+    });
+    let got = cancelsim_tokio::select! {
+        job = rx.recv() => job.unwrap_or(0),
+        _ = async {
+            sleep(Duration::from_millis(10)).await;
+            ready.notified().await;
+        } => 2,
+    };
+    assert!(got == 1 || got == 2, "got {got}");
+}
+
+#[test]
+fn a_branch_that_waits_on_a_timer_then_on_a_notify_is_no_false_alarm() {
+    let report = sweep(timer_then_notify);
+    report.assert_clean();
+    assert!(timeout_runs(&report) > 0, "the race was expired: {report}");
+}
+
 // ----- shapes of timers --------------------------------------------------------
 
 /// `sleep_until`, and a `Sleep` pinned once and raced by reference in a

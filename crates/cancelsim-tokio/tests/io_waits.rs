@@ -134,6 +134,88 @@ fn the_cancel_safe_frame_reader_passes() {
     assert!(report.counts().runs > 1, "{report}");
 }
 
+// ----- lines read through tokio's own `Lines` in a `select!` -----------------
+
+/// A line server over tokio's `Lines` (whose `next_line` the facade cannot
+/// wrap): the reads are named at the `select!` branch that polls them, not
+/// where the stream was made. The buggy twin reads a pair of lines in one
+/// branch future, and loses the first when the timer drops it.
+async fn line_server(buggy: bool) {
+    let (mut client_end, server_end) = cancelsim_tokio::io::duplex(64);
+    let writer = cancelsim_tokio::spawn(async move {
+        for line in ["a\n", "b\n", "c\n", "d\n"] {
+            client_end.write_all(line.as_bytes()).await.unwrap();
+            sleep(ms(2)).await;
+        }
+    });
+    let mut lines = BufReader::new(server_end).lines();
+    let mut got = Vec::new();
+    loop {
+        if buggy {
+            cancelsim_tokio::select! {
+                pair = async { (lines.next_line().await, lines.next_line().await) } => { // marker: pair branch
+                    match pair {
+                        (Ok(Some(first)), Ok(Some(second))) => got.extend([first, second]),
+                        _ => break,
+                    }
+                }
+                _ = sleep(Duration::from_secs(1)) => {}
+            }
+        } else {
+            cancelsim_tokio::select! {
+                line = lines.next_line() => match line.unwrap() { // marker: next_line branch
+                    Some(line) => got.push(line),
+                    None => break,
+                },
+                _ = sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+    writer.await.unwrap();
+    assert_eq!(got, ["a", "b", "c", "d"], "a line was lost");
+}
+
+#[test]
+fn a_read_through_tokios_lines_is_named_at_its_select_branch() {
+    let mut sim = Sim::new(Config::default());
+    sim.block_on(line_server(false)).unwrap();
+    let trace = sim.trace().to_string();
+    line_with(
+        &trace,
+        &[
+            "suspend at await point",
+            "on duplex read (",
+            &at("next_line branch"),
+        ],
+    );
+    assert!(!trace.contains("external waker"), "{trace}");
+}
+
+#[test]
+fn a_line_lost_by_a_select_is_reported_at_its_branch() {
+    let report = Check::new(|| line_server(true)).tokio_preset().run();
+    assert!(!report.is_clean(), "{report}");
+    let violation = &report.failures()[0].violations()[0];
+    assert_eq!(violation.kind(), ViolationCode::Panic, "{report}");
+    assert!(violation.message().contains("a line was lost"), "{report}");
+    let text = report.to_string();
+    line_with(
+        &text,
+        &[
+            "first found at main#0 await point",
+            "on duplex read (",
+            &at("pair branch"),
+        ],
+    );
+}
+
+#[test]
+fn the_line_server_reading_one_line_per_branch_passes() {
+    let report = Check::new(|| line_server(false)).tokio_preset().run();
+    report.assert_clean();
+    assert!(report.counts().per_kind["timeout"] > 0, "{report}");
+}
+
 // ----- every simulated wait, at its call --------------------------------------
 
 async fn every_wait() {

@@ -7,6 +7,8 @@ pub use ::cancelsim::select::Race;
 pub use cancelsim_macros::branch_location;
 pub use tokio;
 
+pub use crate::io::call_site::polled_at;
+
 /// `select!`'s start branch: a recorded choice at the `select!`'s location.
 #[track_caller]
 pub fn select_start(branches: u32) -> u32 {

@@ -77,9 +77,11 @@ macro_rules! select {
                                 // tokio's own `select!`).
                                 let fut = unsafe { ::core::pin::Pin::new_unchecked(fut) };
                                 // Where the branch's future is written: its await point is
-                                // named there when its wait is one cancelsim cannot locate.
+                                // named there when its wait is one cancelsim cannot locate,
+                                // and a read on a simulated stream that no call of the
+                                // facade's locates (`lines.next_line()`) is named there.
                                 let at = $crate::__private::branch_location!($fut);
-                                let out = match race.poll_branch_at(branch as usize, at, || ::core::future::Future::poll(fut, cx)) {
+                                let out = match race.poll_branch_at(branch as usize, at, || $crate::__private::polled_at(at, || ::core::future::Future::poll(fut, cx))) {
                                     ::core::task::Poll::Ready(out) => out,
                                     ::core::task::Poll::Pending => {
                                         is_pending = true;

@@ -6,8 +6,11 @@
 //! stream's `poll_read` never learns who called; the facade's extension
 //! traits are `#[track_caller]` and wrap tokio's futures in [`AtCallSite`],
 //! which makes its location the current call site while it polls. The
-//! innermost call wins; the outer one is restored after the poll (and if
-//! the poll panics).
+//! facade's `select!` makes each branch's expression the call site while
+//! it polls that branch ([`polled_at`]), so a read through a wrapper whose
+//! method the facade cannot wrap (`lines.next_line()`, a `FramedRead`'s
+//! `next()`) is named at the branch. The innermost call wins; the outer
+//! one is restored after the poll (and if the poll panics).
 
 use std::cell::Cell;
 use std::future::Future;
@@ -52,11 +55,16 @@ impl<F: Future> Future for AtCallSite<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let _entered = Entered {
-            outer: CALL_SITE.with(|site| site.replace(Some(*this.at))),
-        };
-        this.inner.poll(cx)
+        polled_at(this.at, || this.inner.poll(cx))
     }
+}
+
+/// Runs `poll` with `at` as the current call site.
+pub fn polled_at<R>(at: &'static Location<'static>, poll: impl FnOnce() -> R) -> R {
+    let _entered = Entered {
+        outer: CALL_SITE.with(|site| site.replace(Some(at))),
+    };
+    poll()
 }
 
 /// Restores the outer call site when dropped.

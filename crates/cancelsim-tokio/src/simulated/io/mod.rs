@@ -8,7 +8,7 @@
 pub use tokio::io::*;
 
 mod buf_read_ext;
-mod call_site;
+pub(crate) mod call_site;
 mod copy;
 mod read_ext;
 mod stream;

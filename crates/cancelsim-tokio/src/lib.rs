@@ -32,8 +32,8 @@
 //! `io::duplex` and `io::simplex` (with a seeded delivery delay; a wait
 //! on one is a `duplex read` at the user's `read_exact`, `write_all`, ...:
 //! the facade's `AsyncReadExt`, `AsyncWriteExt`, `AsyncBufReadExt` and
-//! `copy` run tokio's futures at their caller's location), `sync::watch` (its
-//! receivers woken in a fixed order), `fs` (`File` and the rest,
+//! `copy` run tokio's futures at their caller's location), `sync::watch` and
+//! `sync::Barrier` (their waiters woken in a fixed order), `fs` (`File` and the rest,
 //! through cancelsim's blocking work on real files), `signal::ctrl_c` and `signal::unix` (fired by the test:
 //! [`cancelsim::fire_ctrl_c`], `cancelsim::fire_signal`). Passed through
 //! unchanged (runtime-agnostic): `sync`, `io`'s traits and utilities,

@@ -117,11 +117,19 @@ impl Collector {
     pub fn add(
         &mut self,
         repro: &Repro,
-        violations: Vec<Violation>,
+        mut violations: Vec<Violation>,
         trace: Option<Trace>,
         point_label: Option<String>,
     ) -> Option<usize> {
         self.failed_runs += 1;
+        if violations
+            .iter()
+            .any(crate::vocab::violation::shows_real_tokio)
+        {
+            for violation in &mut violations {
+                violation.real_tokio = true;
+            }
+        }
         let kept = trace.is_some().then_some(self.failures.len());
         let mut grouped = false;
         let mut seen = BTreeSet::new();

@@ -87,7 +87,9 @@ impl ViolationCode {
                 "reach an await point that observes cancellation (checkpoint().await?, or_cancel) inside long CPU loops and waits"
             }
             ViolationCode::UnobservedPanic => {
-                "await the JoinHandle (or use a TaskGroup) so that a panic reaches someone"
+                "await the JoinHandle (or spawn it into a TaskGroup, a tokio JoinSet) so that a panic \
+                 reaches someone; if the code does await it, something failed before it got there: \
+                 see this run's other violations"
             }
             ViolationCode::Panic => {
                 "handle Err(Elapsed) / Err(Cancelled) / JoinError instead of unwrap(): an injected timeout or cancel is a normal outcome"
@@ -143,6 +145,9 @@ pub struct Violation {
     /// The run's timeout injection expired a `select!` race (its timer
     /// branch won, its other branches were dropped), not a `timeout`.
     pub(crate) select: bool,
+    /// Real tokio was called in this violation's run (another violation
+    /// of the run is its "no reactor" panic): that is the likely cause.
+    pub(crate) real_tokio: bool,
 }
 
 /// What the counterfactual of a failing timeout injection found: the same
@@ -170,6 +175,7 @@ impl Violation {
             expiry: None,
             state_kept: false,
             select: false,
+            real_tokio: false,
         }
     }
 
@@ -259,13 +265,7 @@ impl Violation {
                 "the task went on after the program's own cancellation signal: listen for it wherever \
                  the task waits (`select!` on `token.cancelled()`), inside long jobs too"
             }
-            ViolationCode::Panic
-                if self.message.contains("there is no reactor running")
-                    // The facade's own message (called outside a runtime)
-                    // says what to do itself; a panic's location may name
-                    // the facade's directory, so match its words.
-                    && !self.message.contains("cancelsim-tokio: this is the simulation build") =>
-            {
+            _ if shows_real_tokio(self) => {
                 // cancelsim is compiled with the same RUSTFLAGS as the code
                 // under test: in a simulation build the `--cfg` is set
                 // already, and only a dependency on real tokio is left.
@@ -275,6 +275,7 @@ impl Violation {
                     REAL_TOKIO_IN_NORMAL_BUILD
                 }
             }
+            _ if self.real_tokio => REAL_TOKIO_ELSEWHERE_IN_RUN,
             ViolationCode::Panic if self.message.starts_with("a Drop panicked") => {
                 "a Drop must not panic: it runs whenever the future holding it is dropped (an abort, \
                  a lost select! branch, a timeout, a shutdown); log or record the failure instead"
@@ -452,6 +453,22 @@ const SHARED_STATE_HINT: &str =
      (or keep it in the test's own values), use a temp dir per run; CANCELSIM_THREADS=1 does \
      not help, a `static` outlives a run on one thread too";
 
+/// Is this real tokio's "no reactor" panic (in a task or the root)?
+pub(crate) fn shows_real_tokio(violation: &Violation) -> bool {
+    violation.message.contains("there is no reactor running")
+        // The facade's own message (called outside a runtime) says what to
+        // do itself; a panic's location may name the facade's directory,
+        // so match its words.
+        && !violation.message.contains("cancelsim-tokio: this is the simulation build")
+}
+
+/// The hint for a violation of a run in which real tokio was called: the
+/// failure follows from that.
+const REAL_TOKIO_ELSEWHERE_IN_RUN: &str =
+    "real tokio was called inside the simulation in this run (its `there is no reactor running` \
+     panic is reported too, with the likely culprits): that is what broke the run — this \
+     violation follows from it; fix that first";
+
 /// The hint for real tokio's "no reactor" panic in a simulation build
 /// (`--cfg cancelsim`): the facade is in use, so a dependency built
 /// against real tokio called its runtime.
@@ -460,7 +477,8 @@ const REAL_TOKIO_IN_SIMULATION_BUILD: &str =
      (not the `cancelsim-tokio` facade) spawned a task or made a timer on tokio's runtime, which \
      does not exist here. Likely culprits: tokio-util's `TaskTracker`, `DelayQueue` or \
      `AbortOnDropHandle` (depend on `tokio-util = { package = \"cancelsim-tokio-util\" }`, which \
-     simulates them); tokio's own `mpsc::Sender::send_timeout` (write \
+     simulates them); tokio-stream's time adapters (`timeout`, `chunks_timeout`, `throttle`, \
+     `IntervalStream`: depend on `tokio-stream = { package = \"cancelsim-tokio-stream\" }`); tokio's own `mpsc::Sender::send_timeout` (write \
      `tokio::time::timeout(d, tx.send(v))`); another crate with its own `tokio` dependency (keep \
      it out of the simulated test)";
 
@@ -471,7 +489,8 @@ const REAL_TOKIO_IN_NORMAL_BUILD: &str =
      through the `tokio = { package = \"cancelsim-tokio\" }` dependency) spawned a task or made a \
      timer. If you are not already building with RUSTFLAGS=\"--cfg cancelsim\", do, so the whole \
      graph uses the facade; if a dependency still calls real tokio (tokio-util's `TaskTracker` or \
-     `DelayQueue`: use `cancelsim-tokio-util`; `mpsc::Sender::send_timeout`: write \
+     `DelayQueue`: use `cancelsim-tokio-util`; tokio-stream's `timeout` or `chunks_timeout`: use \
+     `cancelsim-tokio-stream`; `mpsc::Sender::send_timeout`: write \
      `tokio::time::timeout(d, tx.send(v))`), keep it out of the simulated test";
 
 impl Violation {

@@ -73,3 +73,45 @@ fn the_rewrite_of_send_timeout_runs_in_the_simulation() {
     .run();
     report.assert_clean();
 }
+
+/// Real tokio called in a spawned task (tokio-stream's `chunks_timeout` in
+/// a consumer, in trial 6): its panic is an unobserved one, and the body
+/// fails first on a channel the dead consumer closed. Both groups point at
+/// real tokio, the body's as a consequence.
+#[test]
+fn a_real_tokio_panic_in_a_task_explains_every_violation_of_its_run() {
+    let report = Check::new(|| async {
+        let (tx, mut rx) = cancelsim_tokio::sync::mpsc::channel::<u8>(1);
+        let consumer = cancelsim_tokio::spawn(async move {
+            // A timer made on real tokio's runtime, as tokio-stream's
+            // time adapters make theirs.
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            while rx.recv().await.is_some() {}
+        });
+        cancelsim_tokio::task::yield_now().await;
+        tx.send(1).await.unwrap();
+        drop(tx);
+        consumer.await.unwrap();
+    })
+    .run();
+    let violations = report.failures()[0].violations();
+    let unobserved = violations
+        .iter()
+        .find(|v| v.kind() == ViolationCode::UnobservedPanic)
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_explains_a_real_tokio_dependency(unobserved.message(), unobserved.hint());
+    assert!(
+        unobserved.hint().contains("cancelsim-tokio-stream"),
+        "{report}"
+    );
+    let body = violations
+        .iter()
+        .find(|v| v.kind() == ViolationCode::Panic)
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(body.message().contains("SendError"), "{report}");
+    assert!(
+        body.hint()
+            .contains("real tokio was called inside the simulation in this run"),
+        "{report}"
+    );
+}

@@ -296,3 +296,34 @@ mod tests {
         );
     }
 }
+
+/// How a `select!` ended after the failure's injection
+/// (`main#0: select! at src/flush.rs:70:9: branch 0 won; dropped pending
+/// branch 1 (waiting at await point 5)`): the await point names a branch
+/// as the task waited, before the injection decided which branch won and
+/// which dropped branch held what was lost. A drop or expiry decides the
+/// race of the task it hit, at that await point; the program's signal may
+/// decide any task's, the first to drop a waiting branch after it fired.
+pub(crate) fn race_after_injection(failure: &Failure) -> Option<String> {
+    use crate::trace::EventKind;
+    let injection = failure.repro.injections.first()?;
+    let signal = injection.kind == crate::InjectionKind::Signal;
+    let mut events = failure.trace.events().skip_while(|event| {
+        !matches!(event.kind, EventKind::Injected { point, .. }
+            if event.task == injection.task && point == injection.point)
+    });
+    events.find_map(|event| match event.kind {
+        EventKind::SelectWon { dropped, point, .. }
+            if dropped != 0
+                && point > 0
+                && (signal || (event.task == injection.task && point == injection.point)) =>
+        {
+            Some(format!(
+                "{}: {}",
+                failure.trace.task_label(event.task),
+                failure.trace.describe(&event)
+            ))
+        }
+        _ => None,
+    })
+}

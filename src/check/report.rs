@@ -225,6 +225,7 @@ fn failure_json(failure: &Failure) -> serde_json::Value {
     json!({
         "repro": failure.repro.to_string(),
         "await_point": failure.point_label,
+        "then": super::failure::race_after_injection(failure),
         "violations": failure.violations.iter().map(|v| json!({
             "code": v.code(),
             "task": v.task_label(),
@@ -407,6 +408,9 @@ impl fmt::Display for Report {
             )?;
             if let Some(point) = &first.point_label {
                 writeln!(f, "  first found at {point}")?;
+                if let Some(race) = super::failure::race_after_injection(first) {
+                    writeln!(f, "  then {race}")?;
+                }
             }
             for violation in first
                 .violations

@@ -100,6 +100,12 @@ impl Trace {
 struct Describe<'a>(&'a Trace, &'a Event);
 
 impl Trace {
+    /// What one event says in its line of the text form, without the
+    /// step, time and task columns.
+    pub fn describe(&self, event: &Event) -> String {
+        Describe(self, event).to_string()
+    }
+
     /// One event as its line of the text form.
     pub fn line(&self, event: &Event) -> String {
         format!(

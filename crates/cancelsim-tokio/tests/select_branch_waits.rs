@@ -310,3 +310,75 @@ fn a_race_without_a_timer_names_its_wait_at_the_first_pending_branch() {
     again.block_on(recv_or_shutdown()).unwrap();
     assert_eq!(trace, again.trace().to_string());
 }
+
+/// A mover that pops an item and then awaits the send, in a `select!`
+/// beside the program's stop channel (trial 6's flusher): the shutdown
+/// signal at the send makes the stop branch win and drops the popped item.
+/// The await point names the stop branch as the task waited; the report's
+/// next line says what the race then dropped. The fixed twin reserves the
+/// channel's slot before it pops.
+async fn mover(fixed: bool) {
+    let (stop_tx, mut stop_rx) = mpsc::channel::<()>(1);
+    cancelsim_tokio::cancelsim::register_signal(move || {
+        let _ = stop_tx.try_send(());
+    });
+    let (out_tx, mut out_rx) = mpsc::channel::<u32>(1);
+    let consumer = cancelsim_tokio::spawn(async move {
+        let mut received = 0;
+        while out_rx.recv().await.is_some() {
+            sleep(ms(1)).await;
+            received += 1;
+        }
+        received
+    });
+    let mut items = vec![1u32, 2, 3];
+    loop {
+        cancelsim_tokio::select! {
+            _ = stop_rx.recv() => break,
+            sent = async {
+                if fixed {
+                    let permit = out_tx.reserve().await.ok()?;
+                    permit.send(items.pop()?);
+                } else {
+                    let item = items.pop()?;
+                    out_tx.send(item).await.ok()?;
+                }
+                Some(())
+            } => if sent.is_none() { break },
+        }
+    }
+    drop(out_tx);
+    let received = consumer.await.unwrap();
+    assert_eq!(received + items.len(), 3, "an item was lost");
+}
+
+#[test]
+fn the_report_says_which_branch_the_race_dropped_after_the_injection() {
+    let report = sweep(|| mover(false));
+    assert!(!report.is_clean(), "{report}");
+    let text = report.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let first = lines
+        .iter()
+        .position(|l| l.starts_with("  first found at "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let then = lines[first + 1];
+    assert!(
+        then.starts_with("  then main#0: select! at ")
+            && then.contains("tests/select_branch_waits.rs:"),
+        "{text}"
+    );
+    assert!(
+        then.contains("branch 0 won; dropped pending branch 1 (waiting at await point"),
+        "{text}"
+    );
+    let json = report.to_json();
+    assert!(json.contains("\"then\": \"main#0: select! at "), "{json}");
+}
+
+#[test]
+fn the_mover_that_reserves_before_it_pops_passes() {
+    let report = sweep(|| mover(true));
+    report.assert_clean();
+    assert!(report.counts().per_kind["signal"] > 0, "{report}");
+}

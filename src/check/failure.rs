@@ -231,6 +231,10 @@ fn site(violation: &Violation, masked: bool) -> String {
     match violation.code {
         // Times in its message differ; the task is where it is.
         ViolationCode::StuckPoll => format!("{task}: a poll that does not return"),
+        // A task deaf to the signal is one bug wherever the signal found
+        // it waiting (its report says where); unnamed tasks are named by
+        // their spawn site, so the tasks of one spawn are one group.
+        ViolationCode::CancelIgnored => task,
         ViolationCode::Panic
         | ViolationCode::UnobservedPanic
         | ViolationCode::Invariant

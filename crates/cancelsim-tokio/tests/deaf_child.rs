@@ -86,3 +86,54 @@ fn the_listening_handler_is_clean() {
         sweep(false, joinset).assert_clean();
     }
 }
+
+/// A deaf worker that waits in two places — on a channel (a wait
+/// cancelsim cannot locate) and on a `sleep` — is one bug wherever the
+/// signal finds it: one `cancel-ignored` group, titled by the task, not
+/// one per wait (one of them titled `at ?`).
+async fn two_waits_deaf() {
+    let (stop, _shutdown) = watch::channel(false);
+    cancelsim_tokio::cancelsim::register_signal(move || {
+        let _ = stop.send(true);
+    });
+    let (tx, mut rx) = cancelsim_tokio::sync::mpsc::channel::<u32>(1);
+    let worker = cancelsim_tokio::spawn(async move {
+        while let Some(job) = rx.recv().await {
+            cancelsim_tokio::time::sleep(Duration::from_millis(u64::from(job))).await;
+        }
+    });
+    // Jobs longer than the grace time: the grace ends in a job (`on
+    // sleep`) or, after the last, on the channel.
+    for _ in 0..3 {
+        tx.send(1500).await.unwrap();
+    }
+    cancelsim_tokio::time::sleep(Duration::from_secs(10)).await;
+    drop(tx);
+    worker.await.unwrap();
+}
+
+#[test]
+fn a_deaf_task_is_one_group_wherever_the_signal_finds_it() {
+    let report = Check::new(two_waits_deaf).tokio_preset().run();
+    let text = report.to_string();
+    let titles: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("cancel-ignored in "))
+        .collect();
+    assert_eq!(titles.len(), 1, "{text}");
+    assert!(
+        titles[0].starts_with("cancel-ignored in deaf_child.rs:"),
+        "{text}"
+    );
+    assert!(!titles[0].contains(" at "), "{text}");
+    // Its runs found it waiting at both places.
+    let waits: Vec<String> = report
+        .failures()
+        .iter()
+        .flat_map(|f| f.violations())
+        .filter(|v| v.kind() == ViolationCode::CancelIgnored)
+        .map(|v| v.to_string())
+        .collect();
+    assert!(waits.iter().any(|w| w.contains("on sleep")), "{waits:?}");
+    assert!(waits.iter().any(|w| !w.contains("on sleep")), "{waits:?}");
+}

@@ -321,3 +321,36 @@ fn same_seed_same_trace_with_files() {
     assert!(trace.contains("blocking"), "{trace}");
     assert_eq!(run(3), trace);
 }
+
+/// A `File`'s writes and flushes are blocking work spawned at the user's
+/// `write_all` and `flush` lines (the facade's extension methods make
+/// them the call site), not all at the line that opened the file.
+#[test]
+fn a_files_operations_are_spawned_at_their_own_lines() {
+    use cancelsim_tokio::io::AsyncWriteExt;
+    let tmp = TempDir::new("op-sites");
+    let path = tmp.path().join("file");
+    let mut sim = cancelsim::Sim::new(cancelsim::Config::default());
+    sim.block_on(async move {
+        let mut file = cancelsim_tokio::fs::File::create(&path).await.unwrap(); // marker: create
+        file.write_all(b"header;").await.unwrap(); // marker: write_all
+        file.flush().await.unwrap(); // marker: flush
+    })
+    .unwrap();
+    let trace = sim.trace().to_string();
+    let line_of = |marker: &str| {
+        let line = include_str!("fs_file.rs")
+            .lines()
+            .position(|l| l.ends_with(&format!("// marker: {marker}")))
+            .expect("marked line");
+        format!("tests/fs_file.rs:{}:", line + 1)
+    };
+    for marker in ["create", "write_all"] {
+        assert!(
+            trace
+                .lines()
+                .any(|l| l.contains("blocking work started") && l.contains(&line_of(marker))),
+            "{marker}: {trace}"
+        );
+    }
+}

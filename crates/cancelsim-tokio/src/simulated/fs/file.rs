@@ -270,7 +270,7 @@ impl AsyncRead for File {
                     }
                     let std = Arc::clone(&me.std);
                     let max_buf_size = dst.remaining().min(me.max_buf_size);
-                    inner.state = State::Busy(spawn_blocking_located(me.at, move || {
+                    inner.state = State::Busy(spawn_blocking_located(op_site(me.at), move || {
                         let mut buf = buf;
                         let res = buf.read_from(&mut &*std, max_buf_size);
                         (Operation::Read(res), buf)
@@ -336,7 +336,7 @@ impl AsyncSeek for File {
                     }
                 };
                 let std = Arc::clone(&me.std);
-                inner.state = State::Busy(spawn_blocking_located(me.at, move || {
+                inner.state = State::Busy(spawn_blocking_located(op_site(me.at), move || {
                     let res = match extra_seek {
                         Some(extra_seek) => {
                             (&*std).seek(extra_seek).and_then(|_| (&*std).seek(pos))
@@ -429,13 +429,16 @@ impl File {
                     let seek = (!buf.is_empty()).then(|| SeekFrom::Current(buf.discard_read()));
                     let n = (fill.take().expect("filled once"))(&mut buf);
                     let std = Arc::clone(&self.std);
-                    inner.state = State::Busy(spawn_blocking_located(self.at, move || {
-                        let res = match seek {
-                            Some(seek) => (&*std).seek(seek).and_then(|_| buf.write_to(&mut &*std)),
-                            None => buf.write_to(&mut &*std),
-                        };
-                        (Operation::Write(res), buf)
-                    }));
+                    inner.state =
+                        State::Busy(spawn_blocking_located(op_site(self.at), move || {
+                            let res = match seek {
+                                Some(seek) => {
+                                    (&*std).seek(seek).and_then(|_| buf.write_to(&mut &*std))
+                                }
+                                None => buf.write_to(&mut &*std),
+                            };
+                            (Operation::Write(res), buf)
+                        }));
                     return Poll::Ready(Ok(n));
                 }
                 State::Busy(ref mut rx) => {
@@ -528,4 +531,11 @@ impl std::os::fd::AsFd for File {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.std.as_fd()
     }
+}
+
+/// Where a read, write or flush of a `File` is spawned: the user's
+/// `read_exact`, `write_all` or `flush` (the facade's extension methods
+/// make it the current call site), else where the file was opened.
+fn op_site(opened: &'static Location<'static>) -> &'static Location<'static> {
+    crate::io::call_site::current().unwrap_or(opened)
 }

@@ -23,7 +23,7 @@ thread_local! {
 }
 
 /// The call site of the I/O operation being polled, if one is.
-pub(super) fn current() -> Option<&'static Location<'static>> {
+pub(crate) fn current() -> Option<&'static Location<'static>> {
     CALL_SITE.with(Cell::get)
 }
 

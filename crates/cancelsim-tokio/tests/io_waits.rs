@@ -216,6 +216,36 @@ fn the_line_server_reading_one_line_per_branch_passes() {
     assert!(report.counts().per_kind["timeout"] > 0, "{report}");
 }
 
+/// The same read under a `timeout` (the client of a request/response
+/// protocol): named at the `timeout` call that polls it.
+#[test]
+fn a_read_through_tokios_lines_is_named_at_its_timeout() {
+    let mut sim = Sim::new(Config::default());
+    sim.block_on(async {
+        let (mut client_end, server_end) = cancelsim_tokio::io::duplex(64);
+        let writer = cancelsim_tokio::spawn(async move {
+            sleep(ms(5)).await;
+            client_end.write_all(b"answer\n").await.unwrap();
+        });
+        let mut lines = BufReader::new(server_end).lines();
+        let answer = cancelsim_tokio::time::timeout(Duration::from_secs(1), lines.next_line()) // marker: timeout next_line
+            .await;
+        assert_eq!(answer.unwrap().unwrap().as_deref(), Some("answer"));
+        writer.await.unwrap();
+    })
+    .unwrap();
+    let trace = sim.trace().to_string();
+    line_with(
+        &trace,
+        &[
+            "main#0",
+            "suspend at await point",
+            "on duplex read (",
+            &at("timeout next_line"),
+        ],
+    );
+}
+
 // ----- every simulated wait, at its call --------------------------------------
 
 async fn every_wait() {

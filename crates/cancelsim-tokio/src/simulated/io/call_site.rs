@@ -7,7 +7,8 @@
 //! traits are `#[track_caller]` and wrap tokio's futures in [`AtCallSite`],
 //! which makes its location the current call site while it polls. The
 //! facade's `select!` makes each branch's expression the call site while
-//! it polls that branch ([`polled_at`]), so a read through a wrapper whose
+//! it polls that branch, and `time::timeout` its own call ([`polled_at`]),
+//! so a read through a wrapper whose
 //! method the facade cannot wrap (`lines.next_line()`, a `FramedRead`'s
 //! `next()`) is named at the branch. The innermost call wins; the outer
 //! one is restored after the poll (and if the poll panics).

@@ -220,6 +220,10 @@ pin_project_lite::pin_project! {
     pub struct Timeout<F> {
         #[pin]
         inner: ::cancelsim::time::Timeout<F>,
+        // Where `timeout` was called: a read on a simulated stream inside
+        // that no call of the facade's locates (tokio's `Lines`, a
+        // `FramedRead`) is named here.
+        at: &'static std::panic::Location<'static>,
     }
 }
 
@@ -227,7 +231,8 @@ impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, error::Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.project().inner.poll(cx)
+        let this = self.project();
+        crate::io::call_site::polled_at(this.at, || this.inner.poll(cx))
     }
 }
 
@@ -244,6 +249,7 @@ pub fn timeout<F: std::future::IntoFuture>(
         // tokio polls the inner future before its deadline: a tie is the
         // inner future's, never a choice.
         inner: ::cancelsim::time::timeout(duration, future.into_future()).inner_wins_ties(),
+        at: std::panic::Location::caller(),
     }
 }
 

@@ -108,6 +108,15 @@ where
         "{}",
         at_suspend.trace
     );
+    // The injection's line says it takes effect at the deadline.
+    assert!(
+        at_suspend.trace.to_string().contains(
+            "injected timeout at await point 1: what it waits on is not done before the \
+             deadline, where the timeout fires"
+        ),
+        "{}",
+        at_suspend.trace
+    );
     seen.lock().unwrap().clear();
 
     let on_wake = replay(

@@ -250,7 +250,14 @@ impl fmt::Display for Describe<'_> {
                 if at == crate::vocab::InjectAt::Wake {
                     f.write_str(" (woken, before its poll)")?;
                 }
-                Ok(())
+                // What the injection means, where it takes effect later.
+                match kind {
+                    crate::InjectionKind::Timeout => {
+                        f.write_str(": what it waits on is not done before the deadline, where the timeout fires")
+                    }
+                    crate::InjectionKind::Stall => f.write_str(": this wait does not end"),
+                    _ => Ok(()),
+                }
             }
             EventKind::Acquire { name, at } => write!(
                 f,

@@ -187,3 +187,56 @@ fn the_headers_runs_add_up_to_the_total_and_name_every_kind() {
     assert!(sweeps[2].counts().random_plans > 0);
     assert!(sweeps[2].counts().per_kind["signal"] > 0);
 }
+
+/// Three steps under a timeout; the test asserts all three were done,
+/// and its message names the ones that were — other words for each await
+/// point the sweep expires the timeout at (not only other numbers, which
+/// a group's key masks anyway).
+async fn counts_steps(guarded: bool) {
+    let done = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let job = async {
+        for step in ["one", "two", "three"] {
+            sleep(ms(1)).await;
+            done.borrow_mut().push(step);
+        }
+    };
+    let _ = cancelsim::time::timeout(ms(100), job).await;
+    if !guarded {
+        let done = done.borrow();
+        assert_eq!(done.len(), 3, "only {done:?}");
+    }
+}
+
+/// One assertion is one bug, whatever value its message shows: the runs
+/// that expired the timeout after one or two steps are one group (it was
+/// one per message), titled by the first run's message.
+#[test]
+fn one_assertion_with_messages_that_differ_is_one_group() {
+    let report = Check::new(|| counts_steps(false)).tokio_preset().run();
+    let panics: Vec<_> = report
+        .failure_groups()
+        .iter()
+        .filter(|group| group.code == "panic")
+        .collect();
+    assert_eq!(panics.len(), 1, "{report}");
+    let messages: std::collections::BTreeSet<String> = report
+        .failures()
+        .iter()
+        .flat_map(|f| f.violations())
+        .filter(|v| v.kind() == ViolationCode::Panic)
+        .map(|v| v.message().lines().next().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        messages.len() >= 2,
+        "the messages differ: {messages:?}\n{report}"
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains("panic in main: the root panicked: assertion `left == right` failed: only "),
+        "{text}"
+    );
+    Check::new(|| counts_steps(true))
+        .tokio_preset()
+        .run()
+        .assert_clean();
+}

@@ -235,6 +235,19 @@ fn site(violation: &Violation, masked: bool) -> String {
         // it waiting (its report says where); unnamed tasks are named by
         // their spawn site, so the tasks of one spawn are one group.
         ViolationCode::CancelIgnored => task,
+        // One assertion is one bug whatever values its message shows
+        // (`answer to "GET k0"`, `answer to "SET k1 v1"`): a panic groups
+        // by where it was raised.
+        ViolationCode::Panic | ViolationCode::UnobservedPanic
+            if masked
+                && !violation.message.starts_with("the test returned Err(")
+                && raised_at(&violation.message).is_some() =>
+        {
+            format!(
+                "{task}: panicked at {}",
+                raised_at(&violation.message).unwrap_or_default()
+            )
+        }
         ViolationCode::Panic
         | ViolationCode::UnobservedPanic
         | ViolationCode::Invariant
@@ -330,4 +343,16 @@ pub(crate) fn race_after_injection(failure: &Failure) -> Option<String> {
         }
         _ => None,
     })
+}
+
+/// Where a panic was raised, from the end of its message (`... at
+/// src/codec.rs:159:17`, as `panic::catch` records it).
+fn raised_at(message: &str) -> Option<&str> {
+    let at = &message[message.rfind(" at ")? + 4..];
+    let mut parts = at.rsplitn(3, ':');
+    let column = parts.next()?;
+    let line = parts.next()?;
+    let file = parts.next()?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (file.ends_with(".rs") && digits(line) && digits(column)).then_some(at)
 }

@@ -288,32 +288,6 @@ fn site(violation: &Violation, masked: bool) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::violation_title;
-    use crate::oracle::{Violation, ViolationCode};
-
-    /// A title cut at the first line of a message that quotes code
-    /// closes the quote it leaves open (trial 5: the nondeterminism of
-    /// a test with a `static`).
-    #[test]
-    fn a_title_cut_at_its_first_line_closes_its_quote() {
-        let violation = Violation::new(
-            ViolationCode::Nondeterminism,
-            "only the first run had `panic: the root panicked: assertion `left == right` \
-             failed\n  left: 3\n right: 1 at src/minimal.rs:84:9`",
-        );
-        let title = violation_title(&violation);
-        assert_eq!(title.matches('`').count() % 2, 0, "{title}");
-        assert!(title.ends_with("failed`"), "{title}");
-        let plain = Violation::new(ViolationCode::Panic, "assertion `a == b` failed\nleft: 1");
-        assert_eq!(
-            violation_title(&plain),
-            "the run: assertion `a == b` failed"
-        );
-    }
-}
-
 /// How a `select!` ended after the failure's injection
 /// (`main#0: select! at src/flush.rs:70:9: branch 0 won; dropped pending
 /// branch 1 (waiting at await point 5)`): the await point names a branch
@@ -355,4 +329,30 @@ fn raised_at(message: &str) -> Option<&str> {
     let file = parts.next()?;
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     (file.ends_with(".rs") && digits(line) && digits(column)).then_some(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::violation_title;
+    use crate::oracle::{Violation, ViolationCode};
+
+    /// A title cut at the first line of a message that quotes code
+    /// closes the quote it leaves open (trial 5: the nondeterminism of
+    /// a test with a `static`).
+    #[test]
+    fn a_title_cut_at_its_first_line_closes_its_quote() {
+        let violation = Violation::new(
+            ViolationCode::Nondeterminism,
+            "only the first run had `panic: the root panicked: assertion `left == right` \
+             failed\n  left: 3\n right: 1 at src/minimal.rs:84:9`",
+        );
+        let title = violation_title(&violation);
+        assert_eq!(title.matches('`').count() % 2, 0, "{title}");
+        assert!(title.ends_with("failed`"), "{title}");
+        let plain = Violation::new(ViolationCode::Panic, "assertion `a == b` failed\nleft: 1");
+        assert_eq!(
+            violation_title(&plain),
+            "the run: assertion `a == b` failed"
+        );
+    }
 }

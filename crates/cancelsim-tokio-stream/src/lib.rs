@@ -28,9 +28,9 @@
 //!   `chunks_timeout`'s wait to fill a chunk, at every await point inside
 //!   (the stream is kept, as tokio-stream keeps it: its item comes later).
 //!   The rest — `Stream`, `iter`, `once`, `empty`, `pending`, `StreamMap`,
-//!   `StreamNotifyClose`, `FromStream`, the other adapters, `errors`, and
+//!   `StreamNotifyClose`, `FromStream`, the other adapters, and
 //!   the wrappers over channels and I/O (`ReceiverStream`,
-//!   `UnboundedReceiverStream`, `BroadcastStream`, `LinesStream`,
+//!   `UnboundedReceiverStream`, `BroadcastStream`, `errors`, `LinesStream`,
 //!   `SplitStream`) — is tokio-stream's own, passed through. Not simulated
 //!   (they fail to compile with a message): `wrappers::{TcpListenerStream,
 //!   UnixListenerStream}`, as the facade's `net`.

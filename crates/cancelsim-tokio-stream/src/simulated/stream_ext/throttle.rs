@@ -83,7 +83,7 @@ impl<T: Stream> Stream for Throttle<T> {
 
         if value.is_some() {
             if !is_zero(dur) {
-                reset_sleep_located(me.delay, Instant::now() + dur, *me.at);
+                reset_sleep_located(me.delay, Instant::now() + dur, me.at);
             }
 
             *me.has_delayed = false;

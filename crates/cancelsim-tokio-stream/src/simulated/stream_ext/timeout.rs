@@ -63,7 +63,7 @@ impl<S: Stream> Stream for Timeout<S> {
             return me.stream.poll_next(cx).map(|v| {
                 if v.is_some() {
                     let next = Instant::now() + *me.duration;
-                    reset_sleep_located(me.deadline, next, *me.at);
+                    reset_sleep_located(me.deadline, next, me.at);
                     *me.poll_deadline = true;
                 }
                 v.map(Ok)
@@ -74,7 +74,7 @@ impl<S: Stream> Stream for Timeout<S> {
         if let Poll::Ready(v) = me.race.poll_item(|| me.stream.poll_next(cx)) {
             if v.is_some() {
                 let next = Instant::now() + *me.duration;
-                reset_sleep_located(me.deadline, next, *me.at);
+                reset_sleep_located(me.deadline, next, me.at);
                 *me.poll_deadline = true;
             }
             return Poll::Ready(v.map(Ok));

@@ -50,7 +50,7 @@ impl<S: Stream> Stream for TimeoutRepeating<S> {
         me.race.begin(true);
         if let Poll::Ready(v) = me.race.poll_item(|| me.stream.poll_next(cx)) {
             if v.is_some() {
-                reset_interval_located(me.interval, *me.at);
+                reset_interval_located(me.interval, me.at);
             }
             return Poll::Ready(v.map(Ok));
         }

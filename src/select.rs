@@ -210,8 +210,15 @@ impl Race {
     /// The race at the caller's location.
     #[track_caller]
     pub fn new() -> Race {
+        Race::located(std::panic::Location::caller())
+    }
+
+    /// The race at `at`: for a library whose race is made away from its
+    /// user's call site (a stream adapter's timeout, one race per item,
+    /// made while the stream is polled, named where the adapter was made).
+    pub fn located(at: &'static std::panic::Location<'static>) -> Race {
         Race {
-            at: std::panic::Location::caller(),
+            at,
             scope: None,
             timers: 0,
             others: 0,

@@ -477,8 +477,9 @@ const REAL_TOKIO_IN_SIMULATION_BUILD: &str =
      (not the `cancelsim-tokio` facade) spawned a task or made a timer on tokio's runtime, which \
      does not exist here. Likely culprits: tokio-util's `TaskTracker`, `DelayQueue` or \
      `AbortOnDropHandle` (depend on `tokio-util = { package = \"cancelsim-tokio-util\" }`, which \
-     simulates them); tokio-stream's time adapters (`timeout`, `chunks_timeout`, `throttle`, \
-     `IntervalStream`: depend on `tokio-stream = { package = \"cancelsim-tokio-stream\" }`); tokio's own `mpsc::Sender::send_timeout` (write \
+     simulates them); tokio-stream's `StreamExt::{timeout, throttle, chunks_timeout}` or \
+     `IntervalStream` (depend on `tokio-stream = { package = \"cancelsim-tokio-stream\" }`); \
+     tokio's own `mpsc::Sender::send_timeout` (write \
      `tokio::time::timeout(d, tx.send(v))`); another crate with its own `tokio` dependency (keep \
      it out of the simulated test)";
 
@@ -489,7 +490,7 @@ const REAL_TOKIO_IN_NORMAL_BUILD: &str =
      through the `tokio = { package = \"cancelsim-tokio\" }` dependency) spawned a task or made a \
      timer. If you are not already building with RUSTFLAGS=\"--cfg cancelsim\", do, so the whole \
      graph uses the facade; if a dependency still calls real tokio (tokio-util's `TaskTracker` or \
-     `DelayQueue`: use `cancelsim-tokio-util`; tokio-stream's `timeout` or `chunks_timeout`: use \
+     `DelayQueue`: use `cancelsim-tokio-util`; tokio-stream's time adapters: use \
      `cancelsim-tokio-stream`; `mpsc::Sender::send_timeout`: write \
      `tokio::time::timeout(d, tx.send(v))`), keep it out of the simulated test";
 

@@ -30,6 +30,7 @@ fn assert_explains_a_real_tokio_dependency(message: &str, hint: &str) {
         "{hint}"
     );
     assert!(hint.contains("cancelsim-tokio-util"), "{hint}");
+    assert!(hint.contains("cancelsim-tokio-stream"), "{hint}");
     assert!(hint.contains("send_timeout"), "{hint}");
     assert!(
         !hint.contains("--cfg cancelsim"),

@@ -9,6 +9,59 @@ pub use tokio;
 
 pub use crate::io::call_site::polled_at;
 
+/// A facade timer for a companion crate (`cancelsim-tokio-stream`'s
+/// adapters): waits at `at`, its user's call site, not the crate's.
+pub fn sleep_until_located(
+    deadline: crate::time::Instant,
+    at: &'static std::panic::Location<'static>,
+) -> crate::time::Sleep {
+    crate::time::sleep_until_located(deadline, at)
+}
+
+/// Moves `sleep`'s deadline; it then waits at `at`.
+pub fn reset_sleep_located(
+    sleep: std::pin::Pin<&mut crate::time::Sleep>,
+    deadline: crate::time::Instant,
+    at: &'static std::panic::Location<'static>,
+) {
+    sleep.reset_located(deadline, at);
+}
+
+/// Polls `sleep` as a library's own delay (a throttle's pause), not a
+/// timer that makes a `select!` branch a timer branch.
+pub fn poll_delay(
+    sleep: std::pin::Pin<&mut crate::time::Sleep>,
+    cx: &mut std::task::Context<'_>,
+) -> std::task::Poll<()> {
+    sleep.poll_delay(cx)
+}
+
+/// `interval.poll_tick(cx)`, its next tick waiting at `at`.
+pub fn poll_tick_located(
+    interval: &mut crate::time::Interval,
+    cx: &mut std::task::Context<'_>,
+    at: &'static std::panic::Location<'static>,
+) -> std::task::Poll<crate::time::Instant> {
+    interval.poll_tick_at(cx, at)
+}
+
+/// `interval.reset()`, its next tick waiting at `at`.
+pub fn reset_interval_located(
+    interval: &mut crate::time::Interval,
+    at: &'static std::panic::Location<'static>,
+) {
+    interval.reset_located(at);
+}
+
+/// `join_set.poll_join_next(cx)`, waiting at `at`.
+pub fn poll_join_next_located<T: 'static>(
+    join_set: &mut crate::task::JoinSet<T>,
+    cx: &mut std::task::Context<'_>,
+    at: &'static std::panic::Location<'static>,
+) -> std::task::Poll<Option<Result<T, crate::task::JoinError>>> {
+    join_set.poll_join_next_at(cx, at)
+}
+
 /// `select!`'s start branch: a recorded choice at the `select!`'s location.
 #[track_caller]
 pub fn select_start(branches: u32) -> u32 {

@@ -247,6 +247,18 @@ impl<T: 'static> JoinSet<T> {
             .map(|next| next.map(|(_, result)| result))
     }
 
+    /// `poll_join_next`, waiting at `at` (a companion crate's wrapper,
+    /// named where its user made it).
+    pub(crate) fn poll_join_next_at(
+        &mut self,
+        cx: &mut Context<'_>,
+        at: &'static Location<'static>,
+    ) -> Poll<Option<Result<T, JoinError>>> {
+        self.poll_next_located(cx, at)
+            .0
+            .map(|next| next.map(|(_, result)| result))
+    }
+
     /// Like `poll_join_next`, with the task's id.
     #[track_caller]
     pub fn poll_join_next_with_id(

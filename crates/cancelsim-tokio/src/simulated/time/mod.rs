@@ -169,9 +169,19 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// Waits until `deadline`.
 #[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
+    sleep_until_located(deadline, std::panic::Location::caller())
+}
+
+/// `sleep_until`, waiting at `at` (a library's timer, made away from its
+/// user's call site).
+#[track_caller]
+pub(crate) fn sleep_until_located(
+    deadline: Instant,
+    at: &'static std::panic::Location<'static>,
+) -> Sleep {
     crate::task::require_runtime();
     Sleep {
-        inner: ::cancelsim::time::sleep_until(deadline.0),
+        inner: ::cancelsim::time::sleep_until_located(deadline.0, at),
         deadline,
     }
 }
@@ -193,7 +203,7 @@ impl Sleep {
         self.reset_located(deadline, std::panic::Location::caller());
     }
 
-    fn reset_located(
+    pub(crate) fn reset_located(
         mut self: Pin<&mut Self>,
         deadline: Instant,
         at: &'static std::panic::Location<'static>,
@@ -202,6 +212,14 @@ impl Sleep {
             inner: ::cancelsim::time::sleep_until_located(deadline.0, at),
             deadline,
         };
+    }
+}
+
+impl Sleep {
+    /// Polls as a library's own delay, not its user's timer: a `select!`
+    /// branch that polls it is not made a timer branch by it.
+    pub(crate) fn poll_delay(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.inner).poll_delay(cx)
     }
 }
 
@@ -342,7 +360,7 @@ impl Interval {
         self.poll_tick_at(cx, std::panic::Location::caller())
     }
 
-    fn poll_tick_at(
+    pub(crate) fn poll_tick_at(
         &mut self,
         cx: &mut Context<'_>,
         at: &'static std::panic::Location<'static>,
@@ -367,8 +385,12 @@ impl Interval {
     /// The next tick is one period from now.
     #[track_caller]
     pub fn reset(&mut self) {
+        self.reset_located(std::panic::Location::caller());
+    }
+
+    pub(crate) fn reset_located(&mut self, at: &'static std::panic::Location<'static>) {
         let next = Instant::now() + self.period;
-        self.delay.as_mut().reset(next);
+        self.delay.as_mut().reset_located(next, at);
     }
 
     /// The next tick completes at once.

@@ -8,8 +8,9 @@
 //! is one `Notify` per channel, which wakes its waiters in a fixed order.
 //!
 //! The types are this module's, not tokio's: a crate that takes a real
-//! `tokio::sync::watch::Receiver` (tokio-stream's `WatchStream`) gets one
-//! with [`Receiver::into_tokio`].
+//! `tokio::sync::watch::Receiver` gets one with [`Receiver::into_tokio`]
+//! (tokio-stream's `WatchStream`, through `cancelsim-tokio-stream`, takes
+//! this module's).
 
 use std::fmt;
 use std::sync::Arc;

@@ -143,6 +143,9 @@ pub struct Violation {
     /// The run's timeout injection expired a `select!` race (its timer
     /// branch won, its other branches were dropped), not a `timeout`.
     pub(crate) select: bool,
+    /// The run's stall made a timeout waiting for the stalled task expire,
+    /// and the program went on without the task (did not abort it).
+    pub(crate) stall_outran: bool,
 }
 
 /// What the counterfactual of a failing timeout injection found: the same
@@ -170,6 +173,7 @@ impl Violation {
             expiry: None,
             state_kept: false,
             select: false,
+            stall_outran: false,
         }
     }
 
@@ -367,6 +371,19 @@ impl Violation {
                  likely waits for what the stalled task would do (polls a flag it sets, retries \
                  for its message): wait on something that wakes you (a channel, its JoinHandle) \
                  and bound the wait with a deadline"
+            }
+            // A stall made a timeout waiting for the task expire, and the
+            // program went on without the task.
+            _ if self.stalled() && self.stall_outran => {
+                "a stall: the sweep made the operation at this await point much slower than \
+                 usual (its wakes held back, as a slow peer, disk or lock would), so that a \
+                 `timeout` (or a `select!` against a timer) waiting for this task expired with \
+                 the task still running, and the code went on without it. What the check sees \
+                 was left half-done: by the code the expiry dropped mid-way — make the change \
+                 atomic across the await (a guard whose Drop restores it) or commit it only \
+                 after the last await — or by the task, not finished at the deadline: do not \
+                 rely on what it does until it is done (await it, or abort it and undo what it \
+                 did)"
             }
             // A stall: the wait did not end, and the program's own
             // deadline (a watchdog, `abort_all` at a deadline) aborted the

@@ -99,11 +99,7 @@ where
         excused: None,
     };
     if normalised(&counterfactual.violations) != normalised(&result.violations) {
-        // A stall's failure keeps the stall's own hint: the task it held
-        // was dropped half-done at the deadline.
-        if injection.kind == InjectionKind::Timeout {
-            mark(&mut result.violations, ExpiryVerdict::HalfDone);
-        }
+        mark(&mut result.violations, ExpiryVerdict::HalfDone);
         return ran;
     }
     if !excuse || result.strict_timeouts {

@@ -140,6 +140,17 @@ pub fn note_wait(wait: trace::Wait) {
     world::try_with(|world| world.note_wait(wait));
 }
 
+/// Notes that the current poll waits for `task` to end, for a join that
+/// does not poll the task's [`JoinHandle`] every time (a set of handles
+/// that polls only the woken ones, as tokio's `JoinSet` does). A join
+/// polled inside a `timeout` (or a `select!` against a timer) tells the
+/// sweep that the task may be slow and still running at the deadline: it
+/// is stalled there ([`AwaitPoint::awaited_at_deadline`]). Polling a
+/// `JoinHandle` notes it by itself. Does nothing outside a simulation.
+pub fn note_join(task: TaskId) {
+    world::try_with(|world| world.note_join_awaited(task));
+}
+
 /// Withdraws a [`note_wait`] of the current poll (when the future that
 /// made it completed, or was dropped, in the same poll). A note of
 /// another wait stays.

@@ -377,11 +377,21 @@ impl Race {
     /// polled since).
     pub fn won(&mut self, branch: usize, dropped: u64, poll: u32) {
         let at = self.at;
-        let expired = self.forced && self.timers & Race::bit(branch) != 0;
+        let timer = self.timers & Race::bit(branch) != 0;
+        let expired = self.forced && timer;
         crate::world::try_with(|world| {
             if let (true, Some(scope)) = (expired, self.scope) {
                 self.expired = true;
                 world.race_expired(scope, self.number.unwrap_or(0), at);
+            } else if let (true, Some(scope)) = (timer && self.others != 0, self.scope) {
+                // The timer won by itself: while a stall holds a task,
+                // that is the stall's expiry.
+                let branches = crate::world::RaceBranches {
+                    race: self.number.unwrap_or(0),
+                    timers: self.timers,
+                    others: self.others,
+                };
+                self.expired = world.note_expiry_while_stalled(scope, at, Some(branches));
             }
             let branch = u32::try_from(branch).unwrap_or(u32::MAX);
             let waiting_at = if self.forced { self.forced_at } else { None };

@@ -377,25 +377,39 @@ fn a_collector_losing_what_it_gathered_is_excused_unless_the_test_is_strict() {
 /// asserts that it aborted none. Expired after it joined one job, it
 /// aborts two; never started, three: the messages differ, so the run is
 /// reported as state left half-done, and the hint names the other reading
-/// (a result that depends on how far the operation got).
+/// (a result that depends on how far the operation got). A job stalled
+/// past the deadline (the drain awaits it under its timeout) fails it the
+/// same way, and its hint names both readings too.
 #[test]
 fn a_drain_of_staggered_jobs_is_reported_with_both_readings() {
     let report = sweep(|| async {
         assert_eq!(drain(&[30, 20, 10]).await, 0, "nothing aborted");
     });
     assert!(!report.is_clean(), "{report}");
-    let violation = report
-        .failures()
-        .iter()
-        .flat_map(|failure| failure.violations())
-        .find(|violation| violation.message().contains("nothing aborted"))
-        .unwrap_or_else(|| panic!("the drain's assertion fails: {report}"));
-    half_done(violation);
+    let under = |kind: &str| {
+        report
+            .failures()
+            .iter()
+            .filter(|failure| failure.repro().injections[0].kind.name() == kind)
+            .flat_map(|failure| failure.violations())
+            .find(|violation| violation.message().contains("nothing aborted"))
+            .unwrap_or_else(|| panic!("the drain's assertion fails under a {kind}: {report}"))
+            .clone()
+    };
+    let violation = under("timeout");
+    half_done(&violation);
     assert!(
         violation
             .hint()
             .contains("depends on how far the operation got"),
         "{}",
         violation.hint()
+    );
+    let stalled = under("stall");
+    assert!(stalled.hint().starts_with("a stall:"), "{}", stalled.hint());
+    assert!(
+        stalled.hint().contains("depends on how far the wait got"),
+        "{}",
+        stalled.hint()
     );
 }

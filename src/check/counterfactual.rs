@@ -21,7 +21,14 @@
 //! timeout's result) is never excused: handling the expiry is the code's
 //! job, and the counterfactual is not run for it.
 //!
-//! Only failing runs of a single timeout injection pay for the extra run.
+//! A stall ([`InjectionKind::Stall`]) that makes a timeout expire by
+//! itself (the task it holds is what the timeout waits for) is judged the
+//! same way, by that timeout expired from its first poll: a program that
+//! goes on with what it got by the deadline, and a test that checks it
+//! (`assert_eq!(drain().await, 0)` jobs aborted), fail the same way there.
+//!
+//! Only failing runs of a single timeout injection (or stall) pay for the
+//! extra run.
 //! Timeout scopes are numbered in the order timeouts are first polled,
 //! which the injected run shares with its baseline up to P, so the scope
 //! number the injection forced names the same timeout in the
@@ -67,8 +74,10 @@ where
     let [injection] = repro.injections[..] else {
         return Judged::default();
     };
-    if injection.kind != InjectionKind::Timeout
-        || result.violations.is_empty()
+    if !matches!(
+        injection.kind,
+        InjectionKind::Timeout | InjectionKind::Stall
+    ) || result.violations.is_empty()
         || result.fired != [injection]
         || result.violations.iter().any(unwraps_the_elapsed)
     {

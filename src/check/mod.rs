@@ -205,7 +205,10 @@ where
     /// await points. A task spawned and merely awaited, one in a `JoinSet`
     /// that is drained, one its owner's `Drop` stops as the test ends: no
     /// real run drops them mid-way, and aborting them anyway would only
-    /// fail the code that still needs them. Off by default (cancelsim's
+    /// fail the code that still needs them. A task whose abort a timer
+    /// decides, or whose end is awaited inside a `timeout` (or a `select!`
+    /// against a timer), is stalled instead ([`InjectionKind::Stall`](crate::InjectionKind::Stall)):
+    /// the deadline then comes with the task still running. Off by default (cancelsim's
     /// own sweep drops every task); on in [`tokio_preset`](Check::tokio_preset).
     pub fn drop_only_abortable(mut self, enabled: bool) -> Self {
         self.drop_only_abortable = enabled;

@@ -275,6 +275,18 @@ where
             }
         }
     }
+    if world.stall_outran_a_timeout() {
+        // The stall's timeout expired and the program went on without the
+        // task: its violations say so (not that an abort dropped it).
+        for violation in &mut violations {
+            if violation
+                .injection()
+                .is_some_and(|injection| injection.kind == crate::inject::InjectionKind::Stall)
+            {
+                violation.stall_outran = true;
+            }
+        }
+    }
     let strict_timeouts = world.strict_timeout_results();
     let outlived_root = world.outlived_root();
     let result = RunResult {

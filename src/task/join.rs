@@ -226,7 +226,8 @@ impl<T> Future for JoinHandle<T> {
                 world.note_wait(Wait {
                     kind: this.wait,
                     at: Some(this.at),
-                })
+                });
+                world.note_join_awaited(this.key.id);
             });
         }
         result

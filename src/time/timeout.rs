@@ -231,6 +231,8 @@ impl<F: Future> Future for Timeout<F> {
                 .is_ready();
         if expired && forced {
             world::with(|world| world.note_forced_expiry(at));
+        } else if expired {
+            world::with(|world| world.note_expiry_while_stalled(scope, at, None));
         }
         if expired {
             world::with(|world| {

@@ -31,7 +31,9 @@ pub enum InjectionKind {
     /// The task's wait there does not end (its wakes are ignored) until
     /// the program drops it: the drop of a task a timer aborts (a watchdog,
     /// `abort_all` at a deadline), which comes at the deadline, wherever
-    /// the task then waits. If nothing else can run, or after a minute of
+    /// the task then waits; and a slow task awaited inside a `timeout`
+    /// (or a `select!` against a timer), which is still running when that
+    /// timeout expires. If nothing else can run, or after a minute of
     /// virtual time (an aborter that polls for the task's own progress),
     /// the wait ends after all: it was only slow.
     Stall,
@@ -158,6 +160,15 @@ pub struct AwaitPoint {
     /// [`InjectionKind::Stall`] here, not a drop, and the program's own
     /// abort drops the task where it waits.
     pub aborted_at_deadline: bool,
+    /// Is the task's end awaited inside a `timeout` (or a `select!`
+    /// against a timer) — its `JoinHandle`, a `JoinSet`'s `join_next`,
+    /// `shutdown` or `join_all`? That timeout expires when the task is
+    /// slow, with the task still running at the deadline: like
+    /// [`aborted_at_deadline`](AwaitPoint::aborted_at_deadline),
+    /// `Check::drop_only_abortable` injects a [`InjectionKind::Stall`]
+    /// here, and what the program does at its deadline (abort the task,
+    /// go on without it) happens with the task stalled where it waits.
+    pub awaited_at_deadline: bool,
 }
 
 impl AwaitPoint {

@@ -136,7 +136,8 @@ pub struct Violation {
     pub(crate) location: Option<SourceLocation>,
     pub(crate) injection: Option<Injection>,
     pub(crate) message: String,
-    /// Under an injected timeout expiry: what the counterfactual run (the
+    /// Under an injected timeout expiry (or one a stall caused): what the
+    /// counterfactual run (the
     /// same timeout expired before its operation started) said.
     pub(crate) expiry: Option<ExpiryVerdict>,
     /// The sweep's determinism check found state that outlives a run (a
@@ -148,6 +149,9 @@ pub struct Violation {
     /// Real tokio was called in this violation's run (another violation
     /// of the run is its "no reactor" panic): that is the likely cause.
     pub(crate) real_tokio: bool,
+    /// The run's stall made a timeout waiting for the stalled task expire,
+    /// and the program went on without the task (did not abort it).
+    pub(crate) stall_outran: bool,
 }
 
 /// What the counterfactual of a failing timeout injection found: the same
@@ -176,6 +180,7 @@ impl Violation {
             state_kept: false,
             select: false,
             real_tokio: false,
+            stall_outran: false,
         }
     }
 
@@ -296,7 +301,7 @@ impl Violation {
                  under this schedule; replay it and read the trace"
             }
             ViolationCode::Panic | ViolationCode::Invariant
-                if self.expiry == Some(ExpiryVerdict::HalfDone) && self.select =>
+                if self.expiry == Some(ExpiryVerdict::HalfDone) && self.select && !self.stalled() =>
             {
                 "the timer branch winning this select! earlier, before its operation started, \
                  does not fail this way: the branch dropped at this await point left state \
@@ -318,7 +323,7 @@ impl Violation {
                  asked for strict timeout results or the check does not excuse such runs.)"
             }
             ViolationCode::Panic | ViolationCode::Invariant
-                if self.expiry == Some(ExpiryVerdict::HalfDone) =>
+                if self.expiry == Some(ExpiryVerdict::HalfDone) && !self.stalled() =>
             {
                 "expiring this timeout before its operation started does not fail this way: the \
                  expiry at this await point left state half-done — make the change atomic across \
@@ -369,19 +374,19 @@ impl Violation {
                  for its message): wait on something that wakes you (a channel, its JoinHandle) \
                  and bound the wait with a deadline"
             }
-            // A stall: the wait did not end, and the program's own
+            // A stall made a timeout waiting for the task expire, and the
+            // program went on without the task; or the program's own
             // deadline (a watchdog, `abort_all` at a deadline) aborted the
-            // task there.
+            // task where the stall held it. Under a stall's expiry whose
+            // counterfactual does not fail this way, the other reading.
             _ if self.stalled() => {
-                "a stall: the sweep made the operation at this await point much slower than \
-                 usual (its wakes held back, as a slow peer, disk or lock would) and held this \
-                 task's wait here until your own deadline aborted it (a watchdog, `abort_all` or \
-                 a `JoinSet` dropped at a deadline) — had nothing aborted it, the wait would have \
-                 ended after a minute of virtual time, or once nothing else could run. The abort \
-                 dropped the task at this await point and left what the check sees half-done: \
-                 make the change atomic across the await (a guard whose Drop restores it, or \
-                 commit only after the last await), or let the deadline signal the task and wait \
-                 for it to stop instead of aborting it"
+                let reading = self.expiry == Some(ExpiryVerdict::HalfDone);
+                match (self.stall_outran, reading) {
+                    (true, false) => STALL_OUTRAN,
+                    (true, true) => STALL_OUTRAN_OR_RESULT,
+                    (false, false) => STALL_ABORTED,
+                    (false, true) => STALL_ABORTED_OR_RESULT,
+                }
             }
             ViolationCode::Panic if self.is_an_assertion() => {
                 "an assertion failed after the injection: the cancel (or expiry) at this await point \
@@ -493,6 +498,50 @@ const REAL_TOKIO_IN_NORMAL_BUILD: &str =
      `DelayQueue`: use `cancelsim-tokio-util`; tokio-stream's time adapters: use \
      `cancelsim-tokio-stream`; `mpsc::Sender::send_timeout`: write \
      `tokio::time::timeout(d, tx.send(v))`), keep it out of the simulated test";
+
+/// The hint of a stall the program's own deadline aborted.
+macro_rules! stall_aborted {
+    () => {
+        "a stall: the sweep made the operation at this await point much slower than usual (its \
+         wakes held back, as a slow peer, disk or lock would) and held this task's wait here \
+         until your own deadline aborted it (a watchdog, `abort_all` or a `JoinSet` dropped at a \
+         deadline) — had nothing aborted it, the wait would have ended after a minute of virtual \
+         time, or once nothing else could run. The abort dropped the task at this await point \
+         and left what the check sees half-done: make the change atomic across the await (a \
+         guard whose Drop restores it, or commit only after the last await), or let the \
+         deadline signal the task and wait for it to stop instead of aborting it"
+    };
+}
+
+/// The hint of a stall that expired a timeout waiting for the task, the
+/// program going on without it.
+macro_rules! stall_outran {
+    () => {
+        "a stall: the sweep made the operation at this await point much slower than usual (its \
+         wakes held back, as a slow peer, disk or lock would), so that a `timeout` (or a \
+         `select!` against a timer) waiting for this task expired with the task still running, \
+         and the code went on without it. What the check sees was left half-done: by the code \
+         the expiry dropped mid-way — make the change atomic across the await (a guard whose \
+         Drop restores it) or commit it only after the last await — or by the task, not \
+         finished at the deadline: do not rely on what it does until it is done (await it, or \
+         abort it and undo what it did)"
+    };
+}
+
+/// The other reading of a stall's expiry, when that timeout expired before
+/// its operation started does not fail the same way.
+macro_rules! stall_result_reading {
+    () => {
+        ". (If the assertion checks a result that depends on how far the wait got — the jobs a \
+         drain still had to abort, the items gathered before the deadline — the test assumes \
+         the deadline never comes while a job is slow: assert what holds either way.)"
+    };
+}
+
+const STALL_ABORTED: &str = stall_aborted!();
+const STALL_ABORTED_OR_RESULT: &str = concat!(stall_aborted!(), stall_result_reading!());
+const STALL_OUTRAN: &str = stall_outran!();
+const STALL_OUTRAN_OR_RESULT: &str = concat!(stall_outran!(), stall_result_reading!());
 
 impl Violation {
     /// The run's injection was a stall ([`InjectionKind::Stall`](super::InjectionKind::Stall)).

@@ -82,6 +82,7 @@ impl World {
     /// sweep cannot inject at more than its budget of runs anyway).
     pub fn collect_points(&self, cap: usize) {
         *self.points.borrow_mut() = Some(Vec::new());
+        *self.deadline_joins.borrow_mut() = Default::default();
         self.timer_woken.borrow_mut().clear();
         self.points_cap.set(cap);
         self.collecting.set(true);
@@ -194,6 +195,7 @@ impl World {
                 abort.by_timer && abort.task == point.task && point.ordinal >= abort.from_point
             });
         }
+        self.mark_awaited_at_deadline(&mut points);
         points
     }
 
@@ -348,11 +350,14 @@ impl World {
             .map(|(_, since)| since.saturating_add(STALL_LIMIT.as_nanos() as u64))
     }
 
-    /// Ends the stall of `key`, if it has one: it is no longer queued.
-    pub(super) fn unstall(&self, key: TaskKey) {
+    /// Ends the stall of `key`, if it has one, as it is aborted (`by_program`:
+    /// by the program's own call, not as the runtime shuts down): it is no
+    /// longer queued.
+    pub(super) fn unstall(&self, key: TaskKey, by_program: bool) {
         let mut stalled = self.stalled.borrow_mut();
         if let Some(index) = stalled.iter().position(|(held, _)| *held == key) {
             stalled.remove(index);
+            self.oracles.borrow_mut().stall_aborted |= by_program;
             if let Some(slot) = self.core.borrow_mut().tasks.get_mut(key) {
                 slot.queued = false;
             }
@@ -468,6 +473,7 @@ impl World {
                     signal: self.oracles.borrow().signal_registered,
                     abortable: slot.meta.kind == TaskKind::Root,
                     aborted_at_deadline: false,
+                    awaited_at_deadline: false,
                 });
             }
         }
@@ -481,6 +487,7 @@ impl World {
         if self.collecting.get() {
             // Set only while collecting (which, once on, stays on).
             self.resume_point(slot);
+            self.forget_unsettled_joins();
         }
     }
 

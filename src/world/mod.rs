@@ -38,6 +38,7 @@
 mod budget;
 mod cancel;
 mod cancelled;
+mod deadline_joins;
 mod decider;
 mod end;
 mod grace;
@@ -299,6 +300,9 @@ pub(crate) struct World {
     /// [`InjectionKind::Stall`](crate::inject::InjectionKind::Stall)).
     /// Each with when its stall began (virtual nanoseconds).
     stalled: RefCell<Vec<(TaskKey, u64)>>,
+    /// The joins awaited inside a timeout scope, when collecting (see
+    /// `deadline_joins.rs`).
+    deadline_joins: RefCell<deadline_joins::DeadlineJoins>,
     /// Tasks whose current poll a timer started, when collecting: an abort
     /// they make comes at a time the program fixed.
     timer_woken: RefCell<std::collections::BTreeSet<TaskId>>,
@@ -386,6 +390,7 @@ impl World {
             woke: RefCell::new(std::collections::BTreeMap::new()),
             timer_woken: RefCell::new(std::collections::BTreeSet::new()),
             stalled: RefCell::new(Vec::new()),
+            deadline_joins: RefCell::new(deadline_joins::DeadlineJoins::default()),
             outlived_root: Cell::new(false),
             scopes: RefCell::new(Vec::new()),
             branch_polls: RefCell::new(Vec::new()),

@@ -42,6 +42,11 @@ pub(crate) struct OracleState {
     /// The timer handler of the test's own `select!`, expired by an
     /// injection, panicked: the test's assertion, not a bug.
     pub race_handler_panicked: bool,
+    /// A timeout (or a race's timer) expired while a stall held a task:
+    /// the stall made it expire.
+    pub stall_expired_timeout: bool,
+    /// The program aborted a stalled task (at its own deadline).
+    pub stall_aborted: bool,
     /// Tasks reported `cancel-ignored` in this run, or excused as only
     /// waiting for such a task: one that overran its grace time only
     /// waiting for one of them is not a second culprit.

@@ -18,7 +18,7 @@ use super::World;
 
 /// The scope a wait noted while a race polls its branches belongs to until
 /// the race settles it ([`World::settle_race_poll`]).
-const RACE_PLACEHOLDER: u32 = u32::MAX;
+pub(super) const RACE_PLACEHOLDER: u32 = u32::MAX;
 
 /// A race's number (races are numbered as they are first polled, the
 /// same in every run of a plan up to its first injection) and its timer
@@ -182,6 +182,7 @@ impl World {
         // token's of another crate) is named by the first pending branch
         // that noted nothing better, else by the timer branch's held-back
         // note; a wait newly set belongs to the race (settled just below).
+        self.settle_race_joins(scope.is_some());
         let timer_note = self.race_timer_note.take();
         let pending = self.pending_wait.get();
         if pending.is_none_or(|p| p.at.is_none()) {

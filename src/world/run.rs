@@ -386,6 +386,7 @@ impl World {
         };
         self.ready.borrow_mut().retain(|queued| *queued != key);
         self.record(key.id, EventKind::Abort { by, at });
+        self.unstall(key, at.is_some());
         self.finish(key, Some(future), Outcome::Aborted, None);
     }
 
@@ -410,7 +411,7 @@ impl World {
             slot.abort_requested = true;
         }
         self.record(key.id, EventKind::Abort { by, at });
-        self.unstall(key);
+        self.unstall(key, at.is_some());
         self.enqueue(key);
     }
 

@@ -101,11 +101,15 @@ impl<T> JoinSet<T> {
         cx: &mut Context<'_>,
         at: &'static Location<'static>,
     ) -> (Poll<Option<Joined<T>>>, Option<Wait>) {
+        // Every task still running is waited for (a timeout around the
+        // join expires when one is slow), also those the set does not
+        // poll again until they wake it.
         let wait = self
             .tasks
             .iter()
             .filter(|member| !member.handle.is_finished())
             .map(|member| member.handle.task())
+            .inspect(|&task| ::cancelsim::note_join(task))
             .min()
             .map(|task| Wait {
                 kind: WaitKind::Join(task),

@@ -232,6 +232,21 @@ where
                 if excused == 1 { "y" } else { "ies" }
             );
         }
+        let own = report.counts().assertion_timeouts;
+        if own > 0 {
+            // Those runs stopped at the test's own assertion on its
+            // timeout: what it asserts after it did not run in them.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "cancelsim: {module}::{name}: {own} injected run{} expired a timeout the test \
+                 asserts on itself (its `.unwrap()`, `assert!(r.is_ok())`, `_ = sleep(..) => \
+                 panic!(..)`): its assertion, not a bug — but the assertions after it did not run \
+                 in those runs; to check an invariant under the expiry, assert it first or handle \
+                 the `Err(Elapsed)`",
+                if own == 1 { "" } else { "s" }
+            );
+        }
         return;
     }
     // The path `cargo test` filters on leaves out the crate's name.

@@ -423,3 +423,36 @@ fn excused_expiries_are_named_without_nocapture() {
         "{stderr}"
     );
 }
+
+/// A test that asserts on its own timeout: the sweep's expiries there are
+/// its assertion, not failures ...
+#[cancelsim::test(cancel = "none", explore = 0)]
+async fn a_test_asserting_its_own_timeout() {
+    cancelsim::time::timeout(Duration::from_secs(1), sleep(Duration::from_millis(5)))
+        .await
+        .expect("the work hung");
+}
+
+/// ... and a plain `cargo test` is told so on stderr: the assertions after
+/// it did not run in those runs (trial 7 missed a bug behind one).
+#[test]
+fn expiries_the_test_asserts_on_are_named_without_nocapture() {
+    let out = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "a_test_asserting_its_own_timeout",
+            "--test-threads=1",
+        ])
+        .env_remove("CANCELSIM_REPLAY")
+        .env_remove("CANCELSIM_TIMEOUT_RESULTS")
+        .output()
+        .expect("the child runs");
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cancelsim: test_attr::a_test_asserting_its_own_timeout: ")
+            && stderr.contains("expired a timeout the test asserts on itself")
+            && stderr.contains("the assertions after it did not run"),
+        "{stderr}"
+    );
+}

@@ -134,11 +134,17 @@ where
 /// expiry — so never excused, whatever the counterfactual says (the
 /// test's own `timeout(..).await.expect(..)` is its assertion, and no
 /// violation at all: [`Counts::assertion_timeouts`](super::Counts::assertion_timeouts)).
+/// An assertion that shows an `Err(Elapsed(()))` among its values
+/// (`assert_eq!(lookup().await, Ok(7))`) checks the result, as
+/// `.ok() == Some(7)` would: not an unwrap.
 fn unwraps_the_elapsed(violation: &Violation) -> bool {
+    let message = violation.message();
     matches!(
         violation.kind(),
         ViolationCode::Panic | ViolationCode::UnobservedPanic
-    ) && violation.message().contains("Elapsed")
+    ) && (message.contains("`Err` value: Elapsed")
+        || message.contains(": Elapsed(()) at ")
+        || message.ends_with(": Elapsed(())"))
 }
 
 fn mark(violations: &mut [Violation], verdict: ExpiryVerdict) {

@@ -281,6 +281,18 @@ impl Violation {
                 }
             }
             _ if self.real_tokio => REAL_TOKIO_ELSEWHERE_IN_RUN,
+            // Blocking work (`spawn_blocking`'s closure) runs on the
+            // simulation's one thread: a closure that waits for the async
+            // side never returns.
+            ViolationCode::StuckPoll if self.task_name.as_deref() == Some("blocking") => {
+                "blocking work (a `spawn_blocking` closure, `blocking(cost, f)`) runs on the \
+                 simulation's one thread, when its virtual cost has passed: a closure that waits \
+                 for the async side — `Sender::blocking_send` into a full channel, `blocking_recv`, \
+                 `blocking_lock`, `Handle::block_on`, a std channel fed by a task — waits forever \
+                 here, where tokio would run it on a thread of its own. Return the results from the \
+                 closure (its JoinHandle's value) and send them from the async side, or send with \
+                 `try_send`/an unbounded channel"
+            }
             ViolationCode::Panic if self.message.starts_with("a Drop panicked") => {
                 "a Drop must not panic: it runs whenever the future holding it is dropped (an abort, \
                  a lost select! branch, a timeout, a shutdown); log or record the failure instead"

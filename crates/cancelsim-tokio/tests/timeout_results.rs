@@ -212,3 +212,30 @@ async fn a_strict_test_fails_on_the_result_a_timeout_decides() {
     cancelsim_tokio::cancelsim::strict_timeout_results();
     assert_eq!(collect().await, vec![1]);
 }
+
+/// A lookup that hands the timeout's result to its caller.
+async fn lookup_result() -> Result<u32, cancelsim_tokio::time::error::Elapsed> {
+    timeout(ms(50), async {
+        sleep(ms(5)).await;
+        7
+    })
+    .await
+}
+
+/// An assertion that shows `Err(Elapsed(()))` among its values checks the
+/// result the timeout decides, as `.ok() == Some(7)` does: excused (trial
+/// 7 found it reported as an unwrap of the expiry). An unwrap of the
+/// `Elapsed` in the code is still never excused.
+#[test]
+fn an_assertion_showing_the_elapsed_is_a_checked_result_not_an_unwrap() {
+    let report = sweep(|| async { assert_eq!(lookup_result().await, Ok(7)) });
+    report.assert_clean();
+    assert!(report.counts().timeout_results_excused > 0, "{report}");
+    let report = sweep(|| async {
+        let value = cancelsim_tokio::spawn(async { lookup_result().await.unwrap() })
+            .await
+            .unwrap();
+        assert_eq!(value, 7);
+    });
+    assert!(!report.is_clean(), "{report}");
+}

@@ -123,3 +123,39 @@ fn the_watchdog_can_be_turned_off() {
         .run()
         .assert_clean();
 }
+
+/// The release of the blocking closure below (its own: tests run at once).
+static RELEASE_BLOCKING: AtomicBool = AtomicBool::new(false);
+
+/// Blocking work that waits for the async side (a std channel the root
+/// would feed after it): stuck on the simulation's one thread, and the
+/// hint says why — not "put an await point in long loops" (trial 7:
+/// `blocking_send` from `spawn_blocking` into a full channel).
+#[test]
+fn a_blocking_closure_waiting_for_the_async_side_is_explained() {
+    let report = Check::new(|| async {
+        let (tx, rx) = std::sync::mpsc::channel::<u32>();
+        let work = cancelsim::blocking(Duration::from_millis(1), move || {
+            // Waits for a value the root sends only after this returns;
+            // released by the test once it has the report.
+            while rx.try_recv().is_err() && !RELEASE_BLOCKING.load(Ordering::Relaxed) {
+                std::hint::spin_loop();
+            }
+        });
+        work.await;
+        let _ = tx.send(1);
+    })
+    .config(limit())
+    .threads(1)
+    .run();
+    RELEASE_BLOCKING.store(true, Ordering::Relaxed);
+    let violation = &report.failures()[0].violations()[0];
+    assert_eq!(violation.kind(), ViolationCode::StuckPoll, "{report}");
+    assert!(
+        violation
+            .hint()
+            .contains("runs on the simulation's one thread")
+            && violation.hint().contains("blocking_send"),
+        "{report}"
+    );
+}

@@ -148,7 +148,10 @@ pub struct AwaitPoint {
     /// can drop it at any await point), and a task the program aborted
     /// while it ran (an `abort`, an abort-on-drop handle dropped, a
     /// `JoinSet` aborting its tasks) and either went on or awaited the
-    /// abort's `JoinError`: its abort can come at any of its await points.
+    /// abort's `JoinError`: its abort can come at any of its await points
+    /// from the first the aborter could have acted on (after the task woke
+    /// the aborter, or from where a poll of the task while the aborter was
+    /// woken took it; otherwise its first).
     /// An abort made as the test ends and never awaited (an owner's `Drop`
     /// stopping its background task) does not count: the task was needed
     /// up to then. `Check::drop_only_abortable` (the

@@ -83,44 +83,16 @@ impl World {
     pub fn collect_points(&self, cap: usize) {
         *self.points.borrow_mut() = Some(Vec::new());
         *self.deadline_joins.borrow_mut() = Default::default();
-        self.timer_woken.borrow_mut().clear();
+        self.clear_causal();
         self.points_cap.set(cap);
         self.collecting.set(true);
     }
 
-    /// Notes that the current task woke `key` (collecting only).
-    #[cold]
-    pub(super) fn note_woke(&self, key: TaskKey) {
-        if let Ok(mut timer_woken) = self.timer_woken.try_borrow_mut() {
-            if self.timer_waking.get() {
-                timer_woken.insert(key.id);
-            } else {
-                timer_woken.remove(&key.id);
-            }
-        }
-        let Some(current) = self.current.get() else {
-            return;
-        };
-        if current == key {
-            return;
-        }
-        let Ok(core) = self.core.try_borrow() else {
-            return;
-        };
-        let Some(suspends) = core.tasks.get(current).map(|slot| slot.meta.suspends) else {
-            return;
-        };
-        drop(core);
-        if let Ok(mut woke) = self.woke.try_borrow_mut() {
-            woke.insert((current.id, key.id), suspends);
-        }
-    }
-
     /// Notes that the program aborted `task` while it ran (an `abort`, an
     /// abort-on-drop handle dropped, a `JoinSet` aborting its tasks). If
-    /// the task had woken the aborter (a value it sent, a beat), the abort
-    /// followed from that: it can only come at the task's later await
-    /// points. If a timer woke the aborter (a watchdog, a deadline's
+    /// the task had woken the aborter (a value it sent, a beat), or ran
+    /// while the aborter's wake was pending, the abort followed from that:
+    /// it can only come at the task's later await points (`causal.rs`). If a timer woke the aborter (a watchdog, a deadline's
     /// `abort_all`), the abort comes at that time and no earlier: only an
     /// await point the task reached at this very instant is one it could
     /// be dropped at (dropping it where it waited since earlier would move
@@ -131,10 +103,8 @@ impl World {
         }
         let task = key.id;
         let aborter = self.current_id();
-        let from_point = aborter
-            .and_then(|aborter| self.woke.borrow().get(&(task, aborter)).copied())
-            .map_or(0, |suspends| suspends + 1);
         let by_timer = aborter.is_some_and(|aborter| self.timer_woken.borrow().contains(&aborter));
+        let from_point = aborter.map_or(0, |aborter| self.abort_follows(task, aborter));
         if let Ok(mut abortable) = self.abortable.try_borrow_mut() {
             abortable.push(Abort {
                 task,
@@ -185,8 +155,7 @@ impl World {
     pub fn take_points(&self) -> Vec<AwaitPoint> {
         let mut points = self.points.borrow_mut().take().unwrap_or_default();
         let aborts = std::mem::take(&mut *self.abortable.borrow_mut());
-        self.woke.borrow_mut().clear();
-        self.timer_woken.borrow_mut().clear();
+        self.clear_causal();
         for point in &mut points {
             point.abortable |= aborts.iter().any(|abort| {
                 !abort.by_timer && abort.task == point.task && point.ordinal >= abort.from_point
@@ -475,19 +444,21 @@ impl World {
                     aborted_at_deadline: false,
                     awaited_at_deadline: false,
                 });
+                self.note_point(key.id, slot.meta.suspends);
             }
         }
     }
 
     /// Bookkeeping when a task is about to be polled.
     #[inline]
-    pub(super) fn polling(&self, slot: &mut TaskSlot) {
+    pub(super) fn polling(&self, key: TaskKey, slot: &mut TaskSlot) {
         slot.queued = false;
         slot.meta.polls += 1;
         if self.collecting.get() {
             // Set only while collecting (which, once on, stays on).
             self.resume_point(slot);
             self.forget_unsettled_joins();
+            self.note_polling(key);
         }
     }
 

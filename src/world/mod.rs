@@ -38,6 +38,7 @@
 mod budget;
 mod cancel;
 mod cancelled;
+mod causal;
 mod deadline_joins;
 mod decider;
 mod end;
@@ -288,10 +289,9 @@ pub(crate) struct World {
     /// The program's aborts of running tasks, when collecting (see
     /// [`AwaitPoint::abortable`]).
     abortable: RefCell<Vec<inject::Abort>>,
-    /// (waker, woken) → the waker's await point count when it last woke
-    /// the other task, when collecting: an abort that follows such a wake
-    /// cannot come before it.
-    woke: RefCell<std::collections::BTreeMap<(TaskId, TaskId), u32>>,
+    /// What each task's polls may have observed, when collecting (see
+    /// `causal.rs`).
+    causal: RefCell<causal::Causal>,
     /// A spawned task outlived the root: alive when it ended, or stopped
     /// by the root's own locals as it ended (see
     /// [`World::outlived_root`]).
@@ -387,7 +387,7 @@ impl World {
             points_cap: Cell::new(usize::MAX),
             collecting: Cell::new(false),
             abortable: RefCell::new(Vec::new()),
-            woke: RefCell::new(std::collections::BTreeMap::new()),
+            causal: RefCell::new(causal::Causal::default()),
             timer_woken: RefCell::new(std::collections::BTreeSet::new()),
             stalled: RefCell::new(Vec::new()),
             deadline_joins: RefCell::new(deadline_joins::DeadlineJoins::default()),

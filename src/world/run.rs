@@ -44,7 +44,7 @@ impl World {
                 }
                 Some(slot) => match B::take(slot, key, lent) {
                     Some(body) => {
-                        self.polling(slot);
+                        self.polling(key, slot);
                         Some((
                             body,
                             slot.waker.take().expect("a live task has its waker"),

@@ -134,7 +134,15 @@ pub fn won_in_poll(branch: usize, dropped: u64, poll: u32) {
 /// directly (not inside a `timeout` or a race of its own) and ends as
 /// that timer did (pending while it is pending, ready when it fired); one
 /// poll that does otherwise makes it a branch that waits on something else
-/// for the rest of the race.
+/// for the rest of the race. A timer branch is *direct* when its timer was
+/// made before the poll of the race that polls it (`sleep(d)` written as
+/// the branch, a pinned `Sleep` raced by reference, an interval's tick),
+/// *indirect* when the branch made it while the race runs (an `async`
+/// block or `async fn` that sleeps: a slow backend's test double). In a
+/// race with a direct timer branch, the indirect ones count as branches
+/// that wait on something else (an expiry drops them where they wait);
+/// in a race whose only timers are indirect (a deadline future of the
+/// user's own), they are its timers.
 ///
 /// The calls, in each poll of the race: [`begin_poll`](Race::begin_poll),
 /// [`poll_branch`](Race::poll_branch) for each branch polled, [`won`](Race::won)
@@ -184,6 +192,10 @@ pub struct Race {
     timers: u64,
     /// Branches that waited on something else.
     others: u64,
+    /// Timer branches whose timer was made while the race runs (in the
+    /// branch's last poll): a `sleep` inside an `async` block or `async
+    /// fn` of the branch, not one the race was given.
+    indirect: u64,
     /// An injection expired the race: only its timers are polled.
     forced: bool,
     /// The task's await point where the expiry came.
@@ -222,6 +234,7 @@ impl Race {
             scope: None,
             timers: 0,
             others: 0,
+            indirect: 0,
             forced: false,
             forced_at: None,
             noted_by_timer: false,
@@ -229,6 +242,25 @@ impl Race {
             number: None,
             branch_wait: None,
         }
+    }
+
+    /// The branches the race treats as its timers: the direct timer
+    /// branches, or, when it has none, the indirect ones.
+    fn timer_branches(&self) -> u64 {
+        let direct = self.timers & !self.indirect;
+        if direct != 0 {
+            direct
+        } else {
+            self.timers
+        }
+    }
+
+    /// The branches an expiry of the race drops: those that wait on
+    /// something else, and indirect timer branches when the race has a
+    /// direct timer (a slow backend's `sleep` is slower than the race's
+    /// own timer).
+    fn other_branches(&self) -> u64 {
+        self.others | (self.timers & !self.timer_branches())
     }
 
     fn bit(branch: usize) -> u64 {
@@ -251,6 +283,7 @@ impl Race {
                     // other branches never start.
                     self.timers = branches.timers;
                     self.others = branches.others;
+                    self.indirect = 0;
                     self.forced = true;
                     self.forced_at = Some(world.current_point());
                 }
@@ -263,13 +296,13 @@ impl Race {
                     self.forced_at = Some(world.current_point());
                     world.note_race_forced(crate::world::RaceBranches {
                         race: self.number.unwrap_or(0),
-                        timers: self.timers,
-                        others: self.others,
+                        timers: self.timer_branches(),
+                        others: self.other_branches(),
                     });
                 }
             });
         }
-        if self.forced && self.timers & !disabled == 0 {
+        if self.forced && self.timer_branches() & !disabled == 0 {
             // No timer left to win: the race runs as it would.
             self.forced = false;
         }
@@ -341,24 +374,37 @@ impl Race {
         poll: impl FnOnce() -> Poll<T>,
     ) -> Poll<T> {
         let bit = Race::bit(branch);
-        if self.forced && self.timers & bit == 0 {
+        if self.forced && self.timer_branches() & bit == 0 {
             return Poll::Pending;
         }
         let Some(world) = crate::world::try_with(std::rc::Rc::clone) else {
             return poll();
         };
-        let (polled, seen) = world.poll_race_branch(self.at, self.others & bit != 0, poll);
+        let (polled, seen) = world.poll_race_branch(
+            self.at,
+            self.number.unwrap_or(0),
+            self.other_branches() & bit != 0,
+            self.timers & !self.indirect & !bit != 0,
+            poll,
+        );
         if seen.timer == Some(polled.is_ready()) && self.others & bit == 0 {
             self.timers |= bit;
+            if seen.indirect {
+                self.indirect |= bit;
+            } else {
+                self.indirect &= !bit;
+            }
         } else {
             self.timers &= !bit;
+            self.indirect &= !bit;
             self.others |= bit;
         }
+        let timer = self.timer_branches() & bit != 0;
         if seen.noted {
-            self.noted_by_timer = self.timers & bit != 0;
+            self.noted_by_timer = timer && !seen.swapped;
         }
         if let (Some(at), None, true) = (at, self.branch_wait, polled.is_pending()) {
-            if self.timers & bit == 0 && (!seen.noted || seen.unlocated) {
+            if !timer && (!seen.noted || seen.unlocated) {
                 self.branch_wait = Some(Wait {
                     kind: WaitKind::SelectBranch(u32::try_from(branch).unwrap_or(u32::MAX)),
                     at: Some(at),
@@ -377,19 +423,19 @@ impl Race {
     /// polled since).
     pub fn won(&mut self, branch: usize, dropped: u64, poll: u32) {
         let at = self.at;
-        let timer = self.timers & Race::bit(branch) != 0;
+        let timer = self.is_timer(branch);
         let expired = self.forced && timer;
         crate::world::try_with(|world| {
             if let (true, Some(scope)) = (expired, self.scope) {
                 self.expired = true;
                 world.race_expired(scope, self.number.unwrap_or(0), at);
-            } else if let (true, Some(scope)) = (timer && self.others != 0, self.scope) {
+            } else if let (true, Some(scope)) = (timer && self.other_branches() != 0, self.scope) {
                 // The timer won by itself: while a stall holds a task,
                 // that is the stall's expiry.
                 let branches = crate::world::RaceBranches {
                     race: self.number.unwrap_or(0),
-                    timers: self.timers,
-                    others: self.others,
+                    timers: self.timer_branches(),
+                    others: self.other_branches(),
                 };
                 self.expired = world.note_expiry_while_stalled(scope, at, Some(branches));
             }
@@ -404,7 +450,7 @@ impl Race {
     /// to expire, else inside the scope around the race.
     pub fn end_poll(&mut self) {
         let at = self.at;
-        let acting = self.timers != 0 && self.others != 0;
+        let acting = self.timer_branches() != 0 && self.other_branches() != 0;
         crate::world::try_with(|world| {
             let scope = if acting {
                 Some((*self.scope.get_or_insert_with(|| world.new_scope()), at))
@@ -417,7 +463,7 @@ impl Race {
 
     /// Is `branch` a timer branch?
     pub fn is_timer(&self, branch: usize) -> bool {
-        self.timers & Race::bit(branch) != 0
+        self.timer_branches() & Race::bit(branch) != 0
     }
 
     /// The race's scope number, once it acted as a scope (what

@@ -20,22 +20,29 @@ use crate::world::TimerKey;
 #[track_caller]
 #[inline]
 pub fn sleep(duration: Duration) -> Sleep {
-    let deadline = Instant::now() + duration;
-    Sleep::new(deadline, false, Location::caller())
+    // One look-up of the world: the clock, and the race this is made in.
+    let (now, born) = world::with(|world| (world.now(), world.race_tag()));
+    Sleep::new(now + duration, false, Location::caller()).born(born)
 }
 
 /// Waits until virtual time reaches `deadline`.
 #[track_caller]
 #[inline]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep::new(deadline, false, Location::caller())
+    Sleep::new(deadline, false, Location::caller()).born(born_now())
 }
 
 /// `sleep_until`, reported as waiting at `at` (for a library whose own
 /// timer type is created away from its user's call site, as an interval's
 /// next tick is).
 pub fn sleep_until_located(deadline: Instant, at: &'static Location<'static>) -> Sleep {
-    Sleep::new(deadline, false, at)
+    Sleep::new(deadline, false, at).born(born_now())
+}
+
+/// The race tag a `Sleep` made now keeps (0 outside a simulation).
+#[inline]
+fn born_now() -> u16 {
+    world::try_with(|world| world.race_tag()).unwrap_or(0)
 }
 
 /// The future of [`sleep`] and [`sleep_until`]. Dropping it cancels the timer.
@@ -56,6 +63,11 @@ pub struct Sleep {
     /// The timer of a `timeout` rather than a `sleep` (what a trace and a
     /// deadlock report say the task waits on).
     timeout: bool,
+    /// The race it was made in, while a branch of that race was polled
+    /// (`World::race_tag`; 0: made outside races): polled in a branch of
+    /// the same race, it is an indirect timer (a `sleep` inside an `async`
+    /// block of the branch), not one the race was given.
+    born: u16,
     at: &'static Location<'static>,
 }
 
@@ -68,8 +80,16 @@ impl Sleep {
             place: None,
             done: false,
             timeout,
+            born: 0,
             at,
         }
+    }
+
+    /// Made in the race tagged `born`.
+    #[inline(always)]
+    fn born(mut self, born: u16) -> Self {
+        self.born = born;
+        self
     }
 
     /// What a task waiting on this waits on.
@@ -114,7 +134,7 @@ impl Sleep {
     fn poll_timer(mut self: Pin<&mut Self>, cx: &mut Context<'_>, race_timer: bool) -> Poll<()> {
         if self.done {
             if race_timer {
-                polled_again();
+                polled_again(self.born);
             }
             return Poll::Ready(());
         }
@@ -144,7 +164,7 @@ impl Sleep {
             }
             // A `select!` polling a branch learns that it is a timer.
             if race_timer {
-                world.note_timer_polled(fired);
+                world.note_timer_polled(fired, this.born);
             }
             fired
         });
@@ -170,8 +190,8 @@ impl Future for Sleep {
 /// timer is ready again. Out of line: the first polls stay lean.
 #[cold]
 #[inline(never)]
-fn polled_again() {
-    world::try_with(|world| world.note_timer_polled(true));
+fn polled_again(born: u16) {
+    world::try_with(|world| world.note_timer_polled(true, born));
 }
 
 impl Drop for Sleep {

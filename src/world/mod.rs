@@ -314,9 +314,17 @@ pub(crate) struct World {
     /// How many branch polls are in progress (`branch_polls`' length,
     /// read without a borrow on every wait and timer poll).
     racing: Cell<u32>,
+    /// The tag of the race whose branch poll is innermost, 0 outside
+    /// races: a `time::Sleep` made now keeps it, and is then the
+    /// *indirect* timer of that race (made while the race runs, by an
+    /// `async` block or `async fn` of a branch).
+    race_tag: Cell<u16>,
     /// A wait a race's timer branch noted, held back so that a wait of
     /// another branch names the await point (restored when none does).
     race_timer_note: Cell<Option<NotedWait>>,
+    /// The held-back note is an indirect timer branch's (a slow backend's
+    /// `sleep`): a direct timer branch's note takes its place.
+    race_timer_note_indirect: Cell<bool>,
     next_scope: Cell<u32>,
     /// Task groups created so far (their ids in traces: `via group N`).
     next_group: Cell<u32>,
@@ -395,7 +403,9 @@ impl World {
             scopes: RefCell::new(Vec::new()),
             branch_polls: RefCell::new(Vec::new()),
             racing: Cell::new(0),
+            race_tag: Cell::new(0),
             race_timer_note: Cell::new(None),
+            race_timer_note_indirect: Cell::new(false),
             next_scope: Cell::new(0),
             next_group: Cell::new(0),
             pending_scope: Cell::new(None),

@@ -5,7 +5,10 @@
 //! While a race polls a branch, the world keeps a frame for that branch
 //! poll: a `time::Sleep` polled directly in it (not inside
 //! a `timeout` or a race nested in the branch) reports itself there, and
-//! the first wait noted in the poll marks it. A placeholder scope is on the
+//! the first wait noted in the poll marks it; a `Sleep` made during a
+//! branch poll keeps the race's tag, so that polled in a branch of the
+//! same race it reports itself as an indirect timer (made by the branch
+//! while the race runs, not given to it). A placeholder scope is on the
 //! scope stack meanwhile, so a wait noted in any branch belongs to the race;
 //! once every branch was polled, the race settles the placeholder: its own
 //! scope when it has a timer branch and another branch to expire, else the
@@ -30,6 +33,13 @@ pub(crate) struct RaceBranches {
     pub others: u64,
 }
 
+/// The tag a `time::Sleep` made in a branch poll of race number `race`
+/// keeps: 1 to `u16::MAX` (0: made outside races). Two races share a tag
+/// only 65,535 races apart.
+fn race_tag(race: u64) -> u16 {
+    (race % u64::from(u16::MAX)) as u16 + 1
+}
+
 /// One branch poll of a race in progress.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct BranchPoll {
@@ -39,6 +49,15 @@ pub(crate) struct BranchPoll {
     /// Whether a timer was polled directly in the branch, and whether it
     /// was ready (the last one).
     timer: Option<bool>,
+    /// The race's tag ([`race_tag`]).
+    tag: u16,
+    /// The last timer polled directly in the branch was made while the
+    /// race runs (an indirect timer: a `sleep` inside an `async` block
+    /// of the branch).
+    indirect: bool,
+    /// The race tag of the enclosing branch poll, put back when this one
+    /// ends.
+    outer_tag: u16,
     /// The poll noted what the task waits on (the first note of the task's
     /// poll), as a race nested in it says.
     noted: bool,
@@ -54,10 +73,15 @@ pub(crate) struct BranchPoll {
 pub(crate) struct BranchSeen {
     /// A timer polled directly in the branch, and whether it was ready.
     pub timer: Option<bool>,
+    /// That timer was made while the race runs (indirect).
+    pub indirect: bool,
     /// The branch noted what the task waits on.
     pub noted: bool,
     /// What it noted has no location (a wait outside cancelsim).
     pub unlocated: bool,
+    /// Its note (a direct timer's) was held back in place of an indirect
+    /// timer branch's, which names the await point again.
+    pub swapped: bool,
 }
 
 /// Pops the frames of a branch poll, also when the branch panics.
@@ -76,10 +100,13 @@ impl BranchGuard<'_> {
         if let Some(frame) = self.world.branch_polls.borrow_mut().pop() {
             let pending = self.world.pending_wait.get();
             let noted = frame.noted || (!frame.noted_before && pending.is_some());
+            self.world.race_tag.set(frame.outer_tag);
             seen = BranchSeen {
                 timer: frame.timer,
+                indirect: frame.indirect,
                 noted,
                 unlocated: noted && pending.is_some_and(|wait| wait.at.is_none()),
+                swapped: false,
             };
         }
         self.world.scopes.borrow_mut().pop();
@@ -102,14 +129,18 @@ impl Drop for BranchGuard<'_> {
 }
 
 impl World {
-    /// Polls one branch of the race at `at` with `poll`, inside the race's
-    /// placeholder scope; returns what the branch saw. `other`: the race
-    /// knows the branch waits on something else than a timer (a sleep in
-    /// it is its own, not the race's timer).
+    /// Polls one branch of race number `race`, at `at`, with `poll`,
+    /// inside the race's placeholder scope; returns what the branch saw.
+    /// `other`: the race knows the branch waits on something else than a
+    /// timer (a sleep in it is its own, not the race's timer).
+    /// `direct_timer`: the race has a direct timer branch (an indirect
+    /// timer branch then counts as another branch too).
     pub(crate) fn poll_race_branch<R>(
         &self,
         at: SourceLocation,
+        race: u64,
         other: bool,
+        direct_timer: bool,
         poll: impl FnOnce() -> R,
     ) -> (R, BranchSeen) {
         let depth = {
@@ -117,9 +148,13 @@ impl World {
             scopes.push((RACE_PLACEHOLDER, at));
             scopes.len()
         };
+        let tag = race_tag(race);
         self.branch_polls.borrow_mut().push(BranchPoll {
             depth,
             timer: None,
+            tag,
+            indirect: false,
+            outer_tag: self.race_tag.replace(tag),
             noted: false,
             noted_before: self.pending_wait.get().is_some(),
         });
@@ -129,30 +164,57 @@ impl World {
             popped: false,
         };
         let result = poll();
-        let seen = guard.pop();
-        if seen.noted && seen.timer.is_some() && !other && self.race_timer_note.get().is_none() {
-            // The timer branch noted the task's wait: another branch's
-            // wait, if one notes it, names the await point instead (what
-            // an expiry there drops is that branch, not the timer).
-            if let Some(wait) = self.pending_wait.take() {
-                self.race_timer_note
-                    .set(Some((wait, self.pending_scope.take())));
+        let mut seen = guard.pop();
+        let other = other || (seen.indirect && direct_timer);
+        if seen.noted && seen.timer.is_some() && !other {
+            let held = self.race_timer_note.get();
+            if held.is_none() {
+                // The timer branch noted the task's wait: another branch's
+                // wait, if one notes it, names the await point instead
+                // (what an expiry there drops is that branch, not the
+                // timer).
+                if let Some(wait) = self.pending_wait.take() {
+                    self.race_timer_note
+                        .set(Some((wait, self.pending_scope.take())));
+                    self.race_timer_note_indirect.set(seen.indirect);
+                }
+            } else if self.race_timer_note_indirect.get() && !seen.indirect {
+                // The held note is an indirect timer branch's, taken for
+                // the race's timer before this direct one was polled: the
+                // indirect one is what an expiry drops, its note names
+                // the await point.
+                if let (Some(wait), Some(indirect)) = (self.pending_wait.take(), held) {
+                    let scope = self.pending_scope.take();
+                    self.race_timer_note.set(Some((wait, scope)));
+                    self.race_timer_note_indirect.set(false);
+                    self.pending_wait.set(Some(indirect.0));
+                    self.pending_scope.set(indirect.1);
+                    seen.swapped = true;
+                }
             }
         }
         (result, seen)
     }
 
     /// A timer was polled (ready or not): a branch poll of a race it is
-    /// directly in notes it. Outside a race, one load.
+    /// directly in notes it. `born`: the race tag the timer was made
+    /// under ([`World::race_tag`]). Outside a race, one load.
     #[inline(always)]
-    pub(crate) fn note_timer_polled(&self, ready: bool) {
+    pub(crate) fn note_timer_polled(&self, ready: bool, born: u16) {
         if self.racing.get() != 0 {
-            self.note_timer_in_race(ready);
+            self.note_timer_in_race(ready, born);
         }
     }
 
+    /// The tag of the race whose branch poll is in progress (innermost),
+    /// 0 outside races: what a `time::Sleep` made now keeps.
+    #[inline(always)]
+    pub(crate) fn race_tag(&self) -> u16 {
+        self.race_tag.get()
+    }
+
     #[inline(never)]
-    fn note_timer_in_race(&self, ready: bool) {
+    fn note_timer_in_race(&self, ready: bool, born: u16) {
         let Ok(mut polls) = self.branch_polls.try_borrow_mut() else {
             return;
         };
@@ -161,6 +223,7 @@ impl World {
         };
         if self.scopes.try_borrow().is_ok_and(|s| s.len() == top.depth) {
             top.timer = Some(ready);
+            top.indirect = born != 0 && born == top.tag;
         }
     }
 
@@ -184,6 +247,7 @@ impl World {
         // note; a wait newly set belongs to the race (settled just below).
         self.settle_race_joins(scope.is_some());
         let timer_note = self.race_timer_note.take();
+        self.race_timer_note_indirect.set(false);
         let pending = self.pending_wait.get();
         if pending.is_none_or(|p| p.at.is_none()) {
             let named = match (branch_wait, timer_note) {

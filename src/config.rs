@@ -60,6 +60,16 @@ pub struct Config {
     /// longer than the grace time is `cancel-ignored`. Off by default
     /// (cancelsim's structured rule: a live task is a leak).
     pub runtime_shutdown: bool,
+    /// The root (the `block_on` future, `main#0`) is polled as tokio's
+    /// current-thread runtime polls its `block_on` future: not from the
+    /// ready queue but at the top of each scheduler turn, before the tasks
+    /// queued — when the queue runs dry (the runtime parks: timers fire,
+    /// I/O arrives) and after every 61 polls of other tasks (tokio's
+    /// `event_interval`). Woken meanwhile it waits for that turn; the scheduler is not
+    /// asked about it. Off by default (the root is one task of the ready
+    /// queue, in wake order); the tokio facade sets it for its
+    /// current-thread runtimes.
+    pub root_first: bool,
     /// The file the test body is written in (set by `#[tokio::test]`,
     /// `#[cancelsim::test]`, [`Check::test_file`](crate::Check::test_file)).
     /// A `timeout` called in this file (within [`Config::test_lines`]) by
@@ -109,6 +119,11 @@ impl Config {
 /// The step budget of each run of a sweep ([`Config::sweep`]).
 const SWEEP_MAX_STEPS: u64 = 1_000_000;
 
+/// With [`Config::root_first`], how many polls of other tasks the root
+/// waits at most: tokio's `event_interval` (61), after which its
+/// current-thread scheduler parks and polls the `block_on` future.
+pub(crate) const ROOT_FIRST_BATCH: u32 = 61;
+
 /// The default of [`Config::watchdog`].
 pub const DEFAULT_WATCHDOG: Duration = Duration::from_secs(5);
 
@@ -126,6 +141,7 @@ impl Default for Config {
             drain_steps: 1_000_000,
             drain_time: Duration::from_secs(3600),
             runtime_shutdown: false,
+            root_first: false,
             test_file: None,
             test_lines: None,
             watchdog: Some(DEFAULT_WATCHDOG),
@@ -179,6 +195,13 @@ impl Config {
     /// shuts down.
     pub fn runtime_shutdown(mut self, enabled: bool) -> Self {
         self.runtime_shutdown = enabled;
+        self
+    }
+
+    /// Sets [`Config::root_first`]: poll the root as tokio's current-thread
+    /// runtime polls its `block_on` future.
+    pub fn root_first(mut self, enabled: bool) -> Self {
+        self.root_first = enabled;
         self
     }
 

@@ -136,6 +136,10 @@ where
             .timeout_at_every_await(true),
     };
     check = check.explore_schedules(explored.clone(), 16);
+    if explored == SchedulerKind::CurrentThread {
+        // tokio's current-thread runtime polls the test body first.
+        check = check.root_first(true);
+    }
     if let Some(seeds) = args.seeds {
         check = check.seeds(0..seeds);
     }

@@ -298,6 +298,14 @@ where
         self
     }
 
+    /// Sets [`Config::root_first`] of every run: the root polled as tokio's
+    /// current-thread runtime polls its `block_on` future (`#[tokio::test]`
+    /// sets it unless its flavor is `multi_thread`).
+    pub fn root_first(mut self, enabled: bool) -> Self {
+        self.config.root_first = enabled;
+        self
+    }
+
     /// The base configuration of every run (budgets, grace, trace mode); its
     /// seed and scheduler are replaced per run. The test's file and where
     /// the body is written carry over unless `config` sets them.

@@ -303,7 +303,7 @@ impl World {
     /// ([`World::abort_later`]), nothing else can run, or it has been held
     /// for [`STALL_LIMIT`] ([`World::release_stalled`]).
     fn stall(&self, key: TaskKey) {
-        self.ready.borrow_mut().retain(|queued| *queued != key);
+        self.unqueue(key);
         if let Some(slot) = self.core.borrow_mut().tasks.get_mut(key) {
             slot.queued = true;
             self.stalled.borrow_mut().push((key, self.now.get()));

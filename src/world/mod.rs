@@ -51,6 +51,7 @@ mod pick;
 mod poll_body;
 mod race;
 mod record;
+mod root_first;
 mod run;
 mod run_api;
 mod run_loop;
@@ -266,6 +267,10 @@ pub(crate) struct World {
     unrecorded: Cell<u64>,
     core: RefCell<Core>,
     ready: RefCell<ReadyQueue>,
+    /// [`Config::root_first`]: the root of this `block_on` (else a key no
+    /// task has), kept out of the ready queue; see `root_first.rs`.
+    root_first: Cell<TaskKey>,
+    root_first_state: Cell<root_first::RootTurn>,
     trace: RefCell<Trace>,
     trace_on: bool,
     /// Asks the scheduler, records the decisions, keeps a divergence.
@@ -382,6 +387,8 @@ impl World {
                 timers: std::mem::take(&mut kept.timers),
             }),
             ready: RefCell::new(std::mem::take(&mut kept.ready)),
+            root_first: Cell::new(root_first::NO_ROOT),
+            root_first_state: Cell::new(root_first::RootTurn::default()),
             trace_on: trace.is_enabled(),
             trace: RefCell::new(trace),
             decider: Decider::new(scheduler, answers_first, std::mem::take(&mut kept.schedule)),

@@ -89,7 +89,7 @@ impl World {
             }
             None => false,
         };
-        if fresh {
+        if fresh && !self.root_woken(key) {
             ready.push_back(key);
         }
         Some(fresh)
@@ -170,6 +170,11 @@ impl World {
     #[inline(always)]
     fn take_ready(&self) -> Ready {
         let mut ready = self.ready.borrow_mut();
+        if self.config.root_first {
+            if let Some(root) = self.root_turn(ready.is_empty()) {
+                return Ready::Run(root);
+            }
+        }
         if ready.len() <= 1 {
             return ready.pop_front().map_or(Ready::Empty, Ready::Run);
         }

@@ -38,7 +38,7 @@ impl World {
                     // its future is dropped now, when it would have run.
                     let future = slot.future.take();
                     drop(core);
-                    self.ready.borrow_mut().retain(|queued| *queued != key);
+                    self.unqueue(key);
                     self.finish(key, future, Outcome::Aborted, None);
                     return;
                 }
@@ -384,7 +384,7 @@ impl World {
                 }
             }
         };
-        self.ready.borrow_mut().retain(|queued| *queued != key);
+        self.unqueue(key);
         self.record(key.id, EventKind::Abort { by, at });
         self.unstall(key, at.is_some());
         self.finish(key, Some(future), Outcome::Aborted, None);
@@ -478,7 +478,8 @@ impl World {
     /// Removes the root after `block_on` returns or gives up, and marks its
     /// end in the schedule (see [`World::root_finished`]).
     pub fn finish_root(self: &Rc<World>, key: TaskKey, outcome: Outcome) {
-        self.ready.borrow_mut().retain(|queued| *queued != key);
+        self.unqueue(key);
+        self.release_root(key);
         self.finish(key, None, outcome, None);
         self.root_finished();
     }
@@ -514,6 +515,7 @@ impl World {
             drop(slot);
         }
         self.ready.borrow_mut().clear();
+        self.release_root(self.root_first.get());
         waker::remote_forget(self.id);
         panicked
     }

@@ -47,7 +47,11 @@ impl World {
                 self.record(parent, EventKind::Spawn { child: key.id, at });
             }
         }
-        self.ready.borrow_mut().push_back(key);
+        if kind == TaskKind::Root && self.config.root_first {
+            self.hold_root(key);
+        } else {
+            self.ready.borrow_mut().push_back(key);
+        }
         key
     }
 

@@ -117,7 +117,11 @@ impl Runtime {
 
     pub(crate) fn of_flavor(flavor: Flavor) -> Runtime {
         Runtime {
-            sim: send_wrapper::SendWrapper::new(RefCell::new(Sim::new(Config::default()))),
+            sim: send_wrapper::SendWrapper::new(RefCell::new(Sim::new(
+                // tokio's current-thread runtime polls the `block_on`
+                // future first.
+                Config::default().root_first(flavor == Flavor::CurrentThread),
+            ))),
             handle: Handle::of_flavor(flavor),
         }
     }

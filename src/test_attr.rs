@@ -123,7 +123,8 @@ where
     }
     // The schedules explored besides the baseline: a multi-thread tokio
     // runtime (or cancelsim's own sweep) reorders tasks, a current-thread
-    // one runs them in wake order.
+    // one runs them in wake order, polling the body (its `block_on`
+    // future) first at each turn.
     let explored = if args.preset == Some("tokio") && args.flavor != Some("multi_thread") {
         SchedulerKind::CurrentThread
     } else {

@@ -74,7 +74,9 @@ pub struct TokioTestArgs {
     /// `current_thread` or `multi_thread`: either way one simulated
     /// thread. The schedules explored besides the baseline keep tasks in
     /// wake order for `current_thread` (the default, as tokio's runtime
-    /// does), and explore task orders too for `multi_thread`.
+    /// does, the test body polled first at each turn as tokio's
+    /// `block_on` future: `Config::root_first`), and explore task orders
+    /// too for `multi_thread`.
     pub flavor: Option<&'static str>,
     /// Accepted and ignored: the simulation has one thread.
     pub worker_threads: Option<usize>,

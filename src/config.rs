@@ -65,8 +65,9 @@ pub struct Config {
     /// ready queue but at the top of each scheduler turn, before the tasks
     /// queued — when the queue runs dry (the runtime parks: timers fire,
     /// I/O arrives) and after every 61 polls of other tasks (tokio's
-    /// `event_interval`). Woken meanwhile it waits for that turn; the scheduler is not
-    /// asked about it. Off by default (the root is one task of the ready
+    /// `event_interval`). Woken meanwhile it waits for that turn; the
+    /// scheduler is not asked about it. A task's `yield_now` is woken at
+    /// the top of the next turn too, as tokio defers it. Off by default (the root is one task of the ready
     /// queue, in wake order); the tokio facade sets it for its
     /// current-thread runtimes.
     pub root_first: bool,

@@ -271,6 +271,9 @@ pub(crate) struct World {
     /// task has), kept out of the ready queue; see `root_first.rs`.
     root_first: Cell<TaskKey>,
     root_first_state: Cell<root_first::RootTurn>,
+    /// With `root_first`: tasks that yielded (`yield_now`), woken at the
+    /// top of the next turn as tokio's deferred wakes.
+    deferred: RefCell<Vec<TaskKey>>,
     trace: RefCell<Trace>,
     trace_on: bool,
     /// Asks the scheduler, records the decisions, keeps a divergence.
@@ -389,6 +392,7 @@ impl World {
             ready: RefCell::new(std::mem::take(&mut kept.ready)),
             root_first: Cell::new(root_first::NO_ROOT),
             root_first_state: Cell::new(root_first::RootTurn::default()),
+            deferred: RefCell::new(Vec::new()),
             trace_on: trace.is_enabled(),
             trace: RefCell::new(trace),
             decider: Decider::new(scheduler, answers_first, std::mem::take(&mut kept.schedule)),

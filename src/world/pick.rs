@@ -65,6 +65,9 @@ impl World {
     /// same as its waker's `enqueue`, which records nothing for a self-wake.
     #[inline]
     pub fn requeue_current(&self, key: TaskKey) -> bool {
+        if self.config.root_first && key != self.root_first.get() {
+            return self.defer_yield(key);
+        }
         self.push_ready(key, false).is_some()
     }
 
@@ -171,7 +174,7 @@ impl World {
     fn take_ready(&self) -> Ready {
         let mut ready = self.ready.borrow_mut();
         if self.config.root_first {
-            if let Some(root) = self.root_turn(ready.is_empty()) {
+            if let Some(root) = self.root_turn(&mut ready) {
                 return Ready::Run(root);
             }
         }

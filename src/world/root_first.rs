@@ -10,9 +10,14 @@
 //! waits until the queue has run dry or the turn is over, behind tasks
 //! woken after it. Here the root's wake likewise only marks it
 //! ([`RootTurn::woken`]), and the pick polls it at the top of a turn.
+//!
+//! tokio's `yield_now` defers its wake to that moment too: a task that
+//! yields is queued again at the top of the next turn (after the root's
+//! poll is decided: the root runs first), not at once.
 
 use super::World;
 use crate::config::ROOT_FIRST_BATCH;
+use crate::schedule::ReadyQueue;
 use crate::vocab::{TaskId, TaskKey};
 
 /// No root is held (the mode is off, or the root has ended).
@@ -58,20 +63,22 @@ impl World {
     }
 
     /// The root, when this pick is the top of a turn and it is woken; else
-    /// counts the poll of a queued task (`queue_empty`: none is queued).
+    /// counts the poll of a queued task. At the top of a turn the tasks
+    /// that yielded are queued again (tokio's deferred wakes).
     #[inline(never)]
-    pub(super) fn root_turn(&self, queue_empty: bool) -> Option<TaskKey> {
+    pub(super) fn root_turn(&self, ready: &mut ReadyQueue) -> Option<TaskKey> {
         let mut turn = self.root_first_state.get();
-        if queue_empty || turn.batch >= ROOT_FIRST_BATCH {
+        if ready.is_empty() || turn.batch >= ROOT_FIRST_BATCH {
             turn.top = true;
         }
         let mut root = None;
         if turn.top {
+            self.wake_deferred(ready);
             if std::mem::take(&mut turn.woken) {
                 root = Some(self.root_first.get());
                 turn.top = false;
                 turn.batch = 0;
-            } else if !queue_empty {
+            } else if !ready.is_empty() {
                 turn.top = false;
                 turn.batch = 1;
             }
@@ -80,6 +87,35 @@ impl World {
         }
         self.root_first_state.set(turn);
         root
+    }
+
+    /// The task being polled, `key`, yielded: its wake waits for the top
+    /// of the next turn. False when the world cannot take it now.
+    pub(super) fn defer_yield(&self, key: TaskKey) -> bool {
+        match self.deferred.try_borrow_mut() {
+            Ok(mut deferred) => {
+                deferred.push(key);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Queues the tasks that yielded, in order, unless queued already or
+    /// ended.
+    fn wake_deferred(&self, ready: &mut ReadyQueue) {
+        let mut deferred = self.deferred.borrow_mut();
+        if deferred.is_empty() {
+            return;
+        }
+        let mut core = self.core.borrow_mut();
+        for key in deferred.drain(..) {
+            if let Some(slot) = core.tasks.get_mut(key) {
+                if !std::mem::replace(&mut slot.queued, true) {
+                    ready.push_back(key);
+                }
+            }
+        }
     }
 
     /// Takes `key` out of the ready queue (and the held root's wake).

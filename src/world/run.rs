@@ -516,6 +516,7 @@ impl World {
         }
         self.ready.borrow_mut().clear();
         self.release_root(self.root_first.get());
+        self.deferred.borrow_mut().clear();
         waker::remote_forget(self.id);
         panicked
     }

@@ -1,7 +1,8 @@
 //! The order of the `block_on` future (the root, `main#0`) against real
 //! tokio: its current-thread scheduler polls that future at the top of
 //! each turn, before the tasks woken with it, and a root woken by a task
-//! waits until the queue runs dry or 61 tasks have run.
+//! waits until the queue runs dry or 61 tasks have run; a task's
+//! `yield_now` wakes it at the top of the next turn.
 //! The same program runs, written once as a macro over the crate it runs
 //! on, on tokio's paused current-thread runtime and on the facade (see
 //! `compat.rs`); the logs must agree.
@@ -132,4 +133,26 @@ async fn the_test_body_runs_first_in_every_schedule() {
     for task in tasks {
         task.await.unwrap();
     }
+}
+
+/// tokio defers a task's `yield_now` wake to the top of the next turn: a
+/// task that yields runs again after the root a task woke meanwhile.
+#[test]
+fn a_yielding_task_runs_again_after_the_woken_root() {
+    let (real, sim) = both!(|rt, log, start| async move {
+        let (to_main, from_b) = rt::sync::oneshot::channel::<()>();
+        let l = Arc::clone(&log);
+        let a = rt::spawn(async move {
+            note!(l, start, "a1");
+            rt::task::yield_now().await;
+            note!(l, start, "a2")
+        });
+        let b = rt::spawn(async move { to_main.send(()).unwrap() });
+        from_b.await.unwrap();
+        note!(log, start, "main");
+        a.await.unwrap();
+        b.await.unwrap();
+    });
+    assert_eq!(real, log_of(&[(0, "a1"), (0, "main"), (0, "a2")]));
+    assert_eq!(sim, real);
 }

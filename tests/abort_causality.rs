@@ -70,37 +70,35 @@ where
         .collect()
 }
 
+/// Each worker of `body` may be dropped only at the await point after its
+/// report (point 2), never at the one before (point 1), and the sweep of
+/// `body` is clean.
+fn assert_both_aborted_only_after_their_report<F, Fut>(body: F)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    for worker in ["worker0", "worker1"] {
+        assert_eq!(
+            abortable_points(&body, worker),
+            [(1, false), (2, true)],
+            "{worker}"
+        );
+    }
+    Check::new(body).tokio_preset().run().assert_clean();
+}
+
 #[test]
 fn a_task_polled_while_its_aborter_was_woken_is_aborted_after_that_poll() {
     // worker0's send woke the test; worker1's found its waker consumed,
     // but ran while the test's wake was pending: both are aborted after
     // their report, never before it.
-    for worker in ["worker0", "worker1"] {
-        assert_eq!(
-            abortable_points(&abort_after_both_reported, worker),
-            [(1, false), (2, true)],
-            "{worker}"
-        );
-    }
-    Check::new(abort_after_both_reported)
-        .tokio_preset()
-        .run()
-        .assert_clean();
+    assert_both_aborted_only_after_their_report(abort_after_both_reported);
 }
 
 #[test]
 fn the_link_holds_when_another_task_wakes_the_aborter_later() {
-    for worker in ["worker0", "worker1"] {
-        assert_eq!(
-            abortable_points(&abort_when_told_after_both_reported, worker),
-            [(1, false), (2, true)],
-            "{worker}"
-        );
-    }
-    Check::new(abort_when_told_after_both_reported)
-        .tokio_preset()
-        .run()
-        .assert_clean();
+    assert_both_aborted_only_after_their_report(abort_when_told_after_both_reported);
 }
 
 /// A worker ticks every 3 ms; a timekeeper tells the test at 10 ms to stop

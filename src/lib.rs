@@ -51,6 +51,7 @@ mod config;
 mod error;
 pub mod inject;
 pub mod oracle;
+pub mod outside;
 mod panic;
 mod prefetch;
 mod random;
@@ -161,5 +162,5 @@ pub fn retract_wait(wait: trace::Wait) {
 /// What `#[cancelsim::test]` expands to; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::test_attr::{build, here, test, TestArgs, TestOutput};
+    pub use crate::test_attr::{build, build_at, finish, here, test, TestArgs, TestOutput};
 }

@@ -111,8 +111,23 @@ where
     Fut: Future + 'static,
     Fut::Output: TestOutput,
 {
+    build_at(module, name, args, body, Location::caller())
+}
+
+/// [`build`] for the test written at `test`.
+pub fn build_at<F, Fut>(
+    module: &'static str,
+    name: &'static str,
+    args: TestArgs,
+    body: F,
+    test: &'static Location<'static>,
+) -> Check<impl Fn() -> std::pin::Pin<Box<dyn Future<Output = ()>>> + Send + Sync>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future + 'static,
+    Fut::Output: TestOutput,
+{
     let path = format!("{module}::{name}");
-    let test = Location::caller();
     let run = move || -> std::pin::Pin<Box<dyn Future<Output = ()>>> {
         let future = body();
         Box::pin(async move { future.await.finish(test) })
@@ -192,6 +207,13 @@ where
     Fut::Output: TestOutput,
 {
     let report = build(module, name, args, body).run();
+    finish(module, name, args, &report);
+}
+
+/// Ends the test `module::name` whose sweep made `report`: prints what a
+/// clean sweep excused, or panics with the report and the command that
+/// replays the failure.
+pub fn finish(module: &'static str, name: &'static str, args: TestArgs, report: &crate::Report) {
     if let Some(repro) = report.replayed() {
         // The replay printed the run's trace and violations already: the
         // panic points there instead of repeating them, and offers no

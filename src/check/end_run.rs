@@ -27,6 +27,13 @@ pub(crate) fn end_run(world: &Rc<World>) -> Vec<Violation> {
         // state of the recorded run. The run reports the divergence.
         return world.take_violations();
     }
+    // Seen before the end state takes the run's panics.
+    let real_tokio = world.real_tokio_panic();
     world.report_end(oracle::after_drain(&world.end_state(Moment::Drained)));
-    world.take_violations()
+    let mut violations = world.take_violations();
+    let shown = violations
+        .iter()
+        .any(crate::vocab::real_tokio::shows_real_tokio);
+    violations.extend(real_tokio.filter(|_| !shown));
+    violations
 }

@@ -124,7 +124,7 @@ impl Collector {
         self.failed_runs += 1;
         if violations
             .iter()
-            .any(crate::vocab::violation::shows_real_tokio)
+            .any(crate::vocab::real_tokio::shows_real_tokio)
         {
             for violation in &mut violations {
                 violation.real_tokio = true;

@@ -43,6 +43,17 @@ impl Report {
         self.failures.is_empty()
     }
 
+    /// The first violation that is real tokio's "there is no reactor
+    /// running" panic: code compiled against real tokio (not the
+    /// `cancelsim-tokio` facade) made a timer or spawned a task inside a
+    /// run.
+    pub fn real_tokio_called(&self) -> Option<&Violation> {
+        self.failures
+            .iter()
+            .flat_map(|failure| failure.violations())
+            .find(|violation| crate::vocab::real_tokio::shows_real_tokio(violation))
+    }
+
     /// The run this report replayed (`CANCELSIM_REPLAY`), or `None` for a
     /// sweep's report.
     pub fn replayed(&self) -> Option<&Repro> {

@@ -15,6 +15,7 @@ mod injection;
 mod instant;
 mod join_error;
 mod location;
+pub(crate) mod real_tokio;
 mod task;
 pub(crate) mod violation;
 mod wait;

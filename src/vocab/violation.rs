@@ -270,17 +270,17 @@ impl Violation {
                 "the task went on after the program's own cancellation signal: listen for it wherever \
                  the task waits (`select!` on `token.cancelled()`), inside long jobs too"
             }
-            _ if shows_real_tokio(self) => {
+            _ if super::real_tokio::shows_real_tokio(self) => {
                 // cancelsim is compiled with the same RUSTFLAGS as the code
                 // under test: in a simulation build the `--cfg` is set
                 // already, and only a dependency on real tokio is left.
                 if cfg!(cancelsim) {
-                    REAL_TOKIO_IN_SIMULATION_BUILD
+                    super::real_tokio::IN_SIMULATION_BUILD
                 } else {
-                    REAL_TOKIO_IN_NORMAL_BUILD
+                    super::real_tokio::IN_NORMAL_BUILD
                 }
             }
-            _ if self.real_tokio => REAL_TOKIO_ELSEWHERE_IN_RUN,
+            _ if self.real_tokio => super::real_tokio::ELSEWHERE_IN_RUN,
             // Blocking work (`spawn_blocking`'s closure) runs on the
             // simulation's one thread: a closure that waits for the async
             // side never returns.
@@ -469,47 +469,6 @@ const SHARED_STATE_HINT: &str =
      a OnceLock, a cache), a file, an environment variable. Reset it at the start of the test \
      (or keep it in the test's own values), use a temp dir per run; CANCELSIM_THREADS=1 does \
      not help, a `static` outlives a run on one thread too";
-
-/// Is this real tokio's "no reactor" panic (in a task or the root)?
-pub(crate) fn shows_real_tokio(violation: &Violation) -> bool {
-    violation.message.contains("there is no reactor running")
-        // The facade's own message (called outside a runtime) says what to
-        // do itself; a panic's location may name the facade's directory,
-        // so match its words.
-        && !violation.message.contains("cancelsim-tokio: this is the simulation build")
-}
-
-/// The hint for a violation of a run in which real tokio was called: the
-/// failure follows from that.
-const REAL_TOKIO_ELSEWHERE_IN_RUN: &str =
-    "real tokio was called inside the simulation in this run (its `there is no reactor running` \
-     panic is reported too, with the likely culprits): that is what broke the run — this \
-     violation follows from it; fix that first";
-
-/// The hint for real tokio's "no reactor" panic in a simulation build
-/// (`--cfg cancelsim`): the facade is in use, so a dependency built
-/// against real tokio called its runtime.
-const REAL_TOKIO_IN_SIMULATION_BUILD: &str =
-    "real tokio was called inside the simulation: a dependency compiled against real tokio \
-     (not the `cancelsim-tokio` facade) spawned a task or made a timer on tokio's runtime, which \
-     does not exist here. Likely culprits: tokio-util's `TaskTracker`, `DelayQueue` or \
-     `AbortOnDropHandle` (depend on `tokio-util = { package = \"cancelsim-tokio-util\" }`, which \
-     simulates them); tokio-stream's `StreamExt::{timeout, throttle, chunks_timeout}` or \
-     `IntervalStream` (depend on `tokio-stream = { package = \"cancelsim-tokio-stream\" }`); \
-     tokio's own `mpsc::Sender::send_timeout` (write \
-     `tokio::time::timeout(d, tx.send(v))`); another crate with its own `tokio` dependency (keep \
-     it out of the simulated test)";
-
-/// The hint for real tokio's "no reactor" panic in a normal build: the
-/// code under test may not use the facade at all yet.
-const REAL_TOKIO_IN_NORMAL_BUILD: &str =
-    "real tokio was called inside the simulation: a crate compiled against real tokio (not \
-     through the `tokio = { package = \"cancelsim-tokio\" }` dependency) spawned a task or made a \
-     timer. If you are not already building with RUSTFLAGS=\"--cfg cancelsim\", do, so the whole \
-     graph uses the facade; if a dependency still calls real tokio (tokio-util's `TaskTracker` or \
-     `DelayQueue`: use `cancelsim-tokio-util`; tokio-stream's time adapters: use \
-     `cancelsim-tokio-stream`; `mpsc::Sender::send_timeout`: write \
-     `tokio::time::timeout(d, tx.send(v))`), keep it out of the simulated test";
 
 /// The hint of a stall the program's own deadline aborted.
 macro_rules! stall_aborted {

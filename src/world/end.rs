@@ -68,6 +68,33 @@ impl World {
         }
     }
 
+    /// Real tokio's "no reactor" panic in a task of the run, as a
+    /// violation: reported when no other violation of the run shows it (the
+    /// program observed the panic and went on: a `JoinSet` shut down, a
+    /// `JoinError` matched), since the run then does not show what the
+    /// code does on tokio, and must fail rather than pass.
+    pub(crate) fn real_tokio_panic(&self) -> Option<Violation> {
+        let oracles = self.oracles.borrow();
+        let (task, panicked) = oracles.panics.iter().find(|(_, panicked)| {
+            crate::vocab::real_tokio::is_real_tokio_panic(&panicked.message)
+        })?;
+        let label = match &panicked.name {
+            Some(name) => format!("{name}{task}"),
+            None => format!("{task}"),
+        };
+        let violation = Violation::new(
+            ViolationCode::Panic,
+            format!(
+                "task {label} panicked: {}; the program handled the panic and went on (a JoinSet \
+                 shut down, a JoinError matched), but on tokio it would not have happened: the \
+                 run does not show what the code does there",
+                panicked.message
+            ),
+        )
+        .task(*task, panicked.name.as_deref());
+        Some(violation)
+    }
+
     /// A panic of task `task` reached whoever awaited its handle.
     pub(crate) fn observe_panic(&self, task: TaskId) {
         if let Some(panicked) = self.oracles.borrow_mut().panics.get_mut(&task) {

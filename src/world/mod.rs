@@ -47,6 +47,7 @@ mod inject;
 mod join_slot;
 mod kept_containers;
 mod oracle_state;
+mod outside;
 mod pick;
 mod poll_body;
 mod race;
@@ -353,6 +354,14 @@ pub(crate) struct World {
     oracles: RefCell<OracleState>,
     /// The box this world's containers came in, kept to hand them on in.
     kept: Cell<Option<Box<kept_containers::KeptContainers>>>,
+    /// The run's outside timers (`crate::outside`), and whether it has
+    /// them (read without a borrow each time the world is idle).
+    outside: RefCell<outside::Outside>,
+    has_outside: Cell<bool>,
+    /// An `idle` call of the outside timers is in progress: a task queued
+    /// now ends it (`outside_woke`).
+    outside_waiting: Cell<bool>,
+    outside_woke: Cell<bool>,
     /// The thread's heartbeat, once a run armed the watchdog.
     heartbeat: std::cell::OnceCell<std::sync::Arc<crate::watchdog::Heartbeat>>,
 }
@@ -430,6 +439,10 @@ impl World {
             strict_timeout_results: Cell::new(false),
             root_drop_requested: Cell::new(false),
             oracles: RefCell::new(OracleState::default()),
+            outside: RefCell::new(outside::Outside::default()),
+            has_outside: Cell::new(false),
+            outside_waiting: Cell::new(false),
+            outside_woke: Cell::new(false),
             heartbeat: std::cell::OnceCell::new(),
             config,
         })

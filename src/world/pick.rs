@@ -37,7 +37,13 @@ impl World {
     #[inline(always)]
     pub(super) fn enqueue_hinted(&self, key: TaskKey, prefetch: bool) -> bool {
         match self.push_ready(key, prefetch) {
-            Some(true) => {}
+            Some(true) => {
+                if self.outside_waiting.get() {
+                    // Noted once the clock is at the wake's instant.
+                    self.woke_while_outside(key);
+                    return true;
+                }
+            }
             Some(false) => return true,
             None => return false,
         }
@@ -143,6 +149,19 @@ impl World {
                 }
             }
             let next = self.core.borrow_mut().timers.next_deadline();
+            if self.has_outside.get() {
+                // Timers of another runtime may come first: asked up to
+                // the next deadline of the world's own, or a stall's end.
+                let own = next.filter(|deadline| *deadline <= horizon);
+                let own = own.or((horizon != u64::MAX).then_some(horizon));
+                let until = match (own, self.stall_limit()) {
+                    (Some(own), Some(limit)) => Some(own.min(limit)),
+                    (own, limit) => own.or(limit),
+                };
+                if self.run_outside(until) {
+                    continue;
+                }
+            }
             let idle = next.is_none_or(|deadline| deadline > horizon);
             if let Some(limit) = self.stall_limit() {
                 let past_limit = next.is_none_or(|deadline| deadline > limit);

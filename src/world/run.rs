@@ -518,6 +518,7 @@ impl World {
         self.release_root(self.root_first.get());
         self.deferred.borrow_mut().clear();
         waker::remote_forget(self.id);
+        self.drop_outside();
         panicked
     }
 

@@ -36,6 +36,38 @@
 /// ```
 pub const SIMULATED: bool = cfg!(cancelsim);
 
+/// `future`, with real tokio bridged in for its run: code compiled
+/// against real tokio (a dependency such as tower or backoff, which
+/// depends on tokio itself, not on this facade) finds a runtime — a hidden
+/// paused tokio runtime whose timers fire on the virtual clock and whose
+/// tasks run whenever every simulated task waits. The simulated
+/// `#[tokio::test]` does this by itself once its sweep saw real tokio's
+/// "there is no reactor running" panic (and says so); wrap a body given to
+/// `cancelsim::Check` or `Runtime::block_on` in it. A real `timeout` is
+/// swept as any wait (drops), but no expiry is injected into it, and the
+/// tasks real tokio runs are not swept. On real tokio: `future` itself.
+///
+/// ```
+/// use cancelsim_tokio as tokio;
+/// # mod tower { pub async fn call() -> u32 { ::tokio::time::sleep(std::time::Duration::from_millis(5)).await; 7 } }
+///
+/// let runtime = tokio::runtime::Builder::new_current_thread()
+///     .enable_all()
+///     .build()
+///     .unwrap();
+/// // `tower::call` sleeps on real tokio's clock.
+/// let answer = runtime.block_on(tokio::cancelsim::bridge_real_tokio(tower::call()));
+/// assert_eq!(answer, 7);
+/// ```
+pub fn bridge_real_tokio<F: std::future::Future>(
+    future: F,
+) -> impl std::future::Future<Output = F::Output> {
+    #[cfg(cancelsim)]
+    return crate::runtime::Bridged::new(true, future);
+    #[cfg(not(cancelsim))]
+    future
+}
+
 /// Registers the program's own cooperative shutdown — `move ||
 /// token.cancel()` on a `CancellationToken`, a send on a shutdown channel —
 /// for the sweep to fire at every await point of every task. After it

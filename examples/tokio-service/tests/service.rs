@@ -160,3 +160,23 @@ async fn sigterm_stops_the_ticker() {
     }
     assert!(ticks <= 3);
 }
+
+/// tower's layers (real tokio's timers, in the simulation build too): the
+/// fast calls answer, the slow one times out at the gateway's limit.
+#[tokio::test]
+async fn the_gateway_answers_and_times_out_slow_calls() {
+    use tokio_service::gateway::{call_all, Backend};
+    let start = tokio::time::Instant::now();
+    let fast = Backend {
+        delay: Duration::from_millis(10),
+    };
+    let answers = call_all(fast, Duration::from_millis(100), &[1, 2, 3]).await;
+    assert_eq!(answers, [Ok(2), Ok(4), Ok(6)]);
+    assert!(start.elapsed() >= Duration::from_millis(30));
+    let slow = Backend {
+        delay: Duration::from_millis(500),
+    };
+    let answers = call_all(slow, Duration::from_millis(100), &[4]).await;
+    assert_eq!(answers, [Err("request timed out".to_string())]);
+    assert!(start.elapsed() >= Duration::from_millis(130));
+}

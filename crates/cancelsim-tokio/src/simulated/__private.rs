@@ -116,8 +116,42 @@ where
     Fut: Future + 'static,
     Fut::Output: TestOutput,
 {
+    let (args, report) = sweep_with_args(module, name, args, body);
+    ::cancelsim::__private::finish(module, name, args, &report);
+}
+
+/// The sweep of the simulated `#[tokio::test]`, its report returned (what
+/// `test` fails the test with).
+#[track_caller]
+pub fn sweep<F, Fut>(
+    module: &'static str,
+    name: &'static str,
+    args: TokioTestArgs,
+    body: F,
+) -> ::cancelsim::Report
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future + 'static,
+    Fut::Output: TestOutput,
+{
+    sweep_with_args(module, name, args, body).1
+}
+
+#[track_caller]
+fn sweep_with_args<F, Fut>(
+    module: &'static str,
+    name: &'static str,
+    args: TokioTestArgs,
+    body: F,
+) -> (::cancelsim::__private::TestArgs, ::cancelsim::Report)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future + 'static,
+    Fut::Output: TestOutput,
+{
     let flavor = crate::runtime::Flavor::named(args.flavor);
-    let body = move || crate::runtime::WithFlavor::new(flavor, body());
+    let test = std::panic::Location::caller();
+    let body = std::sync::Arc::new(body);
     let args = ::cancelsim::__private::TestArgs {
         seeds: args.seeds,
         explore: args.explore,
@@ -127,7 +161,17 @@ where
         body_end: args.body_end,
         ..::cancelsim::__private::TestArgs::DEFAULT
     };
-    ::cancelsim::__private::test(module, name, args, body);
+    // Swept again with real tokio bridged in, when code compiled against
+    // real tokio called it (see `runtime/real_tokio.rs`).
+    let sweep = |bridged: bool| {
+        let body = std::sync::Arc::clone(&body);
+        let run = move || {
+            crate::runtime::Bridged::new(bridged, crate::runtime::WithFlavor::new(flavor, body()))
+        };
+        ::cancelsim::__private::build_at(module, name, args, run, test).run()
+    };
+    let report = crate::runtime::sweep_bridged_if_needed(&format!("{module}::{name}"), sweep);
+    (args, report)
 }
 
 /// The simulated `#[tokio::main]`: one run on a fresh simulated runtime.

@@ -13,11 +13,13 @@ use ::cancelsim::{Config, Sim};
 mod builder;
 mod handle;
 mod local;
+mod real_tokio;
 
 pub use builder::Builder;
 pub(crate) use handle::entered_outside as handle_entered_outside;
 pub use handle::{EnterGuard, Handle, TryCurrentError};
 pub use local::{LocalOptions, LocalRuntime};
+pub(crate) use real_tokio::{sweep_bridged_if_needed, Bridged};
 
 /// The flavor of a runtime (tokio's `RuntimeFlavor`). The simulation runs
 /// either on one thread; this is what the program asked for.

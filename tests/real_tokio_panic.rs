@@ -31,17 +31,24 @@ fn a_handled_real_tokio_panic_fails_its_run_naming_the_task() {
     assert_eq!(violation.kind(), ViolationCode::Panic);
     assert_eq!(violation.task_name(), Some("worker"));
     assert!(
-        violation.message().contains("the program handled the panic"),
+        violation
+            .message()
+            .contains("the program handled the panic"),
         "{}",
         violation.message()
     );
     assert!(
-        violation.hint().contains("real tokio was called inside the simulation"),
+        violation
+            .hint()
+            .contains("real tokio was called inside the simulation"),
         "{}",
         violation.hint()
     );
     // Every run shows it: the baseline first.
-    assert!(report.to_string().contains("first found at baseline"), "{report}");
+    assert!(
+        report.to_string().contains("first found at baseline"),
+        "{report}"
+    );
 }
 
 #[test]

@@ -42,7 +42,7 @@ pub(crate) fn tokio_test(attr: TokenStream2, item: TokenStream2) -> TokenStream2
 pub(crate) fn tokio_main(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let kind = MacroKind::TokioMain;
     match both(TokioArgs::parse(kind, attr), parse_fn(kind, item.clone())) {
-        Ok((args, func)) => expand_main(&func, &args.krate),
+        Ok((args, func)) => expand_main(&func, &args.krate, args.is_current_thread()),
         Err(e) => with_error(item, e),
     }
 }
@@ -105,7 +105,9 @@ fn expand_test(func: &ItemFn, krate: &syn::Path, args: TokenStream2) -> TokenStr
 ///     #krate::__private::main(__cancelsim_main)
 /// }
 /// ```
-fn expand_main(func: &ItemFn, krate: &syn::Path) -> TokenStream2 {
+///
+/// (`__private::main_current_thread` with `flavor = "current_thread"`.)
+fn expand_main(func: &ItemFn, krate: &syn::Path, current_thread: bool) -> TokenStream2 {
     let ItemFn {
         attrs,
         vis,
@@ -116,11 +118,12 @@ fn expand_main(func: &ItemFn, krate: &syn::Path) -> TokenStream2 {
     let asyncness = &sig.asyncness;
     let ident = &sig.ident;
     let ret = &sig.output;
-    let call = call_at(
-        quote!(#krate::__private::main),
-        quote!(__cancelsim_main),
-        ret_span(func),
-    );
+    let callee = if current_thread {
+        quote!(#krate::__private::main_current_thread)
+    } else {
+        quote!(#krate::__private::main)
+    };
+    let call = call_at(callee, quote!(__cancelsim_main), ret_span(func));
     quote! {
         #(#attrs)*
         #vis #fn_token #ident() #ret {

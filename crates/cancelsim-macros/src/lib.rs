@@ -58,6 +58,8 @@
 //!
 //!     // #[tokio::main]
 //!     pub fn main<F, Fut>(body: F) -> Fut::Output where F: FnOnce() -> Fut, Fut: Future;
+//!     // #[tokio::main(flavor = "current_thread")]
+//!     pub fn main_current_thread<F, Fut>(body: F) -> Fut::Output where F: FnOnce() -> Fut, Fut: Future;
 //! }
 //! ```
 //!

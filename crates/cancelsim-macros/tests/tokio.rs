@@ -107,6 +107,14 @@ pub mod __private {
     {
         block_on(body())
     }
+
+    pub fn main_current_thread<F, Fut>(body: F) -> Fut::Output
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future,
+    {
+        block_on(body())
+    }
 }
 
 #[tokio_test]

@@ -100,6 +100,56 @@ fn main_attribute_on_a_non_main_fn_returns_its_value_facade_only() {
     assert_eq!(computed_on_a_simulated_main(), (42, 25));
 }
 
+/// The flavor `#[tokio::main]` runs on, and whether the body ran before a
+/// task woken at the same instant (tokio's current-thread runtime polls
+/// its `block_on` future first).
+macro_rules! flavored_main {
+    ($rt:ident) => {
+        async {
+            let flavor = $rt::runtime::Handle::current().runtime_flavor();
+            let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let o = Arc::clone(&order);
+            let task = $rt::spawn(async move {
+                $rt::time::sleep(Duration::from_millis(5)).await;
+                o.lock().unwrap().push("task");
+            });
+            $rt::task::yield_now().await; // the task's timer first
+            $rt::time::sleep(Duration::from_millis(5)).await;
+            order.lock().unwrap().push("main");
+            task.await.unwrap();
+            let order = order.lock().unwrap().clone();
+            (format!("{flavor:?}"), order)
+        }
+    };
+}
+
+#[cancelsim_tokio::main(crate = "cancelsim_tokio", flavor = "current_thread")]
+async fn simulated_current_thread_main() -> (String, Vec<&'static str>) {
+    flavored_main!(cancelsim_tokio).await
+}
+
+#[tokio::main(flavor = "current_thread", start_paused = true)]
+async fn real_current_thread_main() -> (String, Vec<&'static str>) {
+    flavored_main!(tokio).await
+}
+
+#[cancelsim_tokio::main(crate = "cancelsim_tokio")]
+async fn simulated_default_main() -> String {
+    format!(
+        "{:?}",
+        cancelsim_tokio::runtime::Handle::current().runtime_flavor()
+    )
+}
+
+#[test]
+fn a_current_thread_main_runs_as_tokios_current_thread_runtime() {
+    let real = real_current_thread_main();
+    assert_eq!(real, ("CurrentThread".to_string(), vec!["main", "task"]));
+    assert_eq!(simulated_current_thread_main(), real);
+    // `#[tokio::main]` without a flavor is tokio's multi-thread runtime.
+    assert_eq!(simulated_default_main(), "MultiThread");
+}
+
 #[test]
 fn multi_thread_builder_block_on_facade_only() {
     let runtime = cancelsim_tokio::runtime::Builder::new_multi_thread()

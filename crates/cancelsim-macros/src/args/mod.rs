@@ -294,6 +294,13 @@ impl TokioArgs {
         errors.finish()
     }
 
+    /// Did the attribute ask for the current-thread flavor?
+    pub(crate) fn is_current_thread(&self) -> bool {
+        self.flavor
+            .as_ref()
+            .is_some_and(|flavor| flavor.value == "current_thread")
+    }
+
     /// The `TokioTestArgs { ... }` struct expression passed to
     /// `__private::test`.
     pub(crate) fn to_test_struct_expr(&self, body_end: &TokenStream2) -> TokenStream2 {

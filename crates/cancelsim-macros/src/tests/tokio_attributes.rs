@@ -194,7 +194,7 @@ fn tokio_main_on_main_with_defaults_and_crate() {
     );
     let s = parse_fn(&out).to_token_stream().to_string();
     assert!(
-        s.contains("my :: tokio :: __private :: main (__cancelsim_main)"),
+        s.contains("my :: tokio :: __private :: main_current_thread (__cancelsim_main)"),
         "{s}"
     );
 }

@@ -174,7 +174,8 @@ where
     (args, report)
 }
 
-/// The simulated `#[tokio::main]`: one run on a fresh simulated runtime.
+/// The simulated `#[tokio::main]`: one run on a fresh simulated runtime,
+/// of tokio's multi-thread flavor (`#[tokio::main]`'s default).
 pub fn main<F, Fut>(body: F) -> Fut::Output
 where
     F: FnOnce() -> Fut,
@@ -183,4 +184,16 @@ where
     crate::runtime::Runtime::new()
         .expect("a simulated runtime always builds")
         .block_on(body())
+}
+
+/// The simulated `#[tokio::main(flavor = "current_thread")]`: one run on
+/// a fresh simulated current-thread runtime (the body polled first at each
+/// turn, as tokio's `block_on` future; `Handle::runtime_flavor` says
+/// `CurrentThread`).
+pub fn main_current_thread<F, Fut>(body: F) -> Fut::Output
+where
+    F: FnOnce() -> Fut,
+    Fut: Future,
+{
+    crate::runtime::Runtime::of_flavor(crate::runtime::Flavor::CurrentThread).block_on(body())
 }

@@ -293,3 +293,17 @@ fn same_seed_same_trace_and_seeds_order_what_real_timers_wake_together() {
         (0..16).map(|seed| together(seed).0).collect();
     assert!(orders.len() > 1, "every seed ran {orders:?}");
 }
+
+#[test]
+fn the_replay_of_a_bridged_failure_runs_bridged_too() {
+    // A name of its own: the replay line scopes `CANCELSIM_REPLAY` to it.
+    let name = "jobs_replayed";
+    let report = sweep(module_path!(), name, TokioTestArgs::DEFAULT, || jobs(false));
+    let repro = report.failures()[0].repro().to_string();
+    std::env::set_var("CANCELSIM_REPLAY", &repro);
+    let replay = sweep(module_path!(), name, TokioTestArgs::DEFAULT, || jobs(false));
+    std::env::remove_var("CANCELSIM_REPLAY");
+    assert_eq!(replay.replayed().map(|r| r.to_string()), Some(repro));
+    assert!(replay.real_tokio_called().is_none(), "{replay}");
+    assert!(replay.to_string().contains("left dirty"), "{replay}");
+}

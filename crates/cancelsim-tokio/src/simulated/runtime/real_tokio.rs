@@ -107,15 +107,25 @@ pub(crate) fn sweep_bridged_if_needed(
     let Some(call) = report.real_tokio_called() else {
         return report;
     };
-    // The panic's message ends with where real tokio was called.
+    // Real tokio's panic message is followed by where it was called.
     let at = call
         .message()
-        .rsplit_once(" at ")
-        .map_or(String::new(), |(_, at)| format!(" (first at {at})"));
+        .split_once("there is no reactor running")
+        .and_then(|(_, rest)| rest.split_once(" at "))
+        .and_then(|(_, at)| at.split([';', ' ', '\n']).next())
+        .map_or(String::new(), |at| format!(" (first at {at})"));
+    use std::io::Write;
+    if report.replayed().is_some() {
+        // The replay printed its run already: say what follows.
+        let _ = writeln!(
+            std::io::stderr(),
+            "cancelsim: {test}: the replay above hit real tokio's \"no reactor\" panic{at}; \
+             replaying again with real tokio bridged in, as the sweep ran it:"
+        );
+    }
     let report = sweep(true);
     // Past the harness's capture: a sweep that changed how it runs says
     // so in a plain `cargo test` too.
-    use std::io::Write;
     let _ = writeln!(
         std::io::stderr(),
         "cancelsim: {test}: code compiled against real tokio made a timer or spawned a task \

@@ -50,66 +50,7 @@
 //! assert_eq!(at.unwrap(), Duration::from_millis(7));
 //! ```
 
-use std::time::Duration;
-
-use crate::world::World;
-
-/// Timers of another runtime, asked each time the simulation is idle (see
-/// the [module](self)).
-pub trait OutsideTimers: 'static {
-    /// The simulation is idle at `idle.now()`: no task can run, and its own
-    /// next timer is due at `idle.until()` (`None`: it has none). Run the
-    /// outside timers due up to then and return the instant at which one
-    /// woke a simulated task (`idle.woken()` is then true; the simulation's
-    /// clock moves there, at most `until`), or `None` when none did (the
-    /// simulation then moves to its own timer, or finds itself deadlocked).
-    ///
-    /// To wait without overshooting, a runtime that parks can register its
-    /// waker with [`Idle::wake_on_wake`]: it is woken as soon as a
-    /// simulated task is.
-    fn idle(&mut self, idle: &Idle<'_>) -> Option<Duration>;
-}
-
-/// What an [`OutsideTimers`] is told when the simulation is idle.
-pub struct Idle<'a> {
-    pub(crate) world: &'a World,
-    pub(crate) now: u64,
-    pub(crate) until: Option<u64>,
-}
-
-impl Idle<'_> {
-    /// The simulation's time (since its start).
-    pub fn now(&self) -> Duration {
-        Duration::from_nanos(self.now)
-    }
-
-    /// When the simulation's next timer is due (since its start), or
-    /// `None` when it has none.
-    pub fn until(&self) -> Option<Duration> {
-        self.until.map(Duration::from_nanos)
-    }
-
-    /// Has a simulated task been woken since the simulation went idle?
-    pub fn woken(&self) -> bool {
-        self.world.outside_woke()
-    }
-
-    /// Wakes `waker` as soon as a simulated task is woken (once; register
-    /// again after each wake).
-    pub fn wake_on_wake(&self, waker: &std::task::Waker) {
-        self.world.outside_wake_on_wake(waker);
-    }
-}
-
-impl std::fmt::Debug for Idle<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Idle")
-            .field("now", &self.now())
-            .field("until", &self.until())
-            .field("woken", &self.woken())
-            .finish()
-    }
-}
+pub use crate::vocab::{Idle, OutsideTimers};
 
 /// Installs `timers` in the running simulation, asked each time it is idle
 /// until the run's tasks are dropped (it is dropped after them). False

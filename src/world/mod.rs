@@ -354,7 +354,7 @@ pub(crate) struct World {
     oracles: RefCell<OracleState>,
     /// The box this world's containers came in, kept to hand them on in.
     kept: Cell<Option<Box<kept_containers::KeptContainers>>>,
-    /// The run's outside timers (`crate::outside`), and whether it has
+    /// The run's outside timers (`OutsideTimers`), and whether it has
     /// them (read without a borrow each time the world is idle).
     outside: RefCell<outside::Outside>,
     has_outside: Cell<bool>,

@@ -1,12 +1,12 @@
-//! The world's side of [`OutsideTimers`](crate::outside::OutsideTimers):
+//! The world's side of [`OutsideTimers`]:
 //! the one installed in a run, asked when the world is idle, before its
 //! clock moves, and told of the wakes that end its wait.
 
 use std::task::Waker;
 
 use super::World;
-use crate::outside::{Idle, OutsideTimers};
 use crate::vocab::TaskKey;
+use crate::vocab::{Idle, OutsideTimers};
 
 /// The outside timers of a run, and the state of an `idle` call.
 #[derive(Default)]
@@ -19,7 +19,7 @@ pub(crate) struct Outside {
 }
 
 impl World {
-    /// Installs `timers` (see [`crate::outside::install`]).
+    /// Installs `timers` (what `outside::install` does).
     pub(crate) fn install_outside(&self, timers: Box<dyn OutsideTimers>) -> bool {
         if self.has_outside.get() {
             return false;
@@ -44,10 +44,13 @@ impl World {
         };
         self.outside_waiting.set(true);
         self.outside_woke.set(false);
+        let woken = || self.outside_woke.get();
+        let wake_on_wake = |waker: &Waker| self.outside_wake_on_wake(waker);
         let idle = Idle {
-            world: self,
             now,
             until,
+            woken: &woken,
+            wake_on_wake: &wake_on_wake,
         };
         // Caught: a panic here is the outside runtime's (or the user code
         // it polled), and the world must not stay waiting.
@@ -82,14 +85,9 @@ impl World {
         true
     }
 
-    /// Is a simulated task woken since the current `idle` call began?
-    pub(crate) fn outside_woke(&self) -> bool {
-        self.outside_woke.get()
-    }
-
     /// Registers the waker woken when a simulated task is (see
     /// [`Idle::wake_on_wake`]).
-    pub(crate) fn outside_wake_on_wake(&self, waker: &Waker) {
+    fn outside_wake_on_wake(&self, waker: &Waker) {
         if let Ok(mut outside) = self.outside.try_borrow_mut() {
             match &mut outside.waker {
                 Some(kept) if kept.will_wake(waker) => {}

@@ -209,6 +209,11 @@ pub struct Race {
     /// In this poll: the first pending branch that is not a timer and
     /// noted no located wait, at its expression ([`Race::poll_branch_at`]).
     branch_wait: Option<Wait>,
+    /// What the task's poll had noted when this poll of the race began,
+    /// and whether a branch won in it: then what the pending branches
+    /// noted is dropped with them (see [`Race::end_poll`]).
+    noted_before: Option<crate::world::NotedSoFar>,
+    won_now: bool,
 }
 
 impl Default for Race {
@@ -241,6 +246,8 @@ impl Race {
             expired: false,
             number: None,
             branch_wait: None,
+            noted_before: None,
+            won_now: false,
         }
     }
 
@@ -274,6 +281,8 @@ impl Race {
     pub fn begin_poll(&mut self, disabled: u64) {
         self.noted_by_timer = false;
         self.branch_wait = None;
+        self.won_now = false;
+        self.noted_before = crate::world::try_with(|world| world.noted_wait());
         if self.number.is_none() {
             crate::world::try_with(|world| {
                 let (number, from_start) = world.first_race_poll();
@@ -422,6 +431,7 @@ impl Race {
     /// the dropped branches wait where the expiry came (they were not
     /// polled since).
     pub fn won(&mut self, branch: usize, dropped: u64, poll: u32) {
+        self.won_now = true;
         let at = self.at;
         let timer = self.is_timer(branch);
         let expired = self.forced && timer;
@@ -447,17 +457,29 @@ impl Race {
 
     /// Ends a poll of the race: the await point the task reached in it is
     /// inside the race's scope when the race has a timer branch and another
-    /// to expire, else inside the scope around the race.
+    /// to expire, else inside the scope around the race. When a branch won
+    /// in this poll ([`Race::won`]), the task reached no await point in
+    /// the race: what its pending branches noted is dropped with them, so
+    /// the next wait of the task's poll (a `timeout` after the `select!`,
+    /// in its handler) is noted where it is.
     pub fn end_poll(&mut self) {
         let at = self.at;
         let acting = self.timer_branches() != 0 && self.other_branches() != 0;
+        let before = self.noted_before.take();
         crate::world::try_with(|world| {
             let scope = if acting {
                 Some((*self.scope.get_or_insert_with(|| world.new_scope()), at))
             } else {
                 None
             };
-            world.settle_race_poll(scope, self.noted_by_timer, self.branch_wait);
+            if self.won_now {
+                world.settle_race_poll(scope, false, None);
+                if let Some(before) = before {
+                    world.restore_noted_wait(before);
+                }
+            } else {
+                world.settle_race_poll(scope, self.noted_by_timer, self.branch_wait);
+            }
         });
     }
 

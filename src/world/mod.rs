@@ -68,7 +68,7 @@ pub(crate) use budget::{is_budget_stop, Budget};
 pub use cancelled::Cancelled;
 pub(crate) use join_slot::{Finished, JoinSlot};
 pub(crate) use oracle_state::OracleState;
-pub(crate) use race::RaceBranches;
+pub(crate) use race::{NotedSoFar, RaceBranches};
 
 /// A noted wait and the timeout scope it was noted in.
 type NotedWait = (Wait, Option<(u32, SourceLocation)>);

@@ -68,6 +68,11 @@ pub(crate) struct BranchPoll {
     noted_before: bool,
 }
 
+/// What a poll had noted when a race began: its wait, and the scope it was
+/// noted in.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NotedSoFar(Option<Wait>, Option<(u32, SourceLocation)>);
+
 /// What a branch poll of a race saw.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct BranchSeen {
@@ -225,6 +230,22 @@ impl World {
             top.timer = Some(ready);
             top.indirect = born != 0 && born == top.tag;
         }
+    }
+
+    /// What the current poll noted so far: its wait and the scope it was
+    /// noted in (see [`World::restore_noted_wait`]).
+    pub(crate) fn noted_wait(&self) -> NotedSoFar {
+        NotedSoFar(self.pending_wait.get(), self.pending_scope.get())
+    }
+
+    /// Puts back what the poll had noted before a race that was won in
+    /// it: what its pending branches noted is dropped with them, and the
+    /// task's next wait (after the race, in the same poll) is noted afresh.
+    pub(crate) fn restore_noted_wait(&self, noted: NotedSoFar) {
+        self.pending_wait.set(noted.0);
+        self.pending_scope.set(noted.1);
+        self.race_timer_note.set(None);
+        self.race_timer_note_indirect.set(false);
     }
 
     /// After a race polled its branches: a wait noted in them belongs to

@@ -163,12 +163,22 @@ impl Collector {
             self.ungrouped_runs += 1;
         }
         let trace = trace?;
-        self.failures.push(Failure {
+        let mut failure = Failure {
             repro: repro.clone(),
             violations,
             trace,
             point_label,
-        });
+        };
+        let signal = repro
+            .injections
+            .first()
+            .is_some_and(|injection| injection.kind == crate::InjectionKind::Signal);
+        if signal && race_after_injection(&failure).is_some() {
+            for violation in &mut failure.violations {
+                violation.signal_race = true;
+            }
+        }
+        self.failures.push(failure);
         kept
     }
 

@@ -418,7 +418,21 @@ impl fmt::Display for Report {
                 }
             )?;
             if let Some(point) = &first.point_label {
-                writeln!(f, "  first found at {point}")?;
+                // The program's signal is one moment of the run, not a
+                // cancel of that task: it fired while the task waited there.
+                let signal = first
+                    .repro
+                    .injections
+                    .first()
+                    .is_some_and(|injection| injection.kind == InjectionKind::Signal);
+                if signal {
+                    writeln!(
+                        f,
+                        "  first found with the program's signal fired at {point}"
+                    )?;
+                } else {
+                    writeln!(f, "  first found at {point}")?;
+                }
                 if let Some(race) = super::failure::race_after_injection(first) {
                     writeln!(f, "  then {race}")?;
                 }

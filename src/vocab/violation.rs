@@ -152,6 +152,9 @@ pub struct Violation {
     /// The run's stall made a timeout waiting for the stalled task expire,
     /// and the program went on without the task (did not abort it).
     pub(crate) stall_outran: bool,
+    /// The run's injection is the program's signal, and a `select!` then
+    /// dropped a pending branch (the report's `then` line).
+    pub(crate) signal_race: bool,
 }
 
 /// What the counterfactual of a failing timeout injection found: the same
@@ -181,6 +184,7 @@ impl Violation {
             select: false,
             real_tokio: false,
             stall_outran: false,
+            signal_race: false,
         }
     }
 
@@ -399,6 +403,25 @@ impl Violation {
                     (false, false) => STALL_ABORTED,
                     (false, true) => STALL_ABORTED_OR_RESULT,
                 }
+            }
+            ViolationCode::Panic | ViolationCode::Invariant
+                if self.signal_race
+                    && (self.code == ViolationCode::Invariant || self.is_an_assertion()) =>
+            {
+                "the program's shutdown signal made a `select!` drop a pending branch mid-way (the \
+                 `then` line names the task, the select!, the branch and the await point it \
+                 waited at): that branch held what the check finds missing or half-done. Keep \
+                 only cancel-safe futures in the select! (ones that hold nothing when dropped: \
+                 `recv()`, `reserve()`, `cancelled()`); do the work in the winning branch's body \
+                 or after the select! (it then runs to completion), or pin the long-running work \
+                 outside the loop and poll it by `&mut`, checking the stop only between items"
+            }
+            ViolationCode::Panic if signal && !self.is_an_assertion() => {
+                "the program's shutdown signal fired here, and the code then unwrapped (or \
+                 expected) a result that shutdown makes an error — a send to a task that already \
+                 stopped (`SendError`), a `recv` that got `None`, a `JoinError` of an aborted \
+                 task: during shutdown these are normal outcomes; handle them (stop quietly, or \
+                 log) instead of unwrap()"
             }
             ViolationCode::Panic if self.is_an_assertion() => {
                 "an assertion failed after the injection: the cancel (or expiry) at this await point \

@@ -360,7 +360,7 @@ fn the_report_says_which_branch_the_race_dropped_after_the_injection() {
     let lines: Vec<&str> = text.lines().collect();
     let first = lines
         .iter()
-        .position(|l| l.starts_with("  first found at "))
+        .position(|l| l.starts_with("  first found "))
         .unwrap_or_else(|| panic!("{text}"));
     let then = lines[first + 1];
     assert!(
@@ -374,6 +374,57 @@ fn the_report_says_which_branch_the_race_dropped_after_the_injection() {
     );
     let json = report.to_json();
     assert!(json.contains("\"then\": \"main#0: select! at "), "{json}");
+    // The signal is a moment of the run, and its hint is the select!'s.
+    assert!(
+        lines[first].starts_with("  first found with the program's signal fired at "),
+        "{text}"
+    );
+    let hint = report.failures()[0].violations()[0].hint();
+    assert!(
+        hint.starts_with("the program's shutdown signal made a `select!` drop a pending branch"),
+        "{hint}"
+    );
+}
+
+/// A service stopped by the program's signal: the test then sends to it
+/// and unwraps the send (the receiver is gone once it stopped). The hint
+/// names the shutdown's errors, not a timeout's.
+#[test]
+fn an_unwrap_after_the_signal_gets_the_shutdown_hint() {
+    let report = sweep(|| async {
+        let (stop_tx, mut stop_rx) = mpsc::channel::<()>(1);
+        cancelsim_tokio::cancelsim::register_signal(move || {
+            let _ = stop_tx.try_send(());
+        });
+        let (tx, mut rx) = mpsc::channel::<u32>(4);
+        let service = cancelsim_tokio::spawn(async move {
+            loop {
+                cancelsim_tokio::select! {
+                    _ = stop_rx.recv() => break,
+                    Some(_) = rx.recv() => sleep(ms(1)).await,
+                }
+            }
+        });
+        for n in 0..3 {
+            sleep(ms(5)).await;
+            tx.send(n).await.unwrap();
+        }
+        drop(tx);
+        service.await.unwrap();
+    });
+    let violation = report
+        .failures()
+        .iter()
+        .flat_map(|failure| failure.violations())
+        .find(|v| v.message().contains("SendError"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        violation
+            .hint()
+            .contains("a send to a task that already stopped (`SendError`)"),
+        "{}",
+        violation.hint()
+    );
 }
 
 #[test]

@@ -307,3 +307,15 @@ fn the_replay_of_a_bridged_failure_runs_bridged_too() {
     assert!(replay.real_tokio_called().is_none(), "{replay}");
     assert!(replay.to_string().contains("left dirty"), "{replay}");
 }
+
+/// `#[tokio::main]` is one run, which cannot be run again: real tokio is
+/// bridged in from the start.
+#[cancelsim_tokio::main(crate = "cancelsim_tokio", flavor = "current_thread")]
+async fn a_main_that_calls_a_dependency() -> (Result<u32, &'static str>, Duration) {
+    retry_program!(cancelsim_tokio).await
+}
+
+#[test]
+fn a_tokio_main_bridges_real_tokio_in() {
+    assert_eq!(a_main_that_calls_a_dependency(), (Ok(3), ms(330)));
+}

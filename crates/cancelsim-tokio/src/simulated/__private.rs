@@ -175,7 +175,10 @@ where
 }
 
 /// The simulated `#[tokio::main]`: one run on a fresh simulated runtime,
-/// of tokio's multi-thread flavor (`#[tokio::main]`'s default).
+/// of tokio's multi-thread flavor (`#[tokio::main]`'s default). The run
+/// cannot be run again, so real tokio is bridged in from the start (see
+/// `runtime/real_tokio.rs`): a dependency compiled against real tokio
+/// finds a runtime on the virtual clock.
 pub fn main<F, Fut>(body: F) -> Fut::Output
 where
     F: FnOnce() -> Fut,
@@ -183,17 +186,18 @@ where
 {
     crate::runtime::Runtime::new()
         .expect("a simulated runtime always builds")
-        .block_on(body())
+        .block_on(crate::runtime::Bridged::new(true, body()))
 }
 
 /// The simulated `#[tokio::main(flavor = "current_thread")]`: one run on
 /// a fresh simulated current-thread runtime (the body polled first at each
 /// turn, as tokio's `block_on` future; `Handle::runtime_flavor` says
-/// `CurrentThread`).
+/// `CurrentThread`), real tokio bridged in as for [`main`].
 pub fn main_current_thread<F, Fut>(body: F) -> Fut::Output
 where
     F: FnOnce() -> Fut,
     Fut: Future,
 {
-    crate::runtime::Runtime::of_flavor(crate::runtime::Flavor::CurrentThread).block_on(body())
+    crate::runtime::Runtime::of_flavor(crate::runtime::Flavor::CurrentThread)
+        .block_on(crate::runtime::Bridged::new(true, body()))
 }

@@ -163,4 +163,12 @@ pub fn retract_wait(wait: trace::Wait) {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::test_attr::{build, build_at, finish, here, test, TestArgs, TestOutput};
+
+    /// Has a task of the running simulation panicked with real tokio's
+    /// "there is no reactor running" (code compiled against real tokio
+    /// called its runtime)? `cancelsim-tokio` then stops the run at the
+    /// root's next poll, and sweeps again with real tokio bridged in.
+    pub fn real_tokio_panicked() -> bool {
+        crate::world::try_with(|world| world.real_tokio_panicked()).unwrap_or(false)
+    }
 }

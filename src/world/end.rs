@@ -68,6 +68,16 @@ impl World {
         }
     }
 
+    /// Did a task of the run panic with real tokio's "no reactor" panic?
+    pub(crate) fn real_tokio_panicked(&self) -> bool {
+        self.oracles.try_borrow().is_ok_and(|oracles| {
+            oracles
+                .panics
+                .values()
+                .any(|panicked| crate::vocab::real_tokio::is_real_tokio_panic(&panicked.message))
+        })
+    }
+
     /// Real tokio's "no reactor" panic in a task of the run, as a
     /// violation: reported when no other violation of the run shows it (the
     /// program observed the panic and went on: a `JoinSet` shut down, a

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use cancelsim::{Check, Config, SchedulerKind, Sim};
-use cancelsim_tokio::__private::{sweep, TokioTestArgs};
+use cancelsim_tokio::__private::{sweep, unbridged, TokioTestArgs};
 use cancelsim_tokio::cancelsim::bridge_real_tokio as bridged;
 
 /// A library compiled against real tokio (as tower and backoff are): its
@@ -318,4 +318,40 @@ async fn a_main_that_calls_a_dependency() -> (Result<u32, &'static str>, Duratio
 #[test]
 fn a_tokio_main_bridges_real_tokio_in() {
     assert_eq!(a_main_that_calls_a_dependency(), (Ok(3), ms(330)));
+}
+
+/// A body that polls for what a worker does, the worker on a dependency's
+/// real timer (trial 9: backoff's retry in a refresher, the test waiting
+/// for its first config).
+async fn polling_for_a_worker() {
+    let done = Rc::new(Cell::new(false));
+    let flag = Rc::clone(&done);
+    let _worker = cancelsim_tokio::task::spawn_local(async move {
+        tokio::time::sleep(ms(10)).await; // the dependency's real timer
+        flag.set(true);
+    });
+    while !done.get() {
+        cancelsim_tokio::time::sleep(ms(50)).await;
+    }
+}
+
+#[test]
+fn a_run_whose_task_hit_real_tokio_stops_at_the_bodys_next_poll() {
+    // Unbridged, the worker dies on real tokio's panic and the body would
+    // poll until the time limit, in every run of the sweep: it stops at
+    // its next poll instead.
+    let mut sim = Sim::new(Config::default());
+    let error = sim.block_on(unbridged(polling_for_a_worker())).unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("stopped this run"), "{text}");
+    assert!(text.contains("there is no reactor running"), "{text}");
+    assert_eq!(sim.now().since_start(), ms(50));
+    // The sweep then runs bridged, and the program is correct.
+    let report = sweep(
+        module_path!(),
+        "polling",
+        TokioTestArgs::DEFAULT,
+        polling_for_a_worker,
+    );
+    assert!(report.is_clean(), "{report}");
 }

@@ -137,6 +137,13 @@ where
     sweep_with_args(module, name, args, body).1
 }
 
+/// A run's body as the first sweep of a `#[tokio::test]` runs it (real
+/// tokio not bridged in): a run in which a task hit real tokio's "no
+/// reactor" panic stops at the body's next poll.
+pub fn unbridged<F: Future>(future: F) -> impl Future<Output = F::Output> {
+    crate::runtime::Bridged::new(false, future)
+}
+
 #[track_caller]
 fn sweep_with_args<F, Fut>(
     module: &'static str,

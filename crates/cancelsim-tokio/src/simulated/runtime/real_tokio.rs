@@ -104,12 +104,21 @@ pub(crate) fn sweep_bridged_if_needed(
     sweep: impl Fn(bool) -> ::cancelsim::Report,
 ) -> ::cancelsim::Report {
     let report = sweep(false);
-    let Some(call) = report.real_tokio_called() else {
+    if report.real_tokio_called().is_none() {
         return report;
-    };
-    // Real tokio's panic message is followed by where it was called.
+    }
+    // Real tokio's own panic (not the stop of a run after it), whose
+    // message is followed by where it was called.
+    let call = report
+        .failures()
+        .iter()
+        .flat_map(|failure| failure.violations())
+        .find(|violation| {
+            violation.message().contains("there is no reactor running")
+                && !violation.message().contains(STOPPED)
+        });
     let at = call
-        .message()
+        .map_or("", |call| call.message())
         .split_once("there is no reactor running")
         .and_then(|(_, rest)| rest.split_once(" at "))
         .and_then(|(_, at)| at.split([';', ' ', '\n']).next())
@@ -136,6 +145,11 @@ pub(crate) fn sweep_bridged_if_needed(
     );
     report
 }
+
+/// The root's panic that stops a run in which a task hit real tokio's
+/// "no reactor" panic (it is recognised as that panic).
+const STOPPED: &str = "cancelsim-tokio stopped this run: a task hit real tokio's \"there is no \
+     reactor running\" panic (code compiled against real tokio called its runtime)";
 
 pin_project_lite::pin_project! {
     /// A run's body: installs the bridge as it is first polled, when its
@@ -164,6 +178,13 @@ impl<F: Future> Future for Bridged<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
+        if !*this.wanted && ::cancelsim::__private::real_tokio_panicked() {
+            // The run is lost: it does not show what the code does on
+            // tokio, and the body may wait for the dead task forever (a
+            // polling loop): it stops here, and the sweep runs again with
+            // the bridge.
+            panic!("{STOPPED}");
+        }
         if !*this.installed {
             *this.installed = true;
             if *this.wanted && !::cancelsim::outside::installed() {

@@ -310,6 +310,37 @@ impl World {
         }
     }
 
+    /// A wake of `key`, which is marked queued: when a stall holds it and
+    /// the waker is the task that spawned it — its owner, acting on it (a
+    /// token cancelled, a command sent) — the stall ends and the wake gets
+    /// through. A stall stands for a slow operation, not a task deaf to
+    /// its owner: on tokio, a task waiting in a `select!` on its token sees
+    /// the owner's cancel at once.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn woke_while_stalled(&self, key: TaskKey) {
+        let Some(current) = self.current.get() else {
+            return;
+        };
+        if current == key
+            || !self
+                .stalled
+                .try_borrow()
+                .is_ok_and(|stalled| stalled.iter().any(|(held, _)| *held == key))
+        {
+            return;
+        }
+        let owner = self
+            .core
+            .try_borrow()
+            .ok()
+            .and_then(|core| core.tasks.get(key).and_then(|slot| slot.meta.parent));
+        if owner == Some(current.id) {
+            self.unstall(key, false);
+            self.enqueue(key);
+        }
+    }
+
     /// When the oldest stall ends by itself: [`STALL_LIMIT`] after it
     /// began.
     pub(super) fn stall_limit(&self) -> Option<u64> {

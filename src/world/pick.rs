@@ -44,7 +44,14 @@ impl World {
                     return true;
                 }
             }
-            Some(false) => return true,
+            Some(false) => {
+                if self.has_plan.get() {
+                    // Already queued — or held by a stall, which its
+                    // owner's wake ends.
+                    self.woke_while_stalled(key);
+                }
+                return true;
+            }
             None => return false,
         }
         if self.collecting.get() {

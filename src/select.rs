@@ -282,34 +282,36 @@ impl Race {
         self.noted_by_timer = false;
         self.branch_wait = None;
         self.won_now = false;
-        self.noted_before = crate::world::try_with(|world| world.noted_wait());
+        // One look-up of the world for the whole start of the poll.
+        let Some(world) = crate::world::try_with(std::rc::Rc::clone) else {
+            // Outside a simulation: nothing noted, never forced.
+            self.noted_before = None;
+            return;
+        };
+        self.noted_before = Some(world.noted_wait());
         if self.number.is_none() {
-            crate::world::try_with(|world| {
-                let (number, from_start) = world.first_race_poll();
-                self.number = Some(number);
-                if let Some(branches) = from_start {
-                    // The counterfactual of an expiry of this race: its
-                    // other branches never start.
-                    self.timers = branches.timers;
-                    self.others = branches.others;
-                    self.indirect = 0;
-                    self.forced = true;
-                    self.forced_at = Some(world.current_point());
-                }
-            });
+            let (number, from_start) = world.first_race_poll();
+            self.number = Some(number);
+            if let Some(branches) = from_start {
+                // The counterfactual of an expiry of this race: its
+                // other branches never start.
+                self.timers = branches.timers;
+                self.others = branches.others;
+                self.indirect = 0;
+                self.forced = true;
+                self.forced_at = Some(world.current_point());
+            }
         }
         if let (Some(scope), false) = (self.scope, self.forced) {
-            crate::world::try_with(|world| {
-                if world.take_forced(scope) {
-                    self.forced = true;
-                    self.forced_at = Some(world.current_point());
-                    world.note_race_forced(crate::world::RaceBranches {
-                        race: self.number.unwrap_or(0),
-                        timers: self.timer_branches(),
-                        others: self.other_branches(),
-                    });
-                }
-            });
+            if world.take_forced(scope) {
+                self.forced = true;
+                self.forced_at = Some(world.current_point());
+                world.note_race_forced(crate::world::RaceBranches {
+                    race: self.number.unwrap_or(0),
+                    timers: self.timer_branches(),
+                    others: self.other_branches(),
+                });
+            }
         }
         if self.forced && self.timer_branches() & !disabled == 0 {
             // No timer left to win: the race runs as it would.

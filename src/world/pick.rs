@@ -156,12 +156,13 @@ impl World {
                 }
             }
             let next = self.core.borrow_mut().timers.next_deadline();
+            let stall_limit = self.stall_limit();
             if self.has_outside.get() {
                 // Timers of another runtime may come first: asked up to
                 // the next deadline of the world's own, or a stall's end.
                 let own = next.filter(|deadline| *deadline <= horizon);
                 let own = own.or((horizon != u64::MAX).then_some(horizon));
-                let until = match (own, self.stall_limit()) {
+                let until = match (own, stall_limit) {
                     (Some(own), Some(limit)) => Some(own.min(limit)),
                     (own, limit) => own.or(limit),
                 };
@@ -170,7 +171,7 @@ impl World {
                 }
             }
             let idle = next.is_none_or(|deadline| deadline > horizon);
-            if let Some(limit) = self.stall_limit() {
+            if let Some(limit) = stall_limit {
                 let past_limit = next.is_none_or(|deadline| deadline > limit);
                 if (idle || past_limit) && self.release_stalled() {
                     continue;

@@ -300,6 +300,7 @@ impl Race {
                 self.indirect = 0;
                 self.forced = true;
                 self.forced_at = Some(world.current_point());
+                world.hold_current_for_expiry();
             }
         }
         if let (Some(scope), false) = (self.scope, self.forced) {
@@ -312,6 +313,12 @@ impl Race {
                     others: self.other_branches(),
                 });
             }
+        }
+        if self.forced && world.take_expiry_release() {
+            // The task's owner woke it (its token cancelled, a command
+            // sent): the expiry held a slow operation, not a task deaf to
+            // its owner; the race runs as it would.
+            self.forced = false;
         }
         if self.forced && self.timer_branches() & !disabled == 0 {
             // No timer left to win: the race runs as it would.

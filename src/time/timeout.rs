@@ -173,7 +173,18 @@ impl<F: Future> Future for Timeout<F> {
             return Poll::Ready(Err(Elapsed::new()));
         }
         if !*this.forced {
-            *this.forced = world::with(|world| world.take_forced(scope));
+            *this.forced = world::with(|world| {
+                let forced = world.take_forced(scope);
+                if forced {
+                    world.hold_current_for_expiry();
+                }
+                forced
+            });
+        }
+        if *this.forced && world::with(|world| world.take_expiry_release()) {
+            // The task's owner woke it: the expiry held a slow operation,
+            // not a task deaf to its owner (`world/held_expiry.rs`).
+            *this.forced = false;
         }
         let forced = *this.forced;
         let started = world::with(|world| world.now());

@@ -76,6 +76,15 @@ impl World {
     pub fn set_plan(&self, injections: &[Injection]) {
         *self.plan.borrow_mut() = InjectionPlan::new(injections);
         self.has_plan.set(!injections.is_empty());
+        let wake_expiry = injections
+            .iter()
+            .find(|injection| {
+                injection.kind == InjectionKind::Timeout && injection.at == InjectAt::Wake
+            })
+            .map(|injection| injection.task);
+        if wake_expiry.is_some() || self.wake_expiry_target.get().is_some() {
+            self.watch_wake_expiry(wake_expiry);
+        }
     }
 
     /// Starts recording every await point (the first `cap` of them: a
@@ -288,9 +297,14 @@ impl World {
                     // the timeout stops polling its inner future, and its
                     // own timer expires it at the deadline, whatever else
                     // wakes the task meanwhile.
-                    if let Some((scope, at)) = scope {
+                    if let Some((scope, called_at)) = scope {
                         self.forced.borrow_mut().insert(scope);
-                        self.forced_by_injection.set(Some((scope, at)));
+                        self.forced_by_injection.set(Some((scope, called_at)));
+                        if at == InjectAt::Wake {
+                            self.hold_after_wake(key);
+                        } else {
+                            self.hold_for_expiry(key);
+                        }
                     }
                 }
             }
@@ -315,27 +329,20 @@ impl World {
     /// token cancelled, a command sent) — the stall ends and the wake gets
     /// through. A stall stands for a slow operation, not a task deaf to
     /// its owner: on tokio, a task waiting in a `select!` on its token sees
-    /// the owner's cancel at once.
+    /// the owner's cancel at once. The owner's wake ends an expiry's hold
+    /// the same way (`held_expiry.rs`).
     #[cold]
     #[inline(never)]
     pub(super) fn woke_while_stalled(&self, key: TaskKey) {
-        let Some(current) = self.current.get() else {
-            return;
-        };
-        if current == key
-            || !self
-                .stalled
-                .try_borrow()
-                .is_ok_and(|stalled| stalled.iter().any(|(held, _)| *held == key))
+        self.woke_while_held(key, false);
+        if !self
+            .stalled
+            .try_borrow()
+            .is_ok_and(|stalled| stalled.iter().any(|(held, _)| *held == key))
         {
             return;
         }
-        let owner = self
-            .core
-            .try_borrow()
-            .ok()
-            .and_then(|core| core.tasks.get(key).and_then(|slot| slot.meta.parent));
-        if owner == Some(current.id) {
+        if self.woken_by_owner(key) {
             self.unstall(key, false);
             self.enqueue(key);
         }
@@ -400,6 +407,7 @@ impl World {
     /// task: if it is the test's own (the root, in the test function), the
     /// root's later failure on what it gave is the test's assertion.
     pub(crate) fn note_forced_expiry(&self, at: SourceLocation) {
+        self.end_hold();
         let own = self.config.is_test_code(at) && self.current_id() == Some(TaskId(0));
         if own {
             self.oracles.borrow_mut().test_timeout_expired = true;

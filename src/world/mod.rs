@@ -43,6 +43,7 @@ mod deadline_joins;
 mod decider;
 mod end;
 mod grace;
+mod held_expiry;
 mod inject;
 mod join_slot;
 mod kept_containers;
@@ -362,6 +363,16 @@ pub(crate) struct World {
     /// now ends it (`outside_woke`).
     outside_waiting: Cell<bool>,
     outside_woke: Cell<bool>,
+    /// The task held by an injected expiry (`held_expiry.rs`), and whether
+    /// its owner woke it since; a wake is watched while either this or
+    /// `outside_waiting` is set.
+    held_by_expiry: Cell<Option<TaskKey>>,
+    expiry_released: Cell<bool>,
+    /// The task whose wait the plan expires as it is woken, and whether
+    /// its last wake was its owner's.
+    wake_expiry_target: Cell<Option<crate::vocab::TaskId>>,
+    woken_by_owner_last: Cell<bool>,
+    watch_wakes: Cell<bool>,
     /// The thread's heartbeat, once a run armed the watchdog.
     heartbeat: std::cell::OnceCell<std::sync::Arc<crate::watchdog::Heartbeat>>,
 }
@@ -443,6 +454,11 @@ impl World {
             has_outside: Cell::new(false),
             outside_waiting: Cell::new(false),
             outside_woke: Cell::new(false),
+            held_by_expiry: Cell::new(None),
+            expiry_released: Cell::new(false),
+            wake_expiry_target: Cell::new(None),
+            woken_by_owner_last: Cell::new(false),
+            watch_wakes: Cell::new(false),
             heartbeat: std::cell::OnceCell::new(),
             config,
         })

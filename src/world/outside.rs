@@ -43,6 +43,7 @@ impl World {
             return false;
         };
         self.outside_waiting.set(true);
+        self.rewatch_wakes();
         self.outside_woke.set(false);
         let woken = || self.outside_woke.get();
         let wake_on_wake = |waker: &Waker| self.outside_wake_on_wake(waker);
@@ -56,6 +57,7 @@ impl World {
         // it polled), and the world must not stay waiting.
         let at = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| timers.idle(&idle)));
         self.outside_waiting.set(false);
+        self.rewatch_wakes();
         let woken = {
             let mut outside = self.outside.borrow_mut();
             outside.timers = Some(timers);

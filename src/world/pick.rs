@@ -38,16 +38,17 @@ impl World {
     pub(super) fn enqueue_hinted(&self, key: TaskKey, prefetch: bool) -> bool {
         match self.push_ready(key, prefetch) {
             Some(true) => {
-                if self.outside_waiting.get() {
-                    // Noted once the clock is at the wake's instant.
-                    self.woke_while_outside(key);
+                // The outside timers' wake is noted once the clock is at
+                // its instant; a task held by an expiry ends its hold on
+                // its owner's wake.
+                if self.watch_wakes.get() && self.woke_watched(key) {
                     return true;
                 }
             }
             Some(false) => {
-                if self.has_plan.get() {
-                    // Already queued — or held by a stall, which its
-                    // owner's wake ends.
+                if self.has_plan.get() || self.watch_wakes.get() {
+                    // Already queued — or held by a stall or an expiry,
+                    // which its owner's wake ends.
                     self.woke_while_stalled(key);
                 }
                 return true;

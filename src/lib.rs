@@ -159,6 +159,29 @@ pub fn retract_wait(wait: trace::Wait) {
     world::try_with(|world| world.retract_wait(wait));
 }
 
+/// Runs `write` as a peer's delivery: the wakes it makes (a reader
+/// woken by the bytes written to an in-memory pipe, a socket) come from
+/// across a connection, not from the writing task acting on the woken one.
+/// A task held by an injected expiry or a stall stays held through them
+/// (the rest of a line a client sends can be late), where its owner's own
+/// wake — a token cancelled, a stop sent — ends the hold. For a simulated
+/// library's streams (`cancelsim-tokio`'s `io::duplex`); outside a
+/// simulation it only calls `write`.
+///
+/// ```
+/// # use cancelsim::{Config, Sim};
+/// # Sim::new(Config::default()).block_on(async {
+/// let written = cancelsim::wakes_from_peer(|| 3);
+/// assert_eq!(written, 3);
+/// # }).unwrap();
+/// ```
+pub fn wakes_from_peer<T>(write: impl FnOnce() -> T) -> T {
+    let Some(world) = world::try_with(std::rc::Rc::clone) else {
+        return write();
+    };
+    world.wakes_from_peer(write)
+}
+
 /// What `#[cancelsim::test]` expands to; not a public API.
 #[doc(hidden)]
 pub mod __private {

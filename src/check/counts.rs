@@ -12,6 +12,11 @@ pub struct Counts {
     /// Of the baselines, the schedules explored besides the seeds' own
     /// ([`Check::explore_schedules`](super::Check::explore_schedules)).
     pub explored: usize,
+    /// Of the explored schedules, those whose await points the sweep
+    /// also expires timeouts at (each reached waits the seeds' baselines
+    /// did not: the schedule's timing, such as an I/O chunk delivered
+    /// late, left a wait mid-way).
+    pub explored_expiry_schedules: usize,
     /// Baselines run a second time, to check that the same plan gives the
     /// same run (a difference is a `nondeterminism` failure).
     pub determinism_reruns: usize,

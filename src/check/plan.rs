@@ -9,7 +9,10 @@
 //!    every await point, for the first baseline (seed) that has that
 //!    (task, await point, kind) tuple; after them every tuple ran once;
 //! 2. the other rounds: the same at other seeds, then on wake;
-//! 3. the random plans.
+//! 3. the expiries at the await points of the explored schedules the
+//!    sweep also expires timeouts in (their own timing reached waits no
+//!    seed did);
+//! 4. the random plans.
 //!
 //! Each round visits the await points in the order they were found, so a
 //! prefix covers every await point once before repeating one. A budget
@@ -86,12 +89,36 @@ impl Dimensions {
         kinds
     }
 
+    /// [`Dimensions::kinds_at`] at an await point of `baseline`: at an
+    /// explored schedule's, only a timeout's expiry (what the schedule's
+    /// own timing — an I/O chunk late, a branch order — can add to the
+    /// seeds' sweep is a wait cut short mid-way).
+    fn kinds_in(&self, baseline: &Baseline, point: &AwaitPoint) -> Vec<InjectionKind> {
+        let mut kinds = self.kinds_at(point);
+        if baseline.explored.is_some() {
+            kinds.retain(|kind| *kind == InjectionKind::Timeout);
+        }
+        kinds
+    }
+
+    /// [`Dimensions::injections_at`] at an await point of `baseline`.
+    fn injections_in(&self, baseline: &Baseline, point: &AwaitPoint) -> Vec<Injection> {
+        Self::injections_for(self.kinds_in(baseline, point), self.on_wake, point)
+    }
+
     /// The injections to try at one await point: every kind at
     /// suspension, then every kind on wake (when the task was woken there).
     pub fn injections_at(&self, point: &AwaitPoint) -> Vec<Injection> {
-        let kinds = self.kinds_at(point);
+        Self::injections_for(self.kinds_at(point), self.on_wake, point)
+    }
+
+    fn injections_for(
+        kinds: Vec<InjectionKind>,
+        on_wake: bool,
+        point: &AwaitPoint,
+    ) -> Vec<Injection> {
         let mut instants = vec![InjectAt::Suspend];
-        if self.on_wake && point.resumed {
+        if on_wake && point.resumed {
             instants.push(InjectAt::Wake);
         }
         let mut out = Vec::new();
@@ -118,6 +145,9 @@ impl Dimensions {
 pub(crate) struct Baseline {
     pub seed: u64,
     pub points: Vec<AwaitPoint>,
+    /// An explored schedule's (its scheduler): only timeouts are expired
+    /// at its await points (`sweep.rs`, `explored_for_expiries`).
+    pub explored: Option<SchedulerKind>,
 }
 
 /// One planned run and the await point it is about (for grouping).
@@ -150,6 +180,9 @@ enum Round {
     Cover(usize),
     /// The `k`-th injection of the point's list, where not covered already.
     Rest(usize),
+    /// The expiries at the explored schedules' await points, after every
+    /// seed's (`Baseline::explored`).
+    Explored,
     Random,
 }
 
@@ -164,11 +197,12 @@ impl<'a> Plan<'a> {
         let mut first = BTreeMap::new();
         let mut kinds_max = 0;
         let mut list_max = 0;
-        for (index, baseline) in baselines.iter().enumerate() {
+        let seeds = baselines.iter().filter(|b| b.explored.is_none());
+        for (index, baseline) in seeds.enumerate() {
             for point in &baseline.points {
-                let kinds = dims.kinds_at(point);
+                let kinds = dims.kinds_in(baseline, point);
                 kinds_max = kinds_max.max(kinds.len());
-                list_max = list_max.max(dims.injections_at(point).len());
+                list_max = list_max.max(dims.injections_in(baseline, point).len());
                 for kind in kinds {
                     first
                         .entry((point.task, point.ordinal, kind))
@@ -187,6 +221,7 @@ impl<'a> Plan<'a> {
         };
         let mut rounds: Vec<Round> = (0..kinds_max).map(Round::Cover).collect();
         rounds.extend((0..list_max).map(Round::Rest));
+        rounds.push(Round::Explored);
         plan.rounds = rounds
             .into_iter()
             .map(|round| (round, plan.round(round).count()))
@@ -249,13 +284,16 @@ impl<'a> Plan<'a> {
     fn run(
         &self,
         injections: Vec<Injection>,
-        seed: u64,
+        baseline: &Baseline,
         point: Option<(usize, usize)>,
     ) -> PlannedRun {
         PlannedRun {
             repro: Repro {
-                seed,
-                scheduler: self.scheduler.clone(),
+                seed: baseline.seed,
+                scheduler: baseline
+                    .explored
+                    .clone()
+                    .unwrap_or_else(|| self.scheduler.clone()),
                 injections,
                 test: self.test.clone(),
             },
@@ -268,15 +306,31 @@ impl<'a> Plan<'a> {
         if let Round::Random = round {
             return Box::new(self.random());
         }
-        let points = self.baselines.iter().enumerate().flat_map(|(b, baseline)| {
-            baseline
-                .points
-                .iter()
-                .enumerate()
-                .map(move |(p, point)| (b, p, point))
-        });
+        let explored = matches!(round, Round::Explored);
+        let points = self
+            .baselines
+            .iter()
+            .enumerate()
+            .filter(move |(_, baseline)| baseline.explored.is_some() == explored)
+            .flat_map(|(b, baseline)| {
+                baseline
+                    .points
+                    .iter()
+                    .enumerate()
+                    .map(move |(p, point)| (b, p, point))
+            });
+        if explored {
+            return Box::new(points.flat_map(move |(b, p, point)| {
+                let baseline = &self.baselines[b];
+                self.dims
+                    .injections_in(baseline, point)
+                    .into_iter()
+                    .map(move |injection| self.run(vec![injection], baseline, Some((b, p))))
+            }));
+        }
         Box::new(points.filter_map(move |(b, p, point)| {
-            let kinds = self.dims.kinds_at(point);
+            let baseline = &self.baselines[b];
+            let kinds = self.dims.kinds_in(baseline, point);
             let is_cover = |index: usize| {
                 index < kinds.len()
                     && self.first.get(&(point.task, point.ordinal, kinds[index])) == Some(&b)
@@ -286,20 +340,21 @@ impl<'a> Plan<'a> {
                 Round::Rest(k) if !is_cover(k) => k,
                 _ => return None,
             };
-            let injection = *self.dims.injections_at(point).get(index)?;
-            Some(self.run(vec![injection], self.baselines[b].seed, Some((b, p))))
+            let injection = *self.dims.injections_in(baseline, point).get(index)?;
+            Some(self.run(vec![injection], baseline, Some((b, p))))
         }))
     }
 
     /// `random_plans` seeded random plans of 2 or 3 injections each, drawn
     /// from the candidate injections of one baseline each.
     fn random(&'a self) -> impl Iterator<Item = PlannedRun> + 'a {
-        let candidates: Vec<(u64, Vec<Injection>)> = self
+        let candidates: Vec<(&Baseline, Vec<Injection>)> = self
             .baselines
             .iter()
+            .filter(|baseline| baseline.explored.is_none())
             .map(|baseline| {
                 (
-                    baseline.seed,
+                    baseline,
                     baseline
                         .points
                         .iter()
@@ -314,7 +369,7 @@ impl<'a> Plan<'a> {
             if candidates.is_empty() {
                 return None;
             }
-            let (seed, pool) = &candidates[rng.below(candidates.len() as u64) as usize];
+            let (baseline, pool) = &candidates[rng.below(candidates.len() as u64) as usize];
             let size = 2 + rng.below(2) as usize;
             let mut picked: BTreeMap<(TaskId, u32), Injection> = BTreeMap::new();
             for _ in 0..size {
@@ -323,7 +378,7 @@ impl<'a> Plan<'a> {
                     .entry((injection.task, injection.point))
                     .or_insert(injection);
             }
-            Some(self.run(picked.into_values().collect(), *seed, None))
+            Some(self.run(picked.into_values().collect(), baseline, None))
         })
     }
 }

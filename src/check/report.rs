@@ -480,7 +480,14 @@ fn runs_breakdown(c: &Counts) -> String {
             c.baselines,
             c.baselines - c.explored,
             plural(c.explored, "explored schedule", "explored schedules")
-        )
+        ) + &if c.explored_expiry_schedules > 0 {
+            format!(
+                "; timeouts expired in {} of them too",
+                c.explored_expiry_schedules
+            )
+        } else {
+            String::new()
+        }
     } else {
         format!("{} baseline", c.baselines)
     }];

@@ -115,14 +115,19 @@ where
                 repro.test.clone_from(&name);
                 (index, repro)
             });
+        // Explored schedules' await points are kept when their expiries
+        // are swept too (`explored_for_expiries`).
+        let expire_explored = self.timeouts && self.exhaustive.is_none();
         let work = {
             let (body, quiet) = (Arc::clone(&self.body), Arc::clone(&quiet));
             // No more await points than the budget could inject at.
             let cap = budget.max_runs.max(10_000);
             Arc::new(move |(index, repro): &(usize, Repro)| {
-                baseline_run(&*body, &quiet, repro, if *index < swept { cap } else { 0 })
+                let collect = *index < swept || expire_explored;
+                baseline_run(&*body, &quiet, repro, if collect { cap } else { 0 })
             })
         };
+        let mut explored_points: Vec<(usize, Repro, Vec<AwaitPoint>)> = Vec::new();
         // Await points kept for injection: no more than the budget could
         // ever inject at.
         let mut kept_points = 0usize;
@@ -154,6 +159,7 @@ where
             max_tasks = max_tasks.max(out.tasks);
             max_steps = max_steps.max(out.steps);
             let reported = self.shard.is_none_or(|(k, _)| k == 0);
+            let clean = out.violations.is_empty();
             if !out.violations.is_empty() && reported {
                 let traced =
                     |repro: &Repro| run_once(&*self.body, &traced_config, repro, false).trace;
@@ -171,7 +177,9 @@ where
             } else {
                 cases.add(format!("baseline {repro}"), false, || unreachable!());
             }
-            if *index < swept {
+            if *index >= swept && clean && out.panicked.is_empty() {
+                explored_points.push((*index, repro.clone(), out.points));
+            } else if *index < swept {
                 report.counts.await_points += out.points.len();
                 report.counts.injectable_points +=
                     out.points.iter().filter(|p| p.injectable).count();
@@ -181,6 +189,7 @@ where
                     baselines.push(Baseline {
                         seed: repro.seed,
                         points: out.points,
+                        explored: None,
                     });
                 } else {
                     report.counts.seeds_not_injected += 1;
@@ -188,6 +197,9 @@ where
             }
         });
         report.counts.not_run += jobs.count();
+        let explored = explored_for_expiries(&baselines, explored_points);
+        report.counts.explored_expiry_schedules = explored.len();
+        baselines.extend(explored);
         if let SchedulerKind::Pct { depth } = self.scheduler {
             report.pct_bound =
                 Some(1.0 / (f64::from(max_tasks) * (max_steps as f64).powi(depth as i32 - 1)));
@@ -255,7 +267,10 @@ where
                     Arc::clone(&panics),
                 );
                 let excuse = budget.excuse_timeout_results;
-                Arc::new(move |run: &PlannedRun| injected_run(&*body, &quiet, &panics, run, excuse))
+                let scheduler = self.scheduler.clone();
+                Arc::new(move |run: &PlannedRun| {
+                    injected_run(&*body, &quiet, &panics, run, excuse, &scheduler)
+                })
             };
             let (mut planned, mut covered) = (Tuples::new(), Tuples::new());
             stop = pool::run(limits, &mut jobs, work, |run, ran| {
@@ -268,7 +283,7 @@ where
                     }
                     Ran::Stuck { .. } => {
                         report.counts.add_injected(injected_kind(run));
-                        let expected = panics.get(&run.repro.seed).map_or(&[][..], Vec::as_slice);
+                        let expected = seed_panics(&panics, &run.repro, &self.scheduler);
                         let case = case_name(label.as_deref(), run);
                         let stuck = Stuck {
                             collector: &mut collector,
@@ -295,7 +310,7 @@ where
                     cases.add(case, false, || unreachable!());
                 } else {
                     let traced = |repro: &Repro| {
-                        let expected = panics.get(&repro.seed).map_or(&[][..], Vec::as_slice);
+                        let expected = seed_panics(&panics, repro, &self.scheduler);
                         run_with_baseline(&*self.body, &traced_config, repro, false, expected).trace
                     };
                     self.fail(
@@ -465,12 +480,13 @@ fn injected_run<F, Fut>(
     panics: &BTreeMap<u64, Vec<TaskId>>,
     run: &PlannedRun,
     excuse: bool,
+    scheduler: &SchedulerKind,
 ) -> InjectedOut
 where
     F: Fn() -> Fut,
     Fut: Future,
 {
-    let expected = panics.get(&run.repro.seed).map_or(&[][..], Vec::as_slice);
+    let expected = seed_panics(panics, &run.repro, scheduler);
     let mut result = run_with_baseline(body, quiet, &run.repro, false, expected);
     let judged = judge_expiry(body, quiet, &run.repro, expected, &mut result, excuse);
     if run.repro.injections.len() == 1 && !result.unfired.is_empty() {
@@ -514,3 +530,58 @@ pub(super) fn point_label(point: &AwaitPoint) -> String {
     }
     format!("{} on {}", point.label(), Wait(&point.wait))
 }
+
+/// The tasks that panicked in the baseline of `repro`'s seed (what its
+/// injected runs expect to panic): none for an explored schedule's, whose
+/// baseline is swept only when it ran clean.
+fn seed_panics<'a>(
+    panics: &'a BTreeMap<u64, Vec<TaskId>>,
+    repro: &Repro,
+    scheduler: &SchedulerKind,
+) -> &'a [TaskId] {
+    if repro.scheduler != *scheduler {
+        return &[];
+    }
+    panics.get(&repro.seed).map_or(&[][..], Vec::as_slice)
+}
+
+/// The explored schedules whose expiries the sweep also injects, from
+/// the clean explored baselines' await points (in plan order): at most
+/// [`EXPLORED_EXPIRY_SCHEDULES`], each reaching a sequence of waits no
+/// seed's baseline and no schedule picked before reached (what the
+/// schedule's own timing added: an I/O chunk that came late leaves a
+/// `read_line` waiting mid-line, where a timer's win loses the half read),
+/// with a `timeout` or a `select!` against a timer to expire.
+fn explored_for_expiries(
+    seeds: &[Baseline],
+    mut explored: Vec<(usize, Repro, Vec<AwaitPoint>)>,
+) -> Vec<Baseline> {
+    explored.sort_by_key(|(index, _, _)| *index);
+    let shape = |points: &[AwaitPoint]| -> Vec<_> {
+        points
+            .iter()
+            .map(|p| (p.task, p.wait, p.timeout.map(|(_, at)| at)))
+            .collect()
+    };
+    let mut seen: Vec<Vec<_>> = seeds.iter().map(|b| shape(&b.points)).collect();
+    let mut picked = Vec::new();
+    for (_, repro, points) in explored {
+        if picked.len() == EXPLORED_EXPIRY_SCHEDULES {
+            break;
+        }
+        let this = shape(&points);
+        if points.iter().all(|p| p.timeout.is_none() || !p.injectable) || seen.contains(&this) {
+            continue;
+        }
+        seen.push(this);
+        picked.push(Baseline {
+            seed: repro.seed,
+            points,
+            explored: Some(repro.scheduler),
+        });
+    }
+    picked
+}
+
+/// How many explored schedules a sweep also expires timeouts in.
+const EXPLORED_EXPIRY_SCHEDULES: usize = 2;

@@ -115,12 +115,26 @@ impl World {
         }
     }
 
-    /// Is the task being polled the one that spawned `key`?
+    /// Runs `write` with its wakes counted as a peer's, not the writing
+    /// task's ([`crate::wakes_from_peer`]).
+    pub(crate) fn wakes_from_peer<T>(&self, write: impl FnOnce() -> T) -> T {
+        struct Restore<'a>(&'a World, bool);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.0.peer_waking.set(self.1);
+            }
+        }
+        let _restore = Restore(self, self.peer_waking.replace(true));
+        write()
+    }
+
+    /// Is the task being polled the one that spawned `key`, waking it
+    /// itself (not through a peer's delivery)?
     pub(super) fn woken_by_owner(&self, key: TaskKey) -> bool {
         let Some(current) = self.current.get() else {
             return false;
         };
-        if current == key {
+        if current == key || self.peer_waking.get() {
             return false;
         }
         let owner = self

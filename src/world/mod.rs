@@ -372,6 +372,8 @@ pub(crate) struct World {
     /// its last wake was its owner's.
     wake_expiry_target: Cell<Option<crate::vocab::TaskId>>,
     woken_by_owner_last: Cell<bool>,
+    /// Wakes made now are a peer's delivery (`crate::wakes_from_peer`).
+    peer_waking: Cell<bool>,
     watch_wakes: Cell<bool>,
     /// The thread's heartbeat, once a run armed the watchdog.
     heartbeat: std::cell::OnceCell<std::sync::Arc<crate::watchdog::Heartbeat>>,
@@ -458,6 +460,7 @@ impl World {
             expiry_released: Cell::new(false),
             wake_expiry_target: Cell::new(None),
             woken_by_owner_last: Cell::new(false),
+            peer_waking: Cell::new(false),
             watch_wakes: Cell::new(false),
             heartbeat: std::cell::OnceCell::new(),
             config,

@@ -226,20 +226,20 @@ fn io_delivery_delay_lets_a_timer_win_mid_read_under_random_schedules() {
         let (mut a, mut b) = cancelsim_tokio::io::duplex(64);
         a.write_all(b"0123456789").await.unwrap();
         let mut buf = [0u8; 10];
+        // `read` is cancel-safe (tokio's docs): a read dropped before its
+        // bytes arrived loses nothing, they wait in the stream, as in a
+        // socket's buffer.
         let first = cancelsim_tokio::select! {
             biased;
-            _ = b.read_exact(&mut buf) => "read",
-            _ = cancelsim_tokio::time::sleep(Duration::from_micros(500)) => "timer",
+            n = b.read(&mut buf) => Some(n.unwrap()),
+            _ = cancelsim_tokio::time::sleep(Duration::from_micros(500)) => None,
         };
-        // A read dropped before the chunk arrived loses nothing: the bytes
-        // wait in the stream, as in a socket's buffer.
-        let mut again = [0u8; 10];
-        if first == "timer" {
-            b.read_exact(&mut again).await.unwrap();
-        } else {
-            again = buf;
+        let mut got = buf[..first.unwrap_or(0)].to_vec();
+        while got.len() < 10 {
+            let n = b.read(&mut buf).await.unwrap();
+            got.extend_from_slice(&buf[..n]);
         }
-        (first, again)
+        (first, got)
     };
     let run = |scheduler: cancelsim::SchedulerKind, seed: u64| {
         let config = cancelsim::Config::default().seed(seed).scheduler(scheduler);
@@ -248,24 +248,87 @@ fn io_delivery_delay_lets_a_timer_win_mid_read_under_random_schedules() {
     for seed in 0..8 {
         assert_eq!(
             run(cancelsim::SchedulerKind::Fifo, seed).0,
-            "read",
-            "no delay in the baseline"
+            Some(10),
+            "no delay in the baseline, and the chunk in one piece"
         );
     }
     let outcomes: Vec<_> = (0..32)
         .map(|seed| run(cancelsim::SchedulerKind::Random, seed))
         .collect();
     assert!(
-        outcomes.iter().any(|(first, _)| *first == "timer"),
+        outcomes.iter().any(|(first, _)| first.is_none()),
         "a delay lets the timer win"
     );
-    assert!(outcomes.iter().any(|(first, _)| *first == "read"));
+    assert!(outcomes.iter().any(|(first, _)| *first == Some(10)));
+    assert!(
+        outcomes
+            .iter()
+            .any(|(first, _)| first.is_some_and(|n| (1..10).contains(&n))),
+        "a chunk arrives in two segments: the first read has part of it"
+    );
     assert!(outcomes.iter().all(|(_, bytes)| bytes == b"0123456789"));
     assert_eq!(
         run(cancelsim::SchedulerKind::Random, 3),
         run(cancelsim::SchedulerKind::Random, 3),
         "same seed, same delays"
     );
+}
+
+/// A chunk in two segments, as a peer's bytes reach a socket in pieces:
+/// `read_exact` in a `select!` against a timer loses the first segment's
+/// bytes when the timer wins between them (tokio documents it as not
+/// cancel-safe), which a sweep finds when it expires the timer at the
+/// wait between the segments of an explored schedule; a cancel-safe
+/// reader that keeps its bytes passes the same sweep.
+#[test]
+fn a_frame_half_read_when_a_timer_wins_between_segments_is_found() {
+    use cancelsim_tokio::io::{AsyncReadExt, AsyncWriteExt};
+    async fn frames(keeps_bytes: bool) {
+        let (mut client, mut server) = cancelsim_tokio::io::duplex(64);
+        let writer = cancelsim_tokio::spawn(async move {
+            for frame in [*b"abcdefgh", *b"ijklmnop"] {
+                client.write_all(&frame).await.unwrap();
+                cancelsim_tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+        let mut got = Vec::new();
+        let mut partial = Vec::new();
+        while got.len() < 2 {
+            let mut frame = [0u8; 8];
+            let read = async {
+                if keeps_bytes {
+                    while partial.len() < 8 {
+                        let mut byte = [0u8; 8];
+                        let n = server.read(&mut byte[..8 - partial.len()]).await.unwrap();
+                        partial.extend_from_slice(&byte[..n]);
+                    }
+                    frame.copy_from_slice(&partial);
+                    partial.clear();
+                } else {
+                    server.read_exact(&mut frame).await.unwrap();
+                }
+            };
+            cancelsim_tokio::select! {
+                () = read => got.push(frame),
+                _ = cancelsim_tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+        }
+        writer.await.unwrap();
+        assert_eq!(got, [*b"abcdefgh", *b"ijklmnop"], "frames whole");
+    }
+    let report = cancelsim::Check::new(|| frames(false)).tokio_preset().run();
+    assert!(!report.is_clean(), "{report}");
+    let text = report.to_string();
+    assert!(text.contains("timeouts expired in"), "{text}");
+    assert!(
+        text.contains("scheduler=current-thread inject=timeout@0:"),
+        "{text}"
+    );
+    assert!(text.contains("on duplex read"), "{text}");
+    cancelsim::Check::new(|| frames(true))
+        .tokio_preset()
+        .run()
+        .assert_clean();
 }
 
 /// tokio's handles are `Send + Sync`, and tokio code relies on it (boxed

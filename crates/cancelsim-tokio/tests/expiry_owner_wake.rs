@@ -228,3 +228,64 @@ fn same_seed_same_trace_when_an_owner_ends_a_hold() {
     assert!(first.contains("branch 0 won"), "{first}");
     assert!(!first.contains("timeout fired"), "{first}");
 }
+
+/// The owner's bytes through an `io::duplex` are a peer's delivery, not
+/// the owner acting on its task: a server held by an expiry mid-frame
+/// stays held through them (the rest of a frame can be late), so its
+/// `read_exact` in a `select!` against a timer is found losing the half it
+/// read; a reader that keeps its bytes passes.
+async fn owner_writes_frames(keeps_bytes: bool) {
+    use cancelsim_tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut client, mut server) = cancelsim_tokio::io::duplex(64);
+    let task = cancelsim_tokio::spawn(async move {
+        let mut frames = Vec::new();
+        let mut partial = Vec::new();
+        // A bounded wait: a lost half leaves the last frame short.
+        for _ in 0..8 {
+            if frames.len() == 2 {
+                break;
+            }
+            let mut frame = [0u8; 4];
+            let read = async {
+                if keeps_bytes {
+                    while partial.len() < 4 {
+                        let mut bytes = [0u8; 4];
+                        let n = server.read(&mut bytes[..4 - partial.len()]).await.unwrap();
+                        partial.extend_from_slice(&bytes[..n]);
+                    }
+                    frame.copy_from_slice(&partial);
+                    partial.clear();
+                } else {
+                    server.read_exact(&mut frame).await.unwrap();
+                }
+            };
+            cancelsim_tokio::select! {
+                () = read => frames.push(frame),
+                _ = sleep(Duration::from_millis(100)) => {}
+            }
+        }
+        frames
+    });
+    for frame in [b"abcd", b"efgh"] {
+        // Each frame in two writes, a moment apart.
+        client.write_all(&frame[..2]).await.unwrap();
+        sleep(Duration::from_millis(1)).await;
+        client.write_all(&frame[2..]).await.unwrap();
+    }
+    assert_eq!(task.await.unwrap(), [*b"abcd", *b"efgh"], "frames whole");
+}
+
+#[test]
+fn the_owners_bytes_through_a_pipe_do_not_end_a_hold() {
+    let report = sweep(|| owner_writes_frames(false));
+    let repros = failing(&report);
+    assert!(
+        repros
+            .iter()
+            .any(|r| r.contains("scheduler=fifo inject=timeout@1:")),
+        "{repros:?}\n{report}"
+    );
+    assert!(report.to_string().contains("frames whole"), "{report}");
+    let fixed = sweep(|| owner_writes_frames(true));
+    assert!(fixed.is_clean(), "{fixed}");
+}

@@ -1,6 +1,7 @@
 //! `duplex` and `simplex`: tokio's in-memory pipes, each chunk a reader
-//! takes in arriving after a seeded, recorded delivery delay, and each
-//! wait on one named (`duplex read`, `simplex write`) at its user's call.
+//! takes in arriving after a seeded, recorded delivery delay (in one piece
+//! or two, a recorded choice too), and each wait on one named (`duplex
+//! read`, `simplex write`) at its user's call.
 //!
 //! Invariants: data not yet handed to a read stays in the stream (as in a
 //! socket's buffer), so a dropped read future loses nothing by itself; a
@@ -86,9 +87,12 @@ pub fn simplex(max_buf_size: usize) -> (ReadHalf<SimplexStream>, WriteHalf<Simpl
 #[derive(Debug)]
 struct Pipe<S> {
     inner: S,
-    /// A chunk taken from `inner`, not yet handed to a read.
+    /// A chunk taken from `inner`, not yet handed to a read; of it, the
+    /// bytes before `cut` arrive with `arrival`, the rest after a delay of
+    /// their own (a second segment).
     held: Vec<u8>,
     start: usize,
+    cut: usize,
     /// The chunk arrives when this fires.
     arrival: Option<Pin<Box<::cancelsim::time::Sleep>>>,
     /// Where the stream was made: its delivery delays are recorded there,
@@ -104,6 +108,7 @@ impl<S> Pipe<S> {
             inner,
             held: Vec::new(),
             start: 0,
+            cut: 0,
             arrival: None,
             at,
             read,
@@ -145,11 +150,12 @@ impl<S: AsyncRead + Unpin> Pipe<S> {
             chunk.truncate(filled);
             self.held = chunk;
             self.start = 0;
-            let at = self.at;
-            self.arrival = delivery_delay(at).map(|delay| {
-                let deadline = ::cancelsim::time::Instant::now() + delay;
-                Box::pin(::cancelsim::time::sleep_until_located(deadline, at))
-            });
+            self.cut = segment_cut(self.at, filled);
+            self.arrival = self.arrival_timer();
+        } else if self.start == self.cut && self.arrival.is_none() {
+            // The chunk's second segment: it arrives after its own delay.
+            self.cut = self.held.len();
+            self.arrival = self.arrival_timer();
         }
         if let Some(arrival) = &mut self.arrival {
             // The task waits on the read, not on the delay's timer: noted
@@ -165,10 +171,21 @@ impl<S: AsyncRead + Unpin> Pipe<S> {
             ::cancelsim::retract_wait(wait);
             self.arrival = None;
         }
-        let n = buf.remaining().min(self.held.len() - self.start);
+        let n = buf.remaining().min(self.cut - self.start);
         buf.put_slice(&self.held[self.start..self.start + n]);
         self.start += n;
         Poll::Ready(Ok(()))
+    }
+}
+
+impl<S> Pipe<S> {
+    /// The timer of a segment's arrival, if it is delayed.
+    fn arrival_timer(&self) -> Option<Pin<Box<::cancelsim::time::Sleep>>> {
+        let at = self.at;
+        delivery_delay(at).map(|delay| {
+            let deadline = ::cancelsim::time::Instant::now() + delay;
+            Box::pin(::cancelsim::time::sleep_until_located(deadline, at))
+        })
     }
 }
 
@@ -193,6 +210,27 @@ fn delivery_delay(at: &'static Location<'static>) -> Option<Duration> {
     (step > 0).then(|| max * step / (DELAY_STEPS - 1))
 }
 
+/// Where a chunk of `len` bytes splits into two segments, the second
+/// arriving after a delay of its own (a recorded choice at the stream's
+/// site `at`, made where delays are: a peer's writes reach the reader in
+/// pieces, so a line or a frame can be half there); `len`: in one piece.
+fn segment_cut(at: &'static Location<'static>, len: usize) -> usize {
+    let max = MAX_DELAY.with(Cell::get);
+    if len < 2 || max.is_zero() || !::cancelsim::in_simulation() {
+        return len;
+    }
+    let step = ::cancelsim::choose_located(SEGMENT_STEPS, at);
+    if step == 0 {
+        len
+    } else {
+        (len * step / SEGMENT_STEPS).max(1)
+    }
+}
+
+/// Where a chunk may split: whole, or after a quarter, a half or three
+/// quarters of it.
+const SEGMENT_STEPS: usize = 4;
+
 /// `AsyncRead` and `AsyncWrite` for a public stream type over its `Pipe`.
 macro_rules! pipe_stream {
     ($name:ident) => {
@@ -213,7 +251,8 @@ macro_rules! pipe_stream {
                 buf: &[u8],
             ) -> Poll<std::io::Result<usize>> {
                 let pipe = &mut self.0;
-                let written = Pin::new(&mut pipe.inner).poll_write(cx, buf);
+                let written =
+                    ::cancelsim::wakes_from_peer(|| Pin::new(&mut pipe.inner).poll_write(cx, buf));
                 pipe.noted(written)
             }
 
@@ -223,7 +262,9 @@ macro_rules! pipe_stream {
                 bufs: &[IoSlice<'_>],
             ) -> Poll<std::io::Result<usize>> {
                 let pipe = &mut self.0;
-                let written = Pin::new(&mut pipe.inner).poll_write_vectored(cx, bufs);
+                let written = ::cancelsim::wakes_from_peer(|| {
+                    Pin::new(&mut pipe.inner).poll_write_vectored(cx, bufs)
+                });
                 pipe.noted(written)
             }
 
@@ -236,7 +277,8 @@ macro_rules! pipe_stream {
                 cx: &mut Context<'_>,
             ) -> Poll<std::io::Result<()>> {
                 let pipe = &mut self.0;
-                let flushed = Pin::new(&mut pipe.inner).poll_flush(cx);
+                let flushed =
+                    ::cancelsim::wakes_from_peer(|| Pin::new(&mut pipe.inner).poll_flush(cx));
                 pipe.noted(flushed)
             }
 
@@ -245,7 +287,8 @@ macro_rules! pipe_stream {
                 cx: &mut Context<'_>,
             ) -> Poll<std::io::Result<()>> {
                 let pipe = &mut self.0;
-                let shut = Pin::new(&mut pipe.inner).poll_shutdown(cx);
+                let shut =
+                    ::cancelsim::wakes_from_peer(|| Pin::new(&mut pipe.inner).poll_shutdown(cx));
                 pipe.noted(shut)
             }
         }

@@ -482,12 +482,12 @@ impl Race {
                 None
             };
             if self.won_now {
-                world.settle_race_poll(scope, false, None);
+                world.settle_race_poll(scope, at, false, None);
                 if let Some(before) = before {
                     world.restore_noted_wait(before);
                 }
             } else {
-                world.settle_race_poll(scope, self.noted_by_timer, self.branch_wait);
+                world.settle_race_poll(scope, at, self.noted_by_timer, self.branch_wait);
             }
         });
     }

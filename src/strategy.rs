@@ -133,6 +133,7 @@ pub fn arb_plan_with(
 fn injection_at(point: &AwaitPoint, kind: InjectionKind, at: InjectAt) -> Injection {
     let kind = match kind {
         InjectionKind::Timeout if point.timeout.is_none() => InjectionKind::CancelDrop,
+        InjectionKind::TimeoutOuter if point.outer_timeout.is_none() => InjectionKind::CancelDrop,
         kind => kind,
     };
     let at = if point.resumed { at } else { InjectAt::Suspend };

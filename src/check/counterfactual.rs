@@ -76,7 +76,7 @@ where
     };
     if !matches!(
         injection.kind,
-        InjectionKind::Timeout | InjectionKind::Stall
+        InjectionKind::Timeout | InjectionKind::TimeoutOuter | InjectionKind::Stall
     ) || result.violations.is_empty()
         || result.fired != [injection]
         || result.violations.iter().any(unwraps_the_elapsed)

@@ -82,6 +82,9 @@ impl Dimensions {
         let late = !self.timeouts_only_where_late || point.wait.kind != WaitKind::Sleep;
         if self.timeouts && point.timeout.is_some() && late {
             kinds.push(InjectionKind::Timeout);
+            if point.outer_timeout.is_some() {
+                kinds.push(InjectionKind::TimeoutOuter);
+            }
         }
         if self.signal && point.signal {
             kinds.push(InjectionKind::Signal);
@@ -96,7 +99,7 @@ impl Dimensions {
     fn kinds_in(&self, baseline: &Baseline, point: &AwaitPoint) -> Vec<InjectionKind> {
         let mut kinds = self.kinds_at(point);
         if baseline.explored.is_some() {
-            kinds.retain(|kind| *kind == InjectionKind::Timeout);
+            kinds.retain(|kind| kind.is_expiry());
         }
         kinds
     }

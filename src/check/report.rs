@@ -500,6 +500,7 @@ fn runs_breakdown(c: &Counts) -> String {
         InjectionKind::CancelDrop,
         InjectionKind::CancelCooperative,
         InjectionKind::Timeout,
+        InjectionKind::TimeoutOuter,
         InjectionKind::Signal,
         InjectionKind::Stall,
     ]

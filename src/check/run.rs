@@ -269,7 +269,7 @@ where
         for violation in &mut violations {
             if violation
                 .injection()
-                .is_some_and(|injection| injection.kind == crate::inject::InjectionKind::Timeout)
+                .is_some_and(|injection| injection.kind.is_expiry())
             {
                 violation.select = true;
             }

@@ -392,6 +392,7 @@ pub fn explain(scenario: &Scenario, record: &RunRecord, violation: &Violation) -
         let what = match injection.kind {
             crate::InjectionKind::CancelCooperative => "a cancel",
             crate::InjectionKind::Timeout => "a timeout's expiry",
+            crate::InjectionKind::TimeoutOuter => "the expiry of the timeout around its own",
             _ => injection.kind.name(),
         };
         text.push_str(&format!(

@@ -255,6 +255,9 @@ impl fmt::Display for Describe<'_> {
                     crate::InjectionKind::Timeout => {
                         f.write_str(": what it waits on is not done before the deadline, where the timeout fires")
                     }
+                    crate::InjectionKind::TimeoutOuter => f.write_str(
+                        ": what it waits on is not done before the deadline of the timeout around its own, where that one fires",
+                    ),
                     crate::InjectionKind::Stall => f.write_str(": this wait does not end"),
                     _ => Ok(()),
                 }

@@ -24,6 +24,11 @@ pub enum InjectionKind {
     CancelCooperative,
     /// Expire the innermost `time::timeout` enclosing the await point there.
     Timeout,
+    /// Expire the `time::timeout` (or `select!` against a timer) around
+    /// that innermost one, where there are two: the outer deadline comes
+    /// while the inner operation still waits there (a batch gathered under
+    /// its own deadline, polled in a loop's `select!` against a ticker).
+    TimeoutOuter,
     /// Fire the program's own cancellation signal there (what the body
     /// registered with `cancel::register_signal`:
     /// a `CancellationToken::cancel`, a shutdown channel's send).
@@ -40,16 +45,22 @@ pub enum InjectionKind {
 }
 
 impl InjectionKind {
-    /// Short stable name: `cancel-drop`, `cancel-coop`, `timeout`, `signal`,
-    /// `stall`.
+    /// Short stable name: `cancel-drop`, `cancel-coop`, `timeout`,
+    /// `timeout-outer`, `signal`, `stall`.
     pub fn name(self) -> &'static str {
         match self {
             InjectionKind::CancelDrop => "cancel-drop",
             InjectionKind::CancelCooperative => "cancel-coop",
             InjectionKind::Timeout => "timeout",
+            InjectionKind::TimeoutOuter => "timeout-outer",
             InjectionKind::Signal => "signal",
             InjectionKind::Stall => "stall",
         }
+    }
+
+    /// Does it expire a timeout (the innermost or the one around it)?
+    pub fn is_expiry(self) -> bool {
+        matches!(self, InjectionKind::Timeout | InjectionKind::TimeoutOuter)
     }
 
     /// Parses [`InjectionKind::name`].
@@ -58,6 +69,7 @@ impl InjectionKind {
             "cancel-drop" => Some(InjectionKind::CancelDrop),
             "cancel-coop" => Some(InjectionKind::CancelCooperative),
             "timeout" => Some(InjectionKind::Timeout),
+            "timeout-outer" => Some(InjectionKind::TimeoutOuter),
             "signal" => Some(InjectionKind::Signal),
             "stall" => Some(InjectionKind::Stall),
             _ => None,
@@ -136,6 +148,9 @@ pub struct AwaitPoint {
     /// The innermost `timeout` enclosing it: (scope number, where `timeout`
     /// was called).
     pub timeout: Option<(u32, SourceLocation)>,
+    /// The `timeout` (or `select!` against a timer) around that one, if
+    /// the await point is inside two.
+    pub outer_timeout: Option<(u32, SourceLocation)>,
     /// Was the task woken and polled again from here?
     pub resumed: bool,
     /// Can the harness inject here? (Not inside the harness's own work:

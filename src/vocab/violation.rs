@@ -370,7 +370,7 @@ impl Violation {
             ViolationCode::Panic
                 if self
                     .injection
-                    .is_some_and(|injection| injection.kind == super::InjectionKind::Timeout)
+                    .is_some_and(|injection| injection.kind.is_expiry())
                     && self.is_an_assertion() =>
             {
                 "an assertion failed after the sweep expired this timeout (as a slow dependency \

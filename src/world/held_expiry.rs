@@ -1,16 +1,20 @@
-//! A wait held by an injected expiry, and its owner's wake that ends the
-//! hold.
+//! A wait held by an injected expiry, and what ends the hold: its owner
+//! stopping it and then waiting for it under a deadline.
 //!
 //! An injected expiry of a `timeout` or of a `select!` against a timer
 //! holds what the task waits on inside it until the timer wins at its
 //! deadline: the operation was slow. That stands for a slow peer, a slow
-//! backend — not for a task deaf to the task that spawned it. A worker in
-//! `select! { _ = token.cancelled() => return, _ = sleep(period) => {} }`
-//! sees its owner's `token.cancel()` at once on tokio; held until the
-//! period's timer (60 s), its owner's `timeout(1s, handle)` would report a
-//! hang that cannot happen. So a wake of the held task by its owner ends
-//! the hold, as it ends a stall ([`World::woke_while_stalled`]): the race
-//! or timeout polls what it waits on again and runs as it would.
+//! backend — and for the data a test feeds its worker, which in production
+//! comes from elsewhere (a batch half gathered when the loop's ticker
+//! wins). It does not stand for a task deaf to the task that spawned it:
+//! a worker in `select! { _ = token.cancelled() => return, _ =
+//! sleep(period) => {} }` sees its owner's `token.cancel()` at once on
+//! tokio, and an owner that then gives it a deadline (`timeout(1s,
+//! handle)`, a `select!` against a timer) would see a hang that cannot
+//! happen. So once the owner has woken the held task, its join of that
+//! task under a deadline ends the hold: the race or timeout polls what it
+//! waits on again and runs as it would. An owner that only feeds the task,
+//! or awaits it with no deadline, leaves it held until its timer wins.
 
 use super::{TaskKey, World};
 
@@ -21,6 +25,7 @@ impl World {
     pub(crate) fn hold_for_expiry(&self, key: TaskKey) {
         self.held_by_expiry.set(Some(key));
         self.expiry_released.set(false);
+        self.held_owner_woke.set(false);
         self.rewatch_wakes();
     }
 
@@ -34,13 +39,12 @@ impl World {
         }
     }
 
-    /// Did the held task's owner wake it since its hold began? Then the
-    /// hold is over: the timeout or race polls what it waits on again.
+    /// Did the held task's owner wake it and then await it under a
+    /// deadline? Then the hold is over: the timeout or race polls what it
+    /// waits on again.
     pub(crate) fn take_expiry_release(&self) -> bool {
         if self.expiry_released.get() && self.held_by_expiry.get() == self.current.get() {
-            self.expiry_released.set(false);
-            self.held_by_expiry.set(None);
-            self.rewatch_wakes();
+            self.release_hold();
             return true;
         }
         false
@@ -49,9 +53,30 @@ impl World {
     /// The held task's timer won: its hold is over.
     pub(super) fn end_hold(&self) {
         if self.held_by_expiry.get().is_some() && self.held_by_expiry.get() == self.current.get() {
-            self.held_by_expiry.set(None);
-            self.expiry_released.set(false);
-            self.rewatch_wakes();
+            self.release_hold();
+        }
+    }
+
+    fn release_hold(&self) {
+        self.held_by_expiry.set(None);
+        self.expiry_released.set(false);
+        self.held_owner_woke.set(false);
+        self.rewatch_wakes();
+    }
+
+    /// The task being polled awaits the end of `task` (a join polled and
+    /// pending): when `task` is held, its owner woke it, and this is its
+    /// owner waiting under a deadline (inside a `timeout` or a `select!`),
+    /// the hold ends, and the held task is polled again to see it.
+    #[cold]
+    pub(super) fn owner_joins_held(&self, task: crate::vocab::TaskId) {
+        let Some(held) = self.held_by_expiry.get() else {
+            return;
+        };
+        let under_deadline = self.scopes.try_borrow().is_ok_and(|s| !s.is_empty());
+        if held.id == task && under_deadline && self.woken_by_owner(held) {
+            self.expiry_released.set(true);
+            self.enqueue(held);
         }
     }
 
@@ -75,15 +100,40 @@ impl World {
         self.rewatch_wakes();
     }
 
-    /// The on-wake expiry of `key` fired: held, unless the wake it
-    /// follows was its owner's — then the wait is not held at all (the
-    /// owner's stop came in time, as on tokio).
+    /// The on-wake expiry of `key` fired: held, and when the wake it
+    /// follows was its owner's, its owner's join under a deadline ends the
+    /// hold (the owner's stop came in time, as on tokio).
     pub(super) fn hold_after_wake(&self, key: TaskKey) {
         let by_owner = self.woken_by_owner_last.get();
+        let joined = self.deadline_join.take();
         self.wake_expiry_target.set(None);
         self.hold_for_expiry(key);
-        if by_owner {
+        self.held_owner_woke.set(by_owner);
+        if by_owner && joined == Some(key.id) {
+            // The owner already awaits it under a deadline.
             self.expiry_released.set(true);
+        }
+    }
+
+    /// The task being polled awaits the end of `task`, and the plan
+    /// expires a wait as it is woken: notes the join when it is the
+    /// target's owner's, under a deadline (the on-wake expiry that follows
+    /// is not held, [`World::hold_after_wake`]).
+    #[cold]
+    pub(super) fn note_deadline_join(&self, task: crate::vocab::TaskId) {
+        if self.wake_expiry_target.get() != Some(task) {
+            return;
+        }
+        let under_deadline = self.scopes.try_borrow().is_ok_and(|s| !s.is_empty());
+        let owner = self.core.try_borrow().ok().and_then(|core| {
+            core.tasks
+                .keys()
+                .into_iter()
+                .find(|key| key.id == task)
+                .and_then(|key| core.tasks.get(key).and_then(|slot| slot.meta.parent))
+        });
+        if under_deadline && owner.is_some() && owner == self.current_id() {
+            self.deadline_join.set(Some(task));
         }
     }
 
@@ -101,12 +151,12 @@ impl World {
         false
     }
 
-    /// Ends the hold of `key` when the task waking it is its owner; notes
+    /// Notes that the owner of the held `key` woke it; notes
     /// whether its owner woke the task an on-wake expiry waits for, since
     /// it last waited (`fresh`: this wake queued it).
     pub(super) fn woke_while_held(&self, key: TaskKey, fresh: bool) {
         if self.held_by_expiry.get() == Some(key) && self.woken_by_owner(key) {
-            self.expiry_released.set(true);
+            self.held_owner_woke.set(true);
         }
         if self.wake_expiry_target.get() == Some(key.id) {
             let by_owner = self.woken_by_owner(key);

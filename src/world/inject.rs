@@ -52,12 +52,17 @@ impl World {
     pub fn note_wait(&self, wait: Wait) {
         if self.pending_wait.get().is_none() {
             self.pending_wait.set(Some(wait));
-            self.pending_scope.set(
+            let (scope, outer) =
                 self.scopes
                     .try_borrow()
                     .ok()
-                    .and_then(|s| s.last().copied()),
-            );
+                    .map_or((None, None), |s| match s.len() {
+                        0 => (None, None),
+                        1 => (s.last().copied(), None),
+                        n => (Some(s[n - 1]), Some(s[n - 2])),
+                    });
+            self.pending_scope.set(scope);
+            self.pending_outer.set(outer);
         }
     }
 
@@ -67,6 +72,7 @@ impl World {
         if self.pending_wait.get() == Some(wait) {
             self.pending_wait.set(None);
             self.pending_scope.set(None);
+            self.pending_outer.set(None);
         }
     }
 
@@ -78,9 +84,7 @@ impl World {
         self.has_plan.set(!injections.is_empty());
         let wake_expiry = injections
             .iter()
-            .find(|injection| {
-                injection.kind == InjectionKind::Timeout && injection.at == InjectAt::Wake
-            })
+            .find(|injection| injection.kind.is_expiry() && injection.at == InjectAt::Wake)
             .map(|injection| injection.task);
         if wake_expiry.is_some() || self.wake_expiry_target.get().is_some() {
             self.watch_wake_expiry(wake_expiry);
@@ -292,11 +296,17 @@ impl World {
                 InjectionKind::CancelCooperative => {
                     self.request_cancel(key, CancelVia::Injection, None);
                 }
-                InjectionKind::Timeout => {
+                InjectionKind::Timeout | InjectionKind::TimeoutOuter => {
                     // What waits here does not finish before the deadline:
                     // the timeout stops polling its inner future, and its
                     // own timer expires it at the deadline, whatever else
-                    // wakes the task meanwhile.
+                    // wakes the task meanwhile. The outer one's: the inner
+                    // timeout goes on waiting inside it.
+                    let scope = if injection.kind == InjectionKind::TimeoutOuter {
+                        scope.and_then(|_| self.outer_scope_of(key))
+                    } else {
+                        scope
+                    };
                     if let Some((scope, called_at)) = scope {
                         self.forced.borrow_mut().insert(scope);
                         self.forced_by_injection.set(Some((scope, called_at)));
@@ -451,6 +461,10 @@ impl World {
     pub(super) fn suspended(&self, key: TaskKey, slot: &mut TaskSlot) -> (u32, Wait) {
         let wait = self.pending_wait.take().unwrap_or(Wait::EXTERNAL);
         let scope = self.pending_scope.take();
+        let outer = self.pending_outer.take();
+        if outer.is_some() || self.has_outer_scopes.get() {
+            self.note_outer_scope(key, scope.and(outer));
+        }
         slot.note_suspension(wait, scope);
         if self.collecting.get() {
             self.log_point(key, slot, wait, scope);
@@ -476,6 +490,7 @@ impl World {
                     ordinal: slot.meta.suspends,
                     wait,
                     timeout: scope,
+                    outer_timeout: scope.and_then(|_| self.outer_scope_of(key)),
                     resumed: false,
                     injectable: matches!(slot.meta.kind, TaskKind::Root | TaskKind::User),
                     signal: self.oracles.borrow().signal_registered,

@@ -48,6 +48,7 @@ mod inject;
 mod join_slot;
 mod kept_containers;
 mod oracle_state;
+mod outer_scope;
 mod outside;
 mod pick;
 mod poll_body;
@@ -339,6 +340,11 @@ pub(crate) struct World {
     /// Task groups created so far (their ids in traces: `via group N`).
     next_group: Cell<u32>,
     pending_scope: Cell<Option<(u32, SourceLocation)>>,
+    /// The scope around that one, if any (`outer_scope.rs`), and the
+    /// tasks suspended inside two scopes with the outer one.
+    pending_outer: Cell<Option<(u32, SourceLocation)>>,
+    outer_scopes: RefCell<Vec<(TaskKey, (u32, SourceLocation))>>,
+    has_outer_scopes: Cell<bool>,
     /// Timeout scopes forced to expire by an injection; their timers.
     forced: RefCell<BTreeSet<u32>>,
     /// The scope the last timeout injection forced, and where its
@@ -368,10 +374,14 @@ pub(crate) struct World {
     /// `outside_waiting` is set.
     held_by_expiry: Cell<Option<TaskKey>>,
     expiry_released: Cell<bool>,
+    held_owner_woke: Cell<bool>,
     /// The task whose wait the plan expires as it is woken, and whether
     /// its last wake was its owner's.
     wake_expiry_target: Cell<Option<crate::vocab::TaskId>>,
     woken_by_owner_last: Cell<bool>,
+    /// The target of an on-wake expiry, when its owner awaits it under a
+    /// deadline.
+    deadline_join: Cell<Option<crate::vocab::TaskId>>,
     /// Wakes made now are a peer's delivery (`crate::wakes_from_peer`).
     peer_waking: Cell<bool>,
     watch_wakes: Cell<bool>,
@@ -442,6 +452,9 @@ impl World {
             next_scope: Cell::new(0),
             next_group: Cell::new(0),
             pending_scope: Cell::new(None),
+            pending_outer: Cell::new(None),
+            outer_scopes: RefCell::new(Vec::new()),
+            has_outer_scopes: Cell::new(false),
             forced: RefCell::new(BTreeSet::new()),
             forced_by_injection: Cell::new(None),
             races: Cell::new(0),
@@ -458,8 +471,10 @@ impl World {
             outside_woke: Cell::new(false),
             held_by_expiry: Cell::new(None),
             expiry_released: Cell::new(false),
+            held_owner_woke: Cell::new(false),
             wake_expiry_target: Cell::new(None),
             woken_by_owner_last: Cell::new(false),
+            deadline_join: Cell::new(None),
             peer_waking: Cell::new(false),
             watch_wakes: Cell::new(false),
             heartbeat: std::cell::OnceCell::new(),

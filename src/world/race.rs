@@ -71,7 +71,11 @@ pub(crate) struct BranchPoll {
 /// What a poll had noted when a race began: its wait, and the scope it was
 /// noted in.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct NotedSoFar(Option<Wait>, Option<(u32, SourceLocation)>);
+pub(crate) struct NotedSoFar(
+    Option<Wait>,
+    Option<(u32, SourceLocation)>,
+    Option<(u32, SourceLocation)>,
+);
 
 /// What a branch poll of a race saw.
 #[derive(Clone, Copy, Debug, Default)]
@@ -179,6 +183,7 @@ impl World {
                 // (what an expiry there drops is that branch, not the
                 // timer).
                 if let Some(wait) = self.pending_wait.take() {
+                    self.pending_outer.set(None);
                     self.race_timer_note
                         .set(Some((wait, self.pending_scope.take())));
                     self.race_timer_note_indirect.set(seen.indirect);
@@ -194,6 +199,7 @@ impl World {
                     self.race_timer_note_indirect.set(false);
                     self.pending_wait.set(Some(indirect.0));
                     self.pending_scope.set(indirect.1);
+                    self.pending_outer.set(None);
                     seen.swapped = true;
                 }
             }
@@ -235,7 +241,11 @@ impl World {
     /// What the current poll noted so far: its wait and the scope it was
     /// noted in (see [`World::restore_noted_wait`]).
     pub(crate) fn noted_wait(&self) -> NotedSoFar {
-        NotedSoFar(self.pending_wait.get(), self.pending_scope.get())
+        NotedSoFar(
+            self.pending_wait.get(),
+            self.pending_scope.get(),
+            self.pending_outer.get(),
+        )
     }
 
     /// Puts back what the poll had noted before a race that was won in
@@ -244,6 +254,7 @@ impl World {
     pub(crate) fn restore_noted_wait(&self, noted: NotedSoFar) {
         self.pending_wait.set(noted.0);
         self.pending_scope.set(noted.1);
+        self.pending_outer.set(noted.2);
         self.race_timer_note.set(None);
         self.race_timer_note_indirect.set(false);
     }
@@ -256,9 +267,15 @@ impl World {
     /// noted no located wait, at its expression in the race: where the
     /// task waits in place of the timer's note (what an expiry of the race
     /// drops is that branch, not the timer).
+    ///
+    /// The scope enclosing that one (`pending_outer`, what a
+    /// `timeout-outer` injection expires) is settled the same way: a race
+    /// at `race_at` that acts as a timeout is the outer scope of a wait
+    /// noted inside a timeout or race in its branch.
     pub fn settle_race_poll(
         &self,
         scope: Option<(u32, SourceLocation)>,
+        race_at: SourceLocation,
         by_timer: bool,
         branch_wait: Option<Wait>,
     ) {
@@ -281,12 +298,26 @@ impl World {
                 self.pending_wait.set(Some(wait));
                 if pending.is_none() {
                     self.pending_scope.set(noted_in);
+                    self.pending_outer.set(None);
                 }
             }
         }
         let Some((RACE_PLACEHOLDER, _)) = self.pending_scope.get() else {
+            // Settled already (a timeout or race inside this race's
+            // branch): this race may be the scope around it.
+            if self.pending_outer.get() == Some((RACE_PLACEHOLDER, race_at)) {
+                let outer = scope.or_else(|| self.enclosing_scope(0));
+                self.pending_outer.set(outer);
+            }
             return;
         };
+        // The wait is in this race: the scope around the one it gets is
+        // found on the stack of scopes around the race.
+        self.pending_outer.set(if scope.is_some() {
+            self.enclosing_scope(0)
+        } else {
+            self.enclosing_scope(1)
+        });
         match scope {
             Some(scope) => {
                 self.pending_scope.set(Some(scope));
@@ -300,14 +331,17 @@ impl World {
                 }
             }
             None => {
-                let enclosing = self
-                    .scopes
-                    .try_borrow()
-                    .ok()
-                    .and_then(|s| s.last().copied());
-                self.pending_scope.set(enclosing);
+                self.pending_scope.set(self.enclosing_scope(0));
             }
         }
+    }
+
+    /// The scope `depth` levels below the top of the stack (0: the
+    /// innermost enclosing the code polled now).
+    pub(super) fn enclosing_scope(&self, depth: usize) -> Option<(u32, SourceLocation)> {
+        let scopes = self.scopes.try_borrow().ok()?;
+        let index = scopes.len().checked_sub(depth + 1)?;
+        scopes.get(index).copied()
     }
 
     /// The number of a race polled for the first time; with the branches

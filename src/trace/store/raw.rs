@@ -101,6 +101,9 @@ fn injection_kind(code: u8) -> InjectionKind {
     if code & 8 != 0 {
         return InjectionKind::Stall;
     }
+    if code & 16 != 0 {
+        return InjectionKind::TimeoutOuter;
+    }
     match code & 3 {
         0 => InjectionKind::CancelDrop,
         1 => InjectionKind::CancelCooperative,
@@ -290,6 +293,7 @@ impl Raw {
                     InjectionKind::Timeout => 2,
                     InjectionKind::Signal => 3,
                     InjectionKind::Stall => 8,
+                    InjectionKind::TimeoutOuter => 16 | 2,
                 } | if at == InjectAt::Wake { 4 } else { 0 };
             }
             EventKind::Acquire { name, at } => {

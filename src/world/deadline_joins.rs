@@ -52,11 +52,8 @@ impl World {
         if self.collecting.get() {
             self.note_join_collecting(task);
         }
-        if self.held_owner_woke.get() {
-            self.owner_joins_held(task);
-        }
-        if self.wake_expiry_target.get().is_some() {
-            self.note_deadline_join(task);
+        if self.watch_wakes.get() {
+            self.join_watched(task);
         }
     }
 

@@ -64,6 +64,20 @@ impl World {
         self.rewatch_wakes();
     }
 
+    /// The task being polled awaits the end of `task`, and a wake is
+    /// watched ([`World::rewatch_wakes`]): the owner of a held task, or of
+    /// an on-wake expiry's target, may await it under a deadline.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn join_watched(&self, task: crate::vocab::TaskId) {
+        if self.held_owner_woke.get() {
+            self.owner_joins_held(task);
+        }
+        if self.wake_expiry_target.get().is_some() {
+            self.note_deadline_join(task);
+        }
+    }
+
     /// The task being polled awaits the end of `task` (a join polled and
     /// pending): when `task` is held, its owner woke it, and this is its
     /// owner waiting under a deadline (inside a `timeout` or a `select!`),
@@ -83,12 +97,13 @@ impl World {
     /// A wake is watched while the outside timers run, a task is held by
     /// an expiry, or the plan expires a task's wait as it is woken: one
     /// flag read on the wake's fast path.
+    /// A wake of a task already queued is watched when the run has a plan
+    /// (a stall's owner wake) or a task is held.
     pub(super) fn rewatch_wakes(&self) {
-        self.watch_wakes.set(
-            self.outside_waiting.get()
-                || self.held_by_expiry.get().is_some()
-                || self.wake_expiry_target.get().is_some(),
-        );
+        let held = self.held_by_expiry.get().is_some();
+        self.watch_wakes
+            .set(self.outside_waiting.get() || held || self.wake_expiry_target.get().is_some());
+        self.watch_queued_wakes.set(self.has_plan.get() || held);
     }
 
     /// The plan expires the wait of `task` as it is woken

@@ -4,6 +4,7 @@
 
 use std::rc::Rc;
 
+use super::race::RACE_PLACEHOLDER;
 use super::TaskSlot;
 use crate::inject::{AwaitPoint, InjectAt, Injection, InjectionKind, InjectionPlan};
 use crate::trace::{CancelVia, EventKind, SourceLocation, Wait};
@@ -52,17 +53,15 @@ impl World {
     pub fn note_wait(&self, wait: Wait) {
         if self.pending_wait.get().is_none() {
             self.pending_wait.set(Some(wait));
-            let (scope, outer) =
-                self.scopes
-                    .try_borrow()
-                    .ok()
-                    .map_or((None, None), |s| match s.len() {
-                        0 => (None, None),
-                        1 => (s.last().copied(), None),
-                        n => (Some(s[n - 1]), Some(s[n - 2])),
-                    });
-            self.pending_scope.set(scope);
-            self.pending_outer.set(outer);
+            match self.scopes.try_borrow() {
+                Ok(scopes) if !scopes.is_empty() => {
+                    let n = scopes.len();
+                    self.pending_scope.set(Some(scopes[n - 1]));
+                    self.pending_outer
+                        .set(n.checked_sub(2).map(|below| scopes[below]));
+                }
+                _ => self.pending_scope.set(None),
+            }
         }
     }
 
@@ -82,6 +81,7 @@ impl World {
     pub fn set_plan(&self, injections: &[Injection]) {
         *self.plan.borrow_mut() = InjectionPlan::new(injections);
         self.has_plan.set(!injections.is_empty());
+        self.rewatch_wakes();
         let wake_expiry = injections
             .iter()
             .find(|injection| injection.kind.is_expiry() && injection.at == InjectAt::Wake)
@@ -246,6 +246,7 @@ impl World {
         }
         *self.plan.borrow_mut() = InjectionPlan::already_fired(injection);
         self.has_plan.set(false);
+        self.rewatch_wakes();
     }
 
     /// The first injection of the plan, for violation reports.
@@ -257,7 +258,7 @@ impl World {
     /// Applies the injections due for `key` at its current await point and
     /// instant; true when the task's future was dropped.
     pub(super) fn inject(self: &Rc<World>, key: TaskKey, at: InjectAt) -> bool {
-        let (point, scope, is_root) = {
+        let (point, scope, outer, is_root) = {
             let core = self.core.borrow();
             let Some(slot) = core.tasks.get(key) else {
                 return false;
@@ -265,6 +266,7 @@ impl World {
             (
                 slot.meta.suspends,
                 slot.last_scope(),
+                slot.outer_scope(),
                 slot.meta.kind == TaskKind::Root,
             )
         };
@@ -303,7 +305,7 @@ impl World {
                     // wakes the task meanwhile. The outer one's: the inner
                     // timeout goes on waiting inside it.
                     let scope = if injection.kind == InjectionKind::TimeoutOuter {
-                        scope.and_then(|_| self.outer_scope_of(key))
+                        outer
                     } else {
                         scope
                     };
@@ -461,11 +463,13 @@ impl World {
     pub(super) fn suspended(&self, key: TaskKey, slot: &mut TaskSlot) -> (u32, Wait) {
         let wait = self.pending_wait.take().unwrap_or(Wait::EXTERNAL);
         let scope = self.pending_scope.take();
-        let outer = self.pending_outer.take();
-        if outer.is_some() || self.has_outer_scopes.get() {
-            self.note_outer_scope(key, scope.and(outer));
-        }
-        slot.note_suspension(wait, scope);
+        // (An outer scope is noted only with a scope.)
+        let outer = if scope.is_some() {
+            self.pending_outer.take()
+        } else {
+            None
+        };
+        slot.note_suspension(wait, scope, outer.filter(|(s, _)| *s != RACE_PLACEHOLDER));
         if self.collecting.get() {
             self.log_point(key, slot, wait, scope);
         }
@@ -490,7 +494,7 @@ impl World {
                     ordinal: slot.meta.suspends,
                     wait,
                     timeout: scope,
-                    outer_timeout: scope.and_then(|_| self.outer_scope_of(key)),
+                    outer_timeout: slot.outer_scope(),
                     resumed: false,
                     injectable: matches!(slot.meta.kind, TaskKind::Root | TaskKind::User),
                     signal: self.oracles.borrow().signal_registered,

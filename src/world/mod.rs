@@ -48,7 +48,6 @@ mod inject;
 mod join_slot;
 mod kept_containers;
 mod oracle_state;
-mod outer_scope;
 mod outside;
 mod pick;
 mod poll_body;
@@ -340,11 +339,12 @@ pub(crate) struct World {
     /// Task groups created so far (their ids in traces: `via group N`).
     next_group: Cell<u32>,
     pending_scope: Cell<Option<(u32, SourceLocation)>>,
-    /// The scope around that one, if any (`outer_scope.rs`), and the
-    /// tasks suspended inside two scopes with the outer one.
+    /// The scope around that one, if the wait is inside two (a batch's
+    /// own deadline `select!` polled in a loop's `select!` against a
+    /// ticker): noted with the wait, settled by the races around it
+    /// (`World::settle_race_poll`), kept with the await point
+    /// (`TaskMeta::last_outer`); what `timeout-outer` expires.
     pending_outer: Cell<Option<(u32, SourceLocation)>>,
-    outer_scopes: RefCell<Vec<(TaskKey, (u32, SourceLocation))>>,
-    has_outer_scopes: Cell<bool>,
     /// Timeout scopes forced to expire by an injection; their timers.
     forced: RefCell<BTreeSet<u32>>,
     /// The scope the last timeout injection forced, and where its
@@ -385,6 +385,7 @@ pub(crate) struct World {
     /// Wakes made now are a peer's delivery (`crate::wakes_from_peer`).
     peer_waking: Cell<bool>,
     watch_wakes: Cell<bool>,
+    watch_queued_wakes: Cell<bool>,
     /// The thread's heartbeat, once a run armed the watchdog.
     heartbeat: std::cell::OnceCell<std::sync::Arc<crate::watchdog::Heartbeat>>,
 }
@@ -453,8 +454,6 @@ impl World {
             next_group: Cell::new(0),
             pending_scope: Cell::new(None),
             pending_outer: Cell::new(None),
-            outer_scopes: RefCell::new(Vec::new()),
-            has_outer_scopes: Cell::new(false),
             forced: RefCell::new(BTreeSet::new()),
             forced_by_injection: Cell::new(None),
             races: Cell::new(0),
@@ -477,6 +476,7 @@ impl World {
             deadline_join: Cell::new(None),
             peer_waking: Cell::new(false),
             watch_wakes: Cell::new(false),
+            watch_queued_wakes: Cell::new(false),
             heartbeat: std::cell::OnceCell::new(),
             config,
         })

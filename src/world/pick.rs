@@ -46,7 +46,7 @@ impl World {
                 }
             }
             Some(false) => {
-                if self.has_plan.get() || self.watch_wakes.get() {
+                if self.watch_queued_wakes.get() {
                     // Already queued — or held by a stall or an expiry,
                     // which its owner's wake ends.
                     self.woke_while_stalled(key);

@@ -220,7 +220,6 @@ impl World {
         outcome: Outcome,
         panicked: Option<panic::Caught>,
     ) {
-        self.forget_outer_scope(key);
         // The common end (returned or aborted, no cancel delivered: nothing
         // for the oracles to settle) ends the slot in place.
         let quick = {

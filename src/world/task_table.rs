@@ -68,6 +68,9 @@ pub(crate) struct TaskMeta {
     pub name: Option<Rc<str>>,
     pub parent: Option<TaskId>,
     pub spawned_at: SourceLocation,
+    /// The scope around `last_scope`, when the await point is inside two
+    /// (written only with a scope: read it with [`TaskSlot::outer_scope`]).
+    pub last_outer: Option<(u32, SourceLocation)>,
     /// Cooperative cancel requests made / delivered as `Err(Cancelled)`.
     pub cancel_requested: u32,
     pub cancel_delivered: u32,
@@ -117,15 +120,33 @@ impl TaskSlot {
         }
     }
 
+    /// The scope around the innermost one at the current await point,
+    /// when it is inside two.
+    #[inline]
+    pub fn outer_scope(&self) -> Option<(u32, SourceLocation)> {
+        if self.has_scope {
+            self.meta.last_outer
+        } else {
+            None
+        }
+    }
+
     /// Notes the await point the task just reached: what it waits on and
-    /// inside which timeout. The scope is written only when there is or was
-    /// one (so a suspension outside timeouts touches the first line only).
+    /// inside which timeout (and which around that one). The scopes are
+    /// written only when there is or was one (so a suspension outside
+    /// timeouts touches the first line only).
     #[inline(always)]
-    pub fn note_suspension(&mut self, wait: Wait, scope: Option<(u32, SourceLocation)>) {
+    pub fn note_suspension(
+        &mut self,
+        wait: Wait,
+        scope: Option<(u32, SourceLocation)>,
+        outer: Option<(u32, SourceLocation)>,
+    ) {
         self.meta.suspends += 1;
         self.meta.last_wait = wait;
         if scope.is_some() || self.has_scope {
             self.meta.last_scope = scope;
+            self.meta.last_outer = outer;
             self.has_scope = scope.is_some();
         }
     }
@@ -153,6 +174,7 @@ impl TaskMeta {
             name,
             parent,
             spawned_at,
+            last_outer: None,
             cancel_requested: 0,
             cancel_delivered: 0,
             cancel_waiters: Vec::new(),
@@ -189,6 +211,7 @@ impl TaskMeta {
             name,
             parent,
             spawned_at,
+            last_outer,
             cancel_requested,
             cancel_delivered,
             cancel_waiters,
@@ -210,6 +233,7 @@ impl TaskMeta {
         *name = new_name;
         *parent = new_parent;
         *spawned_at = at;
+        *last_outer = None;
         *cancel_requested = 0;
         *cancel_delivered = 0;
         cancel_waiters.clear();
@@ -501,12 +525,12 @@ mod tests {
         let mut slot = TaskSlot::vacant();
         let at = std::panic::Location::caller();
         assert_eq!(slot.last_scope(), None);
-        slot.note_suspension(Wait::EXTERNAL, Some((7, at)));
+        slot.note_suspension(Wait::EXTERNAL, Some((7, at)), None);
         assert_eq!(slot.last_scope(), Some((7, at)));
         assert_eq!(slot.meta.suspends, 1);
-        slot.note_suspension(Wait::EXTERNAL, None);
+        slot.note_suspension(Wait::EXTERNAL, None, None);
         assert_eq!(slot.last_scope(), None);
-        slot.note_suspension(Wait::EXTERNAL, None);
+        slot.note_suspension(Wait::EXTERNAL, None, None);
         assert_eq!(slot.last_scope(), None);
         assert_eq!(slot.meta.suspends, 3);
     }

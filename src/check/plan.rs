@@ -67,7 +67,11 @@ impl Dimensions {
         let drop = !self.drop_only_abortable || point.abortable;
         match self.cancel {
             Some(CancelMode::Drop) if drop => kinds.push(InjectionKind::CancelDrop),
-            Some(CancelMode::Drop) if point.aborted_at_deadline || point.awaited_at_deadline => {
+            Some(CancelMode::Drop)
+                if point.aborted_at_deadline
+                    || point.awaited_at_deadline
+                    || point.aborted_after_end =>
+            {
                 kinds.push(InjectionKind::Stall);
             }
             Some(CancelMode::Cooperative) => kinds.push(InjectionKind::CancelCooperative),

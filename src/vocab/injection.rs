@@ -187,6 +187,13 @@ pub struct AwaitPoint {
     /// here, and what the program does at its deadline (abort the task,
     /// go on without it) happens with the task stalled where it waits.
     pub awaited_at_deadline: bool,
+    /// Did the program abort this task after it had ended, its result not
+    /// yet taken (`JoinSet::abort_all` once a quorum answered, the
+    /// stragglers done too in this run)? A slower task would still be
+    /// running when that abort comes: `Check::drop_only_abortable` injects
+    /// a [`InjectionKind::Stall`] here, and the program's abort drops the
+    /// task where it waits.
+    pub aborted_after_end: bool,
 }
 
 impl AwaitPoint {

@@ -31,6 +31,9 @@ pub(crate) struct Abort {
     awaited: bool,
     /// A timer woke the aborter: the abort comes at its deadline.
     by_timer: bool,
+    /// The task had ended (its result not taken): a slower one would be
+    /// aborted where it waits.
+    after_end: bool,
 }
 
 /// Whether a panic message shows a `JoinError`: its `Debug`
@@ -48,20 +51,56 @@ fn shows_a_join_error(message: &str) -> bool {
 }
 
 impl World {
-    /// Notes what the current poll is about to wait on (the first note wins).
+    /// Notes what the current poll is about to wait on: the first note
+    /// wins, unless it was made outside every timeout and this one is
+    /// made inside one — a connection task that polls its keep-alive read
+    /// before the request's handler waits in the handler's `timeout`,
+    /// where an expiry can come. The displaced note is kept, and named
+    /// again if the scope of this one comes to nothing (a `select!` that is
+    /// not a timeout scope, with none around it).
     #[inline]
     pub fn note_wait(&self, wait: Wait) {
         if self.pending_wait.get().is_none() {
             self.pending_wait.set(Some(wait));
-            match self.scopes.try_borrow() {
-                Ok(scopes) if !scopes.is_empty() => {
-                    let n = scopes.len();
-                    self.pending_scope.set(Some(scopes[n - 1]));
-                    self.pending_outer
-                        .set(n.checked_sub(2).map(|below| scopes[below]));
-                }
-                _ => self.pending_scope.set(None),
+            self.note_scopes();
+        } else if self.pending_scope.get().is_none() {
+            self.note_scoped_after_unscoped(wait);
+        }
+    }
+
+    /// The scopes of a wait noted now: the innermost, and the one around
+    /// it.
+    #[inline]
+    fn note_scopes(&self) {
+        match self.scopes.try_borrow() {
+            Ok(scopes) if !scopes.is_empty() => {
+                let n = scopes.len();
+                self.pending_scope.set(Some(scopes[n - 1]));
+                self.pending_outer
+                    .set(n.checked_sub(2).map(|below| scopes[below]));
             }
+            _ => self.pending_scope.set(None),
+        }
+    }
+
+    /// A poll ended without suspending: what it noted is forgotten.
+    #[inline]
+    pub(super) fn forget_pending_wait(&self) {
+        self.pending_wait.take();
+        if self.unscoped_note.get().is_some() {
+            self.unscoped_note.set(None);
+        }
+    }
+
+    /// A second note of the poll, the first made outside every scope.
+    #[cold]
+    #[inline(never)]
+    fn note_scoped_after_unscoped(&self, wait: Wait) {
+        let scoped = self.scopes.try_borrow().is_ok_and(|s| !s.is_empty());
+        if scoped && self.unscoped_note.get().is_none() {
+            self.unscoped_note.set(self.pending_wait.get());
+            self.pending_wait.set(Some(wait));
+            self.note_scopes();
         }
     }
 
@@ -69,9 +108,12 @@ impl World {
     /// within the same poll (it is no longer what the task waits on).
     pub fn retract_wait(&self, wait: Wait) {
         if self.pending_wait.get() == Some(wait) {
-            self.pending_wait.set(None);
+            // The note it displaced, if any, is the poll's note again.
+            self.pending_wait.set(self.unscoped_note.take());
             self.pending_scope.set(None);
             self.pending_outer.set(None);
+        } else if self.unscoped_note.get() == Some(wait) {
+            self.unscoped_note.set(None);
         }
     }
 
@@ -125,6 +167,27 @@ impl World {
                 from_point,
                 by_timer,
                 awaited: false,
+                after_end: false,
+            });
+        }
+    }
+
+    /// Notes that the program aborted `task` after it had ended (its
+    /// result not yet taken: a `JoinSet`'s stragglers, done too in this
+    /// run): a slower run of it is aborted where it waits (a stall at its
+    /// await points, [`AwaitPoint::aborted_after_end`]).
+    pub(super) fn mark_aborted_after_end(&self, task: TaskId) {
+        if !self.collecting.get() {
+            return;
+        }
+        if let Ok(mut abortable) = self.abortable.try_borrow_mut() {
+            abortable.push(Abort {
+                task,
+                step: self.steps(),
+                from_point: 1,
+                by_timer: false,
+                awaited: false,
+                after_end: true,
             });
         }
     }
@@ -148,7 +211,9 @@ impl World {
     pub(super) fn forget_abortable_since(&self, step: u64) {
         if self.collecting.get() {
             if let Ok(mut abortable) = self.abortable.try_borrow_mut() {
-                abortable.retain(|abort| abort.step < step || abort.awaited);
+                // (An abort of a task that had ended stays: a slower one
+                // would still be running when the program's call came.)
+                abortable.retain(|abort| abort.step < step || abort.awaited || abort.after_end);
             }
         }
     }
@@ -157,10 +222,11 @@ impl World {
     /// collecting)?
     pub(super) fn aborted_since(&self, step: u64) -> bool {
         self.collecting.get()
-            && self
-                .abortable
-                .try_borrow()
-                .is_ok_and(|aborts| aborts.iter().any(|abort| abort.step >= step))
+            && self.abortable.try_borrow().is_ok_and(|aborts| {
+                aborts
+                    .iter()
+                    .any(|abort| abort.step >= step && !abort.after_end)
+            })
     }
 
     /// The await points recorded, each told whether its task turned out
@@ -171,11 +237,17 @@ impl World {
         self.clear_causal();
         for point in &mut points {
             point.abortable |= aborts.iter().any(|abort| {
-                !abort.by_timer && abort.task == point.task && point.ordinal >= abort.from_point
+                !abort.by_timer
+                    && !abort.after_end
+                    && abort.task == point.task
+                    && point.ordinal >= abort.from_point
             });
             point.aborted_at_deadline = aborts.iter().any(|abort| {
                 abort.by_timer && abort.task == point.task && point.ordinal >= abort.from_point
             });
+            point.aborted_after_end = aborts
+                .iter()
+                .any(|abort| abort.after_end && abort.task == point.task);
         }
         self.mark_awaited_at_deadline(&mut points);
         points
@@ -463,6 +535,9 @@ impl World {
     pub(super) fn suspended(&self, key: TaskKey, slot: &mut TaskSlot) -> (u32, Wait) {
         let wait = self.pending_wait.take().unwrap_or(Wait::EXTERNAL);
         let scope = self.pending_scope.take();
+        if self.unscoped_note.get().is_some() {
+            self.unscoped_note.set(None);
+        }
         // (An outer scope is noted only with a scope.)
         let outer = if scope.is_some() {
             self.pending_outer.take()
@@ -500,6 +575,7 @@ impl World {
                     signal: self.oracles.borrow().signal_registered,
                     abortable: slot.meta.kind == TaskKind::Root,
                     aborted_at_deadline: false,
+                    aborted_after_end: false,
                     awaited_at_deadline: false,
                 });
                 self.note_point(key.id, slot.meta.suspends);

@@ -345,6 +345,9 @@ pub(crate) struct World {
     /// (`World::settle_race_poll`), kept with the await point
     /// (`TaskMeta::last_outer`); what `timeout-outer` expires.
     pending_outer: Cell<Option<(u32, SourceLocation)>>,
+    /// A note made outside every scope that a later one inside a scope
+    /// displaced (`World::note_wait`).
+    unscoped_note: Cell<Option<Wait>>,
     /// Timeout scopes forced to expire by an injection; their timers.
     forced: RefCell<BTreeSet<u32>>,
     /// The scope the last timeout injection forced, and where its
@@ -454,6 +457,7 @@ impl World {
             next_group: Cell::new(0),
             pending_scope: Cell::new(None),
             pending_outer: Cell::new(None),
+            unscoped_note: Cell::new(None),
             forced: RefCell::new(BTreeSet::new()),
             forced_by_injection: Cell::new(None),
             races: Cell::new(0),

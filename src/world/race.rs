@@ -75,6 +75,7 @@ pub(crate) struct NotedSoFar(
     Option<Wait>,
     Option<(u32, SourceLocation)>,
     Option<(u32, SourceLocation)>,
+    Option<Wait>,
 );
 
 /// What a branch poll of a race saw.
@@ -245,6 +246,7 @@ impl World {
             self.pending_wait.get(),
             self.pending_scope.get(),
             self.pending_outer.get(),
+            self.unscoped_note.get(),
         )
     }
 
@@ -255,6 +257,7 @@ impl World {
         self.pending_wait.set(noted.0);
         self.pending_scope.set(noted.1);
         self.pending_outer.set(noted.2);
+        self.unscoped_note.set(noted.3);
         self.race_timer_note.set(None);
         self.race_timer_note_indirect.set(false);
     }
@@ -331,7 +334,15 @@ impl World {
                 }
             }
             None => {
-                self.pending_scope.set(self.enclosing_scope(0));
+                let enclosing = self.enclosing_scope(0);
+                self.pending_scope.set(enclosing);
+                if enclosing.is_none() {
+                    // No scope after all: a note it displaced names the
+                    // wait again.
+                    if let Some(unscoped) = self.unscoped_note.take() {
+                        self.pending_wait.set(Some(unscoped));
+                    }
+                }
             }
         }
     }

@@ -99,7 +99,7 @@ impl World {
                 // Our reference to the waker goes first, so that `finish`
                 // can recycle it.
                 drop(waker);
-                self.pending_wait.take();
+                self.forget_pending_wait();
                 self.finish(key, Some(future), Outcome::Returned, None)
             }
             Err(caught) if super::is_budget_stop(&*caught.payload) => {
@@ -107,7 +107,7 @@ impl World {
                 // (a leak, a step limit, as the loop in force reports it),
                 // its future is dropped rather than polled if it is ever
                 // picked again, and the loop in force stops.
-                self.pending_wait.take();
+                self.forget_pending_wait();
                 if let Some(slot) = self.core.borrow_mut().tasks.get_mut(key) {
                     slot.future = Some(future);
                     slot.waker = Some(waker);
@@ -116,7 +116,7 @@ impl World {
             }
             Err(caught) => {
                 drop(waker);
-                self.pending_wait.take();
+                self.forget_pending_wait();
                 let index = self.trace.borrow_mut().add_message(caught.message.clone());
                 self.finish(key, Some(future), Outcome::Panicked(index), Some(caught));
             }
@@ -143,7 +143,7 @@ impl World {
             slot.waker = Some(waker);
             slot.meta.returning = true;
         }
-        self.pending_wait.take();
+        self.forget_pending_wait();
         // Aborts made as the root ends (its locals' `Drop`s: an owner
         // stopping its task) are the end of the test, not something that
         // can happen while the task is still needed.
@@ -365,6 +365,8 @@ impl World {
         if at.is_some() && self.is_alive(key) {
             self.mark_abortable(key);
             self.check_abort_after_signal(key);
+        } else if at.is_some() {
+            self.mark_aborted_after_end(key.id);
         }
         let by = self.current_id();
         let future = {
@@ -398,6 +400,8 @@ impl World {
         if at.is_some() && self.is_alive(key) {
             self.mark_abortable(key);
             self.check_abort_after_signal(key);
+        } else if at.is_some() {
+            self.mark_aborted_after_end(key.id);
         }
         let by = self.current_id();
         {

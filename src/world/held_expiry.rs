@@ -16,16 +16,37 @@
 //! waits on again and runs as it would. An owner that only feeds the task,
 //! or awaits it with no deadline, leaves it held until its timer wins.
 
+use std::cell::Cell;
+
 use super::{TaskKey, World};
+use crate::vocab::TaskId;
+
+/// The hold of the run's expiry (one injection per run holds one task).
+#[derive(Debug, Default)]
+pub(super) struct HeldState {
+    /// The task held, whether its hold is released (taken at its next
+    /// poll), and whether its owner woke it since the hold began.
+    pub task: Cell<Option<TaskKey>>,
+    pub released: Cell<bool>,
+    pub owner_woke: Cell<bool>,
+    /// The task whose wait the plan expires as it is woken, whether its
+    /// last wake was its owner's, and its owner's join of it under a
+    /// deadline (noted before the expiry fires).
+    pub wake_target: Cell<Option<TaskId>>,
+    pub woken_by_owner_last: Cell<bool>,
+    pub deadline_join: Cell<Option<TaskId>>,
+    /// Wakes made now are a peer's delivery (`crate::wakes_from_peer`).
+    pub peer_waking: Cell<bool>,
+}
 
 impl World {
     /// `key` waits in a timeout or race that an injection expired (from
     /// the injection at its await point on): a wake from its owner ends
     /// the hold ([`World::take_expiry_release`]).
     pub(crate) fn hold_for_expiry(&self, key: TaskKey) {
-        self.held_by_expiry.set(Some(key));
-        self.expiry_released.set(false);
-        self.held_owner_woke.set(false);
+        self.held.task.set(Some(key));
+        self.held.released.set(false);
+        self.held.owner_woke.set(false);
         self.rewatch_wakes();
     }
 
@@ -34,7 +55,7 @@ impl World {
     /// counterfactual run, is held from there).
     pub(crate) fn hold_current_for_expiry(&self) {
         let current = self.current.get();
-        if let (Some(key), true) = (current, self.held_by_expiry.get() != current) {
+        if let (Some(key), true) = (current, self.held.task.get() != current) {
             self.hold_for_expiry(key);
         }
     }
@@ -43,7 +64,7 @@ impl World {
     /// deadline? Then the hold is over: the timeout or race polls what it
     /// waits on again.
     pub(crate) fn take_expiry_release(&self) -> bool {
-        if self.expiry_released.get() && self.held_by_expiry.get() == self.current.get() {
+        if self.held.released.get() && self.held.task.get() == self.current.get() {
             self.release_hold();
             return true;
         }
@@ -52,15 +73,15 @@ impl World {
 
     /// The held task's timer won: its hold is over.
     pub(super) fn end_hold(&self) {
-        if self.held_by_expiry.get().is_some() && self.held_by_expiry.get() == self.current.get() {
+        if self.held.task.get().is_some() && self.held.task.get() == self.current.get() {
             self.release_hold();
         }
     }
 
     fn release_hold(&self) {
-        self.held_by_expiry.set(None);
-        self.expiry_released.set(false);
-        self.held_owner_woke.set(false);
+        self.held.task.set(None);
+        self.held.released.set(false);
+        self.held.owner_woke.set(false);
         self.rewatch_wakes();
     }
 
@@ -69,11 +90,11 @@ impl World {
     /// an on-wake expiry's target, may await it under a deadline.
     #[cold]
     #[inline(never)]
-    pub(super) fn join_watched(&self, task: crate::vocab::TaskId) {
-        if self.held_owner_woke.get() {
+    pub(super) fn join_watched(&self, task: TaskId) {
+        if self.held.owner_woke.get() {
             self.owner_joins_held(task);
         }
-        if self.wake_expiry_target.get().is_some() {
+        if self.held.wake_target.get().is_some() {
             self.note_deadline_join(task);
         }
     }
@@ -83,13 +104,13 @@ impl World {
     /// owner waiting under a deadline (inside a `timeout` or a `select!`),
     /// the hold ends, and the held task is polled again to see it.
     #[cold]
-    pub(super) fn owner_joins_held(&self, task: crate::vocab::TaskId) {
-        let Some(held) = self.held_by_expiry.get() else {
+    pub(super) fn owner_joins_held(&self, task: TaskId) {
+        let Some(held) = self.held.task.get() else {
             return;
         };
         let under_deadline = self.scopes.try_borrow().is_ok_and(|s| !s.is_empty());
         if held.id == task && under_deadline && self.woken_by_owner(held) {
-            self.expiry_released.set(true);
+            self.held.released.set(true);
             self.enqueue(held);
         }
     }
@@ -100,18 +121,18 @@ impl World {
     /// A wake of a task already queued is watched when the run has a plan
     /// (a stall's owner wake) or a task is held.
     pub(super) fn rewatch_wakes(&self) {
-        let held = self.held_by_expiry.get().is_some();
+        let held = self.held.task.get().is_some();
         self.watch_wakes
-            .set(self.outside_waiting.get() || held || self.wake_expiry_target.get().is_some());
+            .set(self.outside_waiting.get() || held || self.held.wake_target.get().is_some());
         self.watch_queued_wakes.set(self.has_plan.get() || held);
     }
 
     /// The plan expires the wait of `task` as it is woken
     /// (`timeout@T:P/wake`): its wakes are watched, so that the injection
     /// knows whether the wake it follows was its owner's.
-    pub(super) fn watch_wake_expiry(&self, task: Option<crate::vocab::TaskId>) {
-        self.wake_expiry_target.set(task);
-        self.woken_by_owner_last.set(false);
+    pub(super) fn watch_wake_expiry(&self, task: Option<TaskId>) {
+        self.held.wake_target.set(task);
+        self.held.woken_by_owner_last.set(false);
         self.rewatch_wakes();
     }
 
@@ -119,14 +140,14 @@ impl World {
     /// follows was its owner's, its owner's join under a deadline ends the
     /// hold (the owner's stop came in time, as on tokio).
     pub(super) fn hold_after_wake(&self, key: TaskKey) {
-        let by_owner = self.woken_by_owner_last.get();
-        let joined = self.deadline_join.take();
-        self.wake_expiry_target.set(None);
+        let by_owner = self.held.woken_by_owner_last.get();
+        let joined = self.held.deadline_join.take();
+        self.held.wake_target.set(None);
         self.hold_for_expiry(key);
-        self.held_owner_woke.set(by_owner);
+        self.held.owner_woke.set(by_owner);
         if by_owner && joined == Some(key.id) {
             // The owner already awaits it under a deadline.
-            self.expiry_released.set(true);
+            self.held.released.set(true);
         }
     }
 
@@ -135,8 +156,8 @@ impl World {
     /// target's owner's, under a deadline (the on-wake expiry that follows
     /// is not held, [`World::hold_after_wake`]).
     #[cold]
-    pub(super) fn note_deadline_join(&self, task: crate::vocab::TaskId) {
-        if self.wake_expiry_target.get() != Some(task) {
+    pub(super) fn note_deadline_join(&self, task: TaskId) {
+        if self.held.wake_target.get() != Some(task) {
             return;
         }
         let under_deadline = self.scopes.try_borrow().is_ok_and(|s| !s.is_empty());
@@ -148,7 +169,7 @@ impl World {
                 .and_then(|key| core.tasks.get(key).and_then(|slot| slot.meta.parent))
         });
         if under_deadline && owner.is_some() && owner == self.current_id() {
-            self.deadline_join.set(Some(task));
+            self.held.deadline_join.set(Some(task));
         }
     }
 
@@ -170,13 +191,14 @@ impl World {
     /// whether its owner woke the task an on-wake expiry waits for, since
     /// it last waited (`fresh`: this wake queued it).
     pub(super) fn woke_while_held(&self, key: TaskKey, fresh: bool) {
-        if self.held_by_expiry.get() == Some(key) && self.woken_by_owner(key) {
-            self.held_owner_woke.set(true);
+        if self.held.task.get() == Some(key) && self.woken_by_owner(key) {
+            self.held.owner_woke.set(true);
         }
-        if self.wake_expiry_target.get() == Some(key.id) {
+        if self.held.wake_target.get() == Some(key.id) {
             let by_owner = self.woken_by_owner(key);
-            self.woken_by_owner_last
-                .set(by_owner || (!fresh && self.woken_by_owner_last.get()));
+            self.held
+                .woken_by_owner_last
+                .set(by_owner || (!fresh && self.held.woken_by_owner_last.get()));
         }
     }
 
@@ -186,10 +208,10 @@ impl World {
         struct Restore<'a>(&'a World, bool);
         impl Drop for Restore<'_> {
             fn drop(&mut self) {
-                self.0.peer_waking.set(self.1);
+                self.0.held.peer_waking.set(self.1);
             }
         }
-        let _restore = Restore(self, self.peer_waking.replace(true));
+        let _restore = Restore(self, self.held.peer_waking.replace(true));
         write()
     }
 
@@ -199,7 +221,7 @@ impl World {
         let Some(current) = self.current.get() else {
             return false;
         };
-        if current == key || self.peer_waking.get() {
+        if current == key || self.held.peer_waking.get() {
             return false;
         }
         let owner = self

@@ -47,6 +47,7 @@ mod held_expiry;
 mod inject;
 mod join_slot;
 mod kept_containers;
+mod noted_wait;
 mod oracle_state;
 mod outside;
 mod pick;
@@ -372,21 +373,8 @@ pub(crate) struct World {
     /// now ends it (`outside_woke`).
     outside_waiting: Cell<bool>,
     outside_woke: Cell<bool>,
-    /// The task held by an injected expiry (`held_expiry.rs`), and whether
-    /// its owner woke it since; a wake is watched while either this or
-    /// `outside_waiting` is set.
-    held_by_expiry: Cell<Option<TaskKey>>,
-    expiry_released: Cell<bool>,
-    held_owner_woke: Cell<bool>,
-    /// The task whose wait the plan expires as it is woken, and whether
-    /// its last wake was its owner's.
-    wake_expiry_target: Cell<Option<crate::vocab::TaskId>>,
-    woken_by_owner_last: Cell<bool>,
-    /// The target of an on-wake expiry, when its owner awaits it under a
-    /// deadline.
-    deadline_join: Cell<Option<crate::vocab::TaskId>>,
-    /// Wakes made now are a peer's delivery (`crate::wakes_from_peer`).
-    peer_waking: Cell<bool>,
+    /// The task held by an injected expiry, and what ends the hold.
+    held: held_expiry::HeldState,
     watch_wakes: Cell<bool>,
     watch_queued_wakes: Cell<bool>,
     /// The thread's heartbeat, once a run armed the watchdog.
@@ -472,13 +460,7 @@ impl World {
             has_outside: Cell::new(false),
             outside_waiting: Cell::new(false),
             outside_woke: Cell::new(false),
-            held_by_expiry: Cell::new(None),
-            expiry_released: Cell::new(false),
-            held_owner_woke: Cell::new(false),
-            wake_expiry_target: Cell::new(None),
-            woken_by_owner_last: Cell::new(false),
-            deadline_join: Cell::new(None),
-            peer_waking: Cell::new(false),
+            held: Default::default(),
             watch_wakes: Cell::new(false),
             watch_queued_wakes: Cell::new(false),
             heartbeat: std::cell::OnceCell::new(),

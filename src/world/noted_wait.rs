@@ -1,0 +1,77 @@
+//! What a task's poll notes it waits on, for its await point: the wait
+//! (named in traces and reports) and the timeout scopes around it (where
+//! an injected expiry can come). The first note wins, unless a later one
+//! is inside a timeout and the first is not: the await point is then
+//! inside that timeout, which can expire there.
+
+use crate::trace::Wait;
+
+use super::World;
+
+impl World {
+    /// Notes what the current poll is about to wait on: the first note
+    /// wins, unless it was made outside every timeout and this one is
+    /// made inside one — a connection task that polls its keep-alive read
+    /// before the request's handler waits in the handler's `timeout`,
+    /// where an expiry can come. The displaced note is kept, and named
+    /// again if the scope of this one comes to nothing (a `select!` that is
+    /// not a timeout scope, with none around it).
+    #[inline]
+    pub fn note_wait(&self, wait: Wait) {
+        if self.pending_wait.get().is_none() {
+            self.pending_wait.set(Some(wait));
+            self.note_scopes();
+        } else if self.pending_scope.get().is_none() {
+            self.note_scoped_after_unscoped(wait);
+        }
+    }
+
+    /// The scopes of a wait noted now: the innermost, and the one around
+    /// it.
+    #[inline]
+    fn note_scopes(&self) {
+        match self.scopes.try_borrow() {
+            Ok(scopes) if !scopes.is_empty() => {
+                let n = scopes.len();
+                self.pending_scope.set(Some(scopes[n - 1]));
+                self.pending_outer
+                    .set(n.checked_sub(2).map(|below| scopes[below]));
+            }
+            _ => self.pending_scope.set(None),
+        }
+    }
+
+    /// A poll ended without suspending: what it noted is forgotten.
+    #[inline]
+    pub(super) fn forget_pending_wait(&self) {
+        self.pending_wait.take();
+        if self.unscoped_note.get().is_some() {
+            self.unscoped_note.set(None);
+        }
+    }
+
+    /// A second note of the poll, the first made outside every scope.
+    #[cold]
+    #[inline(never)]
+    fn note_scoped_after_unscoped(&self, wait: Wait) {
+        let scoped = self.scopes.try_borrow().is_ok_and(|s| !s.is_empty());
+        if scoped && self.unscoped_note.get().is_none() {
+            self.unscoped_note.set(self.pending_wait.get());
+            self.pending_wait.set(Some(wait));
+            self.note_scopes();
+        }
+    }
+
+    /// Withdraws a note made by a primitive that completed or was dropped
+    /// within the same poll (it is no longer what the task waits on).
+    pub fn retract_wait(&self, wait: Wait) {
+        if self.pending_wait.get() == Some(wait) {
+            // The note it displaced, if any, is the poll's note again.
+            self.pending_wait.set(self.unscoped_note.take());
+            self.pending_scope.set(None);
+            self.pending_outer.set(None);
+        } else if self.unscoped_note.get() == Some(wait) {
+            self.unscoped_note.set(None);
+        }
+    }
+}

@@ -275,6 +275,15 @@ where
             }
         }
     }
+    if world.abort_pending_at_root_panic() {
+        for violation in &mut violations {
+            if violation.code == crate::oracle::ViolationCode::Panic
+                && violation.task == Some(crate::task::TaskId(0))
+            {
+                violation.abort_pending = true;
+            }
+        }
+    }
     if world.stall_outran_a_timeout() {
         // The stall's timeout expired and the program went on without the
         // task: its violations say so (not that an abort dropped it).

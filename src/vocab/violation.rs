@@ -155,6 +155,9 @@ pub struct Violation {
     /// The run's injection is the program's signal, and a `select!` then
     /// dropped a pending branch (the report's `then` line).
     pub(crate) signal_race: bool,
+    /// The root panicked while a task the program aborted was still to be
+    /// dropped: its `Drop`s had not run yet.
+    pub(crate) abort_pending: bool,
 }
 
 /// What the counterfactual of a failing timeout injection found: the same
@@ -185,6 +188,7 @@ impl Violation {
             real_tokio: false,
             stall_outran: false,
             signal_race: false,
+            abort_pending: false,
         }
     }
 
@@ -382,6 +386,16 @@ impl Violation {
             }
             // A stall that ended by itself while a loop waited for the
             // stalled task's progress.
+            ViolationCode::Panic if self.abort_pending && self.is_an_assertion() => {
+                "the assertion ran while a task your program aborted was still to be dropped: \
+                 tokio's `abort` (and `JoinSet::abort_all`) only asks for it, and the task's \
+                 future — with its guards' `Drop`s — is dropped when the runtime next runs it. \
+                 In this run the task was slower than the others (stalled where it waited), \
+                 still running when the abort came, so a check made right after the abort sees \
+                 its state before its `Drop`s: wait for the aborted tasks to end before checking \
+                 (`join_set.shutdown().await`, `join_next()` until `None`, or the handle's \
+                 `JoinError`)"
+            }
             ViolationCode::StepLimit if self.stalled() => {
                 "a loop that never finishes while a task's wait was stalled: the sweep made the \
                  operation that task waited on much slower than usual (its wakes held back, as a \

@@ -20,6 +20,9 @@ pub(crate) struct OracleState {
     pub panicked_tasks: Vec<TaskId>,
     /// Tasks the harness aborted (drop injections).
     pub injected_aborts: std::collections::BTreeSet<TaskId>,
+    /// The root panicked while a task the program aborted was still to be
+    /// dropped (tokio's `abort` drops it when the runtime next runs it).
+    pub abort_pending_at_root_panic: bool,
     /// Tasks that awaited the `JoinError` of an injected abort (or the panic
     /// of such a task): a panic of theirs on that error follows from the
     /// injection.

@@ -162,11 +162,31 @@ impl World {
             // Stopped by the budget: the run loop's next turn says so.
             Err(caught) if super::is_budget_stop(&*caught.payload) => {}
             Err(caught) => {
+                let pending = self.abort_pending();
+                self.oracles.borrow_mut().abort_pending_at_root_panic = pending;
                 let index = self.add_message(caught.message.clone());
                 self.finish_root(key, Outcome::Panicked(index));
                 root.ended = Some(RootEnd::Panicked(caught.message));
             }
         }
+    }
+
+    /// Is a task the program aborted still to be dropped (its abort asked
+    /// for, its future not dropped yet)?
+    #[cold]
+    fn abort_pending(&self) -> bool {
+        let core = self.core.borrow();
+        core.tasks.keys().into_iter().any(|key| {
+            core.tasks
+                .get(key)
+                .is_some_and(|slot| slot.abort_requested && slot.future.is_some())
+        })
+    }
+
+    /// Did the root panic while an abort the program asked for was still
+    /// pending?
+    pub(crate) fn abort_pending_at_root_panic(&self) -> bool {
+        self.oracles.borrow().abort_pending_at_root_panic
     }
 
     /// One poll of task `key` (its waker `waker`, resumed from await point

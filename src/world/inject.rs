@@ -469,9 +469,6 @@ impl World {
     pub(super) fn suspended(&self, key: TaskKey, slot: &mut TaskSlot) -> (u32, Wait) {
         let wait = self.pending_wait.take().unwrap_or(Wait::EXTERNAL);
         let scope = self.pending_scope.take();
-        if self.unscoped_note.get().is_some() {
-            self.unscoped_note.set(None);
-        }
         // (An outer scope is noted only with a scope.)
         let outer = if scope.is_some() {
             self.pending_outer.take()

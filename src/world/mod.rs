@@ -347,8 +347,8 @@ pub(crate) struct World {
     /// (`TaskMeta::last_outer`); what `timeout-outer` expires.
     pending_outer: Cell<Option<(u32, SourceLocation)>>,
     /// A note made outside every scope that a later one inside a scope
-    /// displaced (`World::note_wait`).
-    unscoped_note: Cell<Option<Wait>>,
+    /// displaced (`World::note_wait`), with the step of its poll.
+    unscoped_note: Cell<Option<(Wait, u64)>>,
     /// Timeout scopes forced to expire by an injection; their timers.
     forced: RefCell<BTreeSet<u32>>,
     /// The scope the last timeout injection forced, and where its

@@ -16,19 +16,19 @@ impl World {
     /// where an expiry can come. The displaced note is kept, and named
     /// again if the scope of this one comes to nothing (a `select!` that is
     /// not a timeout scope, with none around it).
-    #[inline]
+    #[inline(always)]
     pub fn note_wait(&self, wait: Wait) {
         if self.pending_wait.get().is_none() {
             self.pending_wait.set(Some(wait));
             self.note_scopes();
-        } else if self.pending_scope.get().is_none() {
-            self.note_scoped_after_unscoped(wait);
+        } else {
+            self.note_again(wait);
         }
     }
 
     /// The scopes of a wait noted now: the innermost, and the one around
     /// it.
-    #[inline]
+    #[inline(always)]
     fn note_scopes(&self) {
         match self.scopes.try_borrow() {
             Ok(scopes) if !scopes.is_empty() => {
@@ -41,25 +41,44 @@ impl World {
         }
     }
 
-    /// A poll ended without suspending: what it noted is forgotten.
+    /// A poll ended without suspending: what it noted is forgotten (a
+    /// displaced note is only ever read in the poll that made it).
     #[inline]
     pub(super) fn forget_pending_wait(&self) {
         self.pending_wait.take();
-        if self.unscoped_note.get().is_some() {
-            self.unscoped_note.set(None);
-        }
     }
 
-    /// A second note of the poll, the first made outside every scope.
+    /// A later note of the poll: it wins when the first was made outside
+    /// every scope and it is inside one.
     #[cold]
     #[inline(never)]
-    fn note_scoped_after_unscoped(&self, wait: Wait) {
+    fn note_again(&self, wait: Wait) {
+        if self.pending_scope.get().is_some() {
+            return;
+        }
         let scoped = self.scopes.try_borrow().is_ok_and(|s| !s.is_empty());
-        if scoped && self.unscoped_note.get().is_none() {
-            self.unscoped_note.set(self.pending_wait.get());
+        if scoped && self.unscoped_now().is_none() {
+            let displaced = self.pending_wait.get();
+            self.unscoped_note
+                .set(displaced.map(|note| (note, self.step.get())));
             self.pending_wait.set(Some(wait));
             self.note_scopes();
         }
+    }
+
+    /// The note a scoped one displaced in this poll, if any.
+    pub(super) fn unscoped_now(&self) -> Option<Wait> {
+        self.unscoped_note
+            .get()
+            .filter(|(_, step)| *step == self.step.get())
+            .map(|(note, _)| note)
+    }
+
+    /// [`World::unscoped_now`], taken.
+    pub(super) fn take_unscoped(&self) -> Option<Wait> {
+        let note = self.unscoped_now();
+        self.unscoped_note.set(None);
+        note
     }
 
     /// Withdraws a note made by a primitive that completed or was dropped
@@ -67,10 +86,10 @@ impl World {
     pub fn retract_wait(&self, wait: Wait) {
         if self.pending_wait.get() == Some(wait) {
             // The note it displaced, if any, is the poll's note again.
-            self.pending_wait.set(self.unscoped_note.take());
+            self.pending_wait.set(self.take_unscoped());
             self.pending_scope.set(None);
             self.pending_outer.set(None);
-        } else if self.unscoped_note.get() == Some(wait) {
+        } else if self.unscoped_now() == Some(wait) {
             self.unscoped_note.set(None);
         }
     }

@@ -75,7 +75,7 @@ pub(crate) struct NotedSoFar(
     Option<Wait>,
     Option<(u32, SourceLocation)>,
     Option<(u32, SourceLocation)>,
-    Option<Wait>,
+    Option<(Wait, u64)>,
 );
 
 /// What a branch poll of a race saw.
@@ -339,7 +339,7 @@ impl World {
                 if enclosing.is_none() {
                     // No scope after all: a note it displaced names the
                     // wait again.
-                    if let Some(unscoped) = self.unscoped_note.take() {
+                    if let Some(unscoped) = self.take_unscoped() {
                         self.pending_wait.set(Some(unscoped));
                     }
                 }

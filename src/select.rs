@@ -315,9 +315,10 @@ impl Race {
             }
         }
         if self.forced && world.take_expiry_release() {
-            // The task's owner woke it (its token cancelled, a command
-            // sent): the expiry held a slow operation, not a task deaf to
-            // its owner; the race runs as it would.
+            // The task's owner woke it (its token cancelled, a stop sent)
+            // and awaits it under a deadline: the expiry held a slow
+            // operation, not a task deaf to its owner; the race runs as it
+            // would (`world/held_expiry.rs`).
             self.forced = false;
         }
         if self.forced && self.timer_branches() & !disabled == 0 {

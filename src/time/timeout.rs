@@ -182,8 +182,9 @@ impl<F: Future> Future for Timeout<F> {
             });
         }
         if *this.forced && world::with(|world| world.take_expiry_release()) {
-            // The task's owner woke it: the expiry held a slow operation,
-            // not a task deaf to its owner (`world/held_expiry.rs`).
+            // The task's owner woke it and awaits it under a deadline: the
+            // expiry held a slow operation, not a task deaf to its owner
+            // (`world/held_expiry.rs`).
             *this.forced = false;
         }
         let forced = *this.forced;

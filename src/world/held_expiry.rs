@@ -41,8 +41,9 @@ pub(super) struct HeldState {
 
 impl World {
     /// `key` waits in a timeout or race that an injection expired (from
-    /// the injection at its await point on): a wake from its owner ends
-    /// the hold ([`World::take_expiry_release`]).
+    /// the injection at its await point on): its owner's wake, then its
+    /// owner's join of it under a deadline, ends the hold
+    /// ([`World::take_expiry_release`]).
     pub(crate) fn hold_for_expiry(&self, key: TaskKey) {
         self.held.task.set(Some(key));
         self.held.released.set(false);

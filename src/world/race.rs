@@ -23,6 +23,9 @@ use super::World;
 /// the race settles it ([`World::settle_race_poll`]).
 pub(super) const RACE_PLACEHOLDER: u32 = u32::MAX;
 
+/// A scope on the stack: its number and where it was made.
+type Scope = (u32, SourceLocation);
+
 /// A race's number (races are numbered as they are first polled, the
 /// same in every run of a plan up to its first injection) and its timer
 /// and other branches, as bit sets.
@@ -309,18 +312,16 @@ impl World {
             // Settled already (a timeout or race inside this race's
             // branch): this race may be the scope around it.
             if self.pending_outer.get() == Some((RACE_PLACEHOLDER, race_at)) {
-                let outer = scope.or_else(|| self.enclosing_scope(0));
+                let outer = scope.or_else(|| self.enclosing_scopes().0);
                 self.pending_outer.set(outer);
             }
             return;
         };
-        // The wait is in this race: the scope around the one it gets is
-        // found on the stack of scopes around the race.
-        self.pending_outer.set(if scope.is_some() {
-            self.enclosing_scope(0)
-        } else {
-            self.enclosing_scope(1)
-        });
+        // The wait is in this race: the scope it gets and the one around
+        // that are found on the stack of scopes around the race.
+        let (enclosing, below) = self.enclosing_scopes();
+        self.pending_outer
+            .set(if scope.is_some() { enclosing } else { below });
         match scope {
             Some(scope) => {
                 self.pending_scope.set(Some(scope));
@@ -334,7 +335,6 @@ impl World {
                 }
             }
             None => {
-                let enclosing = self.enclosing_scope(0);
                 self.pending_scope.set(enclosing);
                 if enclosing.is_none() {
                     // No scope after all: a note it displaced names the
@@ -347,12 +347,15 @@ impl World {
         }
     }
 
-    /// The scope `depth` levels below the top of the stack (0: the
-    /// innermost enclosing the code polled now).
-    pub(super) fn enclosing_scope(&self, depth: usize) -> Option<(u32, SourceLocation)> {
-        let scopes = self.scopes.try_borrow().ok()?;
-        let index = scopes.len().checked_sub(depth + 1)?;
-        scopes.get(index).copied()
+    /// The innermost scope enclosing the code polled now, and the one
+    /// below it on the stack.
+    fn enclosing_scopes(&self) -> (Option<Scope>, Option<Scope>) {
+        let Ok(scopes) = self.scopes.try_borrow() else {
+            return (None, None);
+        };
+        let n = scopes.len();
+        let at = |depth: usize| n.checked_sub(depth + 1).map(|index| scopes[index]);
+        (at(0), at(1))
     }
 
     /// The number of a race polled for the first time; with the branches

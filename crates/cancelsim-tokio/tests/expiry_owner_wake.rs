@@ -16,13 +16,8 @@ use cancelsim::{Check, Report};
 use cancelsim_tokio::sync::{mpsc, oneshot};
 use cancelsim_tokio::time::{sleep, timeout};
 
-fn sweep<F, Fut>(body: F) -> Report
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()>,
-{
-    Check::new(body).tokio_preset().run()
-}
+mod common;
+use common::{failing_repros as failing, tokio_sweep as sweep};
 
 /// [`sweep`], every failure reported: none excused because the program
 /// fails the same when the expired operation never started.
@@ -44,15 +39,6 @@ fn worker_failures(report: &Report) -> Vec<String> {
     failing(report)
         .into_iter()
         .filter(|repro| repro.contains("@1:"))
-        .collect()
-}
-
-/// The repro lines of the report's failing runs.
-fn failing(report: &Report) -> Vec<String> {
-    report
-        .failures()
-        .iter()
-        .map(|failure| failure.repro().to_string())
         .collect()
 }
 

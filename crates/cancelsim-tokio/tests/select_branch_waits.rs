@@ -11,10 +11,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use cancelsim::{Check, Config, Report, Sim, ViolationCode};
+use cancelsim::{Config, Sim, ViolationCode};
 use cancelsim_tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use cancelsim_tokio::sync::{mpsc, Notify};
 use cancelsim_tokio::time::sleep;
+
+mod common;
+use common::tokio_sweep as sweep;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -42,14 +45,6 @@ fn column_of(marker: &str, token: &str) -> usize {
 fn has_line(text: &str, words: &[&str]) -> bool {
     text.lines()
         .any(|line| words.iter().all(|word| line.contains(word)))
-}
-
-fn sweep<F, Fut>(body: F) -> Report
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()>,
-{
-    Check::new(body).tokio_preset().run()
 }
 
 /// Runs `wait` counted in `busy`: the buggy one (`fixed == false`)

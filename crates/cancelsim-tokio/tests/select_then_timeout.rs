@@ -15,17 +15,12 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cancelsim::{Check, Config, Report, Sim};
+use cancelsim::{Config, Sim};
 use cancelsim_tokio::sync::{mpsc, Notify};
 use cancelsim_tokio::time::{sleep, timeout};
 
-fn sweep<F, Fut>(body: F) -> Report
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()>,
-{
-    Check::new(body).tokio_preset().run()
-}
+mod common;
+use common::tokio_sweep as sweep;
 
 /// The live config: the version published and the version connected to.
 #[derive(Default)]

@@ -10,17 +10,11 @@
 
 use std::time::Duration;
 
-use cancelsim::{Check, Report};
 use cancelsim_tokio::sync::oneshot;
 use cancelsim_tokio::time::{sleep, timeout};
 
-fn sweep<F, Fut>(body: F) -> Report
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()>,
-{
-    Check::new(body).tokio_preset().run()
-}
+mod common;
+use common::{failing_repros as failing, tokio_sweep as sweep};
 
 /// The owner stops a worker that waits for the stop (with `slow_job`, it
 /// first does a 10 ms job it does not interrupt), then gives it a second.
@@ -38,15 +32,6 @@ async fn owner(slow_job: bool) {
         .await
         .expect("the worker stops within a second")
         .unwrap();
-}
-
-/// The repro lines of the report's failing runs.
-fn failing(report: &Report) -> Vec<String> {
-    report
-        .failures()
-        .iter()
-        .map(|failure| failure.repro().to_string())
-        .collect()
 }
 
 #[test]

@@ -106,3 +106,23 @@ pub fn with_blocking_cost<R>(cost: Duration, f: impl FnOnce() -> R) -> R {
 pub fn log_of(lines: &[(u128, &str)]) -> Vec<(u128, String)> {
     lines.iter().map(|(t, s)| (*t, s.to_string())).collect()
 }
+
+/// The tokio preset's sweep of `body`, as `#[tokio::test]` runs it.
+#[cfg(cancelsim)]
+pub fn tokio_sweep<F, Fut>(body: F) -> cancelsim::Report
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    cancelsim::Check::new(body).tokio_preset().run()
+}
+
+/// The repro lines of a report's failing runs.
+#[cfg(cancelsim)]
+pub fn failing_repros(report: &cancelsim::Report) -> Vec<String> {
+    report
+        .failures()
+        .iter()
+        .map(|failure| failure.repro().to_string())
+        .collect()
+}

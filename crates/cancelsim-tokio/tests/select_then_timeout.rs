@@ -15,12 +15,17 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cancelsim::{Config, Sim};
+use cancelsim::{Check, Config, Report, Sim};
 use cancelsim_tokio::sync::{mpsc, Notify};
 use cancelsim_tokio::time::{sleep, timeout};
 
-mod common;
-use common::tokio_sweep as sweep;
+fn sweep<F, Fut>(body: F) -> Report
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    Check::new(body).tokio_preset().run()
+}
 
 /// The live config: the version published and the version connected to.
 #[derive(Default)]

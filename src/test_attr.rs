@@ -290,7 +290,12 @@ pub fn finish(module: &'static str, name: &'static str, args: TestArgs, report: 
     // `RUST_BACKTRACE=0`: the replay panics again with the report, and a
     // backtrace of the harness (what a shell with RUST_BACKTRACE=1 adds)
     // says nothing about the code under test. Only the command sets it.
-    let command = format!("RUST_BACKTRACE=0 {build}cargo test -- --exact {filter} --nocapture");
+    let target = cargo_target(
+        std::env::var("CARGO_PKG_NAME").ok().as_deref(),
+        args.body_end.map(|at| at.file()),
+    );
+    let command =
+        format!("RUST_BACKTRACE=0 {build}cargo test{target} -- --exact {filter} --nocapture");
     // One group: its run's repro, so the line is ready to paste; more:
     // the user picks the group.
     match report.failure_groups() {
@@ -302,5 +307,103 @@ pub fn finish(module: &'static str, name: &'static str, args: TestArgs, report: 
             "{report}\nreplay one of these runs: CANCELSIM_REPLAY='<the repro of its group's \
              `replay:` line>' {command}"
         ),
+    }
+}
+
+/// The `cargo test` options that build and run only the test's own
+/// target: ` -p <package>` (cargo sets `CARGO_PKG_NAME` for the tests it
+/// runs) and ` --test <name>` for an integration test (`tests/<name>.rs`,
+/// `tests/<name>/main.rs`) or ` --bin <name>` for a test in
+/// `src/bin/<name>.rs`. Elsewhere in `src/` the filter alone selects it
+/// (a library's or a binary's: the file does not say which).
+fn cargo_target(package: Option<&str>, file: Option<&str>) -> String {
+    let mut options = String::new();
+    if let Some(package) = package.filter(|p| !p.is_empty()) {
+        options.push_str(&format!(" -p {package}"));
+    }
+    let Some(file) = file else {
+        return options;
+    };
+    let parts: Vec<&str> = file.split(['/', '\\']).collect();
+    let target_of = |dir: usize| {
+        let name = parts.get(dir + 1)?;
+        let name = if dir + 2 == parts.len() {
+            name.strip_suffix(".rs")?
+        } else {
+            name
+        };
+        (!name.is_empty()).then_some(name)
+    };
+    // The target directory is the last of these (a workspace member's
+    // path starts with its own directories, which may be named anything).
+    let Some(dir) = parts
+        .iter()
+        .rposition(|p| matches!(*p, "tests" | "src" | "benches" | "examples"))
+    else {
+        return options;
+    };
+    match parts[dir] {
+        "tests" => {
+            if let Some(name) = target_of(dir) {
+                options.push_str(&format!(" --test {name}"));
+            }
+        }
+        "src" if parts.get(dir + 1) == Some(&"bin") => {
+            if let Some(name) = target_of(dir + 1) {
+                options.push_str(&format!(" --bin {name}"));
+            }
+        }
+        _ => {}
+    }
+    options
+}
+
+#[cfg(test)]
+mod cargo_target_tests {
+    use super::cargo_target;
+
+    #[test]
+    fn integration_tests_and_binaries_are_named() {
+        let cases = [
+            (
+                Some("svc"),
+                Some("tests/quorum.rs"),
+                " -p svc --test quorum",
+            ),
+            (
+                Some("svc"),
+                Some("crates/svc/tests/quorum.rs"),
+                " -p svc --test quorum",
+            ),
+            (
+                Some("svc"),
+                Some("tests/http/main.rs"),
+                " -p svc --test http",
+            ),
+            (
+                Some("svc"),
+                Some("tests/http/conn.rs"),
+                " -p svc --test http",
+            ),
+            (None, Some("src/bin/tool.rs"), " --bin tool"),
+            (None, Some("src/bin/tool/main.rs"), " --bin tool"),
+            (Some("svc"), Some("src/pool.rs"), " -p svc"),
+            (Some(""), Some("src\\pool.rs"), ""),
+            (None, None, ""),
+            (Some("t"), Some("/home/u/tests/src/lib.rs"), " -p t"),
+            (
+                Some("t"),
+                Some("/home/u/tests/tests/a.rs"),
+                " -p t --test a",
+            ),
+            (Some("t"), Some("src/bin"), " -p t"),
+        ];
+        for (package, file, expected) in cases {
+            assert_eq!(
+                cargo_target(package, file),
+                expected,
+                "{package:?} {file:?}"
+            );
+        }
     }
 }

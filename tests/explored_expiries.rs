@@ -66,6 +66,13 @@ fn an_expiry_at_a_wait_only_an_explored_schedule_reaches_is_found() {
     let failure = &report.failures()[0];
     let violation = &failure.violations()[0];
     assert_eq!(violation.kind(), ViolationCode::Invariant, "{text}");
+    // Found by no seed (the header says `seeds 0`): the group says where.
+    let group = &report.failure_groups()[0];
+    assert_eq!((group.seeds, group.explored), (0, 1), "{text}");
+    assert!(
+        text.contains("runs, seen in 1 explored schedule):"),
+        "{text}"
+    );
     assert!(
         text.contains("first found at main#0 await point 1 on sleep (tests/explored_expiries.rs:"),
         "{text}"

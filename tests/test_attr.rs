@@ -38,7 +38,9 @@ async fn repro_lines_name_the_test() {
 }
 
 #[cancelsim::test(explore = 0)]
-#[should_panic(expected = "cargo test -- --exact the_replay_hint_names_the_cargo_filter")]
+#[should_panic(
+    expected = "cargo test -p cancelsim --test test_attr -- --exact the_replay_hint_names_the_cargo_filter"
+)]
 async fn the_replay_hint_names_the_cargo_filter() {
     std::mem::forget(cancelsim::resource::acquire("db"));
 }
@@ -48,7 +50,7 @@ async fn the_replay_hint_names_the_cargo_filter() {
 #[should_panic(
     expected = "\nreplay this run: CANCELSIM_REPLAY='cancelsim:v1 seed=0 scheduler=fifo \
                 test=test_attr::one_group_gets_a_ready_replay_command' \
-                RUST_BACKTRACE=0 cargo test -- --exact one_group_gets_a_ready_replay_command --nocapture"
+                RUST_BACKTRACE=0 cargo test -p cancelsim --test test_attr -- --exact one_group_gets_a_ready_replay_command --nocapture"
 )]
 async fn one_group_gets_a_ready_replay_command() {
     std::mem::forget(cancelsim::resource::acquire("db"));
@@ -58,7 +60,7 @@ async fn one_group_gets_a_ready_replay_command() {
 #[cancelsim::test(explore = 0)]
 #[should_panic(
     expected = "\nreplay one of these runs: CANCELSIM_REPLAY='<the repro of its group's `replay:` line>' \
-                RUST_BACKTRACE=0 cargo test -- --exact several_groups_name_the_groups_replay_line --nocapture"
+                RUST_BACKTRACE=0 cargo test -p cancelsim --test test_attr -- --exact several_groups_name_the_groups_replay_line --nocapture"
 )]
 async fn several_groups_name_the_groups_replay_line() {
     std::mem::forget(cancelsim::resource::acquire("db"));

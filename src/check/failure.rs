@@ -75,8 +75,13 @@ pub struct FailureGroup {
     pub site: String,
     /// Failing runs in the group (all of them, kept or not).
     pub runs: usize,
-    /// Distinct (seed, scheduler) pairs among them (counted up to 10,000).
+    /// Distinct seeds among them run under the sweep's own scheduler
+    /// (counted up to 10,000 with `explored`).
     pub seeds: usize,
+    /// Distinct other schedules among them: the explored schedules
+    /// (`Check::explore_schedules`, `Check::explore_exhaustively`), each
+    /// its own (seed, scheduler) pair.
+    pub explored: usize,
     /// Index in [`Report::failures`](super::Report::failures) of its
     /// first failing run (kept with its trace).
     pub first: usize,
@@ -183,17 +188,27 @@ impl Collector {
     }
 
     /// The kept failures, the groups (sorted by code and site), failing
-    /// runs in all, and those in no group.
-    pub fn finish(self) -> (Vec<Failure>, Vec<FailureGroup>, usize, usize) {
+    /// runs in all, and those in no group. A run under `scheduler` (the
+    /// sweep's) counts as one of its seeds; any other is an explored
+    /// schedule.
+    pub fn finish(
+        self,
+        scheduler: &crate::schedule::SchedulerKind,
+    ) -> (Vec<Failure>, Vec<FailureGroup>, usize, usize) {
+        let own = scheduler.to_string();
         let groups = self
             .groups
             .into_iter()
-            .map(|((code, site), state)| FailureGroup {
-                code,
-                site,
-                runs: state.runs,
-                seeds: state.seeds.len(),
-                first: state.first,
+            .map(|((code, site), state)| {
+                let seeds = state.seeds.iter().filter(|(_, s)| *s == own).count();
+                FailureGroup {
+                    code,
+                    site,
+                    runs: state.runs,
+                    seeds,
+                    explored: state.seeds.len() - seeds,
+                    first: state.first,
+                }
             })
             .collect();
         (self.failures, groups, self.failed_runs, self.ungrouped_runs)

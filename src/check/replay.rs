@@ -55,7 +55,7 @@ where
         if failure.is_some() {
             collector.add(&repro, result.violations, Some(result.trace), None);
         }
-        let (failures, groups, failed, _) = collector.finish();
+        let (failures, groups, failed, _) = collector.finish(&repro.scheduler);
         report.failures = failures;
         report.groups = groups;
         report.counts.failed_runs = failed;

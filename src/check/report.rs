@@ -210,6 +210,7 @@ impl Report {
                 "site": group.site,
                 "runs": group.runs,
                 "seeds": group.seeds,
+                "explored_schedules": group.explored,
                 "first": failure_json(&self.failures[group.first]),
             }))
             .collect::<Vec<_>>())
@@ -411,11 +412,7 @@ impl fmt::Display for Report {
                 title,
                 group.runs,
                 if group.runs == 1 { "" } else { "s" },
-                if group.seeds > 1 {
-                    format!(", seen with {} seeds", group.seeds)
-                } else {
-                    String::new()
-                }
+                seen_with(group)
             )?;
             if let Some(point) = &first.point_label {
                 // The program's signal is one moment of the run, not a
@@ -535,3 +532,20 @@ pub(crate) const TRACE_HEAD: usize = 200;
 
 /// See [`TRACE_HEAD`].
 pub(crate) const TRACE_TAIL: usize = 200;
+
+/// How many seeds and explored schedules found a group, when more than
+/// one run of it could differ: `, seen with 17 seeds`, `, seen with
+/// 2 seeds and 3 explored schedules`, `, seen in 2 explored schedules`.
+fn seen_with(group: &FailureGroup) -> String {
+    let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    match (group.seeds, group.explored) {
+        (0 | 1, 0) => String::new(),
+        (seeds, 0) => format!(", seen with {seeds} seeds"),
+        (0, explored) => format!(", seen in {}", plural(explored, "explored schedule")),
+        (seeds, explored) => format!(
+            ", seen with {} and {}",
+            plural(seeds, "seed"),
+            plural(explored, "explored schedule")
+        ),
+    }
+}

@@ -332,7 +332,7 @@ where
             Stop::TimeBudget => "the time budget ran out",
             Stop::Stuck => "a poll got stuck",
         });
-        let (mut failures, groups, failed, ungrouped) = collector.finish();
+        let (mut failures, groups, failed, ungrouped) = collector.finish(&self.scheduler);
         super::failure::note_state_kept(&mut failures);
         report.failures = failures;
         report.groups = groups;

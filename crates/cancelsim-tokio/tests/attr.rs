@@ -44,7 +44,7 @@ async fn the_guarded_twin_passes() {
 
 #[cancelsim_tokio::test(crate = "cancelsim_tokio", seeds = 3)]
 #[should_panic(
-    expected = "test=attr::the_failure_says_how_to_replay_this_test' RUST_BACKTRACE=0 RUSTFLAGS=\"--cfg cancelsim\" RUSTDOCFLAGS=\"--cfg cancelsim\" CARGO_TARGET_DIR=target/sim cargo test -- --exact the_failure_says_how_to_replay_this_test --nocapture"
+    expected = "test=attr::the_failure_says_how_to_replay_this_test' RUST_BACKTRACE=0 RUSTFLAGS=\"--cfg cancelsim\" RUSTDOCFLAGS=\"--cfg cancelsim\" CARGO_TARGET_DIR=target/sim cargo test -p cancelsim-tokio --test attr -- --exact the_failure_says_how_to_replay_this_test --nocapture"
 )]
 async fn the_failure_says_how_to_replay_this_test() {
     let in_flight = Rc::new(Cell::new(0));

@@ -27,8 +27,17 @@
 //! goes on with what it got by the deadline, and a test that checks it
 //! (`assert_eq!(drain().await, 0)` jobs aborted), fail the same way there.
 //!
+//! A stall's failing run is also run with the task held one wait earlier
+//! (`stall@T:P−1`, holding against its owner's wakes too): failing the same way there says the check does not
+//! depend on how far the work cut at P got — it counts on the work
+//! finishing before the program's deadline (`assert_eq!(handled, 4)` after
+//! a shutdown whose grace aborted a slow request) — and anything else that
+//! the cut at P left it half-done. The verdict picks the hint and shows as
+//! the violation's `counterfactual:` line; it never excuses the run (state
+//! half-done since P−1 fails the same way at P too).
+//!
 //! Only failing runs of a single timeout injection (or stall) pay for the
-//! extra run.
+//! extra runs.
 //! Timeout scopes are numbered in the order timeouts are first polled,
 //! which the injected run shares with its baseline up to P, so the scope
 //! number the injection forced names the same timeout in the
@@ -36,19 +45,19 @@
 
 use std::future::Future;
 
-use super::run::{run_expired_from_start, RunResult};
+use super::run::{run_expired_from_start, run_stall_held, RunResult};
 use super::Repro;
 use crate::config::Config;
-use crate::inject::InjectionKind;
+use crate::inject::{Injection, InjectionKind};
 use crate::oracle::{Violation, ViolationCode};
 use crate::task::TaskId;
-use crate::vocab::{display_path, ExpiryVerdict};
+use crate::vocab::{display_path, EarlierVerdict, ExpiryVerdict, StallEarlier};
 
 /// What judging a run took and gave.
 #[derive(Debug, Default)]
 pub(crate) struct Judged {
-    /// The counterfactual run was made.
-    pub ran: bool,
+    /// Counterfactual runs made (0, 1 or 2).
+    pub ran: usize,
     /// The run is excused: its first violation's message, under the
     /// timeout at `file:line` (for the report's example).
     pub excused: Option<String>,
@@ -59,7 +68,94 @@ pub(crate) struct Judged {
 /// the same way and `excuse` is set, the run is excused: its violations
 /// are cleared; otherwise they are marked with the verdict (for their
 /// hints). Any other run is left alone, without an extra run.
+///
+/// A stall's failing run is also run with the task held one wait earlier
+/// ([`judge_stall_earlier`]), unless the first counterfactual excused it.
 pub(crate) fn judge_expiry<F, Fut>(
+    body: &F,
+    config: &Config,
+    repro: &Repro,
+    baseline_panics: &[TaskId],
+    result: &mut RunResult,
+    excuse: bool,
+) -> Judged
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+{
+    let mut judged = judge_by_expiry(body, config, repro, baseline_panics, result, excuse);
+    judged.ran += usize::from(judge_stall_earlier(
+        body,
+        config,
+        repro,
+        baseline_panics,
+        result,
+    ));
+    judged
+}
+
+/// The stall one wait earlier, for a failing run of a single stall at
+/// await point P > 1 of task T: the same seed and scheduler with
+/// `stall@T:P−1` instead, held against the owner's wakes too (the work
+/// it sends, its stop: the task slow to take up what it is given, not
+/// only slow at what it waits on). What it gives — fails the same way, passes,
+/// fails another way — marks the run's violations
+/// ([`StallEarlier`]) for their hints: the same failure says the check
+/// does not depend on how far the cut work got (it counts on the work
+/// finishing before the program's deadline: a count of what was
+/// handled), any other that the cut at P left it half-done. Never an
+/// excuse: a state half-done since P−1 fails the same way too. Returns
+/// whether the run was made.
+fn judge_stall_earlier<F, Fut>(
+    body: &F,
+    config: &Config,
+    repro: &Repro,
+    baseline_panics: &[TaskId],
+    result: &mut RunResult,
+) -> bool
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+{
+    let [injection] = repro.injections[..] else {
+        return false;
+    };
+    if injection.kind != InjectionKind::Stall
+        || injection.point <= 1
+        || result.violations.is_empty()
+        || result.fired != [injection]
+    {
+        return false;
+    }
+    let earlier = Injection {
+        point: injection.point - 1,
+        ..injection
+    };
+    let mut shifted = repro.clone();
+    shifted.injections = vec![earlier];
+    let counterfactual = run_stall_held(body, config, &shifted, baseline_panics);
+    if counterfactual.fired != [earlier] {
+        // The task never waited there under this plan: no verdict.
+        return true;
+    }
+    let verdict = if counterfactual.violations.is_empty() {
+        EarlierVerdict::Passes
+    } else if normalised(&counterfactual.violations) == normalised(&result.violations) {
+        EarlierVerdict::Same
+    } else {
+        EarlierVerdict::Differs
+    };
+    for violation in &mut result.violations {
+        violation.stall_earlier = Some(StallEarlier {
+            injection: earlier,
+            verdict,
+        });
+    }
+    true
+}
+
+/// The timeout (or stall's timeout) expired from its first poll.
+fn judge_by_expiry<F, Fut>(
     body: &F,
     config: &Config,
     repro: &Repro,
@@ -95,7 +191,7 @@ where
         result.forced_race,
     );
     let ran = Judged {
-        ran: true,
+        ran: 1,
         excused: None,
     };
     if normalised(&counterfactual.violations) != normalised(&result.violations) {
@@ -115,7 +211,7 @@ where
         .join(" ");
     result.violations.clear();
     Judged {
-        ran: true,
+        ran: 1,
         excused: Some(format!(
             "{message} under {} at {}:{}",
             if result.forced_race.is_some() {

@@ -67,9 +67,9 @@ pub struct Counts {
     /// the timeout at `file:line` (`under select! at file:line` for a
     /// `select!` against a timer).
     pub timeout_result_example: Option<String>,
-    /// Counterfactual runs made: failing timeout injections run again with
-    /// that timeout expired before its operation started (counted in
-    /// [`Counts::runs`]).
+    /// Counterfactual runs made: failing timeout injections (and stalls)
+    /// run again with that timeout expired before its operation started,
+    /// failing stalls one wait earlier (counted in [`Counts::runs`]).
     pub counterfactual_runs: usize,
     /// Injection kinds the check asked for by name (its cancel modes).
     pub requested: Vec<&'static str>,
@@ -127,8 +127,8 @@ impl Counts {
     /// had one) and the excuse it gave; the first excuse is the report's
     /// example.
     pub(crate) fn judged(&mut self, judged: super::counterfactual::Judged) {
-        self.counterfactual_runs += usize::from(judged.ran);
-        self.runs += usize::from(judged.ran);
+        self.counterfactual_runs += judged.ran;
+        self.runs += judged.ran;
         if let Some(example) = judged.excused {
             self.timeout_results_excused += 1;
             self.timeout_result_example.get_or_insert(example);

@@ -517,8 +517,8 @@ fn runs_breakdown(c: &Counts) -> String {
     if c.counterfactual_runs > 0 {
         parts.push(plural(
             c.counterfactual_runs,
-            "counterfactual timeout run",
-            "counterfactual timeout runs",
+            "counterfactual run",
+            "counterfactual runs",
         ));
     }
     format!("{} ({} in all)", parts.join(", "), c.runs)

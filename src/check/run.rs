@@ -112,8 +112,44 @@ where
         None,
         baseline_panics,
         None,
-        Some((scope, race, injection)),
+        Some(Variant::ExpiredFromStart(scope, race, injection)),
     )
+}
+
+/// `repro` (a stall) with its stall holding against the owner's wakes
+/// too ([`crate::world::World::hold_stalls_against_owner`]).
+pub(crate) fn run_stall_held<F, Fut>(
+    body: &F,
+    base: &Config,
+    repro: &Repro,
+    baseline_panics: &[TaskId],
+) -> RunResult
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+{
+    run_inner(
+        body,
+        base,
+        repro,
+        None,
+        baseline_panics,
+        None,
+        Some(Variant::StallsHoldOwner),
+    )
+}
+
+/// A counterfactual run's difference from its plan's run.
+enum Variant {
+    /// Timeout scope `.0` (a race's, `.1`) expired from its first poll, in
+    /// place of the injection `.2`.
+    ExpiredFromStart(
+        u32,
+        Option<crate::world::RaceBranches>,
+        crate::inject::Injection,
+    ),
+    /// The plan's stalls hold against the owner's wakes too.
+    StallsHoldOwner,
 }
 
 /// The run of a plan that got stuck, again, stopped right before the
@@ -154,11 +190,7 @@ fn run_inner<F, Fut>(
     collect: Option<usize>,
     baseline_panics: &[TaskId],
     stuck: Option<Violation>,
-    expired_from_start: Option<(
-        u32,
-        Option<crate::world::RaceBranches>,
-        crate::inject::Injection,
-    )>,
+    variant: Option<Variant>,
 ) -> RunResult
 where
     F: Fn() -> Fut,
@@ -171,8 +203,14 @@ where
     let mut sim = Sim::new(config);
     sim.lend_trace();
     let world = std::rc::Rc::clone(sim.world());
-    match expired_from_start {
-        Some((scope, race, injection)) => world.expire_from_start(scope, race, injection),
+    match variant {
+        Some(Variant::ExpiredFromStart(scope, race, injection)) => {
+            world.expire_from_start(scope, race, injection);
+        }
+        Some(Variant::StallsHoldOwner) => {
+            world.hold_stalls_against_owner();
+            world.set_plan(&repro.injections);
+        }
         None => world.set_plan(&repro.injections),
     }
     world.set_baseline_panics(baseline_panics.iter().copied());

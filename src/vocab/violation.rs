@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::stall_hint::StallEarlier;
 use super::{display_location, Injection, SourceLocation, TaskId, Wait};
 
 /// The stable codes of violations.
@@ -158,6 +159,9 @@ pub struct Violation {
     /// The root panicked while a task the program aborted was still to be
     /// dropped: its `Drop`s had not run yet.
     pub(crate) abort_pending: bool,
+    /// Under a stall: what the same run with the task held one wait
+    /// earlier gave (`check/counterfactual.rs`).
+    pub(crate) stall_earlier: Option<StallEarlier>,
 }
 
 /// What the counterfactual of a failing timeout injection found: the same
@@ -189,6 +193,7 @@ impl Violation {
             stall_outran: false,
             signal_race: false,
             abort_pending: false,
+            stall_earlier: None,
         }
     }
 
@@ -409,15 +414,11 @@ impl Violation {
             // deadline (a watchdog, `abort_all` at a deadline) aborted the
             // task where the stall held it. Under a stall's expiry whose
             // counterfactual does not fail this way, the other reading.
-            _ if self.stalled() => {
-                let reading = self.expiry == Some(ExpiryVerdict::HalfDone);
-                match (self.stall_outran, reading) {
-                    (true, false) => STALL_OUTRAN,
-                    (true, true) => STALL_OUTRAN_OR_RESULT,
-                    (false, false) => STALL_ABORTED,
-                    (false, true) => STALL_ABORTED_OR_RESULT,
-                }
-            }
+            _ if self.stalled() => super::stall_hint::stall_hint(
+                self.stall_outran,
+                self.expiry == Some(ExpiryVerdict::HalfDone),
+                self.stall_earlier.map(|earlier| earlier.verdict),
+            ),
             ViolationCode::Panic | ViolationCode::Invariant
                 if self.signal_race
                     && (self.code == ViolationCode::Invariant || self.is_an_assertion()) =>
@@ -508,50 +509,6 @@ const SHARED_STATE_HINT: &str =
      (or keep it in the test's own values), use a temp dir per run; CANCELSIM_THREADS=1 does \
      not help, a `static` outlives a run on one thread too";
 
-/// The hint of a stall the program's own deadline aborted.
-macro_rules! stall_aborted {
-    () => {
-        "a stall: the sweep made the operation at this await point much slower than usual (its \
-         wakes held back, as a slow peer, disk or lock would) and held this task's wait here \
-         until your own deadline aborted it (a watchdog, `abort_all` or a `JoinSet` dropped at a \
-         deadline) — had nothing aborted it, the wait would have ended after a minute of virtual \
-         time, or once nothing else could run. The abort dropped the task at this await point \
-         and left what the check sees half-done: make the change atomic across the await (a \
-         guard whose Drop restores it, or commit only after the last await), or let the \
-         deadline signal the task and wait for it to stop instead of aborting it"
-    };
-}
-
-/// The hint of a stall that expired a timeout waiting for the task, the
-/// program going on without it.
-macro_rules! stall_outran {
-    () => {
-        "a stall: the sweep made the operation at this await point much slower than usual (its \
-         wakes held back, as a slow peer, disk or lock would), so that a `timeout` (or a \
-         `select!` against a timer) waiting for this task expired with the task still running, \
-         and the code went on without it. What the check sees was left half-done: by the code \
-         the expiry dropped mid-way — make the change atomic across the await (a guard whose \
-         Drop restores it) or commit it only after the last await — or by the task, not \
-         finished at the deadline: do not rely on what it does until it is done (await it, or \
-         abort it and undo what it did)"
-    };
-}
-
-/// The other reading of a stall's expiry, when that timeout expired before
-/// its operation started does not fail the same way.
-macro_rules! stall_result_reading {
-    () => {
-        ". (If the assertion checks a result that depends on how far the wait got — the jobs a \
-         drain still had to abort, the items gathered before the deadline — the test assumes \
-         the deadline never comes while a job is slow: assert what holds either way.)"
-    };
-}
-
-const STALL_ABORTED: &str = stall_aborted!();
-const STALL_ABORTED_OR_RESULT: &str = concat!(stall_aborted!(), stall_result_reading!());
-const STALL_OUTRAN: &str = stall_outran!();
-const STALL_OUTRAN_OR_RESULT: &str = concat!(stall_outran!(), stall_result_reading!());
-
 impl Violation {
     /// The run's injection was a stall ([`InjectionKind::Stall`](super::InjectionKind::Stall)).
     fn stalled(&self) -> bool {
@@ -587,6 +544,9 @@ impl fmt::Display for Violation {
         }
         if let Some(injection) = self.injection {
             write!(f, "\n    injected: {injection}")?;
+        }
+        if let Some(earlier) = self.stall_earlier {
+            write!(f, "\n    counterfactual: {earlier}")?;
         }
         write!(f, "\n    hint: {}", self.hint())
     }

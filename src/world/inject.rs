@@ -360,10 +360,19 @@ impl World {
         {
             return;
         }
-        if self.woken_by_owner(key) {
+        if !self.stalls_hold_owner.get() && self.woken_by_owner(key) {
             self.unstall(key, false);
             self.enqueue(key);
         }
+    }
+
+    /// Makes this run's stalls hold against the owner's wakes too (its
+    /// stop, the work it sends): they end only when the program aborts the
+    /// task, after [`STALL_LIMIT`], or once nothing else can run. The
+    /// counterfactual of a stall one wait earlier: the task slow to take
+    /// up what it is given, whoever gives it.
+    pub(crate) fn hold_stalls_against_owner(&self) {
+        self.stalls_hold_owner.set(true);
     }
 
     /// When the oldest stall ends by itself: [`STALL_LIMIT`] after it

@@ -311,6 +311,9 @@ pub(crate) struct World {
     /// [`InjectionKind::Stall`](crate::inject::InjectionKind::Stall)).
     /// Each with when its stall began (virtual nanoseconds).
     stalled: RefCell<Vec<(TaskKey, u64)>>,
+    /// Stalls hold against the owner's wakes too (a counterfactual run's,
+    /// `World::hold_stalls_against_owner`).
+    stalls_hold_owner: Cell<bool>,
     /// The joins awaited inside a timeout scope, when collecting (see
     /// `deadline_joins.rs`).
     deadline_joins: RefCell<deadline_joins::DeadlineJoins>,
@@ -433,6 +436,7 @@ impl World {
             causal: RefCell::new(causal::Causal::default()),
             timer_woken: RefCell::new(std::collections::BTreeSet::new()),
             stalled: RefCell::new(Vec::new()),
+            stalls_hold_owner: Cell::new(false),
             deadline_joins: RefCell::new(deadline_joins::DeadlineJoins::default()),
             outlived_root: Cell::new(false),
             scopes: RefCell::new(Vec::new()),

@@ -75,7 +75,10 @@ fn a_half_read_frame_dropped_by_select_is_found() {
         .filter(|(code, _, _)| code == "panic")
         .collect();
     assert_eq!(panics.len(), 1, "{text}");
-    assert!(text.contains("seen with 17 seeds"), "{text}");
+    assert!(
+        text.contains("seen with 1 seed and 16 explored schedules"),
+        "{text}"
+    );
 }
 
 #[test]

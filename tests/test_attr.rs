@@ -247,7 +247,7 @@ fn a_clean_replay_says_its_failure_does_not_reproduce() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("cancelsim: test_attr::replay_target: replayed cancelsim:v1 seed=0")
-            && stderr.contains("the replayed run is clean: its failure does not reproduce"),
+            && stderr.contains("the replayed run is clean: if a report gave it as a failure, that failure does not reproduce"),
         "{stderr}"
     );
 }

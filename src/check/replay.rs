@@ -11,9 +11,10 @@ use crate::schedule::SchedulerKind;
 /// What a replay that found nothing says: a replay is asked for to see a
 /// failure, and one that does not come back is news, not a pass to keep
 /// quiet about.
-pub(crate) const CLEAN_REPLAY: &str = "the replayed run is clean: its failure does not \
-     reproduce here (fixed since, or it depended on state outside the run: a `static`, a file, \
-     the wall clock, an environment variable)";
+pub(crate) const CLEAN_REPLAY: &str = "the replayed run is clean: if a report gave it as a \
+     failure, that failure does not reproduce here (fixed since, or it depended on state outside \
+     the run: a `static`, a file, the wall clock, an environment variable); a run no report \
+     failed — a counterfactual's, one written by hand — passes as it did";
 
 impl<F, Fut> Check<F>
 where

@@ -524,16 +524,23 @@ impl World {
     }
 
     /// Bookkeeping when a task is about to be polled.
-    #[inline]
+    #[inline(always)]
     pub(super) fn polling(&self, key: TaskKey, slot: &mut TaskSlot) {
         slot.queued = false;
         slot.meta.polls += 1;
         if self.collecting.get() {
             // Set only while collecting (which, once on, stays on).
-            self.resume_point(slot);
-            self.forget_unsettled_joins();
-            self.note_polling(key);
+            self.polling_collected(key, slot);
         }
+    }
+
+    /// [`World::polling`]'s bookkeeping of a run that collects its await
+    /// points (baselines).
+    #[cold]
+    fn polling_collected(&self, key: TaskKey, slot: &mut TaskSlot) {
+        self.resume_point(slot);
+        self.forget_unsettled_joins();
+        self.note_polling(key);
     }
 
     /// Marks the logged await point `slot` is at as resumed.

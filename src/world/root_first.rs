@@ -65,8 +65,25 @@ impl World {
     /// The root, when this pick is the top of a turn and it is woken; else
     /// counts the poll of a queued task. At the top of a turn the tasks
     /// that yielded are queued again (tokio's deferred wakes).
-    #[inline(never)]
+    ///
+    /// The common pick — mid-turn, a task queued — is counted inline; the
+    /// top of a turn is not.
+    #[inline(always)]
     pub(super) fn root_turn(&self, ready: &mut ReadyQueue) -> Option<TaskKey> {
+        let turn = self.root_first_state.get();
+        if !turn.top && turn.batch < ROOT_FIRST_BATCH && !ready.is_empty() {
+            self.root_first_state.set(RootTurn {
+                batch: turn.batch + 1,
+                ..turn
+            });
+            return None;
+        }
+        self.root_turn_top(ready)
+    }
+
+    /// [`World::root_turn`] past its common pick.
+    #[inline(never)]
+    fn root_turn_top(&self, ready: &mut ReadyQueue) -> Option<TaskKey> {
         let mut turn = self.root_first_state.get();
         if ready.is_empty() || turn.batch >= ROOT_FIRST_BATCH {
             turn.top = true;
@@ -91,6 +108,7 @@ impl World {
 
     /// The task being polled, `key`, yielded: its wake waits for the top
     /// of the next turn. False when the world cannot take it now.
+    #[inline(always)]
     pub(super) fn defer_yield(&self, key: TaskKey) -> bool {
         match self.deferred.try_borrow_mut() {
             Ok(mut deferred) => {

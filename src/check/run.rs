@@ -310,6 +310,7 @@ where
                 .is_some_and(|injection| injection.kind.is_expiry())
             {
                 violation.select = true;
+                violation.race_at = forced_scope.map(|(_, at)| at);
             }
         }
     }

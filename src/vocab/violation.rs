@@ -147,6 +147,8 @@ pub struct Violation {
     /// The run's timeout injection expired a `select!` race (its timer
     /// branch won, its other branches were dropped), not a `timeout`.
     pub(crate) select: bool,
+    /// Where that `select!` is.
+    pub(crate) race_at: Option<SourceLocation>,
     /// Real tokio was called in this violation's run (another violation
     /// of the run is its "no reactor" panic): that is the likely cause.
     pub(crate) real_tokio: bool,
@@ -189,6 +191,7 @@ impl Violation {
             expiry: None,
             state_kept: false,
             select: false,
+            race_at: None,
             real_tokio: false,
             stall_outran: false,
             signal_race: false,
@@ -544,6 +547,17 @@ impl fmt::Display for Violation {
         }
         if let Some(injection) = self.injection {
             write!(f, "\n    injected: {injection}")?;
+            // A race's expiry is a `timeout@` too: say which race.
+            if self.select && injection.kind.is_expiry() {
+                match self.race_at {
+                    Some(at) => write!(
+                        f,
+                        " (the timer branch of the select! at {} won)",
+                        display_location(at)
+                    )?,
+                    None => f.write_str(" (a select!'s timer branch won)")?,
+                }
+            }
         }
         if let Some(earlier) = self.stall_earlier {
             write!(f, "\n    counterfactual: {earlier}")?;

@@ -84,6 +84,13 @@ fn a_counter_left_counted_by_a_select_against_a_sleep_is_found() {
     assert_eq!(injection.to_string(), "timeout@0:1", "{report}");
     let text = report.to_string();
     assert!(text.contains("a job is still counted"), "{text}");
+    // The injection line names the race it expired (its repro says
+    // `timeout@`, as a `timeout`'s would).
+    let race = format!(
+        "injected: timeout@0:1 (the timer branch of the select! at {}:62:5 won)",
+        file!()
+    );
+    assert!(violation.to_string().contains(&race), "{violation}");
     // The trace: the timer won at its deadline, the work was dropped where
     // it waited.
     let trace = failure.trace().to_string();

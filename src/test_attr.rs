@@ -298,14 +298,21 @@ pub fn finish(module: &'static str, name: &'static str, args: TestArgs, report: 
         format!("RUST_BACKTRACE=0 {build}cargo test{target} -- --exact {filter} --nocapture");
     // One group: its run's repro, so the line is ready to paste; more:
     // the user picks the group.
+    // What the test printed (its `println!`s, a `tracing` subscriber's
+    // lines), the harness shows above the report: every run's.
+    let output = format!(
+        "(any output of the test shown above this report is every run's, {} runs; the replay \
+         prints only its run's, with its trace)",
+        report.counts().runs
+    );
     match report.failure_groups() {
         [group] => panic!(
-            "{report}\nreplay this run: CANCELSIM_REPLAY='{}' {command}",
+            "{report}\nreplay this run: CANCELSIM_REPLAY='{}' {command}\n{output}",
             report.failures()[group.first].repro()
         ),
         _ => panic!(
             "{report}\nreplay one of these runs: CANCELSIM_REPLAY='<the repro of its group's \
-             `replay:` line>' {command}"
+             `replay:` line>' {command}\n{output}"
         ),
     }
 }

@@ -56,6 +56,18 @@ async fn one_group_gets_a_ready_replay_command() {
     std::mem::forget(cancelsim::resource::acquire("db"));
 }
 
+/// What the test prints, every run prints: the failure says so, with
+/// the number of runs.
+#[cancelsim::test(explore = 0)]
+#[should_panic(
+    expected = "--nocapture\n(any output of the test shown above this report is \
+                           every run's, 2 runs; the replay prints only its run's, with its trace)"
+)]
+async fn the_failure_says_whose_output_the_harness_shows() {
+    println!("a line every run prints");
+    std::mem::forget(cancelsim::resource::acquire("db"));
+}
+
 /// Two bugs: the user picks the group whose run to replay.
 #[cancelsim::test(explore = 0)]
 #[should_panic(

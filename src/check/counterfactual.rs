@@ -28,13 +28,14 @@
 //! (`assert_eq!(drain().await, 0)` jobs aborted), fail the same way there.
 //!
 //! A stall's failing run is also run with the task held one wait earlier
-//! (`stall@T:P−1`, holding against its owner's wakes too): failing the same way there says the check does not
-//! depend on how far the work cut at P got — it counts on the work
-//! finishing before the program's deadline (`assert_eq!(handled, 4)` after
-//! a shutdown whose grace aborted a slow request) — and anything else that
-//! the cut at P left it half-done. The verdict picks the hint and shows as
-//! the violation's `counterfactual:` line; it never excuses the run (state
-//! half-done since P−1 fails the same way at P too).
+//! (`stall@T:P−1`, holding against its owner's wakes too): failing the
+//! same way there says the check does not depend on how far the work cut
+//! at P got — it counts on the work finishing before the program's
+//! deadline (`assert_eq!(handled, 4)` after a shutdown whose grace aborted
+//! a slow request) — and anything else says that the cut at P left it
+//! half-done. The verdict picks the hint and shows as the violation's
+//! `counterfactual:` line; it never excuses the run (state half-done since
+//! P−1 fails the same way at P too).
 //!
 //! Only failing runs of a single timeout injection (or stall) pay for the
 //! extra runs.
@@ -98,8 +99,8 @@ where
 /// await point P > 1 of task T: the same seed and scheduler with
 /// `stall@T:P−1` instead, held against the owner's wakes too (the work
 /// it sends, its stop: the task slow to take up what it is given, not
-/// only slow at what it waits on). What it gives — fails the same way, passes,
-/// fails another way — marks the run's violations
+/// only slow at what it waits on). What it gives — fails the same way,
+/// passes, fails another way — marks the run's violations
 /// ([`StallEarlier`]) for their hints: the same failure says the check
 /// does not depend on how far the cut work got (it counts on the work
 /// finishing before the program's deadline: a count of what was

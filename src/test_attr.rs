@@ -212,7 +212,9 @@ where
 
 /// Ends the test `module::name` whose sweep made `report`: prints what a
 /// clean sweep excused, or panics with the report and the command that
-/// replays the failure.
+/// replays the failure — located at the test (`#[track_caller]` from the
+/// attribute's expansion), not here.
+#[track_caller]
 pub fn finish(module: &'static str, name: &'static str, args: TestArgs, report: &crate::Report) {
     if let Some(repro) = report.replayed() {
         // The replay printed the run's trace and violations already: the
@@ -250,13 +252,24 @@ pub fn finish(module: &'static str, name: &'static str, args: TestArgs, report: 
             // only): a clean test whose sweep excused runs says so in a
             // plain `cargo test` too.
             use std::io::Write;
+            // On a line of its own: the harness has written `test name ...`
+            // without its newline yet.
             let _ = writeln!(
                 std::io::stderr(),
-                "cancelsim: {module}::{name}: {excused} timeout expir{} excused (the test checks the \
-                 result a timeout decides; `--nocapture` shows the report; \
-                 strict_timeout_results() in the test or CANCELSIM_TIMEOUT_RESULTS=fail makes them \
-                 failures)",
-                if excused == 1 { "y" } else { "ies" }
+                "\ncancelsim: {module}::{name}: {excused} timeout expir{} excused: the test failed \
+                 the same way when the timeout expired before its operation started, e.g. {} — \
+                 either it checks the result the timeout decides (it assumes the timeout never \
+                 fires), or the code loses what it handed the timed-out operation (a message \
+                 moved into `timeout(.., tx.send(msg))`: `reserve()` a slot first, then send). If \
+                 the message says something was lost, call strict_timeout_results() first in the \
+                 test (or set CANCELSIM_TIMEOUT_RESULTS=fail) to see these runs as failures; \
+                 `--nocapture` shows the report",
+                if excused == 1 { "y" } else { "ies" },
+                report
+                    .counts()
+                    .timeout_result_example
+                    .as_deref()
+                    .unwrap_or("?")
             );
         }
         let own = report.counts().assertion_timeouts;

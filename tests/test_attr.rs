@@ -433,7 +433,10 @@ fn excused_expiries_are_named_without_nocapture() {
     assert!(
         stderr.contains(
             "cancelsim: test_attr::an_expiry_the_test_fails_the_same_way_without_is_excused: "
-        ) && stderr.contains("excused (the test checks the result a timeout decides"),
+        ) && stderr.contains(
+            "excused: the test failed the same way when the timeout expired before its operation \
+             started, e.g. "
+        ) && stderr.contains("the code loses what it handed the timed-out operation"),
         "{stderr}"
     );
 }

@@ -323,15 +323,19 @@ where
             }
         }
     }
-    if world.stall_outran_a_timeout() {
-        // The stall's timeout expired and the program went on without the
-        // task: its violations say so (not that an abort dropped it).
+    // How the stall ended for the program: a timeout waiting for the task
+    // expired and the program went on without it, or no deadline came at
+    // all (the program went on before one) — its violations say so, not
+    // that an abort dropped the task.
+    let (outran, went_on) = (world.stall_outran_a_timeout(), world.stall_went_on());
+    if outran || went_on {
         for violation in &mut violations {
             if violation
                 .injection()
                 .is_some_and(|injection| injection.kind == crate::inject::InjectionKind::Stall)
             {
-                violation.stall_outran = true;
+                violation.stall_outran = outran;
+                violation.stall_went_on = went_on;
             }
         }
     }

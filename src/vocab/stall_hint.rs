@@ -55,8 +55,10 @@ pub(crate) fn stall_hint(
 ) -> &'static str {
     match (earlier, outran) {
         (Some(EarlierVerdict::Same), _) => STALL_SAME_EARLIER,
-        (Some(EarlierVerdict::Passes | EarlierVerdict::Differs), false) => STALL_ABORTED_CUT,
-        (Some(EarlierVerdict::Passes | EarlierVerdict::Differs), true) => STALL_OUTRAN_CUT,
+        (Some(EarlierVerdict::Passes), false) => STALL_ABORTED_CUT,
+        (Some(EarlierVerdict::Passes), true) => STALL_OUTRAN_CUT,
+        (Some(EarlierVerdict::Differs), false) => STALL_ABORTED_DIFFERS,
+        (Some(EarlierVerdict::Differs), true) => STALL_OUTRAN_DIFFERS,
         (None, _) => match (outran, expiry_half_done) {
             (true, false) => STALL_OUTRAN,
             (true, true) => STALL_OUTRAN_OR_RESULT,
@@ -110,6 +112,19 @@ const STALL_ABORTED_OR_RESULT: &str = concat!(stall_aborted!(), stall_result_rea
 const STALL_OUTRAN: &str = stall_outran!();
 const STALL_OUTRAN_OR_RESULT: &str = concat!(stall_outran!(), stall_result_reading!());
 
+/// A stall no deadline met: the program went on without the task before
+/// any came, and nothing aborted it.
+pub(crate) const STALL_WENT_ON: &str =
+    "a stall: the sweep made the operation at this await point much slower than usual (its wakes \
+     held back, as a slow peer, disk or lock would). Your program awaited this task under a \
+     deadline and went on without it before the deadline came (another task answered first: a \
+     `JoinSet`'s `join_next` under a `timeout`, a quorum), and nothing aborted it: the check ran \
+     while the task was still running. If the check expects what the task does when it ends (a \
+     gauge back to 0, its result stored), it counts on a straggler finishing within the test's own \
+     wait — on real tokio a straggler that slow is still running then too: wait for it before \
+     checking (drain the `JoinSet`, await the handle, under a deadline), or assert what holds \
+     while it runs. If the code itself relies on the straggler having finished, that is the bug";
+
 /// What the stall one wait earlier failing the same way adds.
 macro_rules! stall_cut {
     () => {
@@ -119,8 +134,19 @@ macro_rules! stall_cut {
     };
 }
 
+/// What the stall one wait earlier failing another way adds.
+macro_rules! stall_differs {
+    () => {
+        ". The same run with the task held one wait earlier, before it began that work, fails \
+         another way (the `counterfactual:` line): what the check sees depends on where the work \
+         was cut — most likely state the cut at this await point left half-done"
+    };
+}
+
 const STALL_ABORTED_CUT: &str = concat!(stall_aborted!(), stall_cut!());
 const STALL_OUTRAN_CUT: &str = concat!(stall_outran!(), stall_cut!());
+const STALL_ABORTED_DIFFERS: &str = concat!(stall_aborted!(), stall_differs!());
+const STALL_OUTRAN_DIFFERS: &str = concat!(stall_outran!(), stall_differs!());
 
 /// A stall that fails the same way one wait earlier.
 const STALL_SAME_EARLIER: &str =

@@ -155,6 +155,10 @@ pub struct Violation {
     /// The run's stall made a timeout waiting for the stalled task expire,
     /// and the program went on without the task (did not abort it).
     pub(crate) stall_outran: bool,
+    /// The run's stall met no deadline at all: no timeout waiting for the
+    /// task expired, nothing of the program aborted it — the program went
+    /// on without it, and the check ran while it still ran.
+    pub(crate) stall_went_on: bool,
     /// The run's injection is the program's signal, and a `select!` then
     /// dropped a pending branch (the report's `then` line).
     pub(crate) signal_race: bool,
@@ -194,6 +198,7 @@ impl Violation {
             race_at: None,
             real_tokio: false,
             stall_outran: false,
+            stall_went_on: false,
             signal_race: false,
             abort_pending: false,
             stall_earlier: None,
@@ -417,6 +422,7 @@ impl Violation {
             // deadline (a watchdog, `abort_all` at a deadline) aborted the
             // task where the stall held it. Under a stall's expiry whose
             // counterfactual does not fail this way, the other reading.
+            _ if self.stalled() && self.stall_went_on => super::stall_hint::STALL_WENT_ON,
             _ if self.stalled() => super::stall_hint::stall_hint(
                 self.stall_outran,
                 self.expiry == Some(ExpiryVerdict::HalfDone),
@@ -433,6 +439,17 @@ impl Violation {
                  `recv()`, `reserve()`, `cancelled()`); do the work in the winning branch's body \
                  or after the select! (it then runs to completion), or pin the long-running work \
                  outside the loop and poll it by `&mut`, checking the stop only between items"
+            }
+            ViolationCode::Panic | ViolationCode::Invariant
+                if signal && (self.code == ViolationCode::Invariant || self.is_an_assertion()) =>
+            {
+                "the program's shutdown signal fired here (one moment of the run: by itself it \
+                 cancelled nothing at this await point), and the check failed after it: a task \
+                 that stopped on the signal left what the check sees unfinished — work it had \
+                 accepted and not done (messages still in its channel, a batch not flushed) or a \
+                 change half-made across an await. On shutdown, finish or hand back what was \
+                 accepted before exiting (`rx.close()`, then `recv()` until `None`; flush the \
+                 batch), and keep changes atomic across awaits (a guard whose Drop restores them)"
             }
             ViolationCode::Panic if signal && !self.is_an_assertion() => {
                 "the program's shutdown signal fired here, and the code then unwrapped (or \

@@ -147,7 +147,7 @@ fn a_check_that_passes_or_differs_one_wait_earlier_sees_the_cut_state() {
         "{text}"
     );
     assert!(
-        text.contains("the cut at this await point is what left it half-done"),
+        text.contains("most likely state the cut at this await point left half-done"),
         "{text}"
     );
 }

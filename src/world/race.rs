@@ -328,7 +328,11 @@ impl World {
                 if by_timer {
                     if let Some(mut wait) = self.pending_wait.get() {
                         if wait.kind == WaitKind::Sleep {
+                            // Named at the `select!`, not where its timer
+                            // was made or last reset (`interval.reset()`
+                            // in a helper).
                             wait.kind = WaitKind::Select;
+                            wait.at = Some(race_at);
                             self.pending_wait.set(Some(wait));
                         }
                     }

@@ -434,3 +434,77 @@ fn selects_against_timers_agree_with_tokio_without_an_injection() {
     assert_eq!(real, sim);
     assert!(sim.len() > 8, "{sim:?}");
 }
+
+// ----- the race's wait is named at the `select!` ------------------------------
+
+/// A ticker made, and reset, in a helper (trial 12: the wait was named at
+/// the helper's `reset()`).
+fn ticker() -> cancelsim_tokio::time::Interval {
+    let mut ticks = interval(Duration::from_millis(50));
+    ticks.reset();
+    ticks
+}
+
+/// One event forwarded: received from the broadcast, then sent on (the
+/// client's queue may be full) — a branch of the user's own.
+async fn forward_one(
+    events: &mut cancelsim_tokio::sync::broadcast::Receiver<u64>,
+    out: &mpsc::Sender<u64>,
+) -> bool {
+    match events.recv().await {
+        Ok(event) => out.send(event).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A relay loop racing its forwarding against a heartbeat made, and
+/// reset, in `ticker` (trial 12's relay).
+async fn relay() {
+    let (events_tx, mut events) = cancelsim_tokio::sync::broadcast::channel(8);
+    let (out, mut out_rx) = mpsc::channel(1);
+    let mut heartbeat = ticker();
+    let producer = cancelsim_tokio::spawn(async move {
+        for event in 0..3 {
+            let _ = events_tx.send(event);
+            sleep(Duration::from_millis(5)).await;
+        }
+    });
+    let consumer = cancelsim_tokio::spawn(async move {
+        while out_rx.recv().await.is_some() {
+            sleep(Duration::from_millis(20)).await;
+        }
+    });
+    for _ in 0..6 {
+        cancelsim_tokio::select! {
+            _ = forward_one(&mut events, &out) => {}
+            _ = heartbeat.tick() => {}
+        }
+    }
+    drop(out);
+    let _ = producer.await;
+    let _ = consumer.await;
+}
+
+/// The line of `relay`'s `select!`.
+const SELECT_LINE: u32 = line!() - 11;
+
+#[test]
+fn a_race_against_a_ticker_reset_elsewhere_is_named_at_the_select() {
+    // After the heartbeat wins an expired round, the next round's wait is
+    // the race's own timer: named at the `select!`.
+    let at = format!("on select! ({}:{SELECT_LINE}:", file!());
+    let mut named = 0;
+    for point in 1..=4 {
+        let repro: cancelsim::Repro =
+            format!("cancelsim:v1 seed=0 scheduler=fifo inject=timeout@0:{point}")
+                .parse()
+                .unwrap();
+        let run = cancelsim::check::run_repro(&relay, &Config::default(), &repro);
+        let trace = run.trace.to_string();
+        for line in trace.lines().filter(|l| l.contains("on select! (")) {
+            assert!(line.contains(&at), "{line}\n{trace}");
+            named += 1;
+        }
+    }
+    assert!(named > 0, "no wait on the race's own timer");
+}

@@ -60,6 +60,7 @@ mod run_api;
 mod run_loop;
 mod run_view;
 mod spawn;
+mod stall;
 mod task_body;
 mod task_table;
 mod timer_queue;

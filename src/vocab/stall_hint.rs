@@ -116,14 +116,15 @@ const STALL_OUTRAN_OR_RESULT: &str = concat!(stall_outran!(), stall_result_readi
 /// any came, and nothing aborted it.
 pub(crate) const STALL_WENT_ON: &str =
     "a stall: the sweep made the operation at this await point much slower than usual (its wakes \
-     held back, as a slow peer, disk or lock would). Your program awaited this task under a \
-     deadline and went on without it before the deadline came (another task answered first: a \
-     `JoinSet`'s `join_next` under a `timeout`, a quorum), and nothing aborted it: the check ran \
-     while the task was still running. If the check expects what the task does when it ends (a \
-     gauge back to 0, its result stored), it counts on a straggler finishing within the test's own \
-     wait — on real tokio a straggler that slow is still running then too: wait for it before \
-     checking (drain the `JoinSet`, await the handle, under a deadline), or assert what holds \
-     while it runs. If the code itself relies on the straggler having finished, that is the bug";
+     held back, as a slow peer, disk or lock would), and no deadline of your program met this \
+     task: nothing aborted it, no timeout waiting for it expired. Your program went on without \
+     it (another task answered first: a `JoinSet`'s `join_next` under a `timeout`, a quorum), \
+     and the check ran while the task was still running (or after its wait ended late, by \
+     itself). If the check expects what the task does when it ends (a gauge back to 0, its \
+     result stored), it counts on a straggler finishing within the test's own wait — on real \
+     tokio a straggler that slow is still running then too: wait for it before checking (drain \
+     the `JoinSet`, await the handle, under a deadline), or assert what holds while it runs. If \
+     the code itself relies on the straggler having finished, that is the bug";
 
 /// What the stall one wait earlier failing the same way adds.
 macro_rules! stall_cut {

@@ -305,7 +305,9 @@ pub fn finish(module: &'static str, name: &'static str, args: TestArgs, report: 
     // says nothing about the code under test. Only the command sets it.
     let target = cargo_target(
         std::env::var("CARGO_PKG_NAME").ok().as_deref(),
+        std::env::var("CARGO_MANIFEST_DIR").ok().as_deref(),
         args.body_end.map(|at| at.file()),
+        std::path::Path::is_file,
     );
     let command =
         format!("RUST_BACKTRACE=0 {build}cargo test{target} -- --exact {filter} --nocapture");
@@ -331,49 +333,71 @@ pub fn finish(module: &'static str, name: &'static str, args: TestArgs, report: 
 }
 
 /// The `cargo test` options that build and run only the test's own
-/// target: ` -p <package>` (cargo sets `CARGO_PKG_NAME` for the tests it
-/// runs) and ` --test <name>` for an integration test (`tests/<name>.rs`,
-/// `tests/<name>/main.rs`) or ` --bin <name>` for a test in
-/// `src/bin/<name>.rs`. Elsewhere in `src/` the filter alone selects it
-/// (a library's or a binary's: the file does not say which).
-fn cargo_target(package: Option<&str>, file: Option<&str>) -> String {
+/// target: ` -p <package>` (cargo sets `CARGO_PKG_NAME` and
+/// `CARGO_MANIFEST_DIR` for the tests it runs), and, from the test's file
+/// as the package sees it, ` --test <name>` for `tests/<name>.rs` or
+/// `tests/<name>/…`, ` --bin <name>` for `src/bin/<name>…`, ` --example`
+/// and ` --bench` likewise. A test anywhere else in `src/` (a library's
+/// or a binary's: the file does not say which) is selected by the filter
+/// alone, and so is one whose file is not inside the package.
+fn cargo_target(
+    package: Option<&str>,
+    manifest_dir: Option<&str>,
+    file: Option<&str>,
+    is_file: impl Fn(&std::path::Path) -> bool,
+) -> String {
     let mut options = String::new();
     if let Some(package) = package.filter(|p| !p.is_empty()) {
         options.push_str(&format!(" -p {package}"));
     }
-    let Some(file) = file else {
+    let (Some(manifest_dir), Some(file)) = (manifest_dir, file) else {
         return options;
     };
-    let parts: Vec<&str> = file.split(['/', '\\']).collect();
-    let target_of = |dir: usize| {
-        let name = parts.get(dir + 1)?;
-        let name = if dir + 2 == parts.len() {
-            name.strip_suffix(".rs")?
-        } else {
-            name
-        };
-        (!name.is_empty()).then_some(name)
+    let split = |path: &str| -> Vec<String> {
+        path.split(['/', '\\'])
+            .filter(|part| !part.is_empty() && *part != ".")
+            .map(str::to_string)
+            .collect()
     };
-    // The target directory is the last of these (a workspace member's
-    // path starts with its own directories, which may be named anything).
-    let Some(dir) = parts
-        .iter()
-        .rposition(|p| matches!(*p, "tests" | "src" | "benches" | "examples"))
+    let (package_dir, file) = (split(manifest_dir), split(file));
+    // The file is relative to the workspace's root (a member's path
+    // starts with the member's directories), to the package's, or
+    // absolute: its path in the package is what is left once an end of
+    // the package's directory is taken off its start — the longest such
+    // end that leaves a file of the package.
+    let in_package = |rest: &[String]| {
+        let mut path = std::path::PathBuf::from(manifest_dir);
+        path.extend(rest);
+        is_file(&path)
+    };
+    let Some(rest) = (0..=package_dir.len())
+        .map(|skip| package_dir.len() - skip)
+        .filter(|&len| file.starts_with(&package_dir[package_dir.len() - len..]))
+        .map(|len| &file[len..])
+        .find(|rest| in_package(rest))
     else {
         return options;
     };
-    match parts[dir] {
-        "tests" => {
-            if let Some(name) = target_of(dir) {
-                options.push_str(&format!(" --test {name}"));
-            }
+    // `tests/x.rs` is target `x`; `tests/x/main.rs`, `tests/x/y.rs` too.
+    let target_in = |dir: usize| -> Option<&str> {
+        let name = rest.get(dir + 1)?;
+        if rest.len() == dir + 2 {
+            name.strip_suffix(".rs")
+        } else {
+            Some(name.as_str())
         }
-        "src" if parts.get(dir + 1) == Some(&"bin") => {
-            if let Some(name) = target_of(dir + 1) {
-                options.push_str(&format!(" --bin {name}"));
-            }
+    };
+    let option = match rest.first().map(String::as_str) {
+        Some("tests") => target_in(0).map(|name| ("--test", name)),
+        Some("examples") => target_in(0).map(|name| ("--example", name)),
+        Some("benches") => target_in(0).map(|name| ("--bench", name)),
+        Some("src") if rest.get(1).is_some_and(|dir| dir == "bin") => {
+            target_in(1).map(|name| ("--bin", name))
         }
-        _ => {}
+        _ => None,
+    };
+    if let Some((kind, name)) = option.filter(|(_, name)| !name.is_empty()) {
+        options.push_str(&format!(" {kind} {name}"));
     }
     options
 }
@@ -384,46 +408,81 @@ mod cargo_target_tests {
 
     #[test]
     fn integration_tests_and_binaries_are_named() {
+        let root = Some("/home/u/svc");
+        let member = Some("/home/u/ws/crates/svc");
         let cases = [
+            // (package dir, file as rustc names it, options)
+            (root, "tests/quorum.rs", " -p svc --test quorum"),
             (
-                Some("svc"),
-                Some("tests/quorum.rs"),
+                member,
+                "crates/svc/tests/quorum.rs",
                 " -p svc --test quorum",
             ),
             (
-                Some("svc"),
-                Some("crates/svc/tests/quorum.rs"),
+                member,
+                "/home/u/ws/crates/svc/tests/quorum.rs",
                 " -p svc --test quorum",
             ),
+            (root, "tests/http/main.rs", " -p svc --test http"),
+            (root, "tests/http/conn.rs", " -p svc --test http"),
+            (root, "src/bin/tool.rs", " -p svc --bin tool"),
+            (root, "src/bin/tool/main.rs", " -p svc --bin tool"),
+            (root, "examples/demo.rs", " -p svc --example demo"),
+            (root, "benches/load.rs", " -p svc --bench load"),
+            (root, "src/pool.rs", " -p svc"),
+            // Unit tests in a `tests` module of `src/`: no target of
+            // that name.
+            (root, "src/tests/foo.rs", " -p svc"),
+            (root, "src/tests/mod.rs", " -p svc"),
             (
-                Some("svc"),
-                Some("tests/http/main.rs"),
-                " -p svc --test http",
+                member,
+                "crates/svc/src/bin/tool/tests/x.rs",
+                " -p svc --bin tool",
             ),
-            (
-                Some("svc"),
-                Some("tests/http/conn.rs"),
-                " -p svc --test http",
-            ),
-            (None, Some("src/bin/tool.rs"), " --bin tool"),
-            (None, Some("src/bin/tool/main.rs"), " --bin tool"),
-            (Some("svc"), Some("src/pool.rs"), " -p svc"),
-            (Some(""), Some("src\\pool.rs"), ""),
-            (None, None, ""),
-            (Some("t"), Some("/home/u/tests/src/lib.rs"), " -p t"),
-            (
-                Some("t"),
-                Some("/home/u/tests/tests/a.rs"),
-                " -p t --test a",
-            ),
-            (Some("t"), Some("src/bin"), " -p t"),
+            (root, "tests/http/tests/x.rs", " -p svc --test http"),
+            // A package directory named `tests`.
+            (Some("/home/u/tests"), "src/lib.rs", " -p svc"),
+            (Some("/home/u/tests"), "tests/a.rs", " -p svc --test a"),
+            (root, "src/bin", " -p svc"),
+            (root, "src\\pool.rs", " -p svc"),
         ];
-        for (package, file, expected) in cases {
+        // The packages' files: the ones the cases name.
+        let files = [
+            "/home/u/svc/tests/quorum.rs",
+            "/home/u/ws/crates/svc/tests/quorum.rs",
+            "/home/u/svc/tests/http/main.rs",
+            "/home/u/svc/tests/http/conn.rs",
+            "/home/u/svc/src/bin/tool.rs",
+            "/home/u/svc/src/bin/tool/main.rs",
+            "/home/u/svc/examples/demo.rs",
+            "/home/u/svc/benches/load.rs",
+            "/home/u/svc/src/pool.rs",
+            "/home/u/svc/src/tests/foo.rs",
+            "/home/u/svc/src/tests/mod.rs",
+            "/home/u/ws/crates/svc/src/bin/tool/tests/x.rs",
+            "/home/u/svc/tests/http/tests/x.rs",
+            "/home/u/tests/src/lib.rs",
+            "/home/u/tests/tests/a.rs",
+            "/home/u/svc/src/pool.rs",
+        ];
+        let exists = |path: &std::path::Path| files.iter().any(|f| path == std::path::Path::new(f));
+        for (dir, file, expected) in cases {
             assert_eq!(
-                cargo_target(package, file),
+                cargo_target(Some("svc"), dir, Some(file), exists),
                 expected,
-                "{package:?} {file:?}"
+                "{dir:?} {file:?}"
             );
         }
+        assert_eq!(
+            cargo_target(None, root, Some("tests/quorum.rs"), exists),
+            " --test quorum"
+        );
+        assert_eq!(cargo_target(Some(""), None, Some("tests/a.rs"), exists), "");
+        assert_eq!(cargo_target(Some("svc"), root, None, exists), " -p svc");
+        // A file outside the package: the filter alone.
+        assert_eq!(
+            cargo_target(Some("svc"), root, Some("tests/gone.rs"), exists),
+            " -p svc"
+        );
     }
 }

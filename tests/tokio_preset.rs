@@ -424,6 +424,36 @@ fn a_bug_in_every_seed_is_one_group_seen_with_each_seed() {
     assert!(!one.to_string().contains("seen with"), "{one}");
 }
 
+/// Explored schedules under the sweep's own scheduler are told apart from
+/// its seeds by the seed, and none repeats a seed's run.
+#[test]
+fn explored_schedules_under_the_seeds_scheduler_are_not_counted_as_seeds() {
+    let leaky = || async {
+        let conn = cancelsim::resource::acquire("db");
+        sleep(ms(1)).await;
+        std::mem::forget(conn);
+    };
+    let report = Check::new(leaky)
+        .without_cancellation()
+        .scheduler(SchedulerKind::Random)
+        .seeds(0..3)
+        .explore_schedules(SchedulerKind::Random, 5)
+        .run();
+    let [group] = report.failure_groups() else {
+        panic!("one group: {report}");
+    };
+    // Seeds 0, 1, 2; explored seeds 1 and 2 are the seeds' own runs, so
+    // only 3, 4 and 5 are explored.
+    assert_eq!((group.seeds, group.explored), (3, 3), "{report}");
+    assert_eq!(group.runs, 6, "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("(6 runs, seen with 3 seeds and 3 explored schedules):"),
+        "{report}"
+    );
+}
+
 #[test]
 fn the_same_preset_sweep_twice_gives_the_same_report() {
     let run = || {

@@ -75,12 +75,12 @@ pub struct FailureGroup {
     pub site: String,
     /// Failing runs in the group (all of them, kept or not).
     pub runs: usize,
-    /// Distinct seeds among them run under the sweep's own scheduler
-    /// (counted up to 10,000 with `explored`).
+    /// Distinct seeds of the sweep among them, run under its own
+    /// scheduler (counted up to 10,000 with `explored`).
     pub seeds: usize,
     /// Distinct other schedules among them: the explored schedules
-    /// (`Check::explore_schedules`, `Check::explore_exhaustively`), each
-    /// its own (seed, scheduler) pair.
+    /// (`Check::explore_schedules`; every schedule of
+    /// `Check::explore_exhaustively`), each its own (seed, scheduler) pair.
     pub explored: usize,
     /// Index in [`Report::failures`](super::Report::failures) of its
     /// first failing run (kept with its trace).
@@ -188,19 +188,24 @@ impl Collector {
     }
 
     /// The kept failures, the groups (sorted by code and site), failing
-    /// runs in all, and those in no group. A run under `scheduler` (the
-    /// sweep's) counts as one of its seeds; any other is an explored
-    /// schedule.
+    /// runs in all, and those in no group. A run of one of `seeds` under
+    /// `scheduler` (the sweep's) counts as a seed; any other is an
+    /// explored schedule (the sweep explores none that repeats a seed's).
     pub fn finish(
         self,
         scheduler: &crate::schedule::SchedulerKind,
+        seeds: &super::seeds::Seeds,
     ) -> (Vec<Failure>, Vec<FailureGroup>, usize, usize) {
         let own = scheduler.to_string();
         let groups = self
             .groups
             .into_iter()
             .map(|((code, site), state)| {
-                let seeds = state.seeds.iter().filter(|(_, s)| *s == own).count();
+                let seeds = state
+                    .seeds
+                    .iter()
+                    .filter(|(seed, s)| *s == own && seeds.contains(*seed))
+                    .count();
                 FailureGroup {
                     code,
                     site,

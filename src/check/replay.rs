@@ -56,7 +56,7 @@ where
         if failure.is_some() {
             collector.add(&repro, result.violations, Some(result.trace), None);
         }
-        let (failures, groups, failed, _) = collector.finish(&repro.scheduler);
+        let (failures, groups, failed, _) = collector.finish(&repro.scheduler, &report.seeds);
         report.failures = failures;
         report.groups = groups;
         report.counts.failed_runs = failed;

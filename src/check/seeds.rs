@@ -40,6 +40,14 @@ impl Seeds {
         }
     }
 
+    /// Is `seed` one of them?
+    pub fn contains(&self, seed: u64) -> bool {
+        match self {
+            Seeds::Range { first, last } => (*first..=*last).contains(&seed),
+            Seeds::List(list) => list.contains(&seed),
+        }
+    }
+
     /// The seeds in order, lazily.
     pub fn iter(&self) -> Box<dyn Iterator<Item = u64> + '_> {
         match self {

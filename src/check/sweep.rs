@@ -101,9 +101,14 @@ where
             u64::try_from(self.seeds.len() - swept_seeds.len()).unwrap_or(u64::MAX);
         report.seeds = swept_seeds.clone();
         let swept = swept_seeds.len() as usize;
+        // An explored schedule that is a seed's own run (the same seed
+        // under the same scheduler) is not run twice.
         let explore = self.explore.clone().map(|(kind, count)| {
             let count = count.min(budget.max_runs as u64);
-            (1..=count).map(move |seed| Repro::baseline(seed, kind.clone()))
+            let repeats = (kind == self.scheduler).then(|| swept_seeds.clone());
+            (1..=count)
+                .filter(move |seed| !repeats.as_ref().is_some_and(|seeds| seeds.contains(*seed)))
+                .map(move |seed| Repro::baseline(seed, kind.clone()))
         });
         let name = self.name.clone();
         let mut jobs = swept_seeds
@@ -332,7 +337,8 @@ where
             Stop::TimeBudget => "the time budget ran out",
             Stop::Stuck => "a poll got stuck",
         });
-        let (mut failures, groups, failed, ungrouped) = collector.finish(&self.scheduler);
+        let (mut failures, groups, failed, ungrouped) =
+            collector.finish(&self.scheduler, &report.seeds);
         super::failure::note_state_kept(&mut failures);
         report.failures = failures;
         report.groups = groups;

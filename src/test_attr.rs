@@ -316,8 +316,9 @@ pub fn finish(module: &'static str, name: &'static str, args: TestArgs, report: 
     // What the test printed (its `println!`s, a `tracing` subscriber's
     // lines), the harness shows above the report: every run's.
     let output = format!(
-        "(any output of the test shown above this report is every run's, {} runs; the replay \
-         prints only its run's, with its trace)",
+        "(any output of the test shown above this report comes from every run of the sweep, \
+         its {} runs and the re-runs that trace a failure; the replay prints only its run's, with \
+         its trace)",
         report.counts().runs
     );
     match report.failure_groups() {

@@ -60,8 +60,9 @@ async fn one_group_gets_a_ready_replay_command() {
 /// the number of runs.
 #[cancelsim::test(explore = 0)]
 #[should_panic(
-    expected = "--nocapture\n(any output of the test shown above this report is \
-                           every run's, 2 runs; the replay prints only its run's, with its trace)"
+    expected = "--nocapture\n(any output of the test shown above this report comes from every \
+                run of the sweep, its 2 runs and the re-runs that trace a failure; the replay \
+                prints only its run's, with its trace)"
 )]
 async fn the_failure_says_whose_output_the_harness_shows() {
     println!("a line every run prints");
@@ -472,4 +473,39 @@ fn expiries_the_test_asserts_on_are_named_without_nocapture() {
             && stderr.contains("the assertions after it did not run"),
         "{stderr}"
     );
+}
+
+/// A failing sweep, run only by the test below (it fails on purpose).
+#[cancelsim::test(explore = 0)]
+#[ignore = "fails on purpose: run by a_failing_test_panics_at_its_own_attribute"]
+async fn a_failing_sweep_for_its_panic_location() {
+    std::mem::forget(cancelsim::resource::acquire("db"));
+}
+
+/// The failure's panic is located at the test (its attribute), not in the
+/// harness: `thread '…' panicked at tests/test_attr.rs:…`.
+#[test]
+fn a_failing_test_panics_at_its_own_attribute() {
+    let out = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "a_failing_sweep_for_its_panic_location",
+            "--include-ignored",
+            "--test-threads=1",
+        ])
+        .env_remove("CANCELSIM_REPLAY")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("the child runs");
+    assert!(!out.status.success(), "{out:?}");
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        output.contains("panicked at tests/test_attr.rs:"),
+        "{output}"
+    );
+    assert!(!output.contains("panicked at src/test_attr.rs"), "{output}");
 }

@@ -13,8 +13,8 @@ use crate::schedule::SchedulerKind;
 /// quiet about.
 pub(crate) const CLEAN_REPLAY: &str = "the replayed run is clean: if a report gave it as a \
      failure, that failure does not reproduce here (fixed since, or it depended on state outside \
-     the run: a `static`, a file, the wall clock, an environment variable); a run no report \
-     failed — a counterfactual's, one written by hand — passes as it did";
+     the run: a `static`, a file, the wall clock, an environment variable); a line written by \
+     hand may name a run that never failed";
 
 impl<F, Fut> Check<F>
 where

@@ -2,7 +2,7 @@
 //! ended (aborted the task, or a `timeout` waiting for it expired), read
 //! with what the counterfactual runs found — the stall's `timeout`
 //! expired from its first poll, and the same stall one wait earlier
-//! ([`StallEarlier`]).
+//! ([`StallEarlier`]) — and of a stall no deadline met ([`STALL_WENT_ON`]).
 
 use std::fmt;
 
@@ -33,7 +33,8 @@ impl fmt::Display for StallEarlier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} (the task held at its previous await point instead, against every wake) {}",
+            "{} (the task held at its previous await point instead, against every wake too: a \
+             counterfactual run, not a repro line) {}",
             self.injection,
             match self.verdict {
                 EarlierVerdict::Same => "fails the same way",
@@ -126,7 +127,7 @@ pub(crate) const STALL_WENT_ON: &str =
      the `JoinSet`, await the handle, under a deadline), or assert what holds while it runs. If \
      the code itself relies on the straggler having finished, that is the bug";
 
-/// What the stall one wait earlier failing the same way adds.
+/// What the stall one wait earlier passing adds.
 macro_rules! stall_cut {
     () => {
         ". The same run with the task held one wait earlier, before it began that work, does \
@@ -154,9 +155,11 @@ const STALL_SAME_EARLIER: &str =
     "a stall: the sweep made the operation at this await point much slower than usual (its wakes \
      held back, as a slow peer, disk or lock would), until your own deadline gave up on the task \
      (aborted it, or a `timeout` waiting for it expired). The same run with the task held one \
-     wait earlier — before it began the work cut here — fails the same way (the \
-     `counterfactual:` line): what the check sees does not depend on how far that work got, so \
-     the check counts on the work finishing before your deadline (a count of what was handled, a \
-     result) — on real tokio, work that slow meets your deadline the same way. Assert what holds \
-     either way (nothing half-done; at most that many handled), or give the deadline room if the \
-     work must finish. (Unless the state was already half-done one wait earlier.)";
+     wait earlier fails the same way (the `counterfactual:` line): what the check sees does not \
+     depend on how far the task got between those two waits. Two readings: the check counts on \
+     the work finishing before your deadline (a count of what was handled, a result) — on real \
+     tokio, work that slow meets your deadline the same way: assert what holds either way \
+     (nothing half-done; at most that many handled), or give the deadline room if the work must \
+     finish; or the state was already half-done one wait earlier (a change made before both \
+     waits and undone only after them): make it atomic across the awaits (a guard whose Drop \
+     restores it)";

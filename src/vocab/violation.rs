@@ -417,12 +417,19 @@ impl Violation {
                  for its message): wait on something that wakes you (a channel, its JoinHandle) \
                  and bound the wait with a deadline"
             }
-            // A stall made a timeout waiting for the task expire, and the
-            // program went on without the task; or the program's own
-            // deadline (a watchdog, `abort_all` at a deadline) aborted the
-            // task where the stall held it. Under a stall's expiry whose
-            // counterfactual does not fail this way, the other reading.
-            _ if self.stalled() && self.stall_went_on => super::stall_hint::STALL_WENT_ON,
+            // A stall no deadline met (the program went on without the
+            // task before one came); a stall that made a timeout waiting
+            // for the task expire, the program going on without the task;
+            // or one the program's own deadline (a watchdog, `abort_all` at
+            // a deadline) aborted where it held the task. The counterfactual
+            // runs pick among the readings (`stall_hint.rs`).
+            ViolationCode::Panic | ViolationCode::Invariant
+                if self.stalled()
+                    && self.stall_went_on
+                    && (self.code == ViolationCode::Invariant || self.is_an_assertion()) =>
+            {
+                super::stall_hint::STALL_WENT_ON
+            }
             _ if self.stalled() => super::stall_hint::stall_hint(
                 self.stall_outran,
                 self.expiry == Some(ExpiryVerdict::HalfDone),

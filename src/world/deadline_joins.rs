@@ -150,10 +150,11 @@ impl World {
 
     /// Did the program go on without a stalled task before any deadline
     /// came for it — no timeout expired for it, nothing of the program
-    /// aborted it (a quorum's `join_next` under a `timeout` answered by
-    /// the others, the straggler left to finish)?
+    /// aborted it, its owner did not wake it (a quorum's `join_next`
+    /// under a `timeout` answered by the others, the straggler left to
+    /// finish)?
     pub(crate) fn stall_went_on(&self) -> bool {
         let oracles = self.oracles.borrow();
-        !oracles.stall_expired_timeout && !oracles.stall_aborted
+        !oracles.stall_expired_timeout && !oracles.stall_aborted && !oracles.stall_owner_released
     }
 }

@@ -50,6 +50,8 @@ pub(crate) struct OracleState {
     pub stall_expired_timeout: bool,
     /// The program aborted a stalled task (at its own deadline).
     pub stall_aborted: bool,
+    /// A stalled task's owner woke it, which ended the stall.
+    pub stall_owner_released: bool,
     /// Tasks reported `cancel-ignored` in this run, or excused as only
     /// waiting for such a task: one that overran its grace time only
     /// waiting for one of them is not a second culprit.

@@ -84,23 +84,19 @@ impl World {
     /// [`World::root_turn`] past its common pick.
     #[inline(never)]
     fn root_turn_top(&self, ready: &mut ReadyQueue) -> Option<TaskKey> {
+        // The top of a turn: a turn starting, the queue run dry or the
+        // batch over (`root_turn` counted every other pick inline).
         let mut turn = self.root_first_state.get();
-        if ready.is_empty() || turn.batch >= ROOT_FIRST_BATCH {
-            turn.top = true;
-        }
+        turn.top = true;
         let mut root = None;
-        if turn.top {
-            self.wake_deferred(ready);
-            if std::mem::take(&mut turn.woken) {
-                root = Some(self.root_first.get());
-                turn.top = false;
-                turn.batch = 0;
-            } else if !ready.is_empty() {
-                turn.top = false;
-                turn.batch = 1;
-            }
-        } else {
-            turn.batch += 1;
+        self.wake_deferred(ready);
+        if std::mem::take(&mut turn.woken) {
+            root = Some(self.root_first.get());
+            turn.top = false;
+            turn.batch = 0;
+        } else if !ready.is_empty() {
+            turn.top = false;
+            turn.batch = 1;
         }
         self.root_first_state.set(turn);
         root

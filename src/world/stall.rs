@@ -44,6 +44,7 @@ impl World {
             return;
         }
         if !self.stalls_hold_owner.get() && self.woken_by_owner(key) {
+            self.oracles.borrow_mut().stall_owner_released = true;
             self.unstall(key, false);
             self.enqueue(key);
         }

@@ -428,3 +428,72 @@ fn the_mover_that_reserves_before_it_pops_passes() {
     report.assert_clean();
     assert!(report.counts().per_kind["signal"] > 0, "{report}");
 }
+
+/// An aggregator that stops on the shutdown signal (`biased`: the stop
+/// first), with items still in its channel: lost unless `drains` empties
+/// the channel before it exits (trial 12's metrics flush).
+async fn aggregator(drains: bool) {
+    let (stop_tx, mut stop_rx) = mpsc::channel::<()>(1);
+    cancelsim_tokio::cancelsim::register_signal(move || {
+        let _ = stop_tx.try_send(());
+    });
+    let (tx, mut rx) = mpsc::channel::<u64>(16);
+    let total = std::sync::Arc::new(AtomicU64::new(0));
+    let summed = std::sync::Arc::clone(&total);
+    let aggregator = cancelsim_tokio::spawn(async move {
+        loop {
+            cancelsim_tokio::select! {
+                biased;
+                _ = stop_rx.recv() => break,
+                item = rx.recv() => match item {
+                    Some(n) => { summed.fetch_add(n, Ordering::SeqCst); }
+                    None => return,
+                },
+            }
+        }
+        if drains {
+            rx.close();
+            while let Some(n) = rx.recv().await {
+                summed.fetch_add(n, Ordering::SeqCst);
+            }
+        }
+    });
+    for _ in 0..5 {
+        tx.send(1).await.unwrap();
+    }
+    sleep(Duration::from_millis(1)).await;
+    drop(tx);
+    aggregator.await.unwrap();
+    assert_eq!(total.load(Ordering::SeqCst), 5, "increments lost");
+}
+
+#[test]
+fn an_assertion_after_the_signal_says_what_stopping_left_unfinished() {
+    let report = sweep(|| aggregator(false));
+    let failure = report
+        .failures()
+        .iter()
+        .find(|f| f.repro().to_string().contains("inject=signal@0:1"))
+        .unwrap_or_else(|| panic!("the signal at the test's sleep fails it: {report}"));
+    let violation = &failure.violations()[0];
+    assert_eq!(violation.kind(), ViolationCode::Panic, "{report}");
+    let hint = violation.hint();
+    assert!(
+        hint.starts_with("the program's shutdown signal fired here (one moment of the run"),
+        "{hint}"
+    );
+    assert!(
+        hint.contains("finish or hand back what was accepted before exiting"),
+        "{hint}"
+    );
+}
+
+#[test]
+fn the_aggregator_that_drains_on_shutdown_passes() {
+    let report = sweep(|| aggregator(true));
+    report.assert_clean();
+    assert!(
+        report.counts().per_kind.get("signal").copied().unwrap_or(0) > 0,
+        "{report}"
+    );
+}

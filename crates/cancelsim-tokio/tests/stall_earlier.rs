@@ -121,7 +121,7 @@ fn a_check_that_fails_the_same_way_one_wait_earlier_counts_on_the_work_finishing
     assert!(
         text.contains(
             "counterfactual: stall@1:1 (the task held at its previous await point instead, \
-             against every wake) fails the same way"
+             against every wake too: a counterfactual run, not a repro line) fails the same way"
         ),
         "{text}"
     );
@@ -143,11 +143,49 @@ fn a_check_that_passes_or_differs_one_wait_earlier_sees_the_cut_state() {
     let text = stall_violation(&report);
     assert!(text.contains("busy: 1"), "{text}");
     assert!(
-        text.contains("counterfactual: stall@1:1 (the task held at its previous await point instead, against every wake) fails another way"),
+        text.contains(
+            "counterfactual: stall@1:1 (the task held at its previous await point instead, \
+             against every wake too: a counterfactual run, not a repro line) fails another way"
+        ),
         "{text}"
     );
     assert!(
         text.contains("most likely state the cut at this await point left half-done"),
+        "{text}"
+    );
+}
+
+/// The same host whose test checks only that nothing is left busy.
+async fn host_busy_only() {
+    let stats = Arc::new(Mutex::new(Stats::default()));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (tx, rx) = mpsc::channel(8);
+    let mut session = cancelsim_tokio::spawn(session(rx, Arc::clone(&stats), stop_rx, false));
+    yield_now().await;
+    tx.send(7).await.unwrap();
+    yield_now().await;
+    stop_tx.send(true).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(1);
+    if timeout_at(deadline, &mut session).await.is_err() {
+        session.abort();
+        let _ = session.await;
+    }
+    assert_eq!(stats.lock().unwrap().busy, 0, "a job is still counted busy");
+}
+
+#[test]
+fn a_check_that_passes_one_wait_earlier_blames_the_cut() {
+    let report = sweep(host_busy_only);
+    let text = stall_violation(&report);
+    assert!(
+        text.contains(
+            "counterfactual: stall@1:1 (the task held at its previous await point instead, \
+             against every wake too: a counterfactual run, not a repro line) passes"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("the cut at this await point is what left it half-done"),
         "{text}"
     );
 }

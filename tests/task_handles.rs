@@ -17,15 +17,15 @@ use common::{drop_flag, ms, sim};
 
 const SOURCE: &str = include_str!("task_handles.rs");
 
-/// `task_handles.rs:LINE` of the first line holding `marker` (not in a
-/// string).
+/// `tests/task_handles.rs:LINE` of the first line holding `marker` (not
+/// in a string): a test file's sites are named with their directory.
 fn site(marker: &str) -> String {
     let line = SOURCE
         .lines()
         .position(|l| l.contains(marker) && !l.contains(&format!("\"{marker}")))
         .unwrap_or_else(|| panic!("`{marker}` is not in this file"))
         + 1;
-    format!("task_handles.rs:{line}")
+    format!("tests/task_handles.rs:{line}")
 }
 
 // ----- spawn_named_by_site -----------------------------------------------------
@@ -150,7 +150,7 @@ fn a_site_named_task_that_leaks_a_resource_under_an_injected_drop_is_named_by_it
         .unwrap()
         .parse()
         .unwrap();
-    let expected = format!("task_handles.rs:{}", marker_line - 1);
+    let expected = format!("tests/task_handles.rs:{}", marker_line - 1);
     assert_eq!(violation.task_name(), Some(expected.as_str()));
     assert_eq!(violation.await_point(), Some(1));
 }

@@ -49,8 +49,10 @@ where
 
 /// Spawns a task named by where it was spawned: traces and reports show
 /// `pool.rs:37#3` (the file's name and the line of the call) instead of a
-/// bare `#3`. What a simulated `tokio::spawn` uses, since tokio tasks
-/// rarely have names.
+/// bare `#3` — with the file's directory where its name alone would not
+/// say which file it is (`tests/pool.rs:12#4` beside `src/pool.rs`,
+/// `pool/mod.rs:8#2`). What a simulated `tokio::spawn` uses, since tokio
+/// tasks rarely have names.
 ///
 /// ```
 /// let mut sim = cancelsim::Sim::new(cancelsim::Config::default());
@@ -107,13 +109,36 @@ fn site_name(at: &'static Location<'static>) -> Rc<str> {
         return name;
     }
     let name = NAMES.with(|names| {
-        Rc::clone(names.borrow_mut().entry(key).or_insert_with(|| {
-            let file = at.file().rsplit(['/', '\\']).next().unwrap_or(at.file());
-            Rc::from(format!("{file}:{}", at.line()))
-        }))
+        Rc::clone(
+            names
+                .borrow_mut()
+                .entry(key)
+                .or_insert_with(|| Rc::from(format!("{}:{}", short_path(at.file()), at.line()))),
+        )
     });
     LAST.with(|last| *last.borrow_mut() = Some((key, Rc::clone(&name))));
     name
+}
+
+/// A spawn site's file as a task's name shows it: its name (`pool.rs`),
+/// with its directory where the name alone would not say which file it
+/// is — a test's, an example's or a bench's (`tests/pool.rs`, beside
+/// `src/pool.rs`), or a module's `mod.rs`, `lib.rs` or `main.rs`
+/// (`pool/mod.rs`).
+fn short_path(file: &str) -> &str {
+    let mut parts = file.rsplitn(3, ['/', '\\']);
+    let name = parts.next().unwrap_or(file);
+    let Some(dir) = parts.next() else {
+        return name;
+    };
+    let shared = matches!(dir, "tests" | "examples" | "benches")
+        || matches!(name, "mod.rs" | "lib.rs" | "main.rs");
+    if shared {
+        // `dir/name`: the file's last two parts, as written.
+        &file[file.len() - dir.len() - 1 - name.len()..]
+    } else {
+        name
+    }
 }
 
 /// Hashes a site's address with one multiplication (the keys are a few
@@ -209,5 +234,28 @@ impl Future for YieldNow {
             cx.waker().wake_by_ref();
         }
         Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod short_path_tests {
+    use super::short_path;
+
+    #[test]
+    fn a_site_is_named_by_its_file_or_its_directory_and_file() {
+        for (file, name) in [
+            ("src/pool.rs", "pool.rs"),
+            ("crates/svc/src/pool.rs", "pool.rs"),
+            ("tests/pool.rs", "tests/pool.rs"),
+            ("crates/svc/tests/pool.rs", "tests/pool.rs"),
+            ("examples/demo.rs", "examples/demo.rs"),
+            ("src/pool/mod.rs", "pool/mod.rs"),
+            ("src/lib.rs", "src/lib.rs"),
+            ("src\\main.rs", "src\\main.rs"),
+            ("lib.rs", "lib.rs"),
+            ("/abs/path/src/x.rs", "x.rs"),
+        ] {
+            assert_eq!(short_path(file), name, "{file}");
+        }
     }
 }

@@ -99,7 +99,7 @@ fn a_task_behind_an_abort_on_drop_handle_is_a_drop_target() {
         .iter()
         .rposition(|l| l.contains("tokio::spawn("))
         .expect("the spawn");
-    let name = format!("sweeps.rs:{}", spawn_line + 1);
+    let name = format!("tests/sweeps.rs:{}", spawn_line + 1);
     let heartbeat: Vec<(u32, bool)> = points
         .iter()
         .filter(|p| p.task_name.as_deref() == Some(name.as_str()))

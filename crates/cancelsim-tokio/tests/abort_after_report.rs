@@ -102,14 +102,15 @@ async fn sleep_then_abort() {
     let _ = worker.await;
 }
 
-/// A task's name: its spawn site's file and line (`FILE:LINE` of the
-/// marked line, minus `back` lines).
+/// A task's name: its spawn site's file and line (`tests/FILE:LINE` of
+/// the marked line, minus `back` lines: a test file's site is named with
+/// its directory).
 fn site(marker: &str, back: usize) -> String {
     let line = include_str!("abort_after_report.rs")
         .lines()
         .position(|l| l.ends_with(&format!("// marker: {marker}")))
         .expect("marked line");
-    format!("abort_after_report.rs:{}", line + 1 - back)
+    format!("tests/abort_after_report.rs:{}", line + 1 - back)
 }
 
 /// Per task named `name`: (ordinal, dropped there by the sweep: abortable

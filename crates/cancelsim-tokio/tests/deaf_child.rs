@@ -122,7 +122,7 @@ fn a_deaf_task_is_one_group_wherever_the_signal_finds_it() {
         .collect();
     assert_eq!(titles.len(), 1, "{text}");
     assert!(
-        titles[0].starts_with("cancel-ignored in deaf_child.rs:"),
+        titles[0].starts_with("cancel-ignored in tests/deaf_child.rs:"),
         "{text}"
     );
     assert!(!titles[0].contains(" at "), "{text}");

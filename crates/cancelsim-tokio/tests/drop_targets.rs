@@ -32,13 +32,13 @@ async fn body() {
     while stopped.join_next().await.is_some() {}
 }
 
-/// A task's name: its spawn site, `drop_targets.rs:LINE`.
+/// A task's name: its spawn site, `tests/drop_targets.rs:LINE`.
 fn site(marker: &str) -> String {
     let line = include_str!("drop_targets.rs")
         .lines()
         .position(|l| l.ends_with(&format!("// marker: {marker}")))
         .expect("marked line");
-    format!("drop_targets.rs:{}", line + 1)
+    format!("tests/drop_targets.rs:{}", line + 1)
 }
 
 #[test]

@@ -82,7 +82,7 @@ fn a_joinset_and_fs_calls_show_the_users_locations() {
     );
     // The fs call: its blocking task is spawned, named and waited on there.
     let fs = at("fs");
-    line_with(&trace, &["main#0", "spawn locations.rs:", &fs]);
+    line_with(&trace, &["main#0", "spawn tests/locations.rs:", &fs]);
     line_with(
         &trace,
         &["main#0", "suspend at await point", "on join #", &fs],

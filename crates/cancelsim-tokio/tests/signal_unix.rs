@@ -225,7 +225,7 @@ fn a_service_deaf_to_sigterm_mid_job_is_cancel_ignored() {
     assert!(
         ignored[0]
             .task_name()
-            .is_some_and(|name| name.starts_with("signal_unix.rs:")),
+            .is_some_and(|name| name.starts_with("tests/signal_unix.rs:")),
         "named by its spawn site: {report}"
     );
     assert!(report.to_string().contains("signal@"), "{report}");

@@ -71,9 +71,8 @@ async fn session(
 }
 
 /// Gives the session one job, then shuts it down: stop, a second's grace,
-/// abort. The test asserts the job was handled — true only while the job
-/// takes less than the grace.
-async fn host(guarded: bool) {
+/// abort; returns the stats after.
+async fn serve_one_job(guarded: bool) -> Stats {
     let stats = Arc::new(Mutex::new(Stats::default()));
     let (stop_tx, stop_rx) = watch::channel(false);
     let (tx, rx) = mpsc::channel(8);
@@ -90,6 +89,13 @@ async fn host(guarded: bool) {
         let _ = session.await;
     }
     let stats = stats.lock().unwrap().clone();
+    stats
+}
+
+/// The test asserts the job was handled — true only while the job takes
+/// less than the grace.
+async fn host(guarded: bool) {
+    let stats = serve_one_job(guarded).await;
     assert_eq!(
         stats,
         Stats {
@@ -157,20 +163,8 @@ fn a_check_that_passes_or_differs_one_wait_earlier_sees_the_cut_state() {
 
 /// The same host whose test checks only that nothing is left busy.
 async fn host_busy_only() {
-    let stats = Arc::new(Mutex::new(Stats::default()));
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let (tx, rx) = mpsc::channel(8);
-    let mut session = cancelsim_tokio::spawn(session(rx, Arc::clone(&stats), stop_rx, false));
-    yield_now().await;
-    tx.send(7).await.unwrap();
-    yield_now().await;
-    stop_tx.send(true).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(1);
-    if timeout_at(deadline, &mut session).await.is_err() {
-        session.abort();
-        let _ = session.await;
-    }
-    assert_eq!(stats.lock().unwrap().busy, 0, "a job is still counted busy");
+    let stats = serve_one_job(false).await;
+    assert_eq!(stats.busy, 0, "a job is still counted busy");
 }
 
 #[test]

@@ -77,7 +77,7 @@ pub use config::{Config, TraceMode};
 pub use error::{BlockedTask, SimError};
 pub use inject::{AwaitPoint, CancelMode, InjectAt, Injection, InjectionKind};
 pub use oracle::{invariant, Violation, ViolationCode};
-pub use random::{choose, choose_located, random, random_range, SimRandom};
+pub use random::{choose, choose_labelled, choose_located, random, random_range, SimRandom};
 pub use schedule::{Decision, Schedule, Scheduler, SchedulerKind};
 pub use sim::Sim;
 pub use task::{

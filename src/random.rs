@@ -106,9 +106,53 @@ pub fn choose(options: usize) -> usize {
 ///
 /// As [`choose`].
 pub fn choose_located(options: usize, at: &'static std::panic::Location<'static>) -> usize {
-    let options = u32::try_from(options)
+    let options = options_u32(options);
+    world::with(|world| world.choose(options, at)) as usize
+}
+
+fn options_u32(options: usize) -> u32 {
+    u32::try_from(options)
         .ok()
         .filter(|options| *options > 0)
-        .unwrap_or_else(|| panic!("cancelsim::choose: {options} options (1..=u32::MAX)"));
-    world::with(|world| world.choose(options, at)) as usize
+        .unwrap_or_else(|| panic!("cancelsim::choose: {options} options (1..=u32::MAX)"))
+}
+
+/// [`choose_located`], its trace line saying what the alternative taken
+/// means: `label(chosen)` is shown after the choice (`choice 2 of 4 at
+/// src/conn.rs:12:9: 6 bytes written to the stream arrive in two
+/// pieces, 3 + 3`), asked only when the trace is recorded (a choice among
+/// more than 255 alternatives is shown without it). For a simulated
+/// library whose choices a reader of the trace would otherwise have to
+/// decode (a stream's delivery delays).
+///
+/// ```
+/// use cancelsim::{Config, SchedulerKind, Sim};
+///
+/// let at = std::panic::Location::caller();
+/// let mut sim = Sim::new(Config::default().seed(3).scheduler(SchedulerKind::Random));
+/// let delay = sim
+///     .block_on(async move {
+///         cancelsim::choose_labelled(4, at, |step| format!("the reply waits {step} ms"))
+///     })
+///     .unwrap();
+/// let trace = sim.trace().to_string();
+/// assert!(trace.contains(&format!("choice {delay} of 4 at")), "{trace}");
+/// assert!(trace.contains(&format!(": the reply waits {delay} ms")), "{trace}");
+/// ```
+///
+/// # Panics
+///
+/// As [`choose`].
+pub fn choose_labelled(
+    options: usize,
+    at: &'static std::panic::Location<'static>,
+    label: impl FnOnce(usize) -> String,
+) -> usize {
+    let options = options_u32(options);
+    let mut label = Some(label);
+    world::with(|world| {
+        world.choose_labelled(options, at, &mut |chosen| {
+            label.take().map(|label| label(chosen as usize))
+        })
+    }) as usize
 }

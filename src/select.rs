@@ -59,7 +59,9 @@ pub fn start(branches: usize) -> usize {
     if branches <= 1 {
         return 0;
     }
-    crate::choose(branches)
+    crate::choose_labelled(branches, std::panic::Location::caller(), |first| {
+        format!("select! polls branch {first} first")
+    })
 }
 
 /// Records that the current task's race at the caller's location was won by

@@ -312,7 +312,9 @@ fn the_trace_names_the_winner_and_the_pending_loser_with_its_await_point() {
     let start = location_in(PATH, SOURCE, "marker: race start", "select::start");
     let won = location_in(PATH, SOURCE, "marker: race won", "select::won");
     assert!(
-        trace.contains(&format!("choice 0 of 2 at {start}")),
+        trace.contains(&format!(
+            "choice 0 of 2 at {start}: select! polls branch 0 first"
+        )),
         "{trace}"
     );
     let line = format!(

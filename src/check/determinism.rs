@@ -5,7 +5,7 @@
 
 use super::run::RunResult;
 use crate::oracle::{Violation, ViolationCode};
-use crate::vocab::violation::{PARTED, SAME_SCHEDULE};
+use crate::vocab::violation_hint::{PARTED, SAME_SCHEDULE};
 
 /// The `nondeterminism` violation of a baseline whose second run differs
 /// from its first, naming what differs; `None` when nothing does.

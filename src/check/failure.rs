@@ -228,7 +228,7 @@ pub(crate) fn note_state_kept(failures: &mut [Failure]) {
     let kept = failures
         .iter()
         .flat_map(|failure| &failure.violations)
-        .any(crate::vocab::violation::shows_state_kept);
+        .any(crate::vocab::violation_hint::shows_state_kept);
     if kept {
         for violation in failures.iter_mut().flat_map(|f| &mut f.violations) {
             violation.state_kept = true;

@@ -161,6 +161,10 @@ pub enum EventKind {
         options: u32,
         /// Where the choice was asked for.
         at: SourceLocation,
+        /// What the alternative taken means, when the asker said
+        /// ([`choose_labelled`](crate::choose_labelled)): the index of its
+        /// text in the trace's messages (`Trace::message`).
+        label: Option<u32>,
     },
     /// A race of futures (`select!`) at `at` was won by `branch`; the losing
     /// branches whose futures were still pending were dropped where they

@@ -156,6 +156,9 @@ pub(super) struct Line<'a> {
     value: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     options: Option<u32>,
+    /// What a labelled choice's alternative means.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     branch: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -324,10 +327,12 @@ impl Trace {
                 chosen,
                 options,
                 at,
+                label,
             } => {
                 line.value = Some(u64::from(chosen));
                 line.options = Some(options);
                 line.at = Some(display_location(at));
+                line.label = label.and_then(|label| self.message(label));
             }
             EventKind::SelectWon {
                 branch,

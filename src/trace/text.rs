@@ -202,11 +202,18 @@ impl fmt::Display for Describe<'_> {
                 chosen,
                 options,
                 at,
-            } => write!(
-                f,
-                "choice {chosen} of {options} at {}",
-                display_location(at)
-            ),
+                label,
+            } => {
+                write!(
+                    f,
+                    "choice {chosen} of {options} at {}",
+                    display_location(at)
+                )?;
+                match label.and_then(|label| trace.message(label)) {
+                    Some(label) => write!(f, ": {label}"),
+                    None => Ok(()),
+                }
+            }
             EventKind::SelectWon {
                 branch,
                 dropped,

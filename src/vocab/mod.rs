@@ -20,6 +20,7 @@ pub(crate) mod real_tokio;
 mod stall_hint;
 mod task;
 pub(crate) mod violation;
+pub(crate) mod violation_hint;
 mod wait;
 
 pub(crate) use end_state::{

@@ -270,17 +270,34 @@ impl World {
     /// [`next_choice`](crate::Scheduler::next_choice). One option is no
     /// choice: nothing is asked or recorded.
     pub fn choose(&self, options: u32, at: SourceLocation) -> u32 {
+        self.choose_labelled(options, at, &mut |_| None)
+    }
+
+    /// [`choose`](World::choose), its trace event labelled with what the
+    /// alternative taken means (`label` is asked only when the trace is on).
+    pub fn choose_labelled(
+        &self,
+        options: u32,
+        at: SourceLocation,
+        label: &mut dyn FnMut(u32) -> Option<String>,
+    ) -> u32 {
         if options <= 1 {
             return 0;
         }
         let chosen = self.decider.choice(options, self.steps());
         if let Some(task) = self.current_id() {
+            let label = if self.trace_on {
+                label(chosen).map(|text| self.add_message(text))
+            } else {
+                None
+            };
             self.record(
                 task,
                 EventKind::Choice {
                     chosen,
                     options,
                     at,
+                    label,
                 },
             );
         }

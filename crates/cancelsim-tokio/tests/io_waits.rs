@@ -366,3 +366,55 @@ fn extension_futures_are_send_when_the_stream_is() {
     assert_send(&lines.read_line(&mut String::new()));
     assert_send(&cancelsim_tokio::io::copy(&mut lines, &mut b));
 }
+
+#[test]
+fn each_delivery_choice_says_what_it_delays() {
+    // `choice 2 of 4 at ...: 4 bytes written arrive in two pieces, 2 + 2`,
+    // then each piece's delay: `the first 2 bytes arrive at once`, `the
+    // last 2 bytes arrive after 666.666µs`.
+    let (mut split, mut late) = (false, false);
+    for seed in 0..16 {
+        let trace = trace(
+            Config::default()
+                .seed(seed)
+                .scheduler(SchedulerKind::Random),
+        );
+        // The pieces of the stream's chunk still to arrive, per site.
+        let mut pieces: std::collections::HashMap<&str, Vec<String>> = Default::default();
+        for line in trace.lines().filter(|line| line.contains("choice ")) {
+            let (site, label) = line
+                .split_once(" at ")
+                .and_then(|(_, rest)| rest.split_once(": "))
+                .unwrap_or_else(|| panic!("a choice without a label: {line}"));
+            let expected = pieces.entry(site).or_default();
+            let words: Vec<&str> = label.split(' ').collect();
+            if label.contains(" bytes written arrive in one piece") {
+                *expected = vec![format!("{} bytes arrive", words[0])];
+            } else if let Some((_, cut)) = label.split_once(" two pieces, ") {
+                let (a, b) = cut.split_once(" + ").expect("a + b");
+                let len: usize = words[0].parse().unwrap();
+                let (a, b): (usize, usize) = (a.parse().unwrap(), b.parse().unwrap());
+                assert_eq!(a + b, len, "{line}");
+                let count = |n: usize| match n {
+                    1 => "1 byte arrives".to_string(),
+                    _ => format!("{n} bytes arrive"),
+                };
+                *expected = vec![
+                    format!("the last {}", count(b)),
+                    format!("the first {}", count(a)),
+                ];
+                split = true;
+            } else {
+                // A piece's delay: the next piece of the chunk cut above.
+                let piece = expected.pop().unwrap_or_else(|| panic!("{line}"));
+                assert!(
+                    label == format!("{piece} at once")
+                        || label.starts_with(&format!("{piece} after ")),
+                    "{line}: expected {piece}"
+                );
+                late |= label.contains(" after ");
+            }
+        }
+    }
+    assert!(split && late, "no schedule split or delayed a chunk");
+}

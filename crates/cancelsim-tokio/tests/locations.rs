@@ -93,7 +93,14 @@ fn a_joinset_and_fs_calls_show_the_users_locations() {
         line_with(&trace, &["aborted by main#0 at", &at(marker)]);
     }
     // A stream's delivery delay: chosen where the stream was made.
-    line_with(&trace, &["choice 0 of 4 at", &at("duplex")]);
+    line_with(
+        &trace,
+        &[
+            "choice 0 of 4 at",
+            &at("duplex"),
+            "4 bytes written arrive in one piece",
+        ],
+    );
     // A read waiting for the other end: a duplex read, at the read.
     line_with(
         &trace,

@@ -47,6 +47,7 @@ const DRAIN: u8 = 19;
 const CHOICE: u8 = 22;
 const SELECT_WON: u8 = 23;
 const SIGNAL_FIRED: u8 = 24;
+const CHOICE_LABELLED: u8 = 25;
 
 /// The code (in declaration order) and the task of a wait. Two matches, not
 /// one: each folds to a load (the first to the enum's own tag), where one
@@ -258,10 +259,21 @@ impl Raw {
                 chosen,
                 options,
                 at,
+                label,
             } => {
-                raw.tag = CHOICE;
-                (raw.a, raw.b) = (chosen, options);
                 raw.loc = locations.intern(at);
+                match (label, u8::try_from(options)) {
+                    // A labelled choice: the options in the small field.
+                    (Some(label), Ok(options)) => {
+                        raw.tag = CHOICE_LABELLED;
+                        raw.aux = options;
+                        (raw.a, raw.b) = (chosen, label);
+                    }
+                    _ => {
+                        raw.tag = CHOICE;
+                        (raw.a, raw.b) = (chosen, options);
+                    }
+                }
             }
             EventKind::SelectWon {
                 branch,
@@ -376,6 +388,13 @@ impl Raw {
                 chosen: self.a,
                 options: self.b,
                 at: loc(),
+                label: None,
+            },
+            CHOICE_LABELLED => EventKind::Choice {
+                chosen: self.a,
+                options: u32::from(self.aux),
+                at: loc(),
+                label: Some(self.b),
             },
             SELECT_WON => EventKind::SelectWon {
                 branch: u32::from(self.aux),

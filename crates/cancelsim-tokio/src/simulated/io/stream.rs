@@ -151,11 +151,13 @@ impl<S: AsyncRead + Unpin> Pipe<S> {
             self.held = chunk;
             self.start = 0;
             self.cut = segment_cut(self.at, filled);
-            self.arrival = self.arrival_timer();
+            let piece = if self.cut < filled { "the first " } else { "" };
+            self.arrival = self.arrival_timer(piece, self.cut);
         } else if self.start == self.cut && self.arrival.is_none() {
             // The chunk's second segment: it arrives after its own delay.
+            let first = self.cut;
             self.cut = self.held.len();
-            self.arrival = self.arrival_timer();
+            self.arrival = self.arrival_timer("the last ", self.cut - first);
         }
         if let Some(arrival) = &mut self.arrival {
             // The task waits on the read, not on the delay's timer: noted
@@ -179,10 +181,11 @@ impl<S: AsyncRead + Unpin> Pipe<S> {
 }
 
 impl<S> Pipe<S> {
-    /// The timer of a segment's arrival, if it is delayed.
-    fn arrival_timer(&self) -> Option<Pin<Box<::cancelsim::time::Sleep>>> {
+    /// The timer of the arrival of a segment of `len` bytes (`piece`: of
+    /// its chunk, for the trace), if it is delayed.
+    fn arrival_timer(&self, piece: &str, len: usize) -> Option<Pin<Box<::cancelsim::time::Sleep>>> {
         let at = self.at;
-        delivery_delay(at).map(|delay| {
+        delivery_delay(at, piece, len).map(|delay| {
             let deadline = ::cancelsim::time::Instant::now() + delay;
             Box::pin(::cancelsim::time::sleep_until_located(deadline, at))
         })
@@ -199,15 +202,28 @@ impl<S: AsyncWrite + Unpin> Pipe<S> {
     }
 }
 
-/// The delay of one chunk: a recorded choice (at the stream's site `at`),
-/// none outside a simulation.
-fn delivery_delay(at: &'static Location<'static>) -> Option<Duration> {
+/// The delay of a segment of `len` bytes: a recorded choice (at the
+/// stream's site `at`), labelled in the trace with what it means (`the
+/// first 3 bytes arrive after 333.333µs`); none outside a simulation.
+fn delivery_delay(at: &'static Location<'static>, piece: &str, len: usize) -> Option<Duration> {
     let max = MAX_DELAY.with(Cell::get);
     if max.is_zero() || !::cancelsim::in_simulation() {
         return None;
     }
-    let step = ::cancelsim::choose_located(DELAY_STEPS as usize, at) as u32;
-    (step > 0).then(|| max * step / (DELAY_STEPS - 1))
+    let delay = |step: u32| max * step / (DELAY_STEPS - 1);
+    let step = ::cancelsim::choose_labelled(DELAY_STEPS as usize, at, |step| match step {
+        0 => format!("{piece}{} at once", bytes(len)),
+        _ => format!("{piece}{} after {:?}", bytes(len), delay(step as u32)),
+    }) as u32;
+    (step > 0).then(|| delay(step))
+}
+
+/// `1 byte arrives`, `6 bytes arrive`.
+fn bytes(len: usize) -> String {
+    match len {
+        1 => "1 byte arrives".to_string(),
+        _ => format!("{len} bytes arrive"),
+    }
 }
 
 /// Where a chunk of `len` bytes splits into two segments, the second
@@ -219,12 +235,18 @@ fn segment_cut(at: &'static Location<'static>, len: usize) -> usize {
     if len < 2 || max.is_zero() || !::cancelsim::in_simulation() {
         return len;
     }
-    let step = ::cancelsim::choose_located(SEGMENT_STEPS, at);
-    if step == 0 {
-        len
-    } else {
-        (len * step / SEGMENT_STEPS).max(1)
-    }
+    let cut = |step: usize| match step {
+        0 => len,
+        _ => (len * step / SEGMENT_STEPS).max(1),
+    };
+    let step = ::cancelsim::choose_labelled(SEGMENT_STEPS, at, |step| match cut(step) {
+        whole if whole == len => format!("{len} bytes written arrive in one piece"),
+        first => format!(
+            "{len} bytes written arrive in two pieces, {first} + {}",
+            len - first
+        ),
+    });
+    cut(step)
 }
 
 /// Where a chunk may split: whole, or after a quarter, a half or three

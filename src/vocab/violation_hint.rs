@@ -1,0 +1,281 @@
+//! What a [`Violation`] suggests: its hint, read from its code and from
+//! what the run and its counterfactuals found (the injection, the expiry
+//! and stall verdicts, a `select!`, real tokio, state kept between runs).
+
+use super::violation::{ExpiryVerdict, Violation, ViolationCode};
+
+impl Violation {
+    /// The usual fix (for this violation: a cancellation signal ignored,
+    /// a panic without any injection, read differently).
+    pub fn hint(&self) -> &'static str {
+        let signal = self
+            .injection
+            .is_some_and(|injection| injection.kind == super::InjectionKind::Signal);
+        match self.code {
+            ViolationCode::CancelIgnored if signal => {
+                "the task went on after the program's own cancellation signal: listen for it wherever \
+                 the task waits (`select!` on `token.cancelled()`), inside long jobs too"
+            }
+            _ if super::real_tokio::shows_real_tokio(self) => {
+                // cancelsim is compiled with the same RUSTFLAGS as the code
+                // under test: in a simulation build the `--cfg` is set
+                // already, and only a dependency on real tokio is left.
+                if cfg!(cancelsim) {
+                    super::real_tokio::IN_SIMULATION_BUILD
+                } else {
+                    super::real_tokio::IN_NORMAL_BUILD
+                }
+            }
+            _ if self.real_tokio => super::real_tokio::ELSEWHERE_IN_RUN,
+            // Blocking work (`spawn_blocking`'s closure) runs on the
+            // simulation's one thread: a closure that waits for the async
+            // side never returns.
+            ViolationCode::StuckPoll if self.task_name.as_deref() == Some("blocking") => {
+                "blocking work (a `spawn_blocking` closure, `blocking(cost, f)`) runs on the \
+                 simulation's one thread, when its virtual cost has passed: a closure that waits \
+                 for the async side — `Sender::blocking_send` into a full channel, `blocking_recv`, \
+                 `blocking_lock`, `Handle::block_on`, a std channel fed by a task — waits forever \
+                 here, where tokio would run it on a thread of its own. Return the results from the \
+                 closure (its JoinHandle's value) and send them from the async side, or send with \
+                 `try_send`/an unbounded channel"
+            }
+            ViolationCode::Panic if self.message.starts_with("a Drop panicked") => {
+                "a Drop must not panic: it runs whenever the future holding it is dropped (an abort, \
+                 a lost select! branch, a timeout, a shutdown); log or record the failure instead"
+            }
+            ViolationCode::Panic if self.injection.is_none() && self.state_kept => {
+                "this run injected nothing: the panic is the program's (or the test's) own — or \
+                 state kept from an earlier run of the sweep (a `static`, a file, an environment \
+                 variable): see the nondeterminism in this report, reset that state at the start \
+                 of the test, and replay this run"
+            }
+            ViolationCode::Invariant if self.injection.is_none() && self.state_kept => {
+                "this run injected nothing: the invariant may be broken by state kept from an \
+                 earlier run of the sweep (a `static`, a file, an environment variable): see the \
+                 nondeterminism in this report and reset that state at the start of the test"
+            }
+            ViolationCode::Panic if self.injection.is_none() => {
+                "this run injected nothing: the panic is the program's (or the test's) own, \
+                 under this schedule; replay it and read the trace"
+            }
+            ViolationCode::Panic | ViolationCode::Invariant
+                if self.expiry == Some(ExpiryVerdict::HalfDone) && self.select && !self.stalled() =>
+            {
+                "the timer branch winning this select! earlier, before its operation started, \
+                 does not fail this way: the branch dropped at this await point left state \
+                 half-done. Keep only cancel-safe futures in the select! (ones that hold no \
+                 half-done state when dropped, e.g. `recv()` on a channel); create the \
+                 long-running operation once, outside the loop, and poll it by `&mut` \
+                 (`tokio::pin!(op)`, then `_ = &mut op =>`) so that losing a round does not \
+                 drop it; or do the rest in the branch body, which runs only for the winner. \
+                 (If the assertion checks a result that depends on how far the branch got, the \
+                 test assumes the timer never wins: assert what holds either way.)"
+            }
+            _ if self.expiry == Some(ExpiryVerdict::ResultChecked) && self.select => {
+                "the test fails the same way when this select!'s timer branch wins before its \
+                 operation starts: what fails is how the code handles the timer winning, not \
+                 state left half-done by the branch dropped at this await point. If the \
+                 assertion expects the other branch's result, the test assumes the timer never \
+                 wins — assert what holds either way; if it is an invariant (nothing lost), keep \
+                 what was gathered outside the select!'s branches. (A failure because the test \
+                 asked for strict timeout results or the check does not excuse such runs.)"
+            }
+            ViolationCode::Panic | ViolationCode::Invariant
+                if self.expiry == Some(ExpiryVerdict::HalfDone) && !self.stalled() =>
+            {
+                "expiring this timeout before its operation started does not fail this way: the \
+                 expiry at this await point left state half-done — make the change atomic across \
+                 the await (a guard whose Drop restores it, or discards what it cannot restore: a \
+                 connection with a request on the wire; if a guard's Drop runs here already, check \
+                 what it keeps) or commit it only after the last await. \
+                 (If the assertion checks a result that depends on how far the operation got — \
+                 the jobs a drain still had to abort, the items gathered before the deadline — \
+                 the test assumes the timeout never fires: assert what holds either way.)"
+            }
+            _ if self.expiry == Some(ExpiryVerdict::ResultChecked) => {
+                "the test fails the same way when this timeout expires before its operation \
+                 starts: what fails is how the code handles the expiry itself, not state left \
+                 half-done at this await point. If the assertion expects the happy path, the test \
+                 assumes the timeout never fires — assert what holds either way; if it is an \
+                 invariant (nothing lost, every finished job recorded), keep what was gathered when \
+                 the timeout fires (hold it outside the timed future, return the partial result). \
+                 (A failure because the test asked for strict timeout results or the check does \
+                 not excuse such runs.)"
+            }
+            ViolationCode::Panic if self.select && self.is_an_assertion() => {
+                "an assertion failed after the sweep let this select!'s timer branch win (as a \
+                 slow dependency would) and drop the pending branch at this await point: if it \
+                 checks state (a counter, a buffer, a queue), that branch left it half-done — \
+                 keep only cancel-safe futures in the select! (e.g. `recv()` on a channel), \
+                 create the long-running operation once outside the loop and poll it by `&mut`, \
+                 or do the rest in the branch body; if it checks the result the race decides, \
+                 the test assumes the timer never wins — assert what holds either way"
+            }
+            ViolationCode::Panic
+                if self
+                    .injection
+                    .is_some_and(|injection| injection.kind.is_expiry())
+                    && self.is_an_assertion() =>
+            {
+                "an assertion failed after the sweep expired this timeout (as a slow dependency \
+                 would): if it checks state (a counter, a balance, a queue), the expiry left it \
+                 half-done — make the change atomic across the await (a guard whose Drop restores \
+                 it, or discards what it cannot restore); if it checks the result the timeout decides (a value, a count of successes, \
+                 a duration), the test assumes the timeout never fires — assert what holds either \
+                 way"
+            }
+            // A stall that ended by itself while a loop waited for the
+            // stalled task's progress.
+            ViolationCode::Panic if self.abort_pending && self.is_an_assertion() => {
+                "the assertion ran while a task your program aborted was still to be dropped: \
+                 tokio's `abort` (and `JoinSet::abort_all`) only asks for it, and the task's \
+                 future — with its guards' `Drop`s — is dropped when the runtime next runs it. \
+                 In this run the task was slower than the others (stalled where it waited), \
+                 still running when the abort came, so a check made right after the abort sees \
+                 its state before its `Drop`s: wait for the aborted tasks to end before checking \
+                 (`join_set.shutdown().await`, `join_next()` until `None`, or the handle's \
+                 `JoinError`)"
+            }
+            ViolationCode::StepLimit if self.stalled() => {
+                "a loop that never finishes while a task's wait was stalled: the sweep made the \
+                 operation that task waited on much slower than usual (its wakes held back, as a \
+                 slow peer, disk or lock would), for up to a minute of virtual time. The loop \
+                 likely waits for what the stalled task would do (polls a flag it sets, retries \
+                 for its message): wait on something that wakes you (a channel, its JoinHandle) \
+                 and bound the wait with a deadline"
+            }
+            // A stall no deadline met (the program went on without the
+            // task before one came); a stall that made a timeout waiting
+            // for the task expire, the program going on without the task;
+            // or one the program's own deadline (a watchdog, `abort_all` at
+            // a deadline) aborted where it held the task. The counterfactual
+            // runs pick among the readings (`stall_hint.rs`).
+            ViolationCode::Panic | ViolationCode::Invariant
+                if self.stalled()
+                    && self.stall_went_on
+                    && (self.code == ViolationCode::Invariant || self.is_an_assertion()) =>
+            {
+                super::stall_hint::STALL_WENT_ON
+            }
+            _ if self.stalled() => super::stall_hint::stall_hint(
+                self.stall_outran,
+                self.expiry == Some(ExpiryVerdict::HalfDone),
+                self.stall_earlier.map(|earlier| earlier.verdict),
+            ),
+            ViolationCode::Panic | ViolationCode::Invariant
+                if self.signal_race
+                    && (self.code == ViolationCode::Invariant || self.is_an_assertion()) =>
+            {
+                "the program's shutdown signal made a `select!` drop a pending branch mid-way (the \
+                 `then` line names the task, the select!, the branch and the await point it \
+                 waited at): that branch held what the check finds missing or half-done. Keep \
+                 only cancel-safe futures in the select! (ones that hold nothing when dropped: \
+                 `recv()`, `reserve()`, `cancelled()`); do the work in the winning branch's body \
+                 or after the select! (it then runs to completion), or pin the long-running work \
+                 outside the loop and poll it by `&mut`, checking the stop only between items"
+            }
+            ViolationCode::Panic | ViolationCode::Invariant
+                if signal && (self.code == ViolationCode::Invariant || self.is_an_assertion()) =>
+            {
+                "the program's shutdown signal fired here (one moment of the run: by itself it \
+                 cancelled nothing at this await point), and the check failed after it: a task \
+                 that stopped on the signal left what the check sees unfinished — work it had \
+                 accepted and not done (messages still in its channel, a batch not flushed) or a \
+                 change half-made across an await. On shutdown, finish or hand back what was \
+                 accepted before exiting (`rx.close()`, then `recv()` until `None`; flush the \
+                 batch), and keep changes atomic across awaits (a guard whose Drop restores them)"
+            }
+            ViolationCode::Panic if signal && !self.is_an_assertion() => {
+                "the program's shutdown signal fired here, and the code then unwrapped (or \
+                 expected) a result that shutdown makes an error — a send to a task that already \
+                 stopped (`SendError`), a `recv` that got `None`, a `JoinError` of an aborted \
+                 task: during shutdown these are normal outcomes; handle them (stop quietly, or \
+                 log) instead of unwrap()"
+            }
+            ViolationCode::Panic if self.is_an_assertion() => {
+                "an assertion failed after the injection: the cancel (or expiry) at this await point \
+                 left the state it checks half-done; make the change atomic across the await (a \
+                 guard whose Drop restores it) or commit it only after the last await"
+            }
+            // The injection cancelled another task than the one looping:
+            // the loop likely waits on what that task would have done.
+            ViolationCode::StepLimit
+                if self.injection.is_some_and(|injection| {
+                    matches!(
+                        injection.kind,
+                        super::InjectionKind::CancelDrop
+                            | super::InjectionKind::CancelCooperative
+                    ) && Some(injection.task) != self.task
+                }) =>
+            {
+                "a loop that never finishes: it may be waiting on the task the injection cancelled \
+                 (polling a flag it would have set, retrying for a message it would have sent); a \
+                 real abort can come at that await point too, so stop waiting when that task ends \
+                 (await or select! on its JoinHandle), and bound the loop"
+            }
+            ViolationCode::Deadlock if self.injection.is_some() => {
+                "after the injection every task waits on something nobody will do any more: a \
+                 message the cancelled code would have sent, a lock or permit it held, a task it \
+                 would have woken; release and signal in Drop (RAII) so a cancel cannot strand \
+                 the others"
+            }
+            ViolationCode::Nondeterminism if self.message.starts_with(SAME_SCHEDULE) => {
+                SHARED_STATE_HINT
+            }
+            ViolationCode::Nondeterminism if self.message.starts_with(PARTED) => PARTED_HINT,
+            _ => self.code.hint(),
+        }
+    }
+}
+
+/// How the determinism check's message starts when the two runs of a
+/// plan parted: a question asked differently, or a different step count or
+/// end time.
+pub(crate) const PARTED: &str = "two runs of the same plan differ";
+
+/// How the determinism check's message starts when the two runs of a plan
+/// did the same thing and only their violations differ.
+pub(crate) const SAME_SCHEDULE: &str = "two runs of the same plan took the same decisions";
+
+/// Does this `nondeterminism` violation say that state outlives a run
+/// (the determinism check's two runs did the same and were judged
+/// differently)?
+pub(crate) fn shows_state_kept(violation: &Violation) -> bool {
+    violation.code == ViolationCode::Nondeterminism && violation.message.starts_with(SAME_SCHEDULE)
+}
+
+/// The hint of [`PARTED`].
+const PARTED_HINT: &str =
+    "the program chose differently in the second run with the same seed: it reads something \
+     the simulation does not control — an unseeded RNG (`rand::thread_rng`, `RandomState`; \
+     a retry crate's jitter too: backoff's `ExponentialBackoff::randomization_factor`, \
+     tokio-retry's `jitter` — set it to 0 in tests), HashMap/HashSet iteration order, the wall clock (`std::time::Instant`, `SystemTime`), real \
+     threads, real tokio (a crate compiled against it: build with RUSTFLAGS=\"--cfg cancelsim\"), \
+     or a `static` (counter, cache, OnceLock) that decides what to spawn or which branch to take; \
+     draw from `cancelsim::random`, use BTreeMap or a fixed hasher, and reset statics at the \
+     start of the test";
+
+/// The hint of [`SAME_SCHEDULE`].
+const SHARED_STATE_HINT: &str =
+    "both runs did the same thing, but an assertion or oracle judged them differently: state \
+     outlives a run and the second starts from what the first left — a `static` (a counter, \
+     a OnceLock, a cache), a file, an environment variable. Reset it at the start of the test \
+     (or keep it in the test's own values), use a temp dir per run; CANCELSIM_THREADS=1 does \
+     not help, a `static` outlives a run on one thread too";
+
+impl Violation {
+    /// The run's injection was a stall ([`InjectionKind::Stall`](super::InjectionKind::Stall)).
+    fn stalled(&self) -> bool {
+        self.injection
+            .is_some_and(|injection| injection.kind == super::InjectionKind::Stall)
+    }
+
+    /// A panic that is an assertion on the program's state, not an
+    /// unwrap of the injected outcome (`Elapsed`, a `JoinError`, a
+    /// `Cancelled`).
+    fn is_an_assertion(&self) -> bool {
+        !["Elapsed", "JoinError", "Cancelled", "unwrap()", "expect("]
+            .iter()
+            .any(|word| self.message.contains(word))
+    }
+}

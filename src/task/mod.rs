@@ -22,5 +22,6 @@ pub fn current_id() -> Option<TaskId> {
 }
 pub use join::{AbortHandle, AbortOnDropHandle, JoinHandle};
 pub use spawn::{
-    spawn, spawn_named, spawn_named_by_site, spawn_named_by_site_located, yield_now, YieldNow,
+    spawn, spawn_named, spawn_named_by_site, spawn_named_by_site_located, spawn_named_located,
+    yield_now, YieldNow,
 };

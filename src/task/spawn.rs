@@ -88,6 +88,33 @@ where
     spawn_at(future, TaskKind::User, Some(site_name(at)), at)
 }
 
+/// [`spawn_named`] at `at`: for a library whose futures spawn when first
+/// polled, naming the task by what it does (a simulated `tokio::fs::write`
+/// spawns its blocking work as `fs::write`, at its user's call).
+///
+/// ```
+/// let mut sim = cancelsim::Sim::new(cancelsim::Config::default());
+/// let at = std::panic::Location::caller();
+/// sim.block_on(async move {
+///     cancelsim::task::spawn_named_located("fs::write", async {}, at).await.unwrap();
+/// })
+/// .unwrap();
+/// let trace = sim.trace().to_string();
+/// assert!(trace.contains(&format!("spawn fs::write#1 at {}:{}", at.file(), at.line())), "{trace}");
+/// assert!(trace.contains("on join fs::write#1"), "{trace}");
+/// ```
+pub fn spawn_named_located<F>(
+    name: &str,
+    future: F,
+    at: &'static Location<'static>,
+) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn_at(future, TaskKind::User, Some(Rc::from(name)), at)
+}
+
 /// `file.rs:LINE` for a spawn site, made once per site and thread (a
 /// simulated `tokio::spawn` in a loop names a million tasks). The last
 /// site asked for is kept apart, so such a loop looks nothing up.

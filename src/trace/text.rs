@@ -14,7 +14,8 @@
 use std::fmt;
 
 use super::{
-    display_location, CancelVia, Event, EventKind, Outcome, SourceLocation, Trace, WakeCause,
+    display_location, CancelVia, Event, EventKind, Outcome, SourceLocation, Trace, WaitKind,
+    WakeCause,
 };
 use crate::vocab::write_wait;
 use crate::vocab::Instant;
@@ -135,7 +136,18 @@ impl fmt::Display for Describe<'_> {
             EventKind::Poll => f.write_str("poll"),
             EventKind::Suspend { ordinal, wait } => {
                 write!(f, "suspend at await point {ordinal} on ")?;
-                write_wait(f, &wait)
+                match wait.kind {
+                    // The task joined, by its name: `join fs::write#3`,
+                    // `join pool.rs:12#4`.
+                    WaitKind::Join(task) if trace.task_name(task).is_some() => {
+                        write!(f, "join {}", trace.task_label(task))?;
+                        match wait.at {
+                            Some(at) => write!(f, " ({})", display_location(at)),
+                            None => Ok(()),
+                        }
+                    }
+                    _ => write_wait(f, &wait),
+                }
             }
             EventKind::Wake { by } => match by {
                 WakeCause::Task(task) => write!(f, "woken by {}", trace.task_label(task)),

@@ -76,17 +76,19 @@ fn a_joinset_and_fs_calls_show_the_users_locations() {
         &trace,
         &[
             "main#0",
-            "suspend at await point 1 on join #",
+            "suspend at await point 1 on join tests/locations.rs:20#1",
             &at("join_next"),
         ],
     );
-    // The fs call: its blocking task is spawned, named and waited on there.
+    // The fs call: its blocking task is spawned there, named by what it
+    // does, and waited on there by that name.
     let fs = at("fs");
-    line_with(&trace, &["main#0", "spawn tests/locations.rs:", &fs]);
+    line_with(&trace, &["main#0", "spawn fs::write#", &fs]);
     line_with(
         &trace,
-        &["main#0", "suspend at await point", "on join #", &fs],
+        &["main#0", "suspend at await point", "on join fs::write#", &fs],
     );
+    line_with(&trace, &["main#0", "on join fs::remove_file#"]);
     // Aborts: by `abort_all`, by `shutdown`, by dropping the set (where it
     // was made: the drop has no call site).
     for marker in ["abort_all", "shutdown", "made"] {

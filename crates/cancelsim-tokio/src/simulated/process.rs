@@ -168,7 +168,9 @@ impl Command {
     pub fn status(&mut self) -> impl Future<Output = io::Result<ExitStatus>> + Send + 'static {
         let at = Location::caller();
         let child = Started::start(&mut self.std, self.kill_on_drop);
-        async move { crate::task::blocking_at(at, move || child?.take().wait()).await }
+        async move {
+            crate::task::blocking_at(at, "Command::status", move || child?.take().wait()).await
+        }
     }
 
     /// `tokio::process::Command::output`: starts the program here with its
@@ -180,7 +182,12 @@ impl Command {
         self.std.stdout(Stdio::piped());
         self.std.stderr(Stdio::piped());
         let child = Started::start(&mut self.std, self.kill_on_drop);
-        async move { crate::task::blocking_at(at, move || child?.take().wait_with_output()).await }
+        async move {
+            crate::task::blocking_at(at, "Command::output", move || {
+                child?.take().wait_with_output()
+            })
+            .await
+        }
     }
 }
 

@@ -124,7 +124,7 @@ impl File {
             let mut inner = self.inner.lock().await;
             inner.complete_inflight().await;
             let std = Arc::clone(&self.std);
-            blocking(at, move || std.sync_all()).await
+            blocking(at, "File::sync_all", move || std.sync_all()).await
         }
     }
 
@@ -136,7 +136,7 @@ impl File {
             let mut inner = self.inner.lock().await;
             inner.complete_inflight().await;
             let std = Arc::clone(&self.std);
-            blocking(at, move || std.sync_data()).await
+            blocking(at, "File::sync_data", move || std.sync_data()).await
         }
     }
 
@@ -156,7 +156,7 @@ impl File {
         };
         let seek = (!buf.is_empty()).then(|| SeekFrom::Current(buf.discard_read()));
         let std = Arc::clone(&self.std);
-        inner.state = State::Busy(spawn_blocking_located(at, move || {
+        inner.state = State::Busy(spawn_blocking_located(at, "File::set_len", move || {
             let res = match seek {
                 Some(seek) => (&*std).seek(seek).and_then(|_| std.set_len(size)),
                 None => std.set_len(size),
@@ -185,7 +185,7 @@ impl File {
     #[track_caller]
     pub fn metadata(&self) -> impl Future<Output = io::Result<Metadata>> + Send + 'static {
         let std = Arc::clone(&self.std);
-        blocking(Location::caller(), move || std.metadata())
+        blocking(Location::caller(), "File::metadata", move || std.metadata())
     }
 
     /// A second handle to the same open file.
@@ -195,7 +195,7 @@ impl File {
         async move {
             self.inner.lock().await.complete_inflight().await;
             let std = Arc::clone(&self.std);
-            let std_file = blocking(at, move || std.try_clone()).await?;
+            let std_file = blocking(at, "File::try_clone", move || std.try_clone()).await?;
             let mut file = File::from_std_located(std_file, at);
             file.set_max_buf_size(self.max_buf_size);
             Ok(file)
@@ -231,7 +231,9 @@ impl File {
         perm: Permissions,
     ) -> impl Future<Output = io::Result<()>> + Send + 'static {
         let std = Arc::clone(&self.std);
-        blocking(Location::caller(), move || std.set_permissions(perm))
+        blocking(Location::caller(), "File::set_permissions", move || {
+            std.set_permissions(perm)
+        })
     }
 
     /// The largest read or write of one blocking operation.
@@ -270,11 +272,15 @@ impl AsyncRead for File {
                     }
                     let std = Arc::clone(&me.std);
                     let max_buf_size = dst.remaining().min(me.max_buf_size);
-                    inner.state = State::Busy(spawn_blocking_located(op_site(me.at), move || {
-                        let mut buf = buf;
-                        let res = buf.read_from(&mut &*std, max_buf_size);
-                        (Operation::Read(res), buf)
-                    }));
+                    inner.state = State::Busy(spawn_blocking_located(
+                        op_site(me.at),
+                        "File read",
+                        move || {
+                            let mut buf = buf;
+                            let res = buf.read_from(&mut &*std, max_buf_size);
+                            (Operation::Read(res), buf)
+                        },
+                    ));
                 }
                 State::Busy(ref mut rx) => {
                     let res = ready!(Pin::new(rx).poll(cx));
@@ -336,15 +342,19 @@ impl AsyncSeek for File {
                     }
                 };
                 let std = Arc::clone(&me.std);
-                inner.state = State::Busy(spawn_blocking_located(op_site(me.at), move || {
-                    let res = match extra_seek {
-                        Some(extra_seek) => {
-                            (&*std).seek(extra_seek).and_then(|_| (&*std).seek(pos))
-                        }
-                        None => (&*std).seek(pos),
-                    };
-                    (Operation::Seek(res), buf)
-                }));
+                inner.state = State::Busy(spawn_blocking_located(
+                    op_site(me.at),
+                    "File seek",
+                    move || {
+                        let res = match extra_seek {
+                            Some(extra_seek) => {
+                                (&*std).seek(extra_seek).and_then(|_| (&*std).seek(pos))
+                            }
+                            None => (&*std).seek(pos),
+                        };
+                        (Operation::Seek(res), buf)
+                    },
+                ));
                 Ok(())
             }
         }
@@ -429,8 +439,10 @@ impl File {
                     let seek = (!buf.is_empty()).then(|| SeekFrom::Current(buf.discard_read()));
                     let n = (fill.take().expect("filled once"))(&mut buf);
                     let std = Arc::clone(&self.std);
-                    inner.state =
-                        State::Busy(spawn_blocking_located(op_site(self.at), move || {
+                    inner.state = State::Busy(spawn_blocking_located(
+                        op_site(self.at),
+                        "File write",
+                        move || {
                             let res = match seek {
                                 Some(seek) => {
                                     (&*std).seek(seek).and_then(|_| buf.write_to(&mut &*std))
@@ -438,7 +450,8 @@ impl File {
                                 None => buf.write_to(&mut &*std),
                             };
                             (Operation::Write(res), buf)
-                        }));
+                        },
+                    ));
                     return Poll::Ready(Ok(n));
                 }
                 State::Busy(ref mut rx) => {

@@ -36,7 +36,7 @@ macro_rules! path_fn {
         ) -> impl Future<Output = io::Result<$out>> + Send + 'static {
             let at = Location::caller();
             let path: PathBuf = path.as_ref().to_owned();
-            blocking(at, move || $std(path, $($arg),*))
+            blocking(at, concat!("fs::", stringify!($name)), move || $std(path, $($arg),*))
         }
     )*};
 }
@@ -73,7 +73,7 @@ pub fn set_permissions(
     perm: std::fs::Permissions,
 ) -> impl Future<Output = io::Result<()>> + Send + 'static {
     let path = path.as_ref().to_owned();
-    blocking(Location::caller(), move || {
+    blocking(Location::caller(), "fs::set_permissions", move || {
         std::fs::set_permissions(path, perm)
     })
 }
@@ -85,7 +85,7 @@ pub fn hard_link(
     link: impl AsRef<Path>,
 ) -> impl Future<Output = io::Result<()>> + Send + 'static {
     let (original, link) = (original.as_ref().to_owned(), link.as_ref().to_owned());
-    blocking(Location::caller(), move || {
+    blocking(Location::caller(), "fs::hard_link", move || {
         std::fs::hard_link(original, link)
     })
 }
@@ -98,7 +98,7 @@ pub fn symlink(
     link: impl AsRef<Path>,
 ) -> impl Future<Output = io::Result<()>> + Send + 'static {
     let (original, link) = (original.as_ref().to_owned(), link.as_ref().to_owned());
-    blocking(Location::caller(), move || {
+    blocking(Location::caller(), "fs::symlink", move || {
         std::os::unix::fs::symlink(original, link)
     })
 }
@@ -110,7 +110,9 @@ pub fn write(
     contents: impl AsRef<[u8]>,
 ) -> impl Future<Output = io::Result<()>> + Send + 'static {
     let (path, contents) = (path.as_ref().to_owned(), contents.as_ref().to_owned());
-    blocking(Location::caller(), move || std::fs::write(path, contents))
+    blocking(Location::caller(), "fs::write", move || {
+        std::fs::write(path, contents)
+    })
 }
 
 /// `tokio::fs::rename`.
@@ -120,7 +122,9 @@ pub fn rename(
     to: impl AsRef<Path>,
 ) -> impl Future<Output = io::Result<()>> + Send + 'static {
     let (from, to) = (from.as_ref().to_owned(), to.as_ref().to_owned());
-    blocking(Location::caller(), move || std::fs::rename(from, to))
+    blocking(Location::caller(), "fs::rename", move || {
+        std::fs::rename(from, to)
+    })
 }
 
 /// `tokio::fs::copy`.
@@ -130,7 +134,9 @@ pub fn copy(
     to: impl AsRef<Path>,
 ) -> impl Future<Output = io::Result<u64>> + Send + 'static {
     let (from, to) = (from.as_ref().to_owned(), to.as_ref().to_owned());
-    blocking(Location::caller(), move || std::fs::copy(from, to))
+    blocking(Location::caller(), "fs::copy", move || {
+        std::fs::copy(from, to)
+    })
 }
 
 /// `tokio::fs::try_exists`.
@@ -139,5 +145,7 @@ pub fn try_exists(
     path: impl AsRef<Path>,
 ) -> impl Future<Output = io::Result<bool>> + Send + 'static {
     let path = path.as_ref().to_owned();
-    blocking(Location::caller(), move || path.try_exists())
+    blocking(Location::caller(), "fs::try_exists", move || {
+        path.try_exists()
+    })
 }

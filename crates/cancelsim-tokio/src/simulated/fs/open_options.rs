@@ -73,7 +73,7 @@ impl OpenOptions {
         let path = path.as_ref().to_owned();
         let opts = self.0.clone();
         async move {
-            let std = blocking(at, move || opts.open(path)).await?;
+            let std = blocking(at, "OpenOptions::open", move || opts.open(path)).await?;
             Ok(File::from_std_located(std, at))
         }
     }
@@ -146,6 +146,6 @@ impl DirBuilder {
         if let Some(mode) = self.mode {
             std::os::unix::fs::DirBuilderExt::mode(&mut builder, mode);
         }
-        blocking(at, move || builder.create(path))
+        blocking(at, "DirBuilder::create", move || builder.create(path))
     }
 }

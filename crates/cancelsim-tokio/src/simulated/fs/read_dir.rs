@@ -26,7 +26,7 @@ pub fn read_dir(
 ) -> impl Future<Output = io::Result<ReadDir>> + Send + 'static {
     let at = Location::caller();
     let path = path.as_ref().to_owned();
-    blocking(at, move || -> io::Result<ReadDir> {
+    blocking(at, "fs::read_dir", move || -> io::Result<ReadDir> {
         let mut std = std::fs::read_dir(path)?;
         let mut buf = VecDeque::with_capacity(CHUNK_SIZE);
         let remain = ReadDir::next_chunk(&mut buf, &mut std);
@@ -64,10 +64,14 @@ impl ReadDir {
                         return Poll::Ready(Ok(None));
                     }
                     let (mut buf, mut std, _) = data.take().expect("checked above");
-                    self.0 = State::Pending(spawn_blocking_located(self.1, move || {
-                        let remain = ReadDir::next_chunk(&mut buf, &mut std);
-                        (buf, std, remain)
-                    }));
+                    self.0 = State::Pending(spawn_blocking_located(
+                        self.1,
+                        "ReadDir::next_entry",
+                        move || {
+                            let remain = ReadDir::next_chunk(&mut buf, &mut std);
+                            (buf, std, remain)
+                        },
+                    ));
                 }
                 State::Pending(ref mut rx) => {
                     self.0 = State::Idle(Some(ready!(Pin::new(rx).poll(cx))?));
@@ -117,7 +121,9 @@ impl DirEntry {
     #[track_caller]
     pub fn metadata(&self) -> impl Future<Output = io::Result<Metadata>> + Send + 'static {
         let std = Arc::clone(&self.std);
-        blocking(Location::caller(), move || std.metadata())
+        blocking(Location::caller(), "DirEntry::metadata", move || {
+            std.metadata()
+        })
     }
 
     /// The entry's file type (read with the entry where the OS gives it).
@@ -129,7 +135,7 @@ impl DirEntry {
             if let Some(file_type) = known {
                 return Ok(file_type);
             }
-            blocking(at, move || std.file_type()).await
+            blocking(at, "DirEntry::file_type", move || std.file_type()).await
         }
     }
 

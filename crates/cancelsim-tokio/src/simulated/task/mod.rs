@@ -79,10 +79,14 @@ where
     JoinHandle::new(::cancelsim::task::spawn_named_by_site(blocking_work(f)))
 }
 
-/// [`spawn_blocking`] at `at`: for the facade's own futures that spawn
-/// when first polled (`fs`), at the call site they captured.
+/// [`spawn_blocking`] at `at`, as a task named `what` (`fs::write`,
+/// `File::write`): for the facade's own futures that spawn when first
+/// polled (`fs`, `process`), at the call site they captured; traces show
+/// `spawn fs::write#3 at src/store.rs:23:5` and a wait `on join
+/// fs::write#3`.
 pub(crate) fn spawn_blocking_located<F, R>(
     at: &'static std::panic::Location<'static>,
+    what: &'static str,
     f: F,
 ) -> JoinHandle<R>
 where
@@ -91,18 +95,20 @@ where
 {
     require_runtime();
     let work = ::cancelsim::blocking_located(BLOCKING_COST.with(Cell::get), f, at);
-    JoinHandle::new(::cancelsim::task::spawn_named_by_site_located(work, at))
+    JoinHandle::new(::cancelsim::task::spawn_named_located(what, work, at))
 }
 
-/// Runs `f` as blocking work spawned at `at` (the user's call site, which
-/// the facade's functions capture with `#[track_caller]`, as tokio's `async
-/// fn`s cannot), when first polled; a panic in it is resumed here. For
-/// `fs` and `process`, whose futures await their blocking work.
+/// Runs `f` as blocking work named `what`, spawned at `at` (the user's
+/// call site, which the facade's functions capture with `#[track_caller]`,
+/// as tokio's `async fn`s cannot), when first polled; a panic in it is
+/// resumed here. For `fs` and `process`, whose futures await their
+/// blocking work.
 pub(crate) async fn blocking_at<R: Send + 'static>(
     at: &'static std::panic::Location<'static>,
+    what: &'static str,
     f: impl FnOnce() -> R + Send + 'static,
 ) -> R {
-    match spawn_blocking_located(at, f).await {
+    match spawn_blocking_located(at, what, f).await {
         Ok(value) => value,
         Err(error) => std::panic::resume_unwind(error.into_panic()),
     }

@@ -133,6 +133,9 @@ where
         Box::pin(async move { future.await.finish(test) })
     };
     let mut check = Check::new(run).name(path).test_file(test.file());
+    // The root is the test: where it started is the test's attribute, not
+    // this file.
+    check.config.root_location = Some(test);
     if let Some(end) = args.body_end.filter(|end| end.file() == test.file()) {
         check = check.test_lines(test.line(), end.line());
     }

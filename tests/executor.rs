@@ -439,7 +439,7 @@ fn a_deadlock_lists_every_blocked_task_and_what_it_waits_on() {
     // own: the task's spawn site says which task it is.
     assert!(
         text.contains(&format!(
-            "left#1 at await point 1 waiting on external waker \
+            "left#1 at await point 1 waiting on a channel, lock, Notify or other future \
              (task started at tests/executor.rs:{spawn_line}:20)"
         )),
         "{text}"
@@ -453,7 +453,9 @@ fn a_deadlock_lists_every_blocked_task_and_what_it_waits_on() {
         "a wait with its own location says no more: {text}"
     );
     assert!(
-        text.contains("right#2 at await point 1 waiting on external waker"),
+        text.contains(
+            "right#2 at await point 1 waiting on a channel, lock, Notify or other future"
+        ),
         "{text}"
     );
     assert!(sim

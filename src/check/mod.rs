@@ -75,7 +75,7 @@ pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(300);
 /// ```
 pub struct Check<F> {
     body: Arc<F>,
-    config: Config,
+    pub(crate) config: Config,
     seeds: Seeds,
     scheduler: SchedulerKind,
     explore: Option<(SchedulerKind, u64)>,

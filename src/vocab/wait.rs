@@ -24,7 +24,8 @@ pub enum WaitKind {
     Shield(TaskId),
     /// `blocking(...)` running as the given task.
     Blocking(TaskId),
-    /// A waker from outside cancelsim (a channel, a lock, ...).
+    /// A waker from outside cancelsim (a channel, a lock, a `Notify`):
+    /// shown as `a channel, lock, Notify or other future`.
     External,
     /// The timer branch of a `select!` (its other branches were pending
     /// too: the race acts as a timeout around them).
@@ -101,7 +102,7 @@ pub(crate) fn write_wait(f: &mut fmt::Formatter<'_>, wait: &Wait) -> fmt::Result
         WaitKind::CancelSignal => f.write_str("cancelled()")?,
         WaitKind::Shield(task) => write!(f, "shield {task}")?,
         WaitKind::Blocking(task) => write!(f, "blocking {task}")?,
-        WaitKind::External => f.write_str("external waker")?,
+        WaitKind::External => f.write_str("a channel, lock, Notify or other future")?,
         WaitKind::Io(io) => f.write_str(io.name())?,
         WaitKind::SelectBranch(branch) => write!(f, "select! branch {branch}")?,
     }

@@ -124,7 +124,10 @@ fn a_frame_lost_by_a_select_is_reported_at_the_read() {
         ],
     );
     // Where the stream was made is no wait of anyone's.
-    assert!(!text.contains("external waker"), "{text}");
+    assert!(
+        !text.contains("a channel, lock, Notify or other future"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -188,7 +191,10 @@ fn a_read_through_tokios_lines_is_named_at_its_select_branch() {
             &at("next_line branch"),
         ],
     );
-    assert!(!trace.contains("external waker"), "{trace}");
+    assert!(
+        !trace.contains("a channel, lock, Notify or other future"),
+        "{trace}"
+    );
 }
 
 #[test]
@@ -302,7 +308,10 @@ fn each_stream_wait_is_named_at_the_call_that_waited() {
     suspended("duplex write", "write_all");
     suspended("simplex read", "copy");
     suspended("simplex write", "simplex write");
-    assert!(!trace.contains("external waker"), "{trace}");
+    assert!(
+        !trace.contains("a channel, lock, Notify or other future"),
+        "{trace}"
+    );
     for line in trace.lines() {
         assert!(!line.contains("simulated/"), "{line}");
     }
@@ -323,7 +332,10 @@ fn a_delivery_delay_is_waited_on_as_the_read() {
             .lines()
             .any(|line| line.contains("choice") && !line.contains("choice 0 of 4"));
         assert!(!trace.contains("on sleep"), "{trace}");
-        assert!(!trace.contains("external waker"), "{trace}");
+        assert!(
+            !trace.contains("a channel, lock, Notify or other future"),
+            "{trace}"
+        );
     }
     assert!(delayed, "no schedule delayed a chunk");
 }

@@ -86,7 +86,12 @@ fn a_joinset_and_fs_calls_show_the_users_locations() {
     line_with(&trace, &["main#0", "spawn fs::write#", &fs]);
     line_with(
         &trace,
-        &["main#0", "suspend at await point", "on join fs::write#", &fs],
+        &[
+            "main#0",
+            "suspend at await point",
+            "on join fs::write#",
+            &fs,
+        ],
     );
     line_with(&trace, &["main#0", "on join fs::remove_file#"]);
     // Aborts: by `abort_all`, by `shutdown`, by dropping the set (where it

@@ -258,7 +258,7 @@ fn a_sleep_inside_the_dropped_branch_keeps_its_name() {
 
 /// A race without a timer branch whose branches wait on nothing cancelsim
 /// locates (a channel and a `Notify`): the task's wait is named at the
-/// first pending branch, not "external waker" without a place.
+/// first pending branch, not "a channel, lock, Notify or other future" without a place.
 async fn recv_or_shutdown() {
     let (tx, mut rx) = mpsc::channel::<u32>(1);
     let shutdown = std::sync::Arc::new(Notify::new());
@@ -297,7 +297,9 @@ fn a_race_without_a_timer_names_its_wait_at_the_first_pending_branch() {
         "{recv}\n{trace}"
     );
     assert!(
-        !trace.contains("main#0       suspend at await point 1 on external waker"),
+        !trace.contains(
+            "main#0       suspend at await point 1 on a channel, lock, Notify or other future"
+        ),
         "{trace}"
     );
     // The same seed gives the same trace.

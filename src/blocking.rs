@@ -85,6 +85,11 @@ impl<R: 'static> Future for Blocking<R> {
                     world.now()
                 }) + cost;
                 Sleep::new(deadline, false, at).await;
+                if let Some(after) = world::with(|world| world.blocking_held_until()) {
+                    // An injected expiry holds a slow operation: this work
+                    // is its backend (`world/held_expiry.rs`).
+                    Sleep::new(after, false, at).await;
+                }
                 let value = work();
                 world::with(|world| {
                     if let Some(task) = world.current_id() {

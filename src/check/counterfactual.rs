@@ -19,7 +19,9 @@
 //!
 //! A panic on the `Elapsed` itself (`.unwrap()` or `.expect(..)` of the
 //! timeout's result) is never excused: handling the expiry is the code's
-//! job, and the counterfactual is not run for it.
+//! job, and the counterfactual is not run for it. Nor is a panic nobody
+//! observed (work the timed-out operation left running, finding its
+//! caller gone): no test checks a result through it.
 //!
 //! A stall ([`InjectionKind::Stall`]) that makes a timeout expire by
 //! itself (the task it holds is what the timeout waits for) is judged the
@@ -179,6 +181,10 @@ where
     ) || result.violations.is_empty()
         || result.fired != [injection]
         || result.violations.iter().any(unwraps_the_elapsed)
+        || result
+            .violations
+            .iter()
+            .any(|violation| violation.kind() == ViolationCode::UnobservedPanic)
     {
         return Judged::default();
     }

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Repro;
 use crate::oracle::{Violation, ViolationCode};
 use crate::trace::Trace;
+use crate::vocab::TaskId;
 
 /// Failing runs kept in full (repro, violations, trace) before only the
 /// first of each new group is.
@@ -255,6 +256,9 @@ pub(crate) fn violation_title(violation: &Violation) -> String {
 fn site(violation: &Violation, masked: bool) -> String {
     let task = match (&violation.task_name, violation.task) {
         (Some(name), _) => name.clone(),
+        // Ids of unnamed tasks past the root differ from run to run (the
+        // tasks of one spawn site are one group).
+        (None, Some(task)) if masked && task != TaskId(0) => "#?".to_string(),
         (None, Some(task)) => task.to_string(),
         (None, None) => "the run".to_string(),
     };

@@ -173,7 +173,9 @@ impl<F: Future> Future for Timeout<F> {
             return Poll::Ready(Err(Elapsed::new()));
         }
         if !*this.forced {
+            let deadline = this.sleep.deadline();
             *this.forced = world::with(|world| {
+                world.note_scope_deadline(scope, deadline);
                 let forced = world.take_forced(scope);
                 if forced {
                     world.hold_current_for_expiry();
@@ -188,6 +190,9 @@ impl<F: Future> Future for Timeout<F> {
             *this.forced = false;
         }
         let forced = *this.forced;
+        if forced {
+            world::with(|world| world.poll_held(this.sleep.deadline(), resumed));
+        }
         let started = world::with(|world| world.now());
         let crossed = std::mem::take(this.inner_first);
         // asyncio's order: a deadline already due when the task resumes is

@@ -127,6 +127,7 @@ impl Trace {
                 EventKind::Abort { .. } => "abort".to_string(),
                 EventKind::BlockingStart { .. } => "blocking start".to_string(),
                 EventKind::BlockingEnd => "blocking end".to_string(),
+                EventKind::HeldForExpiry { .. } => "held for expiry".to_string(),
                 EventKind::TimeoutFired { race: Some(_), .. } => {
                     "select! timer branch won".to_string()
                 }

@@ -129,6 +129,17 @@ pub enum EventKind {
     },
     /// Blocking work finished.
     BlockingEnd,
+    /// An injected expiry held what the task waits on until `until`, the
+    /// deadline of the timeout it expired, when that timeout fires first:
+    /// `blocking` work due before then (the slow backend the timeout waits
+    /// on) is held until just after it; otherwise a wake of the held task
+    /// (the first since the hold began) counts only then.
+    HeldForExpiry {
+        /// The deadline of the expired timeout.
+        until: Instant,
+        /// Blocking work held, not a wake.
+        blocking: bool,
+    },
     /// A `timeout` expired and dropped its inner future.
     #[non_exhaustive]
     TimeoutFired {

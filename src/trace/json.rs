@@ -40,9 +40,10 @@
 //! | `work` | `cost_ns`, `at` |
 //! | `blocking_start` | `cost_ns`, `at` |
 //! | `blocking_end` | — |
+//! | `held_for_expiry` | `until_ns` (the expired timeout's deadline), `held` (`wake`, `blocking`) |
 //! | `timeout_fired` | `scope`, `at` |
 //! | `random` | `value`, `at` |
-//! | `choice` | `value` (the alternative taken), `options`, `at` |
+//! | `choice` | `value` (the alternative taken), `options`, `at`, `label` (what it means, when its asker said) |
 //! | `select_won` | `branch`, `dropped` (the pending branches dropped), `point` (await point where they waited), `at` |
 //! | `signal_fired` | — |
 //! | `complete` | `outcome` (`returned`, `aborted`, `panicked`), `message` (panics) |
@@ -85,6 +86,7 @@ impl EventKind {
             EventKind::Work { .. } => "work",
             EventKind::BlockingStart { .. } => "blocking_start",
             EventKind::BlockingEnd => "blocking_end",
+            EventKind::HeldForExpiry { .. } => "held_for_expiry",
             EventKind::TimeoutFired { .. } => "timeout_fired",
             EventKind::Random { .. } => "random",
             EventKind::Choice { .. } => "choice",
@@ -152,6 +154,10 @@ pub(super) struct Line<'a> {
     select: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cost_ns: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    until_ns: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    held: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     value: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -369,6 +375,10 @@ impl Trace {
             }
             EventKind::Release { name } => line.resource = self.message(name),
             EventKind::Violation { code } => line.code = Some(code.as_str()),
+            EventKind::HeldForExpiry { until, blocking } => {
+                line.until_ns = Some(until.as_nanos());
+                line.held = Some(if blocking { "blocking" } else { "wake" });
+            }
             EventKind::Poll
             | EventKind::BlockingEnd
             | EventKind::Deadlock

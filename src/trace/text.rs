@@ -195,6 +195,22 @@ impl fmt::Display for Describe<'_> {
                 display_location(at)
             ),
             EventKind::BlockingEnd => f.write_str("blocking work finished"),
+            EventKind::HeldForExpiry {
+                until,
+                blocking: true,
+            } => write!(
+                f,
+                "blocking work held until after {until}: the injected expiry makes it the slow \
+                 backend its timeout waits on, done only after that timeout fires"
+            ),
+            EventKind::HeldForExpiry {
+                until,
+                blocking: false,
+            } => write!(
+                f,
+                "wake held until {until} by the injected expiry: what the task waits on is slow, \
+                 its timeout fires first"
+            ),
             EventKind::TimeoutFired {
                 race: Some(race),
                 at,

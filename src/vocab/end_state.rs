@@ -90,6 +90,9 @@ pub(crate) struct Panicked {
     pub message: String,
     pub observed: bool,
     pub point: u32,
+    /// Blocking work's task (`blocking(cost, f)`): its awaiter resumes
+    /// the panic as its own.
+    pub blocking: bool,
 }
 
 /// A user invariant: its name, the check, where it was registered.

@@ -88,7 +88,7 @@ impl ViolationCode {
                 "reach an await point that observes cancellation (checkpoint().await?, or_cancel) inside long CPU loops and waits"
             }
             ViolationCode::UnobservedPanic => {
-                "await the JoinHandle (or spawn it into a TaskGroup, a tokio JoinSet) so that a panic \
+                "await the JoinHandle (or spawn it into a tokio JoinSet, a cancelsim TaskGroup) so that a panic \
                  reaches someone; if the code does await it, something failed before it got there: \
                  see this run's other violations"
             }

@@ -58,6 +58,20 @@ impl Violation {
                 "this run injected nothing: the panic is the program's (or the test's) own, \
                  under this schedule; replay it and read the trace"
             }
+            ViolationCode::Panic | ViolationCode::UnobservedPanic
+                if self.injection.is_some_and(|injection| {
+                    injection.kind.is_expiry() && Some(injection.task) != self.task
+                }) && !self.message.contains("Elapsed") =>
+            {
+                "this task panicked after the sweep expired another task's timeout (as a slow \
+                 backend would): the timed-out operation was dropped, but work it had started \
+                 went on — blocking work, a spawned task — and found the other side gone: a send \
+                 to a dropped receiver (`tx.send(..).expect(..)`, `.unwrap()`), a reply nobody \
+                 awaits any more. Treat a closed channel as the caller having gone away (`let _ = \
+                 tx.send(..)`, or check `tx.is_closed()` first), or stop that work when its \
+                 caller stops. (If it is an assertion on shared state instead, the expiry left \
+                 that state half-done: make the change atomic across the await.)"
+            }
             ViolationCode::Panic | ViolationCode::Invariant
                 if self.expiry == Some(ExpiryVerdict::HalfDone) && self.select && !self.stalled() =>
             {

@@ -61,6 +61,7 @@ impl World {
                         message,
                         observed: false,
                         point: meta.suspends,
+                        blocking: meta.kind == TaskKind::Blocking,
                     },
                 );
             }

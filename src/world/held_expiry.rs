@@ -19,7 +19,8 @@
 use std::cell::Cell;
 
 use super::{TaskKey, World};
-use crate::vocab::TaskId;
+use crate::trace::EventKind;
+use crate::vocab::{Instant, TaskId};
 
 /// The hold of the run's expiry (one injection per run holds one task).
 #[derive(Debug, Default)]
@@ -37,6 +38,14 @@ pub(super) struct HeldState {
     pub deadline_join: Cell<Option<TaskId>>,
     /// Wakes made now are a peer's delivery (`crate::wakes_from_peer`).
     pub peer_waking: Cell<bool>,
+    /// The deadline of the held task's expired timeout (noted by its
+    /// polls), and whether its trace says the task is held.
+    pub deadline: Cell<Option<Instant>>,
+    pub shown: Cell<bool>,
+    /// The timeout scope polled last and its deadline: the deadline of
+    /// the scope an injection expires at the await point its task just
+    /// reached.
+    pub polled: Cell<Option<(u32, Instant)>>,
 }
 
 impl World {
@@ -48,7 +57,75 @@ impl World {
         self.held.task.set(Some(key));
         self.held.released.set(false);
         self.held.owner_woke.set(false);
+        self.held.deadline.set(None);
+        self.held.shown.set(false);
         self.rewatch_wakes();
+    }
+
+    /// A timeout's poll, of `scope` due at `deadline`, before its inner
+    /// future's.
+    #[inline]
+    pub(crate) fn note_scope_deadline(&self, scope: u32, deadline: Instant) {
+        self.held.polled.set(Some((scope, deadline)));
+    }
+
+    /// An injection expires `scope` at the await point the held task just
+    /// reached: its deadline, when that timeout was the last polled.
+    pub(super) fn hold_scope_deadline(&self, scope: u32) {
+        if let Some((polled, deadline)) = self.held.polled.get() {
+            if polled == scope {
+                self.held.deadline.set(Some(deadline));
+            }
+        }
+    }
+
+    /// A poll of the held task's expired timeout, due at `deadline`;
+    /// `resumed`: not its first poll. The first poll that resumes the task
+    /// before the deadline (something woke it) says in the trace that the
+    /// task stays held until then.
+    pub(crate) fn poll_held(&self, deadline: Instant, resumed: bool) {
+        let Some(key) = self
+            .held
+            .task
+            .get()
+            .filter(|key| Some(*key) == self.current.get())
+        else {
+            return;
+        };
+        self.held.deadline.set(Some(deadline));
+        if resumed && !self.held.shown.get() && self.now() < deadline {
+            self.held.shown.set(true);
+            self.record(
+                key.id,
+                EventKind::HeldForExpiry {
+                    until: deadline,
+                    blocking: false,
+                },
+            );
+        }
+    }
+
+    /// Blocking work of the current task is due now: while an injected
+    /// expiry holds a task whose timeout is due later, the work is the
+    /// slow backend that timeout waits on, and finishes just after it
+    /// fires (the instant after its deadline); `None` otherwise.
+    pub(crate) fn blocking_held_until(&self) -> Option<Instant> {
+        self.held.task.get()?;
+        let until = self
+            .held
+            .deadline
+            .get()
+            .filter(|until| *until > self.now())?;
+        if let Some(task) = self.current_id() {
+            self.record(
+                task,
+                EventKind::HeldForExpiry {
+                    until,
+                    blocking: true,
+                },
+            );
+        }
+        Some(Instant(until.as_nanos() + 1))
     }
 
     /// [`World::hold_for_expiry`] for the task being polled, unless it is
@@ -81,6 +158,7 @@ impl World {
 
     fn release_hold(&self) {
         self.held.task.set(None);
+        self.held.deadline.set(None);
         self.held.released.set(false);
         self.held.owner_woke.set(false);
         self.rewatch_wakes();

@@ -317,6 +317,7 @@ impl World {
                         } else {
                             self.hold_for_expiry(key);
                         }
+                        self.hold_scope_deadline(scope);
                     }
                 }
             }

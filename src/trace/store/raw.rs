@@ -48,6 +48,7 @@ const CHOICE: u8 = 22;
 const SELECT_WON: u8 = 23;
 const SIGNAL_FIRED: u8 = 24;
 const CHOICE_LABELLED: u8 = 25;
+const HELD_FOR_EXPIRY: u8 = 26;
 
 /// The code (in declaration order) and the task of a wait. Two matches, not
 /// one: each folds to a load (the first to the enum's own tag), where one
@@ -241,6 +242,11 @@ impl Raw {
                 raw.loc = locations.intern(at);
             }
             EventKind::BlockingEnd => raw.tag = BLOCKING_END,
+            EventKind::HeldForExpiry { until, blocking } => {
+                raw.tag = HELD_FOR_EXPIRY;
+                raw.aux = u8::from(blocking);
+                (raw.a, raw.b) = split(until.as_nanos());
+            }
             EventKind::TimeoutFired { scope, race, at } => {
                 raw.tag = TIMEOUT_FIRED;
                 raw.a = scope;
@@ -375,6 +381,10 @@ impl Raw {
                 at: loc(),
             },
             BLOCKING_END => EventKind::BlockingEnd,
+            HELD_FOR_EXPIRY => EventKind::HeldForExpiry {
+                until: Instant(join(self.a, self.b)),
+                blocking: self.aux == 1,
+            },
             TIMEOUT_FIRED => EventKind::TimeoutFired {
                 scope: self.a,
                 race: (self.aux == 1).then_some(self.b),

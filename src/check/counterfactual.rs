@@ -15,7 +15,12 @@
 //! a failure, but counted in the report — unless the check says otherwise
 //! ([`Check::excuse_timeout_results`](super::Check::excuse_timeout_results)).
 //! If it passes or fails differently, the failure stands, and its
-//! violations say that the expiry at P left state half-done.
+//! violations say that the expiry at P left state half-done. Only the
+//! test's own timeouts (of the root task: the test body and what it calls)
+//! are excused so: a spawned task's timeout reaches the test only through
+//! what that task did on the expiry (kept a leader's role, dropped a
+//! message, went on with a stale value), which is the code's handling,
+//! reported with its own hint.
 //!
 //! A panic on the `Elapsed` itself (`.unwrap()` or `.expect(..)` of the
 //! timeout's result) is never excused: handling the expiry is the code's
@@ -205,6 +210,12 @@ where
     };
     if normalised(&counterfactual.violations) != normalised(&result.violations) {
         mark(&mut result.violations, ExpiryVerdict::HalfDone);
+        return ran;
+    }
+    if injection.kind.is_expiry() && injection.task != TaskId(0) {
+        // The timeout is a spawned task's: its result reaches the test
+        // only through what that task did with it.
+        mark(&mut result.violations, ExpiryVerdict::HandledInTask);
         return ran;
     }
     if !excuse || result.strict_timeouts {

@@ -179,6 +179,9 @@ pub(crate) enum ExpiryVerdict {
     /// It failed the same way: the test checks the result the timeout
     /// decides (reported only when such runs are not excused).
     ResultChecked,
+    /// It failed the same way, and the timeout is a spawned task's: the
+    /// test sees what that task did on the expiry, never excused.
+    HandledInTask,
 }
 
 impl Violation {

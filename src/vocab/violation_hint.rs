@@ -3,6 +3,7 @@
 //! and stall verdicts, a `select!`, real tokio, state kept between runs).
 
 use super::violation::{ExpiryVerdict, Violation, ViolationCode};
+use super::TaskId;
 
 impl Violation {
     /// The usual fix (for this violation: a cancellation signal ignored,
@@ -58,10 +59,24 @@ impl Violation {
                 "this run injected nothing: the panic is the program's (or the test's) own, \
                  under this schedule; replay it and read the trace"
             }
+            _ if self.expiry == Some(ExpiryVerdict::HandledInTask) => {
+                "the test fails the same way when this timeout expires (or this select!'s timer \
+                 branch wins) before its operation starts, in a task the program spawned: what \
+                 fails is how that task handles the expiry — it goes on as if the operation had \
+                 happened or had not mattered (keeps a leader's role or a lease it could not \
+                 renew, drops the message it handed the operation, serves a stale value). Make \
+                 what the test checks hold either way: give up what the expiry made stale, keep \
+                 what was handed over (`reserve()` a slot before sending), retry, or report the \
+                 failure to whoever waits for it. (If the test expects that task's happy path, \
+                 it assumes the timeout never fires: assert what holds either way.)"
+            }
+            // A task other than the test's body panicked, after another
+            // task's timeout expired.
             ViolationCode::Panic | ViolationCode::UnobservedPanic
                 if self.injection.is_some_and(|injection| {
                     injection.kind.is_expiry() && Some(injection.task) != self.task
-                }) && !self.message.contains("Elapsed") =>
+                }) && self.task != Some(TaskId(0))
+                    && !self.message.contains("Elapsed") =>
             {
                 "this task panicked after the sweep expired another task's timeout (as a slow \
                  backend would): the timed-out operation was dropped, but work it had started \

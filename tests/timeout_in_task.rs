@@ -128,3 +128,18 @@ fn the_tests_own_timeout_is_still_excused() {
     report.assert_clean();
     assert!(report.counts().timeout_results_excused > 0, "{report}");
 }
+
+/// The opt-out: a test that expects its background tasks' happy path says
+/// so, and their expiries are excused as its own are.
+#[test]
+fn a_test_can_excuse_its_background_tasks_expiries() {
+    let report = Check::new(|| async {
+        cancelsim::time::excuse_background_timeout_results();
+        leader(true).await;
+    })
+    .without_cancellation()
+    .timeout_at_every_await(true)
+    .run();
+    report.assert_clean();
+    assert!(report.counts().timeout_results_excused > 0, "{report}");
+}

@@ -212,7 +212,7 @@ where
         mark(&mut result.violations, ExpiryVerdict::HalfDone);
         return ran;
     }
-    if injection.kind.is_expiry() && injection.task != TaskId(0) {
+    if injection.kind.is_expiry() && injection.task != TaskId(0) && !result.excuse_background {
         // The timeout is a spawned task's: its result reaches the test
         // only through what that task did with it.
         mark(&mut result.violations, ExpiryVerdict::HandledInTask);

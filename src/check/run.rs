@@ -39,6 +39,9 @@ pub(crate) struct RunResult {
     pub forced_race: Option<crate::world::RaceBranches>,
     /// The body called [`crate::time::strict_timeout_results`].
     pub strict_timeouts: bool,
+    /// The body asked that its spawned tasks' expiries be excused too
+    /// (`time::excuse_background_timeout_results`).
+    pub excuse_background: bool,
     /// A spawned task outlived the root (see `World::outlived_root`).
     pub outlived_root: bool,
 }
@@ -340,6 +343,7 @@ where
         }
     }
     let strict_timeouts = world.strict_timeout_results();
+    let excuse_background = world.excuse_background_timeout_results();
     let outlived_root = world.outlived_root();
     let result = RunResult {
         violations,
@@ -356,6 +360,7 @@ where
         forced_scope,
         forced_race,
         strict_timeouts,
+        excuse_background,
         outlived_root,
     };
     drop(sim);

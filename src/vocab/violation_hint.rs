@@ -68,7 +68,9 @@ impl Violation {
                  what the test checks hold either way: give up what the expiry made stale, keep \
                  what was handed over (`reserve()` a slot before sending), retry, or report the \
                  failure to whoever waits for it. (If the test expects that task's happy path, \
-                 it assumes the timeout never fires: assert what holds either way.)"
+                 it assumes the timeout never fires: assert what holds either way, or call \
+                 `excuse_background_timeout_results()` first in the test — `tokio::cancelsim::` \
+                 or `cancelsim::time::` — to excuse such runs as the test's own expiries are.)"
             }
             // A task other than the test's body panicked, after another
             // task's timeout expired.
@@ -219,7 +221,10 @@ impl Violation {
                  expected) a result that shutdown makes an error — a send to a task that already \
                  stopped (`SendError`), a `recv` that got `None`, a `JoinError` of an aborted \
                  task: during shutdown these are normal outcomes; handle them (stop quietly, or \
-                 log) instead of unwrap()"
+                 log) instead of unwrap(). But a `SendError` also says the receiving task stopped \
+                 while senders still sent: if it should take everything sent before they stop, \
+                 let it drain on the signal (`rx.close()`, then `recv()` until `None`, then flush \
+                 what it gathered) instead of returning — or stop the senders first"
             }
             ViolationCode::Panic if self.is_an_assertion() => {
                 "an assertion failed after the injection: the cancel (or expiry) at this await point \

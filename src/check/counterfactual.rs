@@ -209,7 +209,17 @@ where
         excused: None,
     };
     if normalised(&counterfactual.violations) != normalised(&result.violations) {
-        mark(&mut result.violations, ExpiryVerdict::HalfDone);
+        // Other tasks' timeouts expired too where the operation was held,
+        // not where it never started: they waited on it (a shared
+        // connection's handshake, a `OnceCell` init).
+        let verdict = if injection.kind.is_expiry()
+            && result.natural_expiries > counterfactual.natural_expiries
+        {
+            ExpiryVerdict::SharedSlowness
+        } else {
+            ExpiryVerdict::HalfDone
+        };
+        mark(&mut result.violations, verdict);
         return ran;
     }
     if injection.kind.is_expiry() && injection.task != TaskId(0) && !result.excuse_background {

@@ -42,6 +42,8 @@ pub(crate) struct RunResult {
     /// The body asked that its spawned tasks' expiries be excused too
     /// (`time::excuse_background_timeout_results`).
     pub excuse_background: bool,
+    /// Timeouts that expired by themselves (no injection forced them).
+    pub natural_expiries: u32,
     /// A spawned task outlived the root (see `World::outlived_root`).
     pub outlived_root: bool,
 }
@@ -344,6 +346,7 @@ where
     }
     let strict_timeouts = world.strict_timeout_results();
     let excuse_background = world.excuse_background_timeout_results();
+    let natural_expiries = world.natural_expiries();
     let outlived_root = world.outlived_root();
     let result = RunResult {
         violations,
@@ -361,6 +364,7 @@ where
         forced_race,
         strict_timeouts,
         excuse_background,
+        natural_expiries,
         outlived_root,
     };
     drop(sim);

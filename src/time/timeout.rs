@@ -249,7 +249,10 @@ impl<F: Future> Future for Timeout<F> {
         if expired && forced {
             world::with(|world| world.note_forced_expiry(at));
         } else if expired {
-            world::with(|world| world.note_expiry_while_stalled(scope, at, None));
+            world::with(|world| {
+                world.note_natural_expiry();
+                world.note_expiry_while_stalled(scope, at, None)
+            });
         }
         if expired {
             world::with(|world| {

@@ -179,6 +179,11 @@ pub(crate) enum ExpiryVerdict {
     /// It failed the same way: the test checks the result the timeout
     /// decides (reported only when such runs are not excused).
     ResultChecked,
+    /// It did not fail this way, but more timeouts of the program expired
+    /// by themselves in the failing run: the held operation was shared
+    /// (other tasks waited on it and timed out too), so the failure may
+    /// come from those expiries rather than from state left half-done.
+    SharedSlowness,
     /// It failed the same way, and the timeout is a spawned task's: the
     /// test sees what that task did on the expiry, never excused.
     HandledInTask,

@@ -59,6 +59,16 @@ impl Violation {
                 "this run injected nothing: the panic is the program's (or the test's) own, \
                  under this schedule; replay it and read the trace"
             }
+            _ if self.expiry == Some(ExpiryVerdict::SharedSlowness) => {
+                "the expiry held an operation other tasks waited on too: their own timeouts \
+                 fired in this run, and not when the operation never started — as on tokio when \
+                 a shared dependency is slow (a connection's handshake behind a `OnceCell`, a \
+                 lock, a cache fill). The failure may come from those expiries rather than from \
+                 state left half-done: if the test counts attempts, retries or timeouts, that \
+                 count depends on how slow the dependency is — assert what holds either way (at \
+                 most one attempt in flight, one success); otherwise the expiry left state \
+                 half-done: make the change atomic across the await"
+            }
             _ if self.expiry == Some(ExpiryVerdict::HandledInTask) => {
                 "the test fails the same way when this timeout expires (or this select!'s timer \
                  branch wins) before its operation starts, in a task the program spawned: what \
@@ -247,6 +257,16 @@ impl Violation {
                  real abort can come at that await point too, so stop waiting when that task ends \
                  (await or select! on its JoinHandle), and bound the loop"
             }
+            ViolationCode::Deadlock if self.select => {
+                "after this select!'s timer branch won and dropped the pending branch at this \
+                 await point, every task waits on something nobody will do any more: the dropped \
+                 branch may have held half-done work its peer still counts on — part of a line a \
+                 `read_line` had read (the rest then reads as a bad command, and the peers wait \
+                 on each other), a message taken from a channel, a lock or permit. Keep only \
+                 cancel-safe futures in the select! (a reader that keeps its buffer across \
+                 rounds: `FramedRead`, `lines()` outside the loop), or create the operation once \
+                 and poll it by `&mut`"
+            }
             ViolationCode::Deadlock if self.injection.is_some() => {
                 "after the injection every task waits on something nobody will do any more: a \
                  message the cancelled code would have sent, a lock or permit it held, a task it \
@@ -311,5 +331,38 @@ impl Violation {
         !["Elapsed", "JoinError", "Cancelled", "unwrap()", "expect("]
             .iter()
             .any(|word| self.message.contains(word))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{InjectAt, Injection, InjectionKind};
+    use super::*;
+
+    fn deadlock(select: bool) -> Violation {
+        let mut violation =
+            Violation::new(ViolationCode::Deadlock, "no task can run").task(TaskId(0), None);
+        violation.injection = Some(Injection::new(
+            TaskId(1),
+            9,
+            InjectionKind::Timeout,
+            InjectAt::Suspend,
+        ));
+        violation.select = select;
+        violation
+    }
+
+    /// A deadlock after a select!'s timer branch won names the dropped
+    /// branch's half-done work (trial 13: a `read_line` losing part of a
+    /// command, the peers then waiting on each other); one after another
+    /// injection keeps the hint about what the cancelled code held.
+    #[test]
+    fn a_deadlock_after_a_select_timer_win_names_the_dropped_branch() {
+        assert!(deadlock(true)
+            .hint()
+            .contains("part of a line a `read_line` had read"));
+        assert!(deadlock(false)
+            .hint()
+            .contains("a message the cancelled code would have sent"));
     }
 }

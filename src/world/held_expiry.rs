@@ -38,6 +38,9 @@ pub(super) struct HeldState {
     pub deadline_join: Cell<Option<TaskId>>,
     /// Wakes made now are a peer's delivery (`crate::wakes_from_peer`).
     pub peer_waking: Cell<bool>,
+    /// Timeouts that expired by themselves in this run (not forced by an
+    /// injection).
+    pub natural_expiries: Cell<u32>,
     /// The deadline of the held task's expired timeout (noted by its
     /// polls), and whether its trace says the task is held.
     pub deadline: Cell<Option<Instant>>,
@@ -60,6 +63,18 @@ impl World {
         self.held.deadline.set(None);
         self.held.shown.set(false);
         self.rewatch_wakes();
+    }
+
+    /// A timeout expired by itself (its deadline passed; no injection
+    /// forced it).
+    pub(crate) fn note_natural_expiry(&self) {
+        let count = &self.held.natural_expiries;
+        count.set(count.get().saturating_add(1));
+    }
+
+    /// Timeouts that expired by themselves in this run.
+    pub(crate) fn natural_expiries(&self) -> u32 {
+        self.held.natural_expiries.get()
     }
 
     /// A timeout's poll, of `scope` due at `deadline`, before its inner

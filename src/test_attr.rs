@@ -262,11 +262,13 @@ pub fn finish(module: &'static str, name: &'static str, args: TestArgs, report: 
                 "\ncancelsim: {module}::{name}: {excused} timeout expir{} excused: the test failed \
                  the same way when the timeout expired before its operation started, e.g. {} — \
                  either it checks the result the timeout decides (it assumes the timeout never \
-                 fires), or the code loses what it handed the timed-out operation (a message \
-                 moved into `timeout(.., tx.send(msg))`: `reserve()` a slot first, then send). If \
-                 the message says something was lost, call strict_timeout_results() first in the \
-                 test (or set CANCELSIM_TIMEOUT_RESULTS=fail) to see these runs as failures; \
-                 `--nocapture` shows the report",
+                 fires: a fallback value, a 504), or the code mishandles the expiry (keeps a \
+                 leader's role or lease it could not renew; loses a message moved into \
+                 `timeout(.., tx.send(msg))`: `reserve()` a slot first). If the assertion must \
+                 hold however slow the operation is (nothing lost, no write after the lease ran \
+                 out), call strict_timeout_results() first in the test (or set \
+                 CANCELSIM_TIMEOUT_RESULTS=fail) to see these runs as failures; `--nocapture` \
+                 shows the report",
                 if excused == 1 { "y" } else { "ies" },
                 report
                     .counts()

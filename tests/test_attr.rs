@@ -437,7 +437,7 @@ fn excused_expiries_are_named_without_nocapture() {
         ) && stderr.contains(
             "excused: the test failed the same way when the timeout expired before its operation \
              started, e.g. "
-        ) && stderr.contains("the code loses what it handed the timed-out operation"),
+        ) && stderr.contains("or the code mishandles the expiry (keeps a leader's role"),
         "{stderr}"
     );
 }

@@ -1,10 +1,11 @@
-//! A spawned task's timeout is never excused as the test's check of its
-//! result: the test sees only what that task did on the expiry. A lease
-//! renewer that keeps its leader role when a renewal times out lets the
-//! leader write after its lease ran out — found, with the hint about the
-//! task's handling of the expiry; its twin, which gives the role up on
-//! `Elapsed`, passes. The test's own timeout (in the body) is still
-//! excused when it fails the same way never started.
+//! A spawned task's timeout: the test sees it only through what that task
+//! did on the expiry. A lease renewer that keeps its leader role when a
+//! renewal times out lets the leader write after its lease ran out; the
+//! test fails the same way when the renewal never started, so by default
+//! the run is excused — named in the report as a spawned task's, with
+//! both readings — and a strict test gets it as a failure, with the hint
+//! about that task's handling of the expiry. The twin that gives the role
+//! up on `Elapsed` passes, strict too.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -72,16 +73,35 @@ async fn leader(keep_role: bool) {
     assert_eq!(store.fenced.get(), 0, "writes after the lease ran out");
 }
 
-fn sweep(keep_role: bool) -> Report {
-    Check::new(move || leader(keep_role))
-        .without_cancellation()
-        .timeout_at_every_await(true)
-        .run()
+fn sweep(keep_role: bool, strict: bool) -> Report {
+    Check::new(move || async move {
+        if strict {
+            cancelsim::time::strict_timeout_results();
+        }
+        leader(keep_role).await;
+    })
+    .without_cancellation()
+    .timeout_at_every_await(true)
+    .run()
 }
 
 #[test]
-fn a_renewer_that_keeps_its_role_on_a_timeout_is_found() {
-    let report = sweep(true);
+fn a_renewer_that_keeps_its_role_is_excused_and_named_a_spawned_tasks() {
+    let report = sweep(true, false);
+    report.assert_clean();
+    assert!(report.counts().timeout_results_excused > 0, "{report}");
+    let text = report.to_string();
+    assert!(
+        text.contains("writes after the lease ran out")
+            && text.contains("in a spawned task")
+            && text.contains("unless the code mishandles the expiry: keeps a role or lease"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_strict_test_finds_the_renewer_that_keeps_its_role() {
+    let report = sweep(true, true);
     assert!(!report.is_clean(), "{report}");
     assert_eq!(report.counts().timeout_results_excused, 0, "{report}");
     let violation = &report.failures()[0].violations()[0];
@@ -99,20 +119,22 @@ fn a_renewer_that_keeps_its_role_on_a_timeout_is_found() {
         violation.hint()
     );
     // Same seed, same report.
-    assert_eq!(report.to_string(), sweep(true).to_string());
+    assert_eq!(report.to_string(), sweep(true, true).to_string());
 }
 
 #[test]
-fn a_renewer_that_gives_its_role_up_passes() {
-    let report = sweep(false);
-    report.assert_clean();
-    assert!(report.counts().per_kind["timeout"] > 0, "{report}");
+fn a_renewer_that_gives_its_role_up_passes_strict_too() {
+    for strict in [false, true] {
+        let report = sweep(false, strict);
+        report.assert_clean();
+        assert!(report.counts().per_kind["timeout"] > 0, "{report}");
+    }
 }
 
-/// The same test's own timeout around a lookup with a fallback: excused
-/// (the test checks the result that timeout decides).
+/// The test's own timeout around a lookup with a fallback: excused too,
+/// and not named a spawned task's.
 #[test]
-fn the_tests_own_timeout_is_still_excused() {
+fn the_tests_own_timeout_is_excused_as_its_own() {
     let report = Check::new(|| async {
         let value = timeout(ms(100), async {
             sleep(ms(10)).await;
@@ -127,19 +149,8 @@ fn the_tests_own_timeout_is_still_excused() {
     .run();
     report.assert_clean();
     assert!(report.counts().timeout_results_excused > 0, "{report}");
-}
-
-/// The opt-out: a test that expects its background tasks' happy path says
-/// so, and their expiries are excused as its own are.
-#[test]
-fn a_test_can_excuse_its_background_tasks_expiries() {
-    let report = Check::new(|| async {
-        cancelsim::time::excuse_background_timeout_results();
-        leader(true).await;
-    })
-    .without_cancellation()
-    .timeout_at_every_await(true)
-    .run();
-    report.assert_clean();
-    assert!(report.counts().timeout_results_excused > 0, "{report}");
+    assert!(
+        !report.to_string().contains("in a spawned task"),
+        "{report}"
+    );
 }

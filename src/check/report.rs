@@ -364,9 +364,9 @@ impl fmt::Display for Report {
                 f,
                 "  {} timeout expir{} excused: the test fails the same way when the timed-out \
                  operation never started (it checks the result the timeout decides, not state \
-                 the expiry left half-done — unless the code loses what it handed that \
-                 operation, a message moved into `timeout(.., tx.send(msg))`: then make the test \
-                 strict), e.g. {}",
+                 the expiry left half-done — unless the code mishandles the expiry: keeps a \
+                 role or lease it could not renew, loses a message moved into `timeout(.., \
+                 tx.send(msg))`; then make the test strict), e.g. {}",
                 c.timeout_results_excused,
                 if c.timeout_results_excused == 1 {
                     "y"

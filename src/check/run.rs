@@ -39,9 +39,6 @@ pub(crate) struct RunResult {
     pub forced_race: Option<crate::world::RaceBranches>,
     /// The body called [`crate::time::strict_timeout_results`].
     pub strict_timeouts: bool,
-    /// The body asked that its spawned tasks' expiries be excused too
-    /// (`time::excuse_background_timeout_results`).
-    pub excuse_background: bool,
     /// Timeouts that expired by themselves (no injection forced them).
     pub natural_expiries: u32,
     /// A spawned task outlived the root (see `World::outlived_root`).
@@ -345,7 +342,6 @@ where
         }
     }
     let strict_timeouts = world.strict_timeout_results();
-    let excuse_background = world.excuse_background_timeout_results();
     let natural_expiries = world.natural_expiries();
     let outlived_root = world.outlived_root();
     let result = RunResult {
@@ -363,7 +359,6 @@ where
         forced_scope,
         forced_race,
         strict_timeouts,
-        excuse_background,
         natural_expiries,
         outlived_root,
     };

@@ -67,18 +67,3 @@ pub use work::work;
 pub fn strict_timeout_results() {
     crate::world::try_with(|world| world.set_strict_timeout_results());
 }
-
-/// Says that this test expects the happy path of the program's spawned
-/// tasks too: a failing injected expiry of a timeout in a spawned task is
-/// excused, as one of the test's own is, when the test fails the same way
-/// with the timed-out operation never started. By default it is not: the
-/// test sees such a timeout's result only through what the task did on the
-/// expiry (kept a leader's role it could not renew, dropped the message it
-/// was sending, skipped a checkpoint), which is the code's handling and
-/// reported as such. Call it first in a test whose assertions assume
-/// those timeouts never fire (`assert_eq!(load().await, last)` after a
-/// checkpointer that drops a save when it times out), for this test only.
-/// Outside a simulation it does nothing.
-pub fn excuse_background_timeout_results() {
-    crate::world::try_with(|world| world.set_excuse_background_timeout_results());
-}

@@ -77,10 +77,10 @@ impl Violation {
                  renew, drops the message it handed the operation, serves a stale value). Make \
                  what the test checks hold either way: give up what the expiry made stale, keep \
                  what was handed over (`reserve()` a slot before sending), retry, or report the \
-                 failure to whoever waits for it. (If the test expects that task's happy path, \
-                 it assumes the timeout never fires: assert what holds either way, or call \
-                 `excuse_background_timeout_results()` first in the test — `tokio::cancelsim::` \
-                 or `cancelsim::time::` — to excuse such runs as the test's own expiries are.)"
+                 failure to whoever waits for it. (If the test expects that task's happy path — \
+                 a 200 from a handler whose timeout answers 504 —, it assumes the timeout never \
+                 fires: assert what holds either way. A failure because the test asked for \
+                 strict timeout results or the check does not excuse such runs.)"
             }
             // A task other than the test's body panicked, after another
             // task's timeout expired.

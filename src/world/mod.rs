@@ -253,9 +253,6 @@ pub(crate) struct World {
     /// The body asked that timeout results not be excused
     /// (`time::strict_timeout_results`).
     strict_timeout_results: Cell<bool>,
-    /// The body asked that its spawned tasks' timeout results be excused
-    /// as its own are (`time::excuse_background_timeout_results`).
-    excuse_background_timeouts: Cell<bool>,
     now: Cell<u64>,
     step: Cell<u64>,
     /// `work` calls so far: with `step`, what the step budgets count.
@@ -462,7 +459,6 @@ impl World {
             max_time: crate::vocab::nanos(config.max_time),
             grace_time: Cell::new(crate::vocab::nanos(config.grace_time)),
             strict_timeout_results: Cell::new(false),
-            excuse_background_timeouts: Cell::new(false),
             root_drop_requested: Cell::new(false),
             oracles: RefCell::new(OracleState::default()),
             outside: RefCell::new(outside::Outside::default()),
@@ -505,17 +501,6 @@ impl World {
     /// Did the body ask that its failing timeout expiries not be excused?
     pub(crate) fn strict_timeout_results(&self) -> bool {
         self.strict_timeout_results.get()
-    }
-
-    /// The body asks that its spawned tasks' failing timeout expiries be
-    /// judged as its own.
-    pub fn set_excuse_background_timeout_results(&self) {
-        self.excuse_background_timeouts.set(true);
-    }
-
-    /// Did the body ask that its spawned tasks' expiries be excused too?
-    pub(crate) fn excuse_background_timeout_results(&self) -> bool {
-        self.excuse_background_timeouts.get()
     }
 
     fn step32(&self) -> u32 {

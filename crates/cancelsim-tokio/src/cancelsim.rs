@@ -106,20 +106,6 @@ pub fn strict_timeout_results() {
     ::cancelsim::time::strict_timeout_results();
 }
 
-/// Says that this test expects the happy path of the program's spawned
-/// tasks too: an injected expiry of a timeout inside a spawned task is
-/// excused, as one of the test's own is, when the test fails the same way
-/// with the timed-out operation never started. By default such a failure
-/// stands: the test sees that timeout only through what the task did on
-/// the expiry (kept a leader's role it could not renew, dropped a message,
-/// skipped a checkpoint). Call it first in a `#[tokio::test]` whose
-/// assertions assume those timeouts never fire. On real tokio: does
-/// nothing.
-pub fn excuse_background_timeout_results() {
-    #[cfg(cancelsim)]
-    ::cancelsim::time::excuse_background_timeout_results();
-}
-
 /// Makes the pending and future `tokio::signal::ctrl_c()` of this
 /// simulation complete, as if the user pressed Ctrl-C (on unix, it is also
 /// a `SIGINT` for `signal::unix::signal(SignalKind::interrupt())`). Only

@@ -413,3 +413,61 @@ fn a_drain_of_staggered_jobs_is_reported_with_both_readings() {
         stalled.hint()
     );
 }
+
+// ----- a retried call the other side already applied ------------------------------
+
+/// A ledger task applies withdrawals sent with a oneshot for the reply;
+/// the client retries a call that timed out. `dedup`: the ledger skips a
+/// request id it has seen (the fix).
+async fn retried_withdrawal(dedup: bool) {
+    use tokio::sync::{mpsc as tmpsc, oneshot};
+    let (tx, mut rx) = tmpsc::channel::<(u32, oneshot::Sender<u32>)>(4);
+    let ledger = cancelsim::spawn(async move {
+        let (mut balance, mut seen) = (100u32, Vec::new());
+        while let Some((id, reply)) = rx.recv().await {
+            if !dedup || !seen.contains(&id) {
+                seen.push(id);
+                balance -= 10;
+            }
+            sleep(ms(1)).await;
+            let _ = reply.send(balance);
+        }
+        balance
+    });
+    for _attempt in 0..3 {
+        let call = async {
+            let (reply, answer) = oneshot::channel();
+            tx.send((7, reply)).await.ok()?;
+            answer.await.ok()
+        };
+        if let Ok(Some(_)) = timeout(ms(50), call).await {
+            break;
+        }
+    }
+    drop(tx);
+    assert_eq!(ledger.await.unwrap(), 90, "one withdrawal of 10");
+}
+
+#[test]
+fn a_retry_the_other_side_already_applied_is_found_with_the_idempotency_hint() {
+    let report = Check::new(|| retried_withdrawal(false))
+        .without_cancellation()
+        .timeout_at_every_await(true)
+        .run();
+    assert!(!report.is_clean(), "{report}");
+    let violation = &report.failures()[0].violations()[0];
+    assert!(
+        violation.message().contains("one withdrawal of 10"),
+        "{report}"
+    );
+    assert!(
+        violation.hint().contains("make the request idempotent"),
+        "{}",
+        violation.hint()
+    );
+    let fixed = Check::new(|| retried_withdrawal(true))
+        .without_cancellation()
+        .timeout_at_every_await(true)
+        .run();
+    fixed.assert_clean();
+}

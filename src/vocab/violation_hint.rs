@@ -128,7 +128,10 @@ impl Violation {
                  expiry at this await point left state half-done — make the change atomic across \
                  the await (a guard whose Drop restores it, or discards what it cannot restore: a \
                  connection with a request on the wire; if a guard's Drop runs here already, check \
-                 what it keeps) or commit it only after the last await. \
+                 what it keeps) or commit it only after the last await. If the code retries \
+                 after the expiry, the other side may have done the first attempt with only its \
+                 answer late (a withdrawal applied, its reply held): make the request idempotent \
+                 (a request id the other side deduplicates). \
                  (If the assertion checks a result that depends on how far the operation got — \
                  the jobs a drain still had to abort, the items gathered before the deadline — \
                  the test assumes the timeout never fires: assert what holds either way.)"

@@ -2,7 +2,8 @@
 //! timing (a recorded choice, an I/O chunk delivered late) can reach a
 //! wait inside a `timeout` that no seed's baseline reaches, and the sweep
 //! expires the timeout there too — in at most two explored schedules,
-//! each with a sequence of waits of its own, after every seed's runs.
+//! first those with a sequence of waits of its own, then others (whose
+//! order after the expiry differs), after every seed's runs.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -59,18 +60,24 @@ fn an_expiry_at_a_wait_only_an_explored_schedule_reaches_is_found() {
     let report = sweep(false);
     let text = report.to_string();
     assert!(!report.is_clean(), "{text}");
-    // One explored schedule swept: every schedule that takes the slow path
-    // reaches the same waits.
-    assert_eq!(report.counts().explored_expiry_schedules, 1, "{text}");
-    assert!(text.contains("timeouts expired in 1 of them too"), "{text}");
+    // Two explored schedules swept: the first that takes the slow path
+    // (new waits), then the next with waits seen before (the slow path
+    // again, or the fast one).
+    assert_eq!(report.counts().explored_expiry_schedules, 2, "{text}");
+    assert!(text.contains("timeouts expired in 2 of them too"), "{text}");
     let failure = &report.failures()[0];
     let violation = &failure.violations()[0];
     assert_eq!(violation.kind(), ViolationCode::Invariant, "{text}");
     // Found by no seed (the header says `seeds 0`): the group says where.
     let group = &report.failure_groups()[0];
-    assert_eq!((group.seeds, group.explored), (0, 1), "{text}");
+    assert_eq!(group.seeds, 0, "{text}");
+    assert!(group.explored >= 1, "{text}");
     assert!(
-        text.contains("runs, seen in 1 explored schedule):"),
+        text.contains(&format!(
+            "runs, seen in {} explored schedule{}):",
+            group.explored,
+            if group.explored == 1 { "" } else { "s" }
+        )),
         "{text}"
     );
     assert!(
@@ -98,7 +105,7 @@ fn an_expiry_at_a_wait_only_an_explored_schedule_reaches_is_found() {
 #[test]
 fn the_fixed_transfer_is_clean_under_the_same_sweep() {
     let report = sweep(true);
-    assert_eq!(report.counts().explored_expiry_schedules, 1, "{report}");
+    assert_eq!(report.counts().explored_expiry_schedules, 2, "{report}");
     report.assert_clean();
 }
 

@@ -18,6 +18,7 @@ mod determinism;
 mod end_run;
 mod env;
 mod exhaustive;
+mod explored;
 mod failure;
 pub(crate) mod junit;
 mod plan;

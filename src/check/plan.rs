@@ -153,7 +153,7 @@ pub(crate) struct Baseline {
     pub seed: u64,
     pub points: Vec<AwaitPoint>,
     /// An explored schedule's (its scheduler): only timeouts are expired
-    /// at its await points (`sweep.rs`, `explored_for_expiries`).
+    /// at its await points (`explored.rs`, `explored_for_expiries`).
     pub explored: Option<SchedulerKind>,
 }
 

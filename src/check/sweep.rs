@@ -202,7 +202,7 @@ where
             }
         });
         report.counts.not_run += jobs.count();
-        let explored = explored_for_expiries(&baselines, explored_points);
+        let explored = super::explored::explored_for_expiries(&baselines, explored_points);
         report.counts.explored_expiry_schedules = explored.len();
         baselines.extend(explored);
         if let SchedulerKind::Pct { depth } = self.scheduler {
@@ -550,44 +550,3 @@ fn seed_panics<'a>(
     }
     panics.get(&repro.seed).map_or(&[][..], Vec::as_slice)
 }
-
-/// The explored schedules whose expiries the sweep also injects, from
-/// the clean explored baselines' await points (in plan order): at most
-/// [`EXPLORED_EXPIRY_SCHEDULES`], each reaching a sequence of waits no
-/// seed's baseline and no schedule picked before reached (what the
-/// schedule's own timing added: an I/O chunk that came late leaves a
-/// `read_line` waiting mid-line, where a timer's win loses the half read),
-/// with a `timeout` or a `select!` against a timer to expire.
-fn explored_for_expiries(
-    seeds: &[Baseline],
-    mut explored: Vec<(usize, Repro, Vec<AwaitPoint>)>,
-) -> Vec<Baseline> {
-    explored.sort_by_key(|(index, _, _)| *index);
-    let shape = |points: &[AwaitPoint]| -> Vec<_> {
-        points
-            .iter()
-            .map(|p| (p.task, p.wait, p.timeout.map(|(_, at)| at)))
-            .collect()
-    };
-    let mut seen: Vec<Vec<_>> = seeds.iter().map(|b| shape(&b.points)).collect();
-    let mut picked = Vec::new();
-    for (_, repro, points) in explored {
-        if picked.len() == EXPLORED_EXPIRY_SCHEDULES {
-            break;
-        }
-        let this = shape(&points);
-        if points.iter().all(|p| p.timeout.is_none() || !p.injectable) || seen.contains(&this) {
-            continue;
-        }
-        seen.push(this);
-        picked.push(Baseline {
-            seed: repro.seed,
-            points,
-            explored: Some(repro.scheduler),
-        });
-    }
-    picked
-}
-
-/// How many explored schedules a sweep also expires timeouts in.
-const EXPLORED_EXPIRY_SCHEDULES: usize = 2;

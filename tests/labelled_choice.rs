@@ -25,15 +25,20 @@ fn run(seed: u64, options: usize) -> (usize, Sim) {
     (taken, sim)
 }
 
+/// The trace's line of its (one) choice.
+fn choice_line(trace: &str) -> &str {
+    trace
+        .lines()
+        .find(|line| line.contains("choice "))
+        .unwrap_or_else(|| panic!("no choice in\n{trace}"))
+}
+
 #[test]
 fn the_trace_says_what_the_alternative_taken_means() {
     for seed in 0..8 {
         let (taken, sim) = run(seed, 4);
         let trace = sim.trace().to_string();
-        let line = trace
-            .lines()
-            .find(|line| line.contains("choice "))
-            .unwrap_or_else(|| panic!("no choice in\n{trace}"));
+        let line = choice_line(&trace);
         assert!(
             line.contains(&format!("choice {taken} of 4 at "))
                 && line.ends_with(&format!(": the reply waits {taken} ms")),
@@ -82,10 +87,7 @@ fn the_label_is_asked_for_only_when_a_trace_is_kept() {
 fn a_choice_among_more_than_255_alternatives_is_traced_without_its_label() {
     let (taken, sim) = run(1, 300);
     let trace = sim.trace().to_string();
-    let line = trace
-        .lines()
-        .find(|line| line.contains("choice "))
-        .unwrap_or_else(|| panic!("no choice in\n{trace}"));
+    let line = choice_line(&trace);
     assert!(
         line.contains(&format!("choice {taken} of 300 at ")),
         "{line}"

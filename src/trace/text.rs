@@ -17,7 +17,7 @@ use super::{
     display_location, CancelVia, Event, EventKind, Outcome, SourceLocation, Trace, WaitKind,
     WakeCause,
 };
-use crate::vocab::write_wait;
+use crate::vocab::write_wait_joining;
 use crate::vocab::Instant;
 
 impl fmt::Display for Trace {
@@ -136,18 +136,14 @@ impl fmt::Display for Describe<'_> {
             EventKind::Poll => f.write_str("poll"),
             EventKind::Suspend { ordinal, wait } => {
                 write!(f, "suspend at await point {ordinal} on ")?;
-                match wait.kind {
-                    // The task joined, by its name: `join fs::write#3`,
-                    // `join pool.rs:12#4`.
+                // The task joined, by its name: `join fs::write#3`.
+                let joined = match wait.kind {
                     WaitKind::Join(task) if trace.task_name(task).is_some() => {
-                        write!(f, "join {}", trace.task_label(task))?;
-                        match wait.at {
-                            Some(at) => write!(f, " ({})", display_location(at)),
-                            None => Ok(()),
-                        }
+                        Some(trace.task_label(task))
                     }
-                    _ => write_wait(f, &wait),
-                }
+                    _ => None,
+                };
+                write_wait_joining(f, &wait, joined.as_deref())
             }
             EventKind::Wake { by } => match by {
                 WakeCause::Task(task) => write!(f, "woken by {}", trace.task_label(task)),

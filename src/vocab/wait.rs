@@ -92,12 +92,25 @@ impl Wait {
 
 /// Writes `wait` as traces and reports show it: `sleep (src/lib.rs:3:5)`.
 pub(crate) fn write_wait(f: &mut fmt::Formatter<'_>, wait: &Wait) -> fmt::Result {
+    write_wait_joining(f, wait, None)
+}
+
+/// [`write_wait`], a join naming its task by `joined` when given (`join
+/// fs::write#3`, as a trace knows it).
+pub(crate) fn write_wait_joining(
+    f: &mut fmt::Formatter<'_>,
+    wait: &Wait,
+    joined: Option<&str>,
+) -> fmt::Result {
     match wait.kind {
         WaitKind::Yield => f.write_str("yield")?,
         WaitKind::Sleep => f.write_str("sleep")?,
         WaitKind::Timeout => f.write_str("timeout")?,
         WaitKind::Select => f.write_str("select!")?,
-        WaitKind::Join(task) => write!(f, "join {task}")?,
+        WaitKind::Join(task) => match joined {
+            Some(name) => write!(f, "join {name}")?,
+            None => write!(f, "join {task}")?,
+        },
         WaitKind::Checkpoint => f.write_str("checkpoint")?,
         WaitKind::CancelSignal => f.write_str("cancelled()")?,
         WaitKind::Shield(task) => write!(f, "shield {task}")?,

@@ -21,6 +21,9 @@ pub struct BlockedTask {
     /// shown when the wait has no location of its own (a channel, a lock:
     /// any future from outside cancelsim).
     pub spawned_at: SourceLocation,
+    /// The joined task's label (`fetch#1`) when the wait is a join on a
+    /// named task.
+    pub joined: Option<String>,
 }
 
 impl fmt::Display for BlockedTask {
@@ -30,7 +33,7 @@ impl fmt::Display for BlockedTask {
             None => write!(f, "{}", self.id)?,
         }
         write!(f, " at await point {} waiting on ", self.await_point)?;
-        write_wait(f, &self.wait)?;
+        write_wait_joining(f, &self.wait, self.joined.as_deref())?;
         if self.wait.at.is_none() {
             write!(
                 f,
@@ -42,7 +45,7 @@ impl fmt::Display for BlockedTask {
     }
 }
 
-pub(crate) use crate::vocab::write_wait;
+use crate::vocab::write_wait_joining;
 
 /// Why [`Sim::block_on`](crate::Sim::block_on) returned without a value.
 #[derive(Debug)]

@@ -431,7 +431,7 @@ fn a_deadlock_lists_every_blocked_task_and_what_it_waits_on() {
     assert!(text.starts_with("deadlock at 0.000s"), "{text}");
     assert!(
         text.contains(&format!(
-            "main#0 at await point 1 waiting on join {left_id}"
+            "main#0 at await point 1 waiting on join left{left_id}"
         )),
         "{text}"
     );

@@ -348,9 +348,14 @@ where
         let (mut schedules, mut explored, mut cut) = (0usize, 0usize, false);
         let (mut planned_tuples, mut covered) = (Tuples::new(), Tuples::new());
         let stop = pool::run(limits, &mut jobs, work, |tree, ran| {
+            let kind = tree
+                .repro
+                .injections
+                .first()
+                .map(|injection| injection.kind);
             let label = tree
                 .point
-                .map(|(b, p)| point_label(&programs.baselines[b].points[p]));
+                .map(|(b, p)| point_label(&programs.baselines[b].points[p], kind));
             let case = match tree.point {
                 Some(_) => format!(
                     "{} (every schedule)",

@@ -291,6 +291,8 @@ where
                 violations.extend(replay_left_over(&world));
             }
         }
+        // Joins name their task while it may still be alive.
+        name_joined_tasks(&world, &mut violations);
         // Teardown, while the trace still records: tasks left alive are
         // dropped now, and a `Drop` that panics is a violation of this run.
         if world.drop_all_tasks() > 0 {
@@ -364,6 +366,16 @@ where
     };
     drop(sim);
     result
+}
+
+/// A violation's join names the task it waits on (`on join fetch#1`), as
+/// the trace does. (Await points name theirs as they are taken.)
+fn name_joined_tasks(world: &crate::world::World, violations: &mut [Violation]) {
+    for violation in violations {
+        if let Some(crate::trace::WaitKind::Join(task)) = violation.wait.map(|wait| wait.kind) {
+            violation.joined = world.named_label(task);
+        }
+    }
 }
 
 /// Reports the panics of a run that then got stuck (`stopped`: the

@@ -279,7 +279,10 @@ where
             };
             let (mut planned, mut covered) = (Tuples::new(), Tuples::new());
             stop = pool::run(limits, &mut jobs, work, |run, ran| {
-                let label = run.point.map(|(b, p)| point_label(&baselines[b].points[p]));
+                let kind = run.repro.injections.first().map(|injection| injection.kind);
+                let label = run
+                    .point
+                    .map(|(b, p)| point_label(&baselines[b].points[p], kind));
                 let out = match ran {
                     Ran::Done(out) => out,
                     Ran::Skipped => {
@@ -526,15 +529,32 @@ pub(super) fn case_name(label: Option<&str>, run: &PlannedRun) -> String {
     }
 }
 
-/// `fetch#1 await point 3 on sleep (src/fetch.rs:12:5)`.
-pub(super) fn point_label(point: &AwaitPoint) -> String {
-    struct Wait<'a>(&'a crate::trace::Wait);
+/// `fetch#1 await point 3 on sleep (src/fetch.rs:12:5)`; for an expiry
+/// there (`kind`), where the deadline it expires was set when that is
+/// elsewhere (`, under the deadline set at src/fetch.rs:30:9`: the wait is
+/// in a dependency, the `timeout` or `select!` in the code).
+pub(super) fn point_label(point: &AwaitPoint, kind: Option<crate::InjectionKind>) -> String {
+    struct Wait<'a>(&'a crate::trace::Wait, Option<&'a str>);
     impl std::fmt::Display for Wait<'_> {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            crate::error::write_wait(f, self.0)
+            crate::vocab::write_wait_joining(f, self.0, self.1)
         }
     }
-    format!("{} on {}", point.label(), Wait(&point.wait))
+    let mut label = format!(
+        "{} on {}",
+        point.label(),
+        Wait(&point.wait, point.joined.as_deref())
+    );
+    let scope = match kind {
+        Some(crate::InjectionKind::Timeout) => point.timeout,
+        Some(crate::InjectionKind::TimeoutOuter) => point.outer_timeout,
+        _ => None,
+    };
+    if let Some((_, at)) = scope.filter(|(_, at)| point.wait.at != Some(*at)) {
+        label.push_str(", under the deadline set at ");
+        label.push_str(&crate::trace::display_location(at));
+    }
+    label
 }
 
 /// The tasks that panicked in the baseline of `repro`'s seed (what its

@@ -194,6 +194,9 @@ pub struct AwaitPoint {
     /// a [`InjectionKind::Stall`] here, and the program's abort drops the
     /// task where it waits.
     pub aborted_after_end: bool,
+    /// The joined task's label (`fetch#1`) when [`wait`](AwaitPoint::wait)
+    /// is a join on a named task, as the run's trace knew it.
+    pub joined: Option<String>,
 }
 
 impl AwaitPoint {

@@ -38,5 +38,5 @@ pub use task::TaskId;
 pub(crate) use task::{TaskKey, TaskKind};
 pub(crate) use violation::ExpiryVerdict;
 pub use violation::{Violation, ViolationCode};
-pub(crate) use wait::{write_wait, write_wait_joining};
+pub(crate) use wait::write_wait_joining;
 pub use wait::{IoWait, Wait, WaitKind};

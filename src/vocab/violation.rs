@@ -168,6 +168,9 @@ pub struct Violation {
     /// Under a stall: what the same run with the task held one wait
     /// earlier gave (`check/counterfactual.rs`).
     pub(crate) stall_earlier: Option<StallEarlier>,
+    /// The joined task's label (`fetch#1`) when [`wait`](Violation::wait)
+    /// is a join on a named task.
+    pub(crate) joined: Option<String>,
 }
 
 /// What the counterfactual of a failing timeout injection found: the same
@@ -210,6 +213,7 @@ impl Violation {
             signal_race: false,
             abort_pending: false,
             stall_earlier: None,
+            joined: None,
         }
     }
 
@@ -298,7 +302,7 @@ impl fmt::Display for Violation {
                 write!(f, ", await point {point}")?;
                 if let Some(wait) = &self.wait {
                     f.write_str(" on ")?;
-                    super::write_wait(f, wait)?;
+                    super::write_wait_joining(f, wait, self.joined.as_deref())?;
                 }
             }
         }

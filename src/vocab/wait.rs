@@ -90,13 +90,9 @@ impl Wait {
     };
 }
 
-/// Writes `wait` as traces and reports show it: `sleep (src/lib.rs:3:5)`.
-pub(crate) fn write_wait(f: &mut fmt::Formatter<'_>, wait: &Wait) -> fmt::Result {
-    write_wait_joining(f, wait, None)
-}
-
-/// [`write_wait`], a join naming its task by `joined` when given (`join
-/// fs::write#3`, as a trace knows it).
+/// Writes `wait` as traces and reports show it: `sleep (src/lib.rs:3:5)`;
+/// a join names its task by `joined` when given (`join fs::write#3`, as a
+/// trace knows it), else by id (`join #3`).
 pub(crate) fn write_wait_joining(
     f: &mut fmt::Formatter<'_>,
     wait: &Wait,

@@ -211,6 +211,30 @@ impl World {
         }
     }
 
+    /// `name#id` for a named task, as the trace names it, or (a run
+    /// without a trace) as the live task is named (`main` for a root: the
+    /// run's first task is one, ended or not).
+    pub fn named_label(&self, task: TaskId) -> Option<String> {
+        if let Some(name) = self.trace().task_name(task) {
+            return Some(format!("{name}{task}"));
+        }
+        if task == TaskId(0) {
+            return Some(format!("{}{task}", crate::trace::ROOT_NAME));
+        }
+        let core = self.core.borrow();
+        let slot = core
+            .tasks
+            .keys()
+            .into_iter()
+            .filter_map(|key| core.tasks.get(key))
+            .find(|slot| slot.id == task)?;
+        match (&slot.meta.name, slot.meta.kind) {
+            (Some(name), _) => Some(format!("{name}{task}")),
+            (None, TaskKind::Root) => Some(format!("{}{task}", crate::trace::ROOT_NAME)),
+            (None, _) => None,
+        }
+    }
+
     fn live_task(&self, slot: &TaskSlot) -> LiveTask {
         let meta = &slot.meta;
         LiveTask {
@@ -220,7 +244,9 @@ impl World {
             detached: meta.detached,
             parent: meta.parent,
             spawner: match meta.parent {
-                Some(parent) => self.trace().task_label(parent),
+                Some(parent) => self
+                    .named_label(parent)
+                    .unwrap_or_else(|| parent.to_string()),
                 None => "the harness".to_string(),
             },
             spawned_at: meta.spawned_at,

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use super::race::RACE_PLACEHOLDER;
 use super::TaskSlot;
 use crate::inject::{AwaitPoint, InjectAt, Injection, InjectionKind, InjectionPlan};
-use crate::trace::{CancelVia, EventKind, SourceLocation, Wait};
+use crate::trace::{CancelVia, EventKind, SourceLocation, Wait, WaitKind};
 use crate::vocab::TaskId;
 use crate::vocab::Violation;
 use crate::vocab::{TaskKey, TaskKind};
@@ -66,6 +66,7 @@ impl World {
     pub fn collect_points(&self, cap: usize) {
         *self.points.borrow_mut() = Some(Vec::new());
         *self.deadline_joins.borrow_mut() = Default::default();
+        self.spawned_names.borrow_mut().clear();
         self.clear_causal();
         self.points_cap.set(cap);
         self.collecting.set(true);
@@ -178,6 +179,15 @@ impl World {
                 .any(|abort| abort.after_end && abort.task == point.task);
         }
         self.mark_awaited_at_deadline(&mut points);
+        // A join names its task (`join fetch#1`).
+        let names = std::mem::take(&mut *self.spawned_names.borrow_mut());
+        for point in &mut points {
+            if let WaitKind::Join(task) = point.wait.kind {
+                if let Ok(at) = names.binary_search_by_key(&task, |(id, _)| *id) {
+                    point.joined = Some(format!("{}{task}", names[at].1));
+                }
+            }
+        }
         points
     }
 
@@ -427,6 +437,7 @@ impl World {
                     aborted_at_deadline: false,
                     aborted_after_end: false,
                     awaited_at_deadline: false,
+                    joined: None,
                 });
                 self.note_point(key.id, slot.meta.suspends);
             }

@@ -301,6 +301,9 @@ pub(crate) struct World {
     /// The program's aborts of running tasks, when collecting (see
     /// [`AwaitPoint::abortable`]).
     abortable: RefCell<Vec<inject::Abort>>,
+    /// The names tasks were spawned with, in id order, when collecting:
+    /// an await point's join names its task by them.
+    spawned_names: RefCell<Vec<(TaskId, Rc<str>)>>,
     /// What each task's polls may have observed, when collecting (see
     /// `causal.rs`).
     causal: RefCell<causal::Causal>,
@@ -434,6 +437,7 @@ impl World {
             points_cap: Cell::new(usize::MAX),
             collecting: Cell::new(false),
             abortable: RefCell::new(Vec::new()),
+            spawned_names: RefCell::new(Vec::new()),
             causal: RefCell::new(causal::Causal::default()),
             timer_woken: RefCell::new(std::collections::BTreeSet::new()),
             stalled: RefCell::new(Vec::new()),

@@ -12,7 +12,7 @@ use super::TaskFuture;
 use crate::error::BlockedTask;
 use crate::inject::InjectAt;
 use crate::panic;
-use crate::trace::{EventKind, Outcome, SourceLocation, Wait};
+use crate::trace::{EventKind, Outcome, SourceLocation, Wait, WaitKind};
 use crate::vocab::{JoinError, Violation, ViolationCode};
 use crate::vocab::{TaskKey, TaskKind};
 
@@ -464,6 +464,11 @@ impl World {
                 await_point: slot.meta.suspends,
                 wait: slot.meta.last_wait,
                 spawned_at: slot.meta.spawned_at,
+                // A join names the task it waits on (`join fetch#1`).
+                joined: match slot.meta.last_wait.kind {
+                    WaitKind::Join(task) => self.named_label(task),
+                    _ => None,
+                },
             })
             .collect()
     }

@@ -37,6 +37,11 @@ impl World {
         if kind == TaskKind::User {
             self.inherit_signal(key);
         }
+        if self.collecting.get() {
+            if let Some(name) = &name {
+                self.spawned_names.borrow_mut().push((key.id, name.clone()));
+            }
+        }
         if self.trace_on {
             if kind == TaskKind::Root {
                 self.trace.borrow_mut().set_root(key.id);

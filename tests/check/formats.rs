@@ -157,7 +157,7 @@ fn junit_has_one_testcase_per_await_point_and_kind() {
     );
     assert!(names.contains(worker_sleep.as_str()), "{names:#?}");
     let main_join = format!(
-        "main#0 await point 3 on join #1 ({}) x cancel-coop",
+        "main#0 await point 3 on join worker#1 ({}) x cancel-coop",
         location_of("let worker = spawn_named(\"worker\"", "spawn_named")
     );
     assert!(names.contains(main_join.as_str()), "{names:#?}");

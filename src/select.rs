@@ -216,6 +216,10 @@ pub struct Race {
     /// noted is dropped with them (see [`Race::end_poll`]).
     noted_before: Option<crate::world::NotedSoFar>,
     won_now: bool,
+    /// When the race's timer is due (its earliest timer branch polled in
+    /// the last poll): an expiry holds the task, and blocking work it
+    /// waits on, until then.
+    timer_deadline: Option<crate::vocab::Instant>,
 }
 
 impl Default for Race {
@@ -250,6 +254,7 @@ impl Race {
             branch_wait: None,
             noted_before: None,
             won_now: false,
+            timer_deadline: None,
         }
     }
 
@@ -284,6 +289,7 @@ impl Race {
         self.noted_by_timer = false;
         self.branch_wait = None;
         self.won_now = false;
+        let deadline = self.timer_deadline.take();
         // One look-up of the world for the whole start of the poll.
         let Some(world) = crate::world::try_with(std::rc::Rc::clone) else {
             // Outside a simulation: nothing noted, never forced.
@@ -326,6 +332,10 @@ impl Race {
         if self.forced && self.timer_branches() & !disabled == 0 {
             // No timer left to win: the race runs as it would.
             self.forced = false;
+        }
+        if let (true, Some(deadline)) = (self.forced, deadline) {
+            // Woken while held: the trace says until when.
+            world.poll_held(deadline, true);
         }
     }
 
@@ -421,6 +431,9 @@ impl Race {
             self.others |= bit;
         }
         let timer = self.timer_branches() & bit != 0;
+        if let (true, Some(due)) = (timer, seen.deadline) {
+            self.timer_deadline = Some(self.timer_deadline.map_or(due, |t| t.min(due)));
+        }
         if seen.noted {
             self.noted_by_timer = timer && !seen.swapped;
         }
@@ -484,6 +497,9 @@ impl Race {
             } else {
                 None
             };
+            if let (Some((scope, _)), Some(deadline)) = (scope, self.timer_deadline) {
+                world.note_scope_deadline(scope, deadline);
+            }
             if self.won_now {
                 world.settle_race_poll(scope, at, false, None);
                 if let Some(before) = before {

@@ -134,7 +134,7 @@ impl Sleep {
     fn poll_timer(mut self: Pin<&mut Self>, cx: &mut Context<'_>, race_timer: bool) -> Poll<()> {
         if self.done {
             if race_timer {
-                polled_again(self.born);
+                polled_again(self.born, self.deadline);
             }
             return Poll::Ready(());
         }
@@ -164,7 +164,7 @@ impl Sleep {
             }
             // A `select!` polling a branch learns that it is a timer.
             if race_timer {
-                world.note_timer_polled(fired, this.born);
+                world.note_timer_polled(fired, this.born, this.deadline);
             }
             fired
         });
@@ -190,8 +190,8 @@ impl Future for Sleep {
 /// timer is ready again. Out of line: the first polls stay lean.
 #[cold]
 #[inline(never)]
-fn polled_again(born: u16) {
-    world::try_with(|world| world.note_timer_polled(true, born));
+fn polled_again(born: u16, deadline: Instant) {
+    world::try_with(|world| world.note_timer_polled(true, born, deadline));
 }
 
 impl Drop for Sleep {

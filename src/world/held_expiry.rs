@@ -45,10 +45,13 @@ pub(super) struct HeldState {
     /// polls), and whether its trace says the task is held.
     pub deadline: Cell<Option<Instant>>,
     pub shown: Cell<bool>,
-    /// The timeout scope polled last and its deadline: the deadline of
-    /// the scope an injection expires at the await point its task just
+    /// The timeout scope (or `select!` against a timer) polled last and
+    /// its deadline, and the other one polled before it (the outer of two
+    /// nested ones; a timeout in a race's branch): the deadline of the
+    /// scope an injection expires at the await point its task just
     /// reached.
     pub polled: Cell<Option<(u32, Instant)>>,
+    pub polled_before: Cell<Option<(u32, Instant)>>,
 }
 
 impl World {
@@ -78,19 +81,22 @@ impl World {
     }
 
     /// A timeout's poll, of `scope` due at `deadline`, before its inner
-    /// future's.
+    /// future's; a race's, after its branches', due when its timer is.
     #[inline]
     pub(crate) fn note_scope_deadline(&self, scope: u32, deadline: Instant) {
-        self.held.polled.set(Some((scope, deadline)));
+        let last = self.held.polled.replace(Some((scope, deadline)));
+        if last.is_some_and(|(polled, _)| polled != scope) {
+            self.held.polled_before.set(last);
+        }
     }
 
     /// An injection expires `scope` at the await point the held task just
-    /// reached: its deadline, when that timeout was the last polled.
+    /// reached: its deadline, when that timeout (or race) was one of the
+    /// last two polled.
     pub(super) fn hold_scope_deadline(&self, scope: u32) {
-        if let Some((polled, deadline)) = self.held.polled.get() {
-            if polled == scope {
-                self.held.deadline.set(Some(deadline));
-            }
+        let polled = [self.held.polled.get(), self.held.polled_before.get()];
+        if let Some((_, deadline)) = polled.into_iter().flatten().find(|(s, _)| *s == scope) {
+            self.held.deadline.set(Some(deadline));
         }
     }
 

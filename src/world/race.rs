@@ -15,7 +15,7 @@
 //! enclosing scope.
 
 use crate::trace::{SourceLocation, Wait, WaitKind};
-use crate::vocab::TaskId;
+use crate::vocab::{Instant, TaskId};
 
 use super::World;
 
@@ -50,8 +50,9 @@ pub(crate) struct BranchPoll {
     /// another depth is inside a `timeout` of the branch.
     depth: usize,
     /// Whether a timer was polled directly in the branch, and whether it
-    /// was ready (the last one).
+    /// was ready (the last one), and when it is due.
     timer: Option<bool>,
+    deadline: Option<Instant>,
     /// The race's tag ([`race_tag`]).
     tag: u16,
     /// The last timer polled directly in the branch was made while the
@@ -84,8 +85,10 @@ pub(crate) struct NotedSoFar(
 /// What a branch poll of a race saw.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct BranchSeen {
-    /// A timer polled directly in the branch, and whether it was ready.
+    /// A timer polled directly in the branch, whether it was ready, and
+    /// when it is due.
     pub timer: Option<bool>,
+    pub deadline: Option<Instant>,
     /// That timer was made while the race runs (indirect).
     pub indirect: bool,
     /// The branch noted what the task waits on.
@@ -116,6 +119,7 @@ impl BranchGuard<'_> {
             self.world.race_tag.set(frame.outer_tag);
             seen = BranchSeen {
                 timer: frame.timer,
+                deadline: frame.deadline,
                 indirect: frame.indirect,
                 noted,
                 unlocated: noted && pending.is_some_and(|wait| wait.at.is_none()),
@@ -165,6 +169,7 @@ impl World {
         self.branch_polls.borrow_mut().push(BranchPoll {
             depth,
             timer: None,
+            deadline: None,
             tag,
             indirect: false,
             outer_tag: self.race_tag.replace(tag),
@@ -211,13 +216,14 @@ impl World {
         (result, seen)
     }
 
-    /// A timer was polled (ready or not): a branch poll of a race it is
-    /// directly in notes it. `born`: the race tag the timer was made
-    /// under ([`World::race_tag`]). Outside a race, one load.
+    /// A timer due at `deadline` was polled (ready or not): a branch poll
+    /// of a race it is directly in notes it. `born`: the race tag the
+    /// timer was made under ([`World::race_tag`]). Outside a race, one
+    /// load.
     #[inline(always)]
-    pub(crate) fn note_timer_polled(&self, ready: bool, born: u16) {
+    pub(crate) fn note_timer_polled(&self, ready: bool, born: u16, deadline: Instant) {
         if self.racing.get() != 0 {
-            self.note_timer_in_race(ready, born);
+            self.note_timer_in_race(ready, born, deadline);
         }
     }
 
@@ -229,7 +235,7 @@ impl World {
     }
 
     #[inline(never)]
-    fn note_timer_in_race(&self, ready: bool, born: u16) {
+    fn note_timer_in_race(&self, ready: bool, born: u16, deadline: Instant) {
         let Ok(mut polls) = self.branch_polls.try_borrow_mut() else {
             return;
         };
@@ -238,6 +244,7 @@ impl World {
         };
         if self.scopes.try_borrow().is_ok_and(|s| s.len() == top.depth) {
             top.timer = Some(ready);
+            top.deadline = Some(deadline);
             top.indirect = born != 0 && born == top.tag;
         }
     }

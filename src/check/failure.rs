@@ -179,7 +179,8 @@ impl Collector {
             .injections
             .first()
             .is_some_and(|injection| injection.kind == crate::InjectionKind::Signal);
-        if signal && race_after_injection(&failure).is_some() {
+        // The hint about cancel-safe branches: a branch dropped mid-way.
+        if signal && races_after(&failure).1 {
             for violation in &mut failure.violations {
                 violation.signal_race = true;
             }
@@ -330,36 +331,82 @@ fn site(violation: &Violation, masked: bool) -> String {
     }
 }
 
-/// How a `select!` ended after the failure's injection
+/// How `select!`s ended after the failure's injection
 /// (`main#0: select! at src/flush.rs:70:9: branch 0 won; dropped pending
 /// branch 1 (waiting at await point 5)`): the await point names a branch
 /// as the task waited, before the injection decided which branch won and
 /// which dropped branch held what was lost. A drop or expiry decides the
-/// race of the task it hit, at that await point; the program's signal may
-/// decide any task's, the first to drop a waiting branch after it fired.
-pub(crate) fn race_after_injection(failure: &Failure) -> Option<String> {
-    use crate::trace::EventKind;
-    let injection = failure.repro.injections.first()?;
-    let signal = injection.kind == crate::InjectionKind::Signal;
-    let mut events = failure.trace.events().skip_while(|event| {
-        !matches!(event.kind, EventKind::Injected { point, .. }
-            if event.task == injection.task && point == injection.point)
-    });
-    events.find_map(|event| match event.kind {
-        EventKind::SelectWon { dropped, point, .. }
-            if dropped != 0
-                && point > 0
-                && (signal || (event.task == injection.task && point == injection.point)) =>
-        {
-            Some(format!(
-                "{}: {}",
-                failure.trace.task_label(event.task),
-                failure.trace.describe(&event)
-            ))
-        }
-        _ => None,
-    })
+/// race of the task it hit, at that await point: one line.
+///
+/// The program's signal may decide any task's race, and the first to
+/// complete after it is often not where work was lost: a `select!` whose
+/// other branch won first drops only its `cancelled()` branch, and loses
+/// the item on its next pass, when `cancelled()` wins (trial 14's
+/// forwarder); a handler spawned after the signal drops its request
+/// without ever waiting (trial 14's drain). So, after a signal: each
+/// `select!` that dropped a pending branch for the last time in its task
+/// (where the shutdown branch won and the loop ended), in trace order, at
+/// most [`MAX_SIGNAL_RACES`]; else the first that dropped a waiting branch.
+pub(crate) fn races_after_injection(failure: &Failure) -> Vec<String> {
+    races_after(failure).0
 }
+
+/// [`races_after_injection`], and whether one of those `select!`s dropped
+/// a branch that had waited at an await point (mid-way through its work,
+/// not made and dropped within one poll).
+fn races_after(failure: &Failure) -> (Vec<String>, bool) {
+    use crate::trace::EventKind;
+    let Some(injection) = failure.repro.injections.first() else {
+        return (Vec::new(), false);
+    };
+    let signal = injection.kind == crate::InjectionKind::Signal;
+    let after: Vec<_> = failure
+        .trace
+        .events()
+        .skip_while(|event| {
+            !matches!(event.kind, EventKind::Injected { point, .. }
+                if event.task == injection.task && point == injection.point)
+        })
+        .filter(|event| matches!(event.kind, EventKind::SelectWon { dropped, .. } if dropped != 0))
+        .collect();
+    let describe = |event: &crate::trace::Event| {
+        format!(
+            "{}: {}",
+            failure.trace.task_label(event.task),
+            failure.trace.describe(event)
+        )
+    };
+    let site = |event: &crate::trace::Event| match event.kind {
+        EventKind::SelectWon { at, .. } => Some((event.task, at)),
+        _ => None,
+    };
+    let waited = after.iter().find(|event| match event.kind {
+        EventKind::SelectWon { point, .. } => {
+            point > 0 && (signal || (event.task == injection.task && point == injection.point))
+        }
+        _ => false,
+    });
+    if signal {
+        let last_at_site: Vec<String> = after
+            .iter()
+            .enumerate()
+            .filter(|(i, event)| {
+                after[i + 1..]
+                    .iter()
+                    .all(|later| site(later) != site(event))
+            })
+            .map(|(_, event)| describe(event))
+            .take(MAX_SIGNAL_RACES)
+            .collect();
+        if !last_at_site.is_empty() {
+            return (last_at_site, waited.is_some());
+        }
+    }
+    (waited.map(describe).into_iter().collect(), waited.is_some())
+}
+
+/// At most this many `then` lines after the program's signal.
+const MAX_SIGNAL_RACES: usize = 3;
 
 /// Where a panic was raised, from the end of its message (`... at
 /// src/codec.rs:159:17`, as `panic::catch` records it).

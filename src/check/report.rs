@@ -237,7 +237,8 @@ fn failure_json(failure: &Failure) -> serde_json::Value {
     json!({
         "repro": failure.repro.to_string(),
         "await_point": failure.point_label,
-        "then": super::failure::race_after_injection(failure),
+        "then": super::failure::races_after_injection(failure).first(),
+        "then_all": super::failure::races_after_injection(failure),
         "violations": failure.violations.iter().map(|v| json!({
             "code": v.code(),
             "task": v.task_label(),
@@ -432,7 +433,7 @@ impl fmt::Display for Report {
                 } else {
                     writeln!(f, "  first found at {point}")?;
                 }
-                if let Some(race) = super::failure::race_after_injection(first) {
+                for race in super::failure::races_after_injection(first) {
                     writeln!(f, "  then {race}")?;
                 }
             }

@@ -28,6 +28,18 @@ impl Violation {
                 }
             }
             _ if self.real_tokio => super::real_tokio::ELSEWHERE_IN_RUN,
+            // tokio's own message for a `task_local!` read outside its
+            // scope: the sweep reached a task that runs without it.
+            ViolationCode::Panic | ViolationCode::UnobservedPanic
+                if self.message.contains(TASK_LOCAL_UNSET) =>
+            {
+                "a `task_local!` was read outside its scope: `tokio::spawn` and `spawn_blocking` \
+                 do not carry task-locals into the new task (nor does a future polled after its \
+                 `scope` ended). Carry the value in: `tokio::spawn(KEY.scope(KEY.get(), fut))` \
+                 (`KEY.sync_scope` for a blocking closure), or read it with `KEY.try_with(..)` and \
+                 handle its absence. On tokio this panic in a detached task is printed and \
+                 otherwise lost"
+            }
             // Blocking work (`spawn_blocking`'s closure) runs on the
             // simulation's one thread: a closure that waits for the async
             // side never returns.
@@ -128,7 +140,9 @@ impl Violation {
                  expiry at this await point left state half-done — make the change atomic across \
                  the await (a guard whose Drop restores it, or discards what it cannot restore: a \
                  connection with a request on the wire; if a guard's Drop runs here already, check \
-                 what it keeps) or commit it only after the last await. If the code retries \
+                 what it keeps) or commit it only after the last await; but where work done so far \
+                 must count (parts already stored, rows already sent), record each step as it \
+                 completes, not all at the end, so that a retry redoes none. If the code retries \
                  after the expiry, the other side may have done the first attempt with only its \
                  answer late (a withdrawal applied, its reply held): make the request idempotent \
                  (a request id the other side deduplicates). \
@@ -242,7 +256,8 @@ impl Violation {
             ViolationCode::Panic if self.is_an_assertion() => {
                 "an assertion failed after the injection: the cancel (or expiry) at this await point \
                  left the state it checks half-done; make the change atomic across the await (a \
-                 guard whose Drop restores it) or commit it only after the last await"
+                 guard whose Drop restores it) or commit it only after the last await — or, where \
+                 work done so far must count, record each step as it completes"
             }
             // The injection cancelled another task than the one looping:
             // the loop likely waits on what that task would have done.
@@ -276,6 +291,18 @@ impl Violation {
                  would have woken; release and signal in Drop (RAII) so a cancel cannot strand \
                  the others"
             }
+            // Tasks stuck writing into full pipes (trial 14's relay): no
+            // lock involved.
+            ViolationCode::Deadlock
+                if self.message.contains("waiting on duplex write")
+                    || self.message.contains("waiting on simplex write") =>
+            {
+                "a write waits for room in a full pipe (an `io::duplex(n)`'s buffer of n bytes) \
+                 that nobody reads: a task writes all it has before it reads what comes back, or \
+                 a relay (`io::copy`) stops reading while its own write is pending. Real sockets \
+                 and pipes have such buffers too, and deliver in pieces. Read while writing (a \
+                 task per direction, `join!` of the two halves, `copy_bidirectional`)"
+            }
             ViolationCode::Nondeterminism if self.message.starts_with(SAME_SCHEDULE) => {
                 SHARED_STATE_HINT
             }
@@ -284,6 +311,9 @@ impl Violation {
         }
     }
 }
+
+/// tokio's panic message for a `task_local!` read outside its scope.
+const TASK_LOCAL_UNSET: &str = "task-local storage value without setting it first";
 
 /// How the determinism check's message starts when the two runs of a
 /// plan parted: a question asked differently, or a different step count or
@@ -359,6 +389,30 @@ mod tests {
     /// branch's half-done work (trial 13: a `read_line` losing part of a
     /// command, the peers then waiting on each other); one after another
     /// injection keeps the hint about what the cancelled code held.
+    /// Trial 14: a `task_local!` read in a spawned task names the scope
+    /// it lacks, not a gone receiver; tasks stuck on full pipes get the
+    /// pipe's hint, not the lock order's.
+    #[test]
+    fn a_task_local_panic_and_a_pipe_deadlock_get_their_own_hints() {
+        let unset =
+            "cannot access a task-local storage value without setting it first at src/a.rs:5:9";
+        for code in [ViolationCode::Panic, ViolationCode::UnobservedPanic] {
+            let mut violation = Violation::new(code, format!("panicked: {unset}"));
+            violation.injection = deadlock(false).injection;
+            assert!(
+                violation.hint().contains("KEY.scope(KEY.get(), fut)"),
+                "{code:?}"
+            );
+        }
+        let pipes = Violation::new(
+            ViolationCode::Deadlock,
+            "no task can run: main#0 at await point 3 waiting on duplex write (tests/a.rs:110:18)",
+        );
+        assert!(pipes.hint().contains("Read while writing"));
+        let locks = Violation::new(ViolationCode::Deadlock, "no task can run: main#0 at await point 3 waiting on a channel, lock, Notify or other future");
+        assert!(locks.hint().contains("one global order"));
+    }
+
     #[test]
     fn a_deadlock_after_a_select_timer_win_names_the_dropped_branch() {
         assert!(deadlock(true)

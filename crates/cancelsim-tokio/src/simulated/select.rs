@@ -28,7 +28,7 @@ macro_rules! select {
 
         let mut disabled: __tokio_select_util::Mask = Default::default();
         // Branches that returned `Pending` and have not finished since: what
-        // the winner drops.
+        // the winner drops (with the enabled branches not polled yet).
         let mut pending: u64 = 0;
         // Polls of this `select!` so far: the losers of a race decided in
         // its first poll never waited at an await point.
@@ -97,7 +97,13 @@ macro_rules! select {
                                     $crate::__private::tokio::select_priv_clean_pattern!($bind) => {}
                                     _ => continue,
                                 }
-                                race.won(branch as usize, pending & !(disabled as u64), polls);
+                                // Every enabled branch but the winner is dropped:
+                                // those that returned `Pending`, and those this
+                                // poll had not reached yet (their futures were made
+                                // at the `select!`, and what they hold goes with
+                                // them: a `send(msg)`, a handler's request).
+                                let enabled = (u64::MAX >> (64 - BRANCHES)) & !(disabled as u64);
+                                race.won(branch as usize, (pending | enabled) & !(disabled as u64), polls);
                                 race.end_poll();
                                 return ::core::task::Poll::Ready($crate::__private::tokio::select_variant!(__tokio_select_util::Out, ($($skip)*))(out));
                             }

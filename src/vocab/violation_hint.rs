@@ -224,9 +224,11 @@ impl Violation {
                 if self.signal_race
                     && (self.code == ViolationCode::Invariant || self.is_an_assertion()) =>
             {
-                "the program's shutdown signal made a `select!` drop a pending branch mid-way (the \
-                 `then` line names the task, the select!, the branch and the await point it \
-                 waited at): that branch held what the check finds missing or half-done. Keep \
+                "the program's shutdown signal made `select!`s drop pending branches (the `then` \
+                 lines name each task's last one: the branch that won, those dropped and the \
+                 await point they waited at): one of them held what the check finds missing or \
+                 half-done — a future that is not cancel-safe (`send(msg)`, `write_all`), or work \
+                 the stop branch abandoned (a request to answer first). Keep \
                  only cancel-safe futures in the select! (ones that hold nothing when dropped: \
                  `recv()`, `reserve()`, `cancelled()`); do the work in the winning branch's body \
                  or after the select! (it then runs to completion), or pin the long-running work \

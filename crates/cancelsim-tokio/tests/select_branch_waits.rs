@@ -378,7 +378,7 @@ fn the_report_says_which_branch_the_race_dropped_after_the_injection() {
     );
     let hint = report.failures()[0].violations()[0].hint();
     assert!(
-        hint.starts_with("the program's shutdown signal made a `select!` drop a pending branch"),
+        hint.starts_with("the program's shutdown signal made `select!`s drop pending branches"),
         "{hint}"
     );
 }

@@ -264,7 +264,10 @@ pub fn finish(module: &'static str, name: &'static str, args: TestArgs, report: 
                  either it checks the result the timeout decides (it assumes the timeout never \
                  fires: a fallback value, a 504), or the code mishandles the expiry (keeps a \
                  leader's role or lease it could not renew; loses a message moved into \
-                 `timeout(.., tx.send(msg))`: `reserve()` a slot first). If the assertion must \
+                 `timeout(.., tx.send(msg))`: `reserve()` a slot first; marks a change seen \
+                 (`borrow_and_update()`) before applying it and never retries it; stops when it \
+                 falls behind the slow operation: a `broadcast` receiver that ends on \
+                 `RecvError::Lagged`). If the assertion must \
                  hold however slow the operation is (nothing lost, no write after the lease ran \
                  out), call strict_timeout_results() first in the test (or set \
                  CANCELSIM_TIMEOUT_RESULTS=fail) to see these runs as failures; `--nocapture` \

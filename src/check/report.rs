@@ -367,7 +367,9 @@ impl fmt::Display for Report {
                  operation never started (it checks the result the timeout decides, not state \
                  the expiry left half-done — unless the code mishandles the expiry: keeps a \
                  role or lease it could not renew, loses a message moved into `timeout(.., \
-                 tx.send(msg))`; then make the test strict), e.g. {}",
+                 tx.send(msg))`, marks a change seen before applying it and never retries it, \
+                 stops when it falls behind (a `broadcast` receiver ending on `Lagged`); then \
+                 make the test strict), e.g. {}",
                 c.timeout_results_excused,
                 if c.timeout_results_excused == 1 {
                     "y"

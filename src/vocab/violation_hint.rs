@@ -86,10 +86,12 @@ impl Violation {
                  branch wins) before its operation starts, in a task the program spawned: what \
                  fails is how that task handles the expiry — it goes on as if the operation had \
                  happened or had not mattered (keeps a leader's role or a lease it could not \
-                 renew, drops the message it handed the operation, serves a stale value). Make \
-                 what the test checks hold either way: give up what the expiry made stale, keep \
-                 what was handed over (`reserve()` a slot before sending), retry, or report the \
-                 failure to whoever waits for it. (If the test expects that task's happy path — \
+                 renew, drops the message it handed the operation, serves a stale value, marks \
+                 a change seen before applying it, stops on `RecvError::Lagged` after falling \
+                 behind). Make what the test checks hold either way: give up what the expiry \
+                 made stale, keep what was handed over (`reserve()` a slot before sending), \
+                 retry, skip what was missed and go on, or report the failure to whoever waits \
+                 for it. (If the test expects that task's happy path — \
                  a 200 from a handler whose timeout answers 504 —, it assumes the timeout never \
                  fires: assert what holds either way. A failure because the test asked for \
                  strict timeout results or the check does not excuse such runs.)"

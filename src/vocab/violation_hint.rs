@@ -15,7 +15,10 @@ impl Violation {
         match self.code {
             ViolationCode::CancelIgnored if signal => {
                 "the task went on after the program's own cancellation signal: listen for it wherever \
-                 the task waits (`select!` on `token.cancelled()`), inside long jobs too"
+                 the task waits (`select!` on `token.cancelled()`), inside long jobs too. A task \
+                 that works for a caller can also stop when the caller goes away (`select!` on \
+                 `reply.closed()`, `tx.closed()`): with its caller dropped at shutdown, that \
+                 stops it too"
             }
             _ if super::real_tokio::shows_real_tokio(self) => {
                 // cancelsim is compiled with the same RUSTFLAGS as the code
@@ -186,6 +189,26 @@ impl Violation {
             }
             // A stall that ended by itself while a loop waited for the
             // stalled task's progress.
+            // The same stall one wait earlier does not fail this way: the
+            // cut at this await point left the state half-done, and
+            // waiting for the task's drop changes nothing unless a `Drop`
+            // restores it (trial 15's scatter-gather).
+            ViolationCode::Panic
+                if self.abort_pending
+                    && self.is_an_assertion()
+                    && self.stall_earlier.is_some_and(|earlier| {
+                        earlier.verdict != super::EarlierVerdict::Same
+                    }) =>
+            {
+                "the assertion ran while a task your program aborted was still to be dropped \
+                 (tokio's `abort` and `JoinSet::abort_all` only ask for it), but the same stall \
+                 one wait earlier does not fail this way (the counterfactual line): the cut at \
+                 this await point left state half-done — what the task had done before it (a \
+                 row pushed, a counter raised) stays, and waiting for its drop helps only if a \
+                 `Drop` takes it back. Make the change atomic across the await (gather in the \
+                 task, hand over once at its end; or a guard whose Drop restores it), or make \
+                 the check count only what tasks handed over"
+            }
             ViolationCode::Panic if self.abort_pending && self.is_an_assertion() => {
                 "the assertion ran while a task your program aborted was still to be dropped: \
                  tokio's `abort` (and `JoinSet::abort_all`) only asks for it, and the task's \
@@ -288,6 +311,18 @@ impl Violation {
                  cancel-safe futures in the select! (a reader that keeps its buffer across \
                  rounds: `FramedRead`, `lines()` outside the loop), or create the operation once \
                  and poll it by `&mut`"
+            }
+            // Every task waits after the program's own stop: the stop was
+            // missed (trial 15's `notify_waiters` sent while the worker
+            // was busy), not a lock held by cancelled code.
+            ViolationCode::Deadlock if signal => {
+                "after the program's shutdown signal every task waits on something nobody will \
+                 do any more: a task missed the stop — `Notify::notify_waiters()` wakes only the \
+                 tasks waiting at that moment (one busy then, or that makes a fresh `notified()` \
+                 after it, waits forever), a stop sent on a channel before the receiver's loop \
+                 listened. Use a stop that stays set: a `CancellationToken`, a `watch` value, \
+                 `notify_one` (it keeps a permit), or `Notified::enable()` before checking the \
+                 condition; and let the shutdown code await the task under a deadline"
             }
             ViolationCode::Deadlock if self.injection.is_some() => {
                 "after the injection every task waits on something nobody will do any more: a \
@@ -415,6 +450,37 @@ mod tests {
         assert!(pipes.hint().contains("Read while writing"));
         let locks = Violation::new(ViolationCode::Deadlock, "no task can run: main#0 at await point 3 waiting on a channel, lock, Notify or other future");
         assert!(locks.hint().contains("one global order"));
+    }
+
+    /// Trial 15: a check right after `abort_all` whose stall one wait
+    /// earlier passes names the half-done cut, not only the lazy drop; a
+    /// deadlock after the program's own signal names a missed stop.
+    #[test]
+    fn a_half_done_cut_and_a_missed_stop_get_their_own_hints() {
+        let injection = |kind| Injection::new(TaskId(1), 3, kind, InjectAt::Suspend);
+        let pending = |verdict| {
+            let mut violation = Violation::new(
+                ViolationCode::Panic,
+                "the root panicked: shard 0 is reported missing",
+            );
+            violation.injection = Some(injection(InjectionKind::Stall));
+            violation.abort_pending = true;
+            violation.stall_earlier = Some(crate::vocab::StallEarlier {
+                injection: injection(InjectionKind::Stall),
+                verdict,
+            });
+            violation.hint()
+        };
+        assert!(pending(crate::vocab::EarlierVerdict::Passes)
+            .contains("helps only if a `Drop` takes it back"));
+        assert!(pending(crate::vocab::EarlierVerdict::Same)
+            .contains("wait for the aborted tasks to end"));
+        let mut missed = Violation::new(ViolationCode::Deadlock, "no task can run");
+        missed.injection = Some(injection(InjectionKind::Signal));
+        assert!(missed.hint().contains("notify_waiters()"));
+        assert!(deadlock(false)
+            .hint()
+            .contains("release and signal in Drop"));
     }
 
     #[test]

@@ -197,6 +197,34 @@ impl Timers {
         self.earliest = None;
     }
 
+    /// The earliest deadline of a timer armed by task `key` from its own
+    /// poll ([`Target::Task`]), if it has one. A scan of every armed
+    /// timer: for the end of a run, not its steps.
+    pub fn earliest_of_task(&self, key: TaskKey) -> Option<u64> {
+        let armed_by = |group: &Group| {
+            group
+                .listed
+                .iter()
+                .any(|listed| matches!(&listed.state, State::Armed(Target::Task(k)) if *k == key))
+        };
+        let small = self
+            .small
+            .iter()
+            .enumerate()
+            .filter(|(at, _)| !self.large && self.small_armed & (1 << at) != 0)
+            .map(|(_, (deadline, group))| (*deadline, group));
+        let large = self
+            .groups
+            .iter()
+            .filter(|_| self.large)
+            .map(|(deadline, group)| (*deadline, group));
+        small
+            .chain(large)
+            .filter(|(_, group)| armed_by(group))
+            .map(|(deadline, _)| deadline)
+            .min()
+    }
+
     #[inline]
     pub fn insert(&mut self, deadline: u64, target: Target) -> TimerKey {
         self.earliest = match self.earliest {

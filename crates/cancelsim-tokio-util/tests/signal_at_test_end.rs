@@ -1,0 +1,103 @@
+//! A test that returns within the grace time of its shutdown signal: the
+//! runtime's shutdown drops the tasks still running, and one that never
+//! acted on the signal — not woken by it, asleep on its own timer until
+//! after the grace time — is `cancel-ignored` all the same (trial 15's
+//! deadline watchers). A task that listens for the token passes, and so
+//! does one that ignores it but whose sleep ends within the grace time
+//! (it would have finished in time).
+#![cfg(cancelsim)]
+
+use std::time::Duration;
+
+use cancelsim::{Check, Report, ViolationCode};
+use cancelsim_tokio as tokio;
+use cancelsim_tokio_util as tokio_util;
+use tokio::time::{sleep, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// A watcher that expires a request after `budget`; `listens`: it also
+/// stops when the token is cancelled.
+async fn watcher(token: CancellationToken, budget: Duration, listens: bool) {
+    let deadline = Instant::now() + budget;
+    if listens {
+        tokio::select! {
+            _ = token.cancelled() => {}
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+    } else {
+        tokio::time::sleep_until(deadline).await; // marker: deaf sleep
+    }
+}
+
+/// Starts two watchers, works a little, shuts down, and returns at once:
+/// well within the 1 s grace time of the signal.
+async fn serve(budget: Duration, listens: bool) {
+    let token = CancellationToken::new();
+    tokio::cancelsim::register_signal({
+        let token = token.clone();
+        move || token.cancel()
+    });
+    for _ in 0..2 {
+        drop(tokio::spawn(watcher(token.clone(), budget, listens)));
+        sleep(Duration::from_millis(5)).await;
+    }
+    sleep(Duration::from_millis(10)).await;
+    token.cancel();
+}
+
+fn sweep(budget_ms: u64, listens: bool) -> Report {
+    Check::new(move || serve(Duration::from_millis(budget_ms), listens))
+        .tokio_preset()
+        .run()
+}
+
+#[test]
+fn a_watcher_asleep_past_the_grace_time_at_the_end_ignored_the_signal() {
+    let report = sweep(5000, false);
+    assert!(!report.is_clean(), "{report}");
+    let violations: Vec<_> = report
+        .failures()
+        .iter()
+        .flat_map(|failure| failure.violations())
+        .collect();
+    assert!(
+        violations
+            .iter()
+            .all(|v| v.kind() == ViolationCode::CancelIgnored),
+        "{report}"
+    );
+    let first = violations[0];
+    assert!(
+        first
+            .message()
+            .contains(", past its 1.000s grace time, not woken by the signal"),
+        "{report}"
+    );
+    let source = include_str!("signal_at_test_end.rs");
+    let line = source
+        .lines()
+        .position(|line| line.ends_with("// marker: deaf sleep"))
+        .unwrap()
+        + 1;
+    assert!(
+        first.to_string().contains(&format!(
+            "on sleep (crates/cancelsim-tokio-util/tests/signal_at_test_end.rs:{line}:"
+        )),
+        "{report}"
+    );
+    assert_eq!(report.to_string(), sweep(5000, false).to_string());
+}
+
+#[test]
+fn a_watcher_that_listens_for_the_token_passes() {
+    let report = sweep(5000, true);
+    report.assert_clean();
+    assert!(report.counts().per_kind["signal"] > 0, "{report}");
+}
+
+/// Deaf, but its sleep ends within the grace time: it would have ended
+/// in time, had the test waited.
+#[test]
+fn a_deaf_watcher_whose_sleep_ends_within_the_grace_time_passes() {
+    sweep(200, false).assert_clean();
+}

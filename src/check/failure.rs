@@ -295,8 +295,12 @@ fn site(violation: &Violation, masked: bool) -> String {
             let first: Vec<String> = first
                 .split(' ')
                 .map(|word| {
-                    if !masked || word.contains(".rs:") {
+                    if !masked {
                         word.to_string()
+                    } else if word.contains(".rs:") {
+                        // A source location stays; a task named by its
+                        // spawn site loses its id (`pool.rs:119#2`).
+                        mask_task_id(word)
                     } else {
                         // A run of digits is one `#`: await point 9 and 10
                         // are one site.
@@ -313,6 +317,17 @@ fn site(violation: &Violation, masked: bool) -> String {
                 })
                 .collect();
             let mut first = first.join(" ");
+            if masked && violation.code == ViolationCode::Deadlock {
+                // The same tasks stuck the same way are one deadlock,
+                // however many of one spawn site are stuck.
+                let mut clauses: Vec<&str> = Vec::new();
+                for clause in first.split("; ") {
+                    if !clauses.contains(&clause) {
+                        clauses.push(clause);
+                    }
+                }
+                first = clauses.join("; ");
+            }
             if !masked && first.matches('`').count() % 2 == 1 {
                 // Cut at its first line, a message quoting code leaves a
                 // quote open (`` `left == right` `` on the next line).
@@ -328,6 +343,21 @@ fn site(violation: &Violation, masked: bool) -> String {
                 .map_or_else(|| "?".to_string(), crate::trace::display_location);
             format!("{task} at {at}")
         }
+    }
+}
+
+/// `word` with the id of a task named by its spawn site masked:
+/// `pool.rs:119#2` reads `pool.rs:119#`; a location stays as it is.
+fn mask_task_id(word: &str) -> String {
+    match word.rfind('#') {
+        Some(hash) => {
+            let digits = word[hash + 1..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            format!("{}{}", &word[..=hash], &word[hash + 1 + digits..])
+        }
+        None => word.to_string(),
     }
 }
 
@@ -429,6 +459,34 @@ mod tests {
     /// One deadlock at await point 9 or 10 of the root is one site (trial
     /// 13: two groups); a different wait is another; the unnamed tasks of
     /// one spawn are one site.
+    /// Trial 15: one lost stop left one, the other or both workers of a
+    /// spawn site stuck — one deadlock, not three groups.
+    #[test]
+    fn a_deadlock_of_tasks_of_one_spawn_site_is_one_site() {
+        let stuck = |blocked: &str| {
+            Violation::new(
+                ViolationCode::Deadlock,
+                format!(
+                    "no task can run and no timer is pending: main#0 at await point 8 waiting \
+                     on join pool.rs:119#1 (src/pool.rs:119:21); {blocked}"
+                ),
+            )
+            .task(TaskId(0), Some("main"))
+        };
+        let one = "pool.rs:119#1 at await point 8 waiting on select! branch 0 (src/pool.rs:102:17)";
+        let other =
+            "pool.rs:119#2 at await point 2 waiting on select! branch 0 (src/pool.rs:102:17)";
+        let site = violation_site(&stuck(one));
+        assert_eq!(site, violation_site(&stuck(other)));
+        assert_eq!(site, violation_site(&stuck(&format!("{one}; {other}"))));
+        assert_ne!(
+            site,
+            violation_site(&stuck(
+                "pool.rs:119#1 at await point 8 waiting on duplex read (src/pool.rs:90:3)"
+            ))
+        );
+    }
+
     #[test]
     fn numbers_of_any_width_and_unnamed_task_ids_are_one_site() {
         let deadlock = |point: u32, wait: &str| {

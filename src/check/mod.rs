@@ -274,7 +274,8 @@ where
     /// request is injected (tokio code cannot see one), and the end of the
     /// root is tokio's runtime shutdown ([`Config::runtime_shutdown`]):
     /// tasks still running are dropped, not reported as leaks, unless they
-    /// ignored the signal. The runs go one after another (tokio tests share
+    /// ignored the signal (a shutdown within the signal's grace time runs
+    /// them on until it is over). The runs go one after another (tokio tests share
     /// real files and statics); [`threads`](Check::threads) or
     /// `CANCELSIM_THREADS` run them in parallel.
     pub fn tokio_preset(mut self) -> Self {

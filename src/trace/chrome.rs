@@ -149,7 +149,7 @@ impl Trace {
                     format!("release {}", self.message(name).unwrap_or("?"))
                 }
                 EventKind::Violation { code } => format!("violation {code}"),
-                EventKind::Deadlock | EventKind::Drain => {
+                EventKind::Deadlock | EventKind::Drain | EventKind::GraceRun { .. } => {
                     events.push(json!({
                         "ph": "i", "s": "g", "name": event.kind.name(), "cat": event.kind.name(),
                         "pid": PID, "tid": tid, "ts": micros(ts),

@@ -231,6 +231,14 @@ pub enum EventKind {
     },
     /// The root finished; what follows is the drain of detached work.
     Drain,
+    /// The root finished (a tokio runtime's shutdown) within the grace
+    /// time of the program's signal: the tasks that owe an exit run on
+    /// until it is over, so that one that never acts on the signal is
+    /// judged as if the test had waited.
+    GraceRun {
+        /// The end of the grace time.
+        until: Instant,
+    },
 }
 
 impl Event {

@@ -41,6 +41,7 @@
 //! | `blocking_start` | `cost_ns`, `at` |
 //! | `blocking_end` | — |
 //! | `held_for_expiry` | `until_ns` (the expired timeout's deadline), `held` (`wake`, `blocking`) |
+//! | `grace_run` | `until_ns` (the end of the signal's grace time) |
 //! | `timeout_fired` | `scope`, `at` |
 //! | `random` | `value`, `at` |
 //! | `choice` | `value` (the alternative taken), `options`, `at`, `label` (what it means, when its asker said) |
@@ -99,6 +100,7 @@ impl EventKind {
             EventKind::Release { .. } => "release",
             EventKind::Violation { .. } => "violation",
             EventKind::Drain => "drain",
+            EventKind::GraceRun { .. } => "grace_run",
         }
     }
 }
@@ -379,6 +381,7 @@ impl Trace {
                 line.until_ns = Some(until.as_nanos());
                 line.held = Some(if blocking { "blocking" } else { "wake" });
             }
+            EventKind::GraceRun { until } => line.until_ns = Some(until.as_nanos()),
             EventKind::Poll
             | EventKind::BlockingEnd
             | EventKind::Deadlock

@@ -304,6 +304,11 @@ impl fmt::Display for Describe<'_> {
             }
             EventKind::Violation { code } => write!(f, "violation {code}"),
             EventKind::Drain => f.write_str("root finished: draining detached work"),
+            EventKind::GraceRun { until } => write!(
+                f,
+                "root finished within the signal's grace time: the tasks run on until {until}, \
+                 as if the test had waited (nothing else they do is reported)"
+            ),
         }
     }
 }

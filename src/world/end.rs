@@ -329,6 +329,7 @@ impl World {
     /// task not woken since it last suspended, on a `sleep` of its own due
     /// after the grace time, cannot end before then: it is judged now.
     fn shut_down(self: &Rc<World>) {
+        self.run_out_grace();
         let now = self.now().as_nanos();
         let grace = self.grace_nanos();
         let live = self.core.borrow().tasks.keys();

@@ -2,7 +2,11 @@
 //! registered signal, who owes an exit by when, and `cancel-ignored` — once
 //! per deaf task, not for the tasks only waiting for it.
 
-use super::{TaskSlot, World};
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+use super::{Budget, Halt, Limits, TaskSlot, Until, World};
+use crate::error::SimError;
 
 /// How a poll of a task ended, for [`World::on_poll_end`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -213,5 +217,84 @@ impl World {
             self.mark_ignoring(task, slot.meta.parent);
         }
         excused
+    }
+}
+
+impl World {
+    /// A tokio runtime shuts down (the root ended) within the grace time
+    /// of the fired signal: the tasks that owe an exit run on until the
+    /// grace time is over or they all ended, so that one that never acts
+    /// on the signal is judged as if the test had waited (trial 15: a
+    /// handler still building a report for a caller that left, in short
+    /// sleeps). Nothing else they do meanwhile is reported — the test did
+    /// not wait for it — but a task still running then ignored the
+    /// signal.
+    pub(super) fn run_out_grace(self: &Rc<World>) {
+        let Some(fired) = self.oracles.borrow().signal_fired_at else {
+            return;
+        };
+        let until = fired.saturating_add(self.grace_nanos()).saturating_add(1);
+        if self.now().as_nanos() >= until {
+            return;
+        }
+        let owing: Vec<TaskKey> = {
+            let core = self.core.borrow();
+            core.tasks
+                .keys()
+                .into_iter()
+                .filter(|&key| {
+                    core.tasks.get(key).is_some_and(|slot| {
+                        slot.meta.kind == TaskKind::User
+                            && slot.meta.signalled
+                            && !slot.meta.ignored_reported
+                            && !slot.abort_requested
+                    })
+                })
+                .collect()
+        };
+        let Some(first) = owing.first() else {
+            return;
+        };
+        self.record(
+            first.id,
+            EventKind::GraceRun {
+                until: Instant(until),
+            },
+        );
+        let (reported, panicked): (usize, BTreeSet<TaskId>) = {
+            let oracles = self.oracles.borrow();
+            (
+                oracles.violations.len(),
+                oracles.panics.keys().copied().collect(),
+            )
+        };
+        let start = self.budget_used();
+        let steps = self.config.drain_steps;
+        let outer = self.set_budget(Budget {
+            steps_until: start.saturating_add(steps),
+            time_until: until,
+        });
+        let limits = Limits {
+            start,
+            max_steps: steps,
+            time_until: until,
+            horizon: until,
+        };
+        if let Halt::Stop(SimError::Nondeterminism { step, divergence }) =
+            self.run_until(Until::Ended(&owing), limits)
+        {
+            self.keep_divergence(step, divergence);
+        }
+        drop(self.take_budget_stop(start));
+        self.set_budget(outer);
+        // Only the grace budget's verdicts count from this run-on.
+        let mut oracles = self.oracles.borrow_mut();
+        let found: Vec<Violation> = oracles.violations.drain(reported..).collect();
+        oracles.violations.extend(
+            found
+                .into_iter()
+                .filter(|violation| violation.code == ViolationCode::CancelIgnored),
+        );
+        oracles.panics.retain(|task, _| panicked.contains(task));
     }
 }

@@ -73,7 +73,9 @@ pub fn bridge_real_tokio<F: std::future::Future>(
 /// for the sweep to fire at every await point of every task. After it
 /// fires, every task alive at that moment must finish within the grace
 /// budget; `cancel-ignored` names one that does not, also when the
-/// program has to abort it. On real tokio: does nothing.
+/// program has to abort it, and when the test returns before the grace
+/// time is over (its runtime's shutdown then runs the tasks on until it
+/// is, reporting nothing else they do). On real tokio: does nothing.
 pub fn register_signal(signal: impl FnOnce() + 'static) {
     #[cfg(cancelsim)]
     ::cancelsim::cancel::register_signal(signal);

@@ -49,6 +49,7 @@ const SELECT_WON: u8 = 23;
 const SIGNAL_FIRED: u8 = 24;
 const CHOICE_LABELLED: u8 = 25;
 const HELD_FOR_EXPIRY: u8 = 26;
+const GRACE_RUN: u8 = 27;
 
 /// The code (in declaration order) and the task of a wait. Two matches, not
 /// one: each folds to a load (the first to the enum's own tag), where one
@@ -331,6 +332,10 @@ impl Raw {
                     .unwrap_or(0) as u8;
             }
             EventKind::Drain => raw.tag = DRAIN,
+            EventKind::GraceRun { until } => {
+                raw.tag = GRACE_RUN;
+                (raw.a, raw.b) = split(until.as_nanos());
+            }
         }
         raw
     }
@@ -381,6 +386,9 @@ impl Raw {
                 at: loc(),
             },
             BLOCKING_END => EventKind::BlockingEnd,
+            GRACE_RUN => EventKind::GraceRun {
+                until: Instant(join(self.a, self.b)),
+            },
             HELD_FOR_EXPIRY => EventKind::HeldForExpiry {
                 until: Instant(join(self.a, self.b)),
                 blocking: self.aux == 1,

@@ -321,6 +321,9 @@ fn word_stream_round_trips_every_kind() {
             code: ViolationCode::ALL[ViolationCode::ALL.len() - 1],
         },
         EventKind::Drain,
+        EventKind::GraceRun {
+            until: Instant(u64::MAX - 7),
+        },
     ];
     let mut store = EventStore::new(None, 10);
     let mut written = Vec::new();

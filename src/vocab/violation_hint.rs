@@ -187,8 +187,6 @@ impl Violation {
                  a duration), the test assumes the timeout never fires — assert what holds either \
                  way"
             }
-            // A stall that ended by itself while a loop waited for the
-            // stalled task's progress.
             // The same stall one wait earlier does not fail this way: the
             // cut at this await point left the state half-done, and
             // waiting for the task's drop changes nothing unless a `Drop`
@@ -219,6 +217,8 @@ impl Violation {
                  (`join_set.shutdown().await`, `join_next()` until `None`, or the handle's \
                  `JoinError`)"
             }
+            // A stall that ended by itself while a loop waited for the
+            // stalled task's progress.
             ViolationCode::StepLimit if self.stalled() => {
                 "a loop that never finishes while a task's wait was stalled: the sweep made the \
                  operation that task waited on much slower than usual (its wakes held back, as a \
@@ -424,10 +424,6 @@ mod tests {
         violation
     }
 
-    /// A deadlock after a select!'s timer branch won names the dropped
-    /// branch's half-done work (trial 13: a `read_line` losing part of a
-    /// command, the peers then waiting on each other); one after another
-    /// injection keeps the hint about what the cancelled code held.
     /// Trial 14: a `task_local!` read in a spawned task names the scope
     /// it lacks, not a gone receiver; tasks stuck on full pipes get the
     /// pipe's hint, not the lock order's.
@@ -483,6 +479,10 @@ mod tests {
             .contains("release and signal in Drop"));
     }
 
+    /// A deadlock after a select!'s timer branch won names the dropped
+    /// branch's half-done work (trial 13: a `read_line` losing part of a
+    /// command, the peers then waiting on each other); one after another
+    /// injection keeps the hint about what the cancelled code held.
     #[test]
     fn a_deadlock_after_a_select_timer_win_names_the_dropped_branch() {
         assert!(deadlock(true)

@@ -323,11 +323,13 @@ impl World {
     /// still alive is dropped where it waits.
     ///
     /// Past its grace time, or sure to be: a test often returns within the
-    /// grace time of its signal, and its runtime's shutdown then drops a
-    /// task that never acted on it (trial 15: a handler building a report
-    /// for a caller that left, a watcher sleeping out its 5 s budget). A
-    /// task not woken since it last suspended, on a `sleep` of its own due
-    /// after the grace time, cannot end before then: it is judged now.
+    /// grace time of its signal, and its runtime's shutdown would then drop
+    /// a task that never acted on it (trial 15: a handler building a report
+    /// for a caller that left, a watcher sleeping out its 5 s budget). The
+    /// tasks first run on until the grace time is over
+    /// ([`World::run_out_grace`]); a task not woken since it last
+    /// suspended, on a `sleep` of its own due after the grace time (past
+    /// that run-on's horizon), cannot end before then: it is judged too.
     fn shut_down(self: &Rc<World>) {
         self.run_out_grace();
         let now = self.now().as_nanos();

@@ -234,11 +234,12 @@ pub(crate) fn junit_failure(repro: &Repro, violations: &[Violation]) -> (String,
 }
 
 fn failure_json(failure: &Failure) -> serde_json::Value {
+    let races = super::failure::races_after_injection(failure);
     json!({
         "repro": failure.repro.to_string(),
         "await_point": failure.point_label,
-        "then": super::failure::races_after_injection(failure).first(),
-        "then_all": super::failure::races_after_injection(failure),
+        "then": races.first(),
+        "then_all": races,
         "violations": failure.violations.iter().map(|v| json!({
             "code": v.code(),
             "task": v.task_label(),

@@ -27,9 +27,6 @@ macro_rules! select {
         const BRANCHES: u32 = $crate::__private::tokio::count!( $($count)* );
 
         let mut disabled: __tokio_select_util::Mask = Default::default();
-        // Branches that returned `Pending` and have not finished since: what
-        // the winner drops (with the enabled branches not polled yet).
-        let mut pending: u64 = 0;
         // Polls of this `select!` so far: the losers of a race decided in
         // its first poll never waited at an await point.
         let mut polls: u32 = 0;
@@ -85,25 +82,23 @@ macro_rules! select {
                                     ::core::task::Poll::Ready(out) => out,
                                     ::core::task::Poll::Pending => {
                                         is_pending = true;
-                                        pending |= 1u64 << branch;
                                         continue;
                                     }
                                 };
                                 disabled |= mask;
-                                pending &= !(1u64 << branch);
                                 #[allow(unused_variables)]
                                 #[allow(unused_mut)]
                                 match &out {
                                     $crate::__private::tokio::select_priv_clean_pattern!($bind) => {}
                                     _ => continue,
                                 }
-                                // Every enabled branch but the winner is dropped:
-                                // those that returned `Pending`, and those this
-                                // poll had not reached yet (their futures were made
-                                // at the `select!`, and what they hold goes with
-                                // them: a `send(msg)`, a handler's request).
-                                let enabled = (u64::MAX >> (64 - BRANCHES)) & !(disabled as u64);
-                                race.won(branch as usize, (pending | enabled) & !(disabled as u64), polls);
+                                // Every branch still enabled (the winner is disabled
+                                // now) is dropped: those that returned `Pending`, and
+                                // those this poll had not reached yet (their futures
+                                // were made at the `select!`, and what they hold goes
+                                // with them: a `send(msg)`, a handler's request).
+                                let dropped = (u64::MAX >> (64 - BRANCHES)) & !(disabled as u64);
+                                race.won(branch as usize, dropped, polls);
                                 race.end_poll();
                                 return ::core::task::Poll::Ready($crate::__private::tokio::select_variant!(__tokio_select_util::Out, ($($skip)*))(out));
                             }

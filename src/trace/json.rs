@@ -206,6 +206,10 @@ pub(crate) fn wait_name(kind: WaitKind) -> (&'static str, Option<TaskId>) {
         WaitKind::Io(IoWait::DuplexWrite) => ("duplex-write", None),
         WaitKind::Io(IoWait::SimplexRead) => ("simplex-read", None),
         WaitKind::Io(IoWait::SimplexWrite) => ("simplex-write", None),
+        WaitKind::Io(IoWait::TcpRead) => ("tcp-read", None),
+        WaitKind::Io(IoWait::TcpWrite) => ("tcp-write", None),
+        WaitKind::Io(IoWait::TcpAccept) => ("tcp-accept", None),
+        WaitKind::Io(IoWait::TcpConnect) => ("tcp-connect", None),
         WaitKind::SelectBranch(_) => ("select-branch", None),
     }
 }

@@ -334,9 +334,11 @@ impl Violation {
             // lock involved.
             ViolationCode::Deadlock
                 if self.message.contains("waiting on duplex write")
-                    || self.message.contains("waiting on simplex write") =>
+                    || self.message.contains("waiting on simplex write")
+                    || self.message.contains("waiting on tcp write") =>
             {
-                "a write waits for room in a full pipe (an `io::duplex(n)`'s buffer of n bytes) \
+                "a write waits for room in a full pipe (an `io::duplex(n)`'s buffer of n bytes, \
+                 a simulated TCP stream's 64 KiB send buffer) \
                  that nobody reads: a task writes all it has before it reads what comes back, or \
                  a relay (`io::copy`) stops reading while its own write is pending. Real sockets \
                  and pipes have such buffers too, and deliver in pieces. Read while writing (a \

@@ -31,8 +31,8 @@ pub enum WaitKind {
     /// too: the race acts as a timeout around them).
     Select,
     /// A read from, or a write to, a simulated in-memory stream: the
-    /// tokio facade's `io::duplex` and `io::simplex`, read or written at
-    /// the wait's location.
+    /// tokio facade's `io::duplex`, `io::simplex` and `net`, read, written
+    /// or accepted at the wait's location.
     Io(IoWait),
     /// The future of the given branch of a `select!` that races a timer,
     /// at the branch's expression: the branch waits on something that
@@ -59,6 +59,16 @@ pub enum IoWait {
     SimplexRead,
     /// A write to a simplex stream whose buffer is full.
     SimplexWrite,
+    /// A read from a simulated TCP stream (the tokio facade's
+    /// `net::TcpStream`) whose peer has sent nothing (more), or whose next
+    /// chunk is still on its way.
+    TcpRead,
+    /// A write to a simulated TCP stream whose send buffer is full.
+    TcpWrite,
+    /// A simulated TCP listener's `accept()`, no connection waiting.
+    TcpAccept,
+    /// A simulated TCP `connect()`, its handshake under way.
+    TcpConnect,
 }
 
 impl IoWait {
@@ -69,6 +79,10 @@ impl IoWait {
             IoWait::DuplexWrite => "duplex write",
             IoWait::SimplexRead => "simplex read",
             IoWait::SimplexWrite => "simplex write",
+            IoWait::TcpRead => "tcp read",
+            IoWait::TcpWrite => "tcp write",
+            IoWait::TcpAccept => "tcp accept",
+            IoWait::TcpConnect => "tcp connect",
         }
     }
 }

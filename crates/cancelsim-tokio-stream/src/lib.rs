@@ -23,7 +23,8 @@
 //!   virtual clock, the rest tokio-stream's own), `adapters` (the time
 //!   adapters these), [`Elapsed`], and the wrappers `IntervalStream`,
 //!   `WatchStream` (over the facade's `watch::Receiver`), `JoinSetStream`,
-//!   `ReadDirStream` and, on unix, `SignalStream`. A sweep expires a
+//!   `ReadDirStream`, `TcpListenerStream` (over the facade's simulated
+//!   `TcpListener`) and, on unix, `SignalStream`. A sweep expires a
 //!   `timeout`'s or `timeout_repeating`'s wait for the next item, and a
 //!   `chunks_timeout`'s wait to fill a chunk, at every await point inside
 //!   (the stream is kept, as tokio-stream keeps it: its item comes later).
@@ -32,8 +33,8 @@
 //!   the wrappers over channels and I/O (`ReceiverStream`,
 //!   `UnboundedReceiverStream`, `BroadcastStream`, `errors`, `LinesStream`,
 //!   `SplitStream`) — is tokio-stream's own, passed through. Not simulated
-//!   (they fail to compile with a message): `wrappers::{TcpListenerStream,
-//!   UnixListenerStream}`, as the facade's `net`.
+//!   (it fails to compile with a message): `wrappers::UnixListenerStream`,
+//!   as the facade's Unix sockets.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -1,5 +1,6 @@
 //! tokio-stream's wrappers over the runtime's types (`IntervalStream`,
-//! `WatchStream`, `JoinSetStream`, `ReadDirStream`), simulated, against
+//! `WatchStream`, `JoinSetStream`, `ReadDirStream`, `TcpListenerStream`),
+//! simulated, against
 //! real tokio-stream on real tokio's paused runtime; `SignalStream` fired
 //! by the test.
 #![cfg(cancelsim)]
@@ -118,6 +119,46 @@ fn read_dir_stream_lists_a_directory_as_tokio_stream() {
 /// A signal stream receives each delivery the test fires (on real tokio
 /// that would be the OS's signal).
 #[cfg(unix)]
+#[test]
+fn tcp_listener_stream_yields_each_connection_as_tokio_stream() {
+    let (real, sim) = both!(|rt, stream, log, start| async move {
+        use rt::io::{AsyncReadExt, AsyncWriteExt};
+        use stream::StreamExt;
+        let listener = rt::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut incoming = stream::wrappers::TcpListenerStream::new(listener);
+        let clients = rt::spawn(async move {
+            for word in ["one", "two"] {
+                let mut client = rt::net::TcpStream::connect(addr).await.unwrap();
+                client.write_all(word.as_bytes()).await.unwrap();
+            }
+        });
+        for _ in 0..2 {
+            let mut connection = incoming.next().await.unwrap().unwrap();
+            let mut word = String::new();
+            connection.read_to_string(&mut word).await.unwrap();
+            note!(log, start, "accepted {word:?}");
+        }
+        clients.await.unwrap();
+        let listener = incoming.into_inner();
+        note!(
+            log,
+            start,
+            "listener back: {}",
+            listener.local_addr().unwrap() == addr
+        );
+    });
+    assert_eq!(real, sim);
+    assert_eq!(
+        sim,
+        [
+            (0, "accepted \"one\"".to_string()),
+            (0, "accepted \"two\"".to_string()),
+            (0, "listener back: true".to_string()),
+        ]
+    );
+}
+
 #[test]
 fn signal_stream_receives_each_fired_signal() {
     use cancelsim_tokio as tokio;

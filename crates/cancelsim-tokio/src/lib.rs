@@ -39,7 +39,9 @@
 //! unchanged (runtime-agnostic): `sync`, `io`'s traits and utilities,
 //! `join!`, `try_join!`, `pin!`, `task_local!`. `process::Command`'s
 //! `output` and `status` run the real program and wait for it as blocking
-//! work at the caller's line. Not simulated: `net` and
+//! work at the caller's line. `net`'s TCP (`TcpListener`, `TcpStream`)
+//! runs on a network of the simulation's own, its deliveries delayed as
+//! `io::duplex`'s. Not simulated: UDP, Unix sockets, `TcpSocket` and
 //! `process::Command::spawn` (they fail to compile with a message saying
 //! what to use instead).
 

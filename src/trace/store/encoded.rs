@@ -84,7 +84,8 @@ impl Raw {
     /// This suspension as one [`SUSPEND_SHORT`] word, when it fits.
     #[inline(always)]
     pub(super) fn short_suspend(&self, flags: u64) -> Option<u64> {
-        if self.b != 0 {
+        // (A wait code past four bits, a TCP wait's, takes the long form.)
+        if self.b != 0 || self.aux > 0xf {
             return None;
         }
         let (task, ordinal) = (u64::from(self.task), u64::from(self.a));

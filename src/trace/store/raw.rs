@@ -67,9 +67,10 @@ fn wait_code(kind: WaitKind) -> (u8, u32) {
         WaitKind::Blocking(_) => 7,
         WaitKind::External => 8,
         WaitKind::Select => 9,
-        // 10 to 13, in `IoWait`'s declaration order: a cast, not a
-        // second match.
-        WaitKind::Io(io) => 10 + io as u8,
+        // 10 to 13, then 15 to 18, in `IoWait`'s declaration order: a
+        // cast, not a second match (14 came before the TCP waits).
+        WaitKind::Io(io) if (io as u8) < 4 => 10 + io as u8,
+        WaitKind::Io(io) => 11 + io as u8,
         WaitKind::SelectBranch(_) => 14,
     };
     let task = match kind {
@@ -96,6 +97,10 @@ fn wait_kind(code: u8, task: u32) -> WaitKind {
         12 => WaitKind::Io(IoWait::SimplexRead),
         13 => WaitKind::Io(IoWait::SimplexWrite),
         14 => WaitKind::SelectBranch(task),
+        15 => WaitKind::Io(IoWait::TcpRead),
+        16 => WaitKind::Io(IoWait::TcpWrite),
+        17 => WaitKind::Io(IoWait::TcpAccept),
+        18 => WaitKind::Io(IoWait::TcpConnect),
         _ => WaitKind::External,
     }
 }

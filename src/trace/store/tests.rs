@@ -5,7 +5,7 @@ use super::encoded::{CHUNK_WORDS, ENCODER_POOL};
 use super::EventStore;
 use crate::inject::{InjectAt, InjectionKind};
 use crate::trace::{
-    CancelVia, Event, EventKind, Outcome, SourceLocation, Wait, WaitKind, WakeCause,
+    CancelVia, Event, EventKind, IoWait, Outcome, SourceLocation, Wait, WaitKind, WakeCause,
 };
 use crate::vocab::Instant;
 use crate::vocab::TaskId;
@@ -104,6 +104,20 @@ fn one_word_suspensions_read_back_at_every_boundary() {
             kind: WaitKind::Blocking(TaskId(9)),
             at: Some(here),
         },
+        Wait {
+            kind: WaitKind::Io(IoWait::SimplexWrite),
+            at: Some(here),
+        },
+        // Codes past four bits (a TCP write's, accept's, connect's) take
+        // the long form.
+        Wait {
+            kind: WaitKind::Io(IoWait::TcpRead),
+            at: Some(here),
+        },
+        Wait {
+            kind: WaitKind::Io(IoWait::TcpConnect),
+            at: Some(here),
+        },
     ];
     let write = |store: &mut EventStore| {
         let polls = std::cell::Cell::new(0);
@@ -132,12 +146,12 @@ fn one_word_suspensions_read_back_at_every_boundary() {
     let mut expected = (cases.len() - 1) / 4 * 2;
     for &(task, ordinal) in &cases {
         for wait in &waits {
-            let waits_on_a_task = matches!(wait.kind, WaitKind::Blocking(_));
-            expected += if !waits_on_a_task && fits(task.0, ordinal) {
-                1
-            } else {
-                2
-            };
+            let long = matches!(
+                wait.kind,
+                WaitKind::Blocking(_)
+                    | WaitKind::Io(IoWait::TcpWrite | IoWait::TcpAccept | IoWait::TcpConnect)
+            );
+            expected += if !long && fits(task.0, ordinal) { 1 } else { 2 };
         }
     }
     let EventStore::Bytes(encoded) = &full else {

@@ -2,8 +2,8 @@
 //! utilities are tokio-stream's own (those types are tokio's in the facade
 //! too); the wrappers over the runtime's types take the facade's
 //! (`Interval`, `watch::Receiver`, `JoinSet`, `fs::ReadDir`,
-//! `signal::unix::Signal`); the socket wrappers fail to compile, as the
-//! facade's `net` does.
+//! `signal::unix::Signal`, `net::TcpListener`); `UnixListenerStream` fails
+//! to compile, as the facade's Unix sockets do.
 
 pub use tokio_stream::wrappers::{errors, ReceiverStream, UnboundedReceiverStream};
 

@@ -1,11 +1,11 @@
-//! `TcpListenerStream` and `UnixListenerStream` are not simulated, as the
-//! facade's `tokio::net` is not: code that uses them fails to compile with
-//! a message that says what to do, instead of accepting on real sockets
-//! inside the simulation.
+//! `TcpListenerStream` over the facade's simulated `TcpListener`.
+//! `UnixListenerStream` is not simulated, as the facade's Unix sockets are
+//! not: code that uses it fails to compile with a message that says what
+//! to do, instead of accepting on real sockets inside the simulation.
 //!
 //! ```compile_fail,E0277
-//! # async fn f(listener: cancelsim_tokio::net::TcpListener) {
-//! let _incoming = cancelsim_tokio_stream::wrappers::TcpListenerStream::new(listener);
+//! # async fn f(listener: cancelsim_tokio::net::UnixListener) {
+//! let _incoming = cancelsim_tokio_stream::wrappers::UnixListenerStream::new(listener);
 //! # }
 //! ```
 
@@ -17,11 +17,12 @@ use futures_core::Stream;
 
 /// Not implemented by any type: a bound on it is the compile error.
 #[diagnostic::on_unimplemented(
-    message = "tokio-stream's listener streams are not simulated by cancelsim-tokio-stream",
+    message = "tokio-stream's `UnixListenerStream` is not simulated by cancelsim-tokio-stream",
     label = "they accept on real sockets, which cannot run inside the simulation",
-    note = "in the simulation build, hand the code under test its connections as \
-            `tokio::io::duplex()` streams (a `ReceiverStream` of them stands for the listener), \
-            or keep the socket code out of the simulated tests with `#[cfg(not(cancelsim))]`"
+    note = "in the simulation build, use TCP (`TcpListenerStream` over a simulated \
+            `TcpListener`), hand the code under test its connections as `tokio::io::duplex()` \
+            streams, or keep the socket code out of the simulated tests with \
+            `#[cfg(not(cancelsim))]`"
 )]
 pub trait ListenerStreamIsNotSimulated {}
 
@@ -53,6 +54,51 @@ macro_rules! unsimulated {
     )*};
 }
 
-unsimulated!(TcpListenerStream(TcpListener, TcpStream));
+/// A stream of the connections a [`TcpListener`] accepts (tokio-stream's
+/// `TcpListenerStream`), over the facade's simulated listener: waiting
+/// for the next one is a `tcp accept`.
+///
+/// [`TcpListener`]: cancelsim_tokio::net::TcpListener
+#[derive(Debug)]
+pub struct TcpListenerStream {
+    inner: cancelsim_tokio::net::TcpListener,
+}
+
+impl TcpListenerStream {
+    /// The stream of `listener`'s connections.
+    pub fn new(listener: cancelsim_tokio::net::TcpListener) -> Self {
+        TcpListenerStream { inner: listener }
+    }
+
+    /// The listener back.
+    pub fn into_inner(self) -> cancelsim_tokio::net::TcpListener {
+        self.inner
+    }
+}
+
+impl Stream for TcpListenerStream {
+    type Item = std::io::Result<cancelsim_tokio::net::TcpStream>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.inner.poll_accept(cx) {
+            Poll::Ready(Ok((stream, _))) => Poll::Ready(Some(Ok(stream))),
+            Poll::Ready(Err(error)) => Poll::Ready(Some(Err(error))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsRef<cancelsim_tokio::net::TcpListener> for TcpListenerStream {
+    fn as_ref(&self) -> &cancelsim_tokio::net::TcpListener {
+        &self.inner
+    }
+}
+
+impl AsMut<cancelsim_tokio::net::TcpListener> for TcpListenerStream {
+    fn as_mut(&mut self) -> &mut cancelsim_tokio::net::TcpListener {
+        &mut self.inner
+    }
+}
+
 #[cfg(unix)]
 unsimulated!(UnixListenerStream(UnixListener, UnixStream));

@@ -17,6 +17,6 @@ mod write_ext;
 pub use buf_read_ext::AsyncBufReadExt;
 pub use copy::{copy, copy_bidirectional, copy_bidirectional_with_sizes, copy_buf};
 pub use read_ext::AsyncReadExt;
-pub(crate) use stream::MAX_DELAY;
 pub use stream::{duplex, simplex, DuplexStream, SimplexStream};
+pub(crate) use stream::{Pipe, MAX_DELAY};
 pub use write_ext::AsyncWriteExt;

@@ -83,9 +83,10 @@ pub fn simplex(max_buf_size: usize) -> (ReadHalf<SimplexStream>, WriteHalf<Simpl
     tokio::io::split(SimplexStream::new_unsplit(max_buf_size))
 }
 
-/// A stream of tokio's, with the delivery delay and the named waits.
+/// A stream of tokio's, with the delivery delay and the named waits
+/// (also the two directions of a simulated TCP stream, `net`).
 #[derive(Debug)]
-struct Pipe<S> {
+pub(crate) struct Pipe<S> {
     inner: S,
     /// A chunk taken from `inner`, not yet handed to a read; of it, the
     /// bytes before `cut` arrive with `arrival`, the rest after a delay of
@@ -103,7 +104,12 @@ struct Pipe<S> {
 }
 
 impl<S> Pipe<S> {
-    fn new(inner: S, at: &'static Location<'static>, read: IoWait, write: IoWait) -> Self {
+    pub(crate) fn new(
+        inner: S,
+        at: &'static Location<'static>,
+        read: IoWait,
+        write: IoWait,
+    ) -> Self {
         Pipe {
             inner,
             held: Vec::new(),
@@ -126,7 +132,7 @@ impl<S> Pipe<S> {
 }
 
 impl<S: AsyncRead + Unpin> Pipe<S> {
-    fn poll_read(
+    pub(crate) fn poll_read(
         &mut self,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
@@ -200,6 +206,51 @@ impl<S: AsyncWrite + Unpin> Pipe<S> {
         }
         written
     }
+
+    pub(crate) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let inner = &mut self.inner;
+        let written = ::cancelsim::wakes_from_peer(|| Pin::new(inner).poll_write(cx, buf));
+        self.noted(written)
+    }
+
+    pub(crate) fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let inner = &mut self.inner;
+        let written =
+            ::cancelsim::wakes_from_peer(|| Pin::new(inner).poll_write_vectored(cx, bufs));
+        self.noted(written)
+    }
+
+    pub(crate) fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let inner = &mut self.inner;
+        let flushed = ::cancelsim::wakes_from_peer(|| Pin::new(inner).poll_flush(cx));
+        self.noted(flushed)
+    }
+
+    pub(crate) fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let inner = &mut self.inner;
+        let shut = ::cancelsim::wakes_from_peer(|| Pin::new(inner).poll_shutdown(cx));
+        self.noted(shut)
+    }
+}
+
+impl<S> Pipe<S> {
+    /// Shows the stream's waits, and records its delays, at `at` (a
+    /// connection's server end, once accepted there).
+    pub(crate) fn set_site(&mut self, at: &'static Location<'static>) {
+        self.at = at;
+    }
 }
 
 /// The delay of a segment of `len` bytes: a recorded choice (at the
@@ -272,10 +323,7 @@ macro_rules! pipe_stream {
                 cx: &mut Context<'_>,
                 buf: &[u8],
             ) -> Poll<std::io::Result<usize>> {
-                let pipe = &mut self.0;
-                let written =
-                    ::cancelsim::wakes_from_peer(|| Pin::new(&mut pipe.inner).poll_write(cx, buf));
-                pipe.noted(written)
+                self.0.poll_write(cx, buf)
             }
 
             fn poll_write_vectored(
@@ -283,35 +331,25 @@ macro_rules! pipe_stream {
                 cx: &mut Context<'_>,
                 bufs: &[IoSlice<'_>],
             ) -> Poll<std::io::Result<usize>> {
-                let pipe = &mut self.0;
-                let written = ::cancelsim::wakes_from_peer(|| {
-                    Pin::new(&mut pipe.inner).poll_write_vectored(cx, bufs)
-                });
-                pipe.noted(written)
+                self.0.poll_write_vectored(cx, bufs)
             }
 
             fn is_write_vectored(&self) -> bool {
-                self.0.inner.is_write_vectored()
+                self.0.is_write_vectored()
             }
 
             fn poll_flush(
                 mut self: Pin<&mut Self>,
                 cx: &mut Context<'_>,
             ) -> Poll<std::io::Result<()>> {
-                let pipe = &mut self.0;
-                let flushed =
-                    ::cancelsim::wakes_from_peer(|| Pin::new(&mut pipe.inner).poll_flush(cx));
-                pipe.noted(flushed)
+                self.0.poll_flush(cx)
             }
 
             fn poll_shutdown(
                 mut self: Pin<&mut Self>,
                 cx: &mut Context<'_>,
             ) -> Poll<std::io::Result<()>> {
-                let pipe = &mut self.0;
-                let shut =
-                    ::cancelsim::wakes_from_peer(|| Pin::new(&mut pipe.inner).poll_shutdown(cx));
-                pipe.noted(shut)
+                self.0.poll_shutdown(cx)
             }
         }
     };

@@ -1,0 +1,200 @@
+//! `net` against real tokio: the same programs on real loopback sockets
+//! (tokio's paused current-thread runtime) and on the simulated network
+//! must log the same — an echo over `TcpListener`/`TcpStream` with
+//! `split` and `into_split`, the addresses each end reports, a refused
+//! connection, a port in use, the end of the stream when a peer goes,
+//! `reunite`. (See `compat.rs` for the harness.)
+#![cfg(cancelsim)]
+
+use std::sync::Arc;
+
+#[macro_use]
+mod common;
+use common::*;
+
+#[test]
+fn an_echo_over_tcp_agrees_with_tokio() {
+    let (real, sim) = both!(|rt, log, start| async move {
+        use rt::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        let listener = rt::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        note!(
+            log,
+            start,
+            "bound to a port of its own: {}",
+            addr.port() != 0
+        );
+        let server = rt::spawn(async move {
+            let (mut stream, peer) = listener.accept().await.unwrap();
+            let same_peer = stream.peer_addr().unwrap() == peer;
+            let (read, mut write) = stream.split();
+            let mut lines = BufReader::new(read).lines();
+            let mut count = 0;
+            while let Some(line) = lines.next_line().await.unwrap() {
+                write
+                    .write_all(line.to_uppercase().as_bytes())
+                    .await
+                    .unwrap();
+                write.write_all(b"\n").await.unwrap();
+                count += 1;
+            }
+            (count, same_peer, peer)
+        });
+        let mut client = rt::net::TcpStream::connect(addr).await.unwrap();
+        note!(
+            log,
+            start,
+            "client's peer is the listener: {}",
+            client.peer_addr().unwrap() == addr
+        );
+        note!(
+            log,
+            start,
+            "client's ip: {}",
+            client.local_addr().unwrap().ip()
+        );
+        client.set_nodelay(true).unwrap();
+        note!(log, start, "nodelay: {}", client.nodelay().unwrap());
+        client.write_all(b"hello\nworld\n").await.unwrap();
+        client.shutdown().await.unwrap();
+        let mut echo = String::new();
+        client.read_to_string(&mut echo).await.unwrap();
+        note!(log, start, "echo {echo:?}");
+        let (count, same_peer, peer) = server.await.unwrap();
+        note!(
+            log,
+            start,
+            "server saw {count} lines; peer_addr = accept's: {same_peer}"
+        );
+        note!(
+            log,
+            start,
+            "server's peer is the client: {}",
+            peer == client.local_addr().unwrap()
+        );
+    });
+    assert_eq!(real, sim);
+    assert_eq!(
+        sim,
+        log_of(&[
+            (0, "bound to a port of its own: true"),
+            (0, "client's peer is the listener: true"),
+            (0, "client's ip: 127.0.0.1"),
+            (0, "nodelay: true"),
+            (0, "echo \"HELLO\\nWORLD\\n\""),
+            (0, "server saw 2 lines; peer_addr = accept's: true"),
+            (0, "server's peer is the client: true"),
+        ])
+    );
+}
+
+#[test]
+fn refused_connections_ports_in_use_and_names_agree_with_tokio() {
+    let (real, sim) = both!(|rt, log, start| async move {
+        let listener = rt::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let again = rt::net::TcpListener::bind(addr).await.map(|_| ());
+        note!(log, start, "bind again: {:?}", again.map_err(|e| e.kind()));
+        let by_name = rt::net::TcpStream::connect(("localhost", addr.port())).await;
+        note!(
+            log,
+            start,
+            "connect to localhost: {:?}",
+            by_name.map(|_| ()).map_err(|e| e.kind())
+        );
+        let found: Vec<_> = rt::net::lookup_host(format!("127.0.0.1:{}", addr.port()))
+            .await
+            .unwrap()
+            .collect();
+        note!(log, start, "lookup_host of an ip: {}", found == [addr]);
+        drop(listener);
+        let refused = rt::net::TcpStream::connect(addr).await.map(|_| ());
+        note!(
+            log,
+            start,
+            "connect after the listener went: {:?}",
+            refused.map_err(|e| e.kind())
+        );
+        let bad = rt::net::TcpStream::connect("127.0.0.1").await.map(|_| ());
+        note!(log, start, "no port: {:?}", bad.map_err(|e| e.kind()));
+    });
+    assert_eq!(real, sim);
+    assert_eq!(
+        sim,
+        log_of(&[
+            (0, "bind again: Err(AddrInUse)"),
+            (0, "connect to localhost: Ok(())"),
+            (0, "lookup_host of an ip: true"),
+            (0, "connect after the listener went: Err(ConnectionRefused)"),
+            (0, "no port: Err(InvalidInput)"),
+        ])
+    );
+}
+
+#[test]
+fn owned_halves_a_gone_peer_and_reunite_agree_with_tokio() {
+    let (real, sim) = both!(|rt, log, start| async move {
+        use rt::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = rt::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = rt::net::TcpStream::connect(addr).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        // The client's writing half goes: the server reads the end.
+        let (mut client_read, client_write) = client.into_split();
+        let (mut server_read, mut server_write) = server.into_split();
+        let writer = rt::spawn(async move {
+            let mut write = client_write;
+            write.write_all(b"last words").await.unwrap();
+            drop(write);
+        });
+        let mut got = String::new();
+        server_read.read_to_string(&mut got).await.unwrap();
+        writer.await.unwrap();
+        note!(log, start, "server read {got:?} then the end");
+        // The server still writes to the client's reading half.
+        server_write.write_all(b"bye").await.unwrap();
+        server_write.shutdown().await.unwrap();
+        let mut back = String::new();
+        client_read.read_to_string(&mut back).await.unwrap();
+        note!(log, start, "client read {back:?}");
+        // Halves of one stream reunite; of two, they come back.
+        let other = rt::net::TcpStream::connect(addr).await.unwrap();
+        let (_other_read, other_write) = other.into_split();
+        let mismatched = server_read.reunite(other_write);
+        note!(
+            log,
+            start,
+            "halves of two streams reunite: {}",
+            mismatched.is_ok()
+        );
+        let (server_read, _other_write) = match mismatched {
+            Err(rt::net::tcp::ReuniteError(read, write)) => (read, write),
+            Ok(_) => unreachable!(),
+        };
+        let whole = server_read.reunite(server_write);
+        note!(
+            log,
+            start,
+            "halves of one stream reunite: {}",
+            whole.is_ok()
+        );
+        // A client that goes: the server reads the end.
+        let (mut server, _) = listener.accept().await.unwrap();
+        drop(_other_read);
+        drop(_other_write);
+        let mut rest = Vec::new();
+        let n = server.read_to_end(&mut rest).await.unwrap();
+        note!(log, start, "after the client went: read {n} bytes");
+    });
+    assert_eq!(real, sim);
+    assert_eq!(
+        sim,
+        log_of(&[
+            (0, "server read \"last words\" then the end"),
+            (0, "client read \"bye\""),
+            (0, "halves of two streams reunite: false"),
+            (0, "halves of one stream reunite: true"),
+            (0, "after the client went: read 0 bytes"),
+        ])
+    );
+}

@@ -55,6 +55,48 @@ async fn frames_arrive_whole_beside_the_heartbeat() {
 }
 
 #[tokio::test]
+async fn frames_arrive_whole_over_tcp() {
+    // The same reader behind a socket: on real tokio a loopback
+    // connection, in the simulation build a simulated one.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let token = CancellationToken::new();
+    tokio::cancelsim::register_signal({
+        let token = token.clone();
+        move || token.cancel()
+    });
+    let (out, mut received) = mpsc::unbounded_channel();
+    let server = tokio::spawn({
+        let token = token.clone();
+        async move {
+            let (stream, _) = listener.accept().await?;
+            frames::serve(stream, Duration::from_micros(300), token, out).await
+        }
+    });
+    let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+    for frame in FRAMES {
+        let pause = Duration::from_millis(1);
+        if frames::write_frame_slowly(&mut client, frame, pause)
+            .await
+            .is_err()
+        {
+            break; // the server went away (shut down)
+        }
+    }
+    drop(client);
+    let _ = server.await;
+    let mut got = Vec::new();
+    while let Ok(frame) = received.try_recv() {
+        got.push(frame);
+    }
+    let expected: Vec<Vec<u8>> = FRAMES.iter().map(|f| f.to_vec()).collect();
+    assert_eq!(got[..], expected[..got.len()], "frames corrupted");
+    if !token.is_cancelled() {
+        assert_eq!(got.len(), FRAMES.len(), "frames lost");
+    }
+}
+
+#[tokio::test]
 async fn the_pool_drains_on_shutdown() {
     let token = CancellationToken::new();
     tokio::cancelsim::register_signal({

@@ -88,6 +88,72 @@ fn the_cancel_safe_frame_reader_is_clean() {
     assert!(report.counts().per_kind["cancel-drop"] > 0);
 }
 
+/// The frame reader behind a simulated TCP connection.
+async fn tcp_frames_test(buggy: bool) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (out, mut received) = mpsc::unbounded_channel();
+    let beat = Duration::from_micros(300);
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await?;
+        let token = CancellationToken::new();
+        if buggy {
+            frames::buggy::serve(stream, beat, token, out).await
+        } else {
+            frames::serve(stream, beat, token, out).await
+        }
+    });
+    let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+    for frame in [&b"hello"[..], b"cancel-safe", b"world"] {
+        let pause = Duration::from_millis(1);
+        if frames::write_frame_slowly(&mut client, frame, pause)
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    drop(client);
+    let _ = server.await;
+    let mut got = Vec::new();
+    while let Ok(frame) = received.try_recv() {
+        got.push(frame);
+    }
+    assert_eq!(
+        got,
+        [&b"hello"[..], b"cancel-safe", b"world"],
+        "frames lost or corrupted"
+    );
+}
+
+#[test]
+fn a_half_read_frame_over_tcp_is_found_at_the_servers_read() {
+    let report = sweep(|| tcp_frames_test(true));
+    assert!(codes(&report).contains(&ViolationCode::Panic), "{report}");
+    let text = report.to_string();
+    assert!(text.contains("frames lost or corrupted"), "{text}");
+    // Even the baseline loses them (the heartbeat beats the slow client's
+    // pause); its trace shows the server's task waiting on the socket at
+    // the buggy reader's `read_exact`, in the service's code, and the
+    // heartbeat's branch dropping that read.
+    assert!(
+        text.lines()
+            .any(|line| line.contains("on tcp read (") && line.contains("src/frames.rs:")),
+        "{text}"
+    );
+    assert!(
+        text.contains("won; dropped pending branches 0, 2 (waiting at await point"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_cancel_safe_frame_reader_over_tcp_is_clean() {
+    let report = sweep(|| tcp_frames_test(false));
+    report.assert_clean();
+    assert!(report.counts().per_kind["cancel-drop"] > 0);
+}
+
 async fn pool_test(buggy: bool) {
     let token = CancellationToken::new();
     tokio::cancelsim::register_signal({

@@ -30,7 +30,7 @@ impl AbortHandle {
     /// Like [`JoinHandle::abort`].
     #[track_caller]
     pub fn abort(&self) {
-        if let Some(world) = self.world.upgrade() {
+        if let Some(world) = self.live_world() {
             let _enter = Enter::new(&world);
             world.abort(self.key, Some(Location::caller()));
         }
@@ -39,10 +39,20 @@ impl AbortHandle {
     /// Like [`JoinHandle::request_abort`] (tokio's `AbortHandle::abort`).
     #[track_caller]
     pub fn request_abort(&self) {
-        if let Some(world) = self.world.upgrade() {
+        if let Some(world) = self.live_world() {
             let _enter = Enter::new(&world);
             world.abort_later(self.key, Some(Location::caller()));
         }
+    }
+
+    /// The task's world, unless the task's result was taken already: then
+    /// an abort does nothing, and says nothing of a slower run either (its
+    /// joiner would still be waiting for the result, not aborting).
+    fn live_world(&self) -> Option<Rc<World>> {
+        if self.slot.taken() {
+            return None;
+        }
+        self.world.upgrade()
     }
 
     /// The task has ended.

@@ -81,12 +81,22 @@ impl World {
     /// await point the task reached at this very instant is one it could
     /// be dropped at (dropping it where it waited since earlier would move
     /// the program's abort before its deadline).
+    ///
+    /// Two aborts say nothing of earlier await points: a task's abort of
+    /// itself (a guard dropped in its last poll: a no-op on tokio, and at
+    /// most a stop at its next await), and an abort made as the aborter's
+    /// own future is dropped (an abort-on-drop guard it held): the task
+    /// goes with its owner, which the sweep drops at the owner's await
+    /// points, never while the owner still holds the guard.
     pub fn mark_abortable(&self, key: TaskKey) {
         if !self.collecting.get() {
             return;
         }
         let task = key.id;
         let aborter = self.current_id();
+        if aborter == Some(task) || self.dropping_future.get() {
+            return;
+        }
         let by_timer = aborter.is_some_and(|aborter| self.timer_woken.borrow().contains(&aborter));
         let from_point = aborter.map_or(0, |aborter| self.abort_follows(task, aborter));
         if let Ok(mut abortable) = self.abortable.try_borrow_mut() {

@@ -59,14 +59,20 @@ impl<T> JoinSlot<T> {
     }
 }
 
-/// Whether a task has ended, without knowing its output type.
+/// Whether a task has ended, and whether its result was taken, without
+/// knowing its output type.
 pub(crate) trait Finished {
     fn finished(&self) -> bool;
+    fn taken(&self) -> bool;
 }
 
 impl<T> Finished for JoinSlot<T> {
     fn finished(&self) -> bool {
         self.is_done()
+    }
+
+    fn taken(&self) -> bool {
+        matches!(*self.state.borrow(), JoinState::Taken)
     }
 }
 

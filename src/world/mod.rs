@@ -301,6 +301,8 @@ pub(crate) struct World {
     /// The program's aborts of running tasks, when collecting (see
     /// [`AwaitPoint::abortable`]).
     abortable: RefCell<Vec<inject::Abort>>,
+    /// The current task's future is being dropped (aborted, cancelled).
+    dropping_future: Cell<bool>,
     /// The names tasks were spawned with, in id order, when collecting:
     /// an await point's join names its task by them.
     spawned_names: RefCell<Vec<(TaskId, Rc<str>)>>,
@@ -437,6 +439,7 @@ impl World {
             points_cap: Cell::new(usize::MAX),
             collecting: Cell::new(false),
             abortable: RefCell::new(Vec::new()),
+            dropping_future: Cell::new(false),
             spawned_names: RefCell::new(Vec::new()),
             causal: RefCell::new(causal::Causal::default()),
             timer_woken: RefCell::new(std::collections::BTreeSet::new()),

@@ -336,7 +336,10 @@ impl World {
         (point, wait): (u32, Wait),
         why: &str,
     ) -> bool {
-        let Err(caught) = self.as_current(key, move || drop(future)) else {
+        let outer = self.dropping_future.replace(true);
+        let dropped = self.as_current(key, move || drop(future));
+        self.dropping_future.set(outer);
+        let Err(caught) = dropped else {
             return false;
         };
         if super::is_budget_stop(&*caught.payload) {

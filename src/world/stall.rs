@@ -17,7 +17,21 @@ impl World {
     /// ready queue, its wakes add nothing until the program aborts it
     /// ([`World::abort_later`]), nothing else can run, or it has been held
     /// for [`STALL_LIMIT`] ([`World::release_stalled`]).
+    ///
+    /// A task already queued as it suspends woke itself during the poll
+    /// that ended there (its work cancelled a token its own future listens
+    /// to): its wait ends at once, as on tokio, however slow the rest of
+    /// the work would be. Nothing is held.
     pub(super) fn stall(&self, key: TaskKey) {
+        if self
+            .core
+            .borrow()
+            .tasks
+            .get(key)
+            .is_none_or(|slot| slot.queued)
+        {
+            return;
+        }
         self.unqueue(key);
         if let Some(slot) = self.core.borrow_mut().tasks.get_mut(key) {
             slot.queued = true;

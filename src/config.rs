@@ -104,6 +104,10 @@ pub struct Config {
     /// twice): record every question, or check each against the first
     /// run's. `None` outside them.
     pub(crate) determinism: Option<crate::schedule::DeterminismRole>,
+    /// The test's own `timeout`s (the root's, in the test function) never
+    /// expire: the counterfactual of a run that failed on one
+    /// (`check/counterfactual.rs`).
+    pub(crate) own_deadlines_unbounded: bool,
 }
 
 impl Config {
@@ -148,6 +152,7 @@ impl Default for Config {
             watchdog: Some(DEFAULT_WATCHDOG),
             root_location: None,
             determinism: None,
+            own_deadlines_unbounded: false,
         }
     }
 }

@@ -53,7 +53,7 @@
 
 use std::future::Future;
 
-use super::run::{run_expired_from_start, run_stall_held, RunResult};
+use super::run::{run_expired_from_start, run_stall_held, run_without_own_deadlines, RunResult};
 use super::Repro;
 use crate::config::Config;
 use crate::inject::{Injection, InjectionKind};
@@ -91,6 +91,12 @@ where
     F: Fn() -> Fut,
     Fut: Future,
 {
+    if judge_own_deadline(body, config, repro, baseline_panics, result) {
+        return Judged {
+            ran: 1,
+            excused: None,
+        };
+    }
     let mut judged = judge_by_expiry(body, config, repro, baseline_panics, result, excuse);
     judged.ran += usize::from(judge_stall_earlier(
         body,
@@ -160,6 +166,44 @@ where
             injection: earlier,
             verdict,
         });
+    }
+    true
+}
+
+/// The test's own deadline, for an injected run whose root failed only on
+/// the `Elapsed` of the test's own `timeout` expiring by itself: the
+/// injection made the operation slower (an expiry holding it to the
+/// code's own deadline, a stall), not stuck. The same run with the test's
+/// own timeouts lifted says which: when it passes, the test's deadline is
+/// shorter than the code's (`timeout(50ms, ..).unwrap()` around code that
+/// may take its 500 ms) — the test's assertion, counted as such (the run's
+/// `consequences`), not a failure; when it fails (the operation never
+/// ends: a deadlock, a time limit), the failure stands. Returns whether
+/// the counterfactual was run.
+fn judge_own_deadline<F, Fut>(
+    body: &F,
+    config: &Config,
+    repro: &Repro,
+    baseline_panics: &[TaskId],
+    result: &mut RunResult,
+) -> bool
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+{
+    if repro.injections.is_empty()
+        || !result.own_timeout_natural
+        || result.violations.is_empty()
+        || !result.violations.iter().all(|violation| {
+            violation.task_id() == Some(TaskId(0)) && unwraps_the_elapsed(violation)
+        })
+    {
+        return false;
+    }
+    let lifted = run_without_own_deadlines(body, config, repro, baseline_panics);
+    if lifted.violations.is_empty() && lifted.fired == result.fired {
+        result.violations.clear();
+        result.consequences.1 = true;
     }
     true
 }

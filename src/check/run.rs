@@ -43,6 +43,8 @@ pub(crate) struct RunResult {
     pub natural_expiries: u32,
     /// A spawned task outlived the root (see `World::outlived_root`).
     pub outlived_root: bool,
+    /// The test's own timeout expired by itself.
+    pub own_timeout_natural: bool,
 }
 
 /// Runs `body` once under `repro`, then the oracles.
@@ -116,6 +118,23 @@ where
         None,
         Some(Variant::ExpiredFromStart(scope, race, injection)),
     )
+}
+
+/// `repro` with the test's own `timeout`s lifted
+/// ([`Config::own_deadlines_unbounded`]).
+pub(crate) fn run_without_own_deadlines<F, Fut>(
+    body: &F,
+    base: &Config,
+    repro: &Repro,
+    baseline_panics: &[TaskId],
+) -> RunResult
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+{
+    let mut config = base.clone();
+    config.own_deadlines_unbounded = true;
+    run_with_baseline(body, &config, repro, false, baseline_panics)
 }
 
 /// `repro` (a stall) with its stall holding against the owner's wakes
@@ -346,6 +365,7 @@ where
     let strict_timeouts = world.strict_timeout_results();
     let natural_expiries = world.natural_expiries();
     let outlived_root = world.outlived_root();
+    let own_timeout_natural = world.own_timeout_expired_naturally();
     let result = RunResult {
         violations,
         trace: world.take_trace(),
@@ -363,6 +383,7 @@ where
         strict_timeouts,
         natural_expiries,
         outlived_root,
+        own_timeout_natural,
     };
     drop(sim);
     result

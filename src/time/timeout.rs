@@ -37,6 +37,10 @@ impl From<Elapsed> for std::io::Error {
     }
 }
 
+/// The deadline of the test's own `timeout` in a run that lifts it: past
+/// any run's time limit.
+const UNBOUNDED: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
 /// Runs `future` for at most `duration` of virtual time. On expiry the inner
 /// future is dropped at its current await point and the caller gets
 /// `Err(Elapsed)`.
@@ -60,7 +64,12 @@ impl From<Elapsed> for std::io::Error {
 #[track_caller]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     let at = Location::caller();
-    let deadline = Instant::now() + duration;
+    let unbounded = world::try_with(|world| world.own_deadline_unbounded(at)).unwrap_or(false);
+    let deadline = if unbounded {
+        Instant::now() + UNBOUNDED
+    } else {
+        Instant::now() + duration
+    };
     Timeout {
         inner: Some(future),
         sleep: Sleep::new(deadline, true, at),
@@ -251,6 +260,7 @@ impl<F: Future> Future for Timeout<F> {
         } else if expired {
             world::with(|world| {
                 world.note_natural_expiry();
+                world.note_natural_expiry_at(at);
                 world.note_expiry_while_stalled(scope, at, None)
             });
         }

@@ -212,10 +212,13 @@ impl Violation {
                  tokio's `abort` (and `JoinSet::abort_all`) only asks for it, and the task's \
                  future — with its guards' `Drop`s — is dropped when the runtime next runs it. \
                  In this run the task was slower than the others (stalled where it waited), \
-                 still running when the abort came, so a check made right after the abort sees \
-                 its state before its `Drop`s: wait for the aborted tasks to end before checking \
-                 (`join_set.shutdown().await`, `join_next()` until `None`, or the handle's \
-                 `JoinError`)"
+                 still running when the abort came. If the check reads what the task's `Drop`s \
+                 put back (a gauge, a slot), it ran before them: wait for the aborted tasks to \
+                 end before checking (`join_set.shutdown().await`, `join_next()` until `None`, \
+                 or the handle's `JoinError`). If it reads what only the task's end sets (a \
+                 finished flag, an `Ok` from the code that aborted it at its deadline), the test \
+                 assumes the task is done before that deadline: on tokio a task that slow is \
+                 aborted too — assert what holds either way"
             }
             // A stall that ended by itself while a loop waited for the
             // stalled task's progress.

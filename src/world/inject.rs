@@ -371,6 +371,30 @@ impl World {
         }
     }
 
+    /// Is a `timeout` called at `at` now the test's own (the root's, in
+    /// the test function) in a run that lifts those
+    /// ([`Config::own_deadlines_unbounded`])?
+    pub(crate) fn own_deadline_unbounded(&self, at: SourceLocation) -> bool {
+        self.config.own_deadlines_unbounded
+            && self.config.is_test_code(at)
+            && self.current_id() == Some(TaskId(0))
+    }
+
+    /// A `timeout` called at `at` expired by itself (no injection forced
+    /// it): noted when it is the test's own (the root's, in the test
+    /// function) — a root failing on its `Elapsed` may fail only because
+    /// the injection made the operation slower than the test's deadline.
+    pub(crate) fn note_natural_expiry_at(&self, at: SourceLocation) {
+        if self.config.is_test_code(at) && self.current_id() == Some(TaskId(0)) {
+            self.oracles.borrow_mut().own_timeout_expired_naturally = true;
+        }
+    }
+
+    /// Did the test's own timeout expire by itself in this run?
+    pub(crate) fn own_timeout_expired_naturally(&self) -> bool {
+        self.oracles.borrow().own_timeout_expired_naturally
+    }
+
     /// Did the root fail on the test's own timeout, expired by an
     /// injection? Records it.
     pub(crate) fn root_failed_on_assertion_timeout(&self) -> bool {

@@ -40,6 +40,8 @@ pub(crate) struct OracleState {
     /// An injection expired the test's own timeout (`Config::test_file`,
     /// `Config::test_lines`).
     pub test_timeout_expired: bool,
+    /// The test's own timeout expired by itself (its deadline passed).
+    pub own_timeout_expired_naturally: bool,
     /// The root then failed in that poll: its assertion, not a bug.
     pub assertion_timeout: bool,
     /// The timer handler of the test's own `select!`, expired by an

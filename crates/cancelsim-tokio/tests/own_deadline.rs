@@ -1,0 +1,76 @@
+//! The test's own deadline, met by an injection elsewhere (trial 16,
+//! tokio-graceful-shutdown): an expiry injected at the code's own 500 ms
+//! `timeout` holds its operation until that deadline, so the test's
+//! `timeout(50ms, ..).expect(..)` fires first. The operation was slower,
+//! not stuck: the same run with the test's deadline lifted passes, and the
+//! run counts as the test's assertion, not a failure. Code that never
+//! finishes after the expiry still fails: without the test's deadline its
+//! run never ends. (Only with `--cfg cancelsim`.)
+#![cfg(cancelsim)]
+
+use std::time::Duration;
+
+use cancelsim::{Check, Report, ViolationCode};
+use cancelsim_tokio::sync::oneshot;
+use cancelsim_tokio::time::{sleep, timeout};
+
+/// The code under test: a lookup under its own 500 ms deadline, answered
+/// by a backend task after 1 ms; `hang_on_expiry`: the mistake of waiting
+/// forever once the deadline passed.
+async fn lookup(hang_on_expiry: bool) -> Option<u32> {
+    let (tx, rx) = oneshot::channel();
+    let _backend = cancelsim_tokio::spawn(async move {
+        sleep(Duration::from_millis(1)).await;
+        let _ = tx.send(7);
+    });
+    match timeout(Duration::from_millis(500), rx).await {
+        Ok(answer) => answer.ok(),
+        Err(_) if hang_on_expiry => {
+            std::future::pending::<()>().await;
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+fn sweep(hang_on_expiry: bool) -> Report {
+    // The test's lines, as `#[tokio::test]` gives them: `lookup` above is
+    // the code under test.
+    let first = line!();
+    Check::new(move || async move {
+        let _answer = timeout(Duration::from_millis(50), lookup(hang_on_expiry))
+            .await
+            .expect("the lookup answers within 50 ms");
+    })
+    .tokio_preset()
+    .test_file(file!())
+    .test_lines(first, line!())
+    .run()
+}
+
+#[test]
+fn a_test_deadline_shorter_than_the_codes_is_the_tests_assertion() {
+    let report = sweep(false);
+    report.assert_clean();
+    // Counted: the expiries of the test's own timeout, and the runs in
+    // which the code's expiry outlasted it.
+    assert!(report.counts().assertion_timeouts > 0, "{report}");
+}
+
+#[test]
+fn code_that_never_finishes_after_the_expiry_still_fails() {
+    let report = sweep(true);
+    assert!(!report.is_clean(), "{report}");
+    let kinds: Vec<_> = report
+        .failures()
+        .iter()
+        .flat_map(|failure| failure.violations().iter().map(|v| v.kind()))
+        .collect();
+    assert!(kinds.contains(&ViolationCode::Panic), "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("the lookup answers within 50 ms"),
+        "{report}"
+    );
+}

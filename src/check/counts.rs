@@ -100,9 +100,40 @@ pub struct Counts {
     /// work (a service loop, a background ticker) that a shutdown signal
     /// would stop: the report mentions an unswept signal only then.
     pub long_lived_baselines: usize,
+    /// Baselines that took long on the wall clock while their virtual
+    /// clock ran far ([`WALL_CLOCK_RUN`], [`VIRTUAL_RUNAWAY`]): the code
+    /// likely bounds a loop by `std::time::Instant` (the wall clock) while
+    /// it sleeps on the virtual one, so the loop spins through its sleeps
+    /// until real time passes.
+    pub wall_clock_runs: usize,
+    /// The slowest of them: its wall-clock and virtual time.
+    pub wall_clock_example: Option<(std::time::Duration, std::time::Duration)>,
 }
 
+/// A baseline that takes longer than this on the wall clock...
+pub(crate) const WALL_CLOCK_RUN: std::time::Duration = std::time::Duration::from_secs(1);
+/// ...while its virtual clock runs past this, is noted
+/// ([`Counts::wall_clock_runs`]).
+pub(crate) const VIRTUAL_RUNAWAY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 impl Counts {
+    /// Notes a baseline that took `wall` on the wall clock and ended at
+    /// `end` on the virtual one, if it looks as if the code waits on the
+    /// wall clock (see [`Counts::wall_clock_runs`]).
+    pub(crate) fn note_wall_clock(&mut self, wall: std::time::Duration, end: crate::time::Instant) {
+        let virtual_time = std::time::Duration::from_nanos(end.as_nanos());
+        if wall < WALL_CLOCK_RUN || virtual_time < VIRTUAL_RUNAWAY {
+            return;
+        }
+        self.wall_clock_runs += 1;
+        if self
+            .wall_clock_example
+            .is_none_or(|(slowest, _)| wall > slowest)
+        {
+            self.wall_clock_example = Some((wall, virtual_time));
+        }
+    }
+
     /// Counts a baseline run (`explored`: of a schedule explored besides
     /// the seeds' own), and its determinism re-run when it had one (a
     /// stuck baseline has none).

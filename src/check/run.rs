@@ -45,6 +45,9 @@ pub(crate) struct RunResult {
     pub outlived_root: bool,
     /// The test's own timeout expired by itself.
     pub own_timeout_natural: bool,
+    /// The run's wall-clock time (for the notice of code that waits on
+    /// the wall clock: `Counts::wall_clock_runs`).
+    pub wall: std::time::Duration,
 }
 
 /// Runs `body` once under `repro`, then the oracles.
@@ -238,6 +241,7 @@ where
     if let Some(cap) = collect {
         world.collect_points(cap);
     }
+    let started = std::time::Instant::now();
     let outcome = {
         let _enter = Enter::new(&world);
         let future = crate::panic::catch(body);
@@ -246,6 +250,7 @@ where
             Err(caught) => RootRun::Panicked(caught.message),
         }
     };
+    let wall = started.elapsed();
     let mut violations = Vec::new();
     let stop = match outcome {
         RootRun::Returned(_) | RootRun::Dropped => None,
@@ -384,6 +389,7 @@ where
         natural_expiries,
         outlived_root,
         own_timeout_natural,
+        wall,
     };
     drop(sim);
     result

@@ -61,6 +61,9 @@ struct BaselineOut {
     panicked: Vec<TaskId>,
     /// A spawned task outlived the root.
     outlived_root: bool,
+    /// Its wall-clock and virtual time.
+    wall: std::time::Duration,
+    end_time: crate::time::Instant,
 }
 
 /// What an injected run left for the report.
@@ -161,6 +164,7 @@ where
             };
             report.counts.add_baseline(*index >= swept, true);
             report.counts.long_lived_baselines += usize::from(out.outlived_root);
+            report.counts.note_wall_clock(out.wall, out.end_time);
             max_tasks = max_tasks.max(out.tasks);
             max_steps = max_steps.max(out.steps);
             let reported = self.shard.is_none_or(|(k, _)| k == 0);
@@ -479,6 +483,8 @@ where
         tasks: first.tasks,
         panicked: first.panicked,
         outlived_root: first.outlived_root,
+        wall: first.wall,
+        end_time: first.end_time,
     }
 }
 

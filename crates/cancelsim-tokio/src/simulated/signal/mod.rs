@@ -3,13 +3,16 @@
 //! [`fire_ctrl_c`](crate::cancelsim::fire_ctrl_c) in the same simulation;
 //! on unix, a [`unix::Signal`] receives each
 //! [`fire_signal`](crate::cancelsim::fire_signal) of its kind (Ctrl-C is
-//! `SIGINT`: either call fires both).
+//! `SIGINT`: either call fires both). A real signal of a kind listened to
+//! is announced on stderr before the process ends (`real.rs`).
 
 use std::cell::Cell;
 use std::sync::Arc;
 
 use tokio::sync::Notify;
 
+#[cfg(unix)]
+mod real;
 #[cfg(unix)]
 pub mod unix;
 
@@ -43,6 +46,8 @@ fn fired() -> bool {
 /// after this call.
 pub async fn ctrl_c() -> std::io::Result<()> {
     crate::task::require_runtime();
+    #[cfg(unix)]
+    real::watch(libc::SIGINT);
     let notify = NOTIFY.with(Arc::clone);
     loop {
         let notified = notify.notified();

@@ -220,6 +220,7 @@ pub fn signal(kind: SignalKind) -> std::io::Result<Signal> {
             kind.0
         )));
     }
+    super::real::watch(kind.0);
     Ok(Signal {
         kind,
         seen: seen_by_new_listener(kind),

@@ -108,6 +108,9 @@ pub struct Config {
     /// expire: the counterfactual of a run that failed on one
     /// (`check/counterfactual.rs`).
     pub(crate) own_deadlines_unbounded: bool,
+    /// ...except the one called here: the timeout the run's injection
+    /// expires, which keeps its deadline.
+    pub(crate) own_deadline_kept: Option<crate::vocab::SourceLocation>,
 }
 
 impl Config {
@@ -153,6 +156,7 @@ impl Default for Config {
             root_location: None,
             determinism: None,
             own_deadlines_unbounded: false,
+            own_deadline_kept: None,
         }
     }
 }

@@ -174,7 +174,8 @@ where
 /// the `Elapsed` of the test's own `timeout` expiring by itself: the
 /// injection made the operation slower (an expiry holding it to the
 /// code's own deadline, a stall), not stuck. The same run with the test's
-/// own timeouts lifted says which: when it passes, the test's deadline is
+/// own timeouts lifted (but the one the injection expires) says which:
+/// when it passes, the test's deadline is
 /// shorter than the code's (`timeout(50ms, ..).unwrap()` around code that
 /// may take its 500 ms) — the test's assertion, counted as such (the run's
 /// `consequences`), not a failure; when it fails (the operation never
@@ -200,7 +201,10 @@ where
     {
         return false;
     }
-    let lifted = run_without_own_deadlines(body, config, repro, baseline_panics);
+    // The timeout the injection expires keeps its deadline (it is the
+    // injection), the test's others are lifted.
+    let kept = result.forced_scope.map(|(_, at)| at);
+    let lifted = run_without_own_deadlines(body, config, repro, baseline_panics, kept);
     if lifted.violations.is_empty() && lifted.fired == result.fired {
         result.violations.clear();
         result.consequences.1 = true;

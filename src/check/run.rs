@@ -124,12 +124,14 @@ where
 }
 
 /// `repro` with the test's own `timeout`s lifted
-/// ([`Config::own_deadlines_unbounded`]).
+/// ([`Config::own_deadlines_unbounded`]), but the one called at `kept`
+/// (the timeout the injection expires).
 pub(crate) fn run_without_own_deadlines<F, Fut>(
     body: &F,
     base: &Config,
     repro: &Repro,
     baseline_panics: &[TaskId],
+    kept: Option<crate::trace::SourceLocation>,
 ) -> RunResult
 where
     F: Fn() -> Fut,
@@ -137,6 +139,7 @@ where
 {
     let mut config = base.clone();
     config.own_deadlines_unbounded = true;
+    config.own_deadline_kept = kept;
     run_with_baseline(body, &config, repro, false, baseline_panics)
 }
 

@@ -376,6 +376,7 @@ impl World {
     /// ([`Config::own_deadlines_unbounded`])?
     pub(crate) fn own_deadline_unbounded(&self, at: SourceLocation) -> bool {
         self.config.own_deadlines_unbounded
+            && self.config.own_deadline_kept != Some(at)
             && self.config.is_test_code(at)
             && self.current_id() == Some(TaskId(0))
     }

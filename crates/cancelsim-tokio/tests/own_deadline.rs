@@ -74,3 +74,44 @@ fn code_that_never_finishes_after_the_expiry_still_fails() {
         "{report}"
     );
 }
+
+/// tokio-graceful-shutdown's shape: the test's own 500 ms `timeout`
+/// around the operation in one branch of a `join!`, and in the other its
+/// own 50 ms wait for what the first branch sends when done. An expiry
+/// injected at the operation's deadlines (the code's, or the test's own
+/// 500 ms one around it) makes the 50 ms wait fire: the test's timing,
+/// counted. The timeout the injection expires keeps its deadline in the
+/// run made again, the test's others are lifted.
+fn sweep_beside() -> Report {
+    let first = line!();
+    Check::new(|| async {
+        let (done_tx, done_rx) = oneshot::channel();
+        cancelsim_tokio::join!(
+            async {
+                let _answer = timeout(Duration::from_millis(500), lookup(false))
+                    .await
+                    .unwrap();
+                let _ = done_tx.send(());
+            },
+            async {
+                sleep(Duration::from_millis(20)).await;
+                timeout(Duration::from_millis(50), done_rx)
+                    .await
+                    .unwrap()
+                    .unwrap();
+            }
+        );
+    })
+    .tokio_preset()
+    .test_file(file!())
+    .test_lines(first, line!())
+    .run()
+}
+
+#[test]
+fn a_test_deadline_beside_the_expired_one_is_the_tests_assertion_too() {
+    let report = sweep_beside();
+    report.assert_clean();
+    assert!(report.counts().assertion_timeouts > 0, "{report}");
+    assert!(report.counts().per_kind["timeout-outer"] > 0, "{report}");
+}

@@ -101,10 +101,10 @@ pub struct Counts {
     /// would stop: the report mentions an unswept signal only then.
     pub long_lived_baselines: usize,
     /// Baselines that took long on the wall clock while their virtual
-    /// clock ran far ([`WALL_CLOCK_RUN`], [`VIRTUAL_RUNAWAY`]): the code
-    /// likely bounds a loop by `std::time::Instant` (the wall clock) while
-    /// it sleeps on the virtual one, so the loop spins through its sleeps
-    /// until real time passes.
+    /// clock ran far (over a second of wall time, over an hour of virtual
+    /// time): the code likely bounds a loop by `std::time::Instant` (the
+    /// wall clock) while it sleeps on the virtual one, so the loop spins
+    /// through its sleeps until real time passes.
     pub wall_clock_runs: usize,
     /// The slowest of them: its wall-clock and virtual time.
     pub wall_clock_example: Option<(std::time::Duration, std::time::Duration)>,

@@ -19,9 +19,10 @@
 //!   `AbortOnDrop`, `TaskTracker` and `task_tracker::*`, `JoinQueue`,
 //!   `LocalPoolHandle`), `time` (`DelayQueue`, `delay_queue::*`, on the
 //!   virtual clock with tokio-util's own timing wheel), `future::FutureExt`
-//!   (its `timeout`, `timeout_at`) and `context::{TokioContext,
-//!   RuntimeExt}`. The rest — `sync` (`CancellationToken`, ...), `codec`,
-//!   `io` (but `SyncIoBridge`), `compat`, `either`, `net`, `udp` — is
+//!   (its `timeout`, `timeout_at`), `context::{TokioContext,
+//!   RuntimeExt}` and `net::Listener` (for the facade's simulated
+//!   `TcpListener`). The rest — `sync` (`CancellationToken`, ...), `codec`,
+//!   `io` (but `SyncIoBridge`), `compat`, `either`, `udp` — is
 //!   tokio-util's own, passed through (it does not touch the runtime). Not
 //!   simulated (they fail to compile with a message): `task::JoinMap`,
 //!   `io::SyncIoBridge`.

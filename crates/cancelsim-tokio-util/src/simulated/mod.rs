@@ -17,7 +17,7 @@ pub use tokio_util::codec;
 #[cfg(feature = "compat")]
 pub use tokio_util::compat;
 #[cfg(all(feature = "net", feature = "codec"))]
-pub use tokio_util::net;
+pub mod net;
 /// tokio-util's synchronisation utilities (`CancellationToken`,
 /// `PollSemaphore`, `PollSender`, ...), unchanged: they do not touch the
 /// runtime.

@@ -198,3 +198,42 @@ fn owned_halves_a_gone_peer_and_reunite_agree_with_tokio() {
         ])
     );
 }
+
+#[test]
+fn two_tasks_accepting_on_one_listener_both_get_connections_as_in_tokio() {
+    let (real, sim) = both!(|rt, log, start| async move {
+        use rt::io::AsyncReadExt;
+        let listener = Arc::new(rt::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
+        let addr = listener.local_addr().unwrap();
+        // Two workers accept from one listener; each waits in `accept()`
+        // before any connection comes.
+        let (done, mut finished) = rt::sync::mpsc::unbounded_channel();
+        for _ in 0..2 {
+            let listener = Arc::clone(&listener);
+            let done = done.clone();
+            rt::spawn(async move {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut byte = [0u8; 1];
+                stream.read_exact(&mut byte).await.unwrap();
+                done.send(byte[0]).unwrap();
+            });
+        }
+        rt::task::yield_now().await;
+        let mut clients = Vec::new();
+        for byte in [1u8, 2] {
+            let mut client = rt::net::TcpStream::connect(addr).await.unwrap();
+            rt::io::AsyncWriteExt::write_all(&mut client, &[byte])
+                .await
+                .unwrap();
+            clients.push(client);
+        }
+        let mut got = vec![
+            finished.recv().await.unwrap(),
+            finished.recv().await.unwrap(),
+        ];
+        got.sort();
+        note!(log, start, "served {got:?}");
+    });
+    assert_eq!(real, sim);
+    assert_eq!(sim, log_of(&[(0, "served [1, 2]")]));
+}

@@ -26,8 +26,13 @@ pub(crate) struct Backlog {
 #[derive(Default)]
 struct BacklogState {
     waiting: VecDeque<(TcpStream, SocketAddr)>,
-    /// The task waiting in `accept`.
+    /// The task that polled `poll_accept` last (tokio's `poll_accept`
+    /// wakes only the most recent caller).
     acceptor: Option<Waker>,
+    /// The tasks waiting in `accept()`, in the order they came: a
+    /// connection wakes them all, as tokio's readiness does; one takes it,
+    /// the others wait again.
+    accepting: Vec<Waker>,
     /// The listener was dropped: no more connections.
     closed: bool,
 }
@@ -47,9 +52,11 @@ impl Backlog {
             return false;
         }
         state.waiting.push_back((server_end, peer));
-        if let Some(acceptor) = state.acceptor.take() {
-            drop(state);
-            acceptor.wake();
+        let mut wake = std::mem::take(&mut state.accepting);
+        wake.extend(state.acceptor.take());
+        drop(state);
+        for waker in wake {
+            waker.wake();
         }
         true
     }
@@ -93,21 +100,37 @@ impl TcpListener {
     #[track_caller]
     pub fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + '_ {
         let at = Location::caller();
-        poll_fn(move |cx| call_site::polled_at(at, || self.poll_accept(cx)))
+        poll_fn(move |cx| call_site::polled_at(at, || self.poll_accept_waiting(cx, true)))
     }
 
-    /// Polls to accept a connection (tokio's `poll_accept`).
+    /// Polls to accept a connection (tokio's `poll_accept`): only the task
+    /// that polled last is woken when one comes, as in tokio.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        self.poll_accept_waiting(cx, false)
+    }
+
+    /// Takes a waiting connection, or registers the task: among the
+    /// `accept()` waiters (`queued`) or in `poll_accept`'s one slot.
+    fn poll_accept_waiting(
+        &self,
+        cx: &mut Context<'_>,
+        queued: bool,
+    ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let at = call_site::current().unwrap_or(self.at);
         let mut state = self.backlog.state();
         if let Some((mut stream, peer)) = state.waiting.pop_front() {
-            state.acceptor = None;
             stream.accepted_at(at);
             return Poll::Ready(Ok((stream, peer)));
         }
-        match &mut state.acceptor {
-            Some(waker) => waker.clone_from(cx.waker()),
-            None => state.acceptor = Some(cx.waker().clone()),
+        if queued {
+            if !state.accepting.iter().any(|w| w.will_wake(cx.waker())) {
+                state.accepting.push(cx.waker().clone());
+            }
+        } else {
+            match &mut state.acceptor {
+                Some(waker) => waker.clone_from(cx.waker()),
+                None => state.acceptor = Some(cx.waker().clone()),
+            }
         }
         ::cancelsim::note_wait(Wait {
             kind: WaitKind::Io(IoWait::TcpAccept),

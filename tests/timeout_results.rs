@@ -277,6 +277,42 @@ fn an_unwrap_of_the_elapsed_in_the_code_is_never_excused() {
     assert_eq!(report.counts().timeout_results_excused, 0, "{report}");
 }
 
+/// Code that waits forever once its deadline passed: the run never ends,
+/// with the timeout expired from its first poll too, yet that is no check
+/// of the result: never excused. Its twin gives up with a default.
+async fn lookup_or_hang(hang: bool) -> u32 {
+    match timeout(ms(50), sleep(ms(5))).await {
+        Ok(()) => 7,
+        Err(_) if hang => std::future::pending().await,
+        Err(_) => 0,
+    }
+}
+
+#[test]
+fn code_that_hangs_after_the_expiry_is_never_excused() {
+    let report = sweep(|| async {
+        lookup_or_hang(true).await;
+    });
+    assert!(!report.is_clean(), "{report}");
+    assert_eq!(report.counts().timeout_results_excused, 0, "{report}");
+    let violation = the_violation(&report, 1);
+    assert!(
+        matches!(
+            violation.kind(),
+            ViolationCode::StepLimit | ViolationCode::Deadlock
+        ),
+        "{violation}"
+    );
+}
+
+#[test]
+fn code_that_gives_up_after_the_expiry_passes() {
+    sweep(|| async {
+        lookup_or_hang(false).await;
+    })
+    .assert_clean();
+}
+
 #[test]
 fn excused_runs_can_be_made_failures_again() {
     let report = Check::new(|| async { assert_eq!(lookup().await, 7) })

@@ -26,7 +26,9 @@
 //! timeout's result) is never excused: handling the expiry is the code's
 //! job, and the counterfactual is not run for it. Nor is a panic nobody
 //! observed (work the timed-out operation left running, finding its
-//! caller gone): no test checks a result through it.
+//! caller gone): no test checks a result through it. Nor a run that never
+//! ends (a deadlock, a time or step limit, a stuck poll): code that waits
+//! forever once its deadline passed fails however the test checks it.
 //!
 //! A stall ([`InjectionKind::Stall`]) that makes a timeout expire by
 //! itself (the task it holds is what the timeout waits for) is judged the
@@ -91,11 +93,45 @@ where
     F: Fn() -> Fut,
     Fut: Future,
 {
-    if judge_own_deadline(body, config, repro, baseline_panics, result) {
-        return Judged {
-            ran: 1,
-            excused: None,
-        };
+    match judge_own_deadline(body, config, repro, baseline_panics, result) {
+        OwnDeadline::NotJudged => {}
+        OwnDeadline::Assertion => {
+            return Judged {
+                ran: 1,
+                excused: None,
+            }
+        }
+        OwnDeadline::Fails(lifted_config, mut lifted) => {
+            // With its own deadlines lifted the test fails anyway, on
+            // something else: an assertion on the result the injected
+            // expiry decides (`assert!(shutdown.is_ok())`) is excused as
+            // that assertion always is, when it fails the same way with
+            // the timeout expired from its first poll.
+            let judged = judge_by_expiry(
+                body,
+                &lifted_config,
+                repro,
+                baseline_panics,
+                &mut lifted,
+                excuse,
+            );
+            if judged.excused.is_some() {
+                result.violations.clear();
+                return Judged {
+                    ran: 1 + judged.ran,
+                    excused: judged.excused,
+                };
+            }
+            let mut judged = judge_by_expiry(body, config, repro, baseline_panics, result, excuse);
+            judged.ran += 1 + usize::from(judge_stall_earlier(
+                body,
+                config,
+                repro,
+                baseline_panics,
+                result,
+            ));
+            return judged;
+        }
     }
     let mut judged = judge_by_expiry(body, config, repro, baseline_panics, result, excuse);
     judged.ran += usize::from(judge_stall_earlier(
@@ -170,46 +206,73 @@ where
     true
 }
 
-/// The test's own deadline, for an injected run whose root failed only on
-/// the `Elapsed` of the test's own `timeout` expiring by itself: the
-/// injection made the operation slower (an expiry holding it to the
-/// code's own deadline, a stall), not stuck. The same run with the test's
-/// own timeouts lifted (but the one the injection expires) says which:
-/// when it passes, the test's deadline is
-/// shorter than the code's (`timeout(50ms, ..).unwrap()` around code that
-/// may take its 500 ms) — the test's assertion, counted as such (the run's
+/// What the test's own deadline counterfactual ([`judge_own_deadline`])
+/// gave.
+enum OwnDeadline {
+    /// Not a run it judges: no counterfactual run made.
+    NotJudged,
+    /// The run passes with the test's own timeouts lifted: their expiry is
+    /// the test's assertion (its violations are cleared).
+    Assertion,
+    /// The run fails with them lifted too: that run's config and result.
+    Fails(Config, RunResult),
+}
+
+/// The test's own deadline, for a run of one injected expiry or stall
+/// whose root failed only on the `Elapsed` of the test's own `timeout`
+/// expiring by itself: the injection made the operation slower (an expiry
+/// holding it to the code's own deadline, a stall), not stuck. The same
+/// run with the test's own timeouts lifted (but the one the injection
+/// expires) says which: when it passes, the test's deadline is shorter
+/// than the code's (`timeout(50ms, ..).unwrap()` around code that may take
+/// its 500 ms) — the test's assertion, counted as such (the run's
 /// `consequences`), not a failure; when it fails (the operation never
-/// ends: a deadlock, a time limit), the failure stands. Returns whether
-/// the counterfactual was run.
+/// ends: a deadlock, a time limit; or an assertion after the wait), the
+/// failure stands unless that failure is itself excused
+/// ([`judge_expiry`]). Other injections (a drop, a cancel request, a
+/// signal) do not make correct code slower: a test deadline they make
+/// expire is a failure (a lost wake the code recovers from only through
+/// a slow fallback timer). Nor is a strict check's run judged.
 fn judge_own_deadline<F, Fut>(
     body: &F,
     config: &Config,
     repro: &Repro,
     baseline_panics: &[TaskId],
     result: &mut RunResult,
-) -> bool
+) -> OwnDeadline
 where
     F: Fn() -> Fut,
     Fut: Future,
 {
-    if repro.injections.is_empty()
+    let [injection] = repro.injections[..] else {
+        return OwnDeadline::NotJudged;
+    };
+    if !matches!(
+        injection.kind,
+        InjectionKind::Timeout | InjectionKind::TimeoutOuter | InjectionKind::Stall
+    ) || result.strict_timeouts
         || !result.own_timeout_natural
         || result.violations.is_empty()
         || !result.violations.iter().all(|violation| {
             violation.task_id() == Some(TaskId(0)) && unwraps_the_elapsed(violation)
         })
     {
-        return false;
+        return OwnDeadline::NotJudged;
     }
     // The timeout the injection expires keeps its deadline (it is the
     // injection), the test's others are lifted.
     let kept = result.forced_scope.map(|(_, at)| at);
-    let lifted = run_without_own_deadlines(body, config, repro, baseline_panics, kept);
-    if lifted.violations.is_empty() && lifted.fired == result.fired {
+    let (lifted_config, lifted) =
+        run_without_own_deadlines(body, config, repro, baseline_panics, kept);
+    if lifted.fired != result.fired {
+        return OwnDeadline::NotJudged;
+    }
+    if lifted.violations.is_empty() {
         result.violations.clear();
         result.consequences.1 = true;
+        return OwnDeadline::Assertion;
     }
-    true
+    OwnDeadline::Fails(lifted_config, lifted)
 }
 
 /// The timeout (or stall's timeout) expired from its first poll.
@@ -234,10 +297,15 @@ where
     ) || result.violations.is_empty()
         || result.fired != [injection]
         || result.violations.iter().any(unwraps_the_elapsed)
-        || result
-            .violations
-            .iter()
-            .any(|violation| violation.kind() == ViolationCode::UnobservedPanic)
+        || result.violations.iter().any(|violation| {
+            matches!(
+                violation.kind(),
+                ViolationCode::UnobservedPanic
+                    | ViolationCode::Deadlock
+                    | ViolationCode::StepLimit
+                    | ViolationCode::StuckPoll
+            )
+        })
     {
         return Judged::default();
     }

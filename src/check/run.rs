@@ -125,14 +125,14 @@ where
 
 /// `repro` with the test's own `timeout`s lifted
 /// ([`Config::own_deadlines_unbounded`]), but the one called at `kept`
-/// (the timeout the injection expires).
+/// (the timeout the injection expires); with the config it ran with.
 pub(crate) fn run_without_own_deadlines<F, Fut>(
     body: &F,
     base: &Config,
     repro: &Repro,
     baseline_panics: &[TaskId],
     kept: Option<crate::trace::SourceLocation>,
-) -> RunResult
+) -> (Config, RunResult)
 where
     F: Fn() -> Fut,
     Fut: Future,
@@ -140,7 +140,8 @@ where
     let mut config = base.clone();
     config.own_deadlines_unbounded = true;
     config.own_deadline_kept = kept;
-    run_with_baseline(body, &config, repro, false, baseline_panics)
+    let result = run_with_baseline(body, &config, repro, false, baseline_panics);
+    (config, result)
 }
 
 /// `repro` (a stall) with its stall holding against the owner's wakes

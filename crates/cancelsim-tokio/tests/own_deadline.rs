@@ -115,3 +115,73 @@ fn a_test_deadline_beside_the_expired_one_is_the_tests_assertion_too() {
     assert!(report.counts().assertion_timeouts > 0, "{report}");
     assert!(report.counts().per_kind["timeout-outer"] > 0, "{report}");
 }
+
+/// The code under test, tokio-graceful-shutdown's `Toplevel` in small: a
+/// worker that stops when told, and a shutdown that gives it `grace` and
+/// reports `Err` when it is not done by then.
+async fn serve_until_shutdown(stop: oneshot::Receiver<()>, grace: Duration) -> Result<(), String> {
+    let (stop_worker, stopped) = oneshot::channel::<()>();
+    let worker = cancelsim_tokio::spawn(async move {
+        let _ = stopped.await;
+        sleep(Duration::from_millis(1)).await;
+    });
+    let _ = stop.await;
+    drop(stop_worker);
+    match timeout(grace, worker).await {
+        Ok(joined) => joined.map_err(|e| e.to_string()),
+        Err(_) => Err("shutdown timed out".into()),
+    }
+}
+
+/// Its test (tokio-graceful-shutdown's `nested_subsystem_receives_shutdown`
+/// in shape): shut down, wait for the result with the test's own 100 ms
+/// deadline (the grace's own length: an injected expiry of the grace ends
+/// the shutdown at the same instant), and check it is `Ok`. `strict`:
+/// the test asks to see runs an expiry decides.
+fn sweep_shutdown(strict: bool) -> Report {
+    let first = line!();
+    Check::new(move || async move {
+        if strict {
+            cancelsim::time::strict_timeout_results();
+        }
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let toplevel =
+            cancelsim_tokio::spawn(serve_until_shutdown(stop_rx, Duration::from_millis(100)));
+        sleep(Duration::from_millis(100)).await;
+        let _ = stop_tx.send(());
+        let result = timeout(Duration::from_millis(100), toplevel)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(result.is_ok());
+    })
+    .tokio_preset()
+    .test_file(file!())
+    .test_lines(first, line!())
+    .run()
+}
+
+#[test]
+fn a_test_deadline_tied_with_the_expired_one_then_a_check_of_its_result_is_excused() {
+    // With the test's deadline lifted the run fails on `assert!(is_ok())`,
+    // as it does with the grace expired from its first poll: the test
+    // checks the result the expiry decides.
+    let report = sweep_shutdown(false);
+    report.assert_clean();
+    assert!(report.counts().timeout_results_excused > 0, "{report}");
+    let example = report.counts().timeout_result_example.clone().unwrap();
+    assert!(example.contains("result.is_ok()"), "{report}");
+}
+
+#[test]
+fn a_strict_test_sees_the_runs_its_shutdown_deadline_decides() {
+    let report = sweep_shutdown(true);
+    assert!(!report.is_clean(), "{report}");
+    assert!(
+        report.failures().iter().any(|failure| failure
+            .violations()
+            .iter()
+            .any(|v| v.kind() == ViolationCode::Panic)),
+        "{report}"
+    );
+}

@@ -212,7 +212,8 @@ fn the_drop_targets_are_the_same_on_every_run() {
 
 /// A heartbeat the test stops after its first beat: the abort follows the
 /// beat (the test waited for it), so it can come at the heartbeat's later
-/// await points only — never before the first beat.
+/// await points only — never before the first beat — and before the one
+/// the abort found it at (point 3: a drop there is the abort itself).
 async fn stopped_after_its_first_beat() {
     let (tx, mut rx) = futures::channel::mpsc::unbounded::<u32>();
     let heartbeat = cancelsim::spawn_named("heartbeat", async move {
@@ -221,11 +222,15 @@ async fn stopped_after_its_first_beat() {
             if tx.unbounded_send(beat).is_err() {
                 return;
             }
+            cancelsim::yield_now().await;
         }
     });
     use futures::StreamExt;
     let first = rx.next().await;
     assert_eq!(first, Some(1), "the first beat comes before the stop");
+    // The heartbeat goes on to its next sleep (point 3).
+    cancelsim::yield_now().await;
+    cancelsim::yield_now().await;
     heartbeat.abort();
     let _ = heartbeat.await;
 }
@@ -243,7 +248,11 @@ fn an_abort_that_follows_from_the_tasks_own_output_comes_after_it() {
         .filter(|p| p.task_name.as_deref() == Some("heartbeat"))
         .map(|p| (p.ordinal, p.abortable))
         .collect();
-    assert_eq!(heartbeat, [(1, false), (2, true)], "{points:#?}");
+    assert_eq!(
+        heartbeat,
+        [(1, false), (2, true), (3, false)],
+        "{points:#?}"
+    );
     Check::new(stopped_after_its_first_beat)
         .tokio_preset()
         .run()
@@ -346,4 +355,44 @@ fn a_loop_waiting_on_a_stalled_task_is_told_so() {
         hint.contains("waits for what the stalled task would do"),
         "{hint}"
     );
+}
+
+/// A handler aborted at its owner's deadline that yields between its two
+/// sleeps: a stall at the yield would hold nothing (the task woke itself:
+/// its wait ends at once), so none is planned there — only at its sleeps.
+async fn yielding_handler_aborted_at_a_deadline() {
+    let handler = cancelsim::spawn_named("handler", async {
+        sleep(ms(5)).await;
+        cancelsim::yield_now().await;
+        sleep(ms(50)).await;
+    });
+    sleep(ms(10)).await;
+    handler.abort();
+    let _ = handler.await;
+}
+
+#[test]
+fn no_stall_is_planned_where_the_task_woke_itself() {
+    let points = await_points(
+        &yielding_handler_aborted_at_a_deadline,
+        &Config::default(),
+        0,
+        SchedulerKind::Fifo,
+    );
+    let handler: Vec<(u32, bool, bool)> = points
+        .iter()
+        .filter(|p| p.task_name.as_deref() == Some("handler"))
+        .map(|p| (p.ordinal, p.self_woken, p.aborted_at_deadline))
+        .collect();
+    assert_eq!(
+        handler,
+        [(1, false, true), (2, true, true), (3, false, true)],
+        "{points:#?}"
+    );
+    let report = Check::new(yielding_handler_aborted_at_a_deadline)
+        .tokio_preset()
+        .run();
+    report.assert_clean();
+    // Stalls at the two sleeps, none at the yield.
+    assert_eq!(report.counts().per_kind.get("stall"), Some(&2), "{report}");
 }

@@ -68,9 +68,10 @@ impl Dimensions {
         match self.cancel {
             Some(CancelMode::Drop) if drop => kinds.push(InjectionKind::CancelDrop),
             Some(CancelMode::Drop)
-                if point.aborted_at_deadline
-                    || point.awaited_at_deadline
-                    || point.aborted_after_end =>
+                if !point.self_woken
+                    && (point.aborted_at_deadline
+                        || point.awaited_at_deadline
+                        || point.aborted_after_end) =>
             {
                 kinds.push(InjectionKind::Stall);
             }

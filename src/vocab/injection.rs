@@ -197,6 +197,12 @@ pub struct AwaitPoint {
     /// The joined task's label (`fetch#1`) when [`wait`](AwaitPoint::wait)
     /// is a join on a named task, as the run's trace knew it.
     pub joined: Option<String>,
+    /// Did the task wake itself during the poll that ended here
+    /// (`yield_now`, a budget's yield, its work cancelling a token its own
+    /// future listens to)? Its wait ends at once, as on tokio, however
+    /// slow the rest of the work would be: a [`InjectionKind::Stall`]
+    /// would hold nothing here, so none is planned.
+    pub self_woken: bool,
 }
 
 impl AwaitPoint {

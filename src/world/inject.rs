@@ -21,6 +21,12 @@ pub(crate) struct Abort {
     step: u64,
     /// The first of the task's await points it could have come at.
     from_point: u32,
+    /// The await point the task was at when it came: an injected drop
+    /// there is this abort come sooner in the same wait, which only a
+    /// schedule that runs the aborter sooner can say is possible (its
+    /// decision may rest on what other tasks did meanwhile), so the
+    /// points it makes abortable end before it.
+    at_point: u32,
     /// Someone awaited the abort's `JoinError`.
     awaited: bool,
     /// A timer woke the aborter: the abort comes at its deadline.
@@ -99,11 +105,18 @@ impl World {
         }
         let by_timer = aborter.is_some_and(|aborter| self.timer_woken.borrow().contains(&aborter));
         let from_point = aborter.map_or(0, |aborter| self.abort_follows(task, aborter));
+        let at_point = self
+            .core
+            .try_borrow()
+            .ok()
+            .and_then(|core| core.tasks.get(key).map(|slot| slot.meta.suspends))
+            .unwrap_or(u32::MAX);
         if let Ok(mut abortable) = self.abortable.try_borrow_mut() {
             abortable.push(Abort {
                 task,
                 step: self.steps(),
                 from_point,
+                at_point,
                 by_timer,
                 awaited: false,
                 after_end: false,
@@ -124,6 +137,7 @@ impl World {
                 task,
                 step: self.steps(),
                 from_point: 1,
+                at_point: u32::MAX,
                 by_timer: false,
                 awaited: false,
                 after_end: true,
@@ -180,6 +194,7 @@ impl World {
                     && !abort.after_end
                     && abort.task == point.task
                     && point.ordinal >= abort.from_point
+                    && point.ordinal < abort.at_point
             });
             point.aborted_at_deadline = aborts.iter().any(|abort| {
                 abort.by_timer && abort.task == point.task && point.ordinal >= abort.from_point
@@ -473,6 +488,7 @@ impl World {
                     aborted_after_end: false,
                     awaited_at_deadline: false,
                     joined: None,
+                    self_woken: slot.queued,
                 });
                 self.note_point(key.id, slot.meta.suspends);
             }

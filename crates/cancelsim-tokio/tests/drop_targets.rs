@@ -20,16 +20,24 @@ async fn body() {
     let plain = cancelsim_tokio::spawn(cancelsim_tokio::time::sleep(ms(5))); // marker: plain
     let mut set = cancelsim_tokio::task::JoinSet::new();
     set.spawn(cancelsim_tokio::time::sleep(ms(5))); // marker: drained
-    let handled = cancelsim_tokio::spawn(cancelsim_tokio::time::sleep(ms(50))); // marker: handled
+    let handled = cancelsim_tokio::spawn(two_waits()); // marker: handled
     let abort = handled.abort_handle();
     let mut stopped = cancelsim_tokio::task::JoinSet::new();
-    stopped.spawn(cancelsim_tokio::time::sleep(ms(50))); // marker: stopped
+    stopped.spawn(two_waits()); // marker: stopped
     plain.await.unwrap();
     while set.join_next().await.is_some() {}
     abort.abort();
     stopped.abort_all();
     let _ = handled.await;
     while stopped.join_next().await.is_some() {}
+}
+
+/// A 1 ms wait, then a long one (where the program's abort finds it: a
+/// drop there is the abort itself, sooner, so only the first is a drop
+/// target).
+async fn two_waits() {
+    cancelsim_tokio::time::sleep(ms(1)).await;
+    cancelsim_tokio::time::sleep(ms(50)).await;
 }
 
 /// A task's name: its spawn site, `tests/drop_targets.rs:LINE`.

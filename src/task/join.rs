@@ -45,14 +45,8 @@ impl AbortHandle {
         }
     }
 
-    /// The task's world, unless the task's result was taken already: then
-    /// an abort does nothing, and says nothing of a slower run either (its
-    /// joiner would still be waiting for the result, not aborting).
     fn live_world(&self) -> Option<Rc<World>> {
-        if self.slot.taken() {
-            return None;
-        }
-        self.world.upgrade()
+        live_world(&*self.slot, &self.world)
     }
 
     /// The task has ended.
@@ -130,7 +124,7 @@ impl<T> JoinHandle<T> {
     /// task.
     #[track_caller]
     pub fn request_abort(&self) {
-        if let Some(world) = self.world.upgrade() {
+        if let Some(world) = live_world(&*self.slot, &self.world) {
             let _enter = Enter::new(&world);
             world.abort_later(self.key, Some(Location::caller()));
         }
@@ -141,7 +135,7 @@ impl<T> JoinHandle<T> {
     /// (a set of tasks' `shutdown` aborts them when first polled, a dropped
     /// set in its `Drop`), which captures that site with `#[track_caller]`.
     pub fn request_abort_located(&self, at: &'static Location<'static>) {
-        if let Some(world) = self.world.upgrade() {
+        if let Some(world) = live_world(&*self.slot, &self.world) {
             let _enter = Enter::new(&world);
             world.abort_later(self.key, Some(at));
         }
@@ -150,7 +144,7 @@ impl<T> JoinHandle<T> {
     /// `abort`, recorded as asked at `at` (none: not by a call site, as
     /// when a group or the harness aborts).
     pub(crate) fn abort_at(&self, at: Option<SourceLocation>) {
-        if let Some(world) = self.world.upgrade() {
+        if let Some(world) = live_world(&*self.slot, &self.world) {
             let _enter = Enter::new(&world);
             world.abort(self.key, at);
         }
@@ -334,4 +328,15 @@ impl<T> fmt::Debug for AbortOnDropHandle<T> {
             .field(&self.handle)
             .finish()
     }
+}
+
+/// The task's world, unless the task's result was taken already: then an
+/// abort does nothing (as tokio's on a finished task), and says nothing of
+/// a slower run either (its joiner would still be waiting for the result,
+/// not aborting). For every abort of a `JoinHandle` or an `AbortHandle`.
+fn live_world(slot: &dyn Finished, world: &Weak<World>) -> Option<Rc<World>> {
+    if slot.taken() {
+        return None;
+    }
+    world.upgrade()
 }

@@ -3,8 +3,9 @@
 //! finishes (a guard dropped in its last poll: a no-op on tokio), and a
 //! child that only its owner's abort-on-drop guard aborts (it goes only
 //! with the owner, so the owner never sees it cancelled). Neither makes
-//! the task one the sweep may drop at its earlier await points. (Only
-//! with `--cfg cancelsim`.)
+//! the task one the sweep may drop at its earlier await points. Nor does
+//! an abort of a task whose result was taken (through its `AbortHandle`
+//! or its `JoinHandle`): a no-op. (Only with `--cfg cancelsim`.)
 #![cfg(cancelsim)]
 
 use std::future::Future;
@@ -132,6 +133,29 @@ async fn abort_after_the_result_was_taken() {
 #[test]
 fn an_abort_after_the_result_was_taken_plans_no_stall() {
     let report = sweep(abort_after_the_result_was_taken);
+    report.assert_clean();
+    assert_eq!(report.counts().per_kind.get("stall"), None, "{report}");
+}
+
+/// The same through the `JoinHandle` itself: its result taken by a
+/// `select!` on `&mut handle`, then `handle.abort()` (a no-op on tokio).
+async fn join_handle_aborted_after_its_result_was_taken() {
+    let mut worker = cancelsim_tokio::spawn(async {
+        cancelsim_tokio::time::sleep(Duration::from_millis(10)).await;
+        7
+    });
+    let value = cancelsim_tokio::select! {
+        biased;
+        value = &mut worker => value.unwrap(),
+        _ = std::future::pending::<()>() => unreachable!(),
+    };
+    worker.abort();
+    assert_eq!(value, 7);
+}
+
+#[test]
+fn a_join_handles_abort_after_its_result_was_taken_plans_no_stall() {
+    let report = sweep(join_handle_aborted_after_its_result_was_taken);
     report.assert_clean();
     assert_eq!(report.counts().per_kind.get("stall"), None, "{report}");
 }

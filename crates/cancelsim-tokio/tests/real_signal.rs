@@ -35,13 +35,15 @@ fn a_real_signal_is_announced_before_it_ends_the_process() {
         "{stderr}"
     );
     assert!(stderr.contains("tokio::cancelsim::fire_signal"), "{stderr}");
+    assert!(!stderr.contains("SIGCHLD"), "{stderr}");
     // Ended by the signal, as without a handler.
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(output.status.signal(), Some(15), "{:?}", output.status);
 }
 
-/// A simulated SIGTERM listener, then a real SIGTERM to this process; the
-/// process must end before the wait does.
+/// Simulated SIGTERM and SIGCHLD listeners, a real child process that ends,
+/// then a real SIGTERM to this process; the process must end before the
+/// wait does.
 fn child() {
     let runtime = cancelsim_tokio::runtime::Builder::new_current_thread()
         .build()
@@ -51,7 +53,15 @@ fn child() {
             cancelsim_tokio::signal::unix::SignalKind::terminate(),
         )
         .unwrap();
+        let _children = cancelsim_tokio::signal::unix::signal(
+            cancelsim_tokio::signal::unix::SignalKind::child(),
+        )
+        .unwrap();
     });
+    // A real child process ends: its SIGCHLD (ignored by default) is no
+    // business of the watcher, which must still be there for SIGTERM.
+    Command::new("true").status().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
     let pid = std::process::id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     std::thread::sleep(Duration::from_secs(10));

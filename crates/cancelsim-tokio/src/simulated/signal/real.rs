@@ -19,8 +19,27 @@ use signal_hook::low_level::{emulate_default_handler, signal_name};
 /// The kinds watched, and the handle that adds more.
 static WATCHED: Mutex<(BTreeSet<c_int>, Option<Handle>)> = Mutex::new((BTreeSet::new(), None));
 
-/// Watches for real deliveries of `signum` (once per kind and process).
+/// The signals watched: those whose default action ends the process and
+/// that a test (or a terminal, or CI) sends. Others are left alone: a
+/// handler for a signal whose default is to be ignored (`SIGCHLD` from a
+/// real child process, `SIGWINCH`) or that Rust's runtime ignores
+/// (`SIGPIPE`) would turn a harmless delivery into the end of the process.
+const ENDS_THE_PROCESS: [c_int; 7] = [
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGTERM,
+    libc::SIGALRM,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
+
+/// Watches for real deliveries of `signum` (once per kind and process),
+/// when its default action ends the process.
 pub(crate) fn watch(signum: c_int) {
+    if !ENDS_THE_PROCESS.contains(&signum) {
+        return;
+    }
     let mut watched = WATCHED
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -38,8 +57,9 @@ pub(crate) fn watch(signum: c_int) {
     let spawned = std::thread::Builder::new()
         .name("cancelsim-real-signals".to_string())
         .spawn(move || {
-            if let Some(signum) = signals.forever().next() {
+            for signum in signals.forever() {
                 eprintln!("{}", announcement(signum));
+                // Ends the process (every watched kind's default does).
                 let _ = emulate_default_handler(signum);
             }
         });
@@ -68,5 +88,15 @@ mod tests {
         let text = super::announcement(libc::SIGTERM);
         assert!(text.contains("real SIGTERM (signal 15)"), "{text}");
         assert!(text.contains("tokio::cancelsim::fire_signal"), "{text}");
+    }
+
+    #[test]
+    fn only_signals_that_end_the_process_are_watched() {
+        for ends in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1] {
+            assert!(super::ENDS_THE_PROCESS.contains(&ends), "{ends}");
+        }
+        for harmless in [libc::SIGCHLD, libc::SIGWINCH, libc::SIGPIPE, libc::SIGCONT] {
+            assert!(!super::ENDS_THE_PROCESS.contains(&harmless), "{harmless}");
+        }
     }
 }

@@ -104,7 +104,10 @@ pub struct Counts {
     /// clock ran far (over a second of wall time, over an hour of virtual
     /// time): the code likely bounds a loop by `std::time::Instant` (the
     /// wall clock) while it sleeps on the virtual one, so the loop spins
-    /// through its sleeps until real time passes.
+    /// through its sleeps until real time passes. A measurement of the
+    /// machine, so it differs between machines and runs: it is not in the
+    /// report's text or JSON (which a seed fixes); [`Check::run`](super::Check::run)
+    /// prints its notice ([`Counts::wall_clock_notice`]) on stderr.
     pub wall_clock_runs: usize,
     /// The slowest of them: its wall-clock and virtual time.
     pub wall_clock_example: Option<(std::time::Duration, std::time::Duration)>,
@@ -117,6 +120,22 @@ pub(crate) const WALL_CLOCK_RUN: std::time::Duration = std::time::Duration::from
 pub(crate) const VIRTUAL_RUNAWAY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl Counts {
+    /// The notice for [`Counts::wall_clock_runs`], if any baseline took
+    /// long on the wall clock while its virtual clock ran far.
+    pub fn wall_clock_notice(&self) -> Option<String> {
+        let (wall, virtual_time) = self.wall_clock_example?;
+        Some(format!(
+            "{} baseline run(s) took long on the wall clock while the virtual clock ran far \
+             (the slowest: {:.1}s of wall time, {:.1}h of virtual time): the code likely bounds \
+             a loop by `std::time::Instant` (the wall clock) while it sleeps on tokio's clock \
+             (virtual here, as under tokio's paused test clock), so the loop runs through its \
+             sleeps until real time passes; measure with `tokio::time::Instant`",
+            self.wall_clock_runs,
+            wall.as_secs_f64(),
+            virtual_time.as_secs_f64() / 3600.0,
+        ))
+    }
+
     /// Notes a baseline that took `wall` on the wall clock and ended at
     /// `end` on the virtual one, if it looks as if the code waits on the
     /// wall clock (see [`Counts::wall_clock_runs`]).

@@ -498,6 +498,14 @@ where
             return self.replay(repro);
         }
         let report = self.sweep(self.budget(&env), self.report_base());
+        if let Some(notice) = report.counts().wall_clock_notice() {
+            let name = self
+                .name
+                .as_deref()
+                .map(|n| format!(" {n}"))
+                .unwrap_or_default();
+            eprintln!("cancelsim{name}: {notice}");
+        }
         if let Some(dir) = &env.artifacts {
             let dir = dir.join(artifact_folder(self.name.as_deref()));
             if let Err(error) = report.write_artifacts(&dir, ArtifactFormat::ALL) {

@@ -184,7 +184,6 @@ impl Report {
                 "timeout_results_excused": self.counts.timeout_results_excused,
                 "timeout_result_example": self.counts.timeout_result_example,
                 "long_lived_baselines": self.counts.long_lived_baselines,
-                "wall_clock_runs": self.counts.wall_clock_runs,
             },
             "pct_bound": self.pct_bound,
             "exploration": self.exploration.as_ref().map(|e| json!({
@@ -379,19 +378,6 @@ impl fmt::Display for Report {
                     "ies"
                 },
                 c.timeout_result_example.as_deref().unwrap_or("?")
-            )?;
-        }
-        if let Some((wall, virtual_time)) = c.wall_clock_example {
-            writeln!(
-                f,
-                "  {} baseline run(s) took long on the wall clock while the virtual clock ran far \
-                 (the slowest: {:.1}s of wall time, {:.1}h of virtual time): the code likely bounds \
-                 a loop by `std::time::Instant` (the wall clock) while it sleeps on tokio's clock \
-                 (virtual here, as under tokio's paused test clock), so the loop runs through its \
-                 sleeps until real time passes; measure with `tokio::time::Instant`",
-                c.wall_clock_runs,
-                wall.as_secs_f64(),
-                virtual_time.as_secs_f64() / 3600.0,
             )?;
         }
         // Only where a signal could matter: a spawned task outlived the

@@ -237,3 +237,52 @@ fn two_tasks_accepting_on_one_listener_both_get_connections_as_in_tokio() {
     assert_eq!(real, sim);
     assert_eq!(sim, log_of(&[(0, "served [1, 2]")]));
 }
+
+#[test]
+fn options_outlive_split_and_reunite_as_in_tokio() {
+    let (real, sim) = both!(|rt, log, start| async move {
+        let listener = rt::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = rt::net::TcpStream::connect(addr).await.unwrap();
+        client.set_nodelay(true).unwrap();
+        client.set_ttl(33).unwrap();
+        let (read, write) = client.into_split();
+        let client = read.reunite(write).unwrap();
+        note!(
+            log,
+            start,
+            "nodelay {} ttl {}",
+            client.nodelay().unwrap(),
+            client.ttl().unwrap()
+        );
+    });
+    assert_eq!(real, sim);
+    assert_eq!(sim, log_of(&[(0, "nodelay true ttl 33")]));
+}
+
+/// The panic of a future run outside any runtime, as text.
+fn outside_a_runtime<F: std::future::Future>(future: F) -> String {
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        futures::executor::block_on(future)
+    }))
+    .err()
+    .expect("panics outside a runtime");
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn bind_and_connect_outside_a_runtime_panic_as_in_tokio() {
+    let addr = "127.0.0.1:9";
+    for panic in [
+        outside_a_runtime(tokio::net::TcpListener::bind("127.0.0.1:0")),
+        outside_a_runtime(cancelsim_tokio::net::TcpListener::bind("127.0.0.1:0")),
+        outside_a_runtime(tokio::net::TcpStream::connect(addr)),
+        outside_a_runtime(cancelsim_tokio::net::TcpStream::connect(addr)),
+    ] {
+        assert!(panic.contains("there is no reactor running"), "{panic}");
+    }
+}

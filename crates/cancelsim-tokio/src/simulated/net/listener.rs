@@ -84,6 +84,7 @@ impl TcpListener {
     pub fn bind<A: ToSocketAddrs>(addr: A) -> impl Future<Output = io::Result<TcpListener>> {
         let at = Location::caller();
         async move {
+            crate::task::require_runtime();
             let backlog = Arc::new(Backlog::default());
             let addr = first_that(&addr, |addr| network::bind(addr, &backlog))?;
             Ok(TcpListener {

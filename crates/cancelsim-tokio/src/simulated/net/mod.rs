@@ -17,6 +17,16 @@
 //! let _socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await;
 //! # }
 //! ```
+//!
+//! ```compile_fail,E0283
+//! use cancelsim_tokio as tokio;
+//! let _socket = tokio::net::TcpSocket::new_v4();
+//! ```
+//!
+//! ```compile_fail,E0283
+//! use cancelsim_tokio as tokio;
+//! let _pair = tokio::net::UnixStream::pair();
+//! ```
 
 use std::marker::PhantomData;
 
@@ -59,6 +69,22 @@ macro_rules! unsimulated {
 
             /// Not simulated: fails to compile.
             pub async fn connect<A: NetIsNotSimulated>(_addr: A) -> std::io::Result<$name> {
+                unreachable!()
+            }
+
+            /// Not simulated: fails to compile (the type parameter cannot
+            /// satisfy `NetIsNotSimulated`).
+            pub fn new_v4<A: NetIsNotSimulated>() -> std::io::Result<$name> {
+                unreachable!()
+            }
+
+            /// Not simulated: fails to compile.
+            pub fn new_v6<A: NetIsNotSimulated>() -> std::io::Result<$name> {
+                unreachable!()
+            }
+
+            /// Not simulated: fails to compile.
+            pub fn pair<A: NetIsNotSimulated>() -> std::io::Result<($name, $name)> {
                 unreachable!()
             }
         }

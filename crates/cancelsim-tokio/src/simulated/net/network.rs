@@ -9,7 +9,7 @@
 //! both are bound to distinct specific addresses.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -48,16 +48,22 @@ fn with_network<R>(f: impl FnOnce(&mut Network) -> R) -> R {
     })
 }
 
+/// How many ports the ephemeral range holds.
+const EPHEMERAL_PORTS: u16 = u16::MAX - FIRST_EPHEMERAL + 1;
+
 impl Network {
-    fn ephemeral_port(&mut self) -> u16 {
-        loop {
-            let port = FIRST_EPHEMERAL.wrapping_add(self.next_port);
-            self.next_port = (self.next_port + 1) % (u16::MAX - FIRST_EPHEMERAL + 1);
-            let taken = self.listeners.keys().any(|addr| addr.port() == port);
-            if !taken {
-                return port;
+    /// The next ephemeral port no listener holds, in turn; `None` when
+    /// listeners hold them all.
+    fn ephemeral_port(&mut self) -> Option<u16> {
+        let held: BTreeSet<u16> = self.listeners.keys().map(SocketAddr::port).collect();
+        for _ in 0..EPHEMERAL_PORTS {
+            let port = FIRST_EPHEMERAL + self.next_port;
+            self.next_port = (self.next_port + 1) % EPHEMERAL_PORTS;
+            if !held.contains(&port) {
+                return Some(port);
             }
         }
+        None
     }
 
     fn clashes(&self, addr: SocketAddr) -> bool {
@@ -76,7 +82,7 @@ pub(super) fn bind(addr: SocketAddr, backlog: &Arc<Backlog>) -> io::Result<Socke
     with_network(|network| {
         let mut addr = addr;
         if addr.port() == 0 {
-            addr.set_port(network.ephemeral_port());
+            addr.set_port(network.ephemeral_port().ok_or_else(no_free_port)?);
         } else if network.clashes(addr) {
             return Err(io::Error::new(
                 io::ErrorKind::AddrInUse,
@@ -101,11 +107,20 @@ pub(super) fn unbind(addr: SocketAddr, backlog: &Arc<Backlog>) {
     });
 }
 
+/// What binding port 0, or connecting, says when every ephemeral port is
+/// held by a listener.
+fn no_free_port() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::AddrInUse,
+        "no free port: listeners of this simulation hold every port from 49152 on",
+    )
+}
+
 /// The listener a connection to `addr` reaches, with the address the
 /// connection is made to (the unspecified address is this host's
 /// loopback, as a connect to `0.0.0.0` is on Linux), and a fresh port for
 /// the connecting end.
-pub(super) fn route(addr: SocketAddr) -> (Option<Arc<Backlog>>, SocketAddr, u16) {
+pub(super) fn route(addr: SocketAddr) -> io::Result<(Option<Arc<Backlog>>, SocketAddr, u16)> {
     let mut addr = addr;
     if addr.ip().is_unspecified() {
         addr.set_ip(loopback(addr.ip()));
@@ -115,7 +130,8 @@ pub(super) fn route(addr: SocketAddr) -> (Option<Arc<Backlog>>, SocketAddr, u16)
             let any = SocketAddr::new(unspecified(addr.ip()), addr.port());
             network.listeners.get(&any).cloned()
         });
-        (listener, addr, network.ephemeral_port())
+        let port = network.ephemeral_port().ok_or_else(no_free_port)?;
+        Ok((listener, addr, port))
     })
 }
 
@@ -131,5 +147,29 @@ fn unspecified(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
         IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_handed_out_in_turn_and_run_out_with_an_error() {
+        let mut network = Network::default();
+        assert_eq!(network.ephemeral_port(), Some(49152));
+        assert_eq!(network.ephemeral_port(), Some(49153));
+        // Listeners on every port of the range but one.
+        for port in FIRST_EPHEMERAL..=u16::MAX {
+            if port != 50000 {
+                let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+                network.listeners.insert(addr, Arc::default());
+            }
+        }
+        assert_eq!(network.ephemeral_port(), Some(50000));
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 50000));
+        network.listeners.insert(addr, Arc::default());
+        assert_eq!(network.ephemeral_port(), None);
+        assert_eq!(no_free_port().kind(), io::ErrorKind::AddrInUse);
     }
 }

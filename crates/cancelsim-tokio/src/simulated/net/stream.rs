@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use ::cancelsim::trace::{IoWait, Wait, WaitKind};
@@ -42,7 +43,9 @@ pub struct TcpStream {
     write: WriteEnd,
     local: SocketAddr,
     peer: SocketAddr,
-    options: Options,
+    /// Shared by the halves of `into_split` (their identity for
+    /// `reunite`), so the stream reunited keeps them.
+    options: Arc<Options>,
 }
 
 /// Socket options: kept and reported back, with no effect on delivery.
@@ -71,6 +74,7 @@ impl TcpStream {
     pub fn connect<A: ToSocketAddrs>(addr: A) -> impl Future<Output = io::Result<TcpStream>> {
         let at = Location::caller();
         async move {
+            crate::task::require_runtime();
             let stream = first_that(&addr, |addr| TcpStream::open(addr, at))?;
             Handshake { at, done: false }.await;
             Ok(stream)
@@ -86,7 +90,7 @@ impl TcpStream {
                 format!("connection refused: no listener of this simulation is bound to {addr}"),
             )
         };
-        let (listener, addr, port) = network::route(addr);
+        let (listener, addr, port) = network::route(addr)?;
         let listener = listener.ok_or_else(refused)?;
         let local = SocketAddr::new(addr.ip(), port);
         let (client, server) = tokio::io::duplex(SEND_BUFFER);
@@ -111,7 +115,7 @@ impl TcpStream {
             write: Pipe::new(write, at, IoWait::TcpRead, IoWait::TcpWrite),
             local,
             peer,
-            options: Options::default(),
+            options: Arc::default(),
         }
     }
 
@@ -168,20 +172,19 @@ impl TcpStream {
     /// writing down (the peer reads the end of the stream), unless it is
     /// [`forget`](OwnedWriteHalf::forget)ed.
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        let pair = std::sync::Arc::new(());
         let TcpStream {
             read,
             write,
             local,
             peer,
-            options: _,
+            options: pair,
         } = self;
         (
             OwnedReadHalf {
                 read,
                 local,
                 peer,
-                pair: std::sync::Arc::clone(&pair),
+                pair: Arc::clone(&pair),
             },
             OwnedWriteHalf {
                 write: Some(write),
@@ -258,6 +261,7 @@ macro_rules! stream_io {
                 self.write_end().poll_write_vectored(cx, bufs)
             }
 
+            // As tokio's `TcpStream` and its halves say.
             fn is_write_vectored(&self) -> bool {
                 true
             }
@@ -324,7 +328,8 @@ pub struct OwnedReadHalf {
     read: ReadEnd,
     local: SocketAddr,
     peer: SocketAddr,
-    pair: std::sync::Arc<()>,
+    /// The stream's options: the pair's identity.
+    pair: Arc<Options>,
 }
 
 /// The owned writing half of a [`TcpStream`] (tokio's
@@ -334,7 +339,8 @@ pub struct OwnedWriteHalf {
     write: Option<WriteEnd>,
     local: SocketAddr,
     peer: SocketAddr,
-    pair: std::sync::Arc<()>,
+    /// The stream's options: the pair's identity.
+    pair: Arc<Options>,
     shutdown_on_drop: bool,
 }
 
@@ -368,7 +374,7 @@ impl std::error::Error for ReuniteError {}
 // tokio's signatures: its `ReuniteError` gives both halves back by value.
 #[allow(clippy::result_large_err)]
 fn reunite(read: OwnedReadHalf, mut write: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
-    if !std::sync::Arc::ptr_eq(&read.pair, &write.pair) {
+    if !Arc::ptr_eq(&read.pair, &write.pair) {
         return Err(ReuniteError(read, write));
     }
     Ok(TcpStream {
@@ -379,7 +385,7 @@ fn reunite(read: OwnedReadHalf, mut write: OwnedWriteHalf) -> Result<TcpStream, 
             .expect("a writing half is whole until reunited"),
         local: read.local,
         peer: read.peer,
-        options: Options::default(),
+        options: read.pair,
     })
 }
 

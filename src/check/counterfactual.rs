@@ -101,7 +101,8 @@ where
                 excused: None,
             }
         }
-        OwnDeadline::Fails(lifted_config, mut lifted) => {
+        OwnDeadline::Fails(lifted) => {
+            let (lifted_config, mut lifted) = *lifted;
             // With its own deadlines lifted the test fails anyway, on
             // something else: an assertion on the result the injected
             // expiry decides (`assert!(shutdown.is_ok())`) is excused as
@@ -215,7 +216,7 @@ enum OwnDeadline {
     /// the test's assertion (its violations are cleared).
     Assertion,
     /// The run fails with them lifted too: that run's config and result.
-    Fails(Config, RunResult),
+    Fails(Box<(Config, RunResult)>),
 }
 
 /// The test's own deadline, for a run of one injected expiry or stall
@@ -272,7 +273,7 @@ where
         result.consequences.1 = true;
         return OwnDeadline::Assertion;
     }
-    OwnDeadline::Fails(lifted_config, lifted)
+    OwnDeadline::Fails(Box::new((lifted_config, lifted)))
 }
 
 /// The timeout (or stall's timeout) expired from its first poll.

@@ -286,3 +286,137 @@ fn bind_and_connect_outside_a_runtime_panic_as_in_tokio() {
         assert!(panic.contains("there is no reactor running"), "{panic}");
     }
 }
+
+/// What a peer that goes away leaves, as Linux's loopback does: a reset
+/// when it closed with bytes unread or was never accepted (reads: what
+/// reached the reader, then `ConnectionReset`, then the end; writes:
+/// `BrokenPipe`), the end of the stream when it closed with nothing
+/// unread (the first write after still goes out, the next fails).
+#[test]
+fn a_peer_that_goes_away_resets_or_ends_the_stream_as_on_linux() {
+    let (real, sim) = both!(|rt, log, start| async move {
+        use rt::io::{AsyncReadExt, AsyncWriteExt};
+        let kind = |result: std::io::Result<usize>| match result {
+            Ok(n) => format!("Ok({n})"),
+            Err(error) => format!("{:?}", error.kind()),
+        };
+        let mut buf = [0u8; 8];
+
+        // A listener dropped with a connection it never accepted.
+        let listener = rt::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = rt::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        drop(listener);
+        rt::task::yield_now().await;
+        note!(
+            log,
+            start,
+            "unaccepted: read {}",
+            kind(client.read(&mut buf).await)
+        );
+        note!(
+            log,
+            start,
+            "unaccepted: write {}",
+            kind(client.write(b"x").await)
+        );
+
+        // A server that closes with the client's bytes unread.
+        let listener = rt::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = rt::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        server.write_all(b"hello").await.unwrap();
+        client.write_all(b"abc").await.unwrap();
+        let mut one = [0u8; 1];
+        server.read_exact(&mut one).await.unwrap();
+        drop(server);
+        rt::task::yield_now().await;
+        note!(
+            log,
+            start,
+            "unread: read {}",
+            kind(client.read(&mut buf).await)
+        );
+        note!(
+            log,
+            start,
+            "unread: read {}",
+            kind(client.read(&mut buf).await)
+        );
+        note!(
+            log,
+            start,
+            "unread: read {}",
+            kind(client.read(&mut buf).await)
+        );
+        note!(
+            log,
+            start,
+            "unread: write {}",
+            kind(client.write(b"x").await)
+        );
+
+        // A server that closes with nothing unread.
+        let (mut server, _) = {
+            let _client = &client;
+            let listener = rt::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            client = rt::net::TcpStream::connect(addr).await.unwrap();
+            listener.accept().await.unwrap()
+        };
+        server.write_all(b"bye").await.unwrap();
+        drop(server);
+        rt::task::yield_now().await;
+        note!(
+            log,
+            start,
+            "closed: read {}",
+            kind(client.read(&mut buf).await)
+        );
+        note!(
+            log,
+            start,
+            "closed: read {}",
+            kind(client.read(&mut buf).await)
+        );
+        note!(
+            log,
+            start,
+            "closed: write {}",
+            kind(client.write(b"x").await)
+        );
+        rt::task::yield_now().await;
+        note!(
+            log,
+            start,
+            "closed: write {}",
+            kind(client.write(b"y").await)
+        );
+        note!(
+            log,
+            start,
+            "closed: read {}",
+            kind(client.read(&mut buf).await)
+        );
+    });
+    assert_eq!(real, sim);
+    assert_eq!(
+        sim,
+        log_of(&[
+            (0, "unaccepted: read ConnectionReset"),
+            (0, "unaccepted: write BrokenPipe"),
+            (0, "unread: read Ok(5)"),
+            (0, "unread: read ConnectionReset"),
+            (0, "unread: read Ok(0)"),
+            (0, "unread: write BrokenPipe"),
+            (0, "closed: read Ok(3)"),
+            (0, "closed: read Ok(0)"),
+            (0, "closed: write Ok(1)"),
+            (0, "closed: write BrokenPipe"),
+            (0, "closed: read Ok(0)"),
+        ])
+    );
+}

@@ -67,8 +67,8 @@ impl Backlog {
 /// its address by [`TcpStream::connect`] in the same simulation waits
 /// until [`accept`](TcpListener::accept) takes it. A task waiting there
 /// waits on a `tcp accept` at that call. Dropping the listener refuses
-/// new connections and drops the ones not accepted (their clients read
-/// the end of the stream).
+/// new connections and resets the ones not accepted (their clients read
+/// `ConnectionReset`, as on Linux).
 pub struct TcpListener {
     addr: SocketAddr,
     backlog: Arc<Backlog>,

@@ -31,6 +31,7 @@
 use std::marker::PhantomData;
 
 mod addr;
+mod conn;
 mod listener;
 mod network;
 mod stream;

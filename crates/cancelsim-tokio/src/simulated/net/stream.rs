@@ -24,8 +24,7 @@ use crate::simulated::io::Pipe;
 /// The buffer of each direction of a connection, in bytes.
 const SEND_BUFFER: usize = 64 * 1024;
 
-type ReadEnd = Pipe<tokio::io::ReadHalf<tokio::io::DuplexStream>>;
-type WriteEnd = Pipe<tokio::io::WriteHalf<tokio::io::DuplexStream>>;
+use super::conn::{Close, ReadEnd, WriteEnd};
 
 /// A TCP connection's end (tokio's `net::TcpStream`) on the simulation's
 /// network: made by [`connect`](TcpStream::connect) to a
@@ -35,16 +34,19 @@ type WriteEnd = Pipe<tokio::io::WriteHalf<tokio::io::DuplexStream>>;
 /// [`set_io_delay`](crate::cancelsim::set_io_delay) under random
 /// schedules) and possibly in two pieces. A task waiting to read (or to
 /// write into a full 64 KiB buffer) waits on a `tcp read` (`tcp write`) at
-/// the call that waits. Dropping an end (or shutting down its writing)
-/// ends the stream its peer reads; the peer's writes then fail with
-/// `BrokenPipe` once the end is gone.
+/// the call that waits. Shutting down an end's writing ends the stream
+/// its peer reads; dropping the end does too when it had read all its
+/// peer sent (the peer's first write after that still goes out, the next
+/// fail with `BrokenPipe`), and resets the connection when it had not
+/// (the peer reads what reached it, then `ConnectionReset`; its writes
+/// fail), as Linux does.
 pub struct TcpStream {
     read: ReadEnd,
     write: WriteEnd,
     local: SocketAddr,
     peer: SocketAddr,
-    /// Shared by the halves of `into_split` (their identity for
-    /// `reunite`), so the stream reunited keeps them.
+    /// Kept by the reading half of `into_split`, for the stream
+    /// reunited.
     options: Arc<Options>,
 }
 
@@ -94,8 +96,9 @@ impl TcpStream {
         let listener = listener.ok_or_else(refused)?;
         let local = SocketAddr::new(addr.ip(), port);
         let (client, server) = tokio::io::duplex(SEND_BUFFER);
-        let client = TcpStream::new(client, local, addr, at);
-        let server = TcpStream::new(server, addr, local, at);
+        let (client_end, server_end) = Close::pair();
+        let client = TcpStream::new(client, client_end, local, addr, at);
+        let server = TcpStream::new(server, server_end, addr, local, at);
         if listener.offer(server, local) {
             Ok(client)
         } else {
@@ -105,14 +108,17 @@ impl TcpStream {
 
     fn new(
         inner: tokio::io::DuplexStream,
+        close: Arc<Close>,
         local: SocketAddr,
         peer: SocketAddr,
         at: &'static Location<'static>,
     ) -> TcpStream {
         let (read, write) = tokio::io::split(inner);
+        let read = Pipe::new(read, at, IoWait::TcpRead, IoWait::TcpWrite);
+        let write = Pipe::new(write, at, IoWait::TcpRead, IoWait::TcpWrite);
         TcpStream {
-            read: Pipe::new(read, at, IoWait::TcpRead, IoWait::TcpWrite),
-            write: Pipe::new(write, at, IoWait::TcpRead, IoWait::TcpWrite),
+            read: ReadEnd::new(read, Arc::clone(&close)),
+            write: WriteEnd::new(write, close),
             local,
             peer,
             options: Arc::default(),
@@ -122,6 +128,7 @@ impl TcpStream {
     /// A server end, accepted at `at`: its waits are shown there and its
     /// delivery delays recorded there.
     pub(crate) fn accepted_at(&mut self, at: &'static Location<'static>) {
+        self.read.close().accepted();
         self.read.set_site(at);
         self.write.set_site(at);
     }
@@ -177,20 +184,19 @@ impl TcpStream {
             write,
             local,
             peer,
-            options: pair,
+            options,
         } = self;
         (
             OwnedReadHalf {
                 read,
                 local,
                 peer,
-                pair: Arc::clone(&pair),
+                options,
             },
             OwnedWriteHalf {
                 write: Some(write),
                 local,
                 peer,
-                pair,
                 shutdown_on_drop: true,
             },
         )
@@ -328,8 +334,8 @@ pub struct OwnedReadHalf {
     read: ReadEnd,
     local: SocketAddr,
     peer: SocketAddr,
-    /// The stream's options: the pair's identity.
-    pair: Arc<Options>,
+    /// The stream's options, kept for `reunite`.
+    options: Arc<Options>,
 }
 
 /// The owned writing half of a [`TcpStream`] (tokio's
@@ -339,8 +345,6 @@ pub struct OwnedWriteHalf {
     write: Option<WriteEnd>,
     local: SocketAddr,
     peer: SocketAddr,
-    /// The stream's options: the pair's identity.
-    pair: Arc<Options>,
     shutdown_on_drop: bool,
 }
 
@@ -374,7 +378,11 @@ impl std::error::Error for ReuniteError {}
 // tokio's signatures: its `ReuniteError` gives both halves back by value.
 #[allow(clippy::result_large_err)]
 fn reunite(read: OwnedReadHalf, mut write: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
-    if !Arc::ptr_eq(&read.pair, &write.pair) {
+    let write_end = write
+        .write
+        .as_ref()
+        .expect("a writing half is whole until reunited");
+    if !Arc::ptr_eq(read.read.close(), write_end.close()) {
         return Err(ReuniteError(read, write));
     }
     Ok(TcpStream {
@@ -385,7 +393,7 @@ fn reunite(read: OwnedReadHalf, mut write: OwnedWriteHalf) -> Result<TcpStream, 
             .expect("a writing half is whole until reunited"),
         local: read.local,
         peer: read.peer,
-        options: read.pair,
+        options: read.options,
     })
 }
 

@@ -152,6 +152,16 @@ pub fn note_join(task: TaskId) {
     world::try_with(|world| world.note_join_awaited(task));
 }
 
+/// Notes that a read of the current poll returned only part of what its
+/// peer wrote in one call (the chunk arrived in pieces, as TCP and pipes
+/// may deliver it): a failure of this run with no injection says so in
+/// its hint (a test or parser that expects one `read` to return a whole
+/// message). For a simulated library's streams (`cancelsim-tokio`'s
+/// `io::duplex` and `net`). Does nothing outside a simulation.
+pub fn note_partial_read() {
+    world::try_with(|world| world.note_partial_read());
+}
+
 /// Withdraws a [`note_wait`] of the current poll (when the future that
 /// made it completed, or was dropped, in the same poll). A note of
 /// another wait stays.

@@ -371,6 +371,11 @@ where
             }
         }
     }
+    if world.partial_read() {
+        for violation in &mut violations {
+            violation.partial_read = true;
+        }
+    }
     let strict_timeouts = world.strict_timeout_results();
     let natural_expiries = world.natural_expiries();
     let outlived_root = world.outlived_root();

@@ -152,6 +152,9 @@ pub struct Violation {
     /// Real tokio was called in this violation's run (another violation
     /// of the run is its "no reactor" panic): that is the likely cause.
     pub(crate) real_tokio: bool,
+    /// A read in the violation's run returned part of what its peer wrote
+    /// in one call ([`note_partial_read`](crate::note_partial_read)).
+    pub(crate) partial_read: bool,
     /// The run's stall made a timeout waiting for the stalled task expire,
     /// and the program went on without the task (did not abort it).
     pub(crate) stall_outran: bool,
@@ -208,6 +211,7 @@ impl Violation {
             select: false,
             race_at: None,
             real_tokio: false,
+            partial_read: false,
             stall_outran: false,
             stall_went_on: false,
             signal_race: false,

@@ -70,6 +70,16 @@ impl Violation {
                  earlier run of the sweep (a `static`, a file, an environment variable): see the \
                  nondeterminism in this report and reset that state at the start of the test"
             }
+            ViolationCode::Panic | ViolationCode::Invariant
+                if self.injection.is_none() && self.partial_read =>
+            {
+                "this run injected nothing, but a read in it returned only part of what its peer \
+                 wrote in one call: the chunk arrived in two pieces (`N bytes written arrive in \
+                 two pieces` in the trace), as TCP may deliver it however it was written. A test \
+                 or a parser that expects one `read` to return a whole message fails this way: \
+                 read until the message is whole (`read_exact`, `read_line`, a length prefix, a \
+                 codec's `FramedRead`)"
+            }
             ViolationCode::Panic if self.injection.is_none() => {
                 "this run injected nothing: the panic is the program's (or the test's) own, \
                  under this schedule; replay it and read the trace"

@@ -62,4 +62,19 @@ pub(crate) struct OracleState {
     /// that is not a plain join (a `JoinSet`, `join_all`) is taken to wait
     /// for its children.
     pub ignoring_parents: std::collections::BTreeSet<TaskId>,
+    /// A read returned part of what its peer wrote in one call (the chunk
+    /// arrived in pieces): `crate::note_partial_read`.
+    pub partial_read: bool,
+}
+
+impl super::World {
+    /// A read of this run returned part of a chunk ([`crate::note_partial_read`]).
+    pub(crate) fn note_partial_read(&self) {
+        self.oracles.borrow_mut().partial_read = true;
+    }
+
+    /// Did a read of this run return part of a chunk?
+    pub(crate) fn partial_read(&self) -> bool {
+        self.oracles.borrow().partial_read
+    }
 }

@@ -195,3 +195,63 @@ fn same_seed_same_trace_and_seeds_deliver_differently() {
         "every seed delivered the same way"
     );
 }
+
+/// mini-redis's `send_error_publish_after_subscribe` in shape (trial 20):
+/// the test reads the server's one-line reply with one `read` and checks
+/// it whole. TCP may deliver a write in pieces: under random schedules the
+/// reply arrives in two, and the report says that is what failed. Its
+/// twin reads the line until it is whole.
+async fn reply_read_in_one_call(whole: bool) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = cancelsim_tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 5];
+        stream.read_exact(&mut request).await.unwrap();
+        stream
+            .write_all(b"-ERR unknown command 'publish'\r\n")
+            .await
+            .unwrap();
+    });
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(b"PING\n").await.unwrap();
+    let mut reply = [0u8; 32];
+    let n = if whole {
+        stream.read_exact(&mut reply).await.unwrap()
+    } else {
+        stream.read(&mut reply).await.unwrap()
+    };
+    assert_eq!(&reply[..n], b"-ERR unknown command 'publish'\r\n");
+    server.await.unwrap();
+}
+
+#[test]
+fn a_reply_read_in_one_call_is_found_and_the_split_delivery_named() {
+    let report = Check::new(|| reply_read_in_one_call(false))
+        .tokio_preset()
+        .run();
+    assert!(!report.is_clean(), "{report}");
+    let violation = &report.failures()[0].violations()[0];
+    assert_eq!(violation.kind(), ViolationCode::Panic, "{report}");
+    assert!(
+        violation
+            .hint()
+            .contains("a read in it returned only part of what its peer wrote in one call"),
+        "{report}"
+    );
+    assert!(
+        report.failures()[0]
+            .trace()
+            .to_string()
+            .contains("arrive in two pieces"),
+        "{report}"
+    );
+}
+
+#[test]
+fn the_reply_read_until_whole_passes() {
+    Check::new(|| reply_read_in_one_call(true))
+        .tokio_preset()
+        .run()
+        .assert_clean();
+}

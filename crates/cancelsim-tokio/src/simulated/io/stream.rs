@@ -182,6 +182,11 @@ impl<S: AsyncRead + Unpin> Pipe<S> {
         let n = buf.remaining().min(self.cut - self.start);
         buf.put_slice(&self.held[self.start..self.start + n]);
         self.start += n;
+        if self.start == self.cut && self.cut < self.held.len() && buf.remaining() > 0 {
+            // The reader had room for the rest of the chunk: it got part
+            // of what was written in one call.
+            ::cancelsim::note_partial_read();
+        }
         Poll::Ready(Ok(()))
     }
 }

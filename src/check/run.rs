@@ -371,9 +371,9 @@ where
             }
         }
     }
-    if world.partial_read() {
+    if let Some(partial) = world.partial_read() {
         for violation in &mut violations {
-            violation.partial_read = true;
+            violation.partial_read = Some(partial);
         }
     }
     let strict_timeouts = world.strict_timeout_results();

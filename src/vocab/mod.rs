@@ -36,7 +36,7 @@ pub use outside::{Idle, OutsideTimers};
 pub(crate) use stall_hint::{EarlierVerdict, StallEarlier};
 pub use task::TaskId;
 pub(crate) use task::{TaskKey, TaskKind};
-pub(crate) use violation::ExpiryVerdict;
+pub(crate) use violation::{ExpiryVerdict, PartialRead};
 pub use violation::{Violation, ViolationCode};
 pub(crate) use wait::write_wait_joining;
 pub use wait::{IoWait, Wait, WaitKind};

@@ -154,7 +154,7 @@ pub struct Violation {
     pub(crate) real_tokio: bool,
     /// A read in the violation's run returned part of what its peer wrote
     /// in one call ([`note_partial_read`](crate::note_partial_read)).
-    pub(crate) partial_read: bool,
+    pub(crate) partial_read: Option<PartialRead>,
     /// The run's stall made a timeout waiting for the stalled task expire,
     /// and the program went on without the task (did not abort it).
     pub(crate) stall_outran: bool,
@@ -211,7 +211,7 @@ impl Violation {
             select: false,
             race_at: None,
             real_tokio: false,
-            partial_read: false,
+            partial_read: None,
             stall_outran: false,
             stall_went_on: false,
             signal_race: false,
@@ -332,4 +332,16 @@ impl fmt::Display for Violation {
         }
         write!(f, "\n    hint: {}", self.hint())
     }
+}
+
+/// What a run's partial reads (a read that got part of what its peer
+/// wrote in one call) say of a failure with no injection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PartialRead {
+    /// A read got part of a write: a reader that expects whole messages
+    /// from one `read` fails so.
+    Read,
+    /// ... and a `select!` of that task dropped a pending branch after
+    /// it: what a dropped read future had read went with it.
+    ThenDropped,
 }

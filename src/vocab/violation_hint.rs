@@ -70,8 +70,23 @@ impl Violation {
                  earlier run of the sweep (a `static`, a file, an environment variable): see the \
                  nondeterminism in this report and reset that state at the start of the test"
             }
+            ViolationCode::Panic | ViolationCode::Invariant | ViolationCode::Deadlock
+                if self.injection.is_none()
+                    && self.partial_read == Some(super::violation::PartialRead::ThenDropped) =>
+            {
+                "this run injected nothing, but a read in it got only part of what its peer wrote \
+                 in one call (`N bytes written arrive in two pieces` in the trace), and then a \
+                 `select!` of that task dropped a pending branch (`dropped pending branch` in the \
+                 trace): if the dropped branch was reading, the bytes its future had read went \
+                 with it and the stream is now mid-message (the next read starts inside it, or \
+                 waits for bytes that will never come). Keep what a read takes in a buffer \
+                 that outlives the future (`read_buf` into the connection's own `BytesMut`, a \
+                 codec's `FramedRead`), or read outside the `select!`. (Or, if nothing was \
+                 dropped mid-read: a test or parser that expects one `read` to return a whole \
+                 message fails this way too)"
+            }
             ViolationCode::Panic | ViolationCode::Invariant
-                if self.injection.is_none() && self.partial_read =>
+                if self.injection.is_none() && self.partial_read.is_some() =>
             {
                 "this run injected nothing, but a read in it returned only part of what its peer \
                  wrote in one call: the chunk arrived in two pieces (`N bytes written arrive in \

@@ -62,19 +62,43 @@ pub(crate) struct OracleState {
     /// that is not a plain join (a `JoinSet`, `join_all`) is taken to wait
     /// for its children.
     pub ignoring_parents: std::collections::BTreeSet<TaskId>,
-    /// A read returned part of what its peer wrote in one call (the chunk
-    /// arrived in pieces): `crate::note_partial_read`.
-    pub partial_read: bool,
+    /// The tasks a read of which returned part of what its peer wrote in
+    /// one call (the chunk arrived in pieces): `crate::note_partial_read`.
+    pub partial_reads: std::collections::BTreeSet<TaskId>,
+    /// A `select!` of such a task dropped a pending branch after that
+    /// read: the bytes a dropped future had read may have gone with it.
+    pub partial_read_dropped: bool,
 }
 
 impl super::World {
-    /// A read of this run returned part of a chunk ([`crate::note_partial_read`]).
+    /// A read of the current task returned part of a chunk
+    /// ([`crate::note_partial_read`]).
     pub(crate) fn note_partial_read(&self) {
-        self.oracles.borrow_mut().partial_read = true;
+        if let Some(task) = self.current_id() {
+            self.oracles.borrow_mut().partial_reads.insert(task);
+        }
     }
 
-    /// Did a read of this run return part of a chunk?
-    pub(crate) fn partial_read(&self) -> bool {
-        self.oracles.borrow().partial_read
+    /// A `select!` of the current task dropped pending branches: after a
+    /// partial read of the task, what the dropped read had may be lost.
+    pub(super) fn note_branches_dropped(&self) {
+        if let Some(task) = self.current_id() {
+            let mut oracles = self.oracles.borrow_mut();
+            if oracles.partial_reads.contains(&task) {
+                oracles.partial_read_dropped = true;
+            }
+        }
+    }
+
+    /// What this run's partial reads say of its failures.
+    pub(crate) fn partial_read(&self) -> Option<crate::vocab::PartialRead> {
+        let oracles = self.oracles.borrow();
+        if oracles.partial_read_dropped {
+            Some(crate::vocab::PartialRead::ThenDropped)
+        } else if !oracles.partial_reads.is_empty() {
+            Some(crate::vocab::PartialRead::Read)
+        } else {
+            None
+        }
     }
 }

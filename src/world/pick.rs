@@ -312,6 +312,9 @@ impl World {
         let Some(key) = self.current_key() else {
             return;
         };
+        if dropped != 0 {
+            self.note_branches_dropped();
+        }
         let point = self
             .core
             .borrow()

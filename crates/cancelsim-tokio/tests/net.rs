@@ -255,3 +255,89 @@ fn the_reply_read_until_whole_passes() {
         .run()
         .assert_clean();
 }
+
+/// mini-redis's subscriber in shape (trial 20): a connection's handler
+/// `select!`s between the next 4-byte frame from its client and a message
+/// to forward. Its frame read is cancel-safe when what it has read lives
+/// in the handler's buffer, not when it lives in the read's own future: a
+/// message that wins the race while the frame is half there drops that
+/// half. No injection: the schedules alone (a frame delivered in two
+/// pieces, the message between them) find it.
+async fn frames_beside_messages(cancel_safe: bool) {
+    use cancelsim_tokio::sync::mpsc;
+    async fn read_frame(
+        stream: &mut TcpStream,
+        buffer: &mut Vec<u8>,
+        cancel_safe: bool,
+    ) -> Vec<u8> {
+        // Not cancel-safe: what is read lives in the future until the
+        // frame is whole (the rest is put back then).
+        let mut local = (!cancel_safe).then(|| std::mem::take(&mut *buffer));
+        loop {
+            let held = match &mut local {
+                Some(local) => local,
+                None => &mut *buffer,
+            };
+            if held.len() >= 4 {
+                let frame = held.drain(..4).collect();
+                if let Some(rest) = local {
+                    *buffer = rest;
+                }
+                return frame;
+            }
+            let mut chunk = [0u8; 16];
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the client went away mid-frame");
+            held.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
+    let server = cancelsim_tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buffer = Vec::new();
+        let mut frames = Vec::new();
+        let mut forwarded = Vec::new();
+        while frames.len() < 2 {
+            cancelsim_tokio::select! {
+                frame = read_frame(&mut stream, &mut buffer, cancel_safe) => frames.push(frame),
+                Some(message) = rx.recv() => forwarded.push(message),
+            }
+        }
+        (frames, forwarded)
+    });
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    client.write_all(b"ping").await.unwrap();
+    tx.send(1).unwrap();
+    client.write_all(b"pong").await.unwrap();
+    let (frames, _) = server.await.unwrap();
+    assert_eq!(frames, [b"ping".to_vec(), b"pong".to_vec()]);
+}
+
+#[test]
+fn a_half_frame_dropped_by_a_select_beside_a_message_is_found_and_explained() {
+    let report = Check::new(|| frames_beside_messages(false))
+        .tokio_preset()
+        .run();
+    assert!(!report.is_clean(), "{report}");
+    let failure = &report.failures()[0];
+    assert!(failure.repro().injections.is_empty(), "{report}");
+    let hint = failure.violations()[0].hint();
+    assert!(
+        hint.contains("the bytes its future had read went with it"),
+        "{hint}\n{report}"
+    );
+    let trace = failure.trace().to_string();
+    assert!(trace.contains("arrive in two pieces"), "{trace}");
+    assert!(trace.contains("dropped pending branch"), "{trace}");
+}
+
+#[test]
+fn the_frame_read_into_the_handlers_buffer_passes() {
+    Check::new(|| frames_beside_messages(true))
+        .tokio_preset()
+        .run()
+        .assert_clean();
+}

@@ -28,7 +28,11 @@
 //!   `timeout`'s or `timeout_repeating`'s wait for the next item, and a
 //!   `chunks_timeout`'s wait to fill a chunk, at every await point inside
 //!   (the stream is kept, as tokio-stream keeps it: its item comes later).
-//!   The rest — `Stream`, `iter`, `once`, `empty`, `pending`, `StreamMap`,
+//!   [`StreamMap`] is tokio-stream's, but for the entry it polls first,
+//!   which tokio-stream draws from a random number generator of its own and
+//!   the simulation makes a recorded choice (a seed replays it, seeds
+//!   explore it).
+//!   The rest — `Stream`, `iter`, `once`, `empty`, `pending`,
 //!   `StreamNotifyClose`, `FromStream`, the other adapters, and
 //!   the wrappers over channels and I/O (`ReceiverStream`,
 //!   `UnboundedReceiverStream`, `BroadcastStream`, `errors`, `LinesStream`,

@@ -2,12 +2,13 @@
 //! `cancelsim-tokio` facade, the rest passed through.
 
 mod stream_ext;
+mod stream_map;
 pub mod wrappers;
 
 pub use stream_ext::StreamExt;
+pub use stream_map::StreamMap;
 pub use tokio_stream::{
-    empty, iter, once, pending, Empty, FromStream, Iter, Once, Pending, Stream, StreamMap,
-    StreamNotifyClose,
+    empty, iter, once, pending, Empty, FromStream, Iter, Once, Pending, Stream, StreamNotifyClose,
 };
 
 /// Adapters for [`Stream`]s made by [`StreamExt`]'s methods: tokio-stream's

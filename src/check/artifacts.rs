@@ -85,3 +85,24 @@ impl Report {
         Ok(written)
     }
 }
+
+/// The folder of a check's artifacts under `CANCELSIM_ARTIFACTS`: its name
+/// (`Check::name`, a test's path), else the name of the thread it runs on
+/// (the test harness names it after the test), else `check`; `::` becomes
+/// `.` and anything but letters, digits, `_`, `-` and `.` becomes `_`.
+pub(super) fn artifact_folder(name: Option<&str>) -> String {
+    let thread = std::thread::current();
+    let name = name
+        .or(thread.name().filter(|name| *name != "main"))
+        .unwrap_or("check");
+    name.replace("::", ".")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

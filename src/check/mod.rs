@@ -507,7 +507,7 @@ where
             eprintln!("cancelsim{name}: {notice}");
         }
         if let Some(dir) = &env.artifacts {
-            let dir = dir.join(artifact_folder(self.name.as_deref()));
+            let dir = dir.join(artifacts::artifact_folder(self.name.as_deref()));
             if let Err(error) = report.write_artifacts(&dir, ArtifactFormat::ALL) {
                 eprintln!("cancelsim: CANCELSIM_ARTIFACTS: cannot write traces: {error}");
             }
@@ -553,27 +553,6 @@ where
             exploration: None,
         }
     }
-}
-
-/// The folder of a check's artifacts under `CANCELSIM_ARTIFACTS`: its name
-/// (`Check::name`, a test's path), else the name of the thread it runs on
-/// (the test harness names it after the test), else `check`; `::` becomes
-/// `.` and anything but letters, digits, `_`, `-` and `.` becomes `_`.
-fn artifact_folder(name: Option<&str>) -> String {
-    let thread = std::thread::current();
-    let name = name
-        .or(thread.name().filter(|name| *name != "main"))
-        .unwrap_or("check");
-    name.replace("::", ".")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// The one-liner: the baseline under `Fifo`, both cancel modes and timeouts

@@ -96,6 +96,47 @@ fn a_global_count_deciding_what_runs_is_named_at_the_first_differing_decision() 
     );
 }
 
+/// `futures::select!` shuffles its branches with a generator of its own:
+/// which of two ready branches wins (and so how long the run waits)
+/// differs between two runs of one seed. Its twin, `futures::select_biased!`,
+/// always takes the first.
+async fn waits_as_a_select_picks(biased: bool) {
+    use futures::FutureExt;
+    let mut first = std::future::ready(1).fuse();
+    let mut second = std::future::ready(2).fuse();
+    let millis = if biased {
+        futures::select_biased! { a = first => a, b = second => b }
+    } else {
+        futures::select! { a = first => a, b = second => b }
+    };
+    cancelsim::time::sleep(Duration::from_millis(millis)).await;
+}
+
+#[test]
+fn a_futures_select_is_found_and_named_in_the_hint() {
+    // Its shuffle differs between the two runs of a seed in half the
+    // cases: over 32 seeds, one differs for sure (the chance that none
+    // does is 2^-32).
+    let report = Check::new(|| waits_as_a_select_picks(false))
+        .seeds(0..32)
+        .run();
+    let found = nondeterminism(&report);
+    assert!(!found.is_empty(), "{report}");
+    assert!(
+        found[0].hint().contains("`futures::select!`"),
+        "{}",
+        found[0].hint()
+    );
+}
+
+#[test]
+fn a_futures_select_biased_is_deterministic() {
+    Check::new(|| waits_as_a_select_picks(true))
+        .seeds(0..32)
+        .run()
+        .assert_clean();
+}
+
 #[test]
 fn a_fixed_number_of_workers_is_deterministic() {
     Check::new(starts_a_fixed_number_of_workers)

@@ -405,8 +405,10 @@ const PARTED_HINT: &str =
     "the program chose differently in the second run with the same seed: it reads something \
      the simulation does not control — an unseeded RNG (`rand::thread_rng`, `RandomState`; \
      a retry crate's jitter too: backoff's `ExponentialBackoff::randomization_factor`, \
-     tokio-retry's `jitter` — set it to 0 in tests), HashMap/HashSet iteration order, the wall clock (`std::time::Instant`, `SystemTime`), real \
-     threads, real tokio (a crate compiled against it: build with RUSTFLAGS=\"--cfg cancelsim\"), \
+     tokio-retry's `jitter` — set it to 0 in tests), HashMap/HashSet iteration order, \
+     `futures::select!` (it shuffles its branches with a generator of its own: use \
+     `tokio::select!`, which the simulation records, or `futures::select_biased!`), the wall \
+     clock (`std::time::Instant`, `SystemTime`), real threads, real tokio (a crate compiled against it: build with RUSTFLAGS=\"--cfg cancelsim\"), \
      or a `static` (counter, cache, OnceLock) that decides what to spawn or which branch to take; \
      draw from `cancelsim::random`, use BTreeMap or a fixed hasher, and reset statics at the \
      start of the test";

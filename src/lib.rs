@@ -153,13 +153,22 @@ pub fn note_join(task: TaskId) {
 }
 
 /// Notes that a read of the current poll returned only part of what its
-/// peer wrote in one call (the chunk arrived in pieces, as TCP and pipes
-/// may deliver it): a failure of this run with no injection says so in
-/// its hint (a test or parser that expects one `read` to return a whole
-/// message). For a simulated library's streams (`cancelsim-tokio`'s
-/// `io::duplex` and `net`). Does nothing outside a simulation.
+/// peer wrote in one call, the rest still to come (the chunk arrives in
+/// pieces, as TCP and pipes may deliver it): a failure of this run with no
+/// injection says so in its hint — a test or parser that expects one
+/// `read` to return a whole message, or, when a `select!` of the task
+/// drops a pending branch before [`note_partial_read_done`], a read
+/// future dropped with the part it had. For a simulated library's streams
+/// (`cancelsim-tokio`'s `io::duplex` and `net`). Does nothing outside a
+/// simulation.
 pub fn note_partial_read() {
     world::try_with(|world| world.note_partial_read());
+}
+
+/// Notes that a read of the current poll took the rest of a chunk that
+/// an earlier read of the task got only part of ([`note_partial_read`]).
+pub fn note_partial_read_done() {
+    world::try_with(|world| world.note_partial_read_done());
 }
 
 /// Withdraws a [`note_wait`] of the current poll (when the future that

@@ -75,9 +75,9 @@ impl Violation {
                     && self.partial_read == Some(super::violation::PartialRead::ThenDropped) =>
             {
                 "this run injected nothing, but a read in it got only part of what its peer wrote \
-                 in one call (`N bytes written arrive in two pieces` in the trace), and then a \
-                 `select!` of that task dropped a pending branch (`dropped pending branch` in the \
-                 trace): if the dropped branch was reading, the bytes its future had read went \
+                 in one call (`N bytes written arrive in two pieces` in the trace), and a \
+                 `select!` of that task dropped a pending branch before the rest came (`dropped \
+                 pending branch` in the trace): if the dropped branch was reading, the bytes its future had read went \
                  with it and the stream is now mid-message (the next read starts inside it, or \
                  waits for bytes that will never come). Keep what a read takes in a buffer \
                  that outlives the future (`read_buf` into the connection's own `BytesMut`, a \

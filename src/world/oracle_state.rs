@@ -65,8 +65,11 @@ pub(crate) struct OracleState {
     /// The tasks a read of which returned part of what its peer wrote in
     /// one call (the chunk arrived in pieces): `crate::note_partial_read`.
     pub partial_reads: std::collections::BTreeSet<TaskId>,
-    /// A `select!` of such a task dropped a pending branch after that
-    /// read: the bytes a dropped future had read may have gone with it.
+    /// The tasks whose partial read's chunk is not all read yet.
+    pub partial_outstanding: std::collections::BTreeSet<TaskId>,
+    /// A `select!` of such a task dropped a pending branch before the
+    /// rest came: the bytes a dropped read future had may have gone with
+    /// it.
     pub partial_read_dropped: bool,
 }
 
@@ -75,16 +78,27 @@ impl super::World {
     /// ([`crate::note_partial_read`]).
     pub(crate) fn note_partial_read(&self) {
         if let Some(task) = self.current_id() {
-            self.oracles.borrow_mut().partial_reads.insert(task);
+            let mut oracles = self.oracles.borrow_mut();
+            oracles.partial_reads.insert(task);
+            oracles.partial_outstanding.insert(task);
         }
     }
 
-    /// A `select!` of the current task dropped pending branches: after a
-    /// partial read of the task, what the dropped read had may be lost.
+    /// The current task read the rest of its partly read chunk
+    /// ([`crate::note_partial_read_done`]).
+    pub(crate) fn note_partial_read_done(&self) {
+        if let Some(task) = self.current_id() {
+            self.oracles.borrow_mut().partial_outstanding.remove(&task);
+        }
+    }
+
+    /// A `select!` of the current task dropped pending branches: while the
+    /// rest of a chunk the task got part of is still to come, what a
+    /// dropped read had may be lost.
     pub(super) fn note_branches_dropped(&self) {
         if let Some(task) = self.current_id() {
             let mut oracles = self.oracles.borrow_mut();
-            if oracles.partial_reads.contains(&task) {
+            if oracles.partial_outstanding.contains(&task) {
                 oracles.partial_read_dropped = true;
             }
         }

@@ -96,6 +96,9 @@ pub(crate) struct Pipe<S> {
     cut: usize,
     /// The chunk arrives when this fires.
     arrival: Option<Pin<Box<::cancelsim::time::Sleep>>>,
+    /// A read took the chunk's first segment with room for more: the
+    /// chunk's rest is still to come (`cancelsim::note_partial_read`).
+    partial: bool,
     /// Where the stream was made: its delivery delays are recorded there,
     /// and its waits shown there when no call site is known.
     at: &'static Location<'static>,
@@ -116,6 +119,7 @@ impl<S> Pipe<S> {
             start: 0,
             cut: 0,
             arrival: None,
+            partial: false,
             at,
             read,
             write,
@@ -185,7 +189,11 @@ impl<S: AsyncRead + Unpin> Pipe<S> {
         if self.start == self.cut && self.cut < self.held.len() && buf.remaining() > 0 {
             // The reader had room for the rest of the chunk: it got part
             // of what was written in one call.
+            self.partial = true;
             ::cancelsim::note_partial_read();
+        } else if self.partial && self.start == self.held.len() {
+            self.partial = false;
+            ::cancelsim::note_partial_read_done();
         }
         Poll::Ready(Ok(()))
     }

@@ -420,3 +420,95 @@ fn a_peer_that_goes_away_resets_or_ends_the_stream_as_on_linux() {
         ])
     );
 }
+
+/// The orderings Linux gives a reset and a shutdown (after the review):
+/// a write that comes first after a reset gets it (`ConnectionReset`),
+/// later writes `BrokenPipe` and reads the end; a peer that shut its
+/// writing down before it closed with bytes unread leaves the end of the
+/// stream to read; an end's own write after its shutdown fails at once.
+#[test]
+fn resets_and_shutdowns_in_the_orders_linux_gives_them() {
+    let (real, sim) = both!(|rt, log, start| async move {
+        use rt::io::{AsyncReadExt, AsyncWriteExt};
+        let kind = |result: std::io::Result<usize>| match result {
+            Ok(n) => format!("Ok({n})"),
+            Err(error) => format!("{:?}", error.kind()),
+        };
+        let mut buf = [0u8; 8];
+        let pair = || async {
+            let listener = rt::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let client = rt::net::TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            (client, server)
+        };
+
+        // Reset, then the client writes first.
+        let (mut client, server) = pair().await;
+        client.write_all(b"abc").await.unwrap();
+        rt::task::yield_now().await;
+        drop(server);
+        rt::task::yield_now().await;
+        note!(
+            log,
+            start,
+            "reset: write {}",
+            kind(client.write(b"x").await)
+        );
+        note!(
+            log,
+            start,
+            "reset: write {}",
+            kind(client.write(b"x").await)
+        );
+        note!(
+            log,
+            start,
+            "reset: read {}",
+            kind(client.read(&mut buf).await)
+        );
+
+        // The server shuts its writing down, then closes with bytes unread.
+        let (mut client, mut server) = pair().await;
+        client.write_all(b"abc").await.unwrap();
+        server.shutdown().await.unwrap();
+        rt::task::yield_now().await;
+        drop(server);
+        rt::task::yield_now().await;
+        note!(
+            log,
+            start,
+            "shut then reset: read {}",
+            kind(client.read(&mut buf).await)
+        );
+        note!(
+            log,
+            start,
+            "shut then reset: write {}",
+            kind(client.write(b"x").await)
+        );
+
+        // The client's own write after its shutdown.
+        let (mut client, _server) = pair().await;
+        client.shutdown().await.unwrap();
+        note!(
+            log,
+            start,
+            "own shutdown: write {}",
+            kind(client.write(b"x").await)
+        );
+    });
+    assert_eq!(real, sim);
+    assert_eq!(
+        sim,
+        log_of(&[
+            (0, "reset: write ConnectionReset"),
+            (0, "reset: write BrokenPipe"),
+            (0, "reset: read Ok(0)"),
+            (0, "shut then reset: read Ok(0)"),
+            (0, "shut then reset: write BrokenPipe"),
+            (0, "own shutdown: write BrokenPipe"),
+        ])
+    );
+}

@@ -5,14 +5,18 @@
 //! As Linux does on loopback (the compat tests hold both to it):
 //!
 //! * an end closed with bytes of its peer's unread (or never accepted:
-//!   its listener dropped) resets the connection: the peer reads what
-//!   reached it, then `ConnectionReset` (once; the end of the stream
-//!   after), and its writes fail with `BrokenPipe`;
+//!   its listener dropped) resets the connection: the peer's next read
+//!   that finds no more bytes, or its next write, whichever comes first,
+//!   fails with `ConnectionReset` (once: reads then find the end of the
+//!   stream), and its writes fail with `BrokenPipe` after that — unless
+//!   the closing end had shut its writing down first: the peer then reads
+//!   that end of the stream, and its writes fail with `BrokenPipe`;
 //! * an end closed with nothing unread ends the peer's stream (the peer
 //!   reads the end), and the peer's first write after that still goes
 //!   out (lost: the closed end answers it with a reset), its next ones
 //!   fail with `BrokenPipe`;
-//! * an end shut down for writing ends what its peer reads, nothing more.
+//! * an end shut down for writing ends what its peer reads; its own
+//!   writes fail with `BrokenPipe` from then on.
 //!
 //! A socket closes when its last half goes: each half holds the end's
 //! [`Close`].
@@ -39,10 +43,15 @@ struct EndState {
     read: AtomicU64,
     /// The peer reset the connection: this end's writes fail.
     reset: AtomicBool,
-    /// ... and its next read that finds no more bytes says so.
-    reset_unread: AtomicBool,
-    /// The peer closed cleanly and this end wrote once since.
+    /// ... and its next read that finds no more bytes, or its next write,
+    /// says so (`ConnectionReset`, once).
+    reset_unreported: AtomicBool,
+    /// The peer's socket closed (its last half dropped).
+    peer_closed: AtomicBool,
+    /// This end wrote once since the peer closed.
     wrote_after_close: AtomicBool,
+    /// This end shut its writing down.
+    shut_down: AtomicBool,
 }
 
 /// A connection's two ends: the client's (0) and the server's (1).
@@ -89,11 +98,15 @@ impl Close {
 
 impl Drop for Close {
     fn drop(&mut self) {
-        let unread =
-            self.peer().written.load(Ordering::Relaxed) > self.me().read.load(Ordering::Relaxed);
+        let (me, peer) = (self.me(), self.peer());
+        peer.peer_closed.store(true, Ordering::Relaxed);
+        let unread = peer.written.load(Ordering::Relaxed) > me.read.load(Ordering::Relaxed);
         if unread || !self.accepted.load(Ordering::Relaxed) {
-            self.peer().reset.store(true, Ordering::Relaxed);
-            self.peer().reset_unread.store(true, Ordering::Relaxed);
+            peer.reset.store(true, Ordering::Relaxed);
+            // After this end's own end of the stream, the peer reads that.
+            if !me.shut_down.load(Ordering::Relaxed) {
+                peer.reset_unreported.store(true, Ordering::Relaxed);
+            }
         }
     }
 }
@@ -123,11 +136,14 @@ impl ReadEnd {
                 .read
                 .fetch_add(got as u64, Ordering::Relaxed);
             let end_of_stream = got == 0 && buf.remaining() > 0;
-            if end_of_stream && self.close.me().reset_unread.swap(false, Ordering::Relaxed) {
-                return Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::ConnectionReset,
-                    "connection reset by peer (it closed with bytes unread, or was never accepted)",
-                )));
+            if end_of_stream
+                && self
+                    .close
+                    .me()
+                    .reset_unreported
+                    .swap(false, Ordering::Relaxed)
+            {
+                return Poll::Ready(Err(connection_reset()));
             }
         }
         read
@@ -154,20 +170,32 @@ impl WriteEnd {
     }
 
     /// `written` as the connection's state makes it: counted, failed
-    /// after a reset, the first write after a clean close gone out.
+    /// after this end's shutdown or a reset (the reset said once), the
+    /// first write after the peer's clean close gone out.
     fn sent(&self, written: Poll<io::Result<usize>>, len: usize) -> Poll<io::Result<usize>> {
         let me = self.close.me();
+        if me.shut_down.load(Ordering::Relaxed) {
+            return Poll::Ready(Err(broken_pipe()));
+        }
+        if me.reset.load(Ordering::Relaxed) {
+            return Poll::Ready(Err(if me.reset_unreported.swap(false, Ordering::Relaxed) {
+                connection_reset()
+            } else {
+                broken_pipe()
+            }));
+        }
         match written {
-            _ if me.reset.load(Ordering::Relaxed) => Poll::Ready(Err(broken_pipe())),
             Poll::Ready(Ok(n)) => {
                 me.written.fetch_add(n as u64, Ordering::Relaxed);
                 Poll::Ready(Ok(n))
             }
             Poll::Ready(Err(error)) if error.kind() == io::ErrorKind::BrokenPipe => {
-                if me.wrote_after_close.swap(true, Ordering::Relaxed) {
-                    Poll::Ready(Err(error))
-                } else {
+                if me.peer_closed.load(Ordering::Relaxed)
+                    && !me.wrote_after_close.swap(true, Ordering::Relaxed)
+                {
                     Poll::Ready(Ok(len))
+                } else {
+                    Poll::Ready(Err(error))
                 }
             }
             other => other,
@@ -198,7 +226,11 @@ impl WriteEnd {
     }
 
     pub(super) fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.pipe.poll_shutdown(cx)
+        let shut = self.pipe.poll_shutdown(cx);
+        if let Poll::Ready(Ok(())) = shut {
+            self.close.me().shut_down.store(true, Ordering::Relaxed);
+        }
+        shut
     }
 
     pub(super) fn set_site(&mut self, at: &'static Location<'static>) {
@@ -210,9 +242,16 @@ impl WriteEnd {
     }
 }
 
+fn connection_reset() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ConnectionReset,
+        "connection reset by peer (it closed with bytes unread, or was never accepted)",
+    )
+}
+
 fn broken_pipe() -> io::Error {
     io::Error::new(
         io::ErrorKind::BrokenPipe,
-        "broken pipe: the peer reset the connection",
+        "broken pipe: the connection is shut down or was reset",
     )
 }

@@ -396,3 +396,28 @@ fn no_stall_is_planned_where_the_task_woke_itself() {
     // Stalls at the two sleeps, none at the yield.
     assert_eq!(report.counts().per_kind.get("stall"), Some(&2), "{report}");
 }
+
+#[test]
+fn no_stall_is_planned_where_the_task_yielded_to_the_next_turn() {
+    // The current-thread runtime's order (`#[tokio::test]`'s): a yield is
+    // deferred to the next turn, the task not queued meanwhile.
+    let config = Config::default().root_first(true);
+    let points = await_points(
+        &yielding_handler_aborted_at_a_deadline,
+        &config,
+        0,
+        SchedulerKind::Fifo,
+    );
+    let handler: Vec<(u32, bool)> = points
+        .iter()
+        .filter(|p| p.task_name.as_deref() == Some("handler"))
+        .map(|p| (p.ordinal, p.self_woken))
+        .collect();
+    assert_eq!(handler, [(1, false), (2, true), (3, false)], "{points:#?}");
+    let report = Check::new(yielding_handler_aborted_at_a_deadline)
+        .tokio_preset()
+        .root_first(true)
+        .run();
+    report.assert_clean();
+    assert_eq!(report.counts().per_kind.get("stall"), Some(&2), "{report}");
+}

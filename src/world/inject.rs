@@ -488,7 +488,7 @@ impl World {
                     aborted_after_end: false,
                     awaited_at_deadline: false,
                     joined: None,
-                    self_woken: slot.queued,
+                    self_woken: slot.queued || self.yield_deferred(key),
                 });
                 self.note_point(key.id, slot.meta.suspends);
             }

@@ -115,6 +115,14 @@ impl World {
         }
     }
 
+    /// Did `key` yield in its current poll, its wake deferred to the next
+    /// turn (it woke itself)?
+    pub(super) fn yield_deferred(&self, key: TaskKey) -> bool {
+        self.deferred
+            .try_borrow()
+            .is_ok_and(|deferred| deferred.contains(&key))
+    }
+
     /// Queues the tasks that yielded, in order, unless queued already or
     /// ended.
     fn wake_deferred(&self, ready: &mut ReadyQueue) {

@@ -18,10 +18,11 @@ impl World {
     /// ([`World::abort_later`]), nothing else can run, or it has been held
     /// for [`STALL_LIMIT`] ([`World::release_stalled`]).
     ///
-    /// A task already queued as it suspends woke itself during the poll
-    /// that ended there (its work cancelled a token its own future listens
-    /// to): its wait ends at once, as on tokio, however slow the rest of
-    /// the work would be. Nothing is held.
+    /// A task already queued as it suspends (or whose yield is deferred
+    /// to the next turn) woke itself during the poll that ended there (its
+    /// work cancelled a token its own future listens to, `yield_now`): its
+    /// wait ends at once, as on tokio, however slow the rest of the work
+    /// would be. Nothing is held.
     pub(super) fn stall(&self, key: TaskKey) {
         if self
             .core
@@ -29,6 +30,7 @@ impl World {
             .tasks
             .get(key)
             .is_none_or(|slot| slot.queued)
+            || self.yield_deferred(key)
         {
             return;
         }

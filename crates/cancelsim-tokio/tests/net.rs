@@ -341,3 +341,35 @@ fn the_frame_read_into_the_handlers_buffer_passes() {
         .run()
         .assert_clean();
 }
+
+/// An `accept()` that lost a `select!` leaves no waker behind: a
+/// connection made later does not wake the task, now waiting on
+/// something else (it would show as a wake by the connecting task).
+#[test]
+fn an_accept_dropped_by_a_select_leaves_no_waker_behind() {
+    let mut sim = Sim::new(Config::default());
+    sim.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        cancelsim_tokio::select! {
+            _ = listener.accept() => unreachable!("no client yet"),
+            _ = sleep(ms(1)) => {}
+        }
+        let client = cancelsim_tokio::spawn(async move {
+            sleep(ms(5)).await;
+            TcpStream::connect(addr).await.unwrap()
+        });
+        sleep(ms(10)).await;
+        let _stream = client.await.unwrap();
+        let (_accepted, _) = listener.accept().await.unwrap();
+    })
+    .unwrap();
+    let trace = sim.trace().to_string();
+    // Only its timers wake the test.
+    assert!(
+        !trace.lines().any(|line| line.contains("main#0")
+            && line.contains("woken by")
+            && !line.contains("woken by timer")),
+        "{trace}"
+    );
+}

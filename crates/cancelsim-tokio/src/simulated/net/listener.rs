@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::panic::Location;
@@ -29,10 +29,13 @@ struct BacklogState {
     /// The task that polled `poll_accept` last (tokio's `poll_accept`
     /// wakes only the most recent caller).
     acceptor: Option<Waker>,
-    /// The tasks waiting in `accept()`, in the order they came: a
-    /// connection wakes them all, as tokio's readiness does; one takes it,
-    /// the others wait again.
-    accepting: Vec<Waker>,
+    /// The `accept()` futures waiting, by their number, in the order
+    /// they came: a connection wakes them all, as tokio's readiness does;
+    /// one takes it, the others wait again. A future dropped while it
+    /// waits takes its waker out.
+    accepting: Vec<(u64, Waker)>,
+    /// The next `accept()` future's number.
+    next_accept: u64,
     /// The listener was dropped: no more connections.
     closed: bool,
 }
@@ -52,7 +55,10 @@ impl Backlog {
             return false;
         }
         state.waiting.push_back((server_end, peer));
-        let mut wake = std::mem::take(&mut state.accepting);
+        let mut wake: Vec<Waker> = std::mem::take(&mut state.accepting)
+            .into_iter()
+            .map(|(_, waker)| waker)
+            .collect();
         wake.extend(state.acceptor.take());
         drop(state);
         for waker in wake {
@@ -101,21 +107,30 @@ impl TcpListener {
     #[track_caller]
     pub fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + '_ {
         let at = Location::caller();
-        poll_fn(move |cx| call_site::polled_at(at, || self.poll_accept_waiting(cx, true)))
+        let number = {
+            let mut state = self.backlog.state();
+            state.next_accept += 1;
+            state.next_accept
+        };
+        Accept {
+            listener: self,
+            number,
+            at,
+        }
     }
 
     /// Polls to accept a connection (tokio's `poll_accept`): only the task
     /// that polled last is woken when one comes, as in tokio.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        self.poll_accept_waiting(cx, false)
+        self.poll_accept_waiting(cx, None)
     }
 
-    /// Takes a waiting connection, or registers the task: among the
-    /// `accept()` waiters (`queued`) or in `poll_accept`'s one slot.
+    /// Takes a waiting connection, or registers the task: as `accept()`
+    /// future number `queued`, or in `poll_accept`'s one slot.
     fn poll_accept_waiting(
         &self,
         cx: &mut Context<'_>,
-        queued: bool,
+        queued: Option<u64>,
     ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let at = call_site::current().unwrap_or(self.at);
         let mut state = self.backlog.state();
@@ -123,9 +138,10 @@ impl TcpListener {
             stream.accepted_at(at);
             return Poll::Ready(Ok((stream, peer)));
         }
-        if queued {
-            if !state.accepting.iter().any(|w| w.will_wake(cx.waker())) {
-                state.accepting.push(cx.waker().clone());
+        if let Some(number) = queued {
+            match state.accepting.iter_mut().find(|(n, _)| *n == number) {
+                Some((_, waker)) => waker.clone_from(cx.waker()),
+                None => state.accepting.push((number, cx.waker().clone())),
             }
         } else {
             match &mut state.acceptor {
@@ -154,6 +170,34 @@ impl TcpListener {
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.ttl.store(ttl, std::sync::atomic::Ordering::Relaxed);
         Ok(())
+    }
+}
+
+/// An `accept()` in progress: its waker, while it waits, is among the
+/// listener's `accepting`, and goes with it when it is dropped (a
+/// `select!` that took another branch, a timeout).
+struct Accept<'a> {
+    listener: &'a TcpListener,
+    number: u64,
+    at: &'static Location<'static>,
+}
+
+impl Future for Accept<'_> {
+    type Output = io::Result<(TcpStream, SocketAddr)>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let (listener, number) = (self.listener, self.number);
+        call_site::polled_at(self.at, || listener.poll_accept_waiting(cx, Some(number)))
+    }
+}
+
+impl Drop for Accept<'_> {
+    fn drop(&mut self) {
+        self.listener
+            .backlog
+            .state()
+            .accepting
+            .retain(|(number, _)| *number != self.number);
     }
 }
 

@@ -105,3 +105,35 @@ fn the_map_agrees_with_tokio_streams_order_aside() {
         )
     );
 }
+
+/// A map made through the standard library (`collect()`) records its
+/// choices at a site of this crate's, not at a path into the toolchain's
+/// sources; `Debug` shows the entries, as tokio-stream's.
+#[test]
+fn a_collected_map_records_its_choices_at_a_stable_site() {
+    let mut sim = Sim::new(Config::default().seed(1).scheduler(SchedulerKind::Random));
+    let order = sim
+        .block_on(async {
+            use cancelsim_tokio_stream::{StreamExt, StreamMap};
+            let mut map: StreamMap<_, _> = ["a", "b"]
+                .into_iter()
+                .map(|name| (name, cancelsim_tokio_stream::iter([name])))
+                .collect();
+            let debug = format!("{map:?}");
+            assert!(debug.starts_with("StreamMap { entries: ["), "{debug}");
+            let mut order = Vec::new();
+            while let Some((key, _)) = map.next().await {
+                order.push(key);
+            }
+            order
+        })
+        .unwrap();
+    assert_eq!(order.len(), 2);
+    let trace = sim.trace().to_string();
+    let choice = trace
+        .lines()
+        .find(|line| line.contains("StreamMap polls entry"))
+        .unwrap_or_else(|| panic!("{trace}"));
+    assert!(!choice.contains("/rustc/"), "{choice}");
+    assert!(choice.contains("src/simulated/stream_map.rs:"), "{choice}");
+}

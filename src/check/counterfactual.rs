@@ -66,7 +66,9 @@ use crate::vocab::{display_path, EarlierVerdict, ExpiryVerdict, StallEarlier};
 /// What judging a run took and gave.
 #[derive(Debug, Default)]
 pub(crate) struct Judged {
-    /// Counterfactual runs made (0, 1 or 2).
+    /// Counterfactual runs made (up to four: the test's deadlines
+    /// lifted, that run's expiry from the first poll, the run's own, a
+    /// stall one wait earlier).
     pub ran: usize,
     /// The run is excused: its first violation's message, under the
     /// timeout at `file:line` (for the report's example).
@@ -93,8 +95,8 @@ where
     F: Fn() -> Fut,
     Fut: Future,
 {
-    match judge_own_deadline(body, config, repro, baseline_panics, result) {
-        OwnDeadline::NotJudged => {}
+    let lifted_runs = match judge_own_deadline(body, config, repro, baseline_panics, result) {
+        OwnDeadline::NotJudged { ran } => usize::from(ran),
         OwnDeadline::Assertion => {
             return Judged {
                 ran: 1,
@@ -123,25 +125,18 @@ where
                     excused: judged.excused,
                 };
             }
-            let mut judged = judge_by_expiry(body, config, repro, baseline_panics, result, excuse);
-            judged.ran += 1 + usize::from(judge_stall_earlier(
-                body,
-                config,
-                repro,
-                baseline_panics,
-                result,
-            ));
-            return judged;
+            1 + judged.ran
         }
-    }
+    };
     let mut judged = judge_by_expiry(body, config, repro, baseline_panics, result, excuse);
-    judged.ran += usize::from(judge_stall_earlier(
-        body,
-        config,
-        repro,
-        baseline_panics,
-        result,
-    ));
+    judged.ran += lifted_runs
+        + usize::from(judge_stall_earlier(
+            body,
+            config,
+            repro,
+            baseline_panics,
+            result,
+        ));
     judged
 }
 
@@ -210,8 +205,9 @@ where
 /// What the test's own deadline counterfactual ([`judge_own_deadline`])
 /// gave.
 enum OwnDeadline {
-    /// Not a run it judges: no counterfactual run made.
-    NotJudged,
+    /// Not a run it judges; `ran`: the run with the test's deadlines
+    /// lifted was made, but fired other injections (no verdict).
+    NotJudged { ran: bool },
     /// The run passes with the test's own timeouts lifted: their expiry is
     /// the test's assertion (its violations are cleared).
     Assertion,
@@ -246,7 +242,7 @@ where
     Fut: Future,
 {
     let [injection] = repro.injections[..] else {
-        return OwnDeadline::NotJudged;
+        return OwnDeadline::NotJudged { ran: false };
     };
     if !matches!(
         injection.kind,
@@ -258,7 +254,7 @@ where
             violation.task_id() == Some(TaskId(0)) && unwraps_the_elapsed(violation)
         })
     {
-        return OwnDeadline::NotJudged;
+        return OwnDeadline::NotJudged { ran: false };
     }
     // The timeout the injection expires keeps its deadline (it is the
     // injection), the test's others are lifted.
@@ -266,7 +262,7 @@ where
     let (lifted_config, lifted) =
         run_without_own_deadlines(body, config, repro, baseline_panics, kept);
     if lifted.fired != result.fired {
-        return OwnDeadline::NotJudged;
+        return OwnDeadline::NotJudged { ran: true };
     }
     if lifted.violations.is_empty() {
         result.violations.clear();

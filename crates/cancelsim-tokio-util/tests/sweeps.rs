@@ -66,10 +66,11 @@ fn heartbeat_stops_when_dropped() {
 /// As a sweep: the trial's test, unchanged. The heartbeat is stopped by
 /// its handle's drop right after its first beat, which the test waited
 /// for: the preset never drops it before that beat, so the first beat
-/// always comes (nor at the wait the drop finds it at: that is the drop
-/// itself, sooner).
+/// always comes; nor at the wait the drop finds it at (that is the drop
+/// itself, sooner), so it has no drop target here: the sweep runs the
+/// test body's drops, its schedules and its expiries.
 #[tokio::test(crate = "cancelsim_tokio")]
-async fn heartbeat_stops_when_dropped_at_every_await_point() {
+async fn heartbeat_stops_when_dropped_as_a_sweep() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let heartbeat = Heartbeat::start(tx);
     assert_eq!(rx.recv().await, Some(1));

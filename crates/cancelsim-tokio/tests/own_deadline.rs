@@ -67,6 +67,11 @@ fn code_that_never_finishes_after_the_expiry_still_fails() {
         .flat_map(|failure| failure.violations().iter().map(|v| v.kind()))
         .collect();
     assert!(kinds.contains(&ViolationCode::Panic), "{report}");
+    // Each failing run was made again with the test's deadline lifted.
+    assert!(
+        report.counts().counterfactual_runs >= report.counts().failed_runs,
+        "{report}"
+    );
     assert!(
         report
             .to_string()

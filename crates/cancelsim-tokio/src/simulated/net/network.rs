@@ -130,7 +130,14 @@ pub(super) fn route(addr: SocketAddr) -> io::Result<(Option<Arc<Backlog>>, Socke
             let any = SocketAddr::new(unspecified(addr.ip()), addr.port());
             network.listeners.get(&any).cloned()
         });
-        let port = network.ephemeral_port().ok_or_else(no_free_port)?;
+        // (Linux says `EADDRNOTAVAIL` when a connect finds no port.)
+        let port = network.ephemeral_port().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                "no free port to connect from: listeners of this simulation hold every port \
+                 from 49152 on",
+            )
+        })?;
         Ok((listener, addr, port))
     })
 }

@@ -296,10 +296,6 @@ fn bind_and_connect_outside_a_runtime_panic_as_in_tokio() {
 fn a_peer_that_goes_away_resets_or_ends_the_stream_as_on_linux() {
     let (real, sim) = both!(|rt, log, start| async move {
         use rt::io::{AsyncReadExt, AsyncWriteExt};
-        let kind = |result: std::io::Result<usize>| match result {
-            Ok(n) => format!("Ok({n})"),
-            Err(error) => format!("{:?}", error.kind()),
-        };
         let mut buf = [0u8; 8];
 
         // A listener dropped with a connection it never accepted.
@@ -313,13 +309,13 @@ fn a_peer_that_goes_away_resets_or_ends_the_stream_as_on_linux() {
             log,
             start,
             "unaccepted: read {}",
-            kind(client.read(&mut buf).await)
+            outcome(client.read(&mut buf).await)
         );
         note!(
             log,
             start,
             "unaccepted: write {}",
-            kind(client.write(b"x").await)
+            outcome(client.write(b"x").await)
         );
 
         // A server that closes with the client's bytes unread.
@@ -338,35 +334,33 @@ fn a_peer_that_goes_away_resets_or_ends_the_stream_as_on_linux() {
             log,
             start,
             "unread: read {}",
-            kind(client.read(&mut buf).await)
+            outcome(client.read(&mut buf).await)
         );
         note!(
             log,
             start,
             "unread: read {}",
-            kind(client.read(&mut buf).await)
+            outcome(client.read(&mut buf).await)
         );
         note!(
             log,
             start,
             "unread: read {}",
-            kind(client.read(&mut buf).await)
+            outcome(client.read(&mut buf).await)
         );
         note!(
             log,
             start,
             "unread: write {}",
-            kind(client.write(b"x").await)
+            outcome(client.write(b"x").await)
         );
 
         // A server that closes with nothing unread.
-        let (mut server, _) = {
-            let _client = &client;
-            let listener = rt::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            client = rt::net::TcpStream::connect(addr).await.unwrap();
-            listener.accept().await.unwrap()
-        };
+        let listener = rt::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = rt::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
         server.write_all(b"bye").await.unwrap();
         drop(server);
         rt::task::yield_now().await;
@@ -374,32 +368,32 @@ fn a_peer_that_goes_away_resets_or_ends_the_stream_as_on_linux() {
             log,
             start,
             "closed: read {}",
-            kind(client.read(&mut buf).await)
+            outcome(client.read(&mut buf).await)
         );
         note!(
             log,
             start,
             "closed: read {}",
-            kind(client.read(&mut buf).await)
+            outcome(client.read(&mut buf).await)
         );
         note!(
             log,
             start,
             "closed: write {}",
-            kind(client.write(b"x").await)
+            outcome(client.write(b"x").await)
         );
         rt::task::yield_now().await;
         note!(
             log,
             start,
             "closed: write {}",
-            kind(client.write(b"y").await)
+            outcome(client.write(b"y").await)
         );
         note!(
             log,
             start,
             "closed: read {}",
-            kind(client.read(&mut buf).await)
+            outcome(client.read(&mut buf).await)
         );
     });
     assert_eq!(real, sim);
@@ -430,10 +424,6 @@ fn a_peer_that_goes_away_resets_or_ends_the_stream_as_on_linux() {
 fn resets_and_shutdowns_in_the_orders_linux_gives_them() {
     let (real, sim) = both!(|rt, log, start| async move {
         use rt::io::{AsyncReadExt, AsyncWriteExt};
-        let kind = |result: std::io::Result<usize>| match result {
-            Ok(n) => format!("Ok({n})"),
-            Err(error) => format!("{:?}", error.kind()),
-        };
         let mut buf = [0u8; 8];
         let pair = || async {
             let listener = rt::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -454,19 +444,19 @@ fn resets_and_shutdowns_in_the_orders_linux_gives_them() {
             log,
             start,
             "reset: write {}",
-            kind(client.write(b"x").await)
+            outcome(client.write(b"x").await)
         );
         note!(
             log,
             start,
             "reset: write {}",
-            kind(client.write(b"x").await)
+            outcome(client.write(b"x").await)
         );
         note!(
             log,
             start,
             "reset: read {}",
-            kind(client.read(&mut buf).await)
+            outcome(client.read(&mut buf).await)
         );
 
         // The server shuts its writing down, then closes with bytes unread.
@@ -480,13 +470,13 @@ fn resets_and_shutdowns_in_the_orders_linux_gives_them() {
             log,
             start,
             "shut then reset: read {}",
-            kind(client.read(&mut buf).await)
+            outcome(client.read(&mut buf).await)
         );
         note!(
             log,
             start,
             "shut then reset: write {}",
-            kind(client.write(b"x").await)
+            outcome(client.write(b"x").await)
         );
 
         // The client's own write after its shutdown.
@@ -496,7 +486,7 @@ fn resets_and_shutdowns_in_the_orders_linux_gives_them() {
             log,
             start,
             "own shutdown: write {}",
-            kind(client.write(b"x").await)
+            outcome(client.write(b"x").await)
         );
     });
     assert_eq!(real, sim);
@@ -511,4 +501,13 @@ fn resets_and_shutdowns_in_the_orders_linux_gives_them() {
             (0, "own shutdown: write BrokenPipe"),
         ])
     );
+}
+
+/// A read's or write's outcome as the TCP tests log it: `Ok(n)` or the
+/// error's kind.
+fn outcome(result: std::io::Result<usize>) -> String {
+    match result {
+        Ok(n) => format!("Ok({n})"),
+        Err(error) => format!("{:?}", error.kind()),
+    }
 }

@@ -27,16 +27,16 @@ fn codes(report: &Report) -> Vec<ViolationCode> {
         .collect()
 }
 
-async fn frames_test(buggy: bool) {
-    let (mut client, server) = tokio::io::duplex(64);
-    let token = CancellationToken::new();
-    let (out, mut received) = mpsc::unbounded_channel();
-    let beat = Duration::from_micros(300);
-    let reader = if buggy {
-        tokio::spawn(frames::buggy::serve(server, beat, token.clone(), out))
-    } else {
-        tokio::spawn(frames::serve(server, beat, token.clone(), out))
-    };
+/// The client's half of a frames test: writes three frames slowly (until
+/// the reader goes away), closes, waits for the reader, and checks that
+/// every frame arrived whole.
+async fn send_frames_and_check<W, T>(
+    mut client: W,
+    reader: tokio::task::JoinHandle<T>,
+    mut received: mpsc::UnboundedReceiver<Vec<u8>>,
+) where
+    W: tokio::io::AsyncWrite + Unpin,
+{
     for frame in [&b"hello"[..], b"cancel-safe", b"world"] {
         let pause = Duration::from_millis(1);
         if frames::write_frame_slowly(&mut client, frame, pause)
@@ -57,6 +57,19 @@ async fn frames_test(buggy: bool) {
         [&b"hello"[..], b"cancel-safe", b"world"],
         "frames lost or corrupted"
     );
+}
+
+async fn frames_test(buggy: bool) {
+    let (mut client, server) = tokio::io::duplex(64);
+    let token = CancellationToken::new();
+    let (out, received) = mpsc::unbounded_channel();
+    let beat = Duration::from_micros(300);
+    let reader = if buggy {
+        tokio::spawn(frames::buggy::serve(server, beat, token.clone(), out))
+    } else {
+        tokio::spawn(frames::serve(server, beat, token.clone(), out))
+    };
+    send_frames_and_check(client, reader, received).await;
 }
 
 #[test]
@@ -92,7 +105,7 @@ fn the_cancel_safe_frame_reader_is_clean() {
 async fn tcp_frames_test(buggy: bool) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let (out, mut received) = mpsc::unbounded_channel();
+    let (out, received) = mpsc::unbounded_channel();
     let beat = Duration::from_micros(300);
     let server = tokio::spawn(async move {
         let (stream, _) = listener.accept().await?;
@@ -104,26 +117,7 @@ async fn tcp_frames_test(buggy: bool) {
         }
     });
     let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
-    for frame in [&b"hello"[..], b"cancel-safe", b"world"] {
-        let pause = Duration::from_millis(1);
-        if frames::write_frame_slowly(&mut client, frame, pause)
-            .await
-            .is_err()
-        {
-            break;
-        }
-    }
-    drop(client);
-    let _ = server.await;
-    let mut got = Vec::new();
-    while let Ok(frame) = received.try_recv() {
-        got.push(frame);
-    }
-    assert_eq!(
-        got,
-        [&b"hello"[..], b"cancel-safe", b"world"],
-        "frames lost or corrupted"
-    );
+    send_frames_and_check(client, server, received).await;
 }
 
 #[test]

@@ -60,7 +60,7 @@ async fn send_frames_and_check<W, T>(
 }
 
 async fn frames_test(buggy: bool) {
-    let (mut client, server) = tokio::io::duplex(64);
+    let (client, server) = tokio::io::duplex(64);
     let token = CancellationToken::new();
     let (out, received) = mpsc::unbounded_channel();
     let beat = Duration::from_micros(300);
@@ -116,7 +116,7 @@ async fn tcp_frames_test(buggy: bool) {
             frames::serve(stream, beat, token, out).await
         }
     });
-    let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let client = tokio::net::TcpStream::connect(addr).await.unwrap();
     send_frames_and_check(client, server, received).await;
 }
 
